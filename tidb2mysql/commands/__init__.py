@@ -1,0 +1,4 @@
+"""Subcommands of the ``tidb2mysql`` console command, one module each.
+
+Each module registers itself with :func:`tidb2mysql.cli.command`; import it here.
+"""

@@ -1,0 +1,172 @@
+"""Typed change events: the contract between decoding, routing, batching and applying.
+
+A Drainer Kafka message becomes exactly one event:
+
+* :class:`Txn` - one upstream transaction (all tables, all rows), or
+* :class:`DDL` - one DDL job.
+
+Row images are tuples of *native* Python values, positionally matching
+``TableSchema.columns``:
+
+==========================  =======================================================
+Drainer ``mysql_type``      Python value
+==========================  =======================================================
+tinyint .. bigint           ``int`` (signed or unsigned, exact)
+float, double               ``float`` (FLOAT arrives as a float32 widened to double)
+decimal                     ``decimal.Decimal`` (exact text from TiDB)
+bit                         ``int`` (big-endian bytes -> unsigned integer)
+date                        ``datetime.date``
+datetime                    ``datetime.datetime`` (naive, microseconds = fsp digits)
+timestamp                   ``datetime.datetime`` naive **UTC** (converted from the
+                            Drainer process's zone, see ``drainer.time_zone``)
+time                        ``datetime.timedelta`` (may be negative or > 24 h)
+year                        ``int`` (0 for the zero year)
+char, varchar, *text        ``str``
+binary, varbinary, *blob    ``bytes``
+enum                        ``int`` 1-based index (0 = the empty/invalid value)
+set                         ``int`` bitmask (bit 0 = first member)
+json                        ``str`` (JSON text as TiDB rendered it)
+NULL                        ``None``
+==========================  =======================================================
+
+Dates MySQL allows but Python cannot represent (``0000-00-00``, ``2020-00-00``,
+``0000-00-00 00:00:00``) stay ``str`` in MySQL's own text form, which every MySQL
+accepts back under a sql_mode without NO_ZERO_DATE/NO_ZERO_IN_DATE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Optional
+
+Row = tuple  # a row image: tuple of native values, positional to TableSchema.columns
+
+
+class Op(IntEnum):
+    """Kind of row change. Numbers equal Drainer's ``MutationType``."""
+
+    INSERT = 0
+    UPDATE = 1
+    DELETE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    """The table structure a message carries (``Table.column_info`` + ``unique_keys``).
+
+    Drainer fills ``column_info`` from its *latest* known structure of the table, so
+    build SQL from each message's own schema, never from a cached one.
+    """
+
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]  # lower-case mysql_type per column, as Drainer reports it
+    flen: tuple[int, ...] = ()
+    decimal: tuple[int, ...] = ()
+    pk: tuple[int, ...] = ()  # indexes of primary-key columns (ColumnInfo.is_primary_key)
+    # (key name, column indexes); "PRIMARY" first when the table has a primary key.
+    unique_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def has_secondary_unique_key(self) -> bool:
+        return any(name != "PRIMARY" for name, _ in self.unique_keys)
+
+
+@dataclass(slots=True)
+class RowChange:
+    """One row change.
+
+    * INSERT: ``new`` is the inserted row, ``old`` is None.
+    * UPDATE: ``new`` is the after image, ``old`` the before image (Drainer's
+      ``row`` / ``change_row``).
+    * DELETE: ``old`` is the deleted row, ``new`` is None.
+    """
+
+    op: Op
+    new: Optional[Row]
+    old: Optional[Row]
+
+
+@dataclass(slots=True)
+class TableChanges:
+    """All changes of one transaction to one table, in statement order."""
+
+    schema: TableSchema
+    rows: list[RowChange]
+
+
+@dataclass(slots=True)
+class Position:
+    """Where an event came from: Kafka coordinates of its message."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"topic {self.topic!r} partition {self.partition} offset {self.offset}"
+
+
+@dataclass(slots=True)
+class Txn:
+    """One upstream transaction (one Drainer DML message)."""
+
+    commit_ts: int
+    tables: list[TableChanges]
+    position: Optional[Position] = None
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(t.rows) for t in self.tables)
+
+
+@dataclass(slots=True)
+class DDL:
+    """One DDL job (one Drainer DDL message).
+
+    ``schema``/``table`` are Drainer's: for RENAME TABLE the *new* names, for
+    CREATE/DROP DATABASE the database and an empty table. ``query`` is TiDB's
+    original statement text and may hold TiDB-only syntax.
+    """
+
+    commit_ts: int
+    schema: str
+    table: str
+    query: str
+    position: Optional[Position] = None
+
+
+Event = Txn | DDL
+
+
+def tso_physical_ms(commit_ts: int) -> int:
+    """Physical wall-clock milliseconds of a TiDB TSO (``commit_ts >> 18``)."""
+    return commit_ts >> 18
+
+
+def make_tso(physical_ms: int, logical: int = 0) -> int:
+    """Compose a TiDB TSO from physical milliseconds and an 18-bit logical counter."""
+    if not 0 <= logical < (1 << 18):
+        raise ValueError(f"logical part {logical} out of range 0..{(1 << 18) - 1}")
+    return (physical_ms << 18) | logical
+
+
+__all__ = [
+    "DDL",
+    "Event",
+    "Op",
+    "Position",
+    "Row",
+    "RowChange",
+    "TableChanges",
+    "TableSchema",
+    "Txn",
+    "make_tso",
+    "tso_physical_ms",
+]
