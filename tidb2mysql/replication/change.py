@@ -1,0 +1,62 @@
+"""Routed row changes: what a shard receives.
+
+The router turns each decoded :class:`~tidb2mysql.events.Txn` into :class:`Change` objects,
+one per row change, and groups them per shard into a :class:`ShardChunk` (one Bytewax item
+per message and shard, so Bytewax pays per message, not per row).
+
+A primary-key-changing UPDATE is split by the router into ``DELETE(old key)`` and
+``INSERT(new image)``, because the two keys may live in different shards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from tidb2mysql.events import DDL, Op, Row, TableSchema
+
+
+@dataclass(slots=True)
+class Change:
+    """One row change routed to a shard.
+
+    ``(commit_ts, seq)`` is the change's position in the replication stream: ``seq`` is the
+    index of the change inside its transaction (0-based, over all tables of the message).
+    Positions strictly increase along one shard's stream, which is what checkpoints record.
+    """
+
+    commit_ts: int
+    seq: int
+    schema: TableSchema
+    op: Op  # INSERT, UPDATE (same primary key), DELETE
+    new: Optional[Row]  # INSERT/UPDATE: the after image
+    old: Optional[Row]  # UPDATE: before image; DELETE: the deleted row
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.commit_ts, self.seq)
+
+
+@dataclass(slots=True)
+class ShardChunk:
+    """All changes of one transaction that belong to one shard, in order."""
+
+    commit_ts: int
+    changes: list[Change]
+    offset: int = -1  # Kafka offset of the message, for logs and dead letters
+
+
+@dataclass(slots=True)
+class Barrier:
+    """A DDL, copied to every shard; see ``replication/barrier.py`` for the protocol."""
+
+    ddl: DDL
+    offset: int = -1
+
+
+@dataclass(slots=True)
+class Watermark:
+    """Everything up to ``commit_ts`` has been routed; lets idle shards advance their checkpoint."""
+
+    commit_ts: int
+    offset: int = -1
