@@ -183,7 +183,16 @@ def build_section(section: str, cls: type, data: dict[str, Any]) -> Any:
     return obj
 
 
+OVERRIDES_ENV_VAR = "TIDB2MYSQL_OVERRIDES"
+
+
+def _register_stage_sections() -> None:
+    # Stages own their sections; importing their settings module registers them.
+    import tidb2mysql.replication.settings  # noqa: F401
+
+
 def parse(data: dict[str, Any]) -> Config:
+    _register_stage_sections()
     unknown = sorted(set(data) - set(_SECTIONS) - set(_EXTRA_SECTIONS))
     if unknown:
         known = sorted(set(_SECTIONS) | set(_EXTRA_SECTIONS))
@@ -213,8 +222,21 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"[job] meta_schema: {cfg.job.meta_schema!r} must be letters, digits and _")
 
 
-def load(path: Optional[str | os.PathLike] = None) -> Config:
-    """Load and validate the configuration file (``path`` or ``$TIDB2MYSQL_CONFIG``)."""
+def _merge_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for section, values in overrides.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"override for [{section}] must be a table of keys")
+        out[section] = {**out.get(section, {}), **values}
+    return out
+
+
+def load(path: Optional[str | os.PathLike] = None, overrides: Optional[dict[str, Any]] = None) -> Config:
+    """Load and validate the configuration file (``path`` or ``$TIDB2MYSQL_CONFIG``).
+
+    ``overrides`` ({section: {key: value}}) and the JSON in ``$TIDB2MYSQL_OVERRIDES`` (set by
+    commands that start flows in subprocesses) are merged over the file before validation.
+    """
     path = path or os.environ.get(ENV_VAR)
     if not path:
         raise ConfigError(f"no configuration file: pass --config PATH or set {ENV_VAR}")
@@ -225,6 +247,16 @@ def load(path: Optional[str | os.PathLike] = None) -> Config:
         raise ConfigError(f"configuration file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"configuration file {str(path)!r} is not valid TOML: {e}") from None
+    env_overrides = os.environ.get(OVERRIDES_ENV_VAR)
+    if env_overrides:
+        import json
+
+        try:
+            data = _merge_overrides(data, json.loads(env_overrides))
+        except ValueError as e:
+            raise ConfigError(f"${OVERRIDES_ENV_VAR} is not valid JSON: {e}") from None
+    if overrides:
+        data = _merge_overrides(data, overrides)
     try:
         return parse(data)
     except ConfigError as e:

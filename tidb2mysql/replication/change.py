@@ -56,7 +56,11 @@ class Barrier:
 
 @dataclass(slots=True)
 class Watermark:
-    """Everything up to ``commit_ts`` has been routed; lets idle shards advance their checkpoint."""
+    """Everything up to ``commit_ts`` has been routed; lets idle shards advance their checkpoint.
+
+    ``force``: flush and write the checkpoint now (end of input, stop-at-ts, shutdown).
+    """
 
     commit_ts: int
     offset: int = -1
+    force: bool = False

@@ -1,0 +1,262 @@
+"""Incremental replication: Drainer binlogs in Kafka -> MySQL.
+
+Run:  TIDB2MYSQL_CONFIG=tidb2mysql.toml python -m bytewax.run flows.incremental [-w N] \
+          [-r RECOVERY_DIR -s SNAPSHOT_SECONDS -b 0]
+or:   tidb2mysql incremental --config tidb2mysql.toml --workers N --processes P ...
+
+Only Bytewax wiring lives here; the logic is in ``tidb2mysql/replication/``:
+
+    DrainerSource (offsets in Bytewax snapshots; start position: replication/source.py)
+      -> "decode_route"  flat_map_batch: replication/pipeline.py (decode, redeliveries,
+                          selection, route to shards, watermarks)
+      -> "apply"         stateful_batch keyed by shard: replication/shard.py (merge, flush,
+                          checkpoint, DDL barrier)
+      -> "progress"      sink: replication/progress.py (logs, delay)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from bytewax.operators import StatefulBatchLogic
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from tidb2mysql import config as config_mod
+from tidb2mysql import db
+from tidb2mysql.drainer.decode import Decoder
+from tidb2mysql.kafka_settings import consumer_config
+from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.barrier import DDLCoordinator
+from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.replication.ddl_seam import make_translator
+from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick
+from tidb2mysql.replication.progress import ProgressLog
+from tidb2mysql.replication.route import MAX_SEQ, Router
+from tidb2mysql.replication.settings import incremental_settings
+from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
+from tidb2mysql.replication.source import TopicReader, resolve_start
+
+log = logging.getLogger("tidb2mysql.incremental")
+
+
+class _Start:
+    """First item of a run: tells the pipeline which commit_ts are already applied."""
+
+    def __init__(self, skip_through_ts: int):
+        self.skip_through_ts = skip_through_ts
+
+
+class DrainerPartition(StatefulSourcePartition):
+    def __init__(self, cfg, resume_offset: Optional[int]):
+        self.cfg = cfg
+        self.s = incremental_settings(cfg)
+        self.conn = db.connect(cfg.target, autocommit=True)
+        self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
+        self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
+        decoder = Decoder(cfg.drainer.time_zone)
+        if resume_offset is not None:
+            offset, skip, why = resume_offset, -1, "Bytewax recovery snapshot"
+        else:
+            start = resolve_start(
+                self.reader,
+                self.checkpoints.min_position(self.conn, self.s.shards),
+                self.s.start_commit_ts,
+                lambda v: decoder.decode(v, None).commit_ts,
+            )
+            offset, skip, why = start.offset, start.skip_through_ts, start.reason
+        log.info("reading %s partition %d from offset %d (%s)", cfg.kafka.topic, cfg.kafka.partition, offset, why)
+        self.reader.assign(offset)
+        self.pending: list = [_Start(skip)]
+        self.last_ts = max(skip, 0)
+        self.last_tick = time.monotonic()
+        self.draining = False
+        self.stopped_at_ts = False
+
+    def next_batch(self):
+        if self.pending:
+            out, self.pending = self.pending, []
+            return out
+        if self.draining:
+            if self.checkpoints.count_at_or_after(self.conn, (self.last_ts, MAX_SEQ)) >= self.s.shards:
+                log.info("all shards applied everything through commit_ts %d; stopping", self.last_ts)
+                raise StopIteration()
+            return []
+        msgs = self.reader.poll_batch(self.s.source_batch, 0)
+        if self.s.stop_at_ts:
+            keep = [m for m in msgs if m.commit_ts is None or m.commit_ts <= self.s.stop_at_ts]
+            if len(keep) < len(msgs):
+                self.reader.assign(keep[-1].offset + 1 if keep else msgs[0].offset)
+                self.stopped_at_ts = True
+            msgs = keep
+        if msgs:
+            for m in msgs:
+                if m.commit_ts is not None and m.commit_ts > self.last_ts:
+                    self.last_ts = m.commit_ts
+            return msgs
+        if self.stopped_at_ts or (self.s.stop_at_end and self.reader.at_end):
+            self.draining = True
+            return [EndOfInput(self.last_ts)]
+        now = time.monotonic()
+        if now - self.last_tick >= self.s.watermark_interval_ms / 1000:
+            self.last_tick = now
+            return [Tick()]
+        return []
+
+    def next_awake(self):
+        if self.pending:
+            return None
+        # Poll Kafka (non-blocking) about every 5 ms when idle, without busy-looping the worker.
+        return datetime.now(timezone.utc) + timedelta(milliseconds=5 if not self.draining else 50)
+
+    def snapshot(self):
+        return self.reader.position
+
+    def close(self):
+        self.reader.close()
+        self.conn.close()
+
+
+class DrainerSource(FixedPartitionedSource):
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def list_parts(self):
+        return [str(self.cfg.kafka.partition)]
+
+    def build_part(self, step_id, for_part, resume_state):
+        return DrainerPartition(self.cfg, resume_state)
+
+
+class _Services:
+    """Per-process, lazily built: the pipeline (on the reading worker) and shard contexts."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.s = incremental_settings(cfg)
+        self.lock = threading.Lock()
+        self._pipeline: Optional[Pipeline] = None
+        self._ctx: Optional[ShardContext] = None
+
+    def connect(self, autocommit: bool = True):
+        return db.connect(self.cfg.target, autocommit=autocommit)
+
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            cfg = self.cfg
+            dl_conn = self.connect(True)
+
+            def dead_letter(letters):
+                deadletter.write(dl_conn, cfg.job.meta_schema, cfg.job.name, letters)
+
+            self._pipeline = Pipeline(
+                Decoder(cfg.drainer.time_zone), Router(self.s.shards), cfg.kafka.topic, cfg.kafka.partition,
+                -1, dead_letter, strict=self.s.strict, watermark_interval=self.s.watermark_interval_ms / 1000,
+            )
+        return self._pipeline
+
+    def shard_context(self) -> ShardContext:
+        with self.lock:
+            if self._ctx is None:
+                cfg = self.cfg
+                cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
+                coord = DDLCoordinator(cps, self.s.shards, make_translator(cfg, self.connect), strict=self.s.strict)
+                self._ctx = ShardContext(self.s, cps, coord, self.connect)
+            return self._ctx
+
+
+def _decode_route(services: _Services):
+    def step(items):
+        p = services.pipeline()
+        out = []
+        for it in items:
+            if isinstance(it, _Start):
+                p.redelivery = type(p.redelivery)(it.skip_through_ts)
+                p.last_ts = max(p.last_ts, it.skip_through_ts)
+            else:
+                out.append(it)
+        return list(p.process(out))
+
+    return step
+
+
+class ShardLogic(StatefulBatchLogic):
+    """Thin Bytewax adapter around :class:`ShardApplier`."""
+
+    def __init__(self, services: _Services, resume: Optional[ShardState]):
+        self.services = services
+        self.applier: Optional[ShardApplier] = None
+        if resume is not None:
+            self.applier = ShardApplier(services.shard_context(), resume)
+
+    def _ensure(self, shard: int) -> ShardApplier:
+        if self.applier is None:
+            self.applier = ShardApplier(self.services.shard_context(), ShardState(shard))
+        return self.applier
+
+    def on_batch(self, values):
+        a = self._ensure(values[0][0])
+        return a.on_batch([v[1] for v in values]), StatefulBatchLogic.RETAIN
+
+    def on_notify(self):
+        return (self.applier.on_notify() if self.applier else []), StatefulBatchLogic.RETAIN
+
+    def on_eof(self):
+        return (self.applier.on_eof() if self.applier else []), StatefulBatchLogic.RETAIN
+
+    def notify_at(self):
+        return self.applier.notify_at() if self.applier else None
+
+    def snapshot(self):
+        return self.applier.snapshot() if self.applier else None
+
+
+class _ProgressPartition(StatelessSinkPartition):
+    def __init__(self, worker_index: int):
+        self.progress = ProgressLog(worker_index)
+
+    def write_batch(self, items):
+        for _key, report in items:
+            self.progress.add(report)
+        self.progress.maybe_log()
+
+    def close(self):
+        self.progress.maybe_log(force=True)
+
+
+class ProgressSink(DynamicSink):
+    def build(self, step_id, worker_index, worker_count):
+        return _ProgressPartition(worker_index)
+
+
+def build_flow(cfg) -> Dataflow:
+    s = incremental_settings(cfg)
+    conn = db.connect(cfg.target, autocommit=True)
+    try:
+        ensure_meta(conn, cfg.job.meta_schema)
+        initial = (s.start_commit_ts, MAX_SEQ)
+        Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)
+    finally:
+        conn.close()
+    services = _Services(cfg)
+    flow = Dataflow("tidb2mysql_incremental")
+    raw = op.input("drainer", flow, DrainerSource(cfg))
+    routed = op.flat_map_batch("decode_route", raw, _decode_route(services))
+    applied = op.stateful_batch("apply", routed, lambda resume: ShardLogic(services, resume))
+    reports = op.flat_map("reports", applied, lambda kv: [kv[1]] if kv[1] is not None else [])
+    op.output("progress", op.key_on("by_shard", reports, lambda r: str(r.shard)), ProgressSink())
+    return flow
+
+
+def _flow_from_env() -> Dataflow:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build_flow(config_mod.load())
+
+
+flow = _flow_from_env()

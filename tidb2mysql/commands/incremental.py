@@ -1,0 +1,110 @@
+"""``tidb2mysql incremental``: run the incremental replication flow (flows/incremental.py).
+
+It wraps ``python -m bytewax.run flows.incremental``: one process, or P local processes
+joined into one Bytewax cluster (``-i``/``-a``), with a recovery directory when asked. The
+configuration file reaches the flow through ``$TIDB2MYSQL_CONFIG``; command-line settings
+through ``$TIDB2MYSQL_OVERRIDES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tidb2mysql import config as config_mod
+from tidb2mysql.cli import command
+
+
+def _free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def bytewax_commands(args, total_workers: int) -> list[list[str]]:
+    base = [sys.executable, "-m", "bytewax.run", "flows.incremental", "-w", str(args.workers)]
+    if args.recovery_dir:
+        base += ["-r", str(args.recovery_dir), "-s", str(args.snapshot_interval), "-b", "0"]
+    if args.processes == 1:
+        return [base]
+    addrs = ";".join(f"127.0.0.1:{p}" for p in _free_ports(args.processes))
+    return [base + ["-i", str(i), "-a", addrs] for i in range(args.processes)]
+
+
+def init_recovery(directory: Path, parts: int) -> None:
+    """Create Bytewax's recovery partitions once; their number is fixed forever."""
+    if (directory / "part-0.sqlite3").exists():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "bytewax.recovery", str(directory), str(parts)], check=True)
+
+
+def run(args) -> int:
+    cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
+    overrides: dict = {}
+    for key in ("stop_at_end", "stop_at_ts", "start_commit_ts", "shards"):
+        v = getattr(args, key)
+        if v not in (None, False):
+            overrides[key] = v
+    cfg = config_mod.load(cfg_path, {"incremental": overrides} if overrides else None)  # validate early
+    env = dict(os.environ)
+    env[config_mod.ENV_VAR] = str(Path(cfg_path).resolve())
+    if overrides:
+        env[config_mod.OVERRIDES_ENV_VAR] = json.dumps({"incremental": overrides})
+    repo = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
+    total = args.workers * args.processes
+    if args.recovery_dir:
+        init_recovery(Path(args.recovery_dir), max(args.recovery_parts, total))
+    procs = [subprocess.Popen(c, env=env, cwd=repo) for c in bytewax_commands(args, total)]
+    print(f"tidb2mysql incremental: job {cfg.job.name!r}, {args.processes} process(es) x {args.workers} worker(s),"
+          f" topic {cfg.kafka.topic!r} -> {cfg.target.describe()}", file=sys.stderr)
+
+    def forward(signum, _frame):
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    rc = 0
+    while procs:
+        for p in list(procs):
+            r = p.poll()
+            if r is None:
+                continue
+            procs.remove(p)
+            if r != 0:
+                rc = rc or r
+                for q in procs:  # one process down takes the cluster down; restart all together
+                    q.terminate()
+        time.sleep(0.1)
+    return rc
+
+
+def add_arguments(p) -> None:
+    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
+    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
+    p.add_argument("-r", "--recovery-dir", help="Bytewax recovery directory (enables crash recovery)")
+    p.add_argument("-s", "--snapshot-interval", type=int, default=5, help="seconds between recovery snapshots")
+    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating the directory")
+    p.add_argument("--stop-at-end", action="store_true", help="exit 0 once the topic's end is applied")
+    p.add_argument("--stop-at-ts", type=int, help="exit 0 once every change at or below this commit_ts is applied")
+    p.add_argument("--start-commit-ts", type=int, help="start after this commit_ts when the target has no checkpoint")
+    p.add_argument("--shards", type=int, help="number of shards (fixed for the life of a job)")
+
+
+run.add_arguments = add_arguments  # type: ignore[attr-defined]
+command("incremental", "Replicate Drainer binlogs from Kafka to the target (Bytewax flow).")(run)

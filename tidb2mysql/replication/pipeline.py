@@ -1,0 +1,123 @@
+"""From raw Kafka messages to per-shard items: decode -> drop redeliveries -> select -> route.
+
+Runs on the worker that reads the topic (one partition, so one worker), as one Bytewax
+``flat_map_batch`` step. Undecodable messages go to the dead-letter table (or stop the
+flow in strict mode); they are never skipped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Optional
+
+from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
+from tidb2mysql.drainer.redelivery import RedeliveryFilter
+from tidb2mysql.events import DDL, Event, Position, Txn
+from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.route import Router
+from tidb2mysql.replication.source import RawMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tick:
+    """Sent by the source while the topic is idle, so watermarks keep flowing."""
+
+
+@dataclass
+class EndOfInput:
+    """Sent by the source once, at the end of a bounded run: flush everything now."""
+
+    last_commit_ts: int
+
+
+# A selection hook: returns the event to replicate (possibly with tables removed or renamed),
+# or None to drop it. The object-selection stage plugs its rule engine in here.
+Selector = Callable[[Event], Optional[Event]]
+
+
+def select_all(event: Event) -> Optional[Event]:
+    return event
+
+
+class Pipeline:
+    def __init__(
+        self,
+        decoder: Decoder,
+        router: Router,
+        topic: str,
+        partition: int,
+        skip_through_ts: int,
+        dead_letter: Callable[[list[deadletter.DeadLetter]], None],
+        strict: bool = False,
+        selector: Selector = select_all,
+        watermark_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.decoder = decoder
+        self.router = router
+        self.topic = topic
+        self.partition = partition
+        self.redelivery = RedeliveryFilter(skip_through_ts)
+        self.dead_letter = dead_letter
+        self.strict = strict
+        self.selector = selector
+        self.watermark_interval = watermark_interval
+        self.clock = clock
+        self.last_ts = max(skip_through_ts, 0)
+        self.last_offset = -1
+        self.last_watermark = clock()
+        self.messages = 0
+        self.redelivered = 0
+        self.dead_letters = 0
+
+    def process(self, items: Iterable) -> Iterator[tuple[str, tuple]]:
+        router = self.router
+        for item in items:
+            if isinstance(item, RawMessage):
+                ev = self._decode(item)
+                self.last_offset = item.offset
+                if ev is None:
+                    continue
+                if not self.redelivery.accept(ev.commit_ts):
+                    self.redelivered += 1
+                    continue
+                self.messages += 1
+                self.last_ts = ev.commit_ts
+                ev = self.selector(ev)
+                if ev is None:
+                    continue
+                if isinstance(ev, Txn):
+                    yield from router.route_txn(ev, item.offset)
+                else:
+                    yield from router.route_ddl(ev, item.offset)
+            elif isinstance(item, Tick):
+                pass
+            elif isinstance(item, EndOfInput):
+                yield from router.watermark(max(self.last_ts, item.last_commit_ts), self.last_offset, force=True)
+                self.last_watermark = self.clock()
+            else:
+                raise TypeError(f"unexpected source item {type(item).__name__}")
+        now = self.clock()
+        if now - self.last_watermark >= self.watermark_interval:
+            self.last_watermark = now
+            yield from router.watermark(self.last_ts, self.last_offset)
+
+    def _decode(self, m: RawMessage) -> Optional[Event]:
+        try:
+            return self.decoder.decode(m.value, Position(self.topic, self.partition, m.offset))
+        except DrainerDecodeError as e:
+            if self.strict:
+                raise
+            self.dead_letters += 1
+            self.dead_letter([
+                deadletter.DeadLetter("decode", str(e), m.value, topic=self.topic, partition=self.partition,
+                                      offset=m.offset, commit_ts=m.commit_ts or 0)
+            ])
+            return None
+
+
+__all__ = ["EndOfInput", "Pipeline", "Selector", "Tick", "select_all", "DDL"]

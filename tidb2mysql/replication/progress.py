@@ -1,0 +1,54 @@
+"""Progress of the apply path, as plain log lines: rows, rate, applied commit_ts, delay."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Optional
+
+from tidb2mysql.events import tso_physical_ms
+
+log = logging.getLogger("tidb2mysql.progress")
+
+
+def delay_seconds(commit_ts: int, now: Optional[float] = None) -> float:
+    """Wall-clock delay of a TSO: now minus its physical time."""
+    now = time.time() if now is None else now
+    return max(0.0, now - tso_physical_ms(commit_ts) / 1000)
+
+
+class ProgressLog:
+    """Aggregates FlushReports of one worker and logs a line every ``interval`` seconds."""
+
+    def __init__(self, worker: int, interval: float = 5.0):
+        self.worker = worker
+        self.interval = interval
+        self.rows = self.flushes = self.dead = self.ddls = 0
+        self.window_rows = 0
+        self.window_start = time.monotonic()
+        self.last_ts = 0
+
+    def add(self, report) -> None:
+        if report.ddl is not None:
+            self.ddls += 1
+        else:
+            self.flushes += 1
+        self.rows += report.rows
+        self.window_rows += report.rows
+        self.dead += report.dead_letters
+        if report.last[0] > self.last_ts:
+            self.last_ts = report.last[0]
+
+    def maybe_log(self, force: bool = False) -> None:
+        now = time.monotonic()
+        span = now - self.window_start
+        if not force and span < self.interval:
+            return
+        rate = self.window_rows / span if span > 0 else 0.0
+        delay = f"{delay_seconds(self.last_ts):.1f}s" if self.last_ts else "-"
+        log.info(
+            "worker %d: %d rows applied (%.0f rows/s), %d flushes, %d DDL, %d dead letters, applied commit_ts %d, delay %s",
+            self.worker, self.rows, rate, self.flushes, self.ddls, self.dead, self.last_ts, delay,
+        )
+        self.window_rows = 0
+        self.window_start = now

@@ -1,0 +1,181 @@
+"""Routing: which shard applies which row change.
+
+A shard is one Bytewax state key; a fixed number of them is spread over all workers and
+processes. Rules (see docs/architecture.md, "Guarantees"):
+
+* Tables with a primary key and no secondary unique key: shard = hash(table, primary key).
+  Changes to one row always meet in the same shard, in stream order.
+* Tables with a secondary unique key, and tables without a primary key: the whole table goes
+  to one shard (hash of the table name), so the unique constraint and the "ordered" full-row
+  matching see every change of the table in order.
+* A primary-key-changing UPDATE becomes ``DELETE(old key)`` + ``INSERT(new image)``; the two
+  halves may land in different shards (they are different rows).
+* A DDL becomes a :class:`Barrier` copy for every shard; a :class:`Watermark` likewise.
+
+The shard of a key is ``crc32(key bytes) % shard_count``: stable across processes and runs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Iterable, Iterator
+
+from tidb2mysql.events import DDL, Op, TableSchema, Txn
+from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
+
+MAX_SEQ = 1 << 62  # a position (ts, MAX_SEQ) means "all of transaction ts"
+
+# ---------------------------------------------------------------------------------------
+# Shard state keys. Bytewax places state key k on worker SipHash13(k + 0xFF) % workers
+# (research/bytewax.md section 3). Key names are fixed forever (Bytewax snapshots are keyed by
+# them, so they must not depend on the worker count); we pick, per shard i, the first name
+# "shard-i" / "shard-i.j" whose hash lands on worker i % 8, which balances shards evenly for
+# 1, 2, 4 and 8 workers. Correctness never depends on this, only balance.
+
+
+def _rotl(x: int, b: int) -> int:
+    return ((x << b) | (x >> (64 - b))) & 0xFFFFFFFFFFFFFFFF
+
+
+def _siphash13(data: bytes) -> int:
+    import struct
+
+    m64 = 0xFFFFFFFFFFFFFFFF
+    v0, v1, v2, v3 = 0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573
+
+    def rnd(v0, v1, v2, v3):
+        v0 = (v0 + v1) & m64
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 = (v2 + v3) & m64
+        v3 = _rotl(v3, 16) ^ v2
+        v0 = (v0 + v3) & m64
+        v3 = _rotl(v3, 21) ^ v0
+        v2 = (v2 + v1) & m64
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+        return v0, v1, v2, v3
+
+    n = len(data)
+    end = n - n % 8
+    for i in range(0, end, 8):
+        m = struct.unpack_from("<Q", data, i)[0]
+        v3 ^= m
+        v0, v1, v2, v3 = rnd(v0, v1, v2, v3)
+        v0 ^= m
+    b = (n & 0xFF) << 56 | int.from_bytes((data[end:] + b"\0" * 7)[:7], "little")
+    v3 ^= b
+    v0, v1, v2, v3 = rnd(v0, v1, v2, v3)
+    v0 ^= b
+    v2 ^= 0xFF
+    for _ in range(3):
+        v0, v1, v2, v3 = rnd(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def bytewax_worker_for_key(key: str, worker_count: int) -> int:
+    """The worker Bytewax 0.21.1 assigns a state key to (verified in research/bytewax.md)."""
+    return _siphash13(key.encode() + b"\xff") % worker_count
+
+
+def shard_key_names(shard_count: int, balance_for: int = 8) -> list[str]:
+    names = []
+    for i in range(shard_count):
+        want = i % balance_for
+        name = f"shard-{i}"
+        j = 0
+        while bytewax_worker_for_key(name, balance_for) != want:
+            j += 1
+            name = f"shard-{i}.{j}"
+        names.append(name)
+    return names
+
+
+def shard_index_of_key(key: str) -> int:
+    return int(key.split("-", 1)[1].split(".", 1)[0])
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _key_text(values: Iterable) -> bytes:
+    return "\x1f".join(map(repr, values)).encode("utf-8", "surrogatepass")
+
+
+class Router:
+    """Turns decoded events into ``(shard_key, (shard_index, item))`` pairs."""
+
+    def __init__(self, shard_count: int):
+        if shard_count < 1:
+            raise ValueError("shard_count must be >= 1")
+        self.shard_count = shard_count
+        self.keys = shard_key_names(shard_count)
+        self._table_shard: dict[tuple[str, str], int] = {}
+
+    def _whole_table_shard(self, ts: TableSchema) -> int:
+        k = (ts.schema, ts.table)
+        s = self._table_shard.get(k)
+        if s is None:
+            s = zlib.crc32(f"{ts.schema}.{ts.table}".encode()) % self.shard_count
+            self._table_shard[k] = s
+        return s
+
+    def route_txn(self, txn: Txn, offset: int = -1) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
+        n = self.shard_count
+        per_shard: dict[int, list[Change]] = {}
+        seq = 0
+        ts_ = txn.commit_ts
+        for tc in txn.tables:
+            schema = tc.schema
+            pk = schema.pk
+            if not pk or schema.has_secondary_unique_key:
+                shard = self._whole_table_shard(schema)
+                bucket = per_shard.setdefault(shard, [])
+                for rc in tc.rows:
+                    if pk and rc.op == Op.UPDATE and _pk_changed(rc.old, rc.new, pk):
+                        bucket.append(Change(ts_, seq, schema, Op.DELETE, None, rc.old))
+                        bucket.append(Change(ts_, seq + 1, schema, Op.INSERT, rc.new, None))
+                        seq += 2
+                    else:
+                        bucket.append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
+                        seq += 1
+                continue
+            prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+            for rc in tc.rows:
+                if rc.op == Op.UPDATE:
+                    old_k = tuple(rc.old[i] for i in pk)
+                    new_k = tuple(rc.new[i] for i in pk)
+                    if old_k != new_k:
+                        s_old = zlib.crc32(prefix + _key_text(old_k)) % n
+                        s_new = zlib.crc32(prefix + _key_text(new_k)) % n
+                        per_shard.setdefault(s_old, []).append(
+                            Change(ts_, seq, schema, Op.DELETE, None, rc.old)
+                        )
+                        per_shard.setdefault(s_new, []).append(
+                            Change(ts_, seq + 1, schema, Op.INSERT, rc.new, None)
+                        )
+                        seq += 2
+                        continue
+                    row = rc.new
+                else:
+                    row = rc.new if rc.op == Op.INSERT else rc.old
+                s = zlib.crc32(prefix + _key_text(row[i] for i in pk)) % n
+                per_shard.setdefault(s, []).append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
+                seq += 1
+        keys = self.keys
+        for s, changes in per_shard.items():
+            yield keys[s], (s, ShardChunk(ts_, changes, offset))
+
+    def route_ddl(self, ddl: DDL, offset: int = -1) -> Iterator[tuple[str, tuple[int, Barrier]]]:
+        b = Barrier(ddl, offset)
+        for s, k in enumerate(self.keys):
+            yield k, (s, b)
+
+    def watermark(self, commit_ts: int, offset: int = -1, force: bool = False):
+        w = Watermark(commit_ts, offset, force)
+        for s, k in enumerate(self.keys):
+            yield k, (s, w)
+
+
+def _pk_changed(old, new, pk) -> bool:
+    return any(old[i] != new[i] for i in pk)

@@ -1,0 +1,58 @@
+"""The ``[incremental]`` section of the configuration file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidb2mysql.config import register_section
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    # Number of shards (Bytewax state keys) the row changes are spread over. Fixed for the
+    # life of a job: per-shard checkpoints depend on it. More shards than workers balances
+    # better; each shard holds one target connection.
+    shards: int = 8
+    # A shard flushes when it holds this many merged rows ...
+    batch_rows: int = 2000
+    # ... or when its oldest pending change is this old ...
+    batch_ms: int = 200
+    # ... or when no input reached it for this long.
+    idle_ms: int = 20
+    # How often a shard waiting at a DDL barrier polls the target.
+    poll_ms: int = 20
+    # How often an idle shard persists a watermark-advanced checkpoint.
+    checkpoint_interval_ms: int = 2000
+    # How often the router sends watermarks to all shards.
+    watermark_interval_ms: int = 1000
+    # Start after this commit_ts when the target has no checkpoint (the full load hands it over).
+    start_commit_ts: int = 0
+    # Kafka messages per source batch.
+    source_batch: int = 500
+    # Stop (exit 0) once the end of the topic is reached and everything before it is applied.
+    stop_at_end: bool = False
+    # Stop once every change at or below this commit_ts is applied (0 = never).
+    stop_at_ts: int = 0
+    # Stop the flow instead of dead-lettering bad input or failing changes.
+    strict: bool = False
+    # Attempts for a batch that fails with a non-transient error before it is split and the
+    # failing changes are dead-lettered. Transient errors (lost connection, deadlock) retry
+    # with backoff for up to retry_seconds (0 = forever).
+    apply_attempts: int = 3
+    retry_seconds: float = 0.0
+
+    def validate(self) -> None:
+        if self.shards < 1 or self.shards > 1024:
+            raise ValueError("shards must be between 1 and 1024")
+        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "source_batch", "apply_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.start_commit_ts < 0 or self.stop_at_ts < 0:
+            raise ValueError("commit_ts values must be >= 0")
+
+
+register_section("incremental", IncrementalConfig)
+
+
+def incremental_settings(cfg) -> IncrementalConfig:
+    return cfg.extra.get("incremental") or IncrementalConfig()

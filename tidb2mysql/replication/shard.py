@@ -1,0 +1,365 @@
+"""One shard of the apply path: merge, flush, checkpoint, and the DDL barrier.
+
+A :class:`ShardApplier` is the logic behind one Bytewax state key. The Bytewax wrapper
+(``flows/incremental.py``) only forwards ``on_batch`` / ``on_notify`` / ``on_eof`` /
+``notify_at`` / ``snapshot`` to it.
+
+State that Bytewax snapshots (:class:`ShardState`): the merged pending changes, the highest
+stream position received, the input held behind a DDL barrier. The target checkpoint is
+*not* snapshotted: it is read from the target when the shard is built, because the target is
+the truth about what was applied (a flush after the last snapshot already moved it).
+
+Stream positions are ``(commit_ts, seq)``; anything at or below the target checkpoint or the
+highest position received is a replay or a Drainer redelivery and is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional
+
+from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.barrier import DDLCoordinator
+from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
+from tidb2mysql.replication.checkpoint import Checkpoints
+from tidb2mysql.replication.errors import is_transient
+from tidb2mysql.replication.merge import RowMerger
+from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.settings import IncrementalConfig
+from tidb2mysql.replication.target_schema import TargetTables
+from tidb2mysql.replication.writer import BatchWriter, WriteError, prepare_session
+
+log = logging.getLogger(__name__)
+
+Position = tuple[int, int]
+ZERO: Position = (0, -2)
+
+
+@dataclass
+class ShardState:
+    """What Bytewax snapshots for one shard (must stay picklable)."""
+
+    shard: int
+    merger: RowMerger = field(default_factory=RowMerger)
+    received: Position = ZERO
+    received_offset: int = -1
+    held: list = field(default_factory=list)  # items that arrived while waiting at a barrier
+    waiting: Optional[Barrier] = None
+
+
+@dataclass
+class FlushReport:
+    """Emitted downstream after every flush, for progress, delay and metrics."""
+
+    shard: int
+    rows: int  # changes merged into this flush
+    statements: int
+    first: Position
+    last: Position
+    seconds: float
+    dead_letters: int = 0
+    skipped_replays: int = 0
+    ddl: Optional[str] = None
+
+
+@dataclass
+class ShardContext:
+    """Per-process services shared by the shards of a worker (not snapshotted)."""
+
+    settings: IncrementalConfig
+    checkpoints: Checkpoints
+    coordinator: DDLCoordinator
+    connect: Callable[..., Any]  # connect(autocommit: bool) -> pymysql connection
+    clock: Callable[[], float] = time.monotonic
+
+
+class ShardApplier:
+    def __init__(self, ctx: ShardContext, state: ShardState):
+        self.ctx = ctx
+        self.s = ctx.settings
+        self.st = state
+        self.shard = state.shard
+        self._conn = None
+        self._coord_conn = None
+        self.target_tables: Optional[TargetTables] = None
+        self.writer: Optional[BatchWriter] = None
+        self.cp: Position = self._load_checkpoint()
+        m = state.merger
+        if not m.is_empty and m.last_position <= self.cp:
+            # A flush after the restored snapshot already applied these.
+            log.info("shard %d: restored pending changes up to %s are already applied (checkpoint %s)",
+                     self.shard, m.last_position, self.cp)
+            state.merger = RowMerger()
+        if state.received < self.cp:
+            state.received = self.cp
+        self.last_input = ctx.clock()
+        self.next_poll: Optional[float] = None
+        self.cp_dirty = False
+        self.last_cp_write = ctx.clock()
+        self.skipped = 0
+        if state.waiting is not None:
+            self.next_poll = ctx.clock()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def conn(self):
+        if self._conn is None:
+            c = self.ctx.connect(autocommit=False)
+            prepare_session(c)
+            self._conn = c
+            self.target_tables = TargetTables(lambda: self.coord_conn())
+            self.writer = BatchWriter(c, self.target_tables)
+        return self._conn
+
+    def coord_conn(self):
+        if self._coord_conn is None:
+            self._coord_conn = self.ctx.connect(autocommit=True)
+        return self._coord_conn
+
+    def _reset_connections(self) -> None:
+        for c in (self._conn, self._coord_conn):
+            try:
+                if c is not None:
+                    c.close()
+            except Exception:
+                pass
+        self._conn = self._coord_conn = None
+        self.writer = None
+        self.target_tables = None
+
+    def _with_retry(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` and retry transient failures (target restart, lost connection)."""
+        delay, started = 0.1, self.ctx.clock()
+        while True:
+            try:
+                return fn()
+            except Exception as e:  # noqa: BLE001 - classified below, re-raised if not transient
+                if not is_transient(_root(e)):
+                    raise
+                limit = self.s.retry_seconds
+                if limit and self.ctx.clock() - started > limit:
+                    raise
+                log.warning("shard %d: %s failed (%s); retrying in %.1fs", self.shard, what, e, delay)
+                self._reset_connections()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _load_checkpoint(self) -> Position:
+        pos = self._with_retry("reading checkpoint", lambda: self.ctx.checkpoints.load(self.coord_conn(), self.shard))
+        if pos is None:
+            raise RuntimeError(f"shard {self.shard}: no checkpoint row; the flow must create them at start")
+        return pos
+
+    # -- Bytewax callbacks -----------------------------------------------------------------
+
+    def on_batch(self, items: list) -> list[FlushReport]:
+        out: list[FlushReport] = []
+        for item in items:
+            if self.st.waiting is not None:
+                self.st.held.append(item)
+            else:
+                self._process(item, out)
+        if self.st.merger.pending_rows >= self.s.batch_rows:
+            self.flush(out)
+        return out
+
+    def on_notify(self) -> list[FlushReport]:
+        out: list[FlushReport] = []
+        now = self.ctx.clock()
+        if self.st.waiting is not None and (self.next_poll is None or now >= self.next_poll):
+            self._try_release(out)
+        if not self.st.merger.is_empty and self._flush_due(now):
+            self.flush(out)
+        if self.cp_dirty and self.st.merger.is_empty and self.st.waiting is None and (
+            now - self.last_cp_write >= self.s.checkpoint_interval_ms / 1000
+        ):
+            self._write_checkpoint_only()
+        return out
+
+    def on_eof(self) -> list[FlushReport]:
+        out: list[FlushReport] = []
+        if self.st.waiting is None and not self.st.merger.is_empty:
+            self.flush(out)
+        if self.st.waiting is not None:
+            # The source drains before it ends (it waits until every shard passed the last
+            # barrier), so this only happens when input ended abruptly: keep the state; the
+            # next run resumes from it.
+            log.warning("shard %d: input ended while waiting at the DDL barrier at commit_ts %s",
+                        self.shard, self.st.waiting.ddl.commit_ts)
+        return out
+
+    def notify_at(self) -> Optional[datetime]:
+        at: Optional[float] = None
+        m = self.st.merger
+        if self.st.waiting is not None:
+            at = self.next_poll if self.next_poll is not None else self.ctx.clock()
+        elif not m.is_empty:
+            at = min(m.first_added_at + self.s.batch_ms / 1000, self.last_input + self.s.idle_ms / 1000)
+        elif self.cp_dirty:
+            at = self.last_cp_write + self.s.checkpoint_interval_ms / 1000
+        if at is None:
+            return None
+        return datetime.now(timezone.utc) + timedelta(seconds=max(0.0, at - self.ctx.clock()))
+
+    def snapshot(self) -> ShardState:
+        return self.st
+
+    # -- processing ------------------------------------------------------------------------
+
+    def _process(self, item, out: list[FlushReport]) -> None:
+        st = self.st
+        if isinstance(item, ShardChunk):
+            floor = st.received if st.received > self.cp else self.cp
+            add = st.merger.add
+            for ch in item.changes:
+                pos = (ch.commit_ts, ch.seq)
+                if pos <= floor:
+                    self.skipped += 1
+                    continue
+                add(ch)
+                floor = pos
+            if floor > st.received:
+                st.received = floor
+                st.received_offset = item.offset
+            self.last_input = self.ctx.clock()
+        elif isinstance(item, Barrier):
+            pos = (item.ddl.commit_ts, -1)
+            if pos <= st.received or pos <= self.cp:
+                self.skipped += 1
+                return
+            if not st.merger.is_empty:
+                self.flush(out)
+            st.received = pos
+            st.received_offset = item.offset
+            self._write_checkpoint_only()  # the barrier acknowledgement
+            st.waiting = item
+            self._try_release(out)
+        elif isinstance(item, Watermark):
+            pos = (item.commit_ts, MAX_SEQ)
+            if pos > st.received:
+                st.received = pos
+                st.received_offset = max(st.received_offset, item.offset)
+                if st.merger.is_empty:
+                    self.cp_dirty = True
+            if item.force:
+                if not st.merger.is_empty:
+                    self.flush(out)
+                elif self.cp_dirty or self.cp < st.received:
+                    self._write_checkpoint_only()
+        else:
+            raise TypeError(f"shard {self.shard}: unexpected item {type(item).__name__}")
+
+    def _try_release(self, out: list[FlushReport]) -> None:
+        b = self.st.waiting
+        assert b is not None
+        done = self._with_retry(
+            "DDL barrier", lambda: self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
+        )
+        if not done:
+            self.next_poll = self.ctx.clock() + self.s.poll_ms / 1000
+            return
+        self.st.waiting = None
+        self.next_poll = None
+        if self.target_tables is not None:
+            self.target_tables.invalidate_all()
+        out.append(FlushReport(self.shard, 0, 0, (b.ddl.commit_ts, -1), (b.ddl.commit_ts, 0), 0.0,
+                               ddl=b.ddl.query[:200]))
+        if self.st.received < (b.ddl.commit_ts, 0):
+            self.st.received = (b.ddl.commit_ts, 0)
+        held, self.st.held = self.st.held, []
+        for i, item in enumerate(held):
+            if self.st.waiting is not None:
+                self.st.held.extend(held[i:])
+                break
+            self._process(item, out)
+
+    def _flush_due(self, now: float) -> bool:
+        m = self.st.merger
+        return (now - m.first_added_at) * 1000 >= self.s.batch_ms or (now - self.last_input) * 1000 >= self.s.idle_ms
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def flush(self, out: list[FlushReport]) -> None:
+        m = self.st.merger
+        if m.is_empty:
+            return
+        t0 = self.ctx.clock()
+        rows = m.changes_added
+        batches = m.drain()
+        first = batches[0].first_position if batches else self.cp
+        pos = self.st.received
+        stats, dead = self._write(batches, pos, rows)
+        self.cp = pos
+        self.cp_dirty = False
+        self.last_cp_write = self.ctx.clock()
+        out.append(FlushReport(self.shard, rows, getattr(stats, "statements", 0), first, pos,
+                               self.ctx.clock() - t0, dead_letters=dead, skipped_replays=self.skipped))
+        self.skipped = 0
+
+    def _write(self, batches, pos: Position, rows: int):
+        cps = self.ctx.checkpoints
+        extra = [cps.update_sql(self.shard, pos, self.st.received_offset, rows)]
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._with_retry("apply", lambda: self._conn_writer().write(batches, extra)), 0
+            except WriteError as e:
+                if attempts < self.s.apply_attempts:
+                    log.warning("shard %d: batch failed (%s); attempt %d of %d", self.shard, e, attempts,
+                                self.s.apply_attempts)
+                    time.sleep(0.1 * attempts)
+                    continue
+                if self.s.strict:
+                    raise
+                return self._write_salvaging(batches, extra, e)
+
+    def _conn_writer(self) -> BatchWriter:
+        self.conn()
+        assert self.writer is not None
+        return self.writer
+
+    def _write_salvaging(self, batches, extra, first_error):
+        """Apply the changes one by one; the ones that fail go to the dead-letter table."""
+        log.error("shard %d: batch keeps failing (%s); applying change by change", self.shard, first_error)
+        writer = self._conn_writer()
+        settings = self.ctx.checkpoints
+
+        def on_failures(failures) -> list[str]:
+            return []
+
+        stats, failures = self._with_retry("apply one by one", lambda: writer.write_one_by_one(batches, extra))
+        if failures:
+            letters = []
+            for change, err in failures:
+                letters.append(deadletter.DeadLetter(
+                    "apply", str(err), deadletter.change_payload(change),
+                    commit_ts=change.commit_ts, seq=change.seq,
+                    schema=change.schema.schema, table=change.schema.table))
+            self._with_retry("dead letters", lambda: deadletter.write(self.coord_conn(), settings.meta, settings.job, letters))
+        return stats, len(failures)
+
+    def _write_checkpoint_only(self) -> None:
+        pos = self.st.received
+        sql = self.ctx.checkpoints.update_sql(self.shard, pos, self.st.received_offset)
+
+        def run():
+            c = self.coord_conn()
+            with c.cursor() as cur:
+                cur.execute(sql)
+
+        self._with_retry("checkpoint", run)
+        self.cp = pos
+        self.cp_dirty = False
+        self.last_cp_write = self.ctx.clock()
+
+    def close(self) -> None:
+        self._reset_connections()
+
+
+def _root(e: BaseException) -> BaseException:
+    cause = getattr(e, "__cause__", None)
+    return cause if cause is not None else e

@@ -1,0 +1,180 @@
+"""Reading the Drainer topic: start position, seeking by commit_ts, consuming partition 0.
+
+Drainer writes one partition (0) with no key; offsets are the only order. Bytewax keeps the
+next offset in its recovery snapshot; without one, the start is decided here
+(:func:`resolve_start`), in this order:
+
+1. the target checkpoint: the lowest shard position, found in the topic by binary search over
+   commit_ts (like TiDB's own Go reader, ``tidb-binlog/driver/reader/offset.go``);
+2. the configured ``start_commit_ts`` (the full load's snapshot TSO): the first message after it;
+3. the earliest offset.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+log = logging.getLogger(__name__)
+
+
+def peek_commit_ts(value: bytes) -> Optional[int]:
+    """commit_ts (field 2, varint) of a serialized Binlog without parsing the whole message.
+
+    Drainer's gogo marshaller writes fields in number order, so field 1 (type) and field 2
+    come first. Returns None when the bytes do not start that way; callers then decode fully.
+    """
+    i, n = 0, len(value)
+    for _ in range(2):
+        if i >= n:
+            return None
+        tag = value[i]
+        i += 1
+        if tag not in (0x08, 0x10):
+            return None
+        shift = result = 0
+        while True:
+            if i >= n or shift > 63:
+                return None
+            b = value[i]
+            i += 1
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                break
+            shift += 7
+        if tag == 0x10:
+            if result >= 1 << 63:
+                result -= 1 << 64
+            return result
+    return None
+
+
+@dataclass
+class RawMessage:
+    offset: int
+    value: bytes
+    commit_ts: Optional[int]  # from peek_commit_ts; None if it could not be read cheaply
+
+
+class TopicReader:
+    """A consumer assigned to one partition of the Drainer topic, at an explicit offset."""
+
+    def __init__(self, client_config: dict, topic: str, partition: int = 0):
+        self.topic = topic
+        self.partition = partition
+        conf = dict(client_config)
+        conf.setdefault("group.id", "tidb2mysql")
+        conf["enable.auto.commit"] = False
+        conf["enable.partition.eof"] = True
+        self.consumer = Consumer(conf)
+        self.position: Optional[int] = None
+        self.at_end = False
+
+    def watermarks(self, timeout: float = 10.0) -> tuple[int, int]:
+        lo, hi = self.consumer.get_watermark_offsets(TopicPartition(self.topic, self.partition), timeout=timeout)
+        return lo, hi
+
+    def assign(self, offset: int) -> None:
+        self.consumer.assign([TopicPartition(self.topic, self.partition, offset)])
+        self.position = offset
+        self.at_end = False
+
+    def poll_batch(self, max_messages: int, timeout: float) -> list[RawMessage]:
+        out: list[RawMessage] = []
+        msgs = self.consumer.consume(max_messages, timeout)
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    self.at_end = True
+                    continue
+                if err.retriable() or err.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+                    log.warning("Kafka: %s (will retry)", err)
+                    continue
+                raise KafkaException(err)
+            v = m.value() or b""
+            out.append(RawMessage(m.offset(), v, peek_commit_ts(v)))
+            self.position = m.offset() + 1
+            self.at_end = False
+        return out
+
+    def read_one(self, offset: int, timeout: float = 30.0) -> RawMessage:
+        self.assign(offset)
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.poll_batch(1, 1.0)
+            if got:
+                return got[0]
+        raise TimeoutError(f"could not read {self.topic}[{self.partition}] offset {offset} within {timeout}s")
+
+    def close(self) -> None:
+        try:
+            self.consumer.close()
+        except Exception:  # noqa: BLE001 - closing a consumer that lost its broker
+            pass
+
+
+def find_first_offset_after(reader: TopicReader, commit_ts: int, decode_ts: Callable[[bytes], int],
+                            inclusive: bool = False) -> int:
+    """The first offset whose message has commit_ts > ``commit_ts`` (>= when inclusive).
+
+    Binary search over the retained range; commit_ts is monotonic in Drainer's first
+    deliveries. A redelivered stretch can mislead the search only into skipping first
+    deliveries that the redelivery repeats, which the shards' positions make harmless.
+    If the target is older than the oldest retained message, warn: binlogs may be lost.
+    """
+    lo, hi = reader.watermarks()
+    if lo >= hi:
+        return lo
+
+    def ts_at(off: int) -> int:
+        m = reader.read_one(off)
+        return m.commit_ts if m.commit_ts is not None else decode_ts(m.value)
+
+    def after(ts: int) -> bool:
+        return ts >= commit_ts if inclusive else ts > commit_ts
+
+    first_ts = ts_at(lo)
+    if after(first_ts):
+        if commit_ts and first_ts > commit_ts + 1:
+            log.warning(
+                "start commit_ts %s is older than the oldest retained message (offset %s, commit_ts %s):"
+                " binlogs between them may have been deleted by retention", commit_ts, lo, first_ts)
+        return lo
+    a, b = lo, hi  # invariant: message at a is not "after"; answer in (a, b]
+    while b - a > 1:
+        mid = (a + b) // 2
+        if after(ts_at(mid)):
+            b = mid
+        else:
+            a = mid
+    return b
+
+
+@dataclass
+class StartPosition:
+    offset: int
+    skip_through_ts: int  # messages at or below this commit_ts are already applied
+    reason: str
+
+
+def resolve_start(reader: TopicReader, checkpoint_min: Optional[tuple[int, int]], start_commit_ts: int,
+                  decode_ts: Callable[[bytes], int]) -> StartPosition:
+    if checkpoint_min is not None and checkpoint_min[0] > 0:
+        ts = checkpoint_min[0]
+        off = find_first_offset_after(reader, ts, decode_ts, inclusive=True)
+        return StartPosition(off, ts - 1, f"target checkpoint (lowest shard position commit_ts {ts})")
+    if start_commit_ts:
+        off = find_first_offset_after(reader, start_commit_ts, decode_ts)
+        return StartPosition(off, start_commit_ts, f"configured start_commit_ts {start_commit_ts}")
+    lo, _ = reader.watermarks()
+    return StartPosition(max(lo, 0), -1, "earliest offset")
+
+
+__all__ = ["OFFSET_BEGINNING", "RawMessage", "StartPosition", "TopicReader", "find_first_offset_after",
+           "peek_commit_ts", "resolve_start"]
