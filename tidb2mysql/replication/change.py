@@ -26,7 +26,7 @@ class Change:
     """
 
     commit_ts: int
-    seq: int
+    seq: int  # 2*i for the i-th row change of the transaction; +1 for the INSERT half of a PK change
     schema: TableSchema
     op: Op  # INSERT, UPDATE (same primary key), DELETE
     new: Optional[Row]  # INSERT/UPDATE: the after image

@@ -120,10 +120,17 @@ class Router:
             self._table_shard[k] = s
         return s
 
-    def route_txn(self, txn: Txn, offset: int = -1) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
+    def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
+        """Route one transaction (or one slice of a large one).
+
+        The i-th row change of the transaction (counting over all its tables, from
+        ``first_index`` for a slice) gets ``seq = 2*i``; the INSERT half of a split
+        primary-key change gets ``2*i + 1``. So a change's position does not depend on how the
+        transaction was sliced.
+        """
         n = self.shard_count
         per_shard: dict[int, list[Change]] = {}
-        seq = 0
+        seq = 2 * first_index
         ts_ = txn.commit_ts
         for tc in txn.tables:
             schema = tc.schema
@@ -135,10 +142,9 @@ class Router:
                     if pk and rc.op == Op.UPDATE and _pk_changed(rc.old, rc.new, pk):
                         bucket.append(Change(ts_, seq, schema, Op.DELETE, None, rc.old))
                         bucket.append(Change(ts_, seq + 1, schema, Op.INSERT, rc.new, None))
-                        seq += 2
                     else:
                         bucket.append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
-                        seq += 1
+                    seq += 2
                 continue
             prefix = f"{schema.schema}.{schema.table}\x1e".encode()
             for rc in tc.rows:
@@ -161,7 +167,7 @@ class Router:
                     row = rc.new if rc.op == Op.INSERT else rc.old
                 s = zlib.crc32(prefix + _key_text(row[i] for i in pk)) % n
                 per_shard.setdefault(s, []).append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
-                seq += 1
+                seq += 2
         keys = self.keys
         for s, changes in per_shard.items():
             yield keys[s], (s, ShardChunk(ts_, changes, offset))
