@@ -1,0 +1,485 @@
+#!/usr/bin/env bash
+# The local test stack: Apache Kafka (KRaft, single node) and two MariaDB 10.11 servers,
+# "source" (plays TiDB) and "target" (plays MySQL), all on loopback, all state under one
+# directory so that several checkouts or CI runs never step on each other's files.
+#
+#   scripts/stack.sh up       install what is missing, start everything, wait until healthy,
+#                             write $T2M_STACK_DIR/tidb2mysql.toml   (idempotent)
+#   scripts/stack.sh down     stop what runs (a no-op when nothing runs)
+#   scripts/stack.sh status   show what runs and whether it answers
+#   scripts/stack.sh wipe     down + delete the state dir (keeps the download cache)
+#
+# Why our own processes instead of the distro's mariadb service or a container: the tool
+# needs two independent MySQL-protocol servers with settings we control (1 GiB packets,
+# TiDB's utf8mb4_bin on the source), and CI machines have no docker. Kafka comes as the
+# official jars from Maven Central at a pinned version (no tarball mirror to trust), fetched
+# with maven so ~/.m2 and a copied lib dir make the second `up` fast.
+#
+# Environment:
+#   T2M_STACK_DIR   state dir (default <repo>/.stack): data, logs, sockets, pids, config
+#   T2M_CACHE_DIR   download cache (default ~/.cache/tidb2mysql); `wipe` keeps it
+#   PYTHON          a python with confluent-kafka for the Kafka health check
+#                   (default <repo>/.venv/bin/python; falls back to Kafka's own Java tool)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${T2M_STACK_DIR:-$REPO/.stack}"
+CACHE="${T2M_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tidb2mysql}"
+PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
+
+KAFKA_VERSION=3.9.1            # keep in sync with scripts/kafka/pom.xml
+KAFKA_PORT=19092
+KAFKA_CONTROLLER_PORT=19093
+SOURCE_PORT=14000
+TARGET_PORT=13306
+DB_USER=tidb2mysql
+DB_PASSWORD=tidb2mysql
+# 1 GiB: Drainer writes one Kafka message per transaction, and transactions of hundreds of
+# MB happen. Kafka's size settings are Java ints (max 2147483647), so stay well below that.
+ONE_GIB=1073741824
+# A request carries the message plus headers; leave room above message.max.bytes.
+REQUEST_MAX=1200000000
+
+KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------
+# processes and ports
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+# The pid in a pid file, if that process is alive and is one of *ours* (its command line
+# names our state dir). A stale pid file, or a recycled pid now used by something else,
+# yields nothing.
+our_pid() {
+  local file="$1" pid
+  [[ -s "$file" ]] || return 1
+  pid="$(tr -dc 0-9 <"$file")"
+  pid_alive "$pid" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE" || return 1
+  echo "$pid"
+}
+
+# What listens on a TCP port (empty if nothing).
+port_holder() {
+  local port="$1"
+  if command -v ss >/dev/null; then
+    ss -Hltnp "sport = :$port" 2>/dev/null | head -n 3
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && echo "something (install iproute2 to see what)"
+  fi
+}
+
+# Refuse to start on a port that someone else holds: the tests would talk to the wrong server.
+require_free_port() {
+  local port="$1" what="$2" holder
+  holder="$(port_holder "$port")"
+  [[ -z "$holder" ]] || die "port $port (wanted for $what) is already in use by something that is not this stack (state dir $STATE):
+$holder
+Stop it, or point T2M_STACK_DIR at the stack that owns it."
+}
+
+tail_log() {
+  local file="$1"
+  if [[ -f "$file" ]]; then
+    printf '[stack] ---- last lines of %s ----\n' "$file" >&2
+    tail -n 40 "$file" >&2
+    printf '[stack] ----\n' >&2
+  else
+    log "(no log file at $file)"
+  fi
+}
+
+# SIGTERM is a clean shutdown for both mariadbd and the Kafka broker; wait for it, and only
+# kill -9 if it hangs, so data dirs stay consistent across runs.
+stop_pid() {
+  local pid="$1" name="$2" waited=0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while pid_alive "$pid"; do
+    sleep 0.2; waited=$((waited + 1))
+    if (( waited == 300 )); then
+      log "$name (pid $pid) did not stop within 60 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  log "$name stopped (pid $pid)"
+}
+
+# ---------------------------------------------------------------------------------------
+# installation (fresh Debian 12, as root)
+
+apt_install() {
+  [[ $EUID -eq 0 ]] || die "need to install $* but not running as root; install them with: sudo apt-get install -y $*"
+  command -v apt-get >/dev/null || die "need $* and there is no apt-get here; install them by hand"
+  log "installing $* with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2 || die "apt-get install $* failed"
+}
+
+mariadbd_bin() {
+  local b
+  for b in mariadbd /usr/sbin/mariadbd mysqld /usr/sbin/mysqld; do
+    command -v "$b" >/dev/null 2>&1 && { command -v "$b"; return 0; }
+  done
+  return 1
+}
+
+ensure_packages() {
+  if ! mariadbd_bin >/dev/null || ! command -v mariadb-install-db >/dev/null || ! command -v mariadb >/dev/null; then
+    apt_install mariadb-server mariadb-client
+    # Debian's package may start its own service on 3306; we run our own servers instead.
+    if command -v systemctl >/dev/null && systemctl is-active --quiet mariadb 2>/dev/null; then
+      log "stopping and disabling the distro's mariadb service (the stack runs its own servers)"
+      systemctl disable --now mariadb >&2 || true
+    fi
+  fi
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null || apt_install maven
+  local version
+  version="$("$(mariadbd_bin)" --version)"
+  [[ "$version" == *10.11.* ]] || log "warning: expected MariaDB 10.11, found: $version"
+}
+
+# Kafka's jars and their runtime dependencies from Maven Central, copied once into the cache.
+ensure_kafka_libs() {
+  [[ -f "$KAFKA_LIBS/.complete" ]] && return 0
+  log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central (cached in ~/.m2 and $KAFKA_LIBS)"
+  rm -rf "$KAFKA_LIBS"
+  mkdir -p "$KAFKA_LIBS"
+  if ! mvn -q -B -f "$REPO/scripts/kafka/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >"$CACHE/mvn-kafka.log" 2>&1; then
+    tail_log "$CACHE/mvn-kafka.log"
+    die "download failed: maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies (is Maven Central reachable?)"
+  fi
+  [[ -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "download failed: kafka_2.13-$KAFKA_VERSION.jar missing after maven ran"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+# ---------------------------------------------------------------------------------------
+# MariaDB
+
+db_dir() { echo "$STATE/$1"; }
+db_port() { [[ "$1" == source ]] && echo "$SOURCE_PORT" || echo "$TARGET_PORT"; }
+
+write_db_cnf() {
+  local name="$1" dir port server_id collation=""
+  dir="$(db_dir "$name")"; port="$(db_port "$name")"
+  if [[ "$name" == source ]]; then
+    server_id=1
+    # TiDB's default collation for utf8mb4 is utf8mb4_bin; the source must compare like TiDB.
+    collation="collation-server = utf8mb4_bin"
+  else
+    server_id=2
+  fi
+  cat >"$dir/my.cnf" <<EOF
+# Written by scripts/stack.sh; rewritten on every \`up\`.
+[mysqld]
+user = root
+datadir = $dir/data
+socket = $dir/mysqld.sock
+pid-file = $dir/mysqld.pid
+log-error = $dir/mysqld.err
+port = $port
+bind-address = 127.0.0.1
+skip-name-resolve
+server-id = $server_id
+character-set-server = utf8mb4
+$collation
+max_allowed_packet = 1G
+innodb_buffer_pool_size = 256M
+innodb_log_file_size = 256M
+max_connections = 500
+EOF
+}
+
+db_pid() { our_pid "$(db_dir "$1")/mysqld.pid"; }
+
+db_root() { mariadb --no-defaults --socket="$(db_dir "$1")/mysqld.sock" -uroot "${@:2}"; }
+
+db_answers_tcp() {
+  mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$(db_port "$1")" -u"$DB_USER" -p"$DB_PASSWORD" \
+    --connect-timeout=2 -N -e 'SELECT 1' >/dev/null 2>&1
+}
+
+start_db() {
+  local name="$1" dir port pid i
+  dir="$(db_dir "$name")"; port="$(db_port "$name")"
+  mkdir -p "$dir"
+  write_db_cnf "$name"
+  if pid="$(db_pid "$name")"; then
+    log "mariadb $name already running (pid $pid, port $port)"
+  else
+    require_free_port "$port" "mariadb $name"
+    if [[ ! -d "$dir/data/mysql" ]]; then
+      log "initialising mariadb $name data dir"
+      rm -rf "$dir/data"
+      if ! mariadb-install-db --defaults-file="$dir/my.cnf" --user=root --skip-test-db \
+            --auth-root-authentication-method=socket >"$dir/install-db.log" 2>&1; then
+        tail_log "$dir/install-db.log"
+        die "mariadb-install-db failed for $name"
+      fi
+    fi
+    log "starting mariadb $name on 127.0.0.1:$port"
+    setsid "$(mariadbd_bin)" --defaults-file="$dir/my.cnf" </dev/null >>"$dir/mysqld.out" 2>&1 &
+    for ((i = 0; i < 300; i++)); do
+      [[ -S "$dir/mysqld.sock" ]] && db_root "$name" -e 'SELECT 1' >/dev/null 2>&1 && break
+      if (( i > 10 )) && ! db_pid "$name" >/dev/null && ! pgrep -f -- "--defaults-file=$dir/my.cnf" >/dev/null; then
+        tail_log "$dir/mysqld.err"
+        die "mariadb $name exited during startup"
+      fi
+      sleep 0.2
+    done
+    db_root "$name" -e 'SELECT 1' >/dev/null 2>&1 || { tail_log "$dir/mysqld.err"; die "mariadb $name did not come up within 60 s"; }
+  fi
+  # Idempotent: the user exists with this password and all privileges on every `up`.
+  db_root "$name" <<EOF || { tail_log "$dir/mysqld.err"; die "could not create user $DB_USER on mariadb $name"; }
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;
+EOF
+  db_answers_tcp "$name" || { tail_log "$dir/mysqld.err"; die "mariadb $name does not answer SELECT 1 over TCP 127.0.0.1:$port as $DB_USER"; }
+}
+
+stop_db() {
+  local name="$1" pid
+  pid="$(db_pid "$name")" || return 0
+  stop_pid "$pid" "mariadb $name"
+}
+
+# ---------------------------------------------------------------------------------------
+# Kafka
+
+KDIR="$STATE/kafka"
+
+write_kafka_config() {
+  mkdir -p "$KDIR/logs"
+  cat >"$KDIR/server.properties" <<EOF
+# Written by scripts/stack.sh; rewritten on every \`up\`.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$KDIR/data
+num.partitions=1
+auto.create.topics.enable=false
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+# Drainer-size transactions: one message can be hundreds of MB.
+message.max.bytes=$ONE_GIB
+replica.fetch.max.bytes=$ONE_GIB
+fetch.max.bytes=$REQUEST_MAX
+socket.request.max.bytes=$REQUEST_MAX
+num.network.threads=2
+num.io.threads=4
+EOF
+  cat >"$KDIR/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.MaxFileSize=50MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.kafka.log.LogCleaner=WARN
+EOF
+}
+
+kafka_java() {
+  java -Xms256m -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$KDIR/log4j.properties" -Dkafka.logs.dir="$KDIR/logs" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_pid() { our_pid "$KDIR/kafka.pid"; }
+
+# A real metadata request: the broker is up and has a controller, not just a bound port.
+kafka_answers() {
+  if [[ -x "$PYTHON" ]] && "$PYTHON" -c 'import confluent_kafka' 2>/dev/null; then
+    "$PYTHON" - "127.0.0.1:$KAFKA_PORT" <<'EOF' >/dev/null 2>&1
+import sys
+from confluent_kafka.admin import AdminClient
+md = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=3)
+sys.exit(0 if md.brokers and md.controller_id >= 0 else 1)
+EOF
+  else
+    timeout 20 java -cp "$KAFKA_LIBS/*" -Dlog4j.configuration="file:$KDIR/log4j.properties" \
+      -Dkafka.logs.dir="$KDIR/logs" kafka.admin.BrokerApiVersionsCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+  fi
+}
+
+start_kafka() {
+  local pid i
+  write_kafka_config
+  if pid="$(kafka_pid)"; then
+    log "kafka already running (pid $pid, port $KAFKA_PORT)"
+  else
+    require_free_port "$KAFKA_PORT" "kafka"
+    require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller"
+    if [[ ! -f "$KDIR/data/meta.properties" ]]; then
+      log "formatting kafka storage (KRaft)"
+      rm -rf "$KDIR/data"
+      [[ -s "$KDIR/cluster-id" ]] || kafka_java kafka.tools.StorageTool random-uuid >"$KDIR/cluster-id" 2>"$KDIR/format.log" \
+        || { tail_log "$KDIR/format.log"; die "kafka StorageTool random-uuid failed"; }
+      kafka_java kafka.tools.StorageTool format -t "$(tr -d '[:space:]' <"$KDIR/cluster-id")" \
+        -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 \
+        || { tail_log "$KDIR/format.log"; die "kafka StorageTool format failed"; }
+    fi
+    log "starting kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
+    # The state dir is on the java command line (config path), which our_pid relies on.
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KDIR/kafka.pid" \
+      java -Xms256m -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dlog4j.configuration="file:$KDIR/log4j.properties" -Dkafka.logs.dir="$KDIR/logs" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$KDIR/server.properties" \
+      </dev/null >>"$KDIR/logs/stdout.log" 2>&1 &
+    sleep 1
+  fi
+  for ((i = 0; i < 90; i++)); do
+    kafka_answers && { log "kafka answers on 127.0.0.1:$KAFKA_PORT"; return 0; }
+    if ! kafka_pid >/dev/null; then
+      tail_log "$KDIR/logs/server.log"; tail_log "$KDIR/logs/stdout.log"
+      die "kafka exited during startup"
+    fi
+    sleep 1
+  done
+  tail_log "$KDIR/logs/server.log"
+  die "kafka did not answer a metadata request within 90 s"
+}
+
+stop_kafka() {
+  local pid
+  pid="$(kafka_pid)" || return 0
+  stop_pid "$pid" "kafka"
+}
+
+# Drainer's default topic, so `tidb2mysql simulate`/`incremental` with the generated config
+# work at once (the broker does not auto-create topics, on purpose: typos must fail).
+ensure_default_topic() {
+  [[ -x "$PYTHON" ]] && "$PYTHON" -c 'import confluent_kafka' 2>/dev/null || {
+    log "no python with confluent-kafka at $PYTHON; not creating topic tidb_obinlog"; return 0; }
+  "$PYTHON" - "127.0.0.1:$KAFKA_PORT" <<'EOF' >&2
+import sys
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, KafkaException
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+if "tidb_obinlog" not in admin.list_topics(timeout=10).topics:
+    fut = admin.create_topics([NewTopic("tidb_obinlog", num_partitions=1, replication_factor=1)])["tidb_obinlog"]
+    try:
+        fut.result(15)
+        print("[stack] created topic tidb_obinlog")
+    except KafkaException as e:
+        if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+EOF
+}
+
+# ---------------------------------------------------------------------------------------
+# the config file the tests and `make demo` use
+
+write_config() {
+  local tmp="$STATE/tidb2mysql.toml.tmp"
+  cat >"$tmp" <<EOF
+# Written by scripts/stack.sh (\`make up\`): a tidb2mysql config pointing at the local stack.
+[source]   # MariaDB playing TiDB
+host = "127.0.0.1"
+port = $SOURCE_PORT
+user = "$DB_USER"
+password = "$DB_PASSWORD"
+
+[target]   # MariaDB playing MySQL
+host = "127.0.0.1"
+port = $TARGET_PORT
+user = "$DB_USER"
+password = "$DB_PASSWORD"
+
+[kafka]
+brokers = "127.0.0.1:$KAFKA_PORT"
+topic = "tidb_obinlog"
+
+[drainer]
+time_zone = "UTC"
+EOF
+  mv "$tmp" "$STATE/tidb2mysql.toml"
+}
+
+# ---------------------------------------------------------------------------------------
+# commands
+
+cmd_up() {
+  local t0=$SECONDS
+  mkdir -p "$STATE" "$CACHE"
+  ensure_packages
+  ensure_kafka_libs
+  start_db source
+  start_db target
+  start_kafka
+  ensure_default_topic
+  write_config
+  log "stack is up in $((SECONDS - t0)) s: kafka 127.0.0.1:$KAFKA_PORT, source 127.0.0.1:$SOURCE_PORT, target 127.0.0.1:$TARGET_PORT"
+  log "config: $STATE/tidb2mysql.toml"
+}
+
+cmd_down() {
+  stop_kafka
+  stop_db target
+  stop_db source
+  log "stack is down"
+}
+
+cmd_status() {
+  local ok=0 pid name
+  for name in source target; do
+    if pid="$(db_pid "$name")"; then
+      if db_answers_tcp "$name"; then
+        printf '%-15s running  pid %-8s 127.0.0.1:%-6s answers SELECT 1\n' "mariadb $name" "$pid" "$(db_port "$name")"
+      else
+        printf '%-15s running  pid %-8s 127.0.0.1:%-6s NOT ANSWERING\n' "mariadb $name" "$pid" "$(db_port "$name")"; ok=1
+      fi
+    else
+      printf '%-15s stopped\n' "mariadb $name"; ok=1
+    fi
+  done
+  if pid="$(kafka_pid)"; then
+    if kafka_answers; then
+      printf '%-15s running  pid %-8s 127.0.0.1:%-6s answers metadata\n' "kafka" "$pid" "$KAFKA_PORT"
+    else
+      printf '%-15s running  pid %-8s 127.0.0.1:%-6s NOT ANSWERING\n' "kafka" "$pid" "$KAFKA_PORT"; ok=1
+    fi
+  else
+    printf '%-15s stopped\n' "kafka"; ok=1
+  fi
+  printf 'state dir       %s\n' "$STATE"
+  [[ -f "$STATE/tidb2mysql.toml" ]] && printf 'config          %s\n' "$STATE/tidb2mysql.toml"
+  return $ok
+}
+
+cmd_wipe() {
+  cmd_down
+  if [[ -d "$STATE" ]]; then
+    rm -rf "$STATE"
+    log "deleted $STATE (download cache kept in $CACHE)"
+  fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  wipe) cmd_wipe ;;
+  *) echo "usage: $0 up|down|status|wipe" >&2; exit 2 ;;
+esac
