@@ -257,6 +257,7 @@ class TableSQL:
     def __init__(self, schema: TableSchema, target: Optional["TargetTable"] = None,
                  budget: int = DEFAULT_BUDGET):
         self.schema = schema
+        self.target = target
         self.budget = budget
         self.ref = table_ref(schema.schema, schema.table)
         self.plan = plan = plan_columns(schema, target)

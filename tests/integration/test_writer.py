@@ -1,0 +1,358 @@
+"""BatchWriter against the real MariaDB target of the local stack (`make up`).
+
+Every test works in its own fresh database (``target_db`` fixture) and reads the result back
+through a separate connection, so what is asserted is what the server committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from decimal import Decimal
+
+import pymysql
+import pytest
+
+from tidb2mysql.events import Op, TableSchema
+from tidb2mysql.replication.change import Change
+from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, RowMerger, TableBatch
+from tidb2mysql.replication.target_schema import TargetTables, UnknownTableError
+from tidb2mysql.replication.writer import BatchWriter, WriteError, prepare_session
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(stack_config):
+    """An autocommit connection for DDL and reading results back."""
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), autocommit=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def writer(stack_config, admin):
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs())
+    prepare_session(c)
+    w = BatchWriter(c, TargetTables(lambda: admin))
+    yield w
+    c.close()
+
+
+def run(admin, sql, args=None):
+    with admin.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+_seq = iter(range(1, 10**9))
+
+
+def ch(schema, op, new=None, old=None):
+    return Change(1000, next(_seq), schema, op, new, old)
+
+
+def merged(*changes):
+    m = RowMerger()
+    for c in changes:
+        m.add(c)
+    return m.drain()
+
+
+def f32(x: float) -> float:
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+# -- literal encoder through the server ------------------------------------------------
+
+COLUMNS = [
+    # name, DDL type, Drainer mysql_type, read-back expression
+    ("i8", "TINYINT", "tinyint", None),
+    ("i64", "BIGINT", "bigint", None),
+    ("u64", "BIGINT UNSIGNED", "bigint", None),
+    ("dbl", "DOUBLE", "double", None),
+    ("flt", "FLOAT", "float", None),
+    ("dec", "DECIMAL(65,30)", "decimal", None),
+    ("bits", "BIT(64)", "bit", "`bits`+0"),
+    ("d", "DATE", "date", None),
+    ("dt6", "DATETIME(6)", "datetime", None),
+    ("ts6", "TIMESTAMP(6) NULL", "timestamp", None),
+    ("tm", "TIME(6)", "time", None),
+    ("yr", "YEAR", "year", None),
+    ("vc", "VARCHAR(255)", "varchar", None),
+    ("txt", "LONGTEXT", "longtext", None),
+    ("vb", "VARBINARY(255)", "varbinary", None),
+    ("blb", "LONGBLOB", "longblob", None),
+    ("en", "ENUM('a','b','c')", "enum", "`en`+0"),
+    ("st", "SET('x','y','z')", "set", "`st`+0"),
+    ("js", "JSON", "json", None),
+]
+
+ROWS = [
+    (1, -128, -9223372036854775808, 18446744073709551615, 0.1, f32(0.1),
+     Decimal("-99999999999999999999999999999999999.999999999999999999999999999999"),
+     18446744073709551615, dt.date(1000, 1, 1), dt.datetime(2024, 2, 29, 23, 59, 59, 999999),
+     dt.datetime(2038, 1, 19, 3, 14, 7, 499999), -dt.timedelta(hours=838, minutes=59, seconds=59),
+     2155, "it's a \\ \0 \n \r \x1a \"test\" 😀𝄞中文", "", b"\x00'\\\xff\n", b"", 1, 7, '{"a": [1, 2.5, "x😀"]}'),
+    (2, 127, 9223372036854775807, 0, 1e308, f32(3.4e38), Decimal("0.000000000000000000000000000001"), 0,
+     dt.date(9999, 12, 31), dt.datetime(1000, 1, 1, 0, 0, 0, 1), dt.datetime(1970, 1, 1, 0, 0, 1),
+     dt.timedelta(hours=838, minutes=59, seconds=59, microseconds=0), 0, "", "x" * 70000, b"", b"\x00" * 1000, 3,
+     0, "null"),
+    (3, 0, 0, 1, 5e-324, -0.0, Decimal("12345.678900000000000000000000000000"), 1, dt.date(2024, 1, 1),
+     dt.datetime(2024, 1, 1), None, dt.timedelta(days=2, microseconds=1), 1901, None, None, None, None, None,
+     None, None),
+    # zero dates stay text, as Drainer renders them (fsp digits included)
+    (4, None, None, None, 0.30000000000000004, None, None, None, "0000-00-00", "0000-00-00 00:00:00.000000",
+     None, -dt.timedelta(microseconds=1), None, "emoji only 🎉", None, None, None, 2, 5, "[]"),
+    (5, 1, 1, 1, 1.0, 1.0, Decimal("1"), 1, "2020-00-00", "2020-01-00 10:00:00.500000", None,
+     dt.timedelta(0), 2000, "'", "\\", b"\\", b"'", 1, 0, '"\\u00e9"'),
+]
+
+
+def test_every_native_value_reads_back_exactly(target_db, admin, writer):
+    cols = ", ".join(f"`{n}` {t}" for n, t, _, _ in COLUMNS)
+    run(admin, f"CREATE TABLE `{target_db}`.`v` (id INT PRIMARY KEY, {cols})")
+    schema = TableSchema(target_db, "v", ("id",) + tuple(c[0] for c in COLUMNS),
+                         ("int",) + tuple(c[2] for c in COLUMNS), pk=(0,))
+    stats = writer.write(merged(*[ch(schema, Op.INSERT, r) for r in ROWS]))
+    assert stats.table(f"{target_db}.v").upserted == len(ROWS)
+    exprs = ", ".join(e or f"`{n}`" for n, _, _, e in COLUMNS)
+    got = run(admin, f"SELECT id, {exprs} FROM `{target_db}`.`v` ORDER BY id")
+    assert len(got) == len(ROWS)
+    for want, have in zip(ROWS, got):
+        assert len(want) == len(have) == len(COLUMNS) + 1
+        for (name, *_), w, h in zip([("id",)] + COLUMNS, want, have):
+            if name == "flt" and w is not None:
+                h = f32(h)  # the server prints FLOAT with float32 precision
+            if name == "dbl" and w == -0.0:
+                assert str(h) in ("0.0", "-0.0")
+                continue
+            assert h == w, f"row {want[0]} column {name}: wrote {w!r}, read {h!r}"
+            if isinstance(w, float) and w != 0:
+                assert type(h) is float
+
+
+def test_enum_index_zero_is_rejected_not_truncated(target_db, admin, writer):
+    """ENUM index 0 (TiDB's invalid value) cannot be stored under STRICT_TRANS_TABLES: the
+    batch fails loudly (the caller dead-letters it) instead of writing something else."""
+    run(admin, f"CREATE TABLE `{target_db}`.`e` (id INT PRIMARY KEY, en ENUM('a','b'))")
+    schema = TableSchema(target_db, "e", ("id", "en"), ("int", "enum"), pk=(0,))
+    with pytest.raises(WriteError) as ei:
+        writer.write(merged(ch(schema, Op.INSERT, (1, 0))))
+    assert ei.value.code == 1265 and ei.value.table == f"{target_db}.e"
+
+
+def test_time_zone_is_utc_for_timestamps(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`z` (id INT PRIMARY KEY, ts TIMESTAMP(6) NULL)")
+    schema = TableSchema(target_db, "z", ("id", "ts"), ("int", "timestamp"), pk=(0,))
+    writer.write(merged(ch(schema, Op.INSERT, (1, dt.datetime(2024, 6, 1, 12, 0, 0, 5)))))
+    (epoch,) = run(admin, f"SELECT UNIX_TIMESTAMP(ts) FROM `{target_db}`.`z`")[0]
+    assert Decimal(epoch) == Decimal(dt.datetime(2024, 6, 1, 12, 0, 0, 5, tzinfo=dt.timezone.utc).timestamp()).quantize(
+        Decimal("0.000001"))
+
+
+# -- modes --------------------------------------------------------------------------------
+
+
+def test_upsert_twice_equals_once(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v VARCHAR(20), n INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`t` VALUES (1, 'old', 1), (2, 'keep', 2), (3, 'gone', 3)")
+    schema = TableSchema(target_db, "t", ("id", "v", "n"), ("int", "varchar", "int"), pk=(0,))
+    changes = [ch(schema, Op.UPDATE, (1, "new", 10), (1, "old", 1)), ch(schema, Op.INSERT, (4, "ins", 4)),
+               ch(schema, Op.DELETE, old=(3, "gone", 3))]
+    batches = merged(*changes)
+    assert [b.mode for b in batches] == [UPSERT]
+    writer.write(batches)
+    once = run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id")
+    writer.write(merged(*changes))
+    assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == once == (
+        (1, "new", 10), (2, "keep", 2), (4, "ins", 4))
+
+
+def test_replace_by_key_applies_unique_key_swap(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`u` (id INT PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE, n INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`u` VALUES (1,'a@x',1),(2,'b@x',2),(3,'c@x',3)")
+    schema = TableSchema(target_db, "u", ("id", "email", "n"), ("int", "varchar", "int"), pk=(0,),
+                         unique_keys=(("PRIMARY", (0,)), ("email", (1,))))
+    # Upstream, in one transaction: 1 and 2 swap emails (through a temporary value), 4 takes
+    # a freed email... every intermediate step was valid upstream.
+    batches = merged(
+        ch(schema, Op.UPDATE, (1, "tmp", 1), (1, "a@x", 1)),
+        ch(schema, Op.UPDATE, (2, "a@x", 20), (2, "b@x", 2)),
+        ch(schema, Op.UPDATE, (1, "b@x", 10), (1, "tmp", 1)),
+    )
+    assert [b.mode for b in batches] == [REPLACE_BY_KEY]
+    stats = writer.write(batches)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`u` ORDER BY id") == (
+        (1, "b@x", 10), (2, "a@x", 20), (3, "c@x", 3))
+    c = stats.table(f"{target_db}.u")
+    assert (c.deleted, c.inserted, c.upserted) == (2, 2, 0)
+
+
+def test_upsert_batch_becomes_replace_when_target_has_secondary_unique_key(target_db, admin, writer):
+    # Old Drainer (< 3.0.9) sends no unique_keys: the message looks like a plain PK table.
+    run(admin, f"CREATE TABLE `{target_db}`.`u` (id INT PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE)")
+    run(admin, f"INSERT INTO `{target_db}`.`u` VALUES (1,'a@x'),(2,'b@x')")
+    schema = TableSchema(target_db, "u", ("id", "email"), ("int", "varchar"), pk=(0,))
+    batches = merged(ch(schema, Op.UPDATE, (1, "b@x"), (1, "a@x")), ch(schema, Op.UPDATE, (2, "a@x"), (2, "b@x")))
+    assert [b.mode for b in batches] == [UPSERT]
+    writer.write(batches)
+    # ON DUPLICATE KEY UPDATE would have matched row 2 by email and clobbered it.
+    assert run(admin, f"SELECT * FROM `{target_db}`.`u` ORDER BY id") == ((1, "b@x"), (2, "a@x"))
+
+
+def test_ordered_table_with_duplicate_rows_deletes_exactly_one(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`n` (a INT, b VARCHAR(10), c DOUBLE)")
+    run(admin, f"INSERT INTO `{target_db}`.`n` VALUES (1,'x',0.1),(1,'x',0.1),(1,'x',0.1),(2,NULL,NULL)")
+    schema = TableSchema(target_db, "n", ("a", "b", "c"), ("int", "varchar", "double"))
+    batches = merged(
+        ch(schema, Op.DELETE, old=(1, "x", 0.1)),
+        ch(schema, Op.UPDATE, (1, "y", 0.1), (1, "x", 0.1)),
+        ch(schema, Op.DELETE, old=(2, None, None)),  # NULL-safe match
+        ch(schema, Op.INSERT, (3, "z", 1e308)),
+        ch(schema, Op.DELETE, old=(9, "none", 0.0)),  # no such row: counted, not an error
+    )
+    assert [b.mode for b in batches] == [ORDERED]
+    stats = writer.write(batches)
+    assert sorted(run(admin, f"SELECT a, b, c FROM `{target_db}`.`n`")) == [(1, "x", 0.1), (1, "y", 0.1), (3, "z", 1e308)]
+    c = stats.table(f"{target_db}.n")
+    assert (c.deleted, c.updated, c.inserted, c.unmatched) == (2, 1, 1, 1)
+
+
+# -- target structure --------------------------------------------------------------------
+
+
+def test_generated_and_missing_columns_are_not_written(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`g` (id INT PRIMARY KEY, price INT, qty INT,"
+               " total INT AS (price * qty) VIRTUAL, total_s INT AS (price + qty) STORED)")
+    # Drainer sends the generated columns with bogus values, and a column the target lacks.
+    schema = TableSchema(target_db, "g", ("id", "price", "qty", "total", "total_s", "dropped_upstream_only"),
+                         ("int",) * 6, pk=(0,))
+    batches = merged(ch(schema, Op.INSERT, (1, 3, 4, 0, None, 99)),
+                     ch(schema, Op.INSERT, (2, 5, 6, None, 0, 98)))
+    stats = writer.write(batches)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`g` ORDER BY id") == ((1, 3, 4, 12, 7), (2, 5, 6, 30, 11))
+    assert stats.dropped_columns == {f"{target_db}.g": ("dropped_upstream_only",)}
+    # ordered mode (no PK) matches only on written columns
+    run(admin, f"CREATE TABLE `{target_db}`.`gn` (a INT, b INT AS (a * 2) VIRTUAL)")
+    run(admin, f"INSERT INTO `{target_db}`.`gn` (a) VALUES (1), (1)")
+    ns = TableSchema(target_db, "gn", ("a", "b"), ("int", "int"))
+    writer.write(merged(ch(ns, Op.DELETE, old=(1, None))))
+    assert run(admin, f"SELECT a, b FROM `{target_db}`.`gn`") == ((1, 2),)
+
+
+def test_target_tables_reads_keys_and_generated_columns(target_db, admin):
+    run(admin, f"CREATE TABLE `{target_db}`.`k` (a INT, b VARCHAR(5), c INT AS (a+1) PERSISTENT, d INT,"
+               " PRIMARY KEY (b, a), UNIQUE KEY ud (d), KEY plain (c))")
+    tt = TargetTables(lambda: admin)
+    t = tt.get(target_db, "k")
+    assert [c.name for c in t.columns] == ["a", "b", "c", "d"]
+    assert [c.generated for c in t.columns] == [False, False, True, False]
+    assert t.column("B").data_type == "varchar"
+    assert t.primary_key == ("b", "a")
+    assert t.unique_keys == (("PRIMARY", ("b", "a")), ("ud", ("d",)))
+    assert tt.get(target_db, "k") is t  # cached
+    run(admin, f"ALTER TABLE `{target_db}`.`k` ADD COLUMN e INT")
+    assert tt.get(target_db, "k") is t
+    tt.invalidate(target_db, "k")
+    assert [c.name for c in tt.get(target_db, "k").columns][-1] == "e"
+    with pytest.raises(UnknownTableError, match=f"`{target_db}`.`nope`"):
+        tt.get(target_db, "nope")
+
+
+# -- failures ----------------------------------------------------------------------------
+
+
+def _checkpoint_table(admin, db):
+    run(admin, f"CREATE TABLE `{db}`.`cp` (shard INT PRIMARY KEY, pos BIGINT)")
+    run(admin, f"INSERT INTO `{db}`.`cp` VALUES (0, 0)")
+    return f"UPDATE `{db}`.`cp` SET pos = 42 WHERE shard = 0"
+
+
+def test_failing_statement_rolls_back_everything_and_names_the_table(target_db, admin, writer):
+    extra = _checkpoint_table(admin, target_db)
+    run(admin, f"CREATE TABLE `{target_db}`.`a` (id INT PRIMARY KEY, v INT)")
+    run(admin, f"CREATE TABLE `{target_db}`.`b` (id INT PRIMARY KEY, v VARCHAR(3))")
+    run(admin, f"INSERT INTO `{target_db}`.`a` VALUES (9, 9)")
+    sa = TableSchema(target_db, "a", ("id", "v"), ("int", "int"), pk=(0,))
+    sb = TableSchema(target_db, "b", ("id", "v"), ("int", "varchar"), pk=(0,))
+    batches = merged(ch(sa, Op.INSERT, (1, 1)), ch(sa, Op.DELETE, old=(9, 9)),
+                     ch(sb, Op.INSERT, (5, "way too long")))  # STRICT: no silent truncation
+    with pytest.raises(WriteError) as ei:
+        writer.write(batches, [extra])
+    e = ei.value
+    assert e.table == f"{target_db}.b" and e.kind == "upsert" and e.key == (5,)
+    assert e.code == 1406  # ER_DATA_TOO_LONG
+    assert f"{target_db}.b" in str(e) and "upsert" in str(e)
+    assert isinstance(e.__cause__, pymysql.err.MySQLError) and not e.transient
+    assert run(admin, f"SELECT * FROM `{target_db}`.`a`") == ((9, 9),)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`b`") == ()
+    assert run(admin, f"SELECT pos FROM `{target_db}`.`cp`") == ((0,),)
+    # the connection is usable afterwards
+    writer.write(merged(ch(sa, Op.INSERT, (2, 2))), [extra])
+    assert run(admin, f"SELECT pos FROM `{target_db}`.`cp`") == ((42,),)
+
+
+def test_unknown_table_is_a_write_error(target_db, writer):
+    s = TableSchema(target_db, "missing", ("id",), ("int",), pk=(0,))
+    with pytest.raises(WriteError) as ei:
+        writer.write(merged(ch(s, Op.INSERT, (1,))))
+    assert ei.value.kind == "metadata" and ei.value.code == 1146 and "missing" in str(ei.value)
+
+
+def test_write_one_by_one_applies_the_good_rows_and_reports_the_bad(target_db, admin, writer):
+    extra = _checkpoint_table(admin, target_db)
+    run(admin, f"CREATE TABLE `{target_db}`.`a` (id INT PRIMARY KEY, v VARCHAR(3))")
+    run(admin, f"CREATE TABLE `{target_db}`.`n` (v VARCHAR(3))")
+    sa = TableSchema(target_db, "a", ("id", "v"), ("int", "varchar"), pk=(0,))
+    sn = TableSchema(target_db, "n", ("v",), ("varchar",))
+    gone = TableSchema(target_db, "gone", ("id",), ("int",), pk=(0,))
+    bad_a = ch(sa, Op.INSERT, (2, "toolong"))
+    bad_n = ch(sn, Op.INSERT, ("toolong",))
+    bad_gone = ch(gone, Op.INSERT, (1,))
+    batches = merged(ch(sa, Op.INSERT, (1, "ok")), bad_a, ch(sa, Op.INSERT, (3, "ok3")),
+                     ch(sn, Op.INSERT, ("n1",)), bad_n, ch(sn, Op.INSERT, ("n2",)), bad_gone)
+    with pytest.raises(WriteError):
+        writer.write(batches, [extra])
+    stats, failures = writer.write_one_by_one(batches, [extra])
+    assert [(c is bad_a, c is bad_n, c is bad_gone) for c, _ in failures] == [
+        (False, False, True), (True, False, False), (False, True, False)]
+    errs = {c.schema.table: e for c, e in failures}
+    assert errs["a"].code == 1406 and errs["a"].key == (2,) and errs["a"].table == f"{target_db}.a"
+    assert errs["gone"].code == 1146
+    assert stats.failed == 3
+    assert run(admin, f"SELECT * FROM `{target_db}`.`a` ORDER BY id") == ((1, "ok"), (3, "ok3"))
+    assert run(admin, f"SELECT v FROM `{target_db}`.`n`") == (("n1",), ("n2",))
+    assert run(admin, f"SELECT pos FROM `{target_db}`.`cp`") == ((42,),)
+
+
+def test_budget_splits_into_several_statements(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v VARCHAR(100))")
+    schema = TableSchema(target_db, "t", ("id", "v"), ("int", "varchar"), pk=(0,))
+    writer.budget = 2000
+    rows = [(i, "é" * 50) for i in range(300)]
+    stats = writer.write(merged(*[ch(schema, Op.INSERT, r) for r in rows]))
+    assert stats.statements > 10
+    assert stats.bytes <= 2000 * stats.statements
+    assert run(admin, f"SELECT COUNT(*), SUM(CHAR_LENGTH(v)) FROM `{target_db}`.`t`") == ((300, 15000),)
+    stats = writer.write(merged(*[ch(schema, Op.DELETE, old=r) for r in rows]))
+    assert stats.table(f"{target_db}.t").deleted == 300
+    assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`t`") == ((0,),)
+
+
+def test_session_settings(writer):
+    with writer.conn.cursor() as cur:
+        cur.execute("SELECT @@session.time_zone, @@session.foreign_key_checks, @@session.unique_checks,"
+                    " @@session.sql_mode, @@session.autocommit, @@session.character_set_client")
+        tz, fk, uc, mode, ac, cs = cur.fetchone()
+    assert (tz, fk, uc, ac, cs) == ("+00:00", 0, 1, 0, "utf8mb4")
+    assert "STRICT_TRANS_TABLES" in mode and "NO_ZERO_DATE" not in mode and "NO_BACKSLASH_ESCAPES" not in mode
+
+
+def test_batch_dataclass_roundtrip_used_directly(target_db, admin, writer):
+    """A hand-built TableBatch (what the lead's flow passes) is accepted as is."""
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v INT)")
+    schema = TableSchema(target_db, "t", ("id", "v"), ("int", "int"), pk=(0,))
+    b = TableBatch(schema, UPSERT, rows=[(1, 1), (2, 2)], row_sources=[ch(schema, Op.INSERT, (1, 1))] * 2)
+    writer.write([b])
+    assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == ((1, 1), (2, 2))

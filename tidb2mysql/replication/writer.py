@@ -1,0 +1,399 @@
+"""Apply merged batches to the target in ONE transaction (plus the caller's extra statements).
+
+One flush of a shard = ``BEGIN``; the deletes of every keyed table; the upserts / inserts of
+every keyed table; the ordered tables change by change; the caller's ``extra`` statements
+(the shard checkpoint); ``COMMIT``. Deletes go first so that, for ``replace_by_key`` tables,
+no final image can collide with a row the window deletes or re-keys. Different tables are
+independent (foreign-key checks are off in the session), so this order is safe.
+
+On any error the transaction is rolled back and :class:`WriteError` names the table, the
+statement kind, the first row key of the failing statement and the server's error code; the
+original exception is chained as ``__cause__`` so the caller can tell transient errors
+(reconnect and retry) from permanent ones. :meth:`BatchWriter.write_one_by_one` is the
+salvage path: it applies each row alone inside a savepoint and reports the changes that fail,
+which the caller dead-letters, so one bad row never blocks or loses the others.
+
+Effective mode per table. The merger picks the mode from the message. The writer adds what
+only the target knows: if the target table has a unique key besides its primary key, or its
+primary key is not the message's primary key, ``ON DUPLICATE KEY UPDATE`` could hit the
+wrong row (or, with no key at all, never fire and duplicate the row), so such an ``upsert``
+batch is written as ``replace_by_key`` (delete every touched key, then plain insert).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from tidb2mysql.replication.change import Change
+from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
+from tidb2mysql.replication.sql import DEFAULT_BUDGET, Statement, TableSQL
+from tidb2mysql.replication.target_schema import TargetTables, UnknownTableError
+
+log = logging.getLogger(__name__)
+
+# STRICT_TRANS_TABLES: a value that does not fit (too long, out of range) is an error, never
+# silently truncated - that would be silent data loss. NO_ZERO_DATE / NO_ZERO_IN_DATE are left
+# out so the zero dates TiDB allows ('0000-00-00', '2020-00-00') are accepted back.
+# NO_AUTO_VALUE_ON_ZERO: an explicit 0 in an AUTO_INCREMENT column stays 0 (as in the source)
+# instead of drawing a new value. NO_BACKSLASH_ESCAPES and ANSI_QUOTES must be off: the
+# literal encoder (sql.py) escapes with backslashes and quotes identifiers with backticks.
+SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+PACKET_MARGIN = 1024  # bytes kept free below max_allowed_packet
+
+
+def prepare_session(conn) -> None:
+    """Session settings every apply connection needs (see module notes and sql.py).
+
+    utf8mb4; ``time_zone = '+00:00'`` (TIMESTAMP values are UTC after decoding);
+    ``foreign_key_checks = 0`` (rows of different tables are applied per shard, not in
+    upstream order); ``unique_checks`` stays on; ``sql_mode`` = :data:`SESSION_SQL_MODE`;
+    autocommit off (every flush is one explicit transaction).
+    """
+    if hasattr(conn, "set_character_set"):
+        conn.set_character_set("utf8mb4")  # SET NAMES + the client's own encoding
+    with conn.cursor() as cur:
+        cur.execute("SET NAMES utf8mb4")
+        cur.execute(
+            "SET SESSION time_zone = '+00:00', SESSION foreign_key_checks = 0, "
+            f"SESSION unique_checks = 1, SESSION sql_mode = '{SESSION_SQL_MODE}'"
+        )
+    conn.autocommit(False)
+
+
+class WriteError(Exception):
+    """A batch could not be written; the transaction was rolled back.
+
+    ``table`` ("schema.table" or "" for the caller's extra statements), ``kind`` (statement
+    kind: upsert, insert, delete, insert_one, delete_one, update_one, upsert_one,
+    delete_key_one, extra, metadata, begin, commit), ``key`` (primary-key tuple, or the full
+    row for a table without key, of the first row of the failing statement), ``code`` (the
+    MySQL error number, -1 if none) and ``message``. The original exception is ``__cause__``.
+    """
+
+    def __init__(self, table: str, kind: str, key: Any, code: int, message: str):
+        self.table = table
+        self.kind = kind
+        self.key = key
+        self.code = code
+        self.message = message
+        where = f"table {table}" if table else "extra statement"
+        key_text = f" at row key {_short(key)}" if key is not None else ""
+        super().__init__(f"{where}: {kind} failed{key_text}: ({code}) {message}")
+
+    @property
+    def transient(self) -> bool:
+        c = self.__cause__
+        return c is not None and is_transient(c)
+
+
+@dataclass
+class TableCounts:
+    upserted: int = 0  # rows sent in INSERT ... ON DUPLICATE KEY UPDATE
+    inserted: int = 0  # rows sent in plain INSERT (replace_by_key, ordered inserts)
+    deleted: int = 0  # keys / rows sent for deletion
+    updated: int = 0  # ordered UPDATE ... LIMIT 1
+    unmatched: int = 0  # ordered DELETE/UPDATE that found no equal row in the target
+
+
+@dataclass
+class WriteStats:
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    statements: int = 0
+    bytes: int = 0  # UTF-8 bytes of SQL text sent
+    # message columns missing in the target (dropped, like Drainer's loader), per table
+    dropped_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    failed: int = 0  # write_one_by_one: changes that failed
+
+    def table(self, name: str) -> TableCounts:
+        c = self.tables.get(name)
+        if c is None:
+            c = self.tables[name] = TableCounts()
+        return c
+
+    @property
+    def rows(self) -> int:
+        return sum(c.upserted + c.inserted + c.deleted + c.updated for c in self.tables.values())
+
+
+@dataclass
+class _Plan:
+    batch: TableBatch
+    sql: TableSQL
+    mode: str  # effective mode (may be stricter than batch.mode, see module docstring)
+    delete_keys: list  # keys to delete first
+    delete_sources: list  # parallel to delete_keys
+
+
+class BatchWriter:
+    """Writes :class:`TableBatch` lists through one connection prepared by :func:`prepare_session`."""
+
+    def __init__(self, conn, target_tables: TargetTables, budget: int = DEFAULT_BUDGET):
+        self.conn = conn
+        self.target_tables = target_tables
+        self.budget = budget
+        self._budget_checked = False
+        self._sql_cache: dict[tuple, tuple[int, TableSQL]] = {}
+        self._warned_dropped: set = set()
+
+    # -- planning ------------------------------------------------------------------------
+
+    def _effective_budget(self) -> int:
+        if not self._budget_checked:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT @@max_allowed_packet")
+                (packet,) = cur.fetchone()
+            self.budget = max(1024, min(self.budget, int(packet) - PACKET_MARGIN))
+            self._budget_checked = True
+        return self.budget
+
+    def table_sql(self, batch: TableBatch) -> TableSQL:
+        s = batch.schema
+        gen = self.target_tables.generation
+        ck = (s.schema, s.table, s.columns, s.pk)
+        hit = self._sql_cache.get(ck)
+        if hit is not None and hit[0] == gen:
+            return hit[1]
+        target = self.target_tables.get(s.schema, s.table)
+        q = TableSQL(s, target, self._effective_budget())
+        self._sql_cache[ck] = (gen, q)
+        if q.plan.dropped_missing and (ck, gen) not in self._warned_dropped:
+            self._warned_dropped.add((ck, gen))
+            log.warning("table %s: message columns missing in the target are not written: %s",
+                        s.qualified, ", ".join(q.plan.dropped_missing))
+        return q
+
+    def _plan(self, batch: TableBatch) -> _Plan:
+        try:
+            q = self.table_sql(batch)
+        except UnknownTableError as e:
+            raise WriteError(batch.qualified, "metadata", _first_key(batch), e.code, str(e)) from e
+        except ValueError as e:
+            raise WriteError(batch.qualified, "metadata", _first_key(batch), -1, str(e)) from e
+        except Exception as e:
+            raise WriteError(batch.qualified, "metadata", None, error_code(e), error_message(e)) from e
+        mode = batch.mode
+        if mode == UPSERT:
+            t = q.target
+            msg_pk = tuple(batch.schema.columns[i].lower() for i in batch.schema.pk)
+            if t.secondary_unique_keys or tuple(c.lower() for c in t.primary_key) != msg_pk:
+                mode = REPLACE_BY_KEY
+                if ("upgrade", batch.qualified) not in self._warned_dropped:
+                    self._warned_dropped.add(("upgrade", batch.qualified))
+                    log.warning("table %s: target keys %s differ from the message's primary key; "
+                                "writing it as delete + insert", batch.qualified, t.unique_keys or "(none)")
+        delete_keys, delete_sources = batch.delete_keys, batch.delete_sources
+        if mode == REPLACE_BY_KEY and batch.mode == UPSERT and batch.rows:
+            get = key_getter(batch.schema.pk)
+            delete_keys = delete_keys + [get(r) for r in batch.rows]
+            delete_sources = delete_sources + batch.row_sources
+        return _Plan(batch, q, mode, delete_keys, delete_sources)
+
+    # -- one transaction -----------------------------------------------------------------
+
+    def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = ()) -> WriteStats:
+        """Write everything in one transaction; :class:`WriteError` (rolled back) on failure."""
+        stats = WriteStats()
+        plans = [self._plan(b) for b in batches]
+        conn = self.conn
+        ctx: tuple[str, str, Any] = ("", "begin", None)
+        try:
+            conn.begin()
+            with conn.cursor() as cur:
+                for p in plans:
+                    if p.mode == ORDERED or not p.delete_keys:
+                        continue
+                    name = p.batch.qualified
+                    for st in p.sql.delete(p.delete_keys):
+                        ctx = (name, st.kind, p.delete_keys[st.first])
+                        self._exec(cur, st.sql, stats)
+                    stats.table(name).deleted += len(p.delete_keys)
+                for p in plans:
+                    if p.mode == ORDERED or not p.batch.rows:
+                        continue
+                    name, rows = p.batch.qualified, p.batch.rows
+                    statements = p.sql.upsert(rows) if p.mode == UPSERT else p.sql.insert(rows)
+                    for st in statements:
+                        ctx = (name, st.kind, _row_key(p.batch, rows[st.first]))
+                        self._exec(cur, st.sql, stats)
+                    c = stats.table(name)
+                    if p.mode == UPSERT:
+                        c.upserted += len(rows)
+                    else:
+                        c.inserted += len(rows)
+                for p in plans:
+                    if p.mode != ORDERED:
+                        continue
+                    name = p.batch.qualified
+                    for ch in p.batch.ordered:
+                        kind, sql = _ordered_statement(p.sql, ch)
+                        ctx = (name, kind, _change_key(ch))
+                        self._apply_ordered(cur, kind, sql, stats.table(name), stats)
+                for sql in extra:
+                    ctx = ("", "extra", None)
+                    self._exec(cur, sql, stats)
+                ctx = ("", "commit", None)
+                conn.commit()
+        except Exception as e:
+            self._rollback()
+            raise WriteError(ctx[0], ctx[1], ctx[2], error_code(e), error_message(e)) from e
+        self._note_dropped(plans, stats)
+        return stats
+
+    # -- salvage: row by row ------------------------------------------------------------
+
+    def write_one_by_one(self, batches: Sequence[TableBatch],
+                         extra: Sequence[str] = ()) -> tuple[WriteStats, list[tuple[Change, WriteError]]]:
+        """Apply each row alone (one savepoint each) in one transaction with ``extra``.
+
+        Returns the stats of what was applied and ``(change, error)`` for every change that
+        failed (the caller dead-letters those). Transient errors (lost connection, deadlock)
+        abort the whole attempt with :class:`WriteError` so the caller can retry it.
+        """
+        stats = WriteStats()
+        failures: list[tuple[Change, WriteError]] = []
+        failed_ids: set[int] = set()
+
+        def fail(ch: Change, err: WriteError) -> None:
+            if id(ch) not in failed_ids:
+                failed_ids.add(id(ch))
+                failures.append((ch, err))
+
+        plans: list[_Plan] = []
+        for b in batches:
+            try:
+                plans.append(self._plan(b))
+            except WriteError as e:
+                if e.transient:
+                    raise
+                for ch in b.delete_sources + b.row_sources + b.ordered:
+                    fail(ch, e)
+        conn = self.conn
+        try:
+            conn.begin()
+            with conn.cursor() as cur:
+
+                def unit(name: str, kind: str, key: Any, sql: str, ch: Change, counts_attr: str) -> bool:
+                    try:
+                        cur.execute("SAVEPOINT tidb2mysql_row")
+                        if kind in ("delete_one", "update_one"):
+                            self._apply_ordered(cur, kind, sql, stats.table(name), stats)
+                        else:
+                            self._exec(cur, sql, stats)
+                            c = stats.table(name)
+                            setattr(c, counts_attr, getattr(c, counts_attr) + 1)
+                        return True
+                    except Exception as e:  # noqa: BLE001 - classified: transient aborts, others are reported
+                        if is_transient(e):
+                            raise
+                        cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_row")
+                        err = WriteError(name, kind, key, error_code(e), error_message(e))
+                        err.__cause__ = e
+                        fail(ch, err)
+                        return False
+
+                for p in plans:
+                    if p.mode == ORDERED:
+                        continue
+                    name, q = p.batch.qualified, p.sql
+                    bad_keys = set()
+                    for key, ch in zip(p.delete_keys, p.delete_sources):
+                        if not unit(name, "delete_key_one", key, q.delete_key_one(key), ch, "deleted"):
+                            bad_keys.add(key)
+                    get = key_getter(p.batch.schema.pk)
+                    for row, ch in zip(p.batch.rows, p.batch.row_sources):
+                        key = get(row)
+                        if key in bad_keys:
+                            continue  # its delete failed; already reported
+                        if p.mode == UPSERT:
+                            unit(name, "upsert_one", key, q.upsert_one(row), ch, "upserted")
+                        else:
+                            unit(name, "insert_one", key, q.insert_one(row), ch, "inserted")
+                for p in plans:
+                    if p.mode != ORDERED:
+                        continue
+                    name = p.batch.qualified
+                    for ch in p.batch.ordered:
+                        kind, sql = _ordered_statement(p.sql, ch)
+                        unit(name, kind, _change_key(ch), sql, ch, "inserted")
+                for sql in extra:
+                    self._exec(cur, sql, stats)
+                conn.commit()
+        except Exception as e:
+            self._rollback()
+            raise WriteError("", "one_by_one", None, error_code(e), error_message(e)) from e
+        stats.failed = len(failures)
+        self._note_dropped(plans, stats)
+        return stats, failures
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _exec(cur, sql: str, stats: WriteStats) -> int:
+        n = cur.execute(sql)
+        stats.statements += 1
+        stats.bytes += len(sql) if sql.isascii() else len(sql.encode("utf-8"))
+        return n
+
+    def _apply_ordered(self, cur, kind: str, sql: str, counts: TableCounts, stats: WriteStats) -> None:
+        n = self._exec(cur, sql, stats)
+        if kind == "insert_one":
+            counts.inserted += 1
+        elif n == 0:
+            counts.unmatched += 1
+        elif kind == "delete_one":
+            counts.deleted += 1
+        else:
+            counts.updated += 1
+
+    def _rollback(self) -> None:
+        try:
+            self.conn.rollback()
+        except Exception as e:  # noqa: BLE001 - the connection may be gone; the server rolls back then
+            log.debug("rollback failed: %s", e)
+
+    @staticmethod
+    def _note_dropped(plans: list[_Plan], stats: WriteStats) -> None:
+        for p in plans:
+            if p.sql.plan.dropped_missing:
+                stats.dropped_columns[p.batch.qualified] = p.sql.plan.dropped_missing
+
+
+def _ordered_statement(q: TableSQL, ch: Change) -> tuple[str, str]:
+    op = int(ch.op)
+    if op == 0:
+        return "insert_one", q.insert_one(ch.new)
+    if op == 2:
+        return "delete_one", q.delete_one(ch.old)
+    return "update_one", q.update_one(ch.old, ch.new)
+
+
+def _row_key(batch: TableBatch, row) -> tuple:
+    return key_getter(batch.schema.pk)(row) if batch.schema.pk else tuple(row)
+
+
+def _change_key(ch: Change) -> tuple:
+    row = ch.old if ch.old is not None else ch.new
+    if ch.schema.pk:
+        return key_getter(ch.schema.pk)(row)
+    return tuple(row) if row is not None else ()
+
+
+def _first_key(batch: TableBatch) -> Optional[tuple]:
+    if batch.delete_keys:
+        return batch.delete_keys[0]
+    if batch.rows:
+        return _row_key(batch, batch.rows[0])
+    if batch.ordered:
+        return _change_key(batch.ordered[0])
+    return None
+
+
+def _short(v: Any, limit: int = 200) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit] + "..."
+
+
+__all__ = ["BatchWriter", "SESSION_SQL_MODE", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
