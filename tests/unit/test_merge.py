@@ -185,6 +185,17 @@ def test_pk_presence_disagreement_is_a_clear_error():
         m.add(s.ins((1, 2), T_NOPK))
 
 
+def test_change_without_the_needed_image_is_a_clear_error():
+    m = RowMerger()
+    with pytest.raises(ValueError, match=r"db\.t: DELETE change at commit_ts 5 seq 3 has no usable old row"):
+        m.add(Change(5, 3, T, Op.DELETE, (1, "a"), None))
+    with pytest.raises(ValueError, match=r"db\.t: INSERT change .* new row"):
+        m.add(Change(5, 4, T, Op.INSERT, (), None))
+    with pytest.raises(ValueError, match=r"db\.n: UPDATE change .* old row"):
+        m.add(Change(5, 5, T_NOPK, Op.UPDATE, (1, 2), None))
+    assert m.is_empty and m.changes_added == 0 and m.drain() == []
+
+
 # -- ordered -----------------------------------------------------------------------------
 
 

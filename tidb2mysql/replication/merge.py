@@ -174,25 +174,30 @@ class RowMerger:
         if hit is None or hit[0] is not schema:
             hit = self._lookup(schema)
         t = hit[1]
+        getter = hit[2]
+        op = change.op
         pos = (change.commit_ts, change.seq)
+        if getter is None:
+            if (op != _DELETE and change.new is None) or (op != _INSERT and change.old is None):
+                raise _missing_image(change)
+            t.ordered.append(change)
+            self.pending_rows += 1
+        else:
+            try:
+                key = getter(change.old if op == _DELETE else change.new)
+            except (TypeError, IndexError):
+                raise _missing_image(change) from None
+            rows = t.rows
+            e = rows.get(key)
+            if e is None:
+                rows[key] = _Entry(op == _INSERT, pos, change)
+                self.pending_rows += 1
+            else:
+                e.last = change
         if self.changes_added == 0:
             self.first_added_at = time.monotonic()
         self.changes_added += 1
         self.last_position = pos
-        getter = hit[2]
-        if getter is None:
-            t.ordered.append(change)
-            self.pending_rows += 1
-            return
-        op = change.op
-        key = getter(change.old if op == _DELETE else change.new)
-        rows = t.rows
-        e = rows.get(key)
-        if e is None:
-            rows[key] = _Entry(op == _INSERT, pos, change)
-            self.pending_rows += 1
-        else:
-            e.last = change
 
     def drain(self) -> list[TableBatch]:
         """Return the merged batches (tables in first-seen order) and empty the merger."""
@@ -209,6 +214,16 @@ class RowMerger:
         self.last_position = None
         self.first_added_at = None
         return out
+
+
+def _missing_image(change: Change) -> ValueError:
+    s = change.schema
+    op = Op(change.op)
+    need = "old" if op == _DELETE or (op != _INSERT and change.old is None) else "new"
+    return ValueError(
+        f"table {s.qualified}: {op.name} change at commit_ts {change.commit_ts} seq {change.seq} "
+        f"has no usable {need} row image (columns {', '.join(s.columns)})"
+    )
 
 
 def _ordered_batches(t: _Table) -> list[TableBatch]:

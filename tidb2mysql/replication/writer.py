@@ -240,6 +240,11 @@ class BatchWriter:
             self._rollback()
             raise WriteError(ctx[0], ctx[1], ctx[2], error_code(e), error_message(e)) from e
         self._note_dropped(plans, stats)
+        for name, c in stats.tables.items():
+            if c.unmatched:
+                # A table without key: a DELETE/UPDATE found no equal row. The target already
+                # differed from the source (or was changed by someone else); say so loudly.
+                log.warning("table %s: %d delete/update change(s) matched no row in the target", name, c.unmatched)
         return stats
 
     # -- salvage: row by row ------------------------------------------------------------
