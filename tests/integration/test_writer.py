@@ -201,6 +201,22 @@ def test_upsert_batch_becomes_replace_when_target_has_secondary_unique_key(targe
     assert run(admin, f"SELECT * FROM `{target_db}`.`u` ORDER BY id") == ((1, "b@x"), (2, "a@x"))
 
 
+def test_target_key_shape_decides_between_upsert_and_delete_insert(target_db, admin, writer):
+    # Same key, declared in another column order: stays an upsert.
+    run(admin, f"CREATE TABLE `{target_db}`.`k` (a INT, b INT, v INT, PRIMARY KEY (b, a))")
+    sk = TableSchema(target_db, "k", ("a", "b", "v"), ("int",) * 3, pk=(0, 1))
+    c = writer.write(merged(ch(sk, Op.INSERT, (1, 2, 3)))).table(f"{target_db}.k")
+    assert (c.upserted, c.inserted, c.deleted) == (1, 0, 0)
+    # No key at all in the target: ON DUPLICATE KEY would never fire (a replay would duplicate
+    # the row), so it is written as delete-by-key + insert, and replaying is harmless.
+    run(admin, f"CREATE TABLE `{target_db}`.`nk` (id INT, v INT)")
+    snk = TableSchema(target_db, "nk", ("id", "v"), ("int", "int"), pk=(0,))
+    for _ in range(2):
+        c = writer.write(merged(ch(snk, Op.INSERT, (1, 1)))).table(f"{target_db}.nk")
+        assert (c.upserted, c.inserted, c.deleted) == (0, 1, 1)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`nk`") == ((1, 1),)
+
+
 def test_ordered_table_with_duplicate_rows_deletes_exactly_one(target_db, admin, writer):
     run(admin, f"CREATE TABLE `{target_db}`.`n` (a INT, b VARCHAR(10), c DOUBLE)")
     run(admin, f"INSERT INTO `{target_db}`.`n` VALUES (1,'x',0.1),(1,'x',0.1),(1,'x',0.1),(2,NULL,NULL)")

@@ -177,8 +177,9 @@ class BatchWriter:
         mode = batch.mode
         if mode == UPSERT:
             t = q.target
-            msg_pk = tuple(batch.schema.columns[i].lower() for i in batch.schema.pk)
-            if t.secondary_unique_keys or tuple(c.lower() for c in t.primary_key) != msg_pk:
+            # Drainer lists key columns in column order, the target in key order: compare as sets.
+            msg_pk = {batch.schema.columns[i].lower() for i in batch.schema.pk}
+            if t.secondary_unique_keys or {c.lower() for c in t.primary_key} != msg_pk:
                 mode = REPLACE_BY_KEY
                 if ("upgrade", batch.qualified) not in self._warned_dropped:
                     self._warned_dropped.add(("upgrade", batch.qualified))
