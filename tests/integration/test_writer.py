@@ -235,6 +235,23 @@ def test_ordered_table_with_duplicate_rows_deletes_exactly_one(target_db, admin,
     assert (c.deleted, c.updated, c.inserted, c.unmatched) == (2, 1, 1, 1)
 
 
+def test_ordered_full_row_match_on_every_type(target_db, admin, writer):
+    """Full-row ``<=>`` matching must find rows whose values went through the encoder,
+    including a FLOAT as Drainer sends it (float32 widened to double)."""
+    cols = ", ".join(f"`{n}` {t}" for n, t, _, _ in COLUMNS)
+    run(admin, f"CREATE TABLE `{target_db}`.`o` (id INT, {cols})")
+    schema = TableSchema(target_db, "o", ("id",) + tuple(c[0] for c in COLUMNS),
+                         ("int",) + tuple(c[2] for c in COLUMNS))
+    writer.write(merged(*[ch(schema, Op.INSERT, r) for r in ROWS]))
+    stats = writer.write(merged(
+        ch(schema, Op.UPDATE, (ROWS[0][0] + 100,) + ROWS[0][1:], ROWS[0]),
+        *[ch(schema, Op.DELETE, old=r) for r in ROWS[1:]],
+    ))
+    c = stats.table(f"{target_db}.o")
+    assert (c.updated, c.deleted, c.unmatched) == (1, len(ROWS) - 1, 0)
+    assert run(admin, f"SELECT id FROM `{target_db}`.`o`") == ((101,),)
+
+
 # -- target structure --------------------------------------------------------------------
 
 
