@@ -389,3 +389,19 @@ def test_batch_dataclass_roundtrip_used_directly(target_db, admin, writer):
     b = TableBatch(schema, UPSERT, rows=[(1, 1), (2, 2)], row_sources=[ch(schema, Op.INSERT, (1, 1))] * 2)
     writer.write([b])
     assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == ((1, 1), (2, 2))
+
+
+def test_value_without_literal_fails_only_its_change(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`f` (id INT PRIMARY KEY, x DOUBLE)")
+    run(admin, f"CREATE TABLE `{target_db}`.`fn` (x DOUBLE)")
+    s = TableSchema(target_db, "f", ("id", "x"), ("int", "double"), pk=(0,))
+    sn = TableSchema(target_db, "fn", ("x",), ("double",))
+    bad, bad_n = ch(s, Op.INSERT, (2, float("nan"))), ch(sn, Op.INSERT, (float("inf"),))
+    batches = merged(ch(s, Op.INSERT, (1, 1.5)), bad, ch(sn, Op.INSERT, (2.5,)), bad_n)
+    with pytest.raises(WriteError) as ei:
+        writer.write(batches)
+    assert ei.value.table == f"{target_db}.f" and ei.value.key == (2,) and "column 'x'" in str(ei.value)
+    stats, failures = writer.write_one_by_one(batches)
+    assert [c for c, _ in failures] == [bad, bad_n]
+    assert run(admin, f"SELECT * FROM `{target_db}`.`f`") == ((1, 1.5),)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`fn`") == ((2.5,),)

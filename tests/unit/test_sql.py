@@ -303,3 +303,13 @@ def test_generated_column_detection(extra, generated):
     from tidb2mysql.replication.target_schema import is_generated_extra
 
     assert is_generated_extra(extra) is generated
+
+
+def test_builder_names_table_column_and_row_of_a_value_without_literal():
+    q = TableSQL(T)
+    with pytest.raises(LiteralError, match=r"table db\.t, column 'score': float nan") as ei:
+        q.upsert([(1, "a", 1.0), (2, "b", float("nan"))])
+    assert ei.value.index == 1
+    with pytest.raises(LiteralError, match=r"table db\.t, column 'id'") as ei:
+        q.delete([(1,), (float("inf"),)])
+    assert ei.value.index == 1

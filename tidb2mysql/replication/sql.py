@@ -35,7 +35,13 @@ DEFAULT_BUDGET = 4 * 1024 * 1024  # bytes per statement
 
 
 class LiteralError(ValueError):
-    """A value that has no exact SQL literal (NaN, infinity, an unknown type)."""
+    """A value that has no exact SQL literal (NaN, infinity, an unknown type).
+
+    When raised by a multi-row builder, ``index`` is the position of the offending row (or
+    key) in the input list, and the message names the table and column.
+    """
+
+    index: Optional[int] = None
 
 
 # -- identifiers -------------------------------------------------------------------------
@@ -305,22 +311,43 @@ class TableSQL:
             return literal(key[0])
         return encode_values(key)
 
+    def _encode_rows(self, rows: Sequence[Row]) -> list[str]:
+        enc, pick = encode_values, self._pick
+        try:
+            return [enc(pick(r)) for r in rows]
+        except LiteralError:
+            self._locate_bad_value(rows, [self.schema.columns[i] for i in self.plan.write], pick)
+            raise
+
+    def _locate_bad_value(self, rows: Sequence, names: Sequence[str], pick: Callable) -> None:
+        """Slow path after a failure: raise again naming the table, row index and column."""
+        for index, row in enumerate(rows):
+            for name, v in zip(names, pick(row)):
+                try:
+                    literal(v)
+                except LiteralError as e:
+                    err = LiteralError(f"table {self.schema.qualified}, column {name!r}: {e}")
+                    err.index = index
+                    raise err from None
+
     def upsert(self, rows: Sequence[Row]) -> list[Statement]:
         """``INSERT ... VALUES (..),(..) ON DUPLICATE KEY UPDATE c=VALUES(c),...``."""
-        enc, pick = encode_values, self._pick
-        parts = [enc(pick(r)) for r in rows]
+        parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, self._odku, "upsert", self.budget)
 
     def insert(self, rows: Sequence[Row]) -> list[Statement]:
         """Plain multi-row ``INSERT`` (replace_by_key: the keys were deleted first)."""
-        enc, pick = encode_values, self._pick
-        parts = [enc(pick(r)) for r in rows]
+        parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, "", "insert", self.budget)
 
     def delete(self, keys: Sequence[tuple]) -> list[Statement]:
         """``DELETE ... WHERE pk IN (...)`` / ``WHERE (a,b) IN ((..),(..))``."""
         kt = self.key_text
-        parts = [kt(k) for k in keys]
+        try:
+            parts = [kt(k) for k in keys]
+        except LiteralError:
+            self._locate_bad_value(keys, [self.schema.columns[i] for i in self.schema.pk], _identity)
+            raise
         return split_statements(self._delete_head, parts, ")", "delete", self.budget)
 
     # - one row (ordered tables, and the one-by-one salvage path) -

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.errors import error_code, error_message, is_transient
 from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
-from tidb2mysql.replication.sql import DEFAULT_BUDGET, Statement, TableSQL
+from tidb2mysql.replication.sql import DEFAULT_BUDGET, LiteralError, TableSQL
 from tidb2mysql.replication.target_schema import TargetTables, UnknownTableError
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,9 @@ class BatchWriter:
         stats = WriteStats()
         plans = [self._plan(b) for b in batches]
         conn = self.conn
-        ctx: tuple[str, str, Any] = ("", "begin", None)
+        # What is being done, for the error: (table, kind, key, the list a builder's
+        # LiteralError.index points into, how to turn an element of it into a key).
+        ctx: tuple = ("", "begin", None, None, None)
         try:
             conn.begin()
             with conn.cursor() as cur:
@@ -207,20 +209,23 @@ class BatchWriter:
                     if p.mode == ORDERED or not p.delete_keys:
                         continue
                     name = p.batch.qualified
+                    ctx = (name, "delete", None, p.delete_keys, _same)
                     for st in p.sql.delete(p.delete_keys):
-                        ctx = (name, st.kind, p.delete_keys[st.first])
+                        ctx = (name, st.kind, p.delete_keys[st.first], None, None)
                         self._exec(cur, st.sql, stats)
                     stats.table(name).deleted += len(p.delete_keys)
                 for p in plans:
                     if p.mode == ORDERED or not p.batch.rows:
                         continue
-                    name, rows = p.batch.qualified, p.batch.rows
-                    statements = p.sql.upsert(rows) if p.mode == UPSERT else p.sql.insert(rows)
+                    name, rows, batch = p.batch.qualified, p.batch.rows, p.batch
+                    kind = "upsert" if p.mode == UPSERT else "insert"
+                    ctx = (name, kind, None, rows, lambda r, b=batch: _row_key(b, r))
+                    statements = p.sql.upsert(rows) if kind == "upsert" else p.sql.insert(rows)
                     for st in statements:
-                        ctx = (name, st.kind, _row_key(p.batch, rows[st.first]))
+                        ctx = (name, st.kind, _row_key(batch, rows[st.first]), None, None)
                         self._exec(cur, st.sql, stats)
                     c = stats.table(name)
-                    if p.mode == UPSERT:
+                    if kind == "upsert":
                         c.upserted += len(rows)
                     else:
                         c.inserted += len(rows)
@@ -229,17 +234,21 @@ class BatchWriter:
                         continue
                     name = p.batch.qualified
                     for ch in p.batch.ordered:
+                        ctx = (name, _ORDERED_KINDS[int(ch.op)], _change_key(ch), None, None)
                         kind, sql = _ordered_statement(p.sql, ch)
-                        ctx = (name, kind, _change_key(ch))
                         self._apply_ordered(cur, kind, sql, stats.table(name), stats)
                 for sql in extra:
-                    ctx = ("", "extra", None)
+                    ctx = ("", "extra", None, None, None)
                     self._exec(cur, sql, stats)
-                ctx = ("", "commit", None)
+                ctx = ("", "commit", None, None, None)
                 conn.commit()
         except Exception as e:
             self._rollback()
-            raise WriteError(ctx[0], ctx[1], ctx[2], error_code(e), error_message(e)) from e
+            key = ctx[2]
+            index = getattr(e, "index", None)
+            if key is None and ctx[3] is not None and isinstance(index, int):
+                key = ctx[4](ctx[3][index])
+            raise WriteError(ctx[0], ctx[1], key, error_code(e), error_message(e)) from e
         self._note_dropped(plans, stats)
         for name, c in stats.tables.items():
             if c.unmatched:
@@ -281,8 +290,10 @@ class BatchWriter:
             conn.begin()
             with conn.cursor() as cur:
 
-                def unit(name: str, kind: str, key: Any, sql: str, ch: Change, counts_attr: str) -> bool:
+                def unit(name: str, kind: str, key: Any, build: Callable[[], str], ch: Change,
+                         counts_attr: str) -> bool:
                     try:
+                        sql = build()  # inside: a value without literal fails this change only
                         cur.execute("SAVEPOINT tidb2mysql_row")
                         if kind in ("delete_one", "update_one"):
                             self._apply_ordered(cur, kind, sql, stats.table(name), stats)
@@ -294,7 +305,8 @@ class BatchWriter:
                     except Exception as e:  # noqa: BLE001 - classified: transient aborts, others are reported
                         if is_transient(e):
                             raise
-                        cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_row")
+                        if not isinstance(e, LiteralError):
+                            cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_row")
                         err = WriteError(name, kind, key, error_code(e), error_message(e))
                         err.__cause__ = e
                         fail(ch, err)
@@ -306,7 +318,7 @@ class BatchWriter:
                     name, q = p.batch.qualified, p.sql
                     bad_keys = set()
                     for key, ch in zip(p.delete_keys, p.delete_sources):
-                        if not unit(name, "delete_key_one", key, q.delete_key_one(key), ch, "deleted"):
+                        if not unit(name, "delete_key_one", key, lambda k=key: q.delete_key_one(k), ch, "deleted"):
                             bad_keys.add(key)
                     get = key_getter(p.batch.schema.pk)
                     for row, ch in zip(p.batch.rows, p.batch.row_sources):
@@ -314,16 +326,16 @@ class BatchWriter:
                         if key in bad_keys:
                             continue  # its delete failed; already reported
                         if p.mode == UPSERT:
-                            unit(name, "upsert_one", key, q.upsert_one(row), ch, "upserted")
+                            unit(name, "upsert_one", key, lambda r=row: q.upsert_one(r), ch, "upserted")
                         else:
-                            unit(name, "insert_one", key, q.insert_one(row), ch, "inserted")
+                            unit(name, "insert_one", key, lambda r=row: q.insert_one(r), ch, "inserted")
                 for p in plans:
                     if p.mode != ORDERED:
                         continue
-                    name = p.batch.qualified
+                    name, q = p.batch.qualified, p.sql
                     for ch in p.batch.ordered:
-                        kind, sql = _ordered_statement(p.sql, ch)
-                        unit(name, kind, _change_key(ch), sql, ch, "inserted")
+                        unit(name, _ORDERED_KINDS[int(ch.op)], _change_key(ch),
+                             lambda c=ch: _ordered_statement(q, c)[1], ch, "inserted")
                 for sql in extra:
                     self._exec(cur, sql, stats)
                 conn.commit()
@@ -365,6 +377,13 @@ class BatchWriter:
         for p in plans:
             if p.sql.plan.dropped_missing:
                 stats.dropped_columns[p.batch.qualified] = p.sql.plan.dropped_missing
+
+
+_ORDERED_KINDS = {0: "insert_one", 1: "update_one", 2: "delete_one"}
+
+
+def _same(x):
+    return x
 
 
 def _ordered_statement(q: TableSQL, ch: Change) -> tuple[str, str]:
