@@ -136,7 +136,7 @@ class BatchWriter:
         self.budget = budget
         self._budget_checked = False
         self._sql_cache: dict[tuple, tuple[int, TableSQL]] = {}
-        self._warned_dropped: set = set()
+        self._warned: set = set()
 
     # -- planning ------------------------------------------------------------------------
 
@@ -159,8 +159,8 @@ class BatchWriter:
         target = self.target_tables.get(s.schema, s.table)
         q = TableSQL(s, target, self._effective_budget())
         self._sql_cache[ck] = (gen, q)
-        if q.plan.dropped_missing and (ck, gen) not in self._warned_dropped:
-            self._warned_dropped.add((ck, gen))
+        if q.plan.dropped_missing and (ck, gen) not in self._warned:
+            self._warned.add((ck, gen))
             log.warning("table %s: message columns missing in the target are not written: %s",
                         s.qualified, ", ".join(q.plan.dropped_missing))
         return q
@@ -181,8 +181,8 @@ class BatchWriter:
             msg_pk = {batch.schema.columns[i].lower() for i in batch.schema.pk}
             if t.secondary_unique_keys or {c.lower() for c in t.primary_key} != msg_pk:
                 mode = REPLACE_BY_KEY
-                if ("upgrade", batch.qualified) not in self._warned_dropped:
-                    self._warned_dropped.add(("upgrade", batch.qualified))
+                if ("upgrade", batch.qualified) not in self._warned:
+                    self._warned.add(("upgrade", batch.qualified))
                     log.warning("table %s: target keys %s differ from the message's primary key; "
                                 "writing it as delete + insert", batch.qualified, t.unique_keys or "(none)")
         delete_keys, delete_sources = batch.delete_keys, batch.delete_sources
