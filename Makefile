@@ -1,0 +1,73 @@
+# tidb2mysql developer entry points. Every target uses the venv at ./.venv.
+#
+#   make test    THE test command: venv + local stack + the whole pytest suite
+#   make demo    venv + local stack + a small simulated TiDB workload into Kafka
+#   make up / down / status / wipe    the local stack (scripts/stack.sh)
+#   make unit    pure unit tests only (no stack needed)
+#   make proto   regenerate the Drainer protobuf module
+
+SHELL := /bin/bash
+PY_BOOTSTRAP ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+DEMO_ARGS ?= --seed 1 --txns 200 --tables 3
+
+# scripts/stack.sh uses the venv's confluent-kafka for its Kafka health check.
+STACK := PYTHON=$(CURDIR)/$(PY) scripts/stack.sh
+
+.PHONY: setup up down status wipe proto test unit demo bench
+
+# The stamp is newer than pyproject.toml once the install succeeded, so a second
+# `make setup` does nothing.
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+	  echo "creating $(VENV) with $(PY_BOOTSTRAP)"; \
+	  if ! $(PY_BOOTSTRAP) -m venv $(VENV) 2>/dev/null; then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      echo "installing python3.11-venv with apt-get"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv || exit 1; \
+	      $(PY_BOOTSTRAP) -m venv $(VENV) || exit 1; \
+	    else \
+	      echo "cannot create a venv with $(PY_BOOTSTRAP): install python3.11 and python3.11-venv" >&2; exit 1; \
+	    fi; \
+	  fi; \
+	fi
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+up: setup
+	$(STACK) up
+
+down:
+	$(STACK) down
+
+status:
+	$(STACK) status
+
+wipe:
+	$(STACK) wipe
+
+proto: setup
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=tidb2mysql/drainer proto/secondary_binlog.proto
+
+test: setup up
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: setup
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+demo: setup up
+	$(VENV)/bin/tidb2mysql simulate --config .stack/tidb2mysql.toml $(DEMO_ARGS)
+
+bench: setup
+	@if [ -d bench ]; then \
+	  $(PY) -m bench; \
+	else \
+	  echo "bench/ is not built yet: nothing to run"; \
+	fi

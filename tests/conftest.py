@@ -1,0 +1,74 @@
+"""Shared pytest fixtures: the local stack (``make up``) as fresh databases and topics.
+
+Integration tests never skip: if the stack is down they FAIL, with a message saying to run
+``make up``, because a skipped integration test would look like a pass. Every database and
+topic is uniquely named and removed afterwards, since several people share one stack.
+The helpers behind these fixtures live in ``tests/support/stack.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import stack
+
+
+@pytest.fixture(scope="session")
+def stack_config():
+    """The tidb2mysql Config of the local stack ($TIDB2MYSQL_CONFIG or .stack/tidb2mysql.toml)."""
+    try:
+        cfg = stack.load_config()
+        stack.check_reachable(cfg)
+    except stack.StackUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+    return cfg
+
+
+def _db_fixture(request, endpoint):
+    name = stack.create_database(endpoint, request.node.name)
+    try:
+        yield name
+    finally:
+        stack.drop_database(endpoint, name)
+
+
+@pytest.fixture
+def source_db(request, stack_config):
+    """A fresh, uniquely named database on the source server (dropped after the test)."""
+    yield from _db_fixture(request, stack_config.source)
+
+
+@pytest.fixture
+def target_db(request, stack_config):
+    """A fresh, uniquely named database on the target server (dropped after the test)."""
+    yield from _db_fixture(request, stack_config.target)
+
+
+@pytest.fixture
+def source_conn(stack_config, source_db):
+    """Autocommit utf8mb4 PyMySQL connection to the source, ``source_db`` selected."""
+    conn = stack.connect(stack_config.source, source_db)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def target_conn(stack_config, target_db):
+    """Autocommit utf8mb4 PyMySQL connection to the target, ``target_db`` selected."""
+    conn = stack.connect(stack_config.target, target_db)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def kafka_topic(request, stack_config):
+    """A fresh single-partition topic (unique name), deleted after the test."""
+    name = stack.create_topic(stack_config.kafka, label=request.node.name)
+    try:
+        yield name
+    finally:
+        stack.delete_topic(stack_config.kafka, name)
