@@ -323,23 +323,25 @@ class ShardApplier:
         return self.writer
 
     def _write_salvaging(self, batches, extra, first_error):
-        """Apply the changes one by one; the ones that fail go to the dead-letter table."""
+        """Apply the changes one by one; the failing ones go to the dead-letter table in the
+        same transaction as the rest and the checkpoint, so none is lost or parked twice."""
         log.error("shard %d: batch keeps failing (%s); applying change by change", self.shard, first_error)
-        writer = self._conn_writer()
-        settings = self.ctx.checkpoints
+        cps = self.ctx.checkpoints
+        insert = deadletter.insert_sql(cps.meta)
 
-        def on_failures(failures) -> list[str]:
-            return []
+        def dead_letter_rows(failures):
+            return [
+                (insert, deadletter.params(cps.job, deadletter.DeadLetter(
+                    "apply", str(err), deadletter.change_payload(ch), commit_ts=ch.commit_ts, seq=ch.seq,
+                    schema=ch.schema.schema, table=ch.schema.table)))
+                for ch, err in failures
+            ]
 
-        stats, failures = self._with_retry("apply one by one", lambda: writer.write_one_by_one(batches, extra))
-        if failures:
-            letters = []
-            for change, err in failures:
-                letters.append(deadletter.DeadLetter(
-                    "apply", str(err), deadletter.change_payload(change),
-                    commit_ts=change.commit_ts, seq=change.seq,
-                    schema=change.schema.schema, table=change.schema.table))
-            self._with_retry("dead letters", lambda: deadletter.write(self.coord_conn(), settings.meta, settings.job, letters))
+        stats, failures = self._with_retry(
+            "apply one by one", lambda: self._conn_writer().write_one_by_one(batches, extra, dead_letter_rows))
+        for ch, err in failures:
+            log.error("dead letter (apply) %s.%s at commit_ts %d: %s", ch.schema.schema, ch.schema.table,
+                      ch.commit_ts, err)
         return stats, len(failures)
 
     def _write_checkpoint_only(self) -> None:

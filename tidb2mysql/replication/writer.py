@@ -260,8 +260,14 @@ class BatchWriter:
     # -- salvage: row by row ------------------------------------------------------------
 
     def write_one_by_one(self, batches: Sequence[TableBatch],
-                         extra: Sequence[str] = ()) -> tuple[WriteStats, list[tuple[Change, WriteError]]]:
+                         extra: Sequence[str] = (),
+                         on_failures: Optional[Callable[[list], Sequence[tuple[str, tuple]]]] = None,
+                         ) -> tuple[WriteStats, list[tuple[Change, WriteError]]]:
         """Apply each row alone (one savepoint each) in one transaction with ``extra``.
+
+        ``on_failures(failures)`` may return parameterized statements ``(sql, params)`` that
+        run in the same transaction before it commits: the caller's dead-letter rows, so a
+        failed change is parked exactly when the checkpoint moves past it.
 
         Returns the stats of what was applied and ``(change, error)`` for every change that
         failed (the caller dead-letters those). Transient errors (lost connection, deadlock)
@@ -338,6 +344,9 @@ class BatchWriter:
                              lambda c=ch: _ordered_statement(q, c)[1], ch, "inserted")
                 for sql in extra:
                     self._exec(cur, sql, stats)
+                if on_failures is not None and failures:
+                    for sql, params in on_failures(failures):
+                        cur.execute(sql, params)
                 conn.commit()
         except Exception as e:
             self._rollback()
