@@ -195,3 +195,27 @@ def test_unique_key_swap_in_one_transaction(env):
     for a in appliers:
         a.on_notify()
     assert rows(conn, f"SELECT id, email FROM `{dbname}`.u ORDER BY id") == [(1, "b"), (2, "a")]
+
+
+def test_change_that_keeps_failing_is_dead_lettered_with_the_rest_applied(env):
+    cfg, conn, dbname, ctx, clock = env
+    router = Router(1)
+    ctx.checkpoints.delete_job(conn)
+    ctx.checkpoints.ensure_shards(conn, 1, (0, MAX_SEQ))
+    a = ShardApplier(ctx, ShardState(0))
+    s = schema_t(dbname)
+    too_long = "x" * 50  # VARCHAR(20) in the target: STRICT_TRANS_TABLES refuses it
+    t = Txn(500, [TableChanges(s, [RowChange(Op.INSERT, (1, "ok1"), None),
+                                    RowChange(Op.INSERT, (2, too_long), None),
+                                    RowChange(Op.INSERT, (3, "ok3"), None)])])
+    a.on_batch([item for _k, (_s, item) in router.route_txn(t)])
+    clock.t += 1
+    reports = a.on_notify()
+    assert [r.dead_letters for r in reports] == [1]
+    assert rows(conn, f"SELECT id, v FROM `{dbname}`.t ORDER BY id") == [(1, "ok1"), (3, "ok3")]
+    dl = rows(conn, f"SELECT kind, commit_ts, schema_name, table_name, payload, error FROM `{ctx.checkpoints.meta}`.dead_letter")
+    assert len(dl) == 1
+    kind, ts, sch, tbl, payload, error = dl[0]
+    assert (kind, ts, sch, tbl) == ("apply", 500, dbname, "t")
+    assert too_long.encode() in payload and "1406" in error
+    assert ctx.checkpoints.load(conn, 0)[0] == 500
