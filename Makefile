@@ -56,8 +56,11 @@ wipe:
 proto: setup
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=tidb2mysql/drainer proto/secondary_binlog.proto
 
+# PYTEST_STATUS=file records pytest's own exit status there (make itself exits 2 on any
+# failure); .ci/run uses it to exit with pytest's status.
 test: setup up
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@$(VENV)/bin/pytest $(PYTEST_ARGS); s=$$?; \
+	  if [ -n "$(PYTEST_STATUS)" ]; then echo $$s > "$(PYTEST_STATUS)"; fi; exit $$s
 
 unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)

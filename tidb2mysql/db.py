@@ -1,10 +1,11 @@
 """Opening MySQL-protocol connections: the one place the package calls ``pymysql.connect``.
 
 Keeping it in one function means every connection gets the same basics: utf8mb4 (TiDB's
-and our default; anything narrower mangles 4-byte characters), the endpoint's credentials
-resolved at connect time (``Endpoint.pymysql_kwargs``), and a client-side packet limit as
-large as the servers' (1 GiB). PyMySQL's own default is 16 MiB, which would make a large
-multi-row statement fail in the client with a confusing error although the server accepts it.
+and our default; anything narrower mangles 4-byte characters) and the endpoint's credentials
+resolved at connect time (``Endpoint.pymysql_kwargs``), and a future connection-wide change
+(TLS, a timeout) is made once. Statement size is limited by the *server's*
+``max_allowed_packet`` (1 GiB on the local stack); PyMySQL splits large statements into
+16 MiB wire packets itself and uses its own ``max_allowed_packet`` only for LOAD DATA LOCAL.
 Session settings that belong to a particular job (time zone, sql_mode, ...) are set by the
 code that owns that job, not here.
 """
@@ -16,9 +17,6 @@ from typing import Any, Optional
 import pymysql
 
 from tidb2mysql.config import Endpoint
-
-# Matches max_allowed_packet of the local stack and the largest Drainer transactions.
-MAX_ALLOWED_PACKET = 1 << 30
 
 
 def connect(
@@ -34,7 +32,6 @@ def connect(
     args: dict[str, Any] = dict(endpoint.pymysql_kwargs())
     args.setdefault("charset", "utf8mb4")
     args["autocommit"] = autocommit
-    args["max_allowed_packet"] = MAX_ALLOWED_PACKET
     if database is not None:
         args["database"] = database
     args.update(kw)
