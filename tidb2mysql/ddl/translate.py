@@ -1,0 +1,928 @@
+"""TiDB DDL text -> statements a MySQL/MariaDB target accepts, with every decision reported.
+
+Input is what TiDB Binlog Drainer carries (the user's own DDL text, bare TiDB keywords and
+all) or TiDB's SHOW CREATE output. The method is deliberately narrow: tokenize losslessly,
+then apply targeted rewrites over the tokens (drop TiDB-only comments/options/clauses, make
+charset/collation and TIMESTAMP nullability explicit, map what the target lacks). What no rule
+touches is emitted byte for byte. See ``docs`` in the package ``__init__`` for the policy.
+
+Schema handling: when ``schema`` is given, a table-level statement is preceded by an explicit
+``USE `schema``` statement in ``Translation.statements``. Qualifying names inside the text
+would need to find every table reference (views, foreign keys, RENAME lists) and is left to
+the server; an explicit USE makes the result independent of the session's current database.
+Database-level statements (CREATE/ALTER/DROP DATABASE) get no USE (the database may not exist).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from tidb2mysql.ddl import charsets
+from tidb2mysql.ddl.edit import Edit
+from tidb2mysql.ddl.model import Decision, Translation
+from tidb2mysql.ddl.target import Target
+from tidb2mysql.ddl.tokenizer import (
+    COMMENT, EXEC_COMMENT, TIDB_COMMENT, WS, Token, TokenizeError, split_statements, tokenize,
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Choices the caller may make; the defaults are the safe ones."""
+
+    ansi_quotes: bool = False            # the TiDB session ran with sql_mode ANSI_QUOTES
+    keep_definer: bool = False           # keep DEFINER= on views (needs SUPER/SET_USER_ID)
+    keep_tidb_comments: bool = False     # keep /*T! */ comments (harmless on MySQL) instead of dropping
+    default_charset: str = "utf8mb4"     # TiDB's server default, made explicit on CREATE TABLE/DATABASE
+    default_collation: str = "utf8mb4_bin"
+
+
+# Table/database options that only TiDB knows: name -> what it is (for the reason text).
+TIDB_TABLE_OPTIONS = {
+    "AUTO_RANDOM_BASE": "AUTO_RANDOM allocator base",
+    "AUTO_ID_CACHE": "auto-ID cache size",
+    "SHARD_ROW_ID_BITS": "hidden row-ID sharding",
+    "PRE_SPLIT_REGIONS": "region pre-splitting",
+    "TTL_ENABLE": "TTL job switch",
+    "TTL_JOB_INTERVAL": "TTL job interval",
+    "STATS_BUCKETS": "TiDB statistics option",
+    "STATS_TOPN": "TiDB statistics option",
+    "STATS_COL_CHOICE": "TiDB statistics option",
+    "STATS_COL_LIST": "TiDB statistics option",
+    "STATS_SAMPLE_RATE": "TiDB statistics option",
+    "PRIMARY_REGION": "placement option", "REGIONS": "placement option", "FOLLOWERS": "placement option",
+    "VOTERS": "placement option", "LEARNERS": "placement option", "SCHEDULE": "placement option",
+    "CONSTRAINTS": "placement option", "LEADER_CONSTRAINTS": "placement option",
+    "FOLLOWER_CONSTRAINTS": "placement option", "VOTER_CONSTRAINTS": "placement option",
+    "LEARNER_CONSTRAINTS": "placement option", "SURVIVAL_PREFERENCES": "placement option",
+}
+# Words that make a versioned comment /*!NNNNN ... */ TiDB-only.
+TIDB_WORDS = frozenset(TIDB_TABLE_OPTIONS) | {
+    "AUTO_RANDOM", "CLUSTERED", "NONCLUSTERED", "PLACEMENT", "TTL", "GLOBAL",
+}
+_INTERVAL_UNITS = frozenset({
+    "MICROSECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR",
+    "SECOND_MICROSECOND", "MINUTE_MICROSECOND", "MINUTE_SECOND", "HOUR_MICROSECOND", "HOUR_SECOND",
+    "HOUR_MINUTE", "DAY_MICROSECOND", "DAY_SECOND", "DAY_MINUTE", "DAY_HOUR", "YEAR_MONTH",
+})
+_INDEX_START = frozenset({"PRIMARY", "UNIQUE", "KEY", "INDEX", "FULLTEXT", "SPATIAL", "CONSTRAINT",
+                          "FOREIGN", "CHECK", "VECTOR", "COLUMNAR"})
+_INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
+
+
+def translate(sql: str, target: Target, schema: Optional[str] = None,
+              options: Optional[Options] = None) -> Translation:
+    """Translate one DDL text (one or more statements) for ``target``."""
+    options = options or Options()
+    try:
+        parts = split_statements(sql, ansi_quotes=options.ansi_quotes)
+    except TokenizeError as e:
+        return Translation(sql, [], [Decision("error", "skipped", f"cannot tokenize the DDL: {e}")],
+                           skipped=True)
+    if not parts:
+        return Translation(sql, [], [Decision("info", "skipped", "no SQL statement in the text")], skipped=True)
+    result = Translation(sql)
+    used: Optional[str] = None
+    for part in parts:
+        one = _Statement(part, target, schema, options).run()
+        if one.statements and schema and not one.database_level and used != schema:
+            result.statements.append(f"USE {quote_ident(schema)}")
+            used = schema
+        result.statements.extend(one.statements)
+        result.decisions.extend(one.decisions)
+        result.needs_recopy |= one.needs_recopy
+        result.recopy_objects.extend(one.recopy_objects)
+    result.skipped = not any(s for s in result.statements if not s.startswith("USE "))
+    if result.skipped:
+        result.statements = []
+    return result
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+class _Statement:
+    """One statement's translation; the methods are the rewrite rules."""
+
+    def __init__(self, sql: str, target: Target, schema: Optional[str], options: Options):
+        self.sql = sql
+        self.target = target
+        self.schema = schema
+        self.opt = options
+        self.decisions: list[Decision] = []
+        self.statements: list[str] = []
+        self.needs_recopy = False
+        self.recopy_objects: list[str] = []
+        self.database_level = False
+        self.skip_reason: Optional[tuple[str, str]] = None
+        self.global_unique = False
+
+    # --- reporting -----------------------------------------------------------------------
+    def note(self, level: str, action: str, reason: str) -> None:
+        self.decisions.append(Decision(level, action, reason))
+
+    def skip(self, level: str, reason: str) -> None:
+        self.skip_reason = (level, reason)
+
+    # --- driver --------------------------------------------------------------------------
+    def run(self) -> "_Statement":
+        tokens = self._comments(tokenize(self.sql, ansi_quotes=self.opt.ansi_quotes))
+        e = self.e = Edit(tokens)
+        if len(e) == 0:
+            self.note("info", "skipped", "only TiDB-only comments; nothing to run")
+            return self
+        self._dispatch()
+        if self.skip_reason:
+            level, reason = self.skip_reason
+            self.note(level, "skipped", reason)
+            return self
+        text = e.render().strip()
+        while text.endswith(";"):
+            text = text[:-1].rstrip()
+        if not Edit(tokenize(text, ansi_quotes=self.opt.ansi_quotes)).sig:
+            self.note("info", "skipped", "nothing left to run after removing TiDB-only parts")
+            return self
+        self.statements.append(text)
+        if not any(d.action == "changed" for d in self.decisions):
+            self.note("info", "unchanged", "runs on the target as written")
+        return self
+
+    # --- comments ------------------------------------------------------------------------
+    def _comments(self, tokens: list[Token]) -> list[Token]:
+        """Drop /*T! */ comments, remove TiDB-only versioned comments, inline the ones the
+        target executes (so the rewrites below see their content)."""
+        out: list[Token] = []
+        seam = [False]  # a token was just dropped or inlined: avoid doubled whitespace there
+
+        def push(t: Token, inlined: bool = False) -> None:
+            if inlined:
+                seam[0] = True
+            if seam[0] and out and out[-1].kind == WS and (t.kind == WS or t.is_op(",", ")", ";")):
+                out.pop()
+            if seam[0] and t.kind == WS and (not out or out[-1].is_op("(")):
+                return
+            out.append(t)
+            seam[0] = inlined
+
+        for t in tokens:
+            if not self._comment(t, push):
+                seam[0] = True
+        return out
+
+    def _comment(self, t: Token, push) -> bool:
+        """Emit t (or its replacement) through push; False when t was dropped or replaced."""
+        if t.kind == TIDB_COMMENT:
+            if self.opt.keep_tidb_comments:
+                push(t)
+                self.note("info", "unchanged", f"kept TiDB-only comment {t.text.strip()} (a plain comment on the target)")
+            else:
+                self.note("info", "changed", f"removed TiDB-only comment {t.text.strip()}")
+            return False
+        if t.kind == COMMENT and t.text.replace(" ", "").upper() == "/*CACHEDON*/":
+            self.note("info", "changed", "removed TiDB cached-table marker /* CACHED ON */")
+            return False
+        if t.kind == EXEC_COMMENT:
+            inner = tokenize(t.body, ansi_quotes=self.opt.ansi_quotes)
+            tidb = sorted({x.text.upper() for x in inner if x.is_word(*TIDB_WORDS)})
+            runs = self.target.executes_versioned_comment(t.version, t.flavour)
+            if tidb:
+                self.note("info", "changed", f"removed versioned comment {t.text.strip()}: TiDB-only "
+                          f"{', '.join(tidb)} (a MySQL 9+/MariaDB server could execute it)")
+                return False
+            if runs:
+                self.note("info", "changed", f"inlined {t.text.strip()}: {self.target} executes it, so its "
+                          "content is translated like the rest")
+                for x in inner:
+                    push(x, inlined=True)
+                return False
+            if t.body.strip().upper() == "INVISIBLE" and self.target.ignored_indexes:
+                push(Token("word", "IGNORED", t.pos))
+                self.note("info", "changed", f"{t.text.strip()} -> IGNORED (MariaDB's invisible index)")
+                return False
+            if t.body.strip().upper() == "INVISIBLE":
+                self.note("warning", "unchanged", f"{t.text.strip()}: {self.target} has no invisible indexes; "
+                          "the index is visible to the optimizer there")
+        push(t)
+        return True
+
+    # --- classification ------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        e = self.e
+        w0, w1, w2 = e.words(0, 3)
+        if w0 == "CREATE":
+            k = 1
+            if e.words(1, 2) == ("OR", "REPLACE"):
+                k = 3
+            head = e.word(k)
+            if head in ("ALGORITHM", "DEFINER", "SQL", "VIEW"):
+                return self._create_view(k)
+            if head in ("DATABASE", "SCHEMA"):
+                self.database_level = True
+                return self._database(k + 1, create=True)
+            if head == "TABLE" or (head == "TEMPORARY" and e.word(k + 1) == "TABLE"):
+                return self._create_table(k + (head == "TEMPORARY"))
+            if head == "GLOBAL" and e.word(k + 1) == "TEMPORARY":
+                return self.skip("warning", "CREATE GLOBAL TEMPORARY TABLE is TiDB-only and its data is never "
+                                 "replicated; not created on the target")
+            if head in ("UNIQUE", "FULLTEXT", "SPATIAL", "INDEX", "VECTOR", "COLUMNAR"):
+                return self._create_index(k)
+            return self._tidb_only_object(w0, head, e.word(k + 1))
+        if w0 == "ALTER":
+            if w1 == "TABLE":
+                return self._alter_table(2)
+            if w1 in ("DATABASE", "SCHEMA"):
+                self.database_level = True
+                return self._database(2, create=False)
+            return self._tidb_only_object(w0, w1, w2)
+        if w0 == "DROP":
+            if w1 in ("TABLE", "VIEW") or (w1 == "TEMPORARY" and w2 == "TABLE"):
+                return self._drop_table(2 + (w1 == "TEMPORARY"), w1 if w1 != "TEMPORARY" else "TABLE")
+            if w1 in ("DATABASE", "SCHEMA"):
+                self.database_level = True
+                return self._drop_database()
+            if w1 == "INDEX":
+                return self._drop_index()
+            return self._tidb_only_object(w0, w1, w2)
+        if w0 in ("FLASHBACK", "RECOVER"):
+            return self._flashback()
+        if w0 in ("EXECUTE", "PREPARE"):
+            self.needs_recopy = True
+            self.recopy_objects.append(self.schema or "?")
+            return self.skip("error", f"{w0} statement instead of DDL text (old TiDB wrote 'execute stmt' for "
+                             "prepared DDL, pingcap/tidb#17401): the change cannot be replayed; re-read the "
+                             "schema with SHOW CREATE TABLE and copy the table(s) again")
+        if w0 in ("ADMIN", "SPLIT", "ANALYZE", "BATCH", "IMPORT") or (w0 in ("LOCK", "UNLOCK", "LOAD") and w1 == "STATS"):
+            return self.skip("warning", f"TiDB-only {w0} statement: not a schema change on the target")
+        if w0 in ("LOCK", "UNLOCK") and w1 in ("TABLES", "TABLE"):
+            return self.skip("info", f"{w0} TABLES is a session lock, not a schema change")
+        if w0 in ("RENAME", "TRUNCATE"):
+            return None
+        self.note("info", "unchanged", f"{w0} statement is not TiDB-specific; passed through")
+
+    def _tidb_only_object(self, verb: str, what: str, nxt: str) -> None:
+        objects = {
+            "PLACEMENT": "placement policies are TiDB-only (data placement on TiKV stores)",
+            "RESOURCE": "resource groups are TiDB-only",
+            "SEQUENCE": "sequences are TiDB/MariaDB objects MySQL lacks; their values reach the target in "
+                        "row events (a DEFAULT nextval(...) column default is dropped)",
+            "BINDING": "SQL plan bindings are TiDB-only",
+            "GLOBAL": "TiDB-only global object",
+            "SESSION": "TiDB-only session object",
+            "STATS": "TiDB statistics objects are TiDB-only",
+            "RANGE": "ALTER RANGE (placement of key ranges) is TiDB-only",
+            "INSTANCE": "ALTER INSTANCE is server administration, not schema",
+            "USER": "accounts are not part of the schema migration",
+            "ROLE": "accounts are not part of the schema migration",
+        }
+        reason = objects.get(what)
+        if reason:
+            return self.skip("warning", f"{verb} {what}{' ' + nxt if what in ('PLACEMENT', 'RESOURCE') else ''}: {reason}; skipped")
+        self.note("warning", "unchanged", f"{verb} {what} is not a statement this translator knows; passed through")
+
+    def _flashback(self) -> None:
+        e = self.e
+        w1 = e.word(1)
+        if w1 == "CLUSTER":
+            self.needs_recopy = True
+            self.recopy_objects.append("*")
+            return self.skip("error", "FLASHBACK CLUSTER rewinds every table without row events: the whole target "
+                             "must be rebuilt from a new full load")
+        names = []
+        k = 2
+        if w1 in ("DATABASE", "SCHEMA"):
+            names.append(e.tok(2).name if e.tok(2) else "?")
+            what = "database"
+        else:
+            what = "table"
+            if e.words(2, 2) == ("BY", "JOB"):
+                names.append(f"(job {e.source(4, 4)})")
+            else:
+                while k < len(e) and not e.word(k) in ("TO", "UNTIL"):
+                    if not e.is_op(k, ",", "."):
+                        nm = e.tok(k).name
+                        if e.is_op(k + 1, "."):
+                            nm = nm + "." + e.tok(k + 2).name
+                            k += 2
+                        names.append(nm)
+                    k += 1
+            if "TO" in [e.word(j) for j in range(len(e))]:
+                j = [e.word(x) for x in range(len(e))].index("TO")
+                if e.tok(j + 1) is not None:
+                    names.append(f"{e.tok(j + 1).name} (new name)")
+        self.needs_recopy = True
+        self.recopy_objects.extend(names)
+        self.skip("error", f"{e.word(0)} {what} {', '.join(names)}: TiDB restores the data from MVCC history "
+                  f"without row events, so the target cannot follow by DDL; copy the {what} again")
+
+    # --- small shared rules --------------------------------------------------------------
+    def _if_exists(self, k: int, n: int, what: str) -> None:
+        """IF [NOT] EXISTS (n words at k) on a column/index/partition clause."""
+        words = " ".join(self.e.words(k, n))
+        if self.target.if_exists_on_columns_indexes:
+            self.note("info", "unchanged", f"kept {words} on {what} ({self.target} supports it)")
+            return
+        self.e.delete(k, k + n - 1)
+        self.note("warning", "changed", f"removed {words} on {what}: {self.target} does not support it; if the "
+                  "clause was already applied the statement fails with a duplicate/unknown-object error, which "
+                  "the DDL barrier treats as already done")
+
+    def _qualified_name_end(self, k: int) -> int:
+        """Last sig position of a possibly schema-qualified name starting at k."""
+        if self.e.is_op(k + 1, ".") and self.e.tok(k + 2) is not None:
+            return k + 2
+        return k
+
+    def _map_collation_at(self, k: int) -> None:
+        t = self.e.tok(k)
+        if t is None:
+            return
+        new, warning = charsets.map_collation(t.name, self.target)
+        if warning:
+            self.e.replace(k, new)
+            self.note("warning", "changed", warning)
+
+    # --- TiDB-only table options ---------------------------------------------------------
+    def _option_value_end(self, k: int) -> int:
+        """Given the option name at k, the sig position of the last token of its value."""
+        e = self.e
+        j = k + 1
+        if e.is_op(j, "="):
+            j += 1
+        if e.is_op(j, "("):
+            return e.close_of(j)
+        return j
+
+    def _drop_tidb_options(self, a: int, b: int, where: str) -> None:
+        """Remove TiDB-only options (any depth) in a..b: placement, TTL, SHARD_ROW_ID_BITS, ..."""
+        e = self.e
+        k = a
+        while k <= b:
+            w = e.word(k)
+            end = None
+            if w in TIDB_TABLE_OPTIONS and (e.is_op(k + 1, "=") or e.tok(k + 1) is not None and e.tok(k + 1).kind in ("number", "string", "word")):
+                end = self._option_value_end(k)
+                what = f"{w} ({TIDB_TABLE_OPTIONS[w]})"
+            elif w == "PLACEMENT" and e.word(k + 1) == "POLICY":
+                end = self._option_value_end(k + 1)
+                if e.word(k - 1) == "DEFAULT":
+                    k -= 1
+                what = "PLACEMENT POLICY (TiDB data placement)"
+            elif w == "TTL" and (e.is_op(k + 1, "=") or e.tok(k + 1) is not None and e.tok(k + 1).kind in ("word", "qident")):
+                end = k + 1
+                while end <= b and e.word(end) not in _INTERVAL_UNITS:
+                    end += 1
+                end = min(end, b)
+                what = "TTL (rows expire by TiDB background jobs; the target deletes them only through replicated DELETEs)"
+            if end is None:
+                k += 1
+                continue
+            if e.is_op(k - 1, ",") and k - 1 >= a:
+                e.delete(k - 1, end)
+            else:
+                e.delete(k, end)
+            self.note("warning" if w == "TTL" else "info", "changed", f"removed TiDB-only {what} from {where}")
+            k = end + 1
+
+    def _table_options(self, a: int, b: int, create: bool) -> None:
+        """Charset/collation, ENGINE, ROW_FORMAT in the table options a..b (depth 0, before PARTITION)."""
+        e = self.e
+        charset_at = None
+        has_collate = False
+        end = b
+        k = a
+        while k <= b:
+            w = e.word(k)
+            if e.is_op(k, "("):
+                k = e.close_of(k) + 1
+                continue
+            if w == "PARTITION" and e.word(k + 1) == "BY" or w in ("AS", "SELECT", "IGNORE", "REPLACE"):
+                end = k - 1
+                break
+            if w in ("CHARSET", "CHARACTER") and e.tok(k) is not None:
+                j = k + (2 if w == "CHARACTER" else 1)
+                if e.is_op(j, "="):
+                    j += 1
+                charset_at = j
+                k = j + 1
+                continue
+            if w == "COLLATE":
+                j = k + 1 + e.is_op(k + 1, "=")
+                has_collate = True
+                self._map_collation_at(j)
+                k = j + 1
+                continue
+            if w == "ENGINE":
+                j = k + 1 + e.is_op(k + 1, "=")
+                t = e.tok(j)
+                if t is not None and t.name.upper() != "INNODB":
+                    e.replace(j, "InnoDB")
+                    self.note("warning", "changed", f"ENGINE={t.name} -> InnoDB (TiDB ignores ENGINE; the "
+                              "target would really use it)")
+                k = j + 1
+                continue
+            if w == "ROW_FORMAT":
+                j = k + 1 + e.is_op(k + 1, "=")
+                t = e.tok(j)
+                if t is not None and t.name.upper() not in _INNODB_ROW_FORMATS:
+                    e.delete(k, j)
+                    self.note("warning", "changed", f"removed ROW_FORMAT={t.name}: TiDB ignores it, InnoDB rejects it")
+                k = j + 1
+                continue
+            k += 1
+        if charset_at is not None and not has_collate and e.tok(charset_at) is not None:
+            cs = e.tok(charset_at).name
+            coll = charsets.default_collation(cs)
+            if coll and cs.lower() != "binary":
+                coll, _ = charsets.map_collation(coll, self.target)
+                e.insert_after(charset_at, f" COLLATE={coll}")
+                self.note("info", "changed", f"added COLLATE={coll}: TiDB's default for {cs} (the target's "
+                          "default collation differs)")
+        elif charset_at is None and not has_collate and create:
+            at = end
+            e.insert_after(at, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
+            self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
+                      f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
+                      "database has another default, the table inherited that one: pass Options.default_charset")
+
+    # --- columns -------------------------------------------------------------------------
+    def _column(self, a: int, b: int) -> None:
+        """A column definition a..b: name, type, attributes."""
+        e = self.e
+        name = e.tok(a).name
+        k = a + 1
+        type_word = e.word(k)
+        type_end = k
+        if e.is_op(k + 1, "<"):  # VECTOR<FLOAT>
+            while type_end <= b and not e.is_op(type_end, ">"):
+                type_end += 1
+        if e.is_op(type_end + 1, "("):
+            type_end = e.close_of(type_end + 1)
+        if type_word == "VECTOR" and not self.target.vector_type:
+            e.replace_range(k, type_end, "LONGTEXT")
+            self.note("warning", "changed", f"column {name}: {e.source(k, type_end)} -> LONGTEXT ({self.target} has "
+                      "no VECTOR type; the value is kept as its text '[1,2,...]', as TiCDC does)")
+        has_null = has_default = has_pk = generated = False
+        null_span = None
+        charset_at = None
+        has_collate = False
+        j = type_end + 1
+        while j <= b:
+            w = e.word(j)
+            if e.is_op(j, "("):
+                j = e.close_of(j) + 1
+                continue
+            if w == "AUTO_RANDOM":
+                end = e.close_of(j + 1) if e.is_op(j + 1, "(") else j
+                e.delete(j, end)
+                self.note("warning", "changed", f"column {name}: removed AUTO_RANDOM (TiDB-only); the column stays "
+                          f"{type_word} and replicated rows carry explicit values. Inserts made directly on the "
+                          "target need their own id strategy")
+                j = end + 1
+                continue
+            if w in ("CLUSTERED", "NONCLUSTERED"):
+                e.delete(j, j)
+                self.note("info", "changed", f"column {name}: removed {w} (InnoDB primary keys are always clustered)")
+            elif w == "NOT" and e.word(j + 1) == "NULL":
+                has_null, null_span = True, (j, j + 1)
+                j += 2
+                continue
+            elif w == "NULL":
+                has_null, null_span = True, (j, j)
+            elif w == "DEFAULT":
+                has_default = True
+                end = j + 1
+                if e.is_op(end, "-", "+"):
+                    end += 1
+                if e.is_op(end, "("):
+                    end = e.close_of(end)
+                elif e.is_op(end + 1, "("):
+                    end = e.close_of(end + 1)
+                body = e.source(j + 1, end).upper().replace(" ", "").replace("`", "")
+                if body.lstrip("(").startswith(("NEXTVAL(", "NEXT VALUE FOR")) or "NEXTVAL(" in body[:10]:
+                    e.delete(j, end)
+                    has_default = False
+                    self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} (sequences "
+                              "are not created on the target; replicated rows carry the values)")
+                elif "UUID_TO_BIN(" in body and self.target.is_mariadb:
+                    e.delete(j, end)
+                    has_default = False
+                    self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} "
+                              f"({self.target} has no UUID_TO_BIN; replicated rows carry the values)")
+                j = end + 1
+                continue
+            elif w == "PRIMARY":
+                has_pk = True
+            elif w in ("GENERATED", "AS"):
+                generated = True
+            elif w in ("CHARACTER", "CHARSET"):
+                charset_at = j + (2 if w == "CHARACTER" else 1)
+                j = charset_at + 1
+                continue
+            elif w == "COLLATE":
+                has_collate = True
+                self._map_collation_at(j + 1)
+                j += 2
+                continue
+            elif w == "CHECK" and e.is_op(j + 1, "("):
+                end = e.close_of(j + 1)
+                if e.words(end + 1, 2) == ("NOT", "ENFORCED"):
+                    end += 2
+                    e.delete(j, end)
+                    self.note("info", "changed", f"column {name}: removed CHECK ... NOT ENFORCED (never enforced)")
+                elif e.word(end + 1) == "ENFORCED" and not self.target.enforced_keyword:
+                    e.delete(end + 1, end + 1)
+                    self.note("info", "changed", f"column {name}: removed ENFORCED ({self.target} lacks the keyword)")
+                j = end + 1
+                continue
+            j += 1
+        if charset_at is not None and not has_collate and e.tok(charset_at) is not None:
+            cs = e.tok(charset_at).name
+            coll = charsets.default_collation(cs)
+            if coll and cs.lower() != "binary":
+                coll, _ = charsets.map_collation(coll, self.target)
+                e.insert_after(charset_at, f" COLLATE {coll}")
+                self.note("info", "changed", f"column {name}: added COLLATE {coll} (TiDB's default for {cs})")
+        if generated and null_span and not self.target.null_on_generated_columns:
+            e.delete(*null_span)
+            self.note("warning", "changed", f"column {name}: removed {e.source(*null_span)} on a generated column "
+                      f"({self.target} rejects it)")
+        if type_word == "TIMESTAMP" and not generated and not has_pk:
+            if not has_null:
+                e.insert_after(type_end, " NULL" + ("" if has_default else " DEFAULT NULL"))
+                self.note("info", "changed", f"column {name}: TIMESTAMP made explicitly NULL"
+                          f"{'' if has_default else ' DEFAULT NULL'} (TiDB's explicit_defaults_for_timestamp=ON "
+                          "meaning; a target with it OFF would make it NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE ...)")
+            elif e.source(*null_span).upper() == "NULL" and not has_default:
+                e.insert_after(null_span[1], " DEFAULT NULL")
+                self.note("info", "changed", f"column {name}: added DEFAULT NULL to nullable TIMESTAMP")
+            elif not has_default:
+                self.note("info", "unchanged", f"column {name}: TIMESTAMP NOT NULL without DEFAULT relies on "
+                          "explicit_defaults_for_timestamp=ON on the target (else it gets DEFAULT CURRENT_TIMESTAMP)")
+
+    # --- index / constraint elements ------------------------------------------------------
+    def _index(self, a: int, b: int, where: str) -> bool:
+        """An index or constraint definition a..b. Returns False when the whole element must go."""
+        e = self.e
+        w = e.word(a)
+        desc = e.source(a, min(b, a + 3))
+        if w in ("VECTOR", "COLUMNAR"):
+            self.note("warning", "changed", f"{where}: removed TiDB {w.lower()} index `{desc} ...` ({self.target} "
+                      "has no such index; TiFlash-only)")
+            return False
+        check = next((j for j in range(a, b + 1) if e.word(j) == "CHECK"), None)
+        if check is not None and w in ("CHECK", "CONSTRAINT") and e.is_op(check + 1, "("):
+            end = e.close_of(check + 1)
+            if e.words(end + 1, 2) == ("NOT", "ENFORCED"):
+                self.note("info", "changed", f"{where}: removed {e.source(a, b)} (NOT ENFORCED: never enforced in TiDB)")
+                return False
+            if e.word(end + 1) == "ENFORCED" and not self.target.enforced_keyword:
+                e.delete(end + 1, end + 1)
+                self.note("info", "changed", f"{where}: removed ENFORCED ({self.target} lacks the keyword)")
+            return True
+        unique = w in ("PRIMARY", "UNIQUE") or (w == "CONSTRAINT" and any(e.word(j) in ("PRIMARY", "UNIQUE") for j in range(a, min(b, a + 3) + 1)))
+        parts = next((j for j in range(a, b + 1) if e.is_op(j, "(")), None)
+        if parts is None:
+            return True
+        close = e.close_of(parts)
+        if e.is_op(parts + 1, "(") or (w != "FOREIGN" and any(e.is_op(x, "(") and x != parts and e.tok(x - 1).kind == "word" and e.word(x - 1) not in ("",) and x < close for x in range(parts + 1, close))):
+            # ((expr)) key part, or a function call inside the key parts
+            if e.is_op(parts + 1, "(") and not self.target.functional_indexes:
+                self.note("warning", "changed", f"{where}: removed expression index `{e.source(a, b)}` ({self.target} "
+                          "has no functional indexes; queries lose that index)")
+                return False
+        for j in range(close + 1, b + 1):
+            x = e.word(j)
+            if x in ("CLUSTERED", "NONCLUSTERED"):
+                e.delete(j, j)
+                self.note("info", "changed", f"{where}: removed {x} (InnoDB primary keys are always clustered)")
+            elif x == "GLOBAL":
+                e.delete(j, j)
+                if unique:
+                    self.global_unique = True
+                self.note("warning", "changed", f"{where}: removed GLOBAL (TiDB global index)"
+                          + ("; a unique key must cover the partitioning columns on the target" if unique else ""))
+            elif x == "LOCAL" and e.tok(j).kind == "word":
+                e.delete(j, j)
+                self.note("info", "changed", f"{where}: removed LOCAL (TiDB partition-local index keyword)")
+            elif x == "INVISIBLE":
+                if self.target.ignored_indexes:
+                    e.replace(j, "IGNORED")
+                    self.note("info", "changed", f"{where}: INVISIBLE -> IGNORED (MariaDB's name)")
+                elif not self.target.invisible_indexes:
+                    e.delete(j, j)
+                    self.note("warning", "changed", f"{where}: removed INVISIBLE ({self.target} has no invisible indexes)")
+            elif x == "VISIBLE" and not self.target.invisible_indexes:
+                e.delete(j, j)
+                self.note("info", "changed", f"{where}: removed VISIBLE (the default; {self.target} lacks the keyword)")
+        return True
+
+    def _element(self, a: int, b: int, where: str) -> bool:
+        if self.e.word(a) in _INDEX_START and not (self.e.word(a) in ("KEY", "INDEX", "CHECK") and self.e.tok(a + 1) is not None and self.e.tok(a + 1).kind != "word" and not self.e.is_op(a + 1, "(") and self.e.tok(a + 1).kind != "qident"):
+            return self._index(a, b, where)
+        self._column(a, b)
+        return True
+
+    def _delete_items(self, items: list[tuple[int, int]], keep: list[bool]) -> None:
+        """Delete the comma-separated items whose keep flag is False, with their commas."""
+        e = self.e
+        kept_before = False
+        for idx, ((x, y), k) in enumerate(zip(items, keep)):
+            if k:
+                kept_before = True
+                continue
+            if kept_before:
+                e.delete(x - 1, y)          # the comma before it
+            elif idx + 1 < len(items):
+                e.delete(x, items[idx + 1][0] - 1)   # it and the comma after it
+            else:
+                e.delete(x, y)
+
+    # --- CREATE TABLE --------------------------------------------------------------------
+    def _create_table(self, k: int) -> None:
+        e = self.e
+        k += 1
+        if e.words(k, 3) == ("IF", "NOT", "EXISTS"):
+            k += 3
+        name_end = self._qualified_name_end(k)
+        table = e.source(k, name_end)
+        tail = name_end + 1
+        if e.is_op(tail, "("):
+            close = e.close_of(tail)
+            items = e.split(tail + 1, close - 1)
+            keep = [self._element(x, y, f"table {table}") for x, y in items]
+            self._delete_items(items, keep)
+            tail = close + 1
+        elif e.word(tail) == "LIKE" or e.is_op(tail, "(") and e.word(tail + 1) == "LIKE":
+            return
+        last = len(e) - 1
+        if tail <= last:
+            self._drop_tidb_options(tail, last, f"table {table}")
+        self._table_options(tail, last, create=True) if tail <= last else self._append_default_charset(close)
+        self._partitions(tail, last, table)
+
+    def _append_default_charset(self, close: int) -> None:
+        self.e.insert_after(close, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
+        self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
+                  f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
+                  "database has another default, the table inherited that one: pass Options.default_charset")
+
+    def _partitions(self, a: int, b: int, table: str) -> None:
+        """Partitioning the target lacks: INTERVAL, LIST DEFAULT on MySQL, with a global unique key."""
+        e = self.e
+        p = next((j for j in range(a, b + 1) if e.words(j, 2) == ("PARTITION", "BY") and e.alive(j, j)), None)
+        if p is None:
+            return
+        reason = None
+        if self.global_unique:
+            reason = "a TiDB global unique index does not include the partitioning columns, which the target requires"
+        elif any(e.word(j) == "INTERVAL" and e.is_op(j + 1, "(") for j in range(p, b + 1)) and any(e.words(j, 2) == ("FIRST", "PARTITION") for j in range(p, b + 1)):
+            expanded = self._expand_interval(p, b)
+            if expanded:
+                return
+            reason = "TiDB INTERVAL partitioning with non-integer bounds is not expanded by this translator"
+        elif not self.target.list_default_partition and any(
+                e.word(j) == "DEFAULT" and e.word(j - 1) not in ("", "CHARSET", "CHARACTER") and e.tok(j - 1).kind in ("word", "qident") and e.word(j - 2) == "PARTITION"
+                for j in range(p, b + 1)):
+            reason = f"LIST partitioning with a DEFAULT partition does not exist on {self.target}"
+        if reason:
+            e.delete(p, b)
+            self.note("warning", "changed", f"table {table}: removed the PARTITION BY clause ({reason}); the table "
+                      "is created unpartitioned with the same rows and keys")
+
+    def _expand_interval(self, p: int, b: int) -> bool:
+        """RANGE INTERVAL partitioning -> explicit partitions, named as TiDB names them."""
+        e = self.e
+        words = [e.word(j) for j in range(p, b + 1)]
+        try:
+            iv = p + words.index("INTERVAL")
+            step = int(e.tok(iv + 2).text)
+            if not e.is_op(iv + 3, ")"):
+                return False
+            first = p + words.index("FIRST")
+            last = p + words.index("LAST")
+            lo = int(e.tok(first + 5).text)
+            hi = int(e.tok(last + 5).text)
+        except (ValueError, AttributeError, TypeError):
+            return False
+        if step <= 0 or (hi - lo) % step or (hi - lo) // step > 8192:
+            return False
+        parts = []
+        if "NULL" in words and e.word(p + words.index("NULL") + 1) == "PARTITION":
+            parts.append("PARTITION `P_NULL` VALUES LESS THAN (-9223372036854775808)")
+        v = lo
+        while v <= hi:
+            parts.append(f"PARTITION `P_LT_{v}` VALUES LESS THAN ({v})")
+            v += step
+        if "MAXVALUE" in words:
+            parts.append("PARTITION `P_MAXVALUE` VALUES LESS THAN (MAXVALUE)")
+        e.delete(iv, b)
+        e.insert_after(iv - 1, " (" + ", ".join(parts) + ")")
+        self.note("info", "changed", f"expanded TiDB INTERVAL partitioning into {len(parts)} explicit RANGE "
+                  "partitions named like TiDB's (P_LT_<bound>)")
+        return True
+
+    # --- ALTER TABLE ---------------------------------------------------------------------
+    def _alter_table(self, k: int) -> None:
+        e = self.e
+        for flag in ("ONLINE", "OFFLINE", "IGNORE"):
+            if e.word(k) == flag:
+                k += 1
+        name_end = self._qualified_name_end(k)
+        table = e.source(k, name_end)
+        where = f"ALTER TABLE {table}"
+        if name_end + 1 >= len(e):
+            return
+        specs = e.split(name_end + 1, len(e) - 1)
+        keep = [self._alter_spec(x, y, where) for x, y in specs]
+        self._delete_items(specs, keep)
+        if not any(keep):
+            self.skip("warning" if any(d.level == "warning" for d in self.decisions) else "info",
+                      f"{where}: every clause was TiDB-only; nothing to run")
+
+    def _alter_spec(self, a: int, b: int, where: str) -> bool:
+        e = self.e
+        w0, w1, w2 = e.words(a, 3)
+        if w0 == "SET" and w1 == "TIFLASH":
+            self.note("info", "changed", f"{where}: removed SET TIFLASH REPLICA (TiDB columnar replica)")
+            return False
+        if w0 in ("CACHE", "NOCACHE") and a == b:
+            self.note("info", "changed", f"{where}: removed {w0} (TiDB cached table)")
+            return False
+        if w0 == "COMPACT" or (w0 == "REMOVE" and w1 == "TTL") or w0 == "ATTRIBUTES" or \
+                (w0 == "PARTITION" and any(e.word(j) == "ATTRIBUTES" for j in range(a, b + 1))):
+            self.note("info" if w0 != "REMOVE" else "warning", "changed",
+                      f"{where}: removed {e.source(a, b)} (TiDB-only)")
+            return False
+        if w0 == "FORCE" and w1 == "AUTO_INCREMENT":
+            e.delete(a, a)
+            self.note("info", "changed", f"{where}: removed FORCE before AUTO_INCREMENT (TiDB force_inc; "
+                      "on MySQL FORCE means a table rebuild)")
+            return True
+        if w0 == "ADD":
+            k = a + 1
+            if w1 in ("VECTOR", "COLUMNAR"):
+                return self._index(k, b, where)
+            if w1 == "PARTITION":
+                if e.words(k + 1, 3) == ("IF", "NOT", "EXISTS"):
+                    self._if_exists(k + 1, 3, f"{where} ADD PARTITION")
+                self._drop_tidb_options(k, b, where)
+                return True
+            idx = w1 in _INDEX_START
+            if w1 == "COLUMN":
+                k += 1
+            ine = next((j for j in range(k, min(b, k + 3) + 1) if e.words(j, 3) == ("IF", "NOT", "EXISTS")), None)
+            if ine is not None:
+                self._if_exists(ine, 3, f"{where} ADD {'INDEX' if idx else 'COLUMN'}")
+                if not idx:
+                    k = ine + 3
+            if idx:
+                return self._index(k, b, where)
+            if e.is_op(k, "("):
+                close = e.close_of(k)
+                for x, y in e.split(k + 1, close - 1):
+                    self._element(x, y, where)
+                return True
+            self._column(k, b)
+            return True
+        if w0 == "DROP":
+            k = a + 1
+            if w1 in ("COLUMN", "INDEX", "KEY", "PARTITION", "CONSTRAINT", "CHECK"):
+                k += 1
+            elif w1 == "FOREIGN" and w2 == "KEY":
+                k += 2
+            if e.words(k, 2) == ("IF", "EXISTS"):
+                self._if_exists(k, 2, f"{where} DROP {w1 if w1 in ('INDEX', 'KEY', 'PARTITION', 'FOREIGN') else 'COLUMN'}")
+            return True
+        if w0 in ("MODIFY", "CHANGE"):
+            k = a + 1 + (w1 == "COLUMN")
+            if e.words(k, 2) == ("IF", "EXISTS"):
+                self._if_exists(k, 2, f"{where} {w0} COLUMN")
+                k += 2
+            if w0 == "CHANGE":
+                k += 1
+            self._column(k, b)
+            return True
+        if w0 == "ALTER" and w1 == "INDEX":
+            vis = e.word(b)
+            if self.target.invisible_indexes:
+                return True
+            if self.target.ignored_indexes and vis in ("VISIBLE", "INVISIBLE"):
+                e.replace(b, "IGNORED" if vis == "INVISIBLE" else "NOT IGNORED")
+                self.note("info", "changed", f"{where}: ALTER INDEX ... {vis} -> {'IGNORED' if vis == 'INVISIBLE' else 'NOT IGNORED'} (MariaDB's names)")
+                return True
+            self.note("warning", "changed", f"{where}: removed {e.source(a, b)} ({self.target} has no invisible indexes)")
+            return False
+        if w0 == "RENAME" and w1 == "COLUMN" and not self.target.rename_column:
+            self.note("error", "unchanged", f"{where}: RENAME COLUMN does not exist on {self.target}; it needs CHANGE "
+                      "COLUMN with the full column definition, which the DDL text does not carry")
+            return True
+        if w0 == "CONVERT" and w1 == "TO":
+            self._table_options(a + 2, b, create=False)
+            return True
+        if w0 == "PARTITION" and w1 == "BY":
+            self._drop_tidb_options(a, b, where)
+            self._partitions(a, b, where)
+            return e.alive(a, b)
+        if w0 in ("REORGANIZE", "TRUNCATE", "COALESCE", "EXCHANGE", "REBUILD", "OPTIMIZE", "ANALYZE",
+                  "CHECK", "REPAIR", "REMOVE", "DISCARD", "IMPORT", "RENAME", "ORDER", "ALGORITHM", "LOCK"):
+            self._drop_tidb_options(a, b, where)
+            if w0 == "EXCHANGE":
+                self.note("warning", "unchanged", f"{where}: EXCHANGE PARTITION moves rows without row events; the "
+                          "target stays equal only if both tables were already equal there")
+            return True
+        # table options (AUTO_ID_CACHE, TTL, PLACEMENT POLICY, CHARSET, ...) or PARTITION p <options>
+        self._drop_tidb_options(a, b, where)
+        if w0 == "PARTITION" and not (b >= a + 2 and e.alive(a + 2, b)):
+            e.delete(a, b)
+            return False
+        if not e.alive(a, b):
+            return False
+        self._table_options(a, b, create=False)
+        return True
+
+    # --- CREATE INDEX / DROP INDEX -------------------------------------------------------
+    def _create_index(self, k: int) -> None:
+        e = self.e
+        w = e.word(k)
+        if w in ("VECTOR", "COLUMNAR"):
+            return self.skip("warning", f"CREATE {w} INDEX is TiDB-only (TiFlash); not created on {self.target}")
+        idx = k if w == "INDEX" else k + 1
+        if e.words(idx + 1, 3) == ("IF", "NOT", "EXISTS"):
+            self._if_exists(idx + 1, 3, "CREATE INDEX")
+        on = next((j for j in range(idx, len(e)) if e.word(j) == "ON"), None)
+        if on is None:
+            return
+        tab_end = self._qualified_name_end(on + 1)
+        where = f"CREATE INDEX on {e.source(on + 1, tab_end)}"
+        if not self._index(k, len(e) - 1, where):
+            return self.skip("warning", f"{where}: index not created (see above)")
+        for j in range(tab_end + 1, len(e)):
+            if e.word(j) == "ADD_COLUMNAR_REPLICA_ON_DEMAND":
+                e.delete(j, j)
+                self.note("info", "changed", f"{where}: removed ADD_COLUMNAR_REPLICA_ON_DEMAND (TiFlash option)")
+
+    def _drop_index(self) -> None:
+        e = self.e
+        if e.words(2, 2) == ("IF", "EXISTS"):
+            self._if_exists(2, 2, "DROP INDEX")
+
+    # --- DROP TABLE / VIEW / DATABASE ----------------------------------------------------
+    def _drop_table(self, k: int, what: str) -> None:
+        e = self.e
+        if e.words(k, 2) == ("IF", "EXISTS"):
+            return
+        e.insert_before(k, "IF EXISTS ")
+        names = sum(1 for x, y in e.split(k, len(e) - 1))
+        self.note("info", "changed", f"DROP {what} -> DROP {what} IF EXISTS: TiDB logs one job per table with the "
+                  f"full text{' (' + str(names) + ' tables)' if names > 1 else ''}, so the same statement can "
+                  "arrive again; the repeat must be a no-op")
+
+    def _drop_database(self) -> None:
+        e = self.e
+        if e.words(2, 2) == ("IF", "EXISTS"):
+            return
+        e.insert_before(2, "IF EXISTS ")
+        self.note("info", "changed", "DROP DATABASE -> DROP DATABASE IF EXISTS (a redelivery must be a no-op)")
+
+    # --- CREATE / ALTER DATABASE ---------------------------------------------------------
+    def _database(self, k: int, create: bool) -> None:
+        e = self.e
+        if e.words(k, 3) == ("IF", "NOT", "EXISTS"):
+            k += 3
+        name = e.tok(k).name if e.tok(k) is not None and e.word(k) not in ("SET", "DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "PLACEMENT") else None
+        start = k + 1 if name is not None else k
+        if e.words(start, 2) == ("SET", "TIFLASH"):
+            return self.skip("info", f"ALTER DATABASE {name or ''} SET TIFLASH REPLICA is TiDB-only")
+        last = len(e) - 1
+        if start <= last:
+            self._drop_tidb_options(start, last, f"database {name}")
+        rest_alive = start <= last and e.alive(start, last)
+        if not create and not rest_alive:
+            return self.skip("info", f"ALTER DATABASE {name or ''}: only TiDB-only options; nothing to run")
+        if start <= last:
+            self._table_options(start, last, create=create)
+        elif create:
+            e.insert_after(k, f" DEFAULT CHARACTER SET {self.opt.default_charset} COLLATE {self.opt.default_collation}")
+            self.note("info", "changed", f"added DEFAULT CHARACTER SET {self.opt.default_charset} COLLATE "
+                      f"{self.opt.default_collation} (TiDB's defaults; the target's differ)")
+
+    # --- CREATE VIEW ---------------------------------------------------------------------
+    def _create_view(self, k: int) -> None:
+        e = self.e
+        while k < len(e) and e.word(k) != "VIEW":
+            if e.word(k) == "DEFINER" and e.is_op(k + 1, "="):
+                end = k + 1 + e.is_op(k + 1, "=")
+                while end + 1 < len(e) and e.word(end + 1) not in ("SQL", "VIEW"):
+                    end += 1
+                if self.opt.keep_definer:
+                    self.note("info", "unchanged", f"kept {e.source(k, end)} (Options.keep_definer; needs SUPER or "
+                              "SET_USER_ID on the target and the account must exist)")
+                else:
+                    e.delete(k, end)
+                    self.note("info", "changed", f"removed {e.source(k, end)}: the view is owned by the replicating "
+                              "account (another definer needs SUPER/SET_USER_ID, which managed MySQL lacks)")
+                k = end + 1
+                continue
+            k += 1
