@@ -299,9 +299,12 @@ log4j.logger.kafka.log.LogCleaner=WARN
 EOF
 }
 
-kafka_java() {
-  java -Xms256m -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$KDIR/log4j.properties" -Dkafka.logs.dir="$KDIR/logs" \
+# Kafka's command-line tools (StorageTool, the health-check fallback): they log to their own
+# dir, never into the running broker's server.log.
+kafka_tool() {
+  mkdir -p "$KDIR/tool-logs"
+  timeout 60 java -Xmx512m -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$KDIR/log4j.properties" -Dkafka.logs.dir="$KDIR/tool-logs" \
     -cp "$KAFKA_LIBS/*" "$@"
 }
 
@@ -317,8 +320,7 @@ md = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=3)
 sys.exit(0 if md.brokers and md.controller_id >= 0 else 1)
 EOF
   else
-    timeout 20 java -cp "$KAFKA_LIBS/*" -Dlog4j.configuration="file:$KDIR/log4j.properties" \
-      -Dkafka.logs.dir="$KDIR/logs" kafka.admin.BrokerApiVersionsCommand \
+    kafka_tool kafka.admin.BrokerApiVersionsCommand \
       --bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
   fi
 }
@@ -334,9 +336,9 @@ start_kafka() {
     if [[ ! -f "$KDIR/data/meta.properties" ]]; then
       log "formatting kafka storage (KRaft)"
       rm -rf "$KDIR/data"
-      [[ -s "$KDIR/cluster-id" ]] || kafka_java kafka.tools.StorageTool random-uuid >"$KDIR/cluster-id" 2>"$KDIR/format.log" \
+      [[ -s "$KDIR/cluster-id" ]] || kafka_tool kafka.tools.StorageTool random-uuid >"$KDIR/cluster-id" 2>"$KDIR/format.log" \
         || { tail_log "$KDIR/format.log"; die "kafka StorageTool random-uuid failed"; }
-      kafka_java kafka.tools.StorageTool format -t "$(tr -d '[:space:]' <"$KDIR/cluster-id")" \
+      kafka_tool kafka.tools.StorageTool format -t "$(tr -d '[:space:]' <"$KDIR/cluster-id")" \
         -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 \
         || { tail_log "$KDIR/format.log"; die "kafka StorageTool format failed"; }
     fi
