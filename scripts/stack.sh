@@ -18,6 +18,8 @@
 # Environment:
 #   T2M_STACK_DIR   state dir (default <repo>/.stack): data, logs, sockets, pids, config
 #   T2M_CACHE_DIR   download cache (default ~/.cache/tidb2mysql); `wipe` keeps it
+#   T2M_KAFKA_PORT, T2M_KAFKA_CONTROLLER_PORT, T2M_SOURCE_PORT, T2M_TARGET_PORT
+#                   override the ports (default 19092, 19093, 14000, 13306)
 #   PYTHON          a python with confluent-kafka for the Kafka health check
 #                   (default <repo>/.venv/bin/python; falls back to Kafka's own Java tool)
 set -euo pipefail
@@ -28,10 +30,12 @@ CACHE="${T2M_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tidb2mysql}"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 
 KAFKA_VERSION=3.9.1            # keep in sync with scripts/kafka/pom.xml
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
-SOURCE_PORT=14000
-TARGET_PORT=13306
+# The ports are fixed by convention (docs, README); the overrides exist to run a second,
+# throw-away stack next to the shared one (e.g. to test this script).
+KAFKA_PORT="${T2M_KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${T2M_KAFKA_CONTROLLER_PORT:-19093}"
+SOURCE_PORT="${T2M_SOURCE_PORT:-14000}"
+TARGET_PORT="${T2M_TARGET_PORT:-13306}"
 DB_USER=tidb2mysql
 DB_PASSWORD=tidb2mysql
 # 1 GiB: Drainer writes one Kafka message per transaction, and transactions of hundreds of
