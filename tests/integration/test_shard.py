@@ -15,6 +15,7 @@ from tidb2mysql import db
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import IncrementalConfig
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
@@ -46,7 +47,7 @@ def env(stack_config, target_db):
     cps.ensure_shards(conn, SHARDS, (0, MAX_SEQ))
     settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1)
     clock = Clock()
-    ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS), lambda autocommit=True: db.connect(cfg.target, autocommit=autocommit), clock)
+    ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS, make_translator(cfg, lambda autocommit=True: db.connect(cfg.target, autocommit=autocommit))), lambda autocommit=True: db.connect(cfg.target, autocommit=autocommit), clock)
     yield cfg, conn, target_db, ctx, clock
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{meta}`")

@@ -52,31 +52,33 @@ ALREADY_DONE_ERRORS = {
 
 @dataclass
 class Translation:
-    """What to run on the target for one DDL, and why (filled by the DDL translator)."""
+    """What to run on the target for one DDL, and why (filled by the DDL translator).
+
+    ``statements`` run as they are, in order, on one connection (a ``USE`` is one of them
+    when the DDL depends on the current database).
+    """
 
     statements: list[str]
     decisions: list[dict] = field(default_factory=list)
     skipped: bool = False
+    needs_recopy: bool = False
 
 
 _TIDB_COMMENT = re.compile(r"/\*T!(?:\[[^\]]*\])?.*?\*/", re.S)
 _VERSIONED_9 = re.compile(r"/\*!9\d{4}.*?\*/", re.S)
+_DB_LEVEL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(create|drop|alter)\s+(database|schema)\b", re.I | re.S)
 
 
 def passthrough_translate(ddl: DDL) -> Translation:
-    """The seam the DDL translator fills: for now only TiDB-only comments are stripped."""
+    """Strip TiDB-only comments and nothing else (the fallback when no translator is set)."""
     q = _VERSIONED_9.sub("", _TIDB_COMMENT.sub("", ddl.query)).strip().rstrip(";")
     decisions = []
     if q != ddl.query.strip().rstrip(";"):
         decisions.append({"level": "info", "action": "changed", "reason": "removed TiDB-only comments"})
-    return Translation([q] if q else [], decisions, skipped=not q)
-
-
-_DB_LEVEL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(create|drop|alter)\s+(database|schema)\b", re.I | re.S)
-
-
-def needs_use(statement: str) -> bool:
-    return not _DB_LEVEL.match(statement)
+    if not q:
+        return Translation([], decisions, skipped=True)
+    use = [f"USE {_q(ddl.schema)}"] if ddl.schema and not _DB_LEVEL.match(q) else []
+    return Translation(use + [q], decisions)
 
 
 class DDLCoordinator:
@@ -132,6 +134,8 @@ class DDLCoordinator:
         tr = self.translate(ddl)
         decisions = list(tr.decisions)
         status, error = ("skipped" if tr.skipped or not tr.statements else "applied"), None
+        if tr.needs_recopy:
+            status = "needs-recopy"
         for stmt in tr.statements:
             err = self._run(conn, ddl, stmt)
             if err is None:
@@ -179,12 +183,6 @@ class DDLCoordinator:
         for attempt in range(attempts):
             try:
                 with conn.cursor() as cur:
-                    if ddl.schema and needs_use(stmt):
-                        try:
-                            cur.execute(f"USE {_q(ddl.schema)}")
-                        except pymysql.err.OperationalError as e:
-                            if error_code(e) != 1049:  # unknown database: the statement reports it
-                                raise
                     cur.execute(stmt)
                 return None
             except pymysql.err.MySQLError as e:
