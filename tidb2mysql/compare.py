@@ -23,7 +23,8 @@ How it decides, and why:
   PAD SPACE collation on one server must not reorder rows ('a' vs 'A', 'x' vs 'x '), and
   zero dates (returned as ``str``) must not be compared with ``datetime`` objects. The
   session's ``max_sort_length`` is raised so long values are sorted by all their bytes.
-* **Exact values.** Values are compared as the driver returns them: floats with ``==``
+* **Exact values.** Values are compared as the driver returns them (FLOAT read widened to
+  DOUBLE, since the text protocol rounds it to 6 digits): floats with ``==``
   (0.1 and 0.1000001 differ), ``Decimal`` by its exact text ('1.0' and '1.00' differ),
   strings code point by code point whatever the collation says (so case and trailing-space
   differences are differences), ``None`` only equals ``None`` (NULL is not '').
@@ -266,14 +267,18 @@ class _Session:
 # ----------------------------------------------------------------------------- streaming
 
 
-def _stream(conn, db: str, table: str, columns: Sequence[str], order: Sequence[tuple[str, bool]]
-            ) -> Iterator[tuple]:
+def _stream(conn, db: str, table: str, columns: Sequence[str], order: Sequence[tuple[str, bool]],
+            widen: frozenset = frozenset()) -> Iterator[tuple]:
     """Rows of ``columns`` ordered by ``order`` [(column, native)], unbuffered.
+
+    Columns in ``widen`` (FLOAT) are read as ``col + 0E0``: the text protocol prints a FLOAT
+    with about 6 significant digits (0.1 and 0.1000001 both print as 0.1), while the sum is
+    a DOUBLE holding the exact float32 value, printed in full.
 
     Each yielded tuple is the column values followed by ``CAST(col AS BINARY)`` of every
     non-native order column (the bytes the merge compares).
     """
-    select = [_q(c) for c in columns]
+    select = [f"({_q(c)} + 0E0)" if c in widen else _q(c) for c in columns]
     order_by = []
     for col, native in order:
         if native:
@@ -419,8 +424,10 @@ def _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b, max_diffs, colu
         return (va == vb and list(map(type, va)) == list(map(type, vb))
                 and all(values_equal(va[i], vb[i]) for i in dec_pos))
 
-    rows_a = _stream(conn_a, db_a, table_a, [from_b[c] for c in common], [(from_b[c], nat) for c, nat in order])
-    rows_b = _stream(conn_b, db_b, table_b, common, order)
+    floats = {c for c in common if info_a.types[from_b[c]] == "float" or info_b.types[c] == "float"}
+    rows_a = _stream(conn_a, db_a, table_a, [from_b[c] for c in common],
+                     [(from_b[c], nat) for c, nat in order], frozenset(from_b[c] for c in floats))
+    rows_b = _stream(conn_b, db_b, table_b, common, order, frozenset(floats))
     count_a = count_b = 0
     try:
         a = next(rows_a, None)
