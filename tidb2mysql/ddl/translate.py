@@ -68,6 +68,8 @@ _INTERVAL_UNITS = frozenset({
 })
 _INDEX_START = frozenset({"PRIMARY", "UNIQUE", "KEY", "INDEX", "FULLTEXT", "SPATIAL", "CONSTRAINT",
                           "FOREIGN", "CHECK", "VECTOR", "COLUMNAR"})
+_WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBUILD", "OPTIMIZE", "ANALYZE",
+                                      "CHECK", "REPAIR", "DISCARD", "IMPORT"})
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
 
 
@@ -440,7 +442,7 @@ class _Statement:
                 self.note("info", "changed", f"added COLLATE={coll}: TiDB's default for {cs} (the target's "
                           "default collation differs)")
         elif charset_at is None and not has_collate and create:
-            at = end
+            at = max(j for j in range(a - 1, end + 1) if e.alive(j, j))
             e.insert_after(at, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
             self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
                       f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
@@ -734,7 +736,13 @@ class _Statement:
         where = f"ALTER TABLE {table}"
         if name_end + 1 >= len(e):
             return
-        specs = e.split(name_end + 1, len(e) - 1)
+        first = e.words(name_end + 1, 2)
+        if first[0] in _WHOLE_STATEMENT_CLAUSES or first == ("SET", "TIFLASH") or \
+                (first[0] in ("DROP", "TRUNCATE") and first[1] == "PARTITION"):
+            # partition management and TiFlash clauses take comma lists and stand alone
+            specs = [(name_end + 1, len(e) - 1)]
+        else:
+            specs = e.split(name_end + 1, len(e) - 1)
         keep = [self._alter_spec(x, y, where) for x, y in specs]
         self._delete_items(specs, keep)
         if not any(keep):
@@ -806,7 +814,7 @@ class _Statement:
             return True
         if w0 == "ALTER" and w1 == "INDEX":
             vis = e.word(b)
-            if self.target.invisible_indexes:
+            if self.target.invisible_indexes or vis not in ("VISIBLE", "INVISIBLE"):
                 return True
             if self.target.ignored_indexes and vis in ("VISIBLE", "INVISIBLE"):
                 e.replace(b, "IGNORED" if vis == "INVISIBLE" else "NOT IGNORED")
