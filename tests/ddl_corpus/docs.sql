@@ -329,7 +329,7 @@ CREATE TABLE t (a BIGINT PRIMARY KEY /*T![clustered_index] CLUSTERED */, b VARCH
 -- source: https://docs.pingcap.com/tidb/stable/clustered-indexes
 -- expect: run
 -- setup: CREATE TABLE t (a BIGINT NOT NULL, b VARCHAR(255) NOT NULL)
--- check: index t.PRIMARY columns=a,b unique=yes
+-- check: index t.PRIMARY columns=b,a unique=yes
 ALTER TABLE t ADD PRIMARY KEY(b, a) NONCLUSTERED;
 
 -- === docs_add_column_if_not_exists

@@ -391,6 +391,7 @@ class _Statement:
         """Charset/collation, ENGINE, ROW_FORMAT in the table options a..b (depth 0, before PARTITION)."""
         e = self.e
         charset_at = None
+        charset_eq = False
         has_collate = False
         end = b
         k = a
@@ -404,7 +405,8 @@ class _Statement:
                 break
             if w in ("CHARSET", "CHARACTER") and e.tok(k) is not None:
                 j = k + (2 if w == "CHARACTER" else 1)
-                if e.is_op(j, "="):
+                charset_eq = e.is_op(j, "=")
+                if charset_eq:
                     j += 1
                 charset_at = j
                 k = j + 1
@@ -438,8 +440,8 @@ class _Statement:
             coll = charsets.default_collation(cs)
             if coll and cs.lower() != "binary":
                 coll, _ = charsets.map_collation(coll, self.target)
-                e.insert_after(charset_at, f" COLLATE={coll}")
-                self.note("info", "changed", f"added COLLATE={coll}: TiDB's default for {cs} (the target's "
+                e.insert_after(charset_at, f" COLLATE{'=' if charset_eq else ' '}{coll}")
+                self.note("info", "changed", f"added COLLATE {coll}: TiDB's default for {cs} (the target's "
                           "default collation differs)")
         elif charset_at is None and not has_collate and create:
             at = max(j for j in range(a - 1, end + 1) if e.alive(j, j))
