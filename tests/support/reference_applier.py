@@ -16,6 +16,8 @@ slow, plain way:
 * values travel as PyMySQL parameters; the session uses ``time_zone = '+00:00'`` (TIMESTAMP
   values are UTC after decoding) and a ``sql_mode`` without NO_ZERO_DATE/NO_ZERO_IN_DATE
   (zero dates arrive as MySQL text) and with NO_AUTO_VALUE_ON_ZERO (an explicit 0 stays 0);
+  it is not strict (ENUM index 0 must be writable), but any server warning on a row
+  statement is an error except for exactly that ENUM case;
 * generated columns are read from the written database's ``information_schema`` before
   each table's changes and never written or matched (Drainer sends bogus values for them);
 * a DDL runs after ``USE schema`` (except CREATE/DROP DATABASE), with TiDB-only comments
@@ -35,8 +37,13 @@ import pymysql
 from tidb2mysql.events import DDL, Op, TableChanges, Txn
 from tidb2mysql.replication.target_schema import is_generated_extra
 
-SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+# Not strict: strict mode refuses ENUM index 0 (TiDB's "empty/invalid" value, which a
+# non-strict TiDB stores). Instead *every* warning of a row statement is an error, except
+# "Data truncated" (1265) for an ENUM column written with 0 in that very statement.
+SQL_MODE = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 ER_BAD_TABLE_ERROR = 1051  # Unknown table (DROP TABLE of a table that is gone)
+WARN_DATA_TRUNCATED = 1265
+_WARNING_COLUMN = re.compile(r"column '([^']*)'")
 
 _TIDB_COMMENT = re.compile(r"/\*T!(\[[^\]]*\])?.*?\*/|/\*!90000.*?\*/", re.DOTALL)
 _DATABASE_DDL = re.compile(r"^\s*(CREATE|DROP)\s+(DATABASE|SCHEMA)\b", re.IGNORECASE)
@@ -82,6 +89,21 @@ def _generated_columns(cur, schema: str, table: str) -> set[str]:
     return {name for name, extra in rows if is_generated_extra(extra)}
 
 
+def _execute(cur, what: str, sql: str, args: list, zero_enums: set[str]) -> int:
+    """Run a row statement; any warning but "ENUM written with 0" is an error."""
+    affected = cur.execute(sql, args)
+    if cur.warning_count:
+        cur.execute("SHOW WARNINGS")
+        bad = []
+        for _level, code, message in cur.fetchall():
+            m = _WARNING_COLUMN.search(message)
+            if not (code == WARN_DATA_TRUNCATED and m and m.group(1) in zero_enums):
+                bad.append(f"{code} {message}")
+        if bad:
+            raise ReferenceApplyError(f"{what}: the server warned: {'; '.join(bad)}")
+    return affected
+
+
 def _where(columns: list[str], values: list, exact: bool) -> tuple[str, list]:
     """``a = %s AND b = %s`` (primary key) or ``a <=> %s AND ...`` (full-row match)."""
     op = "=" if exact else "<=>"
@@ -95,13 +117,15 @@ def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
     written = [i for i, c in enumerate(s.columns) if c not in generated]
     cols = [s.columns[i] for i in written]
     pk = list(s.pk)
+    enums = [i for i in written if s.types[i] == "enum"]
     for n, rc in enumerate(tc.rows):
         what = f"{where_from}, table {s.qualified}, change #{n} ({rc.op.name})"
+        zero_enums = {s.columns[i] for i in enums if rc.new is not None and rc.new[i] == 0}
         try:
             if rc.op == Op.INSERT:
-                cur.execute(
-                    f"INSERT INTO {name} ({', '.join(map(_q, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
-                    [_param(rc.new[i]) for i in written])
+                _execute(cur, what,
+                         f"INSERT INTO {name} ({', '.join(map(_q, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
+                         [_param(rc.new[i]) for i in written], zero_enums)
                 continue
             if pk:
                 cond, args = _where([s.columns[i] for i in pk], [rc.old[i] for i in pk], exact=True)
@@ -116,10 +140,10 @@ def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
                 if cur.fetchone()[0] == 0:
                     raise ReferenceApplyError(f"{what}: no row matches the old image {key}")
                 sets = ", ".join(f"{_q(c)} = %s" for c in cols)
-                cur.execute(f"UPDATE {name} SET {sets} WHERE {cond}{limit}",
-                            [_param(rc.new[i]) for i in written] + args)
+                _execute(cur, what, f"UPDATE {name} SET {sets} WHERE {cond}{limit}",
+                         [_param(rc.new[i]) for i in written] + args, zero_enums)
             elif rc.op == Op.DELETE:
-                if cur.execute(f"DELETE FROM {name} WHERE {cond}{limit}", args) == 0:
+                if _execute(cur, what, f"DELETE FROM {name} WHERE {cond}{limit}", args, set()) == 0:
                     raise ReferenceApplyError(f"{what}: no row matches the deleted image {key}")
             else:
                 raise ReferenceApplyError(f"{what}: unknown operation {rc.op!r}")
