@@ -201,6 +201,12 @@ class _TableInfo:
     primary_key: tuple[str, ...]
 
 
+def _database_exists(conn, db: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (db,))
+        return cur.fetchone() is not None
+
+
 def _base_tables(conn, db: str) -> list[str]:
     with conn.cursor() as cur:
         cur.execute(
@@ -478,7 +484,8 @@ def compare_databases(
     ``tables``: side-A table names to compare (default: every base table of both sides).
     ``table_map``: side-A table name -> side-B table name; ``column_map``: side-A table
     name -> {side-A column: side-B column}. ``max_diffs`` limits the differences *kept*
-    per table (all are counted). Views are not compared.
+    per table (all are counted). Views are not compared. A database missing on either
+    side raises ``LookupError`` (comparing nothing with nothing is not "equal").
     """
     if conn_a is conn_b:
         raise ValueError("compare needs two separate connections: both sides stream at the same time")
@@ -486,6 +493,10 @@ def compare_databases(
     column_map = column_map or {}
     result = CompareResult(db_a, db_b, label_a=label_a, label_b=label_b)
     with _Session(conn_a), _Session(conn_b):
+        for conn, db, label in ((conn_a, db_a, label_a), (conn_b, db_b, label_b)):
+            if not _database_exists(conn, db):
+                # Never "equal" by comparing nothing with nothing.
+                raise LookupError(f"database {db} does not exist in {label}")
         present_a = _base_tables(conn_a, db_a)
         present_b = set(_base_tables(conn_b, db_b))
         names_a = list(tables) if tables is not None else present_a

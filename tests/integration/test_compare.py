@@ -168,6 +168,8 @@ def test_table_missing_on_either_side(source_conn, source_db, target_conn, targe
     assert sel.only_in_a == ["src_only"] and sel.only_in_b == ["dst_only"]
     with pytest.raises(LookupError, match="nowhere"):
         compare(source_conn, source_db, target_conn, target_db, tables=["nowhere"])
+    with pytest.raises(LookupError, match="database no_such_db_x does not exist in target"):
+        compare(source_conn, source_db, target_conn, "no_such_db_x")
     with pytest.raises(LookupError, match="dst_only.*source"):
         compare_table(source_conn, source_db, "dst_only", target_conn, target_db)
 
