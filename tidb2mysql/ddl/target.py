@@ -25,12 +25,17 @@ class Target:
 
     @classmethod
     def parse(cls, spec: str) -> "Target":
-        """``mariadb:10.11``, ``mysql:8.0.36``, ``mysql:5.7``."""
+        """``mariadb:10.11``, ``mysql:8.0.36``, ``mysql:5.7``.
+
+        Without a patch level the newest one is meant (``mysql:8.0`` has functional
+        indexes, which arrived in 8.0.13), so a missing patch reads as 99.
+        """
         flavour, _, ver = spec.partition(":")
         m = _VERSION.fullmatch(ver.strip())
         if not m:
             raise ValueError(f"target must look like mariadb:10.11 or mysql:8.0, not {spec!r}")
-        return cls(flavour.strip().lower(), tuple(int(x or 0) for x in m.groups()))
+        major, minor, patch = m.groups()
+        return cls(flavour.strip().lower(), (int(major), int(minor), int(patch) if patch else 99))
 
     @classmethod
     def from_version_string(cls, text: str) -> "Target":

@@ -23,7 +23,7 @@ from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.model import Decision, Translation
 from tidb2mysql.ddl.target import Target
 from tidb2mysql.ddl.tokenizer import (
-    COMMENT, EXEC_COMMENT, TIDB_COMMENT, WS, Token, TokenizeError, split_statements, tokenize,
+    COMMENT, EXEC_COMMENT, QIDENT, TIDB_COMMENT, WS, Token, TokenizeError, split_statements, tokenize,
 )
 
 
@@ -120,6 +120,7 @@ class _Statement:
         self.database_level = False
         self.skip_reason: Optional[tuple[str, str]] = None
         self.global_unique = False
+        self._ansi_noted = False
 
     # --- reporting -----------------------------------------------------------------------
     def note(self, level: str, action: str, reason: str) -> None:
@@ -147,7 +148,7 @@ class _Statement:
             self.note("info", "skipped", "nothing left to run after removing TiDB-only parts")
             return self
         self.statements.append(text)
-        if not any(d.action == "changed" for d in self.decisions):
+        if not self.decisions:
             self.note("info", "unchanged", "runs on the target as written")
         return self
 
@@ -181,6 +182,13 @@ class _Statement:
                 self.note("info", "unchanged", f"kept TiDB-only comment {t.text.strip()} (a plain comment on the target)")
             else:
                 self.note("info", "changed", f"removed TiDB-only comment {t.text.strip()}")
+            return False
+        if t.kind == QIDENT and t.text.startswith('"'):
+            # ANSI_QUOTES was the TiDB session's mode, not the target session's: use backticks
+            push(Token(QIDENT, quote_ident(t.name), t.pos))
+            if not self._ansi_noted:
+                self._ansi_noted = True
+                self.note("info", "changed", '"identifiers" (ANSI_QUOTES) rewritten with backticks')
             return False
         if t.kind == COMMENT and t.text.replace(" ", "").upper() == "/*CACHEDON*/":
             self.note("info", "changed", "removed TiDB cached-table marker /* CACHED ON */")
