@@ -167,11 +167,17 @@ def test_global_index():
     assert "PARTITIONS 4" in one("CREATE TABLE t (a int, b int, KEY k (a) GLOBAL) PARTITION BY HASH (b) PARTITIONS 4")
 
 
-@pytest.mark.parametrize("target,expected", [(MARIADB, "LONGTEXT"), (MYSQL8, "LONGTEXT"),
-                                             (Target("mysql", (9, 0, 1)), "VECTOR(3)")])
-def test_vector_type(target, expected):
-    out = one("CREATE TABLE t (id int, v VECTOR(3), VECTOR INDEX vi ((VEC_COSINE_DISTANCE(v))))", target)
-    assert f"v {expected}" in out and "VECTOR INDEX" not in out
+@pytest.mark.parametrize("target", [MARIADB, MYSQL8, Target("mysql", (9, 0, 1)), Target("mariadb", (11, 8, 0))])
+def test_vector_type(target):
+    out = one("CREATE TABLE t (id int, v VECTOR(3), w vector, VECTOR INDEX vi ((VEC_COSINE_DISTANCE(v))))", target)
+    assert "v LONGTEXT" in out and "w LONGTEXT" in out and "VECTOR INDEX" not in out
+
+
+@pytest.mark.parametrize("sql,recopy", [("ALTER TABLE t FIRST PARTITION LESS THAN (200)", True),
+                                        ("ALTER TABLE t LAST PARTITION LESS THAN (500)", False)])
+def test_interval_partition_maintenance_is_an_error(sql, recopy):
+    tr = translate(sql, MARIADB)
+    assert tr.skipped and tr.level == "error" and tr.needs_recopy is recopy
 
 
 def test_vector_index_statements_skipped():

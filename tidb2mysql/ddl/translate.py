@@ -42,7 +42,8 @@ class Options:
 TIDB_TABLE_OPTIONS = {
     "AUTO_RANDOM_BASE": "AUTO_RANDOM allocator base",
     "AUTO_ID_CACHE": "auto-ID cache size",
-    "SHARD_ROW_ID_BITS": "hidden row-ID sharding",
+    "SHARD_ROW_ID_BITS": "hidden row-ID sharding; such tables often have no primary key, so replicated "
+                         "UPDATE/DELETE must match whole rows",
     "PRE_SPLIT_REGIONS": "region pre-splitting",
     "TTL_ENABLE": "TTL job switch",
     "TTL_JOB_INTERVAL": "TTL job interval",
@@ -471,10 +472,13 @@ class _Statement:
                 type_end += 1
         if e.is_op(type_end + 1, "("):
             type_end = e.close_of(type_end + 1)
-        if type_word == "VECTOR" and not self.target.vector_type:
+        if type_word == "VECTOR":
+            # Even where a VECTOR type exists (MySQL 9, MariaDB 11.7) it takes a binary or
+            # function-converted value, while replicated rows carry TiDB's text '[1,2,...]'.
             e.replace_range(k, type_end, "LONGTEXT")
-            self.note("warning", "changed", f"column {name}: {e.source(k, type_end)} -> LONGTEXT ({self.target} has "
-                      "no VECTOR type; the value is kept as its text '[1,2,...]', as TiCDC does)")
+            self.note("warning", "changed", f"column {name}: {e.source(k, type_end)} -> LONGTEXT (the value is kept "
+                      "as TiDB's text '[1,2,...]', as TiCDC does; "
+                      f"{'the target has no VECTOR type' if not self.target.vector_type else 'its VECTOR type does not accept that text'})")
         has_null = has_default = has_pk = generated = False
         null_span = None
         charset_at = None
@@ -772,6 +776,18 @@ class _Statement:
                 (w0 == "PARTITION" and any(e.word(j) == "ATTRIBUTES" for j in range(a, b + 1))):
             self.note("info" if w0 != "REMOVE" else "warning", "changed",
                       f"{where}: removed {e.source(a, b)} (TiDB-only)")
+            return False
+        if w0 in ("FIRST", "LAST") and w1 == "PARTITION":
+            if w0 == "FIRST":
+                self.needs_recopy = True
+                self.recopy_objects.append(where.split(" ", 2)[2])
+                self.note("error", "changed", f"{where}: removed {e.source(a, b)}: TiDB drops the INTERVAL partitions "
+                          "below the bound and their rows without row events; drop the same partitions on the target "
+                          "(or copy the table again)")
+            else:
+                self.note("error", "changed", f"{where}: removed {e.source(a, b)}: TiDB adds INTERVAL partitions up to "
+                          "the bound, but the interval is not in the statement; add the same partitions on the target "
+                          "(ALTER TABLE ... ADD PARTITION) or rows beyond the old last bound will fail there")
             return False
         if w0 == "FORCE" and w1 == "AUTO_INCREMENT":
             e.delete(a, a)
