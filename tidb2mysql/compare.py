@@ -19,6 +19,7 @@ How it decides, and why:
   agree on the order. Numeric columns (integers, DECIMAL, FLOAT/DOUBLE, BIT, YEAR) are
   ordered natively, which Python's ``<`` reproduces (and which uses the primary-key index).
   Every other column (strings, dates, ENUM, JSON, ...) is ordered by ``CAST(col AS BINARY)``
+  (character columns first converted to utf8mb4, so a latin1 side and a utf8mb4 side agree)
   and that byte string is fetched too and compared in Python: a case-insensitive or
   PAD SPACE collation on one server must not reorder rows ('a' vs 'A', 'x' vs 'x '), and
   zero dates (returned as ``str``) must not be compared with ``datetime`` objects. The
@@ -63,6 +64,13 @@ import pymysql.cursors
 _NATIVE_ORDER_TYPES = frozenset({
     "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
     "decimal", "numeric", "float", "double", "real", "bit", "year",
+})
+
+# Character types: ordered by their utf8mb4 bytes (= code point order), so the order does not
+# depend on the column's charset on either side. Other non-native types (binary strings,
+# dates, times) are ordered by their own bytes.
+_TEXT_TYPES = frozenset({
+    "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json",
 })
 
 # Largest max_sort_length MySQL and MariaDB accept (8 MiB).
@@ -275,22 +283,23 @@ class _Session:
 
 def _stream(conn, db: str, table: str, columns: Sequence[str], order: Sequence[tuple[str, bool]],
             widen: frozenset = frozenset()) -> Iterator[tuple]:
-    """Rows of ``columns`` ordered by ``order`` [(column, native)], unbuffered.
+    """Rows of ``columns`` ordered by ``order`` [(column, "native" | "text" | "bytes")], unbuffered.
 
     Columns in ``widen`` (FLOAT) are read as ``col + 0E0``: the text protocol prints a FLOAT
     with about 6 significant digits (0.1 and 0.1000001 both print as 0.1), while the sum is
     a DOUBLE holding the exact float32 value, printed in full.
 
     Each yielded tuple is the column values followed by ``CAST(col AS BINARY)`` of every
-    non-native order column (the bytes the merge compares).
+    non-native order column (the bytes the merge compares; utf8mb4 bytes for "text").
     """
     select = [f"({_q(c)} + 0E0)" if c in widen else _q(c) for c in columns]
     order_by = []
-    for col, native in order:
-        if native:
+    for col, how in order:
+        if how == "native":
             order_by.append(_q(col))
         else:
-            expr = f"CAST({_q(col)} AS BINARY)"
+            expr = f"CONVERT({_q(col)} USING utf8mb4)" if how == "text" else _q(col)
+            expr = f"CAST({expr} AS BINARY)"
             select.append(expr)
             order_by.append(expr)
     sql = f"SELECT {', '.join(select)} FROM {_q(db)}.{_q(table)}"
@@ -397,12 +406,16 @@ def _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b, max_diffs, colu
     res.key = tuple(pk_a) if use_key else ()
 
     # Per order column: native order only if both sides' types order like Python values.
-    native = {c: info_a.types[from_b[c]] in _NATIVE_ORDER_TYPES and info_b.types[c] in _NATIVE_ORDER_TYPES
-              for c in order_cols}
-    order = [(c, native[c]) for c in order_cols]
+    def how(c: str) -> str:
+        types = (info_a.types[from_b[c]], info_b.types[c])
+        if all(t in _NATIVE_ORDER_TYPES for t in types):
+            return "native"
+        return "text" if any(t in _TEXT_TYPES for t in types) else "bytes"
+
+    order = [(c, how(c)) for c in order_cols]
     positions, extra = [], len(common)
-    for c in order_cols:
-        if native[c]:
+    for c, kind in order:
+        if kind == "native":
             positions.append(common.index(c))
         else:
             positions.append(extra)
@@ -432,7 +445,7 @@ def _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b, max_diffs, colu
 
     floats = {c for c in common if info_a.types[from_b[c]] == "float" or info_b.types[c] == "float"}
     rows_a = _stream(conn_a, db_a, table_a, [from_b[c] for c in common],
-                     [(from_b[c], nat) for c, nat in order], frozenset(from_b[c] for c in floats))
+                     [(from_b[c], kind) for c, kind in order], frozenset(from_b[c] for c in floats))
     rows_b = _stream(conn_b, db_b, table_b, common, order, frozenset(floats))
     count_a = count_b = 0
     try:

@@ -69,10 +69,15 @@ def test_equal_databases_compare_equal(source_conn, source_db, target_conn, targ
     run(target_conn, "CREATE TABLE skey (k VARCHAR(10) COLLATE utf8mb4_general_ci, n INT, PRIMARY KEY (k, n))")
     both(source_conn, target_conn, "INSERT INTO skey VALUES ('a',1),('B',1),('c',1),('é',1),('Z',2),('a',0)")
 
+    # latin1 bytes order '€' (0x80) before 'é' (0xE9); utf8mb4 bytes the other way round
+    run(source_conn, "CREATE TABLE cs (k VARCHAR(5) CHARACTER SET latin1 COLLATE latin1_bin PRIMARY KEY)")
+    run(target_conn, "CREATE TABLE cs (k VARCHAR(5) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY)")
+    both(source_conn, target_conn, "INSERT INTO cs VALUES ('€'), ('é'), ('a'), ('z')")
+
     result = compare(source_conn, source_db, target_conn, target_db)
     assert result.equal, str(result)
     counts = {t.table_a: (t.rows_a, t.rows_b) for t in result.tables}
-    assert counts == {"types": (3, 3), "keyless": (6, 6), "empty_t": (0, 0), "skey": (6, 6)}
+    assert counts == {"types": (3, 3), "keyless": (6, 6), "empty_t": (0, 0), "skey": (6, 6), "cs": (4, 4)}
     assert "EQUAL" in str(result)
     keys = {t.table_a: t.key for t in result.tables}
     assert keys["types"] == ("id",) and keys["keyless"] == () and keys["skey"] == ("k", "n")
