@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import time
 from decimal import Decimal
 
@@ -66,6 +67,15 @@ def drop_redeliveries(events: list[Txn | DDL]) -> tuple[list[Txn | DDL], int]:
     return kept, dropped
 
 
+DATABASE_DDL = re.compile(r"^\s*(create|drop)\s+(database|schema)\b", re.IGNORECASE)
+
+
+def database_exists(conn, name: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+        return cur.fetchone() is not None
+
+
 def drop_databases(endpoint, names) -> None:
     with stack.connect(endpoint) as conn, conn.cursor() as cur:
         for name in names:
@@ -108,8 +118,16 @@ def test_reference_replay_rebuilds_the_source(stack_config, kafka_topic, seed):
             assert apply_events(target, events) == len(events)
             t_apply = time.monotonic() - t1
             t2 = time.monotonic()
+            # Every database the run touched: its own, and any its DDL created or dropped.
+            touched = set(summary.databases) | {
+                e.schema for e in events if isinstance(e, DDL) and DATABASE_DDL.match(e.query)}
+            cleanup.update(touched)
             compared_rows = 0
-            for name in summary.databases:
+            for name in sorted(touched):
+                exists = (database_exists(source, name), database_exists(target, name))
+                assert exists[0] == exists[1], f"seed {seed}: database {name} exists in source/target: {exists}"
+                if not exists[0]:
+                    continue
                 result = compare_databases(source, name, target, name)
                 assert result.equal, f"seed {seed}, database {name}:\n{result}"
                 compared_rows += sum(t.rows_a for t in result.tables)
