@@ -68,6 +68,10 @@ class TableSchema:
     pk: tuple[int, ...] = ()  # indexes of primary-key columns (ColumnInfo.is_primary_key)
     # (key name, column indexes); "PRIMARY" first when the table has a primary key.
     unique_keys: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # Indexes of UNSIGNED integer columns. Drainer does not carry signedness (only which
+    # of int64_value/uint64_value is set), so the decoder leaves this empty; the
+    # simulator knows it and the encoder needs it to pick uint64_value vs int64_value.
+    unsigned: tuple[int, ...] = ()
 
     @property
     def qualified(self) -> str:
