@@ -88,7 +88,15 @@ def translate(sql: str, target: Target, schema: Optional[str] = None,
     result = Translation(sql)
     used: Optional[str] = None
     for part in parts:
-        one = _Statement(part, target, schema, options).run()
+        one = _Statement(part, target, schema, options)
+        try:
+            one.run()
+        except (IndexError, AttributeError, ValueError, TypeError) as e:
+            # An incomplete or unexpected statement (TiDB would not have run a truncated one).
+            # Never guess: nothing runs, and the error names the statement.
+            one.statements = []
+            one.decisions.append(Decision("error", "skipped", f"cannot translate {_clip(part)!r}: the statement is "
+                                          f"incomplete or not understood ({type(e).__name__}: {e}); apply it by hand"))
         if one.statements and schema and not one.database_level and used != schema:
             result.statements.append(f"USE {quote_ident(schema)}")
             used = schema
@@ -100,6 +108,11 @@ def translate(sql: str, target: Target, schema: Optional[str] = None,
     if result.skipped:
         result.statements = []
     return result
+
+
+def _clip(text: str, n: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n] + "..."
 
 
 def quote_ident(name: str) -> str:
@@ -322,6 +335,8 @@ class _Statement:
                 j = [e.word(x) for x in range(len(e))].index("TO")
                 if e.tok(j + 1) is not None:
                     names.append(f"{e.tok(j + 1).name} (new name)")
+        if not names or not all(names):
+            raise ValueError(f"{e.word(0)} without a {what} name")
         self.needs_recopy = True
         self.recopy_objects.extend(names)
         self.skip("error", f"{e.word(0)} {what} {', '.join(names)}: TiDB restores the data from MVCC history "
@@ -664,6 +679,7 @@ class _Statement:
         name_end = self._qualified_name_end(k)
         table = e.source(k, name_end)
         tail = name_end + 1
+        close = None
         if e.is_op(tail, "("):
             close = e.close_of(tail)
             items = e.split(tail + 1, close - 1)
@@ -675,7 +691,12 @@ class _Statement:
         last = len(e) - 1
         if tail <= last:
             self._drop_tidb_options(tail, last, f"table {table}")
-        self._table_options(tail, last, create=True) if tail <= last else self._append_default_charset(close)
+        if tail <= last:
+            self._table_options(tail, last, create=True)
+        elif close is not None:
+            self._append_default_charset(close)
+        else:
+            raise ValueError(f"CREATE TABLE {table} has neither a column list nor LIKE/AS")
         self._partitions(tail, last, table)
 
     def _append_default_charset(self, close: int) -> None:
