@@ -450,6 +450,8 @@ ALTER TABLE t ADD COLUMN b INT, AUTO_ID_CACHE = 1;
 -- expect: run
 -- check: column t.a type=int(11)
 -- check: output-lacks ENFORCED
+-- check: output-lacks CHECK
+-- check: decision warning tidb_enable_check_constraint
 CREATE TABLE t(a INT CHECK(a > 10) NOT ENFORCED, b INT, c INT, CONSTRAINT c1 CHECK (b > c));
 
 -- === docs_auto_increment_global_unique

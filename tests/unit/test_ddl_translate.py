@@ -287,12 +287,25 @@ def test_nextval_default_dropped():
     assert sum("sequence" in d.reason for d in tr.decisions) == 2
 
 
-def test_check_constraints():
-    out = one("CREATE TABLE t (a INT CHECK (a > 10) NOT ENFORCED, b INT, CONSTRAINT c1 CHECK (b > 0) ENFORCED) "
-              "COLLATE=utf8mb4_bin", MARIADB)
-    assert out == "CREATE TABLE t (a INT, b INT, CONSTRAINT c1 CHECK (b > 0)) COLLATE=utf8mb4_bin"
-    assert "CHECK (b > 0) ENFORCED" in one("CREATE TABLE t (b INT, CONSTRAINT c1 CHECK (b > 0) ENFORCED) "
-                                           "COLLATE=utf8mb4_bin", MYSQL8)
+def test_check_constraints_dropped_by_default():
+    tr = translate("CREATE TABLE t (a INT CHECK (a > 10) NOT ENFORCED, b INT CONSTRAINT cb CHECK (b < 5), "
+                   "c INT, CONSTRAINT c1 CHECK (c > 0) ENFORCED, CHECK (c < 9)) COLLATE=utf8mb4_bin", MARIADB)
+    assert tr.statements == ["CREATE TABLE t (a INT, b INT, c INT) COLLATE=utf8mb4_bin"]
+    assert sum(d.level == "warning" and "tidb_enable_check_constraint" in d.reason for d in tr.decisions) == 3
+    assert translate("ALTER TABLE t ADD CONSTRAINT c1 CHECK (c > 0)", MARIADB).skipped
+
+
+def test_check_constraints_kept_on_request():
+    keep = Options(keep_checks=True)
+    sql = "CREATE TABLE t (a INT CHECK (a > 10) NOT ENFORCED, b INT, CONSTRAINT c1 CHECK (b > 0) ENFORCED) COLLATE=utf8mb4_bin"
+    assert one(sql, MARIADB, options=keep) == "CREATE TABLE t (a INT, b INT, CONSTRAINT c1 CHECK (b > 0)) COLLATE=utf8mb4_bin"
+    assert "CHECK (b > 0) ENFORCED" in one(sql, MYSQL8, options=keep)
+
+
+def test_expression_default_on_57():
+    sql = "CREATE TABLE t (h date DEFAULT (CURRENT_DATE), a bit DEFAULT (rand())) COLLATE=utf8mb4_bin"
+    assert one(sql, MYSQL57) == "CREATE TABLE t (h date, a bit) COLLATE=utf8mb4_bin"
+    assert one(sql, MARIADB) == sql
 
 
 def test_engine_and_row_format():
@@ -394,3 +407,11 @@ def test_truncated_statements_never_raise():
                     assert repr(" ".join(prefix.split())[:40])[1:-1] in tr.decisions[-1].reason
                 checked += 1
     assert checked > 3000
+
+
+def test_gb18030_on_mariadb():
+    sql = "CREATE TABLE t (a varchar(3) CHARSET gb18030, b text CHARACTER SET gb18030 COLLATE gb18030_bin) CHARSET=gb18030"
+    tr = translate(sql, MARIADB)
+    assert tr.statements == ["CREATE TABLE t (a varchar(3) CHARSET utf8mb4 COLLATE utf8mb4_unicode_520_ci, b text "
+                             "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin) CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci"]
+    assert one(sql, MYSQL8).endswith("CHARSET=gb18030 COLLATE=gb18030_chinese_ci")

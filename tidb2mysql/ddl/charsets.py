@@ -31,6 +31,9 @@ def default_collation(charset: str) -> Optional[str]:
 def map_collation(collation: str, target: Target) -> tuple[str, Optional[str]]:
     """(collation to use on the target, warning or None)."""
     c = collation.lower()
+    if c.startswith("gb18030") and not target.has_gb18030:
+        new = "utf8mb4_bin" if c.endswith("_bin") else "utf8mb4_unicode_520_ci"
+        return new, f"collation {collation} does not exist on {target} (no gb18030 character set); using {new}"
     if "_0900_" in c and not target.has_0900_collations:
         if c.endswith("_bin") or c.endswith("_as_cs"):
             new = "utf8mb4_bin"
@@ -39,3 +42,11 @@ def map_collation(collation: str, target: Target) -> tuple[str, Optional[str]]:
         return new, (f"collation {collation} does not exist on {target}; using {new}, the nearest "
                      f"equivalent (PAD SPACE instead of NO PAD: trailing spaces compare equal)")
     return collation, None
+
+
+def map_charset(charset: str, target: Target) -> tuple[str, Optional[str]]:
+    """(character set to use on the target, warning or None)."""
+    if charset.lower() == "gb18030" and not target.has_gb18030:
+        return "utf8mb4", (f"character set gb18030 does not exist on {target}; using utf8mb4 (every gb18030 "
+                           "character has a Unicode code point, so values survive; byte lengths differ)")
+    return charset, None

@@ -88,6 +88,11 @@ class Target:
         return not self.is_mariadb and self.at_least(8, 0)
 
     @property
+    def has_gb18030(self) -> bool:
+        """MySQL 5.7+ has gb18030; MariaDB does not (verified on 10.11)."""
+        return not self.is_mariadb
+
+    @property
     def if_exists_on_columns_indexes(self) -> bool:
         """ADD COLUMN IF NOT EXISTS, DROP INDEX IF EXISTS, CREATE INDEX IF NOT EXISTS, ..."""
         return self.is_mariadb and self.at_least(10, 0, 2)

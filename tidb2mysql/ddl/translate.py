@@ -36,6 +36,7 @@ class Options:
     keep_tidb_comments: bool = False     # keep /*T! */ comments (harmless on MySQL) instead of dropping
     default_charset: str = "utf8mb4"     # TiDB's server default, made explicit on CREATE TABLE/DATABASE
     default_collation: str = "utf8mb4_bin"
+    keep_checks: bool = False            # keep CHECK constraints (TiDB had tidb_enable_check_constraint=ON)
 
 
 # Table/database options that only TiDB knows: name -> what it is (for the reason text).
@@ -69,6 +70,9 @@ _INTERVAL_UNITS = frozenset({
 })
 _INDEX_START = frozenset({"PRIMARY", "UNIQUE", "KEY", "INDEX", "FULLTEXT", "SPATIAL", "CONSTRAINT",
                           "FOREIGN", "CHECK", "VECTOR", "COLUMNAR"})
+_CHECK_REASON = ("TiDB enforces CHECK only with tidb_enable_check_constraint=ON (off by default, ignored before "
+                 "v7.2), so upstream rows may violate it and the target would reject them; pass "
+                 "Options.keep_checks when the variable was ON")
 _WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBUILD", "OPTIMIZE", "ANALYZE",
                                       "CHECK", "REPAIR", "DISCARD", "IMPORT"})
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
@@ -360,6 +364,14 @@ class _Statement:
             return k + 2
         return k
 
+    def _map_charset_at(self, k: int) -> str:
+        t = self.e.tok(k)
+        new, warning = charsets.map_charset(t.name, self.target)
+        if warning:
+            self.e.replace(k, new)
+            self.note("warning", "changed", warning)
+        return new
+
     def _map_collation_at(self, k: int) -> None:
         t = self.e.tok(k)
         if t is None:
@@ -459,9 +471,9 @@ class _Statement:
                 k = j + 1
                 continue
             k += 1
-        if charset_at is not None and not has_collate and e.tok(charset_at) is not None:
-            cs = e.tok(charset_at).name
-            coll = charsets.default_collation(cs)
+        cs = self._map_charset_at(charset_at) if charset_at is not None and e.tok(charset_at) is not None else None
+        if cs is not None and not has_collate:
+            coll = charsets.default_collation(e.tok(charset_at).name)  # TiDB's default for the original
             if coll and cs.lower() != "binary":
                 coll, _ = charsets.map_collation(coll, self.target)
                 e.insert_after(charset_at, f" COLLATE{'=' if charset_eq else ' '}{coll}")
@@ -536,6 +548,11 @@ class _Statement:
                     has_default = False
                     self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} (sequences "
                               "are not created on the target; replicated rows carry the values)")
+                elif body.startswith("(") and not self.target.expression_defaults:
+                    e.delete(j, end)
+                    has_default = False
+                    self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} "
+                              f"({self.target} has no expression defaults; replicated rows carry the values)")
                 elif "UUID_TO_BIN(" in body and self.target.is_mariadb:
                     e.delete(j, end)
                     has_default = False
@@ -562,15 +579,20 @@ class _Statement:
                     end += 2
                     e.delete(j, end)
                     self.note("info", "changed", f"column {name}: removed CHECK ... NOT ENFORCED (never enforced)")
+                elif not self.opt.keep_checks:
+                    end += e.word(end + 1) == "ENFORCED"
+                    start = j - 2 if e.word(j - 2) == "CONSTRAINT" else j
+                    e.delete(start, end)
+                    self.note("warning", "changed", f"column {name}: removed {e.source(start, end)}: {_CHECK_REASON}")
                 elif e.word(end + 1) == "ENFORCED" and not self.target.enforced_keyword:
                     e.delete(end + 1, end + 1)
                     self.note("info", "changed", f"column {name}: removed ENFORCED ({self.target} lacks the keyword)")
                 j = end + 1
                 continue
             j += 1
-        if charset_at is not None and not has_collate and e.tok(charset_at) is not None:
-            cs = e.tok(charset_at).name
-            coll = charsets.default_collation(cs)
+        cs = self._map_charset_at(charset_at) if charset_at is not None and e.tok(charset_at) is not None else None
+        if cs is not None and not has_collate:
+            coll = charsets.default_collation(e.tok(charset_at).name)  # TiDB's default for the original
             if coll and cs.lower() != "binary":
                 coll, _ = charsets.map_collation(coll, self.target)
                 e.insert_after(charset_at, f" COLLATE {coll}")
@@ -607,6 +629,9 @@ class _Statement:
             end = e.close_of(check + 1)
             if e.words(end + 1, 2) == ("NOT", "ENFORCED"):
                 self.note("info", "changed", f"{where}: removed {e.source(a, b)} (NOT ENFORCED: never enforced in TiDB)")
+                return False
+            if not self.opt.keep_checks:
+                self.note("warning", "changed", f"{where}: removed {e.source(a, b)}: {_CHECK_REASON}")
                 return False
             if e.word(end + 1) == "ENFORCED" and not self.target.enforced_keyword:
                 e.delete(end + 1, end + 1)
