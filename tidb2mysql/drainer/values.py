@@ -1,0 +1,488 @@
+"""Drainer ``Column`` <-> native Python value, per ``mysql_type``: the one place that knows.
+
+Drainer (``drainer/translator/kafka.go`` ``DatumToColumn``) dispatches on the column's
+``mysql_type`` string and fills exactly one value field of ``Column`` (see
+docs in /work/shared/research/drainer.md section 1.3). The native values are the ones
+documented in :mod:`tidb2mysql.events`.
+
+Decoding is the replication hot path, so it is organised as *converters*: for each
+``Table`` of a message, :func:`decoders_for` returns one callable per column (chosen once
+from ``column_info``) and the decoder applies them to every row. A converter receives a
+non-NULL ``Column`` (the caller tests ``c.is_null``) and returns the native value.
+
+Converters read the expected field directly (``c.string_value``) and only fall back to
+the slower presence checks (``HasField``/``ListFields``) when the value read is the
+zero/empty default, because only then can "the field is set to zero" and "another field
+is set" be confused. A non-default value in the expected field is accepted as is.
+Anything that cannot belong to the column's type raises :class:`ValueError`; the decoder
+turns that into a ``DrainerDecodeError`` that names the message position and column.
+
+Encoding (:func:`encoders_for`) is the reverse and is used by the simulator and tests; it
+writes exactly what Drainer writes and rejects native values MySQL cannot hold (NaN and
+infinities, out-of-range integers, more fractional digits than the column keeps) with a
+clear error instead of writing something different.
+
+TIMESTAMP and time zones: Drainer renders TIMESTAMP values in its process's local zone
+(``[drainer] time_zone``); the native value is naive UTC. Local wall times in a DST
+*fold* (the repeated hour when clocks go back) are ambiguous in Drainer's text: the
+information is lost upstream. We read them as the *first* occurrence (``fold=0``, the
+earlier instant, still on summer time), so a value from the second occurrence comes back
+one hour early; this is an upstream limitation, not fixable from the message. Wall times
+in a DST *gap* never come out of Drainer (Go formats real instants); if one arrives we
+apply ``fold=0`` as well (zoneinfo: the offset before the transition). Zero timestamps
+(``0000-00-00 00:00:00``) are not zone-converted, as in Drainer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from datetime import date, datetime, timedelta, timezone
+from decimal import Context, Decimal, InvalidOperation
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[Any], Any]  # non-NULL Column -> native value
+Encoder = Callable[[Any, Any], None]  # (native value, Column to fill) -> None
+
+INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
+FLOAT_TYPES = frozenset({"float", "double"})
+TEXT_TYPES = frozenset(
+    {"char", "varchar", "var_string", "tinytext", "text", "mediumtext", "longtext"}
+)
+BINARY_TYPES = frozenset(
+    {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+)
+
+INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2}) \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?")
+_TIME_RE = re.compile(r"(-?)(\d{1,3}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?")
+_YEAR_RE = re.compile(r"\d{1,4}")
+_UTC = timezone.utc
+_DEC_CTX = Context(prec=200)  # DECIMAL(65,30) needs more than the default 28 digits
+
+
+def _set_fields(c: Any) -> str:
+    names = [f.name for f, _ in c.ListFields() if f.name != "is_null"]
+    return ", ".join(names) if names else "no value field"
+
+
+def _wrong(c: Any, expected: str) -> ValueError:
+    return ValueError(f"expected {expected}, got {_set_fields(c)}")
+
+
+# ---------------------------------------------------------------- decode converters
+
+
+def _dec_int(c: Any) -> int:
+    v = c.int64_value or c.uint64_value
+    if v:
+        return v
+    if c.HasField("int64_value") or c.HasField("uint64_value"):
+        return 0
+    raise _wrong(c, "int64_value or uint64_value")
+
+
+def _dec_uint(c: Any) -> int:
+    v = c.uint64_value
+    if v or c.HasField("uint64_value"):
+        return v
+    raise _wrong(c, "uint64_value")
+
+
+def _dec_double(c: Any) -> float:
+    v = c.double_value
+    if v or c.HasField("double_value"):
+        return v
+    raise _wrong(c, "double_value")
+
+
+def _string(c: Any) -> str:
+    """The string_value; an absent value field reads as '' (Go's GetStringValue)."""
+    v = c.string_value
+    if v or c.HasField("string_value"):
+        return v
+    if _set_fields(c) != "no value field":
+        raise _wrong(c, "string_value")
+    return v
+
+
+def _bytes(c: Any) -> bytes:
+    """The bytes_value; an absent value field reads as b'' (gogo omits nil slices)."""
+    v = c.bytes_value
+    if v or c.HasField("bytes_value"):
+        return v
+    if _set_fields(c) != "no value field":
+        raise _wrong(c, "bytes_value")
+    return v
+
+
+def _dec_decimal(c: Any) -> Decimal | str:
+    s = _string(c)
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"invalid DECIMAL text {s!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"invalid DECIMAL text {s!r}")
+    return d
+
+
+def _dec_bit(c: Any) -> int:
+    return int.from_bytes(_bytes(c), "big")
+
+
+def _zero_part_date(s: str) -> bool:
+    return s[0:4] == "0000" or s[5:7] == "00" or s[8:10] == "00"
+
+
+def _dec_date(c: Any) -> date | str:
+    s = _string(c)
+    if _DATE_RE.fullmatch(s) is None:
+        raise ValueError(f"invalid DATE text {s!r}")
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        if _zero_part_date(s):
+            return s
+        raise ValueError(f"invalid DATE text {s!r}") from None
+
+
+def _parse_datetime(s: str, kind: str) -> datetime | str:
+    if _DATETIME_RE.fullmatch(s) is None:
+        raise ValueError(f"invalid {kind} text {s!r}")
+    try:
+        return datetime.fromisoformat(s)
+    except ValueError:
+        if _zero_part_date(s):
+            return s
+        raise ValueError(f"invalid {kind} text {s!r}") from None
+
+
+def _dec_datetime(c: Any) -> datetime | str:
+    return _parse_datetime(_string(c), "DATETIME")
+
+
+def _timestamp_decoder(zone: ZoneInfo | None) -> Decoder:
+    if zone is None:  # Drainer runs in UTC: nothing to convert
+        def dec(c: Any) -> datetime | str:
+            return _parse_datetime(_string(c), "TIMESTAMP")
+        return dec
+
+    def dec_zoned(c: Any) -> datetime | str:
+        v = _parse_datetime(_string(c), "TIMESTAMP")
+        if type(v) is str:
+            return v  # zero timestamps are not zone-converted
+        return v.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+
+    return dec_zoned
+
+
+def _dec_time(c: Any) -> timedelta:
+    s = _string(c)
+    m = _TIME_RE.fullmatch(s)
+    if m is None:
+        raise ValueError(f"invalid TIME text {s!r}")
+    sign, h, mi, se, frac = m.groups()
+    if int(mi) > 59 or int(se) > 59 or int(h) > 838:
+        raise ValueError(f"invalid TIME text {s!r}")
+    us = int(frac.ljust(6, "0")) if frac else 0
+    td = timedelta(hours=int(h), minutes=int(mi), seconds=int(se), microseconds=us)
+    return -td if sign else td
+
+
+def _dec_year(c: Any) -> int:
+    s = _string(c)
+    if _YEAR_RE.fullmatch(s) is None:
+        raise ValueError(f"invalid YEAR text {s!r}")
+    return int(s)
+
+
+def _dec_json(c: Any) -> str:
+    b = _bytes(c)
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"JSON value is not valid UTF-8: {e}") from None
+
+
+_warned_types: set[str] = set()
+
+
+def _unknown_decoder(mysql_type: str) -> Decoder:
+    if mysql_type not in _warned_types:
+        _warned_types.add(mysql_type)
+        log.warning("unknown Drainer mysql_type %r: decoding its string_value as text", mysql_type)
+    return _string
+
+
+_FIXED_DECODERS: dict[str, Decoder] = {
+    "decimal": _dec_decimal,
+    "bit": _dec_bit,
+    "date": _dec_date,
+    "datetime": _dec_datetime,
+    "time": _dec_time,
+    "year": _dec_year,
+    "enum": _dec_uint,
+    "set": _dec_uint,
+    "json": _dec_json,
+}
+for _t in INT_TYPES:
+    _FIXED_DECODERS[_t] = _dec_int
+for _t in FLOAT_TYPES:
+    _FIXED_DECODERS[_t] = _dec_double
+for _t in TEXT_TYPES:
+    _FIXED_DECODERS[_t] = _string
+for _t in BINARY_TYPES:
+    _FIXED_DECODERS[_t] = _bytes
+
+
+def zone_for(time_zone: str) -> ZoneInfo | None:
+    """The ZoneInfo for a Drainer time zone name; None when it is UTC (no conversion)."""
+    if time_zone in ("UTC", "Etc/UTC", "UCT", "Etc/UCT", "Zulu", "Etc/Zulu"):
+        return None
+    return ZoneInfo(time_zone)
+
+
+def decoder_for(mysql_type: str, zone: ZoneInfo | None) -> Decoder:
+    """The converter for one column of Drainer type ``mysql_type`` (lower-cased here)."""
+    t = mysql_type.lower()
+    if t == "timestamp":
+        return _timestamp_decoder(zone)
+    dec = _FIXED_DECODERS.get(t)
+    return dec if dec is not None else _unknown_decoder(t)
+
+
+def decoders_for(types: tuple[str, ...], zone: ZoneInfo | None) -> list[Decoder]:
+    """One converter per column, built once per ``Table`` and applied to each row."""
+    return [decoder_for(t, zone) for t in types]
+
+
+# ---------------------------------------------------------------- encoders
+
+
+def _check_type(v: Any, types: tuple[type, ...], what: str) -> None:
+    if not isinstance(v, types) or isinstance(v, bool) and bool not in types:
+        raise ValueError(f"{what} value must be {'/'.join(t.__name__ for t in types)}, got {v!r}")
+
+
+def _enc_int(v: Any, c: Any) -> None:
+    _check_type(v, (int,), "integer")
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise ValueError(f"signed integer {v} out of the int64 range")
+    c.int64_value = v
+
+
+def _enc_uint(v: Any, c: Any) -> None:
+    _check_type(v, (int,), "unsigned integer")
+    if not 0 <= v <= UINT64_MAX:
+        raise ValueError(f"unsigned integer {v} out of the uint64 range")
+    c.uint64_value = v
+
+
+def _finite(v: Any, what: str) -> float:
+    _check_type(v, (float, int), what)
+    v = float(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError(f"{what} value {v!r}: MySQL has no NaN or infinity")
+    return v
+
+
+def _enc_double(v: Any, c: Any) -> None:
+    c.double_value = _finite(v, "DOUBLE")
+
+
+def _enc_float(v: Any, c: Any) -> None:
+    v = _finite(v, "FLOAT")
+    try:
+        c.double_value = struct.unpack("<f", struct.pack("<f", v))[0]  # widen like TiDB
+    except OverflowError:
+        raise ValueError(f"FLOAT value {v!r} out of the float32 range") from None
+
+
+def _decimal_encoder(scale: int) -> Encoder:
+    quantum = Decimal(1).scaleb(-scale) if scale >= 0 else None
+
+    def enc(v: Any, c: Any) -> None:
+        _check_type(v, (Decimal, int), "DECIMAL")
+        d = Decimal(v)
+        if not d.is_finite():
+            raise ValueError(f"DECIMAL value {v!r}: MySQL has no NaN or infinity")
+        if quantum is not None:
+            q = d.quantize(quantum, context=_DEC_CTX)
+            if q != d:
+                raise ValueError(f"DECIMAL value {v} has more than {scale} fractional digits")
+            d = q
+        if d.is_zero():
+            d = abs(d)  # TiDB never prints a negative zero
+        c.string_value = format(d, "f")
+
+    return enc
+
+
+def _bit_encoder(flen: int) -> Encoder:
+    nbytes = (flen + 7) // 8 if flen > 0 else 8
+
+    def enc(v: Any, c: Any) -> None:
+        _check_type(v, (int,), "BIT")
+        if not 0 <= v < (1 << (nbytes * 8)):
+            raise ValueError(f"BIT value {v} does not fit BIT({flen})")
+        c.bytes_value = v.to_bytes(nbytes, "big")
+
+    return enc
+
+
+def _frac(us: int, fsp: int, what: str, v: Any) -> str:
+    if fsp <= 0:
+        if us:
+            raise ValueError(f"{what} value {v!r} has fractional seconds but the column keeps none")
+        return ""
+    digits = f"{us:06d}"
+    if digits[fsp:].strip("0"):
+        raise ValueError(f"{what} value {v!r} has more than {fsp} fractional digits")
+    return "." + digits[:fsp]
+
+
+def _enc_date(v: Any, c: Any) -> None:
+    if isinstance(v, str):
+        c.string_value = _zero_date_text(v, _DATE_RE, "DATE")
+        return
+    if isinstance(v, datetime) or not isinstance(v, date):
+        raise ValueError(f"DATE value must be datetime.date or a zero-date str, got {v!r}")
+    c.string_value = f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+
+
+def _zero_date_text(v: str, pattern: re.Pattern, what: str) -> str:
+    if pattern.fullmatch(v) is None or not _zero_part_date(v):
+        raise ValueError(f"{what} str value must be a zero or partial-zero date, got {v!r}")
+    return v
+
+
+def _datetime_text(v: datetime, fsp: int, what: str) -> str:
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        + _frac(v.microsecond, fsp, what, v)
+    )
+
+
+def _datetime_encoder(fsp: int) -> Encoder:
+    def enc(v: Any, c: Any) -> None:
+        if isinstance(v, str):
+            c.string_value = _zero_date_text(v, _DATETIME_RE, "DATETIME")
+            return
+        if not isinstance(v, datetime) or v.tzinfo is not None:
+            raise ValueError(f"DATETIME value must be a naive datetime, got {v!r}")
+        c.string_value = _datetime_text(v, fsp, "DATETIME")
+
+    return enc
+
+
+def _timestamp_encoder(fsp: int, zone: ZoneInfo | None) -> Encoder:
+    def enc(v: Any, c: Any) -> None:
+        if isinstance(v, str):
+            c.string_value = _zero_date_text(v, _DATETIME_RE, "TIMESTAMP")
+            return
+        if not isinstance(v, datetime) or v.tzinfo is not None:
+            raise ValueError(f"TIMESTAMP value must be a naive UTC datetime, got {v!r}")
+        if zone is not None:
+            v = v.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
+        c.string_value = _datetime_text(v, fsp, "TIMESTAMP")
+
+    return enc
+
+
+def _time_encoder(fsp: int) -> Encoder:
+    def enc(v: Any, c: Any) -> None:
+        if not isinstance(v, timedelta):
+            raise ValueError(f"TIME value must be datetime.timedelta, got {v!r}")
+        us = (v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds
+        sign = "-" if us < 0 else ""
+        us = abs(us)
+        secs, frac = divmod(us, 1_000_000)
+        h, rest = divmod(secs, 3600)
+        m, s = divmod(rest, 60)
+        if h > 838:
+            raise ValueError(f"TIME value {v!r} outside -838:59:59..838:59:59")
+        c.string_value = f"{sign}{h:02d}:{m:02d}:{s:02d}" + _frac(frac, fsp, "TIME", v)
+
+    return enc
+
+
+def _enc_year(v: Any, c: Any) -> None:
+    _check_type(v, (int,), "YEAR")
+    if not (v == 0 or 1901 <= v <= 2155):
+        raise ValueError(f"YEAR value {v} outside 0 and 1901..2155")
+    c.string_value = str(v)
+
+
+def _enc_text(v: Any, c: Any) -> None:
+    _check_type(v, (str,), "text")
+    c.string_value = v
+
+
+def _enc_bytes(v: Any, c: Any) -> None:
+    _check_type(v, (bytes,), "binary")
+    c.bytes_value = v
+
+
+def _enc_json(v: Any, c: Any) -> None:
+    _check_type(v, (str,), "JSON")
+    c.bytes_value = v.encode("utf-8")
+
+
+def _enc_enum_set(v: Any, c: Any) -> None:
+    _check_type(v, (int,), "ENUM/SET")
+    if not 0 <= v <= UINT64_MAX:
+        raise ValueError(f"ENUM/SET value {v} out of range")
+    c.uint64_value = v
+
+
+def encoder_for(mysql_type: str, flen: int, decimal: int, unsigned: bool, zone: ZoneInfo | None) -> Encoder:
+    """The writer of one column's non-NULL values, exactly as Drainer fills ``Column``."""
+    t = mysql_type.lower()
+    if t in INT_TYPES:
+        return _enc_uint if unsigned else _enc_int
+    if t == "float":
+        return _enc_float
+    if t == "double":
+        return _enc_double
+    if t == "decimal":
+        return _decimal_encoder(decimal)
+    if t == "bit":
+        return _bit_encoder(flen)
+    if t == "date":
+        return _enc_date
+    if t == "datetime":
+        return _datetime_encoder(decimal)
+    if t == "timestamp":
+        return _timestamp_encoder(decimal, zone)
+    if t == "time":
+        return _time_encoder(decimal)
+    if t == "year":
+        return _enc_year
+    if t in TEXT_TYPES:
+        return _enc_text
+    if t in BINARY_TYPES:
+        return _enc_bytes
+    if t == "json":
+        return _enc_json
+    if t in ("enum", "set"):
+        return _enc_enum_set
+    return _enc_text  # unknown types: Drainer writes Go %v text to string_value
+
+
+__all__ = [
+    "BINARY_TYPES",
+    "FLOAT_TYPES",
+    "INT_TYPES",
+    "TEXT_TYPES",
+    "decoder_for",
+    "decoders_for",
+    "encoder_for",
+    "zone_for",
+]
