@@ -415,3 +415,15 @@ def test_gb18030_on_mariadb():
     assert tr.statements == ["CREATE TABLE t (a varchar(3) CHARSET utf8mb4 COLLATE utf8mb4_unicode_520_ci, b text "
                              "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin) CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci"]
     assert one(sql, MYSQL8).endswith("CHARSET=gb18030 COLLATE=gb18030_chinese_ci")
+
+
+def test_column_named_vector():
+    assert one("CREATE TABLE t (vector VECTOR(3), columnar int) COLLATE=utf8mb4_bin") == \
+        "CREATE TABLE t (vector LONGTEXT, columnar int) COLLATE=utf8mb4_bin"
+
+
+def test_multi_valued_index_by_target():
+    sql = "CREATE TABLE t (j json, INDEX zips ((CAST(j->'$.zipcode' AS UNSIGNED ARRAY)))) COLLATE=utf8mb4_bin"
+    assert "zips" not in one(sql, MARIADB)
+    assert "zips" not in one(sql, Target.parse("mysql:8.0.16"))
+    assert "zips" in one(sql, Target.parse("mysql:8.0.17"))

@@ -642,12 +642,14 @@ class _Statement:
         if parts is None:
             return True
         close = e.close_of(parts)
-        if e.is_op(parts + 1, "(") or (w != "FOREIGN" and any(e.is_op(x, "(") and x != parts and e.tok(x - 1).kind == "word" and e.word(x - 1) not in ("",) and x < close for x in range(parts + 1, close))):
-            # ((expr)) key part, or a function call inside the key parts
-            if e.is_op(parts + 1, "(") and not self.target.functional_indexes:
-                self.note("warning", "changed", f"{where}: removed expression index `{e.source(a, b)}` ({self.target} "
-                          "has no functional indexes; queries lose that index)")
-                return False
+        # expression key parts are parenthesised: KEY k ((a * b)), INDEX z ((CAST(... AS UNSIGNED ARRAY)))
+        exprs = [(x, y) for x, y in e.split(parts + 1, close - 1) if e.is_op(x, "(")] if close > parts + 1 else []
+        multi_valued = any(e.word(j) == "ARRAY" for x, y in exprs for j in range(x, y + 1))
+        if exprs and (not self.target.functional_indexes or (multi_valued and not self.target.at_least(8, 0, 17))):
+            kind = "multi-valued" if multi_valued else "expression"
+            self.note("warning", "changed", f"{where}: removed {kind} index `{e.source(a, b)}` ({self.target} "
+                      f"has no {kind} indexes; queries lose that index)")
+            return False
         for j in range(close + 1, b + 1):
             x = e.word(j)
             if x in ("CLUSTERED", "NONCLUSTERED"):
@@ -675,7 +677,10 @@ class _Statement:
         return True
 
     def _element(self, a: int, b: int, where: str) -> bool:
-        if self.e.word(a) in _INDEX_START and not (self.e.word(a) in ("KEY", "INDEX", "CHECK") and self.e.tok(a + 1) is not None and self.e.tok(a + 1).kind != "word" and not self.e.is_op(a + 1, "(") and self.e.tok(a + 1).kind != "qident"):
+        """A CREATE TABLE element: index/constraint, or column definition."""
+        w = self.e.word(a)
+        # VECTOR and COLUMNAR are not reserved: `vector VECTOR(3)` is a column named vector
+        if w in _INDEX_START and (w not in ("VECTOR", "COLUMNAR") or self.e.word(a + 1) in ("INDEX", "KEY")):
             return self._index(a, b, where)
         self._column(a, b)
         return True
