@@ -4,7 +4,7 @@ Input is what TiDB Binlog Drainer carries (the user's own DDL text, bare TiDB ke
 all) or TiDB's SHOW CREATE output. The method is deliberately narrow: tokenize losslessly,
 then apply targeted rewrites over the tokens (drop TiDB-only comments/options/clauses, make
 charset/collation and TIMESTAMP nullability explicit, map what the target lacks). What no rule
-touches is emitted byte for byte. See ``docs`` in the package ``__init__`` for the policy.
+touches is emitted byte for byte. The policy is summarised in the package docstring.
 
 Schema handling: when ``schema`` is given, a table-level statement is preceded by an explicit
 ``USE `schema``` statement in ``Translation.statements``. Qualifying names inside the text
