@@ -1,7 +1,7 @@
 """Drainer Kafka message bytes -> :class:`~tidb2mysql.events.Txn` | :class:`~tidb2mysql.events.DDL`.
 
 One message is one upstream transaction or one DDL job. Decoding never skips anything:
-every malformed input (protobuf parse error including missing required fields, unknown
+every malformed input (protobuf parse error, missing required fields, unknown
 ``BinlogType``, DML without ``dml_data``, DDL without ``ddl_data``, a row whose column
 count differs from ``column_info``, a value field that cannot belong to the column's type,
 invalid UTF-8 in ``ddl_query``, a ``None`` payload) raises :class:`DrainerDecodeError`,
@@ -131,6 +131,13 @@ class Decoder:
         mi = -1
         try:
             for mi, m in enumerate(t.mutations):
+                # `type` and `row` are proto2 `required`, but the parser does not enforce
+                # that inside nested messages; an unknown MutationType also leaves `type`
+                # unset (the number goes to unknown fields).
+                if not m.HasField("type"):
+                    raise _Bad("missing or unknown MutationType (a required field)")
+                if not m.HasField("row"):
+                    raise _Bad("mutation without row (a required field)")
                 op = m.type
                 if op == _INSERT:
                     if m.HasField("change_row"):
@@ -144,7 +151,7 @@ class Decoder:
                     if m.HasField("change_row"):
                         raise _Bad("Delete mutation carries a change_row")
                     append(RowChange(Op.DELETE, None, _row(m.row.columns, convs, n)))
-                else:  # pragma: no cover - the parser rejects unknown required enums
+                else:  # pragma: no cover - unknown enum numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
         except _Bad as e:
             raise _Bad(f"{where} mutation {mi}: {e}") from None
