@@ -67,4 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the imported module, not __main__: the subcommands register themselves in
+    # tidb2mysql.cli.COMMANDS, which is a different module object from __main__.
+    from tidb2mysql.cli import main as _main
+
+    sys.exit(_main())
