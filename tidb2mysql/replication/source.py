@@ -165,7 +165,10 @@ class StartPosition:
 
 def resolve_start(reader: TopicReader, checkpoint_min: Optional[tuple[int, int]], start_commit_ts: int,
                   decode_ts: Callable[[bytes], int]) -> StartPosition:
-    if checkpoint_min is not None and checkpoint_min[0] > 0:
+    from tidb2mysql.replication.route import MAX_SEQ
+
+    untouched = checkpoint_min == (start_commit_ts, MAX_SEQ)  # rows as created at the start
+    if checkpoint_min is not None and checkpoint_min[0] > 0 and not untouched:
         ts = checkpoint_min[0]
         off = find_first_offset_after(reader, ts, decode_ts, inclusive=True)
         return StartPosition(off, ts - 1, f"target checkpoint (lowest shard position commit_ts {ts})")
