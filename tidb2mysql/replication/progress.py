@@ -23,14 +23,15 @@ class ProgressLog:
     def __init__(self, worker: int, interval: float = 5.0):
         self.worker = worker
         self.interval = interval
-        self.rows = self.flushes = self.dead = self.ddls = 0
+        self.rows = self.flushes = self.dead = 0
+        self.ddl_ts: set[int] = set()  # every shard reports each DDL; count it once
         self.window_rows = 0
         self.window_start = time.monotonic()
         self.last_ts = 0
 
     def add(self, report) -> None:
         if report.ddl is not None:
-            self.ddls += 1
+            self.ddl_ts.add(report.last[0])
         else:
             self.flushes += 1
         self.rows += report.rows
@@ -48,7 +49,7 @@ class ProgressLog:
         delay = f"{delay_seconds(self.last_ts):.1f}s" if self.last_ts else "-"
         log.info(
             "worker %d: %d rows applied (%.0f rows/s), %d flushes, %d DDL, %d dead letters, applied commit_ts %d, delay %s",
-            self.worker, self.rows, rate, self.flushes, self.ddls, self.dead, self.last_ts, delay,
+            self.worker, self.rows, rate, self.flushes, len(self.ddl_ts), self.dead, self.last_ts, delay,
         )
         self.window_rows = 0
         self.window_start = now
