@@ -65,6 +65,8 @@ class Decoder:
     def __init__(self, time_zone: str = "UTC"):
         self.time_zone = time_zone
         self._zone = zone_for(time_zone)
+        # converters per tuple of column types; converters are stateless, so sharing is safe
+        self._converters: dict[tuple[str, ...], list] = {}
 
     def decode(self, value: bytes, position: Position) -> Txn | DDL:
         if value is None:
@@ -100,9 +102,10 @@ class Decoder:
         return Txn(ts, [self._table(t, i) for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int) -> TableChanges:
-        infos = t.column_info
-        names = tuple([ci.name for ci in infos])
-        types = tuple([ci.mysql_type.lower() for ci in infos])
+        # One pass over column_info (proto attribute reads dominate small messages).
+        info = [(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info]
+        names = tuple([c[0] for c in info])
+        types = tuple([c[1].lower() for c in info])
         where = f"table {t.schema_name}.{t.table_name} (#{ti})"
         index = {name: i for i, name in enumerate(names)}
         keys = []
@@ -118,12 +121,14 @@ class Decoder:
             table=t.table_name,
             columns=names,
             types=types,
-            flen=tuple([ci.flen for ci in infos]),
-            decimal=tuple([ci.decimal for ci in infos]),
-            pk=tuple([i for i, ci in enumerate(infos) if ci.is_primary_key]),
+            flen=tuple([c[3] for c in info]),
+            decimal=tuple([c[4] for c in info]),
+            pk=tuple([i for i, c in enumerate(info) if c[2]]),
             unique_keys=tuple(keys),
         )
-        convs = decoders_for(types, self._zone)
+        convs = self._converters.get(types)
+        if convs is None:
+            convs = self._converters[types] = decoders_for(types, self._zone)
         n = len(names)
         rows = []
         append = rows.append
