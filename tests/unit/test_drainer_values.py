@@ -301,3 +301,15 @@ def test_wrong_python_type_rejected():
         encode_one(True, "int")
     with pytest.raises(ValueError):
         encode_one("x", "blob")
+
+
+def test_timestamp_text_as_drainer_wrote_it_in_its_zone():
+    from tidb2mysql.drainer.values import decoder_for, zone_for
+
+    dec = decoder_for("timestamp", zone_for("Asia/Shanghai"))
+    assert dec(pb.Column(string_value="2020-01-01 08:00:00.5")) == datetime(2020, 1, 1, 0, 0, 0, 500000)
+    assert dec(pb.Column(string_value="0000-00-00 00:00:00")) == "0000-00-00 00:00:00"
+    # A DST-gap wall time (02:30 on 2021-03-14 does not exist in New York) never comes from
+    # Drainer; if it does, fold=0 applies the offset before the jump (EST, UTC-5).
+    ny = decoder_for("timestamp", zone_for("America/New_York"))
+    assert ny(pb.Column(string_value="2021-03-14 02:30:00")) == datetime(2021, 3, 14, 7, 30)
