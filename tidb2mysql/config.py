@@ -189,6 +189,7 @@ OVERRIDES_ENV_VAR = "TIDB2MYSQL_OVERRIDES"
 def _register_stage_sections() -> None:
     # Stages own their sections; importing their settings module registers them.
     import tidb2mysql.replication.settings  # noqa: F401
+    import tidb2mysql.fullload.settings  # noqa: F401
 
 
 def parse(data: dict[str, Any]) -> Config:

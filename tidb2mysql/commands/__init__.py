@@ -4,3 +4,5 @@ Each module registers itself with :func:`tidb2mysql.cli.command`; import it here
 """
 from tidb2mysql.commands import incremental  # noqa: F401,E402
 from tidb2mysql.commands import ddl  # noqa: F401,E402
+from tidb2mysql.commands import full_load  # noqa: F401,E402
+from tidb2mysql.commands import migrate  # noqa: F401,E402

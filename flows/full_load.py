@@ -1,0 +1,131 @@
+"""Full load: one consistent source snapshot -> target tables. A BOUNDED flow (exits 0 when done).
+
+Run through ``tidb2mysql full-load`` (tidb2mysql/commands/full_load.py), which plans the job
+and coordinates the snapshot (tidb2mysql/fullload/coordinator.py) and starts this flow:
+
+    python -m bytewax.run flows.full_load -w N [-r DIR -s 1 -b 0] [-i I -a ADDRS]
+
+Only Bytewax wiring lives here; the logic is in ``tidb2mysql/fullload/``:
+
+    LaneSource   FixedPartitionedSource, one partition per lane (fullload/reader.py):
+                 opens the snapshot when the coordinator allows, then emits keyset pages;
+                 its state (chunk, next key) is in Bytewax snapshots
+      -> "write" DynamicSink (fullload/page_writer.py): one target transaction per page,
+                 rows + chunk progress together; pages stay on the worker that read them,
+                 so a chunk's pages are written in order
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from tidb2mysql import config as config_mod
+from tidb2mysql import db
+from tidb2mysql.fullload.jobstore import Job, JobStore
+from tidb2mysql.fullload.page_writer import PageWriter
+from tidb2mysql.fullload.reader import LaneReader
+from tidb2mysql.fullload.settings import full_load_settings
+from tidb2mysql.fullload.snapshot import make_snapshot
+
+log = logging.getLogger("tidb2mysql.full_load")
+
+
+def lane_name(lane: int) -> str:
+    return f"lane-{lane:04d}"
+
+
+class LanePartition(StatefulSourcePartition):
+    def __init__(self, cfg, job: Job, lane: int, resume: Optional[dict]):
+        s = full_load_settings(cfg)
+        store = JobStore(cfg.job.meta_schema, cfg.job.name)
+        self.src = db.connect(cfg.source, autocommit=True)
+        self.tgt = db.connect(cfg.target, autocommit=True)
+        snapshot = make_snapshot(job.snapshot_kind, s.tso_table, cfg.kafka.topic)
+        self.reader = LaneReader(lane, job.run, job.tables, store.chunks(self.tgt, lane), store, snapshot,
+                                 self.src, self.tgt, s.page_rows, resume, s.lane_timeout)
+
+    def next_batch(self):
+        r = self.reader
+        if r.finished:
+            raise StopIteration()
+        if not r.opened and not r.try_open():
+            return []
+        page = r.next_page()
+        return [page] if page is not None else []
+
+    def next_awake(self):
+        if self.reader.opened or self.reader.finished:
+            return None
+        return datetime.now(timezone.utc) + timedelta(milliseconds=20)
+
+    def snapshot(self):
+        return self.reader.state()
+
+    def close(self):
+        self.reader.close()
+        self.src.close()
+        self.tgt.close()
+
+
+class LaneSource(FixedPartitionedSource):
+    def __init__(self, cfg, job: Job):
+        self.cfg = cfg
+        self.job = job
+
+    def list_parts(self):
+        return [lane_name(i) for i in range(self.job.lanes)]
+
+    def build_part(self, step_id, for_part, resume_state):
+        return LanePartition(self.cfg, self.job, int(for_part.split("-")[1]), resume_state)
+
+
+class _WriterPartition(StatelessSinkPartition):
+    def __init__(self, cfg, job: Job):
+        s = full_load_settings(cfg)
+        self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
+                                 lambda: db.connect(cfg.target, autocommit=False), s.disable_target_binlog)
+
+    def write_batch(self, items):
+        for page in items:
+            self.writer.write(page)
+
+    def close(self):
+        self.writer.close()
+
+
+class PageSink(DynamicSink):
+    def __init__(self, cfg, job: Job):
+        self.cfg = cfg
+        self.job = job
+
+    def build(self, step_id, worker_index, worker_count):
+        return _WriterPartition(self.cfg, self.job)
+
+
+def build_flow(cfg) -> Dataflow:
+    conn = db.connect(cfg.target, autocommit=True)
+    try:
+        job = JobStore(cfg.job.meta_schema, cfg.job.name).load(conn)
+    finally:
+        conn.close()
+    if job is None:
+        raise SystemExit(f"full load: no job {cfg.job.name!r} in the target; start it with `tidb2mysql full-load`")
+    flow = Dataflow("tidb2mysql_full_load")
+    pages = op.input("lanes", flow, LaneSource(cfg, job))
+    op.output("write", pages, PageSink(cfg, job))
+    return flow
+
+
+def _flow_from_env() -> Dataflow:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build_flow(config_mod.load())
+
+
+flow = _flow_from_env()

@@ -1,0 +1,102 @@
+"""``tidb2mysql migrate``: schema -> full load -> incremental replication, in one command.
+
+Resumable at each stage; the stage reached is recorded in the target
+(``<meta_schema>.full_load_job.stage``: ``loading`` -> ``loaded`` -> ``incremental``):
+
+1. precheck - not written yet (skipped).
+2. schema - if a ``tidb2mysql schema`` command is registered, it runs (as a subprocess with
+   the same config) before the first full load; otherwise the target tables must already
+   exist, and the full load stops with a message naming any that are missing.
+3. full load - ``tidb2mysql full-load`` (resumes a started job; skipped once ``loaded``).
+4. incremental - ``tidb2mysql incremental`` starting right after the full load's snapshot
+   TSO (binlogs at or below it are already in the copied data). Once this stage is recorded,
+   a re-run goes straight to incremental, whose own checkpoints say where to continue.
+
+``-r DIR`` gives each flow its own recovery directory (``DIR/full_load``, ``DIR/incremental``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tidb2mysql import config as config_mod
+from tidb2mysql import db
+from tidb2mysql.cli import COMMANDS, command
+
+
+def _has_command(name: str) -> bool:
+    return any(c[0] == name for c in COMMANDS)
+
+
+def run(args) -> int:
+    from tidb2mysql.commands import full_load as full_load_cmd
+    from tidb2mysql.commands import incremental as incremental_cmd
+    from tidb2mysql.fullload.coordinator import Coordinator, FullLoadError, LaunchOptions
+    from tidb2mysql.fullload.jobstore import JobStore
+    from tidb2mysql.fullload.snapshot import SnapshotError
+
+    cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
+    cfg = config_mod.load(cfg_path)
+    store = JobStore(cfg.job.meta_schema, cfg.job.name)
+    conn = db.connect(cfg.target, autocommit=True)
+    try:
+        store.ensure(conn)
+        job = store.load(conn)
+    finally:
+        conn.close()
+    stage = job.stage if job else "new"
+    print(f"tidb2mysql migrate: job {cfg.job.name!r} at stage {stage!r}", file=sys.stderr)
+    if job is None:
+        if _has_command("schema"):
+            rc = subprocess.call([sys.executable, "-m", "tidb2mysql.cli", "schema", "--config", cfg_path])
+            if rc != 0:
+                print("tidb2mysql migrate: schema migration failed; fix it and run migrate again", file=sys.stderr)
+                return rc
+        else:
+            print("tidb2mysql migrate: no schema stage available yet: the target tables must exist",
+                  file=sys.stderr)
+    rdir = Path(args.recovery_dir) if args.recovery_dir else None
+    if job is None or job.stage == "loading":
+        opts = LaunchOptions(args.workers, args.processes, str(rdir / "full_load") if rdir else None,
+                             args.snapshot_interval, args.recovery_parts)
+        try:
+            result = Coordinator(cfg, cfg_path, opts, full_load_cmd.tables_arg(args)).run()
+        except (FullLoadError, SnapshotError) as e:
+            print(f"tidb2mysql migrate: full load: {e}", file=sys.stderr)
+            return 1
+        ts = result.snapshot_ts
+    else:
+        ts = job.snapshot_ts or 0
+    conn = db.connect(cfg.target, autocommit=True)
+    try:
+        store.set_stage(conn, "incremental")
+    finally:
+        conn.close()
+    print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
+    inc_args = argparse.Namespace(
+        config=cfg_path, workers=args.workers, processes=args.processes,
+        recovery_dir=str(rdir / "incremental") if rdir else None, snapshot_interval=args.snapshot_interval,
+        recovery_parts=args.recovery_parts, stop_at_end=args.stop_at_end, stop_at_ts=args.stop_at_ts,
+        start_commit_ts=ts, shards=args.shards,
+    )
+    return incremental_cmd.run(inc_args)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
+    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
+    p.add_argument("-r", "--recovery-dir", help="recovery directory root (one subdirectory per flow)")
+    p.add_argument("-s", "--snapshot-interval", type=int, default=1, help="seconds between recovery snapshots")
+    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating a directory")
+    p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
+    p.add_argument("--stop-at-end", action="store_true", help="incremental: exit 0 once the topic's end is applied")
+    p.add_argument("--stop-at-ts", type=int, help="incremental: exit 0 once this commit_ts is applied")
+    p.add_argument("--shards", type=int, help="incremental: number of shards")
+
+
+run.add_arguments = add_arguments  # type: ignore[attr-defined]
+command("migrate", "Schema, full load and incremental replication in one resumable command.")(run)

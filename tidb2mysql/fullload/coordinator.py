@@ -1,0 +1,269 @@
+"""The full load's coordinator: plan the job, take the snapshot, launch the flow, watch it.
+
+It runs in the ``tidb2mysql full-load`` process (never inside the Bytewax cluster, whose
+processes all have to see one plan before they start):
+
+1. **Plan** (first run only): select the tables, describe their keys, cut chunks, assign
+   them to lanes and store it all in the target (``jobstore``). A later run reuses the
+   stored plan, so Bytewax partitions and recovery state keep matching.
+2. **Launch** ``python -m bytewax.run flows.full_load`` (P processes x W workers, with a
+   recovery directory when asked). Every lane connects and says so.
+3. **Snapshot handshake.** TiDB: the TSO was read before the launch, lanes open
+   ``tidb_snapshot`` on their own. MariaDB stand-in: once every lane is connected, take
+   ``FLUSH TABLES WITH READ LOCK``, read (first run) or verify (resume) the TSO, let the
+   lanes open their consistent snapshots, and release the lock as soon as all did; the lock
+   window is logged and stored (``full_load_job.lock_ms``).
+4. **Watch**: progress from the target until the processes exit; on success check every
+   chunk is done, record stage ``loaded`` and print the summary and the snapshot TSO,
+   which incremental replication starts after.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from tidb2mysql import config as config_mod
+from tidb2mysql import db
+from tidb2mysql.fullload.chunking import make_plan, select_tables
+from tidb2mysql.fullload.jobstore import Job, JobStore
+from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
+from tidb2mysql.fullload.settings import full_load_settings
+from tidb2mysql.fullload.snapshot import SnapshotError, detect_kind, make_snapshot
+from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+
+log = logging.getLogger("tidb2mysql.full_load")
+REPO = Path(__file__).resolve().parents[2]
+
+
+class FullLoadError(RuntimeError):
+    """The load cannot start or did not complete (the message says why and what to do)."""
+
+
+@dataclass
+class LoadResult:
+    job: str
+    snapshot_ts: int
+    rows: int
+    seconds: float
+    lock_ms: Optional[float]
+    already_loaded: bool = False
+
+
+@dataclass
+class LaunchOptions:
+    workers: int = 1
+    processes: int = 1
+    recovery_dir: Optional[str] = None
+    snapshot_interval: int = 1
+    recovery_parts: int = 8
+
+
+def _free_ports(n: int) -> list[int]:
+    from tidb2mysql.commands.incremental import _free_ports as free  # one implementation
+
+    return free(n)
+
+
+def flow_commands(opts: LaunchOptions) -> list[list[str]]:
+    base = [sys.executable, "-m", "bytewax.run", "flows.full_load", "-w", str(opts.workers)]
+    if opts.recovery_dir:
+        base += ["-r", str(opts.recovery_dir), "-s", str(opts.snapshot_interval), "-b", "0"]
+    if opts.processes == 1:
+        return [base]
+    addrs = ";".join(f"127.0.0.1:{p}" for p in _free_ports(opts.processes))
+    return [base + ["-i", str(i), "-a", addrs] for i in range(opts.processes)]
+
+
+class Coordinator:
+    def __init__(self, cfg, config_path: str, opts: LaunchOptions, tables: Sequence[str] = (),
+                 out=None):
+        self.cfg = cfg
+        self.config_path = str(Path(config_path).resolve())
+        self.opts = opts
+        self.s = full_load_settings(cfg)
+        self.tables = list(tables) or list(self.s.tables)
+        self.store = JobStore(cfg.job.meta_schema, cfg.job.name)
+        self.out = out or sys.stderr
+        self.procs: list[subprocess.Popen] = []
+
+    # -- planning ------------------------------------------------------------------------
+
+    def prepare(self, tgt, src, restart: bool = False) -> Job:
+        self.store.ensure(tgt)
+        if restart:
+            log.warning("--restart: forgetting job %r (its target tables are not emptied)", self.cfg.job.name)
+            self.store.delete(tgt)
+        job = self.store.load(tgt)
+        if job is not None:
+            done = sum(1 for c in self.store.chunks(tgt) if c.done)
+            log.info("resuming job %r: %d lanes, snapshot %s, %d/%d chunks done", job.job, job.lanes,
+                     job.snapshot_ts, done, len(self.store.chunks(tgt)))
+            return job
+        kind = self.s.snapshot if self.s.snapshot != "auto" else detect_kind(src)
+        selected = select_tables(src, self.tables, exclude_schemas=[self.cfg.job.meta_schema])
+        if not selected:
+            raise FullLoadError("no tables selected for the full load")
+        self._check_targets(tgt, selected)
+        lanes = self.s.lanes or self.opts.workers * self.opts.processes
+        plan = make_plan(src, selected, self.s.chunk_rows, lanes, exact_counts=self.s.row_totals == "count")
+        self.store.create(tgt, kind, plan, lanes)
+        log.info("planned job %r: %d tables, %d chunks, %d lanes, snapshot via %s", self.cfg.job.name,
+                 len(plan.tables), len(plan.chunks), lanes, kind)
+        return self.store.load(tgt)
+
+    def _check_targets(self, tgt, selected) -> None:
+        missing = []
+        for schema, table in selected:
+            try:
+                read_target_table(tgt, schema, table)
+            except UnknownTableError:
+                missing.append(f"{schema}.{table}")
+                continue
+            with tgt.cursor() as cur:
+                cur.execute(f"SELECT 1 FROM `{schema.replace('`', '``')}`.`{table.replace('`', '``')}` LIMIT 1")
+                if cur.fetchone() is not None:
+                    log.warning("target table %s.%s is not empty: the load upserts into it; rows that are not "
+                                "in the source stay", schema, table)
+        if missing:
+            raise FullLoadError(f"target table(s) missing: {', '.join(missing)}. The full load needs the target "
+                                f"tables to exist: run the schema migration first (or create them).")
+
+    # -- launching -----------------------------------------------------------------------
+
+    def _launch(self) -> None:
+        env = dict(os.environ)
+        env[config_mod.ENV_VAR] = self.config_path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        if self.opts.recovery_dir:
+            from tidb2mysql.commands.incremental import init_recovery
+
+            init_recovery(Path(self.opts.recovery_dir),
+                          max(self.opts.recovery_parts, self.opts.workers * self.opts.processes))
+        self.procs = [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(self.opts)]
+
+    def _poll_procs(self) -> Optional[int]:
+        """None while all run; else the first non-zero rc, or 0 once all exited cleanly."""
+        rcs = [p.poll() for p in self.procs]
+        bad = [r for r in rcs if r not in (None, 0)]
+        if bad:
+            return bad[0]
+        if all(r == 0 for r in rcs):
+            return 0
+        return None
+
+    def _stop_procs(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def _wait_lanes(self, tgt, run: int, states: set, lanes: int, what: str) -> None:
+        deadline = time.monotonic() + self.s.lane_timeout
+        while True:
+            counts = self.store.lane_counts(tgt, run)
+            if sum(n for s, n in counts.items() if s in states) >= lanes:
+                return
+            rc = self._poll_procs()
+            if rc not in (None, 0):
+                raise FullLoadError(f"the full-load flow exited with status {rc} while {what}")
+            if time.monotonic() > deadline:
+                raise FullLoadError(f"timed out after {self.s.lane_timeout:.0f}s {what} (lanes: {counts})")
+            time.sleep(0.01)
+
+    def _handshake(self, tgt, src, job: Job, snapshot, run: int) -> Optional[float]:
+        self._wait_lanes(tgt, run, {"connected", "idle"}, job.lanes, "waiting for the lanes to connect")
+        snapshot.lock(src)
+        t0 = time.monotonic()
+        try:
+            ts = snapshot.record_ts(src)
+            if job.snapshot_ts is not None and ts != job.snapshot_ts:
+                self.store.set(tgt, lock_state="failed")
+                raise SnapshotError(
+                    f"cannot resume the full load of job {job.job!r}: the MariaDB stand-in cannot re-open the "
+                    f"recorded snapshot (TSO {job.snapshot_ts}) and the source has changed since (TSO now {ts}). "
+                    f"Restart the load: `tidb2mysql full-load --restart` after emptying the target tables.")
+            self.store.set(tgt, snapshot_ts=ts, lock_state="locked")
+            self._wait_lanes(tgt, run, {"opened", "idle"}, job.lanes, "waiting for the lanes to open the snapshot")
+        finally:
+            snapshot.unlock(src)
+        lock_ms = (time.monotonic() - t0) * 1000
+        self.store.set(tgt, lock_state="released", lock_ms=lock_ms)
+        log.info("snapshot TSO %d taken; source read lock held for %.0f ms", ts, lock_ms)
+        return lock_ms
+
+    # -- the whole run -------------------------------------------------------------------
+
+    def run(self, restart: bool = False) -> LoadResult:
+        tgt = db.connect(self.cfg.target, autocommit=True)
+        src = db.connect(self.cfg.source, autocommit=True)
+        try:
+            job = self.prepare(tgt, src, restart)
+            if job.stage != "loading":
+                print(f"full load of job {job.job!r} already complete; snapshot TSO {job.snapshot_ts}",
+                      file=self.out)
+                return LoadResult(job.job, job.snapshot_ts or 0, 0, 0.0, job.lock_ms, already_loaded=True)
+            snapshot = make_snapshot(job.snapshot_kind, self.s.tso_table, self.cfg.kafka.topic)
+            run = job.run + 1
+            if snapshot.needs_global_lock:
+                self.store.set(tgt, run=run, lock_state="waiting")
+            else:
+                ts = job.snapshot_ts if job.snapshot_ts is not None else snapshot.record_ts(src)
+                if job.snapshot_ts is not None:
+                    snapshot.warn_gc(src)
+                self.store.set(tgt, run=run, snapshot_ts=ts, lock_state="locked")
+            started = time.monotonic()
+            self._launch()
+            try:
+                lock_ms = self._handshake(tgt, src, job, snapshot, run) if snapshot.needs_global_lock else None
+                rc = self._watch(tgt)
+            except BaseException:
+                self._stop_procs()
+                raise
+            if rc != 0:
+                raise FullLoadError(f"the full-load flow exited with status {rc}; run the same command again to "
+                                    f"resume (finished chunks are not copied again)")
+            return self._finish(tgt, started, lock_ms)
+        finally:
+            tgt.close()
+            src.close()
+
+    def _watch(self, tgt) -> int:
+        view = ProgressView(self.out, self.s.progress_interval)
+        while True:
+            rc = self._poll_procs()
+            if rc is not None:
+                view.update(table_progress(self.store.progress(tgt)), force=True)
+                return rc
+            view.update(table_progress(self.store.progress(tgt)))
+            time.sleep(0.5 if view.tty else 0.2)
+
+    def _finish(self, tgt, started: float, lock_ms: Optional[float]) -> LoadResult:
+        chunks = self.store.chunks(tgt)
+        open_chunks = [c.chunk.chunk for c in chunks if not c.done]
+        if open_chunks:
+            raise FullLoadError(f"the flow exited but chunks {open_chunks[:20]} are not done; run again to resume")
+        self.store.set_stage(tgt, "loaded")
+        job = self.store.load(tgt)
+        wall = time.monotonic() - started
+        tables = table_progress(self.store.progress(tgt))
+        print(summary(tables, wall), file=self.out)
+        print(f"full load of job {job.job!r} complete: snapshot TSO {job.snapshot_ts}. Start incremental "
+              f"replication after it: tidb2mysql incremental --start-commit-ts {job.snapshot_ts}",
+              file=self.out, flush=True)
+        return LoadResult(job.job, job.snapshot_ts or 0, sum(t.rows for t in tables), wall, lock_ms)
+
+
+def result_json(r: LoadResult) -> str:
+    return json.dumps(r.__dict__)

@@ -1,0 +1,154 @@
+"""Write pages into the target: one transaction per page, rows + chunk progress together.
+
+Rows go through the incremental path's statement builder (``replication/sql.py``
+``TableSQL``: the one literal encoder, statements split under ``max_allowed_packet``):
+
+* tables with a key: multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` - re-writing a page
+  after a crash or a replayed Bytewax epoch is harmless. The target table must be empty or
+  hold only rows of this same load (the schema stage creates it empty): the rows all come
+  from one snapshot, so a secondary unique key can only ever collide with the same row.
+* keyless tables: plain multi-row ``INSERT``; the chunk's first page (``Page.reset``)
+  empties the table in the same transaction, so a restarted keyless chunk never duplicates.
+
+Session (on top of ``replication.writer.prepare_session``: utf8mb4, ``time_zone='+00:00'``,
+strict sql_mode without zero-date checks, ``foreign_key_checks = 0``):
+
+* ``unique_checks = 0``: lets InnoDB skip secondary unique-index checks (change buffering)
+  during the bulk load. Safe here because the rows come from a consistent snapshot of a
+  source whose unique keys already hold; primary keys are always checked, which the upserts
+  rely on.
+* ``sql_log_bin = 0`` only with ``[full_load] disable_target_binlog`` (needs SUPER / BINLOG
+  ADMIN, and the target's own replicas would not get the rows).
+
+A transient error (lost connection, deadlock) reconnects and retries the page (it is
+idempotent); any other error stops the load with a message naming the table, chunk and the
+first key of the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from tidb2mysql.events import TableSchema
+from tidb2mysql.fullload.chunking import TablePlan
+from tidb2mysql.fullload.jobstore import JobStore
+from tidb2mysql.fullload.reader import Page
+from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL
+from tidb2mysql.replication.target_schema import read_target_table
+from tidb2mysql.replication.writer import PACKET_MARGIN, prepare_session
+
+log = logging.getLogger("tidb2mysql.full_load")
+
+
+class PageWriteError(RuntimeError):
+    """A page could not be written (names table, chunk and first row key)."""
+
+
+def prepare_load_session(conn, disable_binlog: bool = False) -> None:
+    prepare_session(conn)
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION unique_checks = 0")
+        if disable_binlog:
+            cur.execute("SET SESSION sql_log_bin = 0")
+
+
+class PageWriter:
+    def __init__(self, tables: list[TablePlan], store: JobStore, connect: Callable[[], object],
+                 disable_binlog: bool = False, retries: int = 5):
+        self.tables = tables
+        self.store = store
+        self._connect = connect
+        self.disable_binlog = disable_binlog
+        self.retries = retries
+        self.conn = None
+        self._sql: dict[int, TableSQL] = {}
+        self.rows = 0
+
+    def _conn(self):
+        if self.conn is None:
+            self.conn = self._connect()
+            prepare_load_session(self.conn, self.disable_binlog)
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT @@max_allowed_packet")
+                self.budget = max(1024, min(DEFAULT_BUDGET, int(cur.fetchone()[0]) - PACKET_MARGIN))
+        return self.conn
+
+    def table_sql(self, ti: int) -> TableSQL:
+        ts = self._sql.get(ti)
+        if ts is None:
+            tp = self.tables[ti]
+            target = read_target_table(self._conn(), tp.schema, tp.table)
+            schema = TableSchema(tp.schema, tp.table, tuple(tp.columns), tuple(tp.types),
+                                 pk=tuple(tp.key_positions()))
+            ts = TableSQL(schema, target, self.budget)
+            if ts.plan.dropped_missing:
+                raise PageWriteError(f"table {tp.qualified}: column(s) {', '.join(ts.plan.dropped_missing)} "
+                                     f"exist in the source but not in the target; the load would lose them")
+            self._sql[ti] = ts
+        return ts
+
+    def write(self, page: Page) -> None:
+        attempt = 0
+        while True:
+            try:
+                self._write_once(page)
+                self.rows += len(page.rows)
+                return
+            except Exception as e:
+                self._rollback()
+                if is_transient(e) and attempt < self.retries:
+                    attempt += 1
+                    log.warning("chunk %d: transient error (%s), reconnecting (attempt %d)", page.chunk, e, attempt)
+                    self._drop()
+                    time.sleep(min(5.0, 0.2 * 2 ** attempt))
+                    continue
+                if isinstance(e, PageWriteError):
+                    raise
+                tp = self.tables[page.table]
+                first = _first_key(tp, page)
+                raise PageWriteError(f"table {tp.qualified}, chunk {page.chunk}: writing {len(page.rows)} rows "
+                                     f"failed{first}: ({error_code(e)}) {error_message(e)}") from e
+
+    def _write_once(self, page: Page) -> None:
+        conn = self._conn()
+        ts = self.table_sql(page.table)
+        with conn.cursor() as cur:
+            if page.reset:
+                cur.execute(f"DELETE FROM {ts.ref}")
+            if page.rows:
+                stmts = ts.upsert(page.rows) if self.tables[page.table].key else ts.insert(page.rows)
+                for st in stmts:
+                    cur.execute(st.sql)
+            sql, args = self.store.page_sql(page.chunk, page.rows_done, page.after, page.last)
+            cur.execute(sql, args)
+        conn.commit()
+
+    def _rollback(self) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.rollback()
+        except Exception:
+            self._drop()
+
+    def _drop(self) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.close()
+        except Exception:
+            pass
+        self.conn = None
+        self._sql.clear()
+
+    def close(self) -> None:
+        self._drop()
+
+
+def _first_key(tp: TablePlan, page: Page) -> str:
+    if not page.rows:
+        return ""
+    if tp.key:
+        return f" (first row key {tuple(page.rows[0][i] for i in tp.key_positions())!r:.120})"
+    return f" (first row {tuple(page.rows[0])!r:.120})"

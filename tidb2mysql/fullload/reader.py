@@ -1,0 +1,185 @@
+"""One lane: a source connection holding the snapshot, reading its chunks in keyset pages.
+
+A lane is one Bytewax source partition (``flows/full_load.py``). It owns a fixed list of
+chunks (``chunking.assign_lanes``) and ONE source connection, so the number of open
+snapshot connections is the number of lanes, not of chunks.
+
+Life of a lane:
+
+1. ``connected``: built at flow start; it records itself in ``full_load_lanes``.
+2. It waits (polling the job row, never blocking the worker) until the coordinator says the
+   snapshot may be opened (``lock_state = 'locked'`` for this run), opens it
+   (:mod:`tidb2mysql.fullload.snapshot`) and records ``opened``. The coordinator releases
+   the MariaDB read lock once every lane did.
+3. It reads each unfinished chunk in pages of ``page_rows`` rows in key order
+   (``WHERE key > last ORDER BY key LIMIT n``: bounded memory, and the resume position is
+   just the last key). Keyless tables are streamed with an unbuffered cursor instead.
+4. After the last chunk it ends its snapshot and stops (``StopIteration``).
+
+Its Bytewax snapshot state is ``{"chunk", "after", "rows"}``: the chunk in progress and the
+key after which to continue. Chunks the target already records as done are skipped with a
+log line; other unfinished chunks continue from the position the target recorded (written
+in the same transaction as the rows, so it is exact).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import pymysql.cursors
+
+from tidb2mysql.fullload.chunking import TablePlan, page_sql
+from tidb2mysql.fullload.jobstore import ChunkState, JobStore
+from tidb2mysql.fullload.snapshot import SnapshotError
+from tidb2mysql.replication.sql import literal
+
+log = logging.getLogger("tidb2mysql.full_load")
+
+
+@dataclass
+class Page:
+    """Rows of one chunk read in one page, and where the chunk stands after them."""
+
+    chunk: int
+    table: int  # index into the plan's tables
+    rows: list
+    rows_done: int  # rows of the chunk copied once this page is written
+    after: Optional[list]  # key (SQL literals) of the page's last row; None for keyless chunks
+    last: bool  # the chunk is complete with this page
+    reset: bool = False  # keyless chunk (re)starting: empty the target table first
+
+
+class LaneReader:
+    """Plain-Python lane logic; ``flows/full_load.py`` wraps it in a Bytewax partition."""
+
+    def __init__(self, lane: int, run: int, tables: list[TablePlan], chunks: list[ChunkState],
+                 store: JobStore, snapshot, source_conn, target_conn, page_rows: int,
+                 resume: Optional[dict] = None, timeout: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.lane = lane
+        self.run = run
+        self.tables = tables
+        self.store = store
+        self.snapshot = snapshot
+        self.src = source_conn
+        self.tgt = target_conn  # autocommit; job/lane rows only
+        self.page_rows = page_rows
+        self.timeout = timeout
+        self.clock = clock
+        self.todo: list[ChunkState] = []
+        for cs in chunks:
+            if cs.done:
+                tp = tables[cs.chunk.table]
+                log.info("lane %d: chunk %d of %s already done (%d rows), skipping", lane, cs.chunk.chunk,
+                         tp.qualified, cs.rows_done)
+                continue
+            if resume is not None and resume.get("chunk") == cs.chunk.chunk:
+                cs = ChunkState(cs.chunk, resume["rows"], resume["after"], False)
+            self.todo.append(cs)
+        self.opened = False
+        self._started = clock()
+        self._cursor = None  # unbuffered cursor of a keyless chunk in progress
+        self._chunk_started: Optional[float] = None
+        store.lane_state(target_conn, lane, run, "connected" if self.todo else "idle")
+
+    # -- state -------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return not self.todo
+
+    def state(self) -> Optional[dict]:
+        if not self.todo:
+            return {"chunk": None, "after": None, "rows": 0}
+        cs = self.todo[0]
+        return {"chunk": cs.chunk.chunk, "after": cs.after_key, "rows": cs.rows_done}
+
+    # -- snapshot handshake ------------------------------------------------------------
+
+    def try_open(self) -> bool:
+        """Open the snapshot once the coordinator allows it; False while still waiting."""
+        job = self.store.load(self.tgt)
+        if job is None:
+            raise SnapshotError(f"full-load job {self.store.job!r} disappeared from the target")
+        if job.lock_state == "failed":
+            raise SnapshotError(f"full-load job {job.job!r}: the coordinator failed to take the snapshot")
+        if job.run != self.run or job.lock_state != "locked":
+            if self.clock() - self._started > self.timeout:
+                raise SnapshotError(f"lane {self.lane}: no snapshot after {self.timeout:.0f}s "
+                                    f"(job run {job.run}, state {job.lock_state!r}); is the coordinator running?")
+            return False
+        with self.src.cursor() as cur:
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
+            if self.snapshot.needs_global_lock:
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if self.run > 1:
+            self.snapshot.reopen_reader(self.src, job.snapshot_ts)
+        else:
+            self.snapshot.open_reader(self.src, job.snapshot_ts)
+        self.store.lane_state(self.tgt, self.lane, self.run, "opened")
+        self.opened = True
+        return True
+
+    # -- reading -----------------------------------------------------------------------
+
+    def next_page(self) -> Optional[Page]:
+        """The next page of the current chunk; None when the lane is finished."""
+        if not self.todo:
+            return None
+        cs = self.todo[0]
+        tp = self.tables[cs.chunk.table]
+        if self._chunk_started is None:
+            self._chunk_started = self.clock()
+        if not tp.key:
+            page = self._keyless_page(cs, tp)
+        else:
+            page = self._keyset_page(cs, tp)
+        if page.last:
+            secs = self.clock() - self._chunk_started
+            log.info("lane %d: chunk %d of %s read: %d rows in %.1fs", self.lane, cs.chunk.chunk, tp.qualified,
+                     page.rows_done, secs)
+            self.todo.pop(0)
+            self._chunk_started = None
+        else:
+            self.todo[0] = ChunkState(cs.chunk, page.rows_done, page.after, False)
+        return page
+
+    def _keyset_page(self, cs: ChunkState, tp: TablePlan) -> Page:
+        sql = page_sql(tp, cs.chunk.lo, cs.chunk.hi, cs.after_key, self.page_rows)
+        with self.src.cursor() as cur:
+            cur.execute(sql)
+            rows = list(cur.fetchall())
+        last = len(rows) < self.page_rows
+        after = cs.after_key
+        if rows:
+            kp = tp.key_positions()
+            after = [literal(rows[-1][i]) for i in kp]
+        return Page(cs.chunk.chunk, cs.chunk.table, rows, cs.rows_done + len(rows), after, last)
+
+    def _keyless_page(self, cs: ChunkState, tp: TablePlan) -> Page:
+        reset = False
+        if self._cursor is None:
+            # No key: no resume position; restart the chunk from scratch, emptying the target first.
+            reset = True
+            cs = ChunkState(cs.chunk, 0, None, False)
+            self._cursor = self.src.cursor(pymysql.cursors.SSCursor)
+            self._cursor.execute(f"SELECT {tp.select_list()} FROM {tp.ref}")
+        rows = list(self._cursor.fetchmany(self.page_rows))
+        last = len(rows) < self.page_rows
+        if last:
+            self._cursor.close()
+            self._cursor = None
+        return Page(cs.chunk.chunk, cs.chunk.table, rows, cs.rows_done + len(rows), None, last, reset)
+
+    def close(self) -> None:
+        try:
+            if self._cursor is not None:
+                self._cursor.close()
+            if self.opened and self.snapshot.needs_global_lock:
+                with self.src.cursor() as cur:
+                    cur.execute("ROLLBACK")  # read-only snapshot transaction
+        except Exception:  # closing after an error: the connection may be gone already
+            pass
