@@ -41,7 +41,7 @@ from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
-from tidb2mysql.replication.source import TopicReader, resolve_start
+from tidb2mysql.replication.source import MessageSlicer, TopicReader, resolve_start
 
 log = logging.getLogger("tidb2mysql.incremental")
 
@@ -60,7 +60,8 @@ class DrainerPartition(StatefulSourcePartition):
         self.conn = db.connect(cfg.target, autocommit=True)
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
         self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
-        decoder = Decoder(cfg.drainer.time_zone)
+        decoder = self.decoder = Decoder(cfg.drainer.time_zone)
+        self.slicer: Optional[MessageSlicer] = None
         if resume_offset is not None:
             offset, skip, why = resume_offset, -1, "Bytewax recovery snapshot"
         else:
@@ -88,6 +89,8 @@ class DrainerPartition(StatefulSourcePartition):
                 log.info("all shards applied everything through commit_ts %d; stopping", self.last_ts)
                 raise StopIteration()
             return []
+        if self.slicer is not None:
+            return [self._next_slice()]
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
         if self.s.stop_at_ts:
             keep = [m for m in msgs if m.commit_ts is None or m.commit_ts <= self.s.stop_at_ts]
@@ -95,6 +98,12 @@ class DrainerPartition(StatefulSourcePartition):
                 self.reader.assign(keep[-1].offset + 1 if keep else msgs[0].offset)
                 self.stopped_at_ts = True
             msgs = keep
+        for i, m in enumerate(msgs):
+            if len(m.value) > self.s.slice_bytes and self._start_slicing(m):
+                msgs = msgs[:i]  # the rest is read again after the large message
+                if not msgs:
+                    return [self._next_slice()]
+                break
         if msgs:
             for m in msgs:
                 if m.commit_ts is not None and m.commit_ts > self.last_ts:
@@ -109,14 +118,41 @@ class DrainerPartition(StatefulSourcePartition):
             return [Tick()]
         return []
 
+    def _start_slicing(self, m) -> bool:
+        """Parse a large message once and hand it out in slices (bounded memory)."""
+        from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+        from tidb2mysql.events import Position
+
+        try:
+            b = self.decoder.parse(m.value, Position(self.cfg.kafka.topic, self.cfg.kafka.partition, m.offset))
+        except ValueError:
+            return False  # let the pipeline decode it and dead-letter it with its error
+        if b.type != pb.DML or not sum(self.decoder.mutation_counts(b)):
+            return False
+        log.info("offset %d: large transaction (%d bytes, %d row changes) decoded in slices of %d",
+                 m.offset, len(m.value), sum(self.decoder.mutation_counts(b)), self.s.slice_rows)
+        self.slicer = MessageSlicer(m.offset, b, self.decoder.mutation_counts(b), self.s.slice_rows)
+        if m.commit_ts is not None and m.commit_ts > self.last_ts:
+            self.last_ts = m.commit_ts
+        return True
+
+    def _next_slice(self):
+        sl = self.slicer.next_slice()
+        if self.slicer.done:
+            self.reader.assign(self.slicer.offset + 1)
+            self.slicer = None
+        return sl
+
     def next_awake(self):
-        if self.pending:
+        if self.pending or self.slicer is not None:
             return None
         # Poll Kafka (non-blocking) about every 5 ms when idle, without busy-looping the worker.
         return datetime.now(timezone.utc) + timedelta(milliseconds=5 if not self.draining else 50)
 
     def snapshot(self):
-        return self.reader.position
+        # While a large message is being handed out, resume re-reads it from its first slice
+        # (shards skip the positions they already have).
+        return self.slicer.offset if self.slicer is not None else self.reader.position
 
     def close(self):
         self.reader.close()

@@ -79,6 +79,51 @@ class Decoder:
         except DecodeError as e:
             raise DrainerDecodeError(position, size, f"protobuf parse error: {e}") from None
 
+    # -- large transactions, decoded in slices ------------------------------------------
+    #
+    # A Drainer message holds a whole transaction, which can be millions of rows. Decoding
+    # it into Python objects at once would take several times the message size; instead the
+    # caller parses it once (``parse``: the compact protobuf form) and decodes bounded row
+    # ranges of one table at a time (``decode_slice``).
+
+    def parse(self, value: bytes, position: Position) -> Any:
+        """Parse and check the envelope; returns the protobuf ``Binlog`` (DML or DDL)."""
+        size = len(value) if value is not None else 0
+        if value is None:
+            raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
+        try:
+            b = pb.Binlog()
+            b.ParseFromString(value)
+            self._check_envelope(b)
+            return b
+        except _Bad as e:
+            raise DrainerDecodeError(position, size, str(e)) from None
+        except DecodeError as e:
+            raise DrainerDecodeError(position, size, f"protobuf parse error: {e}") from None
+
+    @staticmethod
+    def mutation_counts(b: Any) -> list[int]:
+        """Row changes per table of a parsed DML ``Binlog``."""
+        return [len(t.mutations) for t in b.dml_data.tables]
+
+    def decode_slice(self, b: Any, position: Position, table_index: int, start: int, end: int) -> TableChanges:
+        """Row changes ``[start, end)`` of table ``table_index`` of a parsed DML ``Binlog``."""
+        try:
+            return self._table(b.dml_data.tables[table_index], table_index, start, end)
+        except _Bad as e:
+            raise DrainerDecodeError(position, b.ByteSize(), str(e)) from None
+
+    @staticmethod
+    def _check_envelope(b: Any) -> None:
+        if not b.HasField("type"):
+            raise _Bad("missing or unknown BinlogType")
+        if not b.HasField("commit_ts"):
+            raise _Bad("missing commit_ts")
+        if b.type == pb.DML and not b.HasField("dml_data"):
+            raise _Bad("DML message without dml_data")
+        if b.type == pb.DDL and not b.HasField("ddl_data"):
+            raise _Bad("DDL message without ddl_data")
+
     def _decode(self, value: bytes, position: Position) -> Txn | DDL:
         b = pb.Binlog()
         b.ParseFromString(value)
@@ -101,7 +146,7 @@ class Decoder:
             raise _Bad("DML message without dml_data")
         return Txn(ts, [self._table(t, i) for i, t in enumerate(b.dml_data.tables)], position)
 
-    def _table(self, t: Any, ti: int) -> TableChanges:
+    def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None) -> TableChanges:
         # One pass over column_info (proto attribute reads dominate small messages).
         info = [(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info]
         names = tuple([c[0] for c in info])
@@ -134,8 +179,9 @@ class Decoder:
         append = rows.append
         m = None
         mi = -1
+        mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         try:
-            for mi, m in enumerate(t.mutations):
+            for mi, m in enumerate(mutations, start):
                 # `type` and `row` are proto2 `required`, but the parser does not enforce
                 # that inside nested messages; an unknown MutationType also leaves `type`
                 # unset (the number goes to unknown fields).

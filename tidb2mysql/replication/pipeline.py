@@ -17,7 +17,7 @@ from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, Position, Txn
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.route import Router
-from tidb2mysql.replication.source import RawMessage
+from tidb2mysql.replication.source import RawMessage, TxnSlice
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,17 @@ class Pipeline:
         self.selector = selector
         self.watermark_interval = watermark_interval
         self.clock = clock
+        # Highest commit_ts whose message is routed COMPLETELY: watermarks carry it. A large
+        # transaction being routed slice by slice is not complete until its last slice; a
+        # watermark at its commit_ts would make shards treat its later slices as replays.
         self.last_ts = max(skip_through_ts, 0)
         self.last_offset = -1
         self.last_watermark = clock()
         self.messages = 0
         self.redelivered = 0
         self.dead_letters = 0
+        self._slice_accepted = False  # the current large message is being routed
+        self._slice_counted = False  # ... and was not a redelivery
 
     def process(self, items: Iterable) -> Iterator[tuple[str, tuple]]:
         router = self.router
@@ -94,6 +99,8 @@ class Pipeline:
                     yield from router.route_txn(ev, item.offset)
                 else:
                     yield from router.route_ddl(ev, item.offset)
+            elif isinstance(item, TxnSlice):
+                yield from self._slice(item)
             elif isinstance(item, Tick):
                 pass
             elif isinstance(item, EndOfInput):
@@ -105,6 +112,37 @@ class Pipeline:
         if now - self.last_watermark >= self.watermark_interval:
             self.last_watermark = now
             yield from router.watermark(self.last_ts, self.last_offset)
+
+    def _slice(self, sl: TxnSlice) -> Iterator[tuple[str, tuple]]:
+        if sl.first:
+            self._slice_accepted = self._slice_counted = self.redelivery.accept(sl.commit_ts)
+            if self._slice_accepted:
+                self.messages += 1
+            else:
+                self.redelivered += 1
+        if sl.last and self._slice_counted:
+            self.last_ts = sl.commit_ts  # complete once this last slice is routed (below)
+        self.last_offset = sl.offset
+        if not self._slice_accepted:
+            return
+        pos = Position(self.topic, self.partition, sl.offset)
+        try:
+            tc = self.decoder.decode_slice(sl.binlog, pos, sl.table_index, sl.start, sl.end)
+        except DrainerDecodeError as e:
+            if self.strict:
+                raise
+            self._slice_accepted = False  # the rest of this message is parked with it
+            self.dead_letters += 1
+            self.dead_letter([
+                deadletter.DeadLetter(
+                    "decode", f"{e} (large transaction: row changes before index {sl.first_index} were applied;"
+                    " the rest of the message is not)", sl.binlog.SerializeToString(), topic=self.topic,
+                    partition=self.partition, offset=sl.offset, commit_ts=sl.commit_ts, seq=2 * sl.first_index)
+            ])
+            return
+        ev = self.selector(Txn(sl.commit_ts, [tc], pos))
+        if ev is not None:
+            yield from self.router.route_txn(ev, sl.offset, sl.first_index)
 
     def _decode(self, m: RawMessage) -> Optional[Event]:
         try:

@@ -29,6 +29,11 @@ class IncrementalConfig:
     start_commit_ts: int = 0
     # Kafka messages per source batch.
     source_batch: int = 500
+    # A message larger than this (bytes) is a large transaction: it is parsed once and
+    # decoded in slices of slice_rows row changes, so memory stays bounded by the message
+    # size plus one slice, not by the number of rows as Python objects.
+    slice_bytes: int = 8 << 20
+    slice_rows: int = 5000
     # Stop (exit 0) once the end of the topic is reached and everything before it is applied.
     stop_at_end: bool = False
     # Stop once every change at or below this commit_ts is applied (0 = never).
@@ -44,7 +49,7 @@ class IncrementalConfig:
     def validate(self) -> None:
         if self.shards < 1 or self.shards > 1024:
             raise ValueError("shards must be between 1 and 1024")
-        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "source_batch", "apply_attempts"):
+        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "source_batch", "apply_attempts", "slice_bytes", "slice_rows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.start_commit_ts < 0 or self.stop_at_ts < 0:

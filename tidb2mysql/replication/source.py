@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -57,6 +57,53 @@ class RawMessage:
     offset: int
     value: bytes
     commit_ts: Optional[int]  # from peek_commit_ts; None if it could not be read cheaply
+
+
+@dataclass
+class TxnSlice:
+    """A bounded range of rows of one table of a large transaction message.
+
+    All slices of a message share its parsed protobuf ``binlog``; the pipeline decodes
+    only ``[start, end)`` of table ``table_index``. ``first_index`` is the index of the
+    slice's first row change within the whole transaction (it fixes the stream positions).
+    """
+
+    offset: int
+    commit_ts: int
+    binlog: Any
+    table_index: int
+    start: int
+    end: int
+    first_index: int
+    first: bool
+    last: bool
+
+
+class MessageSlicer:
+    """Cuts one parsed large DML message into :class:`TxnSlice` items of at most ``max_rows``."""
+
+    def __init__(self, offset: int, binlog: Any, counts: list[int], max_rows: int):
+        self.offset = offset
+        self.commit_ts = binlog.commit_ts
+        self.binlog = binlog
+        self.ranges: list[tuple[int, int, int, int]] = []  # (table, start, end, first_index)
+        index = 0
+        for ti, n in enumerate(counts):
+            for a in range(0, n, max_rows):
+                b = min(n, a + max_rows)
+                self.ranges.append((ti, a, b, index + a))
+            index += n
+        self.i = 0
+
+    @property
+    def done(self) -> bool:
+        return self.i >= len(self.ranges)
+
+    def next_slice(self) -> TxnSlice:
+        ti, a, b, first_index = self.ranges[self.i]
+        self.i += 1
+        return TxnSlice(self.offset, self.commit_ts, self.binlog, ti, a, b, first_index,
+                        first=self.i == 1, last=self.i == len(self.ranges))
 
 
 class TopicReader:
@@ -179,5 +226,5 @@ def resolve_start(reader: TopicReader, checkpoint_min: Optional[tuple[int, int]]
     return StartPosition(max(lo, 0), -1, "earliest offset")
 
 
-__all__ = ["OFFSET_BEGINNING", "RawMessage", "StartPosition", "TopicReader", "find_first_offset_after",
+__all__ = ["OFFSET_BEGINNING", "MessageSlicer", "RawMessage", "TxnSlice", "StartPosition", "TopicReader", "find_first_offset_after",
            "peek_commit_ts", "resolve_start"]

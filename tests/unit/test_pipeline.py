@@ -1,0 +1,76 @@
+"""decode -> redelivery -> route, incl. large transactions handed out in slices."""
+
+from tidb2mysql.drainer.decode import Decoder
+from tidb2mysql.drainer.encode import encode_ddl, encode_txn
+from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
+from tidb2mysql.replication.pipeline import EndOfInput, Pipeline
+from tidb2mysql.replication.route import Router
+from tidb2mysql.replication.source import MessageSlicer, RawMessage
+
+S = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+
+
+class Clock:
+    t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def make(letters=None, clock=None):
+    return Pipeline(Decoder("UTC"), Router(4), "topic", 0, -1, (letters if letters is not None else []).extend,
+                    watermark_interval=1.0, clock=clock or Clock())
+
+
+def txn_msg(ts, ids, offset):
+    v = encode_txn(Txn(ts, [TableChanges(S, [RowChange(Op.INSERT, (i, f"v{i}"), None) for i in ids])]), "UTC")
+    return RawMessage(offset, v, ts)
+
+
+def changes(out):
+    return [c for _k, (_s, it) in out if isinstance(it, ShardChunk) for c in it.changes]
+
+
+def test_redelivered_messages_are_dropped_and_counted():
+    p = make()
+    out = list(p.process([txn_msg(10, [1], 0), txn_msg(11, [2], 1), txn_msg(10, [1], 2), txn_msg(12, [3], 3)]))
+    assert sorted(c.new[0] for c in changes(out)) == [1, 2, 3]
+    assert p.redelivered == 1 and p.messages == 3
+
+
+def test_undecodable_message_goes_to_dead_letters_with_its_offset():
+    letters = []
+    p = make(letters)
+    out = list(p.process([txn_msg(10, [1], 0), RawMessage(1, b"\xff\xffnot protobuf", None), txn_msg(11, [2], 2)]))
+    assert len(changes(out)) == 2
+    assert [(d.kind, d.offset) for d in letters] == [("decode", 1)] and "offset 1" in letters[0].error
+
+
+def test_ddl_becomes_a_barrier_for_every_shard():
+    p = make()
+    out = list(p.process([RawMessage(0, encode_ddl(DDL(5, "db", "t", "alter table t add c int")), 5)]))
+    assert [s for _k, (s, it) in out if isinstance(it, Barrier)] == [0, 1, 2, 3]
+
+
+def test_slices_route_like_the_whole_message_and_no_watermark_covers_a_partial_one():
+    ids = list(range(100))
+    whole = txn_msg(20, ids, 7)
+    expected = sorted((c.commit_ts, c.seq, c.new) for c in changes(make().process([whole])))
+    clock = Clock()
+    p = make(clock=clock)
+    d = Decoder("UTC")
+    b = d.parse(whole.value, Position("topic", 0, 7))
+    slicer = MessageSlicer(7, b, d.mutation_counts(b), max_rows=30)
+    got, watermarks = [], []
+    list(p.process([txn_msg(19, [1000], 6)]))
+    while not slicer.done:
+        clock.t += 2  # a watermark is due on every call
+        out = list(p.process([slicer.next_slice()]))
+        got += changes(out)
+        watermarks += [it.commit_ts for _k, (_s, it) in out if isinstance(it, Watermark)]
+    assert sorted((c.commit_ts, c.seq, c.new) for c in got) == expected
+    assert watermarks and max(watermarks[:-4]) == 19  # while slicing: only the previous message
+    assert watermarks[-1] == 20  # after the last slice the transaction is complete
+    end = list(p.process([EndOfInput(20)]))
+    assert {it.commit_ts for _k, (_s, it) in end} == {20} and all(it.force for _k, (_s, it) in end)
