@@ -224,10 +224,12 @@ class Coordinator:
                     snapshot.warn_gc(src)
                 self.store.set(tgt, run=run, snapshot_ts=ts, lock_state="locked")
             started = time.monotonic()
+            view = ProgressView(self.out, self.s.progress_interval)
+            view.start_rows = sum(t.rows for t in table_progress(self.store.progress(tgt)))
             self._launch()
             try:
                 lock_ms = self._handshake(tgt, src, job, snapshot, run) if snapshot.needs_global_lock else None
-                rc = self._watch(tgt)
+                rc = self._watch(tgt, view)
             except BaseException:
                 self._stop_procs()
                 raise
@@ -239,8 +241,7 @@ class Coordinator:
             tgt.close()
             src.close()
 
-    def _watch(self, tgt) -> int:
-        view = ProgressView(self.out, self.s.progress_interval)
+    def _watch(self, tgt, view: ProgressView) -> int:
         while True:
             rc = self._poll_procs()
             if rc is not None:
