@@ -76,8 +76,18 @@ class LaneReader:
                 log.info("lane %d: chunk %d of %s already done (%d rows), skipping", lane, cs.chunk.chunk,
                          tp.qualified, cs.rows_done)
                 continue
+            tp = tables[cs.chunk.table]
             if resume is not None and resume.get("chunk") == cs.chunk.chunk:
                 cs = ChunkState(cs.chunk, resume["rows"], resume["after"], False)
+                where = "the Bytewax snapshot"
+            else:
+                where = "the target's chunk record"
+            if cs.rows_done and tp.key:
+                log.info("lane %d: chunk %d of %s resumes after %d rows (key %s, from %s)", lane, cs.chunk.chunk,
+                         tp.qualified, cs.rows_done, ",".join(cs.after_key or []), where)
+            elif cs.rows_done:
+                log.info("lane %d: chunk %d of %s (no key) restarts from its first row", lane, cs.chunk.chunk,
+                         tp.qualified)
             self.todo.append(cs)
         self.opened = False
         self._started = clock()

@@ -1,0 +1,108 @@
+"""The snapshot seam's SQL, driven with a recording fake connection (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidb2mysql.fullload.snapshot import MariaDBSnapshot, SnapshotError, TiDBSnapshot, make_snapshot
+
+
+class FakeCursor:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, args=None):
+        self.conn.log.append(sql if args is None else (sql, args))
+        self.conn.last = sql
+        err = self.conn.errors.get(sql)
+        if err is not None:
+            raise err
+
+    def fetchone(self):
+        for prefix, row in self.conn.results.items():
+            if self.conn.last.startswith(prefix):
+                return row
+        return None
+
+
+class FakeConn:
+    def __init__(self, results=None, errors=None):
+        self.log: list = []
+        self.last = ""
+        self.results = results or {}
+        self.errors = errors or {}
+
+    def cursor(self):
+        return FakeCursor(self)
+
+
+def test_tidb_records_start_ts_of_a_transaction_and_reads_gc_life_time():
+    conn = FakeConn({"SELECT @@tidb_current_ts": (449572927891341313,), "SELECT @@tidb_gc_life_time": ("10m0s",)})
+    assert TiDBSnapshot().record_ts(conn) == 449572927891341313
+    assert conn.log == ["BEGIN", "SELECT @@tidb_current_ts", "COMMIT", "SELECT @@tidb_gc_life_time"]
+
+
+def test_tidb_reader_sets_tidb_snapshot():
+    conn = FakeConn()
+    TiDBSnapshot().open_reader(conn, 449572927891341313)
+    TiDBSnapshot().reopen_reader(conn, 449572927891341313)
+    assert conn.log == ["SET @@tidb_snapshot = '449572927891341313'"] * 2
+
+
+def test_tidb_without_ts_is_an_error():
+    with pytest.raises(SnapshotError, match="no @@tidb_current_ts"):
+        TiDBSnapshot().record_ts(FakeConn({"SELECT @@tidb_current_ts": (None,)}))
+
+
+def test_tidb_gc_warning(caplog):
+    TiDBSnapshot().warn_gc(FakeConn({"SELECT @@tidb_gc_life_time": ("10m0s",)}))
+    assert "tidb_gc_life_time (now 10m0s) must exceed" in caplog.text
+
+
+def test_mariadb_lock_and_tso_sql():
+    s = MariaDBSnapshot("_tidb2mysql_sim.tso", "topic1")
+    conn = FakeConn({"SELECT commit_ts": (77,)})
+    s.lock(conn)
+    assert s.record_ts(conn) == 77
+    s.unlock(conn)
+    assert conn.log == [
+        "FLUSH TABLES WITH READ LOCK",
+        ("SELECT commit_ts FROM `_tidb2mysql_sim`.`tso` WHERE topic = %s", ("topic1",)),
+        "UNLOCK TABLES",
+    ]
+
+
+def test_mariadb_reader_opens_consistent_snapshot_and_checks_tso():
+    s = MariaDBSnapshot("_tidb2mysql_sim.tso", "t")
+    conn = FakeConn({"SELECT commit_ts": (77,)})
+    s.open_reader(conn, 77)
+    assert conn.log[0] == "START TRANSACTION WITH CONSISTENT SNAPSHOT"
+    with pytest.raises(SnapshotError, match="sees commit_ts 77 .* snapshot is 76"):
+        s.open_reader(FakeConn({"SELECT commit_ts": (77,)}), 76)
+
+
+def test_mariadb_resume_after_source_changed_says_restart():
+    s = MariaDBSnapshot("_tidb2mysql_sim.tso", "t")
+    with pytest.raises(SnapshotError, match="cannot resume the full load.*recorded TSO 5.*restart"):
+        s.reopen_reader(FakeConn({"SELECT commit_ts": (6,)}), 5)
+
+
+def test_mariadb_without_tso_table_is_ts_zero():
+    import pymysql
+
+    sql = "SELECT commit_ts FROM `_tidb2mysql_sim`.`tso` WHERE topic = %s"
+    conn = FakeConn(errors={sql: pymysql.err.ProgrammingError(1146, "Table doesn't exist")})
+    assert MariaDBSnapshot("_tidb2mysql_sim.tso", "t").record_ts(conn) == 0
+
+
+def test_make_snapshot():
+    assert isinstance(make_snapshot("tidb", "a.b", "t"), TiDBSnapshot)
+    assert isinstance(make_snapshot("mariadb", "a.b", "t"), MariaDBSnapshot)
+    with pytest.raises(ValueError):
+        make_snapshot("oracle", "a.b", "t")
