@@ -109,6 +109,8 @@ class DrainerPartition(StatefulSourcePartition):
                 if m.commit_ts is not None and m.commit_ts > self.last_ts:
                     self.last_ts = m.commit_ts
             return msgs
+        if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
+            self.stopped_at_ts = True
         if self.stopped_at_ts or (self.s.stop_at_end and self.reader.at_end):
             self.draining = True
             return [EndOfInput(self.last_ts)]

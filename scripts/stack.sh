@@ -487,5 +487,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   wipe) cmd_wipe ;;
-  *) echo "usage: $0 up|down|status|wipe" >&2; exit 2 ;;
+  restart-kafka) ensure_kafka_libs; stop_kafka; start_kafka ;;  # tests: a broker restart under a running flow
+  *) echo "usage: $0 up|down|status|wipe|restart-kafka" >&2; exit 2 ;;
 esac

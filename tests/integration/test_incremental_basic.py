@@ -155,3 +155,36 @@ def test_start_commit_ts_skips_what_the_full_load_copied(setup):
     assert rc == 0, flowrun.tail(log)
     assert q(conn, f"SELECT id, v FROM `{dbn}`.t ORDER BY id") == [(1, "snapshot"), (2, "after")]
     assert f"configured start_commit_ts {snapshot_ts}" in log.read_text()
+
+
+def test_kafka_restart_mid_run_and_stop_at_ts(setup):
+    """The broker restarts under a running flow; it reconnects, and --stop-at-ts ends it exactly."""
+    import subprocess
+
+    s, dbn, job, conn, tmp = setup
+    s1 = schema(dbn)
+    s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
+    s.ddl(dbn, "t", "create table t (id bigint primary key, v varchar(20))")
+    for i in range(50):
+        s.txn(TableChanges(s1, [RowChange(Op.INSERT, (i, "first"), None)]))
+    s.flush()
+    stop_ts = s.ts + 50  # the 50th transaction of the second half
+    cfg = flowrun.write_config(tmp / f"{job}.toml", topic=s.topic, job=job)
+    log = tmp / f"{job}.log"
+    p = flowrun.start(flowrun.incremental_cmd(cfg, 2, 1, stop_at_end=False, extra=("--stop-at-ts", str(stop_ts))), log)
+    try:
+        flowrun.wait_until(lambda: q(conn, f"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='{dbn}'") == [(1,)]
+                           and q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t") == [(50,)], 60, what="first half applied")
+        subprocess.run(["bash", str(flowrun.REPO / "scripts" / "stack.sh"), "restart-kafka"], check=True,
+                       capture_output=True, timeout=180)
+        s2 = Stream(s.cfg, s.topic)
+        s2.ts = s.ts
+        for i in range(60):  # 10 beyond stop_ts must not be applied
+            s2.txn(TableChanges(s1, [RowChange(Op.UPDATE, (i % 50, f"second{i}"), (i % 50, "first"))]))
+        s2.flush()
+        assert p.wait(timeout=120) == 0, flowrun.tail(log)
+    finally:
+        if p.poll() is None:
+            flowrun.kill(p)
+    got = dict(q(conn, f"SELECT id, v FROM `{dbn}`.t"))
+    assert got == {i: f"second{i}" for i in range(50)}  # updates 0..49 applied, 50..59 (> stop_ts) not

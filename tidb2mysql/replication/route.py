@@ -17,11 +17,14 @@ The shard of a key is ``crc32(key bytes) % shard_count``: stable across processe
 
 from __future__ import annotations
 
+import logging
 import zlib
 from typing import Iterable, Iterator
 
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
+
+log = logging.getLogger(__name__)
 
 MAX_SEQ = 1 << 62  # a position (ts, MAX_SEQ) means "all of transaction ts"
 
@@ -118,6 +121,11 @@ class Router:
         if s is None:
             s = zlib.crc32(f"{ts.schema}.{ts.table}".encode()) % self.shard_count
             self._table_shard[k] = s
+            if not ts.pk:
+                log.warning(
+                    "table %s.%s has no primary key: its changes are applied one by one in one shard, matching"
+                    " whole rows (slow; rows that are entirely equal are indistinguishable). Add a primary key"
+                    " in TiDB if you can.", ts.schema, ts.table)
         return s
 
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
