@@ -83,6 +83,8 @@ class LaneSource(FixedPartitionedSource):
         return [lane_name(i) for i in range(self.job.lanes)]
 
     def build_part(self, step_id, for_part, resume_state):
+        if resume_state is not None:
+            log.info("%s: Bytewax resume state %r", for_part, resume_state)
         return LanePartition(self.cfg, self.job, int(for_part.split("-")[1]), resume_state)
 
 

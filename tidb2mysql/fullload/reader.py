@@ -18,8 +18,10 @@ Life of a lane:
 
 Its Bytewax snapshot state is ``{"chunk", "after", "rows"}``: the chunk in progress and the
 key after which to continue. Chunks the target already records as done are skipped with a
-log line; other unfinished chunks continue from the position the target recorded (written
-in the same transaction as the rows, so it is exact).
+log line. An unfinished chunk continues from the Bytewax state or from the position the
+target recorded (written in the same transaction as the rows, so it is exact), whichever
+is further on: the target is often ahead, since it is updated every page and Bytewax only
+every snapshot interval. Either position is safe, because pages are idempotent upserts.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class LaneReader:
                          tp.qualified, cs.rows_done)
                 continue
             tp = tables[cs.chunk.table]
-            if resume is not None and resume.get("chunk") == cs.chunk.chunk:
+            if resume is not None and resume.get("chunk") == cs.chunk.chunk and resume["rows"] >= cs.rows_done:
+                # Both positions are safe (pages are idempotent); take the one further on.
                 cs = ChunkState(cs.chunk, resume["rows"], resume["after"], False)
                 where = "the Bytewax snapshot"
             else:
