@@ -213,3 +213,21 @@ def test_missing_target_table_is_a_clear_error(stack_config, source_conn, source
     rc = flowrun.run(full_load_cmd(cfg, source_db), log, timeout=60)
     assert rc == 1
     assert f"target table(s) missing: {source_db}.t_float, {source_db}.t_int" in log.read_text()
+
+
+def test_value_the_target_cannot_hold_stops_with_table_chunk_and_key(stack_config, source_conn, source_db,
+                                                                    mirror_db, job, tmp_path):
+    with source_conn.cursor() as cur:
+        cur.execute("CREATE TABLE narrow (id INT PRIMARY KEY, v VARCHAR(20))")
+        cur.execute("INSERT INTO narrow SELECT seq, IF(seq = 7, 'much too long', 'ok') FROM seq_1_to_20")
+    with stack.connect(stack_config.target, mirror_db) as tgt, tgt.cursor() as cur:
+        cur.execute("CREATE TABLE narrow (id INT PRIMARY KEY, v VARCHAR(5))")  # strict mode: never truncated
+    cfg = write_config(tmp_path, job, page_rows=5)
+    log = tmp_path / "a.log"
+    assert flowrun.run(full_load_cmd(cfg, source_db), log, timeout=60) == 1
+    text = log.read_text()
+    assert f"table {source_db}.narrow, chunk 0: writing 5 rows failed (first row key (6,)): (1406) Data too long" in text
+    assert "run the same command again to resume" in text
+    with stack.connect(stack_config.target, mirror_db) as tgt, tgt.cursor() as cur:
+        cur.execute("SELECT COUNT(*), MAX(id) FROM narrow")
+        assert cur.fetchone() == (5, 5)  # the pages before the bad one are in; nothing after
