@@ -1,0 +1,103 @@
+"""``tidb2mysql schema``: create the selected source databases, tables and views on the target.
+
+Reads the source (``--recorded DIR`` reads saved SHOW CREATE outputs instead, see
+``tidb2mysql.schema.reader``), translates every statement for the target server it detects,
+and creates what is missing. ``--dry-run`` only prints the plan. Exit status: 0 when
+everything was created/kept, 1 when anything failed or an error-level decision was taken,
+2 when the source or target cannot be reached or the request is invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from tidb2mysql import config as config_mod
+from tidb2mysql.cli import command
+
+log = logging.getLogger("tidb2mysql.schema")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--dry-run", action="store_true", help="print the plan with every decision; change nothing")
+    p.add_argument("--databases", help="comma-separated source databases (default: all non-system ones)")
+    p.add_argument("--tables", help="comma-separated db.name tables or views (added to --databases)")
+    p.add_argument("--existing", choices=("fail", "skip", "check"), default="fail",
+                   help="an object already on the target: fail (default, nothing is changed), skip it, or "
+                        "check that it is compatible")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--target-database", help="create the (single) selected database under this name")
+    p.add_argument("--map-database", help="rename databases: src=dst,src2=dst2")
+    p.add_argument("--recorded", metavar="DIR",
+                   help="read the schema from recorded SHOW CREATE outputs (DIR/index.json) instead of [source]")
+
+
+def _fail(msg: str) -> int:
+    print(f"tidb2mysql schema: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args) -> int:
+    import pymysql
+
+    from tidb2mysql.db import connect
+    from tidb2mysql.ddl import Target
+    from tidb2mysql.schema import render
+    from tidb2mysql.schema.apply import apply_plan, exit_status
+    from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
+    from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection
+
+    cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
+    meta = getattr(getattr(cfg, "job", None), "meta_schema", "tidb2mysql")
+    try:
+        selection = Selection.parse(args.databases, args.tables, exclude=[meta])
+        mapping = parse_mapping(args.map_database)
+    except (SchemaReadError, PlanError) as e:
+        return _fail(str(e))
+
+    source_conn = None
+    try:
+        if args.recorded:
+            source = RecordedSource(args.recorded)
+        else:
+            try:
+                source_conn = connect(cfg.source)
+            except pymysql.MySQLError as e:
+                return _fail(f"cannot connect to the source {cfg.source.describe()}: {e}")
+            source = LiveSource(source_conn, f"source {cfg.source.describe()}")
+        try:
+            catalog = source.read(selection)
+        except SchemaReadError as e:
+            return _fail(str(e))
+        except pymysql.MySQLError as e:
+            return _fail(f"cannot read the schema from {source.description}: {e}")
+    finally:
+        if source_conn is not None:
+            source_conn.close()
+
+    try:
+        target_conn = connect(cfg.target)
+    except pymysql.MySQLError as e:
+        return _fail(f"cannot connect to the target {cfg.target.describe()}: {e}")
+    try:
+        target = Target.detect(target_conn)
+        try:
+            dbmap = database_map([o.database for o in catalog.databases], args.target_database, mapping)
+        except PlanError as e:
+            return _fail(str(e))
+        state = TargetState.read(target_conn, sorted(set(dbmap.values())))
+        plan = build_plan(catalog, state, target, existing=args.existing, dbmap=dbmap)
+        log.info("schema: %d database(s), %d table(s), %d view(s) from %s for %s%s", len(catalog.databases),
+                 len(catalog.tables), len(catalog.views), source.description, target,
+                 " (dry run)" if args.dry_run else "")
+        apply_plan(plan, target_conn, dry_run=args.dry_run)
+    finally:
+        target_conn.close()
+    print(render.to_json(plan, args.dry_run, source.description) if args.json
+          else render.to_text(plan, args.dry_run, source.description))
+    return exit_status(plan)
+
+
+run.add_arguments = add_arguments  # type: ignore[attr-defined]
+command("schema", "Create the source's databases, tables and views on the target (DDL translated).")(run)
