@@ -103,9 +103,9 @@ class Coordinator:
             self.store.delete(tgt)
         job = self.store.load(tgt)
         if job is not None:
-            done = sum(1 for c in self.store.chunks(tgt) if c.done)
+            chunks = self.store.chunks(tgt)
             log.info("resuming job %r: %d lanes, snapshot %s, %d/%d chunks done", job.job, job.lanes,
-                     job.snapshot_ts, done, len(self.store.chunks(tgt)))
+                     job.snapshot_ts, sum(1 for c in chunks if c.done), len(chunks))
             return job
         kind = self.s.snapshot if self.s.snapshot != "auto" else detect_kind(src)
         selected = select_tables(src, self.tables, exclude_schemas=[self.cfg.job.meta_schema])

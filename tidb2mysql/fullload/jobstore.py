@@ -119,6 +119,15 @@ class JobStore:
         return Job(self.job, stage, kind, None if ts is None else int(ts), int(lanes), int(run),
                    lock_state, lock_ms, tables)
 
+    def lock_info(self, conn) -> Optional[tuple[int, str, Optional[int]]]:
+        """``(run, lock_state, snapshot_ts)`` - what a waiting lane polls (cheap: not the plan)."""
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT run, lock_state, snapshot_ts FROM {self.m}.full_load_job WHERE job = %s", (self.job,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return int(row[0]), row[1], None if row[2] is None else int(row[2])
+
     def create(self, conn, kind: str, plan: Plan, lanes: int) -> None:
         tables = json.dumps([t.to_json() for t in plan.tables])
         with conn.cursor() as cur:

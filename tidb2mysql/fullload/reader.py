@@ -114,24 +114,25 @@ class LaneReader:
 
     def try_open(self) -> bool:
         """Open the snapshot once the coordinator allows it; False while still waiting."""
-        job = self.store.load(self.tgt)
-        if job is None:
+        info = self.store.lock_info(self.tgt)
+        if info is None:
             raise SnapshotError(f"full-load job {self.store.job!r} disappeared from the target")
-        if job.lock_state == "failed":
-            raise SnapshotError(f"full-load job {job.job!r}: the coordinator failed to take the snapshot")
-        if job.run != self.run or job.lock_state != "locked":
+        run, lock_state, ts = info
+        if lock_state == "failed":
+            raise SnapshotError(f"full-load job {self.store.job!r}: the coordinator failed to take the snapshot")
+        if run != self.run or lock_state != "locked":
             if self.clock() - self._started > self.timeout:
                 raise SnapshotError(f"lane {self.lane}: no snapshot after {self.timeout:.0f}s "
-                                    f"(job run {job.run}, state {job.lock_state!r}); is the coordinator running?")
+                                    f"(job run {run}, state {lock_state!r}); is the coordinator running?")
             return False
         with self.src.cursor() as cur:
             cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
             if self.snapshot.needs_global_lock:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if self.run > 1:
-            self.snapshot.reopen_reader(self.src, job.snapshot_ts)
+            self.snapshot.reopen_reader(self.src, ts)
         else:
-            self.snapshot.open_reader(self.src, job.snapshot_ts)
+            self.snapshot.open_reader(self.src, ts)
         self.store.lane_state(self.tgt, self.lane, self.run, "opened")
         self.opened = True
         return True
