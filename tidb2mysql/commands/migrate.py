@@ -5,8 +5,9 @@ Resumable at each stage; the stage reached is recorded in the target
 
 1. precheck - not written yet (skipped).
 2. schema - if a ``tidb2mysql schema`` command is registered, it runs (as a subprocess with
-   the same config) before the first full load; otherwise the target tables must already
-   exist, and the full load stops with a message naming any that are missing.
+   the same config, the same table selection and ``--existing check``, so a re-run accepts
+   what an earlier run created) before the first full load; otherwise the target tables
+   must already exist, and the full load stops with a message naming any that are missing.
 3. full load - ``tidb2mysql full-load`` (resumes a started job; skipped once ``loaded``).
 4. incremental - ``tidb2mysql incremental`` starting right after the full load's snapshot
    TSO (binlogs at or below it are already in the copied data). Once this stage is recorded,
@@ -26,6 +27,18 @@ from pathlib import Path
 from tidb2mysql import config as config_mod
 from tidb2mysql import db
 from tidb2mysql.cli import COMMANDS, command
+
+
+def schema_selection(tables: list[str]) -> list[str]:
+    """The full load's ``db.*`` / ``db.table`` selection as ``tidb2mysql schema`` arguments."""
+    dbs = [t.split(".", 1)[0] for t in tables if t.endswith(".*")]
+    named = [t for t in tables if not t.endswith(".*")]
+    out = []
+    if dbs:
+        out += ["--databases", ",".join(dbs)]
+    if named:
+        out += ["--tables", ",".join(named)]
+    return out
 
 
 def _has_command(name: str) -> bool:
@@ -52,7 +65,8 @@ def run(args) -> int:
     print(f"tidb2mysql migrate: job {cfg.job.name!r} at stage {stage!r}", file=sys.stderr)
     if job is None:
         if _has_command("schema"):
-            rc = subprocess.call([sys.executable, "-m", "tidb2mysql.cli", "schema", "--config", cfg_path])
+            rc = subprocess.call([sys.executable, "-m", "tidb2mysql.cli", "schema", "--config", cfg_path,
+                                  "--existing", "check", *schema_selection(full_load_cmd.tables_arg(args))])
             if rc != 0:
                 print("tidb2mysql migrate: schema migration failed; fix it and run migrate again", file=sys.stderr)
                 return rc
