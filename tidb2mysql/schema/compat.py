@@ -8,7 +8,8 @@ source but its SHOW CREATE text, so it works for recorded schemas too. The scrat
 database has a unique name and is always dropped; existing objects are never touched.
 
 Compared: columns (name, position, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
-CHARACTER_SET_NAME, COLLATION_NAME), keys (name, uniqueness, columns with prefix lengths),
+CHARACTER_SET_NAME, COLLATION_NAME,
+GENERATION_EXPRESSION), keys (name, uniqueness, columns with prefix lengths),
 partitioning (method, expression, partition names). Every difference is one line.
 """
 
@@ -19,7 +20,8 @@ import uuid
 
 from tidb2mysql.schema.names import quote
 
-COLUMN_FIELDS = ("COLUMN_TYPE", "IS_NULLABLE", "COLUMN_DEFAULT", "EXTRA", "CHARACTER_SET_NAME", "COLLATION_NAME")
+COLUMN_FIELDS = ("COLUMN_TYPE", "IS_NULLABLE", "COLUMN_DEFAULT", "EXTRA", "CHARACTER_SET_NAME", "COLLATION_NAME",
+                 "GENERATION_EXPRESSION")
 
 
 def table_shape(conn, db: str, table: str) -> dict:
