@@ -231,3 +231,31 @@ def test_value_the_target_cannot_hold_stops_with_table_chunk_and_key(stack_confi
     with stack.connect(stack_config.target, mirror_db) as tgt, tgt.cursor() as cur:
         cur.execute("SELECT COUNT(*), MAX(id) FROM narrow")
         assert cur.fetchone() == (5, 5)  # the pages before the bad one are in; nothing after
+
+
+def test_read_lock_wait_is_bounded(stack_config, source_conn, source_db):
+    """A long-running write makes FLUSH TABLES WITH READ LOCK wait; the wait is bounded and explained."""
+    import threading
+
+    from tidb2mysql.fullload.snapshot import MariaDBSnapshot, SnapshotError
+
+    with source_conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+        cur.execute("INSERT INTO t VALUES (1, 1)")
+
+    def slow_update():
+        with stack.connect(stack_config.source, source_db) as c, c.cursor() as cur:
+            cur.execute("UPDATE t SET v = v + SLEEP(3)")
+
+    th = threading.Thread(target=slow_update)
+    th.start()
+    time.sleep(0.3)
+    conn = stack.connect(stack_config.source)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(SnapshotError, match="within 1s: a long-running query"):
+            MariaDBSnapshot("_tidb2mysql_sim.tso", "t", lock_wait_seconds=1).lock(conn)
+        assert 0.9 < time.monotonic() - t0 < 2.5
+    finally:
+        conn.close()
+        th.join()

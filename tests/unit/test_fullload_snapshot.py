@@ -72,6 +72,7 @@ def test_mariadb_lock_and_tso_sql():
     assert s.record_ts(conn) == 77
     s.unlock(conn)
     assert conn.log == [
+        "SET SESSION lock_wait_timeout = 30",
         "FLUSH TABLES WITH READ LOCK",
         ("SELECT commit_ts FROM `_tidb2mysql_sim`.`tso` WHERE topic = %s", ("topic1",)),
         "UNLOCK TABLES",
@@ -106,3 +107,12 @@ def test_make_snapshot():
     assert isinstance(make_snapshot("mariadb", "a.b", "t"), MariaDBSnapshot)
     with pytest.raises(ValueError):
         make_snapshot("oracle", "a.b", "t")
+
+
+def test_mariadb_lock_wait_timeout_is_a_clear_error():
+    import pymysql
+
+    conn = FakeConn(errors={"FLUSH TABLES WITH READ LOCK": pymysql.err.OperationalError(1205, "Lock wait timeout")})
+    with pytest.raises(SnapshotError, match="within 7s: a long-running query"):
+        MariaDBSnapshot("a.b", "t", lock_wait_seconds=7).lock(conn)
+    assert conn.log[0] == "SET SESSION lock_wait_timeout = 7"

@@ -214,7 +214,8 @@ class Coordinator:
                 print(f"full load of job {job.job!r} already complete; snapshot TSO {job.snapshot_ts}",
                       file=self.out)
                 return LoadResult(job.job, job.snapshot_ts or 0, 0, 0.0, job.lock_ms, already_loaded=True)
-            snapshot = make_snapshot(job.snapshot_kind, self.s.tso_table, self.cfg.kafka.topic)
+            snapshot = make_snapshot(job.snapshot_kind, self.s.tso_table, self.cfg.kafka.topic,
+                                     self.s.lock_wait_seconds)
             run = job.run + 1
             if snapshot.needs_global_lock:
                 self.store.set(tgt, run=run, lock_state="waiting")

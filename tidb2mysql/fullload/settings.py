@@ -35,12 +35,17 @@ class FullLoadConfig:
     # SET sql_log_bin = 0 on target writer sessions. Off by default: it needs SUPER /
     # BINLOG ADMIN and hides the load from the target's own replicas.
     disable_target_binlog: bool = False
+    # MariaDB stand-in: seconds FLUSH TABLES WITH READ LOCK may wait for running statements
+    # (writers queue behind it meanwhile) before the load gives up.
+    lock_wait_seconds: int = 30
     # Seconds the coordinator waits for all lanes to connect / open their snapshot.
     lane_timeout: float = 300.0
 
     def validate(self) -> None:
         if self.chunk_rows < 1 or self.page_rows < 1:
             raise ValueError("chunk_rows and page_rows must be >= 1")
+        if self.lock_wait_seconds < 1:
+            raise ValueError("lock_wait_seconds must be >= 1")
         if self.lanes < 0:
             raise ValueError("lanes must be >= 0")
         if self.snapshot not in SNAPSHOT_KINDS:

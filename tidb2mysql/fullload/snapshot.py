@@ -98,14 +98,28 @@ class MariaDBSnapshot:
     kind = "mariadb"
     needs_global_lock = True
 
-    def __init__(self, tso_table: str, topic: str):
+    def __init__(self, tso_table: str, topic: str, lock_wait_seconds: int = 30):
         schema, table = tso_table.split(".", 1)
         self.tso_table = quote_ident(schema) + "." + quote_ident(table)
         self.topic = topic
+        self.lock_wait_seconds = lock_wait_seconds
 
     def lock(self, conn) -> None:
-        """Stop every commit on the source (held by the coordinator's connection)."""
-        _exec(conn, "FLUSH TABLES WITH READ LOCK")
+        """Stop every commit on the source (held by the coordinator's connection).
+
+        FLUSH TABLES WITH READ LOCK first waits for running statements; every writer queues
+        behind it meanwhile. ``lock_wait_timeout`` bounds that wait (the server default is a
+        day), so a long-running query fails the load instead of stalling the source.
+        """
+        _exec(conn, f"SET SESSION lock_wait_timeout = {int(self.lock_wait_seconds)}")
+        try:
+            _exec(conn, "FLUSH TABLES WITH READ LOCK")
+        except Exception as e:
+            if getattr(e, "args", (None,))[0] == 1205:  # lock wait timeout
+                raise SnapshotError(
+                    f"could not take FLUSH TABLES WITH READ LOCK within {self.lock_wait_seconds}s: a long-running "
+                    f"query or transaction on the source holds tables; retry when it has finished") from None
+            raise
 
     def unlock(self, conn) -> None:
         _exec(conn, "UNLOCK TABLES")
@@ -155,9 +169,9 @@ def detect_kind(conn) -> str:
     return "tidb" if "tidb" in version.lower() else "mariadb"
 
 
-def make_snapshot(kind: str, tso_table: str, topic: str):
+def make_snapshot(kind: str, tso_table: str, topic: str, lock_wait_seconds: int = 30):
     if kind == "tidb":
         return TiDBSnapshot()
     if kind == "mariadb":
-        return MariaDBSnapshot(tso_table, topic)
+        return MariaDBSnapshot(tso_table, topic, lock_wait_seconds)
     raise ValueError(f"unknown snapshot kind {kind!r}")
