@@ -91,3 +91,8 @@ def test_key_positions_and_json_round_trip():
     t = tp(key=("v", "id"))
     assert t.key_positions() == [2, 0]
     assert TablePlan.from_json(t.to_json()) == t
+
+
+def test_integer_ranges_exact_near_2_to_64():
+    ranges = integer_ranges(2 ** 64 - 10, 2 ** 64 - 1, 2, 10)
+    assert [r[:2] for r in ranges] == [(None, [str(2 ** 64 - 5)]), ([str(2 ** 64 - 5)], None)]

@@ -188,7 +188,7 @@ def integer_ranges(lo: int, hi: int, n: int, est_rows: int):
     """Cut ``lo..hi`` into at most ``n`` ranges; the first and last are open-ended."""
     width = hi - lo + 1
     n = max(1, min(n, width))
-    step = math.ceil(width / n)
+    step = -(-width // n)  # integer ceil: keys may be near 2**64, beyond float precision
     bounds = [lo + i * step for i in range(1, n) if lo + i * step <= hi]
     per = est_rows // (len(bounds) + 1)
     edges: list = [None] + [[str(b)] for b in bounds] + [None]
