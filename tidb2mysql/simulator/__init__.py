@@ -1,0 +1,25 @@
+"""The TiDB change simulator: plays TiDB + Pump + Drainer; the test oracle of tidb2mysql.
+
+It runs a seeded random workload against the source database (MariaDB standing in for TiDB)
+and publishes, for every committed transaction and every DDL, exactly the Drainer message
+TiDB would produce: one message per transaction on partition 0, TSO commit_ts strictly
+increasing, full row images read back from the source (so the message describes what the
+source really holds), TiDB-flavoured DDL text, Drainer's traps (generated columns, DROP TABLE
+a, b twice, redeliveries). After replication the target must equal the source.
+
+    from tidb2mysql.simulator import SimulatorOptions, run_simulation
+    summary = run_simulation(cfg, SimulatorOptions(seed=1, txns=1000, databases=["sim"]))
+
+Modules: ``catalog`` (table structure from information_schema, Drainer type names),
+``values`` (random and edge values; PyMySQL -> native values), ``tso`` (the TSO clock),
+``workload`` (the run itself).
+"""
+
+from tidb2mysql.simulator.workload import (
+    SimulationSummary,
+    SimulatorOptions,
+    publish_big_transaction,
+    run_simulation,
+)
+
+__all__ = ["SimulationSummary", "SimulatorOptions", "publish_big_transaction", "run_simulation"]
