@@ -69,3 +69,18 @@ def referenced_names(sql: str, default_db: str) -> set[tuple[str, str]]:
             out.add((t.name, sig[n + 2].name))
         out.add((default_db, t.name))
     return out
+
+
+def foreign_key_targets(sql: str, default_db: str) -> list[tuple[str, str]]:
+    """The ``(database, table)`` every ``REFERENCES`` clause of a CREATE TABLE points at."""
+    tokens = tokenize(sql)
+    sig = [tokens[i] for i in _significant(tokens)]
+    out: list[tuple[str, str]] = []
+    for n, t in enumerate(sig[:-1]):
+        if not t.is_word("REFERENCES") or sig[n + 1].kind not in (QIDENT, WORD):
+            continue
+        if n + 3 < len(sig) and sig[n + 2].is_op(".") and sig[n + 3].kind in (QIDENT, WORD):
+            out.append((sig[n + 1].name, sig[n + 3].name))
+        else:
+            out.append((default_db, sig[n + 1].name))
+    return out

@@ -23,7 +23,7 @@ from typing import Optional
 
 from tidb2mysql.ddl import Options, Target, translate
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, KEEP, SKIP, Catalog, SourceObject, Step
-from tidb2mysql.schema.names import referenced_names, rename_created_database, rename_qualifiers
+from tidb2mysql.schema.names import foreign_key_targets, referenced_names, rename_created_database, rename_qualifiers
 
 EXISTING_MODES = ("fail", "skip", "check")
 
@@ -108,8 +108,11 @@ def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: s
         plan.notes.append({"source": name, "level": "warning", "action": "skipped", "reason": reason})
     for obj in catalog.databases:
         plan.steps.append(_database_step(obj, dbmap[obj.database], state, target, options))
+    migrated = {(dbmap[o.database], o.name) for o in catalog.tables}
     for obj in catalog.tables:
-        plan.steps.append(_object_step(obj, dbmap[obj.database], state, target, existing, renames, options))
+        step = _object_step(obj, dbmap[obj.database], state, target, existing, renames, options)
+        _check_foreign_keys(step, migrated, state)
+        plan.steps.append(step)
     for obj in order_views(catalog.views, plan.notes):
         plan.steps.append(_object_step(obj, dbmap[obj.database], state, target, existing, renames, options))
     return plan
@@ -180,6 +183,19 @@ def _object_step(obj: SourceObject, tdb: str, state: TargetState, target: Target
     else:
         step.action = CHECK
     return step
+
+
+def _check_foreign_keys(step: Step, migrated: set[tuple[str, str]], state: TargetState) -> None:
+    """Warn about a foreign key to a table that will exist neither by migration nor already.
+
+    The table is still created (foreign_key_checks=0 allows it), but every insert into it
+    fails until the referenced table exists, so the user has to know now.
+    """
+    for statement in step.statements:
+        for ref in foreign_key_targets(statement, step.target_database):
+            if ref not in migrated and ref not in state.objects:
+                step.decide("warning", "unchanged", f"foreign key references {ref[0]}.{ref[1]}, which is not "
+                            "selected and not on the target; inserts into this table fail until it exists")
 
 
 def order_views(views: list[SourceObject], notes: Optional[list[dict]] = None) -> list[SourceObject]:
