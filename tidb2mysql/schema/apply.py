@@ -73,6 +73,12 @@ def _check(conn, step: Step, dry_run: bool) -> None:
 
 def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
     """Carry out ``plan`` on ``conn`` (the target); statuses and errors land on the steps."""
+    for step in plan.steps:
+        for d in step.decisions:
+            log.info("schema: %s %s: %s", step.obj.kind, step.target_name, d)
+    for n in plan.notes:
+        log.log(logging.WARNING if n["level"] != "info" else logging.INFO, "schema: not migrated %s: %s",
+                n["source"], n["reason"])
     if plan.blocked:
         for s in plan.steps:
             s.status = "failed" if s.action == FAIL else "not run"
@@ -84,8 +90,6 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
     prepare_session(conn)
     retry: list[Step] = []
     for step in plan.steps:
-        for d in step.decisions:
-            log.info("schema: %s %s: %s", step.obj.kind, step.target_name, d)
         if step.action == CHECK:
             _check(conn, step, dry_run)
             continue
