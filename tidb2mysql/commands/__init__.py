@@ -7,3 +7,4 @@ from tidb2mysql.commands import ddl  # noqa: F401,E402
 from tidb2mysql.commands import full_load  # noqa: F401,E402
 from tidb2mysql.commands import migrate  # noqa: F401,E402
 from tidb2mysql.commands import schema  # noqa: F401,E402
+from tidb2mysql.commands import simulate  # noqa: F401,E402
