@@ -51,7 +51,7 @@ def source(source_conn, source_db):
     return source_db
 
 
-def everything(db):
+def everything():
     return [("child", "BASE TABLE"), ("other", "BASE TABLE"), ("parent", "BASE TABLE"),
             ("v_parent", "VIEW"), ("v_top", "VIEW")]
 
@@ -77,7 +77,7 @@ def test_existing_fail_skip_check(capsys, source, target_conn, target_db):
     args = ("--databases", source, "--target-database", target_db)
     code, rep = run_json(capsys, *args)
     assert code == 0
-    assert objects(target_conn, target_db) == everything(target_db)
+    assert objects(target_conn, target_db) == everything()
 
     # fail (default): error names every existing object, and nothing is changed at all
     query(target_conn, "DROP TABLE other")
@@ -92,7 +92,7 @@ def test_existing_fail_skip_check(capsys, source, target_conn, target_db):
     assert code == 0
     actions = {o["source"].split(".")[-1]: (o["action"], o["status"]) for o in rep["objects"]}
     assert actions["parent"] == ("skip", "done") and actions["other"] == ("create", "done")
-    assert objects(target_conn, target_db) == everything(target_db)
+    assert objects(target_conn, target_db) == everything()
 
     # check: compatible tables pass ...
     code, rep = run_json(capsys, *args, "--existing", "check")

@@ -48,7 +48,7 @@ def _run(conn, step: Step) -> None:
             cur.execute(s)
 
 
-def _fail(step: Step, e: Exception, statement_hint: str = "") -> None:
+def _fail(step: Step, e: object) -> None:
     step.status = "failed"
     step.error = f"{step.obj.kind} {step.target_name}: {e}"
     log.error("schema: %s failed: %s", step.target_name, e)
