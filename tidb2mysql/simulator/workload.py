@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -92,6 +93,20 @@ def _create_table_text(name: str, columns: str, pk: str, extra: str, rng: random
     if pk:
         tidb = ""  # SHARD_ROW_ID_BITS needs a table without a clustered integer key in TiDB
     return f"create table {quote_ident(name)} ({columns}{pk_clause}{extra}){TIDB_TABLE_SUFFIX}{tidb}"
+
+
+_TIDB_VERSIONED_COMMENT = re.compile(r"\s*/\*!9\d{4}\b.*?\*/", re.S)
+
+
+def executable_text(query: str) -> str:
+    """The MariaDB-valid form of a TiDB-flavoured DDL text.
+
+    TiDB's binlog wraps SHARD_ROW_ID_BITS / PRE_SPLIT_REGIONS in ``/*!90000 ... */``; MariaDB
+    10.11 (version 101100 > 90000) would *execute* such a comment, so the simulator removes it
+    before running the statement on the source. ``/*T! ... */`` comments stay: every MySQL
+    flavour ignores them. The published text keeps everything, as Drainer would.
+    """
+    return _TIDB_VERSIONED_COMMENT.sub("", query)
 
 
 class _Table:
@@ -208,7 +223,7 @@ class Simulator:
         with self.conn.cursor() as cur:
             if schema and not query.lower().startswith(("create database", "drop database")):
                 cur.execute(f"USE {quote_ident(schema)}")
-            cur.execute(query)
+            cur.execute(executable_text(query))
         self.conn.commit()
         if refresh:
             db_, name, kind = refresh
