@@ -1,7 +1,7 @@
 # tidb2mysql developer entry points. Every target uses the venv at ./.venv.
 #
 #   make test    THE test command: venv + local stack + the whole pytest suite
-#   make demo    venv + local stack + a small simulated TiDB workload into Kafka
+#   make demo    venv + local stack + simulated TiDB writing while the incremental flow replicates
 #   make up / down / status / wipe    the local stack (scripts/stack.sh)
 #   make unit    pure unit tests only (no stack needed)
 #   make proto   regenerate the Drainer protobuf module
@@ -66,7 +66,7 @@ unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 demo: setup up
-	$(VENV)/bin/tidb2mysql simulate --config .stack/tidb2mysql.toml $(DEMO_ARGS)
+	$(PY) scripts/demo.py $(DEMO_ARGS)
 
 bench: setup
 	@if [ -d bench ]; then \

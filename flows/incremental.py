@@ -38,6 +38,7 @@ from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
 from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick
 from tidb2mysql.replication.progress import ProgressLog
+from tidb2mysql.replication.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
@@ -57,7 +58,7 @@ class DrainerPartition(StatefulSourcePartition):
     def __init__(self, cfg, resume_offset: Optional[int]):
         self.cfg = cfg
         self.s = incremental_settings(cfg)
-        self.conn = db.connect(cfg.target, autocommit=True)
+        self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
         self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
         decoder = self.decoder = Decoder(cfg.drainer.time_zone)
@@ -67,7 +68,7 @@ class DrainerPartition(StatefulSourcePartition):
         else:
             start = resolve_start(
                 self.reader,
-                self.checkpoints.min_position(self.conn, self.s.shards),
+                self.conn.run(lambda c: self.checkpoints.min_position(c, self.s.shards)),
                 self.s.start_commit_ts,
                 lambda v: decoder.decode(v, None).commit_ts,
             )
@@ -85,7 +86,8 @@ class DrainerPartition(StatefulSourcePartition):
             out, self.pending = self.pending, []
             return out
         if self.draining:
-            if self.checkpoints.count_at_or_after(self.conn, (self.last_ts, MAX_SEQ)) >= self.s.shards:
+            done = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (self.last_ts, MAX_SEQ)))
+            if done >= self.s.shards:
                 log.info("all shards applied everything through commit_ts %d; stopping", self.last_ts)
                 raise StopIteration()
             return []
@@ -182,16 +184,16 @@ class _Services:
         self._pipeline: Optional[Pipeline] = None
         self._ctx: Optional[ShardContext] = None
 
-    def connect(self, autocommit: bool = True):
-        return db.connect(self.cfg.target, autocommit=autocommit)
+    def connect(self, autocommit: bool = True, **kw):
+        return db.connect(self.cfg.target, autocommit=autocommit, **kw)
 
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             cfg = self.cfg
-            dl_conn = self.connect(True)
+            dl_conn = ReconnectingConnection(lambda: self.connect(True), "dead-letter write")
 
             def dead_letter(letters):
-                deadletter.write(dl_conn, cfg.job.meta_schema, cfg.job.name, letters)
+                dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
 
             self._pipeline = Pipeline(
                 Decoder(cfg.drainer.time_zone), Router(self.s.shards), cfg.kafka.topic, cfg.kafka.partition,

@@ -120,7 +120,7 @@ def test_sigkill_at_random_moments_with_recovery(workload, tmp_path):
     kills = 0
     for _ in range(5):
         p = flowrun.start(flowrun.incremental_cmd(cfg_path, 2, 1, recovery_dir=recovery), log)
-        time.sleep(rnd.uniform(1.5, 5.0))
+        time.sleep(rnd.uniform(1.0, 4.0))
         if p.poll() is not None:
             break  # finished before the kill
         flowrun.kill(p)

@@ -47,7 +47,7 @@ def env(stack_config, target_db):
     cps.ensure_shards(conn, SHARDS, (0, MAX_SEQ))
     settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1)
     clock = Clock()
-    ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS, make_translator(cfg, lambda autocommit=True: db.connect(cfg.target, autocommit=autocommit))), lambda autocommit=True: db.connect(cfg.target, autocommit=autocommit), clock)
+    ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS, make_translator(cfg, lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw))), lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw), clock)
     yield cfg, conn, target_db, ctx, clock
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{meta}`")

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 
+from pymysql.constants.CLIENT import FOUND_ROWS
+
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.replication.errors import is_transient
+from tidb2mysql.replication.retry import retry_transient
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.settings import IncrementalConfig
@@ -107,7 +109,7 @@ class ShardApplier:
 
     def conn(self):
         if self._conn is None:
-            c = self.ctx.connect(autocommit=False)
+            c = self.ctx.connect(autocommit=False, client_flag=FOUND_ROWS)
             prepare_session(c)
             self._conn = c
             self.target_tables = TargetTables(lambda: self.coord_conn())
@@ -132,20 +134,8 @@ class ShardApplier:
 
     def _with_retry(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` and retry transient failures (target restart, lost connection)."""
-        delay, started = 0.1, self.ctx.clock()
-        while True:
-            try:
-                return fn()
-            except Exception as e:  # noqa: BLE001 - classified below, re-raised if not transient
-                if not is_transient(_root(e)):
-                    raise
-                limit = self.s.retry_seconds
-                if limit and self.ctx.clock() - started > limit:
-                    raise
-                log.warning("shard %d: %s failed (%s); retrying in %.1fs", self.shard, what, e, delay)
-                self._reset_connections()
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        return retry_transient(fn, f"shard {self.shard}: {what}", on_retry=self._reset_connections,
+                               retry_seconds=self.s.retry_seconds, clock=self.ctx.clock)
 
     def _load_checkpoint(self) -> Position:
         pos = self._with_retry("reading checkpoint", lambda: self.ctx.checkpoints.load(self.coord_conn(), self.shard))
@@ -303,10 +293,25 @@ class ShardApplier:
         cps = self.ctx.checkpoints
         extra = [cps.update_sql(self.shard, pos, self.st.received_offset, rows)]
         attempts = 0
+        first_try = [True]
+
+        def apply_once():
+            # A connection lost during COMMIT leaves the outcome unknown: the batch may be
+            # applied. The checkpoint is in the same transaction, so it tells: never apply a
+            # batch twice (a key-less table would get a duplicate row).
+            if not first_try[0]:
+                done = cps.load(self.coord_conn(), self.shard)
+                if done is not None and done >= pos:
+                    log.info("shard %d: the batch up to %s was committed before the connection was lost",
+                             self.shard, pos)
+                    return None
+            first_try[0] = False
+            return self._conn_writer().write(batches, extra)
+
         while True:
             attempts += 1
             try:
-                return self._with_retry("apply", lambda: self._conn_writer().write(batches, extra)), 0
+                return self._with_retry("apply", apply_once), 0
             except WriteError as e:
                 if attempts < self.s.apply_attempts:
                     log.warning("shard %d: batch failed (%s); attempt %d of %d", self.shard, e, attempts,
@@ -362,6 +367,3 @@ class ShardApplier:
         self._reset_connections()
 
 
-def _root(e: BaseException) -> BaseException:
-    cause = getattr(e, "__cause__", None)
-    return cause if cause is not None else e
