@@ -244,9 +244,12 @@ class Simulator:
 
     def setup(self) -> None:
         for d in self.databases:
-            if self.opts.drop_existing:
+            if self.opts.drop_existing:  # also the databases an earlier run's CREATE DATABASE DDL made
                 with self.conn.cursor() as cur:
-                    cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(d)}")
+                    cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+                                " OR SCHEMA_NAME LIKE %s", (d, d.replace("_", "\\_") + "\\_x%"))
+                    for (name,) in cur.fetchall():
+                        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
                 self.conn.commit()
             self.ddl(d, "", f"create database {quote_ident(d)}")
             for i in range(self.opts.tables):
@@ -347,6 +350,12 @@ class Simulator:
             self.ddl(vd, name, f"drop view {quote_ident(name)}")
         elif kind == "create_database":
             name = f"{self.databases[0]}_x{n}"[:64]
+            with self.conn.cursor() as cur:  # a name left by an earlier run (--no-drop) is taken
+                cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+                taken = cur.fetchone() is not None
+            self.conn.commit()
+            if taken:
+                return
             self.ddl(name, "", f"create database {quote_ident(name)}")
             self.extra_dbs.append(name)
         elif kind == "drop_database":
