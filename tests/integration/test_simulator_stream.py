@@ -204,3 +204,23 @@ def test_cli_prints_a_json_summary(stack_config, kafka_topic, sim_dbs, tmp_path)
     events = decode_all(cfg, kafka_topic, read_messages(cfg, kafka_topic, summary["messages"]))
     assert sum(isinstance(e, Txn) for e in events) == 25
     assert events[-1].commit_ts == summary["last_commit_ts"]
+
+
+def test_setup_only_creates_a_missing_topic_then_duration_and_rate(stack_config, sim_dbs, request):
+    topic = stack.unique_name(request.node.name)  # not created: the simulator must create it
+    cfg = with_topic(stack_config, topic)
+    try:
+        s = run_simulation(cfg, SimulatorOptions(seed=4, setup_only=True, databases=sim_dbs[:1], tables=2))
+        assert (s.txns, s.rows, s.ddls, s.messages) == (0, 0, 1 + 2 + 5, 8)
+        md = stack.admin_client(cfg.kafka).list_topics(topic, timeout=10)
+        assert len(md.topics[topic].partitions) == 1
+        first = decode_all(cfg, topic, read_messages(cfg, topic, s.messages))
+        assert all(isinstance(e, DDL) for e in first) and first[0].query.startswith("create database")
+        t0 = time.monotonic()
+        s2 = run_simulation(cfg, SimulatorOptions(seed=4, txns=0, duration_s=1.5, rate=20, databases=sim_dbs[:1],
+                                                  tables=2))
+        took = time.monotonic() - t0
+        assert 20 <= s2.txns <= 32 and took < 10, (s2.txns, took)  # ~1.5 s x 20/s, paced, then stops
+        assert s2.first_commit_ts > s.last_commit_ts  # strictly increasing across runs (tso table)
+    finally:
+        stack.delete_topic(stack_config.kafka, topic)
