@@ -1,0 +1,197 @@
+"""``tidb2mysql status``: where a job is, read from the TARGET's meta tables only.
+
+Why only the target: it is the truth about what was applied (checkpoints are written in the
+same transaction as the rows), it is reachable from any machine, and it answers while the
+flow is down. Kafka is asked only for its end offset, when reachable, to tell "delayed" from
+"upstream idle": Drainer sends no heartbeats, so the delay (now minus the physical time of
+the applied commit_ts) keeps growing while nothing happens upstream. The job is therefore
+"not delayed" when the delay is under the threshold OR every message in Kafka is applied.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from tidb2mysql.events import tso_physical_ms
+from tidb2mysql.ops.fencing import JobControl
+from tidb2mysql.replication.sql import quote_ident
+
+
+@dataclass
+class FullLoadProgress:
+    stage: str
+    snapshot_ts: Optional[int]
+    tables: int
+    tables_done: int
+    chunks: int
+    chunks_done: int
+    rows_done: int
+    rows_estimated: int
+
+
+@dataclass
+class Status:
+    job: str
+    meta_schema: str
+    stage: str
+    control_state: Optional[str] = None
+    full_load: Optional[FullLoadProgress] = None
+    shards: int = 0
+    applied_commit_ts: Optional[int] = None  # min over shards: everything at or below is applied
+    delay_seconds: Optional[float] = None
+    applied_offset: Optional[int] = None  # min over shards of the last Kafka offset covered
+    kafka_end_offset: Optional[int] = None  # high watermark (next offset to be written)
+    kafka_error: Optional[str] = None
+    caught_up_with_kafka: Optional[bool] = None
+    not_delayed: bool = False
+    threshold_seconds: float = 60.0
+    rows_applied: int = 0
+    rows_per_second: Optional[float] = None
+    dead_letters: int = 0
+    ddl: dict = field(default_factory=dict)  # status -> count
+    last_update: Optional[str] = None
+    notes: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _table_exists(cur, schema: str, table: str) -> bool:
+    cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
+                (schema, table))
+    return bool(cur.fetchone()[0])
+
+
+def _rows_applied(cur, m: str, job: str) -> int:
+    cur.execute(f"SELECT COALESCE(SUM(rows_applied), 0) FROM {m}.`checkpoint` WHERE job=%s", (job,))
+    return int(cur.fetchone()[0])
+
+
+def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, kafka_error: Optional[str] = None,
+                threshold: float = 60.0, sample_seconds: float = 0.0, now: Optional[float] = None) -> Status:
+    """Everything from the target (``conn``: autocommit); ``kafka_end`` from the caller."""
+    m = quote_ident(meta)
+    st = Status(job=job, meta_schema=meta, stage="not started", threshold_seconds=threshold,
+                kafka_end_offset=kafka_end, kafka_error=kafka_error)
+    ctl = JobControl(meta, job).load(conn)
+    st.control_state = ctl.state if ctl else None
+    with conn.cursor() as cur:
+        has = {t: _table_exists(cur, meta, t) for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job")}
+        if has["full_load_job"]:
+            cur.execute(f"SELECT stage, snapshot_ts FROM {m}.full_load_job WHERE job=%s", (job,))
+            row = cur.fetchone()
+            if row:
+                cur.execute(
+                    f"SELECT COUNT(DISTINCT tbl), COUNT(*), COALESCE(SUM(done),0), COALESCE(SUM(rows_done),0),"
+                    f" COALESCE(SUM(est_rows),0) FROM {m}.full_load_chunks WHERE job=%s", (job,))
+                ntab, nch, nd, rows, est = cur.fetchone()
+                cur.execute(f"SELECT COUNT(*) FROM (SELECT tbl FROM {m}.full_load_chunks WHERE job=%s"
+                            f" GROUP BY tbl HAVING SUM(done)=COUNT(*)) x", (job,))
+                tdone = cur.fetchone()[0]
+                st.full_load = FullLoadProgress(row[0], None if row[1] is None else int(row[1]), int(ntab), int(tdone),
+                                                int(nch), int(nd), int(rows), int(est))
+        cps = []
+        if has["checkpoint"]:
+            cur.execute(f"SELECT shard, commit_ts, seq, kafka_offset, rows_applied, updated_at FROM {m}.`checkpoint`"
+                        f" WHERE job=%s ORDER BY shard", (job,))
+            cps = cur.fetchall()
+        if has["ddl_history"]:
+            cur.execute(f"SELECT status, COUNT(*) FROM {m}.ddl_history WHERE job=%s GROUP BY status", (job,))
+            st.ddl = {s: int(n) for s, n in cur.fetchall()}
+        if has["dead_letter"]:
+            cur.execute(f"SELECT COUNT(*) FROM {m}.dead_letter WHERE job=%s", (job,))
+            st.dead_letters = int(cur.fetchone()[0])
+        if cps and sample_seconds > 0:
+            first = _rows_applied(cur, m, job)
+            time.sleep(sample_seconds)
+            st.rows_per_second = max(0, _rows_applied(cur, m, job) - first) / sample_seconds
+            cur.execute(f"SELECT shard, commit_ts, seq, kafka_offset, rows_applied, updated_at FROM {m}.`checkpoint`"
+                        f" WHERE job=%s ORDER BY shard", (job,))
+            cps = cur.fetchall()
+    # Stage.
+    if st.control_state == "finished":
+        st.stage = "finished"
+    elif st.full_load is not None and st.full_load.stage in ("loading", "loaded"):
+        st.stage = "full load" if st.full_load.stage == "loading" else "full load done"
+    elif cps:
+        st.stage = "incremental"
+    if st.control_state in ("cutover_requested", "stopped"):
+        st.notes.append(f"cut-over in progress: {st.control_state}")
+    if not cps:
+        st.notes.append("no incremental checkpoint yet")
+        return st
+    st.shards = len(cps)
+    st.rows_applied = sum(int(r[4]) for r in cps)
+    st.applied_commit_ts = min(int(r[1]) for r in cps)
+    st.applied_offset = min(int(r[3]) for r in cps)
+    st.last_update = str(max(r[5] for r in cps))
+    if st.applied_commit_ts > 0:
+        now = time.time() if now is None else now
+        st.delay_seconds = max(0.0, now - tso_physical_ms(st.applied_commit_ts) / 1000)
+    if kafka_end is not None:
+        st.caught_up_with_kafka = st.applied_offset + 1 >= kafka_end
+    st.not_delayed = bool(st.caught_up_with_kafka) or (st.delay_seconds is not None and st.delay_seconds < threshold)
+    if st.delay_seconds is not None and st.delay_seconds >= threshold and st.caught_up_with_kafka:
+        st.notes.append("delay grows because the upstream is idle (Drainer sends no heartbeats); all of Kafka is applied")
+    return st
+
+
+def kafka_end_offset(kafka_cfg) -> tuple[Optional[int], Optional[str]]:
+    """High watermark of the Drainer partition, or (None, why) when Kafka is unreachable."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from tidb2mysql.kafka_settings import consumer_config
+
+    c = Consumer(consumer_config(kafka_cfg, **{"group.id": "tidb2mysql-status"}))
+    try:
+        md = c.list_topics(kafka_cfg.topic, timeout=5)
+        t = md.topics.get(kafka_cfg.topic)
+        if t is None or t.error is not None or kafka_cfg.partition not in t.partitions:
+            return None, f"topic {kafka_cfg.topic!r} partition {kafka_cfg.partition} not found" + (
+                f" ({t.error})" if t is not None and t.error else "")
+        _lo, hi = c.get_watermark_offsets(TopicPartition(kafka_cfg.topic, kafka_cfg.partition), timeout=5)
+        return int(hi), None
+    except Exception as e:  # noqa: BLE001 - status must answer even when Kafka is down
+        return None, f"Kafka unreachable: {e}"
+    finally:
+        c.close()
+
+
+def _fmt_delay(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    return f"{s:.1f}s" if s < 120 else f"{s / 60:.1f}min" if s < 7200 else f"{s / 3600:.1f}h"
+
+
+def render(st: Status) -> str:
+    lines = [f"job              {st.job} (meta schema {st.meta_schema})", f"stage            {st.stage}"]
+    if st.control_state:
+        lines.append(f"cut-over         {st.control_state}")
+    fl = st.full_load
+    if fl is not None:
+        pct = f"{100 * fl.rows_done / fl.rows_estimated:.0f}% of ~{fl.rows_estimated} rows" if fl.rows_estimated else ""
+        lines.append(f"full load        {fl.stage}: {fl.tables_done}/{fl.tables} tables, {fl.chunks_done}/{fl.chunks}"
+                     f" chunks, {fl.rows_done} rows {pct}; snapshot TSO {fl.snapshot_ts}")
+    if st.shards:
+        lines.append(f"applied          commit_ts {st.applied_commit_ts} (min over {st.shards} shards),"
+                     f" delay {_fmt_delay(st.delay_seconds)}")
+        if st.kafka_end_offset is not None:
+            caught = "caught up with Kafka" if st.caught_up_with_kafka else \
+                f"{st.kafka_end_offset - st.applied_offset - 1} message(s) behind"
+            lines.append(f"kafka            end offset {st.kafka_end_offset}, applied offset {st.applied_offset}: {caught}")
+        else:
+            lines.append(f"kafka            {st.kafka_error or 'not asked'}; applied offset {st.applied_offset}")
+        verdict = "NOT DELAYED" if st.not_delayed else "DELAYED"
+        lines.append(f"verdict          {verdict} (threshold {st.threshold_seconds:g}s or caught up with Kafka)")
+        rate = "-" if st.rows_per_second is None else f"{st.rows_per_second:.0f}"
+        lines.append(f"rows             {st.rows_applied} applied, {rate} rows/s; last checkpoint {st.last_update}")
+    ddl = ", ".join(f"{n} {s}" for s, n in sorted(st.ddl.items())) or "none"
+    lines.append(f"DDL              {ddl}")
+    lines.append(f"dead letters     {st.dead_letters}")
+    lines += [f"note             {n}" for n in st.notes]
+    return "\n".join(lines)
+
+
+__all__ = ["FullLoadProgress", "Status", "kafka_end_offset", "read_status", "render"]
