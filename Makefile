@@ -12,6 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 DEMO_ARGS ?= --seed 1 --txns 200 --tables 3
+# make bench BENCH_ARGS=--full   (the issue's sizes; --smoke for tiny; --only SECTION ...)
+BENCH_ARGS ?=
 
 # scripts/stack.sh uses the venv's confluent-kafka for its Kafka health check.
 STACK := PYTHON=$(CURDIR)/$(PY) scripts/stack.sh
@@ -68,9 +70,9 @@ unit: setup
 demo: setup up
 	$(PY) scripts/demo.py $(DEMO_ARGS)
 
-bench: setup
+bench: setup up
 	@if [ -d bench ]; then \
-	  $(PY) -m bench; \
+	  $(PY) -m bench $(BENCH_ARGS); \
 	else \
 	  echo "bench/ is not built yet: nothing to run"; \
 	fi

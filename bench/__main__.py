@@ -1,0 +1,192 @@
+"""``python -m bench [--smoke | --full] [--only SECTION ...] [--out DIR]``
+
+Sections, in order: incremental (flow and ceiling per workload), apply (raw apply ceiling
+and LOAD DATA), delay, fullload, memory. Run one benchmark at a time on this 2-core
+machine, and not while the test suite runs. A section that fails is recorded under
+``errors`` and the run goes on; the exit status is 1 if any section failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import apply_ceiling, ceiling, delay, env, fullload, incremental, oltp, report
+from bench.sizes import MODES
+
+SECTIONS = ("incremental", "apply", "delay", "fullload", "memory")
+log = logging.getLogger("bench")
+
+
+def _checksum(cfg, w: oltp.Workload) -> tuple:
+    conn = env.target(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CHECKSUM TABLE " + ", ".join(f"`{s.schema}`.`{s.table}`" for s in w.tables))
+            sums = tuple(r[1] for r in cur.fetchall())
+            counts = []
+            for s in w.tables:
+                cur.execute(f"SELECT COUNT(*) FROM `{s.schema}`.`{s.table}`")
+                counts.append(cur.fetchone()[0])
+        return sums + (sum(counts),)
+    finally:
+        conn.close()
+
+
+def _fresh_tables(cfg, w: oltp.Workload) -> None:
+    conn = env.target(cfg)
+    try:
+        oltp.create_tables(conn, w)
+    finally:
+        conn.close()
+
+
+def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_mem: dict | None = None) -> dict:
+    with env.target_database(cfg, name) as database, env.topic(cfg, name) as topic:
+        w = oltp.make_workload(name, database, rows)
+        t0 = time.monotonic()
+        last_ts, msgs = oltp.publish(cfg, topic, w)
+        log.info("%s: %d rows in %d messages published in %.1fs", name, rows, msgs, time.monotonic() - t0)
+        out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {}}
+        sums = set()
+        for workers, processes in flows:
+            _fresh_tables(cfg, w)
+            label = "w1" if processes == 1 else f"p{processes}"
+            r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, processes=processes,
+                                     timeout=sizes.timeout)
+            out["flow"][label] = r
+            sums.add(_checksum(cfg, w))
+            log.info("%s flow %s: %s", name, label, r)
+        for n in sizes.ceiling_procs:
+            _fresh_tables(cfg, w)
+            r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout)
+            out["ceiling"][str(n)] = r
+            sums.add(_checksum(cfg, w))
+            log.info("%s ceiling %d procs: %s", name, n, r)
+        best = max(c["rows_per_s"] for c in out["ceiling"].values())
+        out["ceiling_best"] = best
+        out["ratio"] = {k: round(v["rows_per_s"] / best, 2) for k, v in out["flow"].items()}
+        out["target_equal"] = len(sums) == 1
+        return out
+
+
+def section_incremental(cfg, sizes, workdir, res) -> None:
+    inc = res.setdefault("incremental", {})
+    for name in oltp.WORKLOADS:
+        flows = sizes.flows if name == "insert" else sizes.flows_small
+        inc[name] = bench_workload(cfg, name, sizes.rows[name], sizes, flows, workdir)
+
+
+def section_apply(cfg, sizes, workdir, res) -> None:
+    out = {"upsert": {}}
+    w = oltp.make_workload("insert", "x", 0)
+    for n in sizes.ceiling_procs:
+        with env.target_database(cfg, "raw") as database:
+            w.tables = [oltp.oltp_schema(database, "oltp")]
+            _fresh_tables(cfg, w)
+            out["upsert"][str(n)] = apply_ceiling.raw_upsert(cfg, database, sizes.raw_rows, n)
+            log.info("raw upsert %d procs: %s", n, out["upsert"][str(n)])
+    with env.target_database(cfg, "load") as database:
+        w.tables = [oltp.oltp_schema(database, "oltp")]
+        _fresh_tables(cfg, w)
+        out["load_data"] = apply_ceiling.load_data(cfg, database, sizes.raw_rows)
+        log.info("load data: %s", out["load_data"])
+    res["apply_ceiling"] = out
+
+
+def section_delay(cfg, sizes, workdir, res) -> None:
+    mix = res.get("incremental", {}).get("mix", {}).get("flow", {}).get("w1")
+    if mix is None:  # delay alone: measure the throughput first
+        mix = bench_workload(cfg, "mix", sizes.rows["mix"], sizes, ((1, 1),), workdir)["flow"]["w1"]
+    rate = mix["rows_per_s"] / 2
+    with env.target_database(cfg, "delay") as database, env.topic(cfg, "delay") as topic:
+        w = oltp.make_workload("mix", database, 0)
+        _fresh_tables(cfg, w)
+        res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir)
+        res["delay"]["rate_from"] = "half of the mix workload's flow -w 1 rows/s in this run"
+    log.info("delay: %s", res["delay"])
+
+
+def section_fullload(cfg, sizes, workdir, res) -> None:
+    res["full_load"] = fullload.run_full_load(cfg, sizes.full_load_scale, workdir)
+    log.info("full load: %s", res["full_load"])
+
+
+def section_memory(cfg, sizes, workdir, res) -> None:
+    """Flow peak RSS at two table sizes and two transaction sizes (same -w 1 flow)."""
+    comps = []
+    big = res.get("incremental", {}).get("insert", {}).get("flow", {}).get("w1")
+    large_rows = sizes.rows["insert"]
+    if big is None:
+        big = bench_workload(cfg, "insert", large_rows, sizes, ((1, 1),), workdir)["flow"]["w1"]
+    small = bench_workload_flow_only(cfg, "insert", sizes.memory_small_rows, sizes, workdir)
+    comps.append({"what": f"inserts, 10 rows/txn: {sizes.memory_small_rows:,} vs {large_rows:,} rows",
+                  "small_mib": small["peak_rss_mib"], "large_mib": big["peak_rss_mib"]})
+    bigtxn = bench_workload_flow_only(cfg, "insert_bigtxn", sizes.bigtxn_rows, sizes, workdir)
+    comps.append({"what": f"transaction size: 10 rows vs {min(50_000, sizes.bigtxn_rows):,} rows/txn ({sizes.bigtxn_rows:,} rows in total)",
+                  "small_mib": small["peak_rss_mib"], "large_mib": bigtxn["peak_rss_mib"],
+                  "large_rows_per_s": bigtxn["rows_per_s"]})
+    fl = res.get("full_load")
+    if fl:
+        comps.append({"what": f"full load -w 1: {fl['small_w1']['rows']:,} vs {fl['w1']['rows']:,} rows",
+                      "small_mib": fl["small_w1"]["peak_rss_mib"], "large_mib": fl["w1"]["peak_rss_mib"]})
+    for c in comps:
+        c["growth"] = round(c["large_mib"] / c["small_mib"], 2)
+    res["memory"] = {"comparisons": comps, "max_growth": max(c["growth"] for c in comps)}
+    log.info("memory: %s", res["memory"])
+
+
+def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
+    with env.target_database(cfg, name) as database, env.topic(cfg, name) as topic:
+        w = oltp.make_workload(name, database, rows)
+        last_ts, _ = oltp.publish(cfg, topic, w)
+        _fresh_tables(cfg, w)
+        return incremental.run_flow(cfg, topic, last_ts, rows, workdir, timeout=sizes.timeout)
+
+
+RUNNERS = {"incremental": section_incremental, "apply": section_apply, "delay": section_delay,
+           "fullload": section_fullload, "memory": section_memory}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--smoke", action="store_const", dest="mode", const="smoke", help="tiny sizes, < 60 s (CI)")
+    g.add_argument("--full", action="store_const", dest="mode", const="full", help="the issue's sizes (1M rows)")
+    ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
+    args = ap.parse_args(argv)
+    mode = args.mode or "default"
+    sizes = MODES[mode]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
+    cfg = env.load_config()
+    res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
+           "errors": []}
+    t0 = time.monotonic()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
+        for name in args.only or SECTIONS:
+            s0 = time.monotonic()
+            try:
+                RUNNERS[name](cfg, sizes, Path(tmp), res)
+            except Exception as e:
+                traceback.print_exc()
+                res["errors"].append(f"{name}: {type(e).__name__}: {e}"[:2000])
+            res.setdefault("section_seconds", {})[name] = round(time.monotonic() - s0, 1)
+            res["total_seconds"] = time.monotonic() - t0
+            report.write(res, args.out)  # partial results survive a later failure
+    print((args.out / "results.md").read_text())
+    return 1 if res["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

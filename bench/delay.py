@@ -1,0 +1,165 @@
+"""Replication delay at a fixed offered rate (half the measured throughput).
+
+A paced producer (its own process, so its CPU and GIL do not disturb the measuring thread)
+publishes the ``mix`` workload in 10-row transactions whose commit_ts is *now* (a real TSO:
+physical ms << 18 | logical), while the flow runs (``-w 1``, not stopping at the end).
+
+The delay of a transaction = the time the checkpoint of every shard its rows went to
+covered it - the physical time of its commit_ts. Which shards and which positions a
+transaction needs is computed with the flow's own :class:`Router`. The checkpoint table is
+polled every 50 ms; each distinct position is timed twice:
+
+* ``server``: its ``updated_at`` (TIMESTAMP(3), set by the server in the same transaction
+  as the rows, just before COMMIT) - the closer estimate;
+* ``poll``: the time the bench first saw it - an upper bound (adds up to one poll interval).
+
+Server and bench share one clock (same machine).
+"""
+
+from __future__ import annotations
+
+import bisect
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+from confluent_kafka import Producer
+
+from bench import env, oltp
+from bench.procmem import PeakRSS
+from tidb2mysql.drainer.encode import encode_txn
+from tidb2mysql.events import make_tso
+from tidb2mysql.kafka_settings import producer_config
+from tidb2mysql.replication.route import Router
+
+SHARDS = 8
+
+
+def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float, out) -> None:
+    try:
+        w = oltp.make_workload("mix", database, int(rate * seconds) + 10)
+        p = Producer(producer_config(cfg.kafka, **{"linger.ms": 1}))
+        router = Router(SHARDS)
+        need = []
+        last_ms, logical = 0, 0
+        t0 = time.time()
+        sent = 0
+        for txn in oltp.transactions(w, seed=7):
+            due = t0 + sent / rate
+            now = time.time()
+            if due > now:
+                time.sleep(due - now)
+            elif now - t0 > seconds + 5:
+                break
+            if time.time() - t0 >= seconds:
+                break
+            ms = int(time.time() * 1000)
+            logical = logical + 1 if ms <= last_ms else 0
+            last_ms = max(ms, last_ms)
+            txn.commit_ts = make_tso(last_ms, logical)
+            shards = [(s, chunk.changes[-1].seq) for _k, (s, chunk) in router.route_txn(txn)]
+            p.produce(topic, encode_txn(txn, "UTC"), partition=0)
+            p.poll(0)
+            need.append((txn.commit_ts, shards))
+            sent += txn.row_count
+        p.flush(30)
+        out.put({"need": need, "rows": sent, "seconds": time.time() - t0})
+    except BaseException as e:
+        out.put({"error": f"paced producer: {type(e).__name__}: {e}"})
+
+
+def _percentile(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workdir: Path) -> dict:
+    job = env.unique("delay")
+    conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental={"shards": SHARDS})
+    log = workdir / f"{job}.log"
+    conn = env.target(cfg)
+    proc = env.flowrun.start(env.flowrun.incremental_cmd(conf, 1, 1, stop_at_end=False), log)
+    mem = PeakRSS(proc.pid)
+    seen: dict[int, list] = {s: [] for s in range(SHARDS)}  # shard -> [((ts, seq), server_t, poll_t)]
+
+    def poll():
+        with conn.cursor() as cur:
+            cur.execute("SELECT shard, commit_ts, seq, UNIX_TIMESTAMP(updated_at) FROM tidb2mysql.checkpoint "
+                        "WHERE job = %s", (job,))
+            rows = cur.fetchall()
+        now = time.time()
+        for s, ts, seq, upd in rows:
+            lst = seen[int(s)]
+            pos = (int(ts), int(seq))
+            if not lst or lst[-1][0] != pos:
+                lst.append((pos, float(upd), now))
+        return rows
+
+    try:
+        env.wait(lambda: len(poll()) >= SHARDS and proc.poll() is None, 120, "the flow to start")
+        time.sleep(3)  # the flow is up and has read the (empty) topic
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, out), daemon=True)
+        prod.start()
+        result = None
+        while result is None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bench: flow exited {proc.returncode}; log {log}:\n{env.flowrun.tail(log)}")
+            poll()
+            try:
+                result = out.get(timeout=0.05)
+            except Exception:
+                pass
+        prod.join(timeout=30)
+        if "error" in result:
+            raise RuntimeError(result["error"])
+        need = result["need"]
+
+        def covered(ts, shards):
+            for s, seq in shards:
+                lst = seen[s]
+                if not lst or lst[-1][0] < (ts, seq):
+                    return False
+            return True
+
+        deadline = time.time() + 60
+        while need and not covered(*need[-1]) and time.time() < deadline:
+            poll()
+            time.sleep(0.05)
+        server, polled, missing = [], [], 0
+        keys = {s: [p for p, _, _ in lst] for s, lst in seen.items()}
+        for ts, shards in need:
+            t_srv = t_poll = 0.0
+            ok = True
+            for s, seq in shards:
+                lst = seen[s]
+                i = bisect.bisect_left(keys[s], (ts, seq))
+                if i == len(lst):
+                    ok = False
+                    break
+                t_srv = max(t_srv, lst[i][1])
+                t_poll = max(t_poll, lst[i][2])
+            if not ok:
+                missing += 1
+                continue
+            c = (ts >> 18) / 1000
+            server.append(t_srv - c)
+            polled.append(t_poll - c)
+    finally:
+        peak = mem.stop()
+        env.flowrun.kill(proc)
+        conn.close()
+        env.delete_job(cfg, job)
+    if missing:
+        raise RuntimeError(f"bench: {missing} of {len(need)} transactions were not applied 60 s after the producer stopped")
+    ms = lambda x: round(x * 1000, 1)  # noqa: E731
+    return {
+        "offered_rows_per_s": round(rate), "achieved_rows_per_s": round(result["rows"] / result["seconds"]),
+        "seconds": round(result["seconds"], 1), "txns": len(need),
+        "p50_ms": ms(_percentile(server, 0.5)), "p99_ms": ms(_percentile(server, 0.99)), "max_ms": ms(max(server)),
+        "poll_p50_ms": ms(_percentile(polled, 0.5)), "poll_p99_ms": ms(_percentile(polled, 0.99)),
+        "poll_max_ms": ms(max(polled)), "peak_rss_mib": round(peak / 1048576, 1),
+    }

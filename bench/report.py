@@ -1,0 +1,100 @@
+"""results.json (everything measured) and results.md (the tables a person reads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _n(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and x < 100:
+        return f"{x:.2f}"
+    return f"{x:,.0f}" if isinstance(x, (int, float)) else str(x)
+
+
+def goals(res: dict) -> list[dict]:
+    out = []
+    for name, w in res.get("incremental", {}).items():
+        best = max((r for r in w.get("ratio", {}).values()), default=None)
+        need = 1.0 if name == "insert" else 0.8
+        out.append({"goal": f"incremental {name} >= {need}x ceiling (best flow config)", "value": best,
+                    "met": best is not None and best >= need})
+    d = res.get("delay")
+    if d:
+        out.append({"goal": "p99 delay < 1 s at half load", "value": d["p99_ms"], "met": d["p99_ms"] < 1000})
+    f = res.get("full_load")
+    if f:
+        out.append({"goal": "full load >= 1.0x mariadb-dump \\| mariadb", "value": f["ratio_best_vs_dump"],
+                    "met": f["ratio_best_vs_dump"] >= 1.0})
+    m = res.get("memory")
+    if m:
+        out.append({"goal": "memory bounded (large / small peak RSS <= 1.5)", "value": m["max_growth"],
+                    "met": m["max_growth"] <= 1.5})
+    return out
+
+
+def markdown(res: dict) -> str:
+    L = [f"# tidb2mysql benchmark ({res['mode']} mode, {res['started']})", "",
+         f"Machine: {res['machine']}. Wall time of the whole run: {res.get('total_seconds', 0):.0f} s.", ""]
+    inc = res.get("incremental", {})
+    if inc:
+        L += ["## Incremental replication (rows/s, steady state: first commit to last commit)", "",
+              "| workload | rows | flow -w 1 | flow -p 2 | ceiling 1 proc | 2 procs | 4 procs | flow/ceiling -w 1 | -p 2 | flow peak RSS MiB | target equal |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, w in inc.items():
+            f, c, r = w["flow"], w["ceiling"], w["ratio"]
+            L.append("| " + " | ".join([
+                f"{name}: {w['describe']}", _n(w["rows"]),
+                _n(f.get("w1", {}).get("rows_per_s")), _n(f.get("p2", {}).get("rows_per_s")),
+                _n(c.get("1", {}).get("rows_per_s")), _n(c.get("2", {}).get("rows_per_s")),
+                _n(c.get("4", {}).get("rows_per_s")), _n(r.get("w1")), _n(r.get("p2")),
+                "/".join(_n(x.get("peak_rss_mib")) for x in f.values()), "yes" if w["target_equal"] else "NO"]) + " |")
+        L += ["", "Start-up of the flow (process start to first commit) is excluded above; "
+              "with it: " + "; ".join(f"{n} " + "/".join(_n(x["rows_per_s_wall"]) for x in w["flow"].values())
+                                      for n, w in inc.items()) + " rows/s.", ""]
+    a = res.get("apply_ceiling")
+    if a:
+        L += ["## Apply ceiling without Kafka or decode (pre-built rows, OLTP table, new keys)", "",
+              "| method | rows | rows/s |", "|---|---|---|"]
+        for k, v in a["upsert"].items():
+            L.append(f"| multi-row upsert, {k} process(es), 1000 rows/stmt | {_n(v['rows'])} | {_n(v['rows_per_s'])} |")
+        L.append(f"| LOAD DATA LOCAL INFILE (PyMySQL) | {_n(a['load_data']['rows'])} | {_n(a['load_data']['rows_per_s'])} |")
+        L.append("")
+    d = res.get("delay")
+    if d:
+        L += ["## Delay at half load (mix workload, flow -w 1)", "",
+              "| offered rows/s | achieved | seconds | txns | p50 ms | p99 ms | max ms | (poll-time p50/p99/max ms) | peak RSS MiB |",
+              "|---|---|---|---|---|---|---|---|---|",
+              f"| {_n(d['offered_rows_per_s'])} | {_n(d['achieved_rows_per_s'])} | {d['seconds']} | {_n(d['txns'])} | "
+              f"{d['p50_ms']} | {d['p99_ms']} | {d['max_ms']} | {d['poll_p50_ms']}/{d['poll_p99_ms']}/{d['poll_max_ms']} | "
+              f"{d['peak_rss_mib']} |", ""]
+    f = res.get("full_load")
+    if f:
+        L += ["## Full load (every column kind; same tables for all three)", "",
+              "| run | rows | seconds | rows/s | peak RSS MiB | equal to source |", "|---|---|---|---|---|---|"]
+        for k in ("small_w1", "w1", "p2", "dump_pipe"):
+            v = f[k]
+            L.append(f"| {k} | {_n(v['rows'])} | {v['seconds']} | {_n(v['rows_per_s'])} | "
+                     f"{_n(v.get('peak_rss_mib'))} | {'yes' if v['equal'] else 'no'} |")
+        L += ["", f"Best full load / dump pipe: **{f['ratio_best_vs_dump']}x**", ""]
+    m = res.get("memory")
+    if m:
+        L += ["## Memory (peak RSS of the flow's process tree, MiB)", "", "| comparison | small | large | large/small |",
+              "|---|---|---|---|"]
+        for c in m["comparisons"]:
+            L.append(f"| {c['what']} | {c['small_mib']} | {c['large_mib']} | {c['growth']} |")
+        L.append("")
+    L += ["## Goals", "", "| goal | value | met |", "|---|---|---|"]
+    for g in res.get("goals", []):
+        L.append(f"| {g['goal']} | {_n(g['value'])} | {'yes' if g['met'] else '**no**'} |")
+    if res.get("errors"):
+        L += ["", "## Errors", ""] + [f"- {e}" for e in res["errors"]]
+    return "\n".join(L) + "\n"
+
+
+def write(res: dict, out_dir: Path) -> None:
+    res["goals"] = goals(res)
+    (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+    (out_dir / "results.md").write_text(markdown(res))

@@ -1,0 +1,76 @@
+"""``python -m bench --smoke`` runs every benchmark section against the real stack.
+
+Tiny sizes (under a minute), so the numbers mean nothing as performance figures; what this
+checks is that every measurement really ran: each section is present in results.json with
+positive rates measured on real data, the flow and the ceiling left the target in the same
+state, the full loads are equal to the source, and results.md renders every table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.flowrun import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def _positive(d: dict, *keys: str) -> None:
+    for k in keys:
+        assert isinstance(d.get(k), (int, float)) and d[k] > 0, f"{k} = {d.get(k)!r} in {d}"
+
+
+def test_smoke_bench_writes_every_section(stack_config, tmp_path):
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=240)
+    secs = time.monotonic() - t0
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["mode"] == "smoke" and res["errors"] == []
+
+    inc = res["incremental"]
+    assert set(inc) == {"insert", "mix", "tables16", "uk"}
+    for name, w in inc.items():
+        assert w["txns"] > 0 and w["rows"] > 0, name
+        assert w["target_equal"] is True, f"{name}: flow and ceiling left different targets"
+        assert "w1" in w["flow"] and "1" in w["ceiling"] and "2" in w["ceiling"], name
+        for r in list(w["flow"].values()) + list(w["ceiling"].values()):
+            assert r["rows"] == w["rows"], name
+            _positive(r, "rows_per_s", "seconds")
+        for r in w["flow"].values():
+            _positive(r, "rows_per_s_wall", "peak_rss_mib")
+        _positive(w["ratio"], *w["flow"])
+    assert "p2" in inc["insert"]["flow"]
+
+    ap = res["apply_ceiling"]
+    for r in ap["upsert"].values():
+        _positive(r, "rows_per_s")
+    _positive(ap["load_data"], "rows_per_s")
+
+    d = res["delay"]
+    _positive(d, "offered_rows_per_s", "achieved_rows_per_s", "txns", "p50_ms", "p99_ms", "max_ms", "peak_rss_mib")
+    assert d["p50_ms"] <= d["p99_ms"] <= d["max_ms"]
+
+    fl = res["full_load"]
+    for k in ("small_w1", "w1", "p2"):
+        _positive(fl[k], "rows_per_s", "peak_rss_mib")
+        assert fl[k]["equal"] is True, k
+    _positive(fl["dump_pipe"], "rows_per_s")
+    _positive(fl, "ratio_best_vs_dump")
+
+    mem = res["memory"]
+    assert len(mem["comparisons"]) == 3
+    for c in mem["comparisons"]:
+        _positive(c, "small_mib", "large_mib", "growth")
+
+    assert {g["goal"].split(" ")[0] for g in res["goals"]} >= {"incremental", "p99", "full", "memory"}
+    md = (tmp_path / "results.md").read_text()
+    for heading in ("## Incremental replication", "## Apply ceiling", "## Delay", "## Full load", "## Memory", "## Goals"):
+        assert heading in md
+    print(f"smoke bench: {secs:.0f}s")
