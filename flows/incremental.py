@@ -32,6 +32,10 @@ from tidb2mysql import config as config_mod
 from tidb2mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.kafka_settings import consumer_config
+from tidb2mysql.ops import fencing, shutdown
+from tidb2mysql.ops.metrics import METRICS, record_flush
+from tidb2mysql.ops.metrics import serve as serve_metrics
+from tidb2mysql.ops.settings import metrics_settings
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
@@ -80,6 +84,13 @@ class DrainerPartition(StatefulSourcePartition):
         self.last_tick = time.monotonic()
         self.draining = False
         self.stopped_at_ts = False
+        # Graceful stop (SIGTERM/SIGINT) and cut-over requests (target job_control row).
+        self.control = fencing.JobControl(cfg.job.meta_schema, cfg.job.name)
+        self.next_control_poll = 0.0
+        self.stop_reason: Optional[str] = None
+        ms = metrics_settings(cfg)
+        self.lag_interval = ms.kafka_lag_interval if ms.port else 0.0
+        self.next_lag = 0.0
 
     def next_batch(self):
         if self.pending:
@@ -89,10 +100,16 @@ class DrainerPartition(StatefulSourcePartition):
             done = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (self.last_ts, MAX_SEQ)))
             if done >= self.s.shards:
                 log.info("all shards applied everything through commit_ts %d; stopping", self.last_ts)
+                if self.stop_reason == "cut-over":
+                    self.conn.run(lambda c: self.control.mark_stopped(c, f"drained through commit_ts {self.last_ts}"))
                 raise StopIteration()
             return []
+        self._poll_stop_requests()
         if self.slicer is not None:
             return [self._next_slice()]
+        if self.stop_reason == "signal":
+            self.draining = True
+            return [EndOfInput(self.last_ts)]
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
         if self.s.stop_at_ts:
             keep = [m for m in msgs if m.commit_ts is None or m.commit_ts <= self.s.stop_at_ts]
@@ -113,7 +130,8 @@ class DrainerPartition(StatefulSourcePartition):
             return msgs
         if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
             self.stopped_at_ts = True
-        if self.stopped_at_ts or (self.s.stop_at_end and self.reader.at_end):
+        at_end_stop = self.s.stop_at_end or self.stop_reason == "cut-over"
+        if self.stopped_at_ts or (at_end_stop and self.reader.at_end):
             self.draining = True
             return [EndOfInput(self.last_ts)]
         now = time.monotonic()
@@ -121,6 +139,32 @@ class DrainerPartition(StatefulSourcePartition):
             self.last_tick = now
             return [Tick()]
         return []
+
+    def _poll_stop_requests(self) -> None:
+        """A signal drains now; a cut-over request reads Kafka to its end first (ops/fencing.py)."""
+        now = time.monotonic()
+        if self.stop_reason is None:
+            if shutdown.requested():
+                self.stop_reason = "signal"
+            elif now >= self.next_control_poll:
+                self.next_control_poll = now + self.s.control_poll_seconds
+                if self.conn.run(self.control.state) == fencing.REQUESTED:
+                    self.stop_reason = "cut-over"
+            if self.stop_reason is not None:
+                log.info("%s: stopping after applying everything read so far (commit_ts %d)%s", self.stop_reason,
+                         self.last_ts, " and the rest of the topic" if self.stop_reason == "cut-over" else "")
+                METRICS.set("stop_requested", 1)
+        if self.lag_interval and now >= self.next_lag:
+            self.next_lag = now + self.lag_interval
+            try:
+                _lo, hi = self.reader.watermarks(timeout=2.0)
+            except Exception as e:  # noqa: BLE001 - a metric must not stop the flow
+                log.debug("Kafka watermarks for the lag metric: %s", e)
+            else:
+                pos = self.reader.position if self.reader.position is not None else hi
+                METRICS.set("kafka_high_watermark", hi)
+                METRICS.set("kafka_position", pos)
+                METRICS.set("kafka_offset_lag", max(0, hi - pos))
 
     def _start_slicing(self, m) -> bool:
         """Parse a large message once and hand it out in slices (bounded memory)."""
@@ -194,6 +238,8 @@ class _Services:
 
             def dead_letter(letters):
                 dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
+                for letter in letters:
+                    METRICS.inc("dead_letters_total", kind=getattr(letter, "kind", "decode"))
 
             self._pipeline = Pipeline(
                 Decoder(cfg.drainer.time_zone), Router(self.s.shards), cfg.kafka.topic, cfg.kafka.partition,
@@ -264,6 +310,7 @@ class _ProgressPartition(StatelessSinkPartition):
     def write_batch(self, items):
         for _key, report in items:
             self.progress.add(report)
+            record_flush(report)
         self.progress.maybe_log()
 
     def close(self):
@@ -279,7 +326,11 @@ def build_flow(cfg) -> Dataflow:
     s = incremental_settings(cfg)
     conn = db.connect(cfg.target, autocommit=True)
     try:
+        forced = fencing.check_may_write(conn, cfg.job.meta_schema, cfg.job.name, s.force)  # JobFenced
+        if forced:
+            log.warning("%s", forced)
         ensure_meta(conn, cfg.job.meta_schema)
+        fencing.JobControl(cfg.job.meta_schema, cfg.job.name).ensure(conn)
         initial = (s.start_commit_ts, MAX_SEQ)
         Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)
     finally:
@@ -294,9 +345,31 @@ def build_flow(cfg) -> Dataflow:
     return flow
 
 
+def _process_index(argv: list[str]) -> int:
+    """This process's Bytewax ``-i``/``--process-id`` (0 when run alone)."""
+    for i, a in enumerate(argv):
+        if a in ("-i", "--process-id") and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--process-id="):
+            return int(a.split("=", 1)[1])
+    return 0
+
+
 def _flow_from_env() -> Dataflow:
+    import sys
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return build_flow(config_mod.load())
+    cfg = config_mod.load()
+    try:
+        built = build_flow(cfg)
+    except fencing.JobFenced as e:
+        log.error("%s", e)
+        sys.exit(3)
+    shutdown.install()  # SIGTERM/SIGINT -> drain and exit 0 (the source polls the flag)
+    ms = metrics_settings(cfg)
+    if ms.port:
+        serve_metrics(ms.bind, ms.port + _process_index(sys.argv))
+    return built
 
 
 flow = _flow_from_env()

@@ -8,3 +8,6 @@ from tidb2mysql.commands import full_load  # noqa: F401,E402
 from tidb2mysql.commands import migrate  # noqa: F401,E402
 from tidb2mysql.commands import schema  # noqa: F401,E402
 from tidb2mysql.commands import simulate  # noqa: F401,E402
+from tidb2mysql.commands import precheck  # noqa: F401,E402
+from tidb2mysql.commands import status  # noqa: F401,E402
+from tidb2mysql.commands import cutover  # noqa: F401,E402

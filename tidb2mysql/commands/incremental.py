@@ -54,15 +54,20 @@ def init_recovery(directory: Path, parts: int) -> None:
 def run(args) -> int:
     cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
     overrides: dict = {}
-    for key in ("stop_at_end", "stop_at_ts", "start_commit_ts", "shards"):
-        v = getattr(args, key)
+    for key in ("stop_at_end", "stop_at_ts", "start_commit_ts", "shards", "force"):
+        v = getattr(args, key, None)
         if v not in (None, False):
             overrides[key] = v
-    cfg = config_mod.load(cfg_path, {"incremental": overrides} if overrides else None)  # validate early
+    sections = {"incremental": overrides} if overrides else {}
+    metrics = {k: v for k, v in (("port", getattr(args, "metrics_port", None)),
+                                 ("bind", getattr(args, "metrics_bind", None))) if v is not None}
+    if metrics:
+        sections["metrics"] = metrics
+    cfg = config_mod.load(cfg_path, sections or None)  # validate early
     env = dict(os.environ)
     env[config_mod.ENV_VAR] = str(Path(cfg_path).resolve())
-    if overrides:
-        env[config_mod.OVERRIDES_ENV_VAR] = json.dumps({"incremental": overrides})
+    if sections:
+        env[config_mod.OVERRIDES_ENV_VAR] = json.dumps(sections)
     repo = Path(__file__).resolve().parents[2]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
     total = args.workers * args.processes
@@ -104,6 +109,9 @@ def add_arguments(p) -> None:
     p.add_argument("--stop-at-ts", type=int, help="exit 0 once every change at or below this commit_ts is applied")
     p.add_argument("--start-commit-ts", type=int, help="start after this commit_ts when the target has no checkpoint")
     p.add_argument("--shards", type=int, help="number of shards (fixed for the life of a job)")
+    p.add_argument("--force", action="store_true", help="write even though a cut-over finished this job")
+    p.add_argument("--metrics-port", type=int, help="Prometheus endpoint port (0 = off; process i uses port + i)")
+    p.add_argument("--metrics-bind", help="address of the metrics endpoint (default 127.0.0.1)")
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]

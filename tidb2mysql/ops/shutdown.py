@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 log = logging.getLogger("tidb2mysql.shutdown")
 
@@ -19,14 +20,24 @@ STOP = threading.Event()
 _installed = False
 
 
+# A repeat within this many seconds is the same request: a supervisor (systemd's default
+# KillMode) signals the whole process group, and the launcher forwards the signal as well.
+REPEAT_GRACE_SECONDS = 2.0
+_first_at = 0.0
+
+
 def _handler(signum, _frame) -> None:
+    global _first_at
     name = signal.Signals(signum).name
+    if STOP.is_set() and time.monotonic() - _first_at < REPEAT_GRACE_SECONDS:
+        return
     if STOP.is_set():
         log.warning("%s again: stopping now without draining", name)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise KeyboardInterrupt(name)
     log.info("%s: stopping gracefully (flush pending batches, record checkpoints); send again to abort", name)
+    _first_at = time.monotonic()
     STOP.set()
 
 

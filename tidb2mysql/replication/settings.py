@@ -45,6 +45,11 @@ class IncrementalConfig:
     # with backoff for up to retry_seconds (0 = forever).
     apply_attempts: int = 3
     retry_seconds: float = 0.0
+    # Write even though the job was finished by a cut-over (target job_control row says
+    # 'finished'); without it such a flow refuses to start (see tidb2mysql/ops/fencing.py).
+    force: bool = False
+    # Seconds between polls of the job_control row (cut-over requests).
+    control_poll_seconds: float = 1.0
 
     def validate(self) -> None:
         if self.shards < 1 or self.shards > 1024:
@@ -57,6 +62,8 @@ class IncrementalConfig:
 
 
 register_section("incremental", IncrementalConfig)
+
+import tidb2mysql.ops.settings  # noqa: E402,F401 - registers [metrics] (the flow's endpoint)
 
 
 def incremental_settings(cfg) -> IncrementalConfig:

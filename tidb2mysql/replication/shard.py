@@ -65,6 +65,8 @@ class FlushReport:
     dead_letters: int = 0
     skipped_replays: int = 0
     ddl: Optional[str] = None
+    # table -> {upsert, insert, delete, update: rows sent}, for metrics (None if not known)
+    table_ops: Optional[dict] = None
 
 
 @dataclass
@@ -286,7 +288,8 @@ class ShardApplier:
         self.cp_dirty = False
         self.last_cp_write = self.ctx.clock()
         out.append(FlushReport(self.shard, rows, getattr(stats, "statements", 0), first, pos,
-                               self.ctx.clock() - t0, dead_letters=dead, skipped_replays=self.skipped))
+                               self.ctx.clock() - t0, dead_letters=dead, skipped_replays=self.skipped,
+                               table_ops=_table_ops(stats)))
         self.skipped = 0
 
     def _write(self, batches, pos: Position, rows: int):
@@ -367,3 +370,9 @@ class ShardApplier:
         self._reset_connections()
 
 
+def _table_ops(stats) -> Optional[dict]:
+    tables = getattr(stats, "tables", None)
+    if not tables:
+        return None
+    return {t: {"upsert": c.upserted, "insert": c.inserted, "delete": c.deleted, "update": c.updated}
+            for t, c in tables.items()}

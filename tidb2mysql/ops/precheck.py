@@ -1,0 +1,556 @@
+"""``tidb2mysql precheck``: can this job run? Every check says pass / warn / fail and how to fix it.
+
+Like Alibaba DTS's precheck, the checks are real probes where a probe is harmless (connect,
+``SELECT ... LIMIT 0`` on every selected table, CREATE/INSERT/ALTER/DROP in a scratch schema
+on the target, reading the first and last Drainer message with the decoder) and read-only
+comparisons otherwise (server variables, Kafka configs). What cannot be observed over SQL or
+the Kafka protocol (target free disk space, the Drainer host's time zone) is said to be
+unknown, never guessed.
+
+A check that depends on another one that failed (e.g. privileges when the server is down) is
+not run; its root cause is already reported.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+from zoneinfo import ZoneInfo
+
+from tidb2mysql import db
+from tidb2mysql.replication.sql import quote_ident
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+DRAINER_MESSAGE_BYTES = 1 << 30  # Drainer's kafka-max-message-size default
+RECEIVE_OVERHEAD = 512  # librdkafka: receive.message.max.bytes >= fetch.max.bytes + 512
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Options:
+    keyless: str = WARN  # policy for selected tables without a primary or unique key
+    full_load_mb_per_s: float = 20.0  # to estimate the full load's duration (TiDB GC check)
+    sample_timeout: float = 15.0  # seconds to read one sampled Kafka message
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, (bytes, bytearray)) else ("" if v is None else str(v))
+
+
+def _one(conn, sql: str, *args):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        row = cur.fetchone()
+    return None if row is None else (row[0] if len(row) == 1 else row)
+
+
+def _all(conn, sql: str, *args) -> list:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+
+def _mb(n: float) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
+
+
+def utc_offset(zone: str, system_zone: str = "", at: Optional[datetime] = None) -> Optional[timedelta]:
+    """UTC offset of a MySQL time_zone value ('SYSTEM', '+08:00', 'Asia/Shanghai') now."""
+    at = at or datetime.now(timezone.utc)
+    if zone.upper() == "SYSTEM":
+        zone = system_zone
+    m = re.fullmatch(r"([+-])(\d{1,2}):(\d{2})", zone.strip())
+    if m:
+        d = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        return -d if m.group(1) == "-" else d
+    try:
+        return at.astimezone(ZoneInfo(zone)).utcoffset()
+    except Exception:  # noqa: BLE001 - abbreviations like 'CET' or 'UTC' from system_time_zone
+        try:
+            return at.astimezone(ZoneInfo(zone.upper())).utcoffset()
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def grants_cover(grants: list[str], schema: str, privilege: str) -> bool:
+    """Whether SHOW GRANTS lines give ``privilege`` on ``schema``.* (or *.*)."""
+    pat_db = re.compile(r"^GRANT (.+?) ON (\S+) TO ", re.I)
+    for g in grants:
+        m = pat_db.match(g)
+        if not m:
+            continue
+        privs, on = m.group(1).upper(), m.group(2).replace("`", "")
+        if on not in ("*.*", f"{schema}.*"):
+            continue
+        if "ALL PRIVILEGES" in privs or re.search(rf"(^|, ){re.escape(privilege.upper())}(,|$)", privs):
+            return True
+    return False
+
+
+class Precheck:
+    def __init__(self, cfg, options: Optional[Options] = None):
+        self.cfg = cfg
+        self.o = options or Options()
+        self.checks: list[Check] = []
+        self.src = self.tgt = None
+        self.src_version = self.tgt_version = ""
+        self.selected: list[tuple[str, str]] = []
+        self.sampled_max = 0
+        self.admin = None
+
+    def add(self, name: str, status: str, detail: str, fix: str = "") -> Check:
+        c = Check(name, status, detail, fix if status != PASS else "")
+        self.checks.append(c)
+        return c
+
+    def guarded(self, name: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - one broken check must not hide the others
+            self.add(name, FAIL, f"check could not run: {type(e).__name__}: {e}", "see the error")
+
+    def run(self) -> list[Check]:
+        self.guarded("source.connect", self.check_source_connect)
+        self.guarded("target.connect", self.check_target_connect)
+        self.guarded("kafka.connect", self.check_kafka_connect)
+        if self.src is not None:
+            self.guarded("source.selection", self.check_selection)
+            self.guarded("source.privileges", self.check_source_privileges)
+            self.guarded("source.keys", self.check_keys)
+            self.guarded("source.tidb_gc", self.check_gc)
+        if self.tgt is not None:
+            self.guarded("target.privileges", self.check_target_privileges)
+        if self.src is not None and self.tgt is not None:
+            self.guarded("space", self.check_space)
+            self.guarded("compat.variables", self.check_variables)
+            self.guarded("compat.charsets", self.check_charsets)
+        if self.admin is not None:
+            self.guarded("kafka.topic", self.check_topic)
+            self.guarded("kafka.limits", self.check_limits)
+        self.guarded("drainer.time_zone", self.check_drainer_tz)
+        for c in (self.src, self.tgt):
+            if c is not None:
+                c.close()
+        return self.checks
+
+    # -- connectivity ---------------------------------------------------------------------
+
+    def _connect(self, name: str, endpoint, role: str):
+        try:
+            conn = db.connect(endpoint, autocommit=True)
+        except Exception as e:  # noqa: BLE001
+            self.add(name, FAIL, f"cannot connect to {endpoint.describe()}: {e}",
+                     f"check [{role}] host/port/user/password and that the server is reachable from here")
+            return None, ""
+        version = _text(_one(conn, "SELECT VERSION()"))
+        self.add(name, PASS, f"{endpoint.describe()}: version {version}")
+        return conn, version
+
+    def check_source_connect(self) -> None:
+        self.src, self.src_version = self._connect("source.connect", self.cfg.source, "source")
+
+    def check_target_connect(self) -> None:
+        self.tgt, self.tgt_version = self._connect("target.connect", self.cfg.target, "target")
+
+    def check_kafka_connect(self) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        from tidb2mysql.kafka_settings import admin_config
+
+        admin = AdminClient(admin_config(self.cfg.kafka))
+        try:
+            md = admin.list_topics(timeout=10)
+        except Exception as e:  # noqa: BLE001
+            self.add("kafka.connect", FAIL, f"cannot reach Kafka at {self.cfg.kafka.brokers}: {e}",
+                     "check [kafka] brokers and the client settings ([kafka] client: security.protocol, sasl.*)")
+            return
+        self.admin = admin
+        self.add("kafka.connect", PASS, f"{self.cfg.kafka.brokers}: {len(md.brokers)} broker(s), cluster {md.cluster_id}")
+
+    # -- source -----------------------------------------------------------------------------
+
+    def check_selection(self) -> None:
+        from tidb2mysql.fullload.chunking import select_tables
+        from tidb2mysql.fullload.settings import full_load_settings
+
+        patterns = list(full_load_settings(self.cfg).tables)
+        try:
+            self.selected = select_tables(self.src, patterns, exclude_schemas=[self.cfg.job.meta_schema, "_tidb2mysql_sim"])
+        except Exception as e:  # noqa: BLE001 - PlanError: a pattern matches nothing (or nothing visible)
+            self.add("source.selection", FAIL, str(e),
+                     "check [full_load] tables, and that the source user can see those tables (SELECT privilege)")
+            return
+        if not self.selected:
+            self.add("source.selection", FAIL, "no table selected (none visible to the source user)",
+                     "grant SELECT on the databases to migrate, or set [full_load] tables")
+            return
+        dbs = sorted({s for s, _ in self.selected})
+        self.add("source.selection", PASS, f"{len(self.selected)} table(s) in {len(dbs)} database(s): {', '.join(dbs[:10])}")
+
+    def check_source_privileges(self) -> None:
+        if not self.selected:
+            return
+        problems: list[str] = []
+        for s, t in self.selected:
+            try:
+                _all(self.src, f"SELECT * FROM {quote_ident(s)}.{quote_ident(t)} LIMIT 0")
+            except Exception as e:  # noqa: BLE001
+                problems.append(f"SELECT on {s}.{t}: {e.args[-1] if e.args else e}")
+        grants = [_text(r[0]) for r in _all(self.src, "SHOW GRANTS")]
+        dbs = sorted({s for s, _ in self.selected})
+        for d in dbs:
+            views = _all(self.src, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s", d)
+            for (v,) in views:
+                try:
+                    _all(self.src, f"SHOW CREATE VIEW {quote_ident(d)}.{quote_ident(_text(v))}")
+                except Exception as e:  # noqa: BLE001
+                    problems.append(f"SHOW VIEW on {d}.{_text(v)}: {e.args[-1] if e.args else e}")
+            if not views and not grants_cover(grants, d, "SHOW VIEW"):
+                problems.append(f"SHOW VIEW on {d}.* not granted (needed to migrate views)")
+        user = self.cfg.source.user
+        if problems:
+            self.add("source.privileges", FAIL, "; ".join(problems[:8]) + (f" (+{len(problems) - 8} more)" if len(problems) > 8 else ""),
+                     f"GRANT SELECT, SHOW VIEW ON <db>.* TO '{user}'@'<host>' for every database to migrate")
+        else:
+            self.add("source.privileges", PASS, f"SELECT on {len(self.selected)} table(s), SHOW VIEW on {len(dbs)} database(s)")
+
+    def check_keys(self) -> None:
+        if not self.selected:
+            return
+        keyless = []
+        for s, t in self.selected:
+            n = _one(self.src, "SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE s.TABLE_SCHEMA=%s AND s.TABLE_NAME=%s"
+                     " AND s.NON_UNIQUE=0 AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS n"
+                     "  JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA=n.TABLE_SCHEMA AND c.TABLE_NAME=n.TABLE_NAME"
+                     "   AND c.COLUMN_NAME=n.COLUMN_NAME"
+                     "  WHERE n.TABLE_SCHEMA=s.TABLE_SCHEMA AND n.TABLE_NAME=s.TABLE_NAME AND n.INDEX_NAME=s.INDEX_NAME"
+                     "   AND c.IS_NULLABLE='YES')", s, t)
+            if not n:
+                keyless.append(f"{s}.{t}")
+        if keyless:
+            self.add("source.keys", self.o.keyless,
+                     f"{len(keyless)} table(s) without a primary or NOT NULL unique key: {', '.join(keyless[:10])}",
+                     "add a primary key (full load reads them unchunked; incremental applies them row by row"
+                     " and a replayed INSERT could duplicate a row), or accept it with --keyless warn")
+        else:
+            self.add("source.keys", PASS, f"all {len(self.selected)} table(s) have a primary or NOT NULL unique key")
+
+    def source_bytes(self) -> int:
+        total = 0
+        for s, t in self.selected:
+            n = _one(self.src, "SELECT COALESCE(DATA_LENGTH,0)+COALESCE(INDEX_LENGTH,0) FROM information_schema.TABLES"
+                     " WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s", s, t)
+            total += int(n or 0)
+        return total
+
+    def check_gc(self) -> None:
+        if "tidb" not in self.src_version.lower():
+            self.add("source.tidb_gc", PASS, "not applicable: the source is not TiDB")
+            return
+        size = self.source_bytes()
+        expected = size / (self.o.full_load_mb_per_s * (1 << 20))
+        raw = _one(self.src, "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME='tikv_gc_life_time'")
+        life = parse_go_duration(_text(raw)) if raw else None
+        if life is None:
+            self.add("source.tidb_gc", WARN, f"tikv_gc_life_time not readable ({raw!r}); full load estimated {expected:.0f}s",
+                     "check SELECT @@tidb_gc_life_time and raise it above the full load time")
+        elif life < expected * 1.5:
+            self.add("source.tidb_gc", FAIL,
+                     f"tikv_gc_life_time {life:.0f}s < 1.5 x estimated full load {expected:.0f}s ({_mb(size)} at {self.o.full_load_mb_per_s} MiB/s)",
+                     f"SET GLOBAL tidb_gc_life_time = '{int(expected * 2) + 600}s' for the full load, restore it after")
+        else:
+            self.add("source.tidb_gc", PASS, f"tikv_gc_life_time {life:.0f}s covers the estimated full load {expected:.0f}s")
+
+    # -- target ---------------------------------------------------------------------------
+
+    def check_target_privileges(self) -> None:
+        scratch = f"_tidb2mysql_precheck_{uuid.uuid4().hex[:8]}"
+        q, t = quote_ident(scratch), f"{quote_ident(scratch)}.`probe`"
+        steps = [
+            ("CREATE (database)", f"CREATE DATABASE {q}"),
+            ("CREATE (table)", f"CREATE TABLE {t} (id INT PRIMARY KEY, v VARCHAR(10))"),
+            ("INSERT", f"INSERT INTO {t} VALUES (1, 'a')"),
+            ("UPDATE", f"UPDATE {t} SET v = 'b' WHERE id = 1"),
+            ("DELETE", f"DELETE FROM {t} WHERE id = 1"),
+            ("ALTER", f"ALTER TABLE {t} ADD COLUMN w INT"),
+            ("INDEX", f"CREATE INDEX ix_v ON {t} (v)"),
+            ("CREATE VIEW", f"CREATE VIEW {q}.`probe_v` AS SELECT id FROM {t}"),
+            ("DROP (view)", f"DROP VIEW {q}.`probe_v`"),
+            ("DROP (table)", f"DROP TABLE {t}"),
+        ]
+        failed = None
+        try:
+            for priv, sql in steps:
+                try:
+                    _all(self.tgt, sql)
+                except Exception as e:  # noqa: BLE001
+                    failed = (priv, e)
+                    break
+        finally:
+            try:
+                _all(self.tgt, f"DROP DATABASE IF EXISTS {q}")
+            except Exception as e:  # noqa: BLE001
+                if failed is None:
+                    failed = ("DROP (database)", e)
+        user = self.cfg.target.user
+        if failed:
+            priv, e = failed
+            self.add("target.privileges", FAIL, f"probe in scratch schema {scratch}: {priv} failed: {e.args[-1] if e.args else e}",
+                     f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'<host>' (or at least CREATE, DROP, ALTER, INDEX, CREATE VIEW,"
+                     f" SELECT, INSERT, UPDATE, DELETE on the target databases and on {self.cfg.job.meta_schema}.*)")
+            return
+        self.add("target.privileges", PASS, "CREATE/INSERT/UPDATE/DELETE/ALTER/INDEX/VIEW/DROP probes passed in a scratch schema")
+
+    def check_space(self) -> None:
+        size = self.source_bytes() if self.selected else 0
+        free = None
+        try:
+            rows = _all(self.tgt, "SELECT SUM(Available) FROM information_schema.DISKS")  # MariaDB DISKS plugin, in KiB
+            free = int(rows[0][0]) * 1024 if rows and rows[0][0] is not None else None
+        except Exception:  # noqa: BLE001 - plugin not installed / not MariaDB
+            free = None
+        if free is None:
+            self.add("space", WARN, f"source size {_mb(size)} (information_schema); target free space unknown"
+                     " (not observable over SQL here)",
+                     f"make sure the target's data directory has more than {_mb(size * 1.5)} free (source size + 50%)")
+        elif free < size * 1.2:
+            self.add("space", FAIL, f"source {_mb(size)}, target free {_mb(free)}", "free disk space on the target")
+        else:
+            self.add("space", PASS, f"source {_mb(size)}, target free {_mb(free)} (information_schema.DISKS)")
+
+    def check_variables(self) -> None:
+        names = ("sql_mode", "time_zone", "system_time_zone", "explicit_defaults_for_timestamp", "lower_case_table_names")
+        def read(conn):
+            return {n: _text(_one(conn, f"SELECT @@global.{n}")) for n in names}
+        s, t = read(self.src), read(self.tgt)
+        issues, notes = [], []
+        so, to = utc_offset(s["time_zone"], s["system_time_zone"]), utc_offset(t["time_zone"], t["system_time_zone"])
+        if so is None or to is None or so != to:
+            issues.append(f"time_zone: source {s['time_zone']} ({s['system_time_zone']}) vs target {t['time_zone']}"
+                          f" ({t['system_time_zone']}): NOW()/CURRENT_TIMESTAMP defaults differ after cut-over"
+                          " (replicated TIMESTAMP values are exact either way)")
+        if s["explicit_defaults_for_timestamp"] != t["explicit_defaults_for_timestamp"]:
+            issues.append(f"explicit_defaults_for_timestamp: source {s['explicit_defaults_for_timestamp']} vs target"
+                          f" {t['explicit_defaults_for_timestamp']}: TIMESTAMP columns created later get other defaults")
+        smodes, tmodes = set(filter(None, s["sql_mode"].split(","))), set(filter(None, t["sql_mode"].split(",")))
+        if smodes != tmodes:
+            issues.append(f"sql_mode: only source {','.join(sorted(smodes - tmodes)) or '-'}; only target"
+                          f" {','.join(sorted(tmodes - smodes)) or '-'} (the flow sets its own session sql_mode;"
+                          " the application after cut-over sees the target's)")
+        fail = None
+        if s["lower_case_table_names"] != t["lower_case_table_names"]:
+            upper = [f"{a}.{b}" for a, b in self.selected if a != a.lower() or b != b.lower()]
+            msg = f"lower_case_table_names: source {s['lower_case_table_names']} vs target {t['lower_case_table_names']}"
+            if upper and t["lower_case_table_names"] != "0":
+                fail = msg + f"; upper-case names would be folded: {', '.join(upper[:5])}"
+            else:
+                issues.append(msg)
+        if fail:
+            self.add("compat.variables", FAIL, "; ".join([fail] + issues),
+                     "set lower_case_table_names on the target like the source (only at initialization), or rename")
+        elif issues:
+            self.add("compat.variables", WARN, "; ".join(issues), "align the target's global settings with the source")
+        else:
+            self.add("compat.variables", PASS, "sql_mode, time_zone, explicit_defaults_for_timestamp, lower_case_table_names match")
+
+    def check_charsets(self) -> None:
+        used = set()
+        for s, t in self.selected:
+            for (coll,) in _all(self.src, "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s"
+                                " AND TABLE_NAME=%s AND COLLATION_NAME IS NOT NULL", s, t):
+                used.add(_text(coll))
+            c = _one(self.src, "SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s", s, t)
+            if c:
+                used.add(_text(c))
+        known = {_text(r[0]) for r in _all(self.tgt, "SELECT COLLATION_NAME FROM information_schema.COLLATIONS")}
+        missing = sorted(used - known)
+        sc = _text(_one(self.src, "SELECT @@global.character_set_server"))
+        tc = _text(_one(self.tgt, "SELECT @@global.character_set_server"))
+        if missing:
+            self.add("compat.charsets", WARN, f"collations used by selected tables but unknown to the target: {', '.join(missing)}"
+                     " (schema migration maps known TiDB/MySQL 8 collations)",
+                     "check the schema migration's decisions for these tables, or use a target version that has them")
+        elif sc != tc:
+            self.add("compat.charsets", WARN, f"character_set_server: source {sc} vs target {tc} (tables keep their own charset)",
+                     "set character_set_server on the target like the source for objects created after cut-over")
+        else:
+            self.add("compat.charsets", PASS, f"{len(used)} collation(s) used, all known to the target; server charset {sc}")
+
+    # -- Kafka ----------------------------------------------------------------------------
+
+    def check_topic(self) -> None:
+        from confluent_kafka import TopicPartition
+
+        from tidb2mysql.drainer.decode import Decoder
+        from tidb2mysql.events import Position
+        from tidb2mysql.kafka_settings import consumer_config
+        from tidb2mysql.replication.source import TopicReader
+
+        k = self.cfg.kafka
+        md = self.admin.list_topics(k.topic, timeout=10)
+        t = md.topics.get(k.topic)
+        if t is None or t.error is not None:
+            self.add("kafka.topic", FAIL, f"topic {k.topic!r} does not exist{f' ({t.error})' if t is not None and t.error else ''}",
+                     "check [kafka] topic; Drainer's default is <cluster-id>_obinlog, or set topic-name in drainer.toml")
+            return
+        if k.partition not in t.partitions:
+            self.add("kafka.topic", FAIL, f"topic {k.topic!r} has no partition {k.partition}", "Drainer writes partition 0")
+            return
+        extra = f"; {len(t.partitions)} partitions (Drainer writes only partition 0)" if len(t.partitions) > 1 else ""
+        reader = TopicReader(consumer_config(k, **{"group.id": "tidb2mysql-precheck"}), k.topic, k.partition)
+        try:
+            lo, hi = reader.consumer.get_watermark_offsets(TopicPartition(k.topic, k.partition), timeout=10)
+            if hi <= lo:
+                self.add("kafka.topic", WARN if not extra else WARN, f"topic {k.topic!r} partition {k.partition} is empty{extra}",
+                         "nothing to sample yet: run precheck again once Drainer has written")
+                return
+            decoder = Decoder(self.cfg.drainer.time_zone)
+            seen = []
+            for off in sorted({lo, hi - 1}):
+                m = read_within(reader, off, self.o.sample_timeout)
+                self.sampled_max = max(self.sampled_max, len(m.value))
+                ev = decoder.decode(m.value, Position(k.topic, k.partition, off))
+                seen.append(f"offset {off}: {type(ev).__name__} commit_ts {ev.commit_ts}, {len(m.value)} bytes")
+        except Exception as e:  # noqa: BLE001 - unreadable or undecodable: that is the finding
+            self.add("kafka.topic", FAIL, f"topic {k.topic!r} offsets {lo}..{hi - 1}: {e}",
+                     "if the read timed out or the size is refused, raise the consumer limits ([kafka] client"
+                     " receive.message.max.bytes / fetch.max.bytes); if it does not decode, check that this is a"
+                     " Drainer topic (not TiCDC)")
+            return
+        finally:
+            reader.close()
+        self.add("kafka.topic", WARN if extra else PASS, f"offsets {lo}..{hi - 1} ({hi - lo} messages); " + "; ".join(seen) + extra,
+                 "use a 1-partition topic for Drainer" if extra else "")
+
+    def check_limits(self) -> None:
+        from confluent_kafka.admin import ConfigResource
+
+        from tidb2mysql.kafka_settings import consumer_config
+
+        k = self.cfg.kafka
+        md = self.admin.list_topics(timeout=10)
+        broker_id = next(iter(md.brokers))
+        res = [ConfigResource(ConfigResource.Type.BROKER, str(broker_id))]
+        if k.topic in md.topics and md.topics[k.topic].error is None:
+            res.append(ConfigResource(ConfigResource.Type.TOPIC, k.topic))
+        got = {}
+        for r, fut in self.admin.describe_configs(res).items():
+            entries = fut.result(timeout=10)
+            for name in ("message.max.bytes", "replica.fetch.max.bytes", "max.message.bytes"):
+                if name in entries and entries[name].value is not None:
+                    got[name] = int(entries[name].value)
+        conf = consumer_config(k)
+        receive = int(conf.get("receive.message.max.bytes", 100_000_000))
+        fetch = int(conf.get("fetch.max.bytes", 52_428_800))
+        part = int(conf.get("max.partition.fetch.bytes", 1_048_576))
+        topic_max = got.get("max.message.bytes", got.get("message.max.bytes", 0))
+        fails, warns = [], []
+        if self.sampled_max and receive < self.sampled_max + RECEIVE_OVERHEAD:
+            fails.append(f"consumer receive.message.max.bytes {receive} < largest sampled message {self.sampled_max} bytes")
+        if self.sampled_max and fetch < self.sampled_max:
+            warns.append(f"consumer fetch.max.bytes {fetch} < largest sampled message {self.sampled_max} bytes")
+        if topic_max and receive < topic_max + RECEIVE_OVERHEAD:
+            warns.append(f"the topic accepts messages up to {topic_max} bytes but the consumer receives at most {receive}")
+        if topic_max and topic_max < DRAINER_MESSAGE_BYTES:
+            warns.append(f"broker/topic message limit {topic_max} < Drainer's 1 GiB: a large transaction stops Drainer")
+        rf = got.get("replica.fetch.max.bytes")
+        if rf is not None and topic_max and rf < topic_max:
+            warns.append(f"broker replica.fetch.max.bytes {rf} < message limit {topic_max}")
+        detail = (f"broker message.max.bytes {got.get('message.max.bytes')}, replica.fetch.max.bytes {rf},"
+                  f" topic max.message.bytes {got.get('max.message.bytes')}; consumer fetch.max.bytes {fetch},"
+                  f" max.partition.fetch.bytes {part}, receive.message.max.bytes {receive};"
+                  f" largest sampled message {self.sampled_max or '-'} bytes")
+        fix = ("raise message.max.bytes / replica.fetch.max.bytes (broker), max.message.bytes (topic) to 1073741824"
+               " and the consumer's fetch.max.bytes / receive.message.max.bytes ([kafka] client) above them")
+        if fails:
+            self.add("kafka.limits", FAIL, "; ".join(fails + warns) + "; " + detail, fix)
+        elif warns:
+            self.add("kafka.limits", WARN, "; ".join(warns) + "; " + detail, fix)
+        else:
+            self.add("kafka.limits", PASS, detail)
+
+    # -- Drainer --------------------------------------------------------------------------
+
+    def check_drainer_tz(self) -> None:
+        tz = self.cfg.drainer.time_zone
+        detail = (f"[drainer] time_zone = {tz!r}: Drainer renders TIMESTAMP values in its own process's zone (TZ or"
+                  " /etc/localtime of the Drainer host); confirm it matches, or TIMESTAMP values shift silently")
+        if self.src is not None:
+            s_tz = _text(_one(self.src, "SELECT @@global.time_zone"))
+            s_sys = _text(_one(self.src, "SELECT @@global.system_time_zone"))
+            so, do = utc_offset(s_tz, s_sys), utc_offset(tz)
+            if so is not None and do is not None and so != do:
+                self.add("drainer.time_zone", WARN, detail + f"; it differs from the source's time zone {s_tz}"
+                         f" ({s_sys}, UTC{_fmt_offset(so)}) vs UTC{_fmt_offset(do)}",
+                         "run `date +%Z` (or check TZ) on the Drainer host and set [drainer] time_zone to it")
+                return
+        self.add("drainer.time_zone", PASS, detail)
+
+
+def _fmt_offset(d: timedelta) -> str:
+    mins = int(d.total_seconds() // 60)
+    sign = "+" if mins >= 0 else "-"
+    return f"{sign}{abs(mins) // 60:02d}:{abs(mins) % 60:02d}"
+
+
+def read_within(reader, offset: int, timeout: float):
+    """Read one message with the job's consumer settings; a size refusal surfaces as an error."""
+    from confluent_kafka import KafkaException
+
+    reader.assign(offset)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msgs = reader.consumer.consume(1, 1.0)
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() == -191:  # _PARTITION_EOF
+                    continue
+                raise KafkaException(err)
+            from tidb2mysql.replication.source import RawMessage
+
+            return RawMessage(m.offset(), m.value() or b"", None)
+    raise TimeoutError(f"could not read offset {offset} within {timeout:.0f}s with the configured consumer settings")
+
+
+def parse_go_duration(text: str) -> Optional[float]:
+    """'10m0s', '1h30m', '600s' -> seconds (TiDB's tikv_gc_life_time format)."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", text.strip())
+    if not parts or "".join(a + b for a, b in parts) != text.strip():
+        return None
+    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(a) * mult[b] for a, b in parts)
+
+
+def render(checks: list[Check]) -> str:
+    w = max((len(c.name) for c in checks), default=10)
+    lines = []
+    for c in checks:
+        lines.append(f"{c.status.upper():4}  {c.name:<{w}}  {c.detail}")
+        if c.fix:
+            lines.append(f"{'':4}  {'':<{w}}  fix: {c.fix}")
+    n = {s: sum(c.status == s for c in checks) for s in (PASS, WARN, FAIL)}
+    lines.append(f"{n[PASS]} passed, {n[WARN]} warning(s), {n[FAIL]} failed")
+    return "\n".join(lines)
+
+
+def run_precheck(cfg, options: Optional[Options] = None) -> list[Check]:
+    return Precheck(cfg, options).run()
+
+
+__all__ = ["Check", "FAIL", "Options", "PASS", "Precheck", "WARN", "grants_cover", "parse_go_duration", "render",
+           "run_precheck", "utc_offset"]
