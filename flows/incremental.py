@@ -17,6 +17,7 @@ Only Bytewax wiring lives here; the logic is in ``tidb2mysql/replication/``:
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -275,11 +276,11 @@ def _decode_route(services: _Services):
 class ShardLogic(StatefulBatchLogic):
     """Thin Bytewax adapter around :class:`ShardApplier`."""
 
-    def __init__(self, services: _Services, resume: Optional[ShardState]):
+    def __init__(self, services: _Services, resume: Optional[bytes]):
         self.services = services
         self.applier: Optional[ShardApplier] = None
         if resume is not None:
-            self.applier = ShardApplier(services.shard_context(), resume)
+            self.applier = ShardApplier(services.shard_context(), pickle.loads(resume))
 
     def _ensure(self, shard: int) -> ShardApplier:
         if self.applier is None:
@@ -300,7 +301,9 @@ class ShardLogic(StatefulBatchLogic):
         return self.applier.notify_at() if self.applier else None
 
     def snapshot(self):
-        return self.applier.snapshot() if self.applier else None
+        # Frozen now, as bytes: the state keeps changing after this call, and Bytewax may
+        # serialize the snapshot later.
+        return pickle.dumps(self.applier.snapshot(), protocol=pickle.HIGHEST_PROTOCOL) if self.applier else None
 
 
 class _ProgressPartition(StatelessSinkPartition):
