@@ -401,7 +401,7 @@ class Precheck:
         from tidb2mysql.replication.source import TopicReader
 
         k = self.cfg.kafka
-        md = self.admin.list_topics(k.topic, timeout=10)
+        md = self.admin.list_topics(timeout=10)  # all topics: naming one may auto-create it
         t = md.topics.get(k.topic)
         if t is None or t.error is not None:
             self.add("kafka.topic", FAIL, f"topic {k.topic!r} does not exist{f' ({t.error})' if t is not None and t.error else ''}",

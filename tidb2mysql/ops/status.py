@@ -146,7 +146,7 @@ def kafka_end_offset(kafka_cfg) -> tuple[Optional[int], Optional[str]]:
 
     c = Consumer(consumer_config(kafka_cfg, **{"group.id": "tidb2mysql-status"}))
     try:
-        md = c.list_topics(kafka_cfg.topic, timeout=5)
+        md = c.list_topics(timeout=5)  # all topics: naming one may auto-create it on the broker
         t = md.topics.get(kafka_cfg.topic)
         if t is None or t.error is not None or kafka_cfg.partition not in t.partitions:
             return None, f"topic {kafka_cfg.topic!r} partition {kafka_cfg.partition} not found" + (
