@@ -426,7 +426,9 @@ class Precheck:
                 ev = decoder.decode(m.value, Position(k.topic, k.partition, off))
                 seen.append(f"offset {off}: {type(ev).__name__} commit_ts {ev.commit_ts}, {len(m.value)} bytes")
         except Exception as e:  # noqa: BLE001 - unreadable or undecodable: that is the finding
-            self.add("kafka.topic", FAIL, f"topic {k.topic!r} offsets {lo}..{hi - 1}: {e}",
+            receive = consumer_config(k).get("receive.message.max.bytes", "librdkafka default")
+            self.add("kafka.topic", FAIL, f"cannot read/decode topic {k.topic!r} offsets {lo}..{hi - 1} with the job's"
+                     f" consumer settings (receive.message.max.bytes {receive}): {e}",
                      "if the read timed out or the size is refused, raise the consumer limits ([kafka] client"
                      " receive.message.max.bytes / fetch.max.bytes); if it does not decode, check that this is a"
                      " Drainer topic (not TiCDC)")
@@ -541,7 +543,7 @@ def render(checks: list[Check]) -> str:
     lines = []
     for c in checks:
         lines.append(f"{c.status.upper():4}  {c.name:<{w}}  {c.detail}")
-        if c.fix:
+        if c.fix and c.status != PASS:
             lines.append(f"{'':4}  {'':<{w}}  fix: {c.fix}")
     n = {s: sum(c.status == s for c in checks) for s in (PASS, WARN, FAIL)}
     lines.append(f"{n[PASS]} passed, {n[WARN]} warning(s), {n[FAIL]} failed")

@@ -1,0 +1,48 @@
+"""Pure parts of the precheck: time zone offsets, SHOW GRANTS parsing, Go durations, rendering."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from tidb2mysql.ops.precheck import FAIL, PASS, WARN, Check, grants_cover, parse_go_duration, render, utc_offset
+
+WINTER = datetime(2026, 1, 15, tzinfo=timezone.utc)
+SUMMER = datetime(2026, 7, 15, tzinfo=timezone.utc)
+
+
+def test_utc_offset_of_mysql_time_zone_values():
+    assert utc_offset("+08:00") == timedelta(hours=8)
+    assert utc_offset("-03:30") == -timedelta(hours=3, minutes=30)
+    assert utc_offset("Asia/Shanghai", at=WINTER) == timedelta(hours=8)
+    assert utc_offset("SYSTEM", "UTC") == timedelta(0)
+    assert utc_offset("SYSTEM", "utc") == timedelta(0)
+    assert utc_offset("Europe/Berlin", at=WINTER) == timedelta(hours=1)
+    assert utc_offset("Europe/Berlin", at=SUMMER) == timedelta(hours=2)
+    assert utc_offset("SYSTEM", "Not/AZone") is None
+
+
+def test_grants_cover_global_database_and_all_privileges():
+    g = ["GRANT USAGE ON *.* TO `u`@`%`", "GRANT SELECT, SHOW VIEW ON `shop`.* TO `u`@`%`"]
+    assert grants_cover(g, "shop", "SHOW VIEW") and grants_cover(g, "shop", "SELECT")
+    assert not grants_cover(g, "crm", "SELECT")
+    assert not grants_cover(g, "shop", "VIEW")  # whole privilege names only
+    assert grants_cover(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"], "any", "SHOW VIEW")
+    assert not grants_cover(["GRANT SELECT ON `shop`.`t` TO `u`@`%`"], "shop", "SELECT")  # table level only
+
+
+def test_go_durations():
+    assert parse_go_duration("10m0s") == 600
+    assert parse_go_duration("1h30m") == 5400
+    assert parse_go_duration("24h") == 86400
+    assert parse_go_duration("500ms") == 0.5
+    assert parse_go_duration("ten minutes") is None
+    assert parse_go_duration("10m junk") is None
+
+
+def test_render_lists_fixes_only_for_problems_and_counts():
+    text = render([Check("a.ok", PASS, "fine", "never shown"), Check("b.meh", WARN, "hmm", "do x"),
+                   Check("c.bad", FAIL, "broken", "do y")])
+    lines = text.splitlines()
+    assert lines[0].startswith("PASS  a.ok") and "never shown" not in text
+    assert "fix: do x" in lines[2] and "fix: do y" in lines[4]
+    assert lines[-1] == "1 passed, 1 warning(s), 1 failed"
