@@ -14,7 +14,7 @@ from tidb2mysql.cli import command
 
 
 def launch_options(args):
-    from tidb2mysql.fullload.coordinator import LaunchOptions
+    from tidb2mysql.launch import LaunchOptions
 
     return LaunchOptions(workers=args.workers, processes=args.processes, recovery_dir=args.recovery_dir,
                          snapshot_interval=args.snapshot_interval, recovery_parts=args.recovery_parts)

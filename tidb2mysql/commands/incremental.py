@@ -8,47 +8,15 @@ through ``$TIDB2MYSQL_OVERRIDES``.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
+from tidb2mysql import launch
 from tidb2mysql.cli import command
-
-
-def _free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def bytewax_commands(args, total_workers: int) -> list[list[str]]:
-    base = [sys.executable, "-m", "bytewax.run", "flows.incremental", "-w", str(args.workers)]
-    if args.recovery_dir:
-        base += ["-r", str(args.recovery_dir), "-s", str(args.snapshot_interval), "-b", "0"]
-    if args.processes == 1:
-        return [base]
-    addrs = ";".join(f"127.0.0.1:{p}" for p in _free_ports(args.processes))
-    return [base + ["-i", str(i), "-a", addrs] for i in range(args.processes)]
-
-
-def init_recovery(directory: Path, parts: int) -> None:
-    """Create Bytewax's recovery partitions once; their number is fixed forever."""
-    if (directory / "part-0.sqlite3").exists():
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "bytewax.recovery", str(directory), str(parts)], check=True)
 
 
 def run(args) -> int:
@@ -64,16 +32,9 @@ def run(args) -> int:
     if metrics:
         sections["metrics"] = metrics
     cfg = config_mod.load(cfg_path, sections or None)  # validate early
-    env = dict(os.environ)
-    env[config_mod.ENV_VAR] = str(Path(cfg_path).resolve())
-    if sections:
-        env[config_mod.OVERRIDES_ENV_VAR] = json.dumps(sections)
-    repo = Path(__file__).resolve().parents[2]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
-    total = args.workers * args.processes
-    if args.recovery_dir:
-        init_recovery(Path(args.recovery_dir), max(args.recovery_parts, total))
-    procs = [subprocess.Popen(c, env=env, cwd=repo) for c in bytewax_commands(args, total)]
+    opts = launch.LaunchOptions(args.workers, args.processes, args.recovery_dir, args.snapshot_interval,
+                                args.recovery_parts)
+    procs = launch.start("flows.incremental", opts, cfg_path, sections or None)
     print(f"tidb2mysql incremental: job {cfg.job.name!r}, {args.processes} process(es) x {args.workers} worker(s),"
           f" topic {cfg.kafka.topic!r} -> {cfg.target.describe()}", file=sys.stderr)
 

@@ -48,7 +48,8 @@ def _has_command(name: str) -> bool:
 def run(args) -> int:
     from tidb2mysql.commands import full_load as full_load_cmd
     from tidb2mysql.commands import incremental as incremental_cmd
-    from tidb2mysql.fullload.coordinator import Coordinator, FullLoadError, LaunchOptions
+    from tidb2mysql.fullload.coordinator import Coordinator, FullLoadError
+    from tidb2mysql.launch import LaunchOptions
     from tidb2mysql.fullload.jobstore import JobStore
     from tidb2mysql.fullload.snapshot import SnapshotError
 

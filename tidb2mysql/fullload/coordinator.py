@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -30,8 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql import db, launch
 from tidb2mysql.fullload.chunking import make_plan, select_tables
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
@@ -40,7 +38,6 @@ from tidb2mysql.fullload.snapshot import SnapshotError, detect_kind, make_snapsh
 from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
 
 log = logging.getLogger("tidb2mysql.full_load")
-REPO = Path(__file__).resolve().parents[2]
 
 
 class FullLoadError(RuntimeError):
@@ -57,33 +54,8 @@ class LoadResult:
     already_loaded: bool = False
 
 
-@dataclass
-class LaunchOptions:
-    workers: int = 1
-    processes: int = 1
-    recovery_dir: Optional[str] = None
-    snapshot_interval: int = 1
-    recovery_parts: int = 8
-
-
-def _free_ports(n: int) -> list[int]:
-    from tidb2mysql.commands.incremental import _free_ports as free  # one implementation
-
-    return free(n)
-
-
-def flow_commands(opts: LaunchOptions) -> list[list[str]]:
-    base = [sys.executable, "-m", "bytewax.run", "flows.full_load", "-w", str(opts.workers)]
-    if opts.recovery_dir:
-        base += ["-r", str(opts.recovery_dir), "-s", str(opts.snapshot_interval), "-b", "0"]
-    if opts.processes == 1:
-        return [base]
-    addrs = ";".join(f"127.0.0.1:{p}" for p in _free_ports(opts.processes))
-    return [base + ["-i", str(i), "-a", addrs] for i in range(opts.processes)]
-
-
 class Coordinator:
-    def __init__(self, cfg, config_path: str, opts: LaunchOptions, tables: Sequence[str] = (),
+    def __init__(self, cfg, config_path: str, opts: launch.LaunchOptions, tables: Sequence[str] = (),
                  out=None):
         self.cfg = cfg
         self.config_path = str(Path(config_path).resolve())
@@ -139,15 +111,7 @@ class Coordinator:
     # -- launching -----------------------------------------------------------------------
 
     def _launch(self) -> None:
-        env = dict(os.environ)
-        env[config_mod.ENV_VAR] = self.config_path
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        if self.opts.recovery_dir:
-            from tidb2mysql.commands.incremental import init_recovery
-
-            init_recovery(Path(self.opts.recovery_dir),
-                          max(self.opts.recovery_parts, self.opts.workers * self.opts.processes))
-        self.procs = [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(self.opts)]
+        self.procs = launch.start("flows.full_load", self.opts, self.config_path)
 
     def _poll_procs(self) -> Optional[int]:
         """None while all run; else the first non-zero rc, or 0 once all exited cleanly."""

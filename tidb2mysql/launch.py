@@ -1,0 +1,81 @@
+"""Starting a Bytewax flow as P local processes x W workers: one place for both flows.
+
+``python -m bytewax.run flows.<name>`` with ``-w``; for P > 1 the processes join one cluster
+with ``-i``/``-a`` on free loopback ports; with a recovery directory, ``-r/-s/-b`` and the
+directory's partitions created once (their number is fixed forever, so it is at least the
+total worker count). The configuration reaches the flow through ``$TIDB2MYSQL_CONFIG`` and
+command-line overrides through ``$TIDB2MYSQL_OVERRIDES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from tidb2mysql import config as config_mod
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class LaunchOptions:
+    workers: int = 1
+    processes: int = 1
+    recovery_dir: Optional[str] = None
+    snapshot_interval: int = 1
+    recovery_parts: int = 8
+
+
+def free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def flow_commands(module: str, opts: LaunchOptions) -> list[list[str]]:
+    """One command line per process for ``python -m bytewax.run <module>``."""
+    base = [sys.executable, "-m", "bytewax.run", module, "-w", str(opts.workers)]
+    if opts.recovery_dir:
+        base += ["-r", str(opts.recovery_dir), "-s", str(opts.snapshot_interval), "-b", "0"]
+    if opts.processes == 1:
+        return [base]
+    addrs = ";".join(f"127.0.0.1:{p}" for p in free_ports(opts.processes))
+    return [base + ["-i", str(i), "-a", addrs] for i in range(opts.processes)]
+
+
+def init_recovery(directory: Path, parts: int) -> None:
+    """Create Bytewax's recovery partitions once; their number is fixed forever."""
+    if (directory / "part-0.sqlite3").exists():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "bytewax.recovery", str(directory), str(parts)], check=True)
+
+
+def flow_env(config_path: str, overrides: Optional[dict] = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env[config_mod.ENV_VAR] = str(Path(config_path).resolve())
+    if overrides:
+        env[config_mod.OVERRIDES_ENV_VAR] = json.dumps(overrides)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optional[dict] = None
+          ) -> list[subprocess.Popen]:
+    """Start the flow's processes (recovery directory prepared first)."""
+    if opts.recovery_dir:
+        init_recovery(Path(opts.recovery_dir), max(opts.recovery_parts, opts.workers * opts.processes))
+    env = flow_env(config_path, overrides)
+    return [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)]
