@@ -11,7 +11,7 @@ PY_BOOTSTRAP ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-DEMO_ARGS ?= --seed 1 --txns 200 --tables 3
+DEMO_ARGS ?=
 # make bench BENCH_ARGS=--full   (the issue's sizes; --smoke for tiny; --only SECTION ...)
 BENCH_ARGS ?=
 
