@@ -96,3 +96,17 @@ def test_endpoint_serves_metrics_and_404s_elsewhere():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_grafana_dashboard_uses_only_declared_metrics():
+    import json
+    import re
+    from pathlib import Path
+
+    from tidb2mysql.ops.metrics import PREFIX, SPEC
+
+    dash = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "tidb2mysql.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(rf"{PREFIX}(\w+)", e)}
+    declared = set(SPEC) | {f"{n}_{s}" for n, (k, _) in SPEC.items() if k == "histogram" for s in ("bucket", "sum", "count")}
+    assert used and used <= declared, used - declared
