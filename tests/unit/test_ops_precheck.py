@@ -46,3 +46,13 @@ def test_render_lists_fixes_only_for_problems_and_counts():
     assert lines[0].startswith("PASS  a.ok") and "never shown" not in text
     assert "fix: do x" in lines[2] and "fix: do y" in lines[4]
     assert lines[-1] == "1 passed, 1 warning(s), 1 failed"
+
+
+def test_gc_life_time_against_the_estimated_full_load():
+    from tidb2mysql.ops.precheck import gc_verdict
+
+    gib = 1 << 30
+    status, detail, fix = gc_verdict("10m0s", 20 * gib, 20.0)  # ~1024 s of loading vs 600 s of GC life
+    assert status == FAIL and "600s < 1.5 x estimated full load 1024s" in detail and "tidb_gc_life_time = '2648s'" in fix
+    assert gc_verdict("24h", 20 * gib, 20.0)[0] == PASS
+    assert gc_verdict(None, 20 * gib, 20.0)[0] == WARN

@@ -179,7 +179,18 @@ class Precheck:
                      "check [kafka] brokers and the client settings ([kafka] client: security.protocol, sasl.*)")
             return
         self.admin = admin
-        self.add("kafka.connect", PASS, f"{self.cfg.kafka.brokers}: {len(md.brokers)} broker(s), cluster {md.cluster_id}")
+        version = "unknown"
+        try:  # the protocol version the brokers speak (Kafka has no VERSION() over the protocol)
+            from confluent_kafka.admin import ConfigResource
+
+            res = ConfigResource(ConfigResource.Type.BROKER, str(next(iter(md.brokers))))
+            entries = admin.describe_configs([res])[res].result(timeout=10)
+            entry = entries.get("inter.broker.protocol.version")
+            version = entry.value if entry is not None and entry.value else version
+        except Exception:  # noqa: BLE001 - describing configs may be denied by ACLs
+            pass
+        self.add("kafka.connect", PASS, f"{self.cfg.kafka.brokers}: {len(md.brokers)} broker(s), cluster {md.cluster_id},"
+                 f" inter.broker.protocol.version {version}")
 
     # -- source -----------------------------------------------------------------------------
 
@@ -262,18 +273,11 @@ class Precheck:
             self.add("source.tidb_gc", PASS, "not applicable: the source is not TiDB")
             return
         size = self.source_bytes()
-        expected = size / (self.o.full_load_mb_per_s * (1 << 20))
-        raw = _one(self.src, "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME='tikv_gc_life_time'")
-        life = parse_go_duration(_text(raw)) if raw else None
-        if life is None:
-            self.add("source.tidb_gc", WARN, f"tikv_gc_life_time not readable ({raw!r}); full load estimated {expected:.0f}s",
-                     "check SELECT @@tidb_gc_life_time and raise it above the full load time")
-        elif life < expected * 1.5:
-            self.add("source.tidb_gc", FAIL,
-                     f"tikv_gc_life_time {life:.0f}s < 1.5 x estimated full load {expected:.0f}s ({_mb(size)} at {self.o.full_load_mb_per_s} MiB/s)",
-                     f"SET GLOBAL tidb_gc_life_time = '{int(expected * 2) + 600}s' for the full load, restore it after")
-        else:
-            self.add("source.tidb_gc", PASS, f"tikv_gc_life_time {life:.0f}s covers the estimated full load {expected:.0f}s")
+        try:  # TiDB >= 5.0: a system variable; older: a row in mysql.tidb
+            raw = _one(self.src, "SELECT @@global.tidb_gc_life_time")
+        except Exception:  # noqa: BLE001
+            raw = _one(self.src, "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME='tikv_gc_life_time'")
+        self.add("source.tidb_gc", *gc_verdict(_text(raw) if raw is not None else None, size, self.o.full_load_mb_per_s))
 
     # -- target ---------------------------------------------------------------------------
 
@@ -527,6 +531,20 @@ def read_within(reader, offset: int, timeout: float):
 
             return RawMessage(m.offset(), m.value() or b"", None)
     raise TimeoutError(f"could not read offset {offset} within {timeout:.0f}s with the configured consumer settings")
+
+
+def gc_verdict(raw: Optional[str], size: int, mb_per_s: float) -> tuple[str, str, str]:
+    """TiDB's GC life time must outlast the full load's snapshot reads (with margin)."""
+    expected = size / (mb_per_s * (1 << 20))
+    life = parse_go_duration(raw) if raw else None
+    if life is None:
+        return (WARN, f"tidb_gc_life_time not readable ({raw!r}); full load estimated {expected:.0f}s",
+                "check SELECT @@tidb_gc_life_time and raise it above the full load time")
+    if life < expected * 1.5:
+        return (FAIL, f"tidb_gc_life_time {life:.0f}s < 1.5 x estimated full load {expected:.0f}s"
+                      f" ({_mb(size)} at {mb_per_s:g} MiB/s)",
+                f"SET GLOBAL tidb_gc_life_time = '{int(expected * 2) + 600}s' for the full load, restore it after")
+    return PASS, f"tidb_gc_life_time {life:.0f}s covers the estimated full load {expected:.0f}s", ""
 
 
 def parse_go_duration(text: str) -> Optional[float]:
