@@ -9,6 +9,7 @@ machine, and not while the test suite runs. A section that fails is recorded und
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import platform
@@ -80,7 +81,7 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
 
 def section_incremental(cfg, sizes, workdir, res) -> None:
     inc = res.setdefault("incremental", {})
-    for name in oltp.WORKLOADS:
+    for name in res.get("workloads") or oltp.WORKLOADS:
         flows = sizes.flows if name == "insert" else sizes.flows_small
         inc[name] = bench_workload(cfg, name, sizes.rows[name], sizes, flows, workdir)
 
@@ -162,15 +163,21 @@ def main(argv=None) -> int:
     g.add_argument("--smoke", action="store_const", dest="mode", const="smoke", help="tiny sizes, < 60 s (CI)")
     g.add_argument("--full", action="store_const", dest="mode", const="full", help="the issue's sizes (1M rows)")
     ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    ap.add_argument("--workloads", nargs="+", choices=oltp.WORKLOADS, help="incremental: only these workloads")
+    ap.add_argument("--ceiling-procs", nargs="+", type=int, help="ceiling: only these process counts")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     args = ap.parse_args(argv)
     mode = args.mode or "default"
     sizes = MODES[mode]
+    if args.ceiling_procs:
+        sizes = dataclasses.replace(sizes, ceiling_procs=tuple(args.ceiling_procs))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
     cfg = env.load_config()
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
            "errors": []}
+    if args.workloads:
+        res["workloads"] = args.workloads
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
