@@ -149,8 +149,13 @@ class DrainerPartition(StatefulSourcePartition):
                 self.stop_reason = "signal"
             elif now >= self.next_control_poll:
                 self.next_control_poll = now + self.s.control_poll_seconds
-                if self.conn.run(self.control.state) == fencing.REQUESTED:
+                state = self.conn.run(self.control.state)
+                if state == fencing.REQUESTED:
                     self.stop_reason = "cut-over"
+                elif state == fencing.FINISHED and not self.s.force:
+                    # Finished while running (cutover --flow-stopped by mistake): stop writing.
+                    log.error("job %r was finished by a cut-over while this flow ran", self.cfg.job.name)
+                    self.stop_reason = "signal"
             if self.stop_reason is not None:
                 log.info("%s: stopping after applying everything read so far (commit_ts %d)%s", self.stop_reason,
                          self.last_ts, " and the rest of the topic" if self.stop_reason == "cut-over" else "")

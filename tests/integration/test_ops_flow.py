@@ -236,3 +236,25 @@ def test_kill_9_and_restart_with_the_same_recovery_dir_is_exact(env):
     assert rc == 0, flowrun.tail(log)
     got = dict(q(conn, f"SELECT id, v FROM `{dbn}`.t"))
     assert got == expect, f"partial before restart: {partial}"
+
+
+def test_a_running_flow_stops_when_its_job_is_marked_finished(env):
+    from tidb2mysql.ops.fencing import JobControl
+
+    s, dbn, job, conn, tmp = env
+    s1 = schema(dbn)
+    create_table(s, dbn)
+    s.txn(TableChanges(s1, [RowChange(Op.INSERT, (1, "v"), None)]))
+    s.flush()
+    cfg = flowrun.write_config(tmp / f"{job}.toml", topic=s.topic, job=job)
+    log = tmp / f"{job}.log"
+    p = flowrun.start(flowrun.incremental_cmd(cfg, 1, 1, stop_at_end=False), log)
+    try:
+        flowrun.wait_until(lambda: q(conn, f"SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='{dbn}'")
+                           == [(1,)] and q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t") == [(1,)], 60, what="row applied")
+        JobControl("tidb2mysql", job).mark_finished(conn, "cutover --flow-stopped while the flow ran")
+        assert p.wait(timeout=30) == 0, flowrun.tail(log)
+    finally:
+        if p.poll() is None:
+            flowrun.kill(p)
+    assert "finished by a cut-over while this flow ran" in log.read_text()
