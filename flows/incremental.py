@@ -41,13 +41,16 @@ from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
 from tidb2mysql.replication.ddl_seam import make_translator
-from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick
+from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick, select_all
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 from tidb2mysql.replication.source import MessageSlicer, TopicReader, resolve_start
+from tidb2mysql.selection.ddl import selecting_translator
+from tidb2mysql.selection.engine import Selection
+from tidb2mysql.selection.events import EventSelector
 
 log = logging.getLogger("tidb2mysql.incremental")
 
@@ -247,9 +250,11 @@ class _Services:
                 for letter in letters:
                     METRICS.inc("dead_letters_total", kind=getattr(letter, "kind", "decode"))
 
+            sel = Selection.from_config(cfg)
             self._pipeline = Pipeline(
                 Decoder(cfg.drainer.time_zone), Router(self.s.shards), cfg.kafka.topic, cfg.kafka.partition,
                 -1, dead_letter, strict=self.s.strict, watermark_interval=self.s.watermark_interval_ms / 1000,
+                selector=select_all if sel.is_identity else EventSelector(sel),
             )
         return self._pipeline
 
@@ -258,7 +263,11 @@ class _Services:
             if self._ctx is None:
                 cfg = self.cfg
                 cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
-                coord = DDLCoordinator(cps, self.s.shards, make_translator(cfg, self.connect), strict=self.s.strict)
+                translate = make_translator(cfg, self.connect)
+                sel = Selection.from_config(cfg)
+                if not sel.is_identity:
+                    translate = selecting_translator(sel, translate)
+                coord = DDLCoordinator(cps, self.s.shards, translate, strict=self.s.strict)
                 self._ctx = ShardContext(self.s, cps, coord, self.connect)
             return self._ctx
 

@@ -190,6 +190,7 @@ def _register_stage_sections() -> None:
     # Stages own their sections; importing their settings module registers them.
     import tidb2mysql.replication.settings  # noqa: F401
     import tidb2mysql.fullload.settings  # noqa: F401
+    import tidb2mysql.selection.rules  # noqa: F401
 
 
 def parse(data: dict[str, Any]) -> Config:
