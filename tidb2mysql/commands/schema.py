@@ -46,12 +46,14 @@ def run(args) -> int:
     from tidb2mysql.schema import render
     from tidb2mysql.schema.apply import apply_plan, exit_status
     from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
-    from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection
+    from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection as ReadSelection
+    from tidb2mysql.selection.engine import Selection, SelectionError
+    from tidb2mysql.selection.schema import filter_catalog
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
     meta = getattr(getattr(cfg, "job", None), "meta_schema", "tidb2mysql")
     try:
-        selection = Selection.parse(args.databases, args.tables, exclude=[meta])
+        selection = ReadSelection.parse(args.databases, args.tables, exclude=[meta])
         mapping = parse_mapping(args.map_database)
     except (SchemaReadError, PlanError) as e:
         return _fail(str(e))
@@ -84,10 +86,15 @@ def run(args) -> int:
         target = Target.detect(target_conn)
         try:
             dbmap = database_map([o.database for o in catalog.databases], args.target_database, mapping)
-        except PlanError as e:
+            # One rule engine: [selection] plus the command line's database renames.
+            sel = Selection.from_config(cfg, dbmap)
+            catalog, notes = filter_catalog(sel, catalog) if not sel.is_identity else (catalog, [])
+            dbmap = {o.database: sel.map_database(o.database) for o in catalog.databases}
+        except (PlanError, SelectionError) as e:
             return _fail(str(e))
         state = TargetState.read(target_conn, sorted(set(dbmap.values())))
-        plan = build_plan(catalog, state, target, existing=args.existing, dbmap=dbmap)
+        plan = build_plan(catalog, state, target, existing=args.existing, dbmap=dbmap, selection=sel)
+        plan.notes.extend(notes)
         log.info("schema: %d database(s), %d table(s), %d view(s) from %s for %s%s", len(catalog.databases),
                  len(catalog.tables), len(catalog.views), source.description, target,
                  " (dry run)" if args.dry_run else "")

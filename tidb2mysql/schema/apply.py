@@ -56,7 +56,8 @@ def _fail(step: Step, e: object) -> None:
 
 def _check(conn, step: Step, dry_run: bool) -> None:
     try:
-        diffs = compare_with_existing(conn, step.statements, step.target_database, step.obj.name)
+        diffs = compare_with_existing(conn, step.statements, step.target_database,
+                                      step.target_table or step.obj.name)
     except pymysql.MySQLError as e:
         _fail(step, e)
         return

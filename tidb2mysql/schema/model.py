@@ -57,12 +57,13 @@ class Step:
     decisions: list[Decision] = field(default_factory=list)
     status: str = "planned"                       # planned | done | failed | dry-run
     error: Optional[str] = None
+    target_table: str = ""                        # set when [selection] renames the object
 
     @property
     def target_name(self) -> str:
         if self.obj.kind == "database":
             return self.target_database
-        return f"{self.target_database}.{self.obj.name}"
+        return f"{self.target_database}.{self.target_table or self.obj.name}"
 
     @property
     def level(self) -> str:

@@ -98,7 +98,11 @@ def parse_mapping(text: Optional[str]) -> dict[str, str]:
 
 
 def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: str = "fail",
-               dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None) -> Plan:
+               dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None,
+               selection=None) -> Plan:
+    """``selection`` (a ``tidb2mysql.selection.engine.Selection``, already applied to the
+    catalog by ``selection.schema.filter_catalog``) renames tables and columns and drops
+    unselected columns; database renames come from ``dbmap`` (which it also folds in)."""
     if existing not in EXISTING_MODES:
         raise PlanError(f"existing must be one of {EXISTING_MODES}, not {existing!r}")
     dbmap = dbmap if dbmap is not None else {o.database: o.database for o in catalog.databases}
@@ -108,13 +112,25 @@ def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: s
         plan.notes.append({"source": name, "level": "warning", "action": "skipped", "reason": reason})
     for obj in catalog.databases:
         plan.steps.append(_database_step(obj, dbmap[obj.database], state, target, options))
-    migrated = {(dbmap[o.database], o.name) for o in catalog.tables}
+    maps = selection is not None and bool(selection.maps)
+    names = {(o.database, o.name): (selection.map_table(o.database, o.name) if maps else (dbmap[o.database], o.name))
+             for o in catalog.tables + catalog.views}
+    migrated = {names[(o.database, o.name)] for o in catalog.tables}
     for obj in catalog.tables:
-        step = _object_step(obj, dbmap[obj.database], state, target, existing, renames, options)
+        step = _object_step(obj, names[(obj.database, obj.name)], state, target, existing, renames, options,
+                            selection if maps else None)
         _check_foreign_keys(step, migrated, state)
         plan.steps.append(step)
+    sources = {(o.database, o.name) for o in catalog.tables}
     for obj in order_views(catalog.views, plan.notes):
-        plan.steps.append(_object_step(obj, dbmap[obj.database], state, target, existing, renames, options))
+        step = _object_step(obj, names[(obj.database, obj.name)], state, target, existing, renames, options,
+                            selection if maps else None)
+        if selection is not None:
+            from tidb2mysql.selection.schema import view_warnings
+
+            for w in view_warnings(selection, obj.database, obj.create_sql, sources):
+                step.decide("warning", "unchanged", f"view {obj.qualified} {w}")
+        plan.steps.append(step)
     return plan
 
 
@@ -139,17 +155,25 @@ def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Targ
     return step
 
 
-def _object_step(obj: SourceObject, tdb: str, state: TargetState, target: Target, existing: str,
-                 renames: dict[str, str], options: Optional[Options]) -> Step:
-    step = Step(obj, tdb, CREATE)
+def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Target, existing: str,
+                 renames: dict[str, str], options: Optional[Options], selection=None) -> Step:
+    tdb = tname[0]
+    step = Step(obj, tdb, CREATE, target_table=tname[1] if tname[1] != obj.name else "")
     tr = translate(obj.create_sql, target, options=options)
     step.decisions.extend(tr.decisions)
     statements = []
     renamed = 0
     for s in tr.statements:
-        s, n = rename_qualifiers(s, renames)
+        if selection is not None:
+            from tidb2mysql.selection.schema import create_text
+
+            s, decisions = create_text(selection, obj.database, obj.name, s)
+            for d in decisions:
+                step.decide(d["level"], d["action"], d["reason"])
+        else:
+            s, n = rename_qualifiers(s, renames)
+            renamed += n
         statements.append(s)
-        renamed += n
     step.statements = statements
     if renamed:
         step.decide("info", "changed", f"{renamed} database qualifier(s) renamed "
@@ -160,7 +184,7 @@ def _object_step(obj: SourceObject, tdb: str, state: TargetState, target: Target
         return step
     if not tr.decisions:
         step.decide("info", "unchanged", "translated unchanged")
-    found = state.objects.get((tdb, obj.name))
+    found = state.objects.get((tdb, tname[1]))
     if found is None:
         return step
     wanted = "BASE TABLE" if obj.kind == "table" else "VIEW"
