@@ -67,7 +67,10 @@ def test_record_flush_counts_rows_by_table_and_operation_and_ddl_once_per_report
     ts = make_tso(1_700_000_000_000)
     record_flush(FlushReport(2, 12, 2, (ts, 0), (ts, 22), 0.03, dead_letters=1, skipped_replays=4,
                              table_ops={"d.t": {"upsert": 10, "insert": 0, "delete": 2, "update": 0}}), r)
-    record_flush(FlushReport(2, 0, 0, (ts + 1, -1), (ts + 1, 0), 0.0, ddl="alter table t add c int"), r)
+    for shard in (2, 3):  # every shard reports the DDL; counted once
+        record_flush(FlushReport(shard, 0, 0, (ts + 1, -1), (ts + 1, 0), 0.0, ddl="alter table t add c int",
+                                 ddl_status="applied"), r)
+    record_flush(FlushReport(2, 0, 0, (ts + 2, -1), (ts + 2, 0), 0.0, ddl="alter table t add c int", ddl_status="skipped"), r)
     out = lines(r)
     assert 'tidb2mysql_rows_applied_total{op="upsert",table="d.t"} 10' in out
     assert 'tidb2mysql_rows_applied_total{op="delete",table="d.t"} 2' in out
@@ -75,9 +78,9 @@ def test_record_flush_counts_rows_by_table_and_operation_and_ddl_once_per_report
     assert 'tidb2mysql_shard_changes_total{shard="2"} 12' in out
     assert 'tidb2mysql_dead_letters_total{kind="apply"} 1' in out
     assert "tidb2mysql_skipped_replays_total 4" in out
-    assert 'tidb2mysql_ddl_total{outcome="released"} 1' in out
+    assert 'tidb2mysql_ddl_total{status="applied"} 1' in out and 'tidb2mysql_ddl_total{status="skipped"} 1' in out
     assert 'tidb2mysql_flushes_total{shard="2"} 1' in out  # the DDL report is not a flush
-    assert f"tidb2mysql_applied_commit_ts {ts + 1}" in out
+    assert f"tidb2mysql_applied_commit_ts {ts + 2}" in out
 
 
 def test_endpoint_serves_metrics_and_404s_elsewhere():

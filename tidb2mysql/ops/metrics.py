@@ -37,7 +37,7 @@ SPEC: dict[str, tuple[str, str]] = {
     "shard_applied_commit_ts": ("gauge", "Highest commit_ts applied, by shard."),
     "delay_seconds": ("gauge", "Now minus the physical time of applied_commit_ts (grows while upstream is idle)."),
     "dead_letters_total": ("counter", "Messages or changes written to the dead_letter table, by kind."),
-    "ddl_total": ("counter", "DDL barriers released, by outcome as seen by this process."),
+    "ddl_total": ("counter", "DDL jobs passed, by their ddl_history status (applied, skipped, failed, ...); once per process."),
     "skipped_replays_total": ("counter", "Changes skipped as replays or Drainer redeliveries."),
     "kafka_position": ("gauge", "Next Kafka offset the source will read."),
     "kafka_high_watermark": ("gauge", "Kafka high watermark (end offset) of the Drainer partition."),
@@ -82,6 +82,17 @@ class Registry:
         self.values: dict[str, dict[Labels, float]] = {}
         self.hist: dict[str, dict[Labels, list]] = {}  # [bucket counts..., sum, count]
         self.clock = clock
+        self._seen: dict[str, list] = {}  # kind -> recent keys (bounded), for once-only counting
+
+    def first_time(self, kind: str, key, keep: int = 1024) -> bool:
+        """True the first time ``key`` is seen (among the last ``keep`` of this kind)."""
+        with self.lock:
+            seen = self._seen.setdefault(kind, [])
+            if key in seen:
+                return False
+            seen.append(key)
+            del seen[:-keep]
+            return True
 
     def _check(self, name: str, kind: str) -> None:
         if SPEC.get(name, ("",))[0] != kind:
@@ -169,7 +180,9 @@ def record_flush(report, registry: Registry = METRICS) -> None:
     shard = str(report.shard)
     last_ts = report.last[0]
     if report.ddl is not None:
-        r.inc("ddl_total", outcome="released")
+        # Every shard reports each DDL: count it once per process.
+        if r.first_time("ddl", last_ts):
+            r.inc("ddl_total", status=getattr(report, "ddl_status", None) or "unknown")
     else:
         r.inc("flushes_total", shard=shard)
         r.inc("shard_changes_total", report.rows, shard=shard)

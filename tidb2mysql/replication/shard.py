@@ -67,6 +67,7 @@ class FlushReport:
     ddl: Optional[str] = None
     # table -> {upsert, insert, delete, update: rows sent}, for metrics (None if not known)
     table_ops: Optional[dict] = None
+    ddl_status: Optional[str] = None  # ddl_history.status of a released DDL, for metrics
 
 
 @dataclass
@@ -258,7 +259,7 @@ class ShardApplier:
         if self.target_tables is not None:
             self.target_tables.invalidate_all()
         out.append(FlushReport(self.shard, 0, 0, (b.ddl.commit_ts, -1), (b.ddl.commit_ts, 0), 0.0,
-                               ddl=b.ddl.query[:200]))
+                               ddl=b.ddl.query[:200], ddl_status=self._ddl_status(b.ddl.commit_ts)))
         if self.st.received < (b.ddl.commit_ts, 0):
             self.st.received = (b.ddl.commit_ts, 0)
         held, self.st.held = self.st.held, []
@@ -267,6 +268,18 @@ class ShardApplier:
                 self.st.held.extend(held[i:])
                 break
             self._process(item, out)
+
+    def _ddl_status(self, commit_ts: int) -> Optional[str]:
+        """The recorded outcome (applied / skipped / failed ...) for metrics; None if unreadable."""
+        try:
+            with self.coord_conn().cursor() as cur:
+                cur.execute(f"SELECT status FROM {self.ctx.coordinator.history} WHERE job=%s AND commit_ts=%s",
+                            (self.ctx.checkpoints.job, commit_ts))
+                row = cur.fetchone()
+            return row[0] if row else None
+        except Exception as e:  # noqa: BLE001 - a metric label must never stop the apply path
+            log.debug("shard %d: DDL status for metrics: %s", self.shard, e)
+            return None
 
     def _flush_due(self, now: float) -> bool:
         m = self.st.merger
