@@ -54,10 +54,19 @@ class TablePlan:
     key: list  # key column names (PK, or a NOT NULL unique key); [] = no usable key
     key_kind: str  # "primary" | "unique" | "none"
     est_rows: int = 0
+    # Target names when [selection] maps them (tidb2mysql/selection/fullload.py); empty = same.
+    target_schema: str = ""
+    target_table: str = ""
+    target_columns: list = field(default_factory=list)
 
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    def target_names(self) -> tuple[str, str, list]:
+        """(database, table, columns) on the target: the mapped names, else the source's."""
+        return (self.target_schema or self.schema, self.target_table or self.table,
+                list(self.target_columns) or list(self.columns))
 
     @property
     def ref(self) -> str:

@@ -31,6 +31,8 @@ from typing import Optional, Sequence
 
 from tidb2mysql import db, launch
 from tidb2mysql.fullload.chunking import make_plan, select_tables
+from tidb2mysql.selection.engine import Selection, SelectionError
+from tidb2mysql.selection.fullload import map_plan, select_source_tables
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
 from tidb2mysql.fullload.settings import full_load_settings
@@ -81,11 +83,20 @@ class Coordinator:
             return job
         kind = self.s.snapshot if self.s.snapshot != "auto" else detect_kind(src)
         selected = select_tables(src, self.tables, exclude_schemas=[self.cfg.job.meta_schema])
+        sel = Selection.from_config(self.cfg)
+        try:
+            selected = select_source_tables(sel, selected)
+        except SelectionError as e:
+            raise FullLoadError(str(e)) from None
         if not selected:
             raise FullLoadError("no tables selected for the full load")
-        self._check_targets(tgt, selected)
+        self._check_targets(tgt, [sel.map_table(s, t) for s, t in selected])
         lanes = self.s.lanes or self.opts.workers * self.opts.processes
         plan = make_plan(src, selected, self.s.chunk_rows, lanes, exact_counts=self.s.row_totals == "count")
+        try:
+            map_plan(sel, plan)
+        except SelectionError as e:
+            raise FullLoadError(str(e)) from None
         self.store.create(tgt, kind, plan, lanes)
         log.info("planned job %r: %d tables, %d chunks, %d lanes, snapshot via %s", self.cfg.job.name,
                  len(plan.tables), len(plan.chunks), lanes, kind)

@@ -80,9 +80,9 @@ class PageWriter:
         ts = self._sql.get(ti)
         if ts is None:
             tp = self.tables[ti]
-            target = read_target_table(self._conn(), tp.schema, tp.table)
-            schema = TableSchema(tp.schema, tp.table, tuple(tp.columns), tuple(tp.types),
-                                 pk=tuple(tp.key_positions()))
+            tdb, ttable, tcols = tp.target_names()
+            target = read_target_table(self._conn(), tdb, ttable)
+            schema = TableSchema(tdb, ttable, tuple(tcols), tuple(tp.types), pk=tuple(tp.key_positions()))
             ts = TableSQL(schema, target, self.budget)
             if ts.plan.dropped_missing:
                 raise PageWriteError(f"table {tp.qualified}: column(s) {', '.join(ts.plan.dropped_missing)} "
