@@ -105,14 +105,16 @@ def section_apply(cfg, sizes, workdir, res) -> None:
 
 def section_delay(cfg, sizes, workdir, res) -> None:
     mix = res.get("incremental", {}).get("mix", {}).get("flow", {}).get("w1")
-    if mix is None:  # delay alone: measure the throughput first
+    if mix is None and not res.get("delay_rate"):  # delay alone: measure the throughput first
         mix = bench_workload(cfg, "mix", sizes.rows["mix"], sizes, ((1, 1),), workdir)["flow"]["w1"]
-    rate = mix["rows_per_s"] / 2
+    rate = res.get("delay_rate") or mix["rows_per_s"] / 2
     with env.target_database(cfg, "delay") as database, env.topic(cfg, "delay") as topic:
         w = oltp.make_workload("mix", database, 0)
         _fresh_tables(cfg, w)
-        res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir)
-        res["delay"]["rate_from"] = "half of the mix workload's flow -w 1 rows/s in this run"
+        res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir,
+                                       warmup=min(5.0, sizes.delay_seconds / 2))
+        res["delay"]["rate_from"] = ("--delay-rate" if res.get("delay_rate")
+                                     else "half of the mix workload's flow -w 1 rows/s in this run")
     log.info("delay: %s", res["delay"])
 
 
@@ -165,6 +167,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     ap.add_argument("--workloads", nargs="+", choices=oltp.WORKLOADS, help="incremental: only these workloads")
     ap.add_argument("--ceiling-procs", nargs="+", type=int, help="ceiling: only these process counts")
+    ap.add_argument("--delay-rate", type=float, help="delay: offer this many rows/s (default: half the mix rate)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     args = ap.parse_args(argv)
     mode = args.mode or "default"
@@ -176,6 +179,8 @@ def main(argv=None) -> int:
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
            "errors": []}
+    if args.delay_rate:
+        res["delay_rate"] = args.delay_rate
     if args.workloads:
         res["workloads"] = args.workloads
     t0 = time.monotonic()

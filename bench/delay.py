@@ -35,12 +35,13 @@ from tidb2mysql.replication.route import Router
 SHARDS = 8
 
 
-def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float, out) -> None:
+def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float, warmup: float, out) -> None:
     try:
-        w = oltp.make_workload("mix", database, int(rate * seconds) + 10)
+        seconds += warmup
+        w = oltp.make_workload("mix", database, int(rate * (seconds + 10)))
         p = Producer(producer_config(cfg.kafka, **{"linger.ms": 1}))
         router = Router(SHARDS)
-        need = []
+        need, warm = [], []
         last_ms, logical = 0, 0
         t0 = time.time()
         sent = 0
@@ -60,10 +61,13 @@ def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float,
             shards = [(s, chunk.changes[-1].seq) for _k, (s, chunk) in router.route_txn(txn)]
             p.produce(topic, encode_txn(txn, "UTC"), partition=0)
             p.poll(0)
-            need.append((txn.commit_ts, shards))
+            if time.time() - t0 >= warmup:
+                need.append((txn.commit_ts, shards))
+            else:
+                warm.append((txn.commit_ts, shards))
             sent += txn.row_count
         p.flush(30)
-        out.put({"need": need, "rows": sent, "seconds": time.time() - t0})
+        out.put({"need": need, "warm": warm, "rows": sent, "seconds": time.time() - t0})
     except BaseException as e:
         out.put({"error": f"paced producer: {type(e).__name__}: {e}"})
 
@@ -75,7 +79,11 @@ def _percentile(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
 
-def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workdir: Path) -> dict:
+def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workdir: Path,
+              warmup: float = 5.0) -> dict:
+    """``warmup`` seconds at the same rate come first and are reported apart: the flow opens
+    each shard's connection and reads the target's structure when the shard's first change
+    arrives, which delays the first transactions by up to several seconds once."""
     job = env.unique("delay")
     conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental={"shards": SHARDS})
     log = workdir / f"{job}.log"
@@ -102,7 +110,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         time.sleep(3)  # the flow is up and has read the (empty) topic
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
-        prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, out), daemon=True)
+        prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, warmup, out), daemon=True)
         prod.start()
         result = None
         while result is None:
@@ -117,6 +125,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         if "error" in result:
             raise RuntimeError(result["error"])
         need = result["need"]
+        warm = result["warm"]
 
         def covered(ts, shards):
             for s, seq in shards:
@@ -129,25 +138,32 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         while need and not covered(*need[-1]) and time.time() < deadline:
             poll()
             time.sleep(0.05)
-        server, polled, missing = [], [], 0
         keys = {s: [p for p, _, _ in lst] for s, lst in seen.items()}
-        for ts, shards in need:
-            t_srv = t_poll = 0.0
-            ok = True
-            for s, seq in shards:
-                lst = seen[s]
-                i = bisect.bisect_left(keys[s], (ts, seq))
-                if i == len(lst):
-                    ok = False
-                    break
-                t_srv = max(t_srv, lst[i][1])
-                t_poll = max(t_poll, lst[i][2])
-            if not ok:
-                missing += 1
-                continue
-            c = (ts >> 18) / 1000
-            server.append(t_srv - c)
-            polled.append(t_poll - c)
+
+        def delays(txns):
+            server, polled, missing = [], [], 0
+            for ts, shards in txns:
+                t_srv = t_poll = 0.0
+                ok = True
+                for s, seq in shards:
+                    lst = seen[s]
+                    i = bisect.bisect_left(keys[s], (ts, seq))
+                    if i == len(lst):
+                        ok = False
+                        break
+                    t_srv = max(t_srv, lst[i][1])
+                    t_poll = max(t_poll, lst[i][2])
+                if not ok:
+                    missing += 1
+                    continue
+                c = (ts >> 18) / 1000
+                server.append(t_srv - c)
+                polled.append(t_poll - c)
+            return server, polled, missing
+
+        server, polled, missing = delays(need)
+        warm_server, _, warm_missing = delays(warm)
+        missing += warm_missing
     finally:
         peak = mem.stop()
         env.flowrun.kill(proc)
@@ -156,10 +172,14 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
     if missing:
         raise RuntimeError(f"bench: {missing} of {len(need)} transactions were not applied 60 s after the producer stopped")
     ms = lambda x: round(x * 1000, 1)  # noqa: E731
+    third = max(1, len(server) // 3)
     return {
-        "offered_rows_per_s": round(rate), "achieved_rows_per_s": round(result["rows"] / result["seconds"]),
-        "seconds": round(result["seconds"], 1), "txns": len(need),
+        "offered_rows_per_s": round(rate), "achieved_rows_per_s": round(result["rows"] / result["seconds"]),  # warm-up included
+        "seconds": round(result["seconds"] - warmup, 1), "txns": len(need),
+        "warmup_s": warmup, "warmup_max_ms": ms(max(warm_server)) if warm_server else None,
         "p50_ms": ms(_percentile(server, 0.5)), "p99_ms": ms(_percentile(server, 0.99)), "max_ms": ms(max(server)),
         "poll_p50_ms": ms(_percentile(polled, 0.5)), "poll_p99_ms": ms(_percentile(polled, 0.99)),
         "poll_max_ms": ms(max(polled)), "peak_rss_mib": round(peak / 1048576, 1),
+        # a backlog that grows shows as a rising p50 from the first to the last third
+        "p50_ms_by_third": [ms(_percentile(server[i * third:(i + 1) * third], 0.5)) for i in range(3)],
     }

@@ -65,6 +65,9 @@ def markdown(res: dict) -> str:
     d = res.get("delay")
     if d:
         L += ["## Delay at half load (mix workload, flow -w 1)", "",
+              f"After {d.get('warmup_s')} s of warm-up at the same rate (max delay during warm-up: "
+              f"{d.get('warmup_max_ms')} ms; shards connect on their first change). Median by thirds of the "
+              f"window: {d.get('p50_ms_by_third')} ms (rising = a growing backlog).", "",
               "| offered rows/s | achieved | seconds | txns | p50 ms | p99 ms | max ms | (poll-time p50/p99/max ms) | peak RSS MiB |",
               "|---|---|---|---|---|---|---|---|---|",
               f"| {_n(d['offered_rows_per_s'])} | {_n(d['achieved_rows_per_s'])} | {d['seconds']} | {_n(d['txns'])} | "
