@@ -7,51 +7,16 @@ to a fresh topic on the real broker, and applied by the real flow (`tidb2mysql i
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from confluent_kafka import Producer
 
 from tidb2mysql import db
-from tidb2mysql.drainer.encode import encode_ddl, encode_txn
-from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn, make_tso
-from tidb2mysql.kafka_settings import producer_config
+from tidb2mysql.events import Op, RowChange, TableChanges
 from tests.support import flowrun
+from tests.support.drainer_stream import Stream, q, schema
 
 pytestmark = pytest.mark.integration
-
-
-class Stream:
-    def __init__(self, cfg, topic):
-        self.cfg, self.topic = cfg, topic
-        self.p = Producer(producer_config(cfg.kafka))
-        self.ts = make_tso(int(time.time() * 1000))
-        self.offset = 0
-
-    def next_ts(self):
-        self.ts += 1
-        return self.ts
-
-    def send(self, value: bytes) -> int:
-        self.p.produce(self.topic, value, partition=0)
-        self.offset += 1
-        return self.offset - 1
-
-    def ddl(self, schema, table, query):
-        return self.send(encode_ddl(DDL(self.next_ts(), schema, table, query)))
-
-    def txn(self, *tables, ts=None):
-        return self.send(encode_txn(Txn(ts or self.next_ts(), list(tables)), "UTC"))
-
-    def flush(self):
-        assert self.p.flush(30) == 0
-
-
-def q(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return list(cur.fetchall())
 
 
 @pytest.fixture
@@ -73,10 +38,6 @@ def run_flow(s, job, tmp_path, workers=1, processes=1, **incremental):
     log = tmp_path / f"{job}.log"
     rc = flowrun.run(flowrun.incremental_cmd(cfg, workers, processes), log, timeout=180)
     return rc, log
-
-
-def schema(dbn, cols=("id", "v"), types=("bigint", "varchar")):
-    return TableSchema(dbn, "t", cols, types, pk=(0,), unique_keys=(("PRIMARY", (0,)),))
 
 
 @pytest.mark.parametrize("workers,processes", [(1, 1), (2, 2)], ids=["w1", "p2w2"])

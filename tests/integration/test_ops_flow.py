@@ -16,7 +16,7 @@ import pytest
 from tidb2mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges
 from tidb2mysql.replication.route import MAX_SEQ
-from tests.integration.test_incremental_basic import Stream, q, schema
+from tests.support.drainer_stream import Stream, q, schema
 from tests.support import flowrun
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from tidb2mysql import db
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.ops.precheck import FAIL, PASS, WARN, Options, run_precheck
-from tests.integration.test_incremental_basic import Stream
+from tests.support.drainer_stream import Stream
 from tests.support import flowrun
 
 pytestmark = pytest.mark.integration

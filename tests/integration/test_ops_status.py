@@ -15,7 +15,7 @@ from tidb2mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges, make_tso
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.ops.status import kafka_end_offset, read_status
-from tests.integration.test_incremental_basic import Stream, q, schema
+from tests.support.drainer_stream import Stream, q, schema
 from tests.support import flowrun
 
 pytestmark = pytest.mark.integration
