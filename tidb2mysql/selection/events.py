@@ -113,8 +113,12 @@ class EventSelector:
             return self.cache[ts]
         except KeyError:
             pass
-        if not self.sel.table_selected(ts.schema, ts.table):
+        why = self.sel.exclusion(ts.schema, ts.table)
+        if why:
             p = None
+            if ts.qualified not in self.dropped_tables:
+                log.info("selection: dropping row changes of %s (%s); counts are logged every %.0f s",
+                         ts.qualified, why, self.log_interval)
         else:
             try:
                 new, keep, identity = project_schema(self.sel, ts)
