@@ -63,3 +63,19 @@ def test_merge_detected_in_stream():
     s = selector(tables=[{"name": "shop.tmp_log", "to": "users"}])
     with pytest.raises(SelectionError, match="both mapped to shop.users"):
         s(txn())
+
+
+def test_rules_logged_unmatched_warned_and_drop_counts_logged(caplog):
+    now = [0.0]
+    caplog.set_level("INFO", logger="tidb2mysql.selection")
+    s = EventSelector(Selection(SelectionConfig(exclude=["shop.tmp_*", "never.*"], warn_after_messages=2)),
+                      log_interval=10, clock=lambda: now[0])
+    assert "selection rule: exclude 'never.*'" in caplog.text
+    s(txn())
+    s(txn())
+    assert "selection rule exclude 'never.*' matched nothing in the first 2 messages" in caplog.text
+    assert "'shop.tmp_*' matched nothing" not in caplog.text
+    assert "dropping row changes of shop.tmp_log" in caplog.text
+    now[0] = 11
+    s(txn())
+    assert "selection: dropped 3 row changes of unselected tables so far (shop.tmp_log: 2)" in caplog.text
