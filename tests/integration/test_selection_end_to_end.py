@@ -69,8 +69,9 @@ rename_columns = {{ email = "mail" }}
             cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
 
 
+@pytest.mark.parametrize("workers,processes", [(1, 1), (2, 2)], ids=["w1", "p2w2"])
 def test_selection_schema_full_load_incremental_and_ddl(stack_config, env, source_db, target_db, source_conn,
-                                                         target_conn, kafka_topic):
+                                                         target_conn, kafka_topic, workers, processes):
     cfg, job = env
     S, T = source_db, target_db
     for sql in (
@@ -110,7 +111,7 @@ def test_selection_schema_full_load_incremental_and_ddl(stack_config, env, sourc
              "TABLE_NAME='customers' AND COLUMN_NAME='mail'", T) == [("u_email",)]
 
     # --- full load: selected columns read, written under the target names
-    rc, out = cli("full-load", "--config", str(cfg), "--tables", f"{S}.*")
+    rc, out = cli("full-load", "--config", str(cfg), "--tables", f"{S}.*", "-w", str(workers), "-p", str(processes))
     assert rc == 0, out
     assert q(target_conn, "SELECT COUNT(*), SUM(mail = CONCAT('e', id, '@x')) FROM customers") == [(250, 250)]
 
@@ -163,7 +164,7 @@ def test_selection_schema_full_load_incremental_and_ddl(stack_config, env, sourc
     assert p.flush(30) == 0
 
     log = cfg.parent / "inc.log"
-    rc = flowrun.run(flowrun.incremental_cmd(cfg), log, timeout=180)
+    rc = flowrun.run(flowrun.incremental_cmd(cfg, workers, processes), log, timeout=180)
     assert rc == 0, flowrun.tail(log)
     text = log.read_text()
     assert "selection rule: table" in text
