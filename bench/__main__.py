@@ -168,6 +168,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workloads", nargs="+", choices=oltp.WORKLOADS, help="incremental: only these workloads")
     ap.add_argument("--ceiling-procs", nargs="+", type=int, help="ceiling: only these process counts")
     ap.add_argument("--delay-rate", type=float, help="delay: offer this many rows/s (default: half the mix rate)")
+    ap.add_argument("--kafka-client", nargs="+", metavar="KEY=VALUE", default=[],
+                    help="librdkafka settings for the flow's consumer (e.g. queued.max.messages.kbytes=65536)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     args = ap.parse_args(argv)
     mode = args.mode or "default"
@@ -179,6 +181,11 @@ def main(argv=None) -> int:
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
            "errors": []}
+    for kv in args.kafka_client:
+        k, _, v = kv.partition("=")
+        incremental.KAFKA_CLIENT[k] = int(v) if v.isdigit() else v
+    if incremental.KAFKA_CLIENT:
+        res["kafka_client"] = dict(incremental.KAFKA_CLIENT)
     if args.delay_rate:
         res["delay_rate"] = args.delay_rate
     if args.workloads:

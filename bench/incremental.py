@@ -22,6 +22,9 @@ from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.route import MAX_SEQ
 
 SHARDS = 8
+# librdkafka overrides for every flow run (``--kafka-client KEY=VALUE``), e.g. to bound the
+# consumer's prefetch; empty = the project's settings (tidb2mysql/kafka_settings.py).
+KAFKA_CLIENT: dict = {}
 
 
 def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers: int = 1, processes: int = 1,
@@ -29,7 +32,8 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
     job = env.unique(f"flow_{workers}x{processes}")
     inc = {"shards": SHARDS}
     inc.update(settings or {})
-    conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental=inc)
+    extra = {"kafka": {"client": dict(KAFKA_CLIENT)}} if KAFKA_CLIENT else {}
+    conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental=inc, **extra)
     log = workdir / f"{job}.log"
     cps = Checkpoints("tidb2mysql", job)
     conn = env.target(cfg)
