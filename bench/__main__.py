@@ -170,6 +170,8 @@ def main(argv=None) -> int:
     ap.add_argument("--delay-rate", type=float, help="delay: offer this many rows/s (default: half the mix rate)")
     ap.add_argument("--kafka-client", nargs="+", metavar="KEY=VALUE", default=[],
                     help="librdkafka settings for the flow's consumer (e.g. queued.max.messages.kbytes=65536)")
+    ap.add_argument("--snapshot-seconds", type=int, default=0,
+                    help="run the flows with a recovery directory and -s N (Bytewax epoch = N s)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     args = ap.parse_args(argv)
     mode = args.mode or "default"
@@ -186,6 +188,8 @@ def main(argv=None) -> int:
         incremental.KAFKA_CLIENT[k] = int(v) if v.isdigit() else v
     if incremental.KAFKA_CLIENT:
         res["kafka_client"] = dict(incremental.KAFKA_CLIENT)
+    if args.snapshot_seconds:
+        incremental.SNAPSHOT_SECONDS = res["snapshot_seconds"] = args.snapshot_seconds
     if args.delay_rate:
         res["delay_rate"] = args.delay_rate
     if args.workloads:

@@ -25,6 +25,9 @@ SHARDS = 8
 # librdkafka overrides for every flow run (``--kafka-client KEY=VALUE``), e.g. to bound the
 # consumer's prefetch; empty = the project's settings (tidb2mysql/kafka_settings.py).
 KAFKA_CLIENT: dict = {}
+# ``--snapshot-seconds N``: run every flow with a fresh recovery directory and ``-s N``. Bytewax's
+# epoch is then N s instead of 10 s, and epochs are its only input backpressure point.
+SNAPSHOT_SECONDS: int = 0
 
 
 def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers: int = 1, processes: int = 1,
@@ -38,7 +41,11 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
     cps = Checkpoints("tidb2mysql", job)
     conn = env.target(cfg)
     t0 = time.monotonic()
-    proc = env.flowrun.start(env.flowrun.incremental_cmd(conf, workers, processes, stop_at_end=True), log)
+    cmd = env.flowrun.incremental_cmd(conf, workers, processes, stop_at_end=True)
+    if SNAPSHOT_SECONDS:
+        (workdir / job).mkdir()
+        cmd += ["-r", str(workdir / job), "-s", str(SNAPSHOT_SECONDS)]
+    proc = env.flowrun.start(cmd, log)
     mem = PeakRSS(proc.pid)
     first = None
     try:
