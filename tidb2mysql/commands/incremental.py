@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 from tidb2mysql import config as config_mod
 from tidb2mysql import launch

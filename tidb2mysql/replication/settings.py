@@ -63,8 +63,6 @@ class IncrementalConfig:
 
 register_section("incremental", IncrementalConfig)
 
-import tidb2mysql.ops.settings  # noqa: E402,F401 - registers [metrics] (the flow's endpoint)
-
 
 def incremental_settings(cfg) -> IncrementalConfig:
     return cfg.extra.get("incremental") or IncrementalConfig()
