@@ -22,9 +22,9 @@ class IncrementalConfig:
     # How often a shard waiting at a DDL barrier polls the target.
     poll_ms: int = 20
     # How often an idle shard persists a watermark-advanced checkpoint.
-    checkpoint_interval_ms: int = 2000
+    checkpoint_interval_ms: int = 500
     # How often the router sends watermarks to all shards.
-    watermark_interval_ms: int = 1000
+    watermark_interval_ms: int = 200
     # Start after this commit_ts when the target has no checkpoint (the full load hands it over).
     start_commit_ts: int = 0
     # Kafka messages per source batch.
