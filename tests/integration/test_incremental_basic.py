@@ -7,30 +7,20 @@ to a fresh topic on the real broker, and applied by the real flow (`tidb2mysql i
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
-from tidb2mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges
 from tests.support import flowrun
-from tests.support.drainer_stream import Stream, q, schema
+from tests.support.drainer_stream import Stream, q, schema, stream_env
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def setup(stack_config, kafka_topic, tmp_path):
-    dbn = f"basic_{uuid.uuid4().hex[:8]}"
-    job = f"job_{dbn}"
-    s = Stream(stack_config, kafka_topic)
-    conn = db.connect(stack_config.target)
-    yield s, dbn, job, conn, tmp_path
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
-        for t in ("checkpoint", "ddl_history", "dead_letter"):
-            cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
-    conn.close()
+    with stream_env(stack_config, kafka_topic, tmp_path, "basic") as env_:
+        yield env_
 
 
 def run_flow(s, job, tmp_path, workers=1, processes=1, **incremental):

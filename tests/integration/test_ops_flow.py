@@ -9,14 +9,12 @@ import socket
 import subprocess
 import sys
 import urllib.request
-import uuid
 
 import pytest
 
-from tidb2mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges
 from tidb2mysql.replication.route import MAX_SEQ
-from tests.support.drainer_stream import Stream, q, schema
+from tests.support.drainer_stream import q, schema, stream_env
 from tests.support import flowrun
 
 pytestmark = pytest.mark.integration
@@ -55,16 +53,8 @@ def try_scrape(port):
 
 @pytest.fixture
 def env(stack_config, kafka_topic, tmp_path):
-    dbn = f"ops_{uuid.uuid4().hex[:8]}"
-    job = f"job_{dbn}"
-    s = Stream(stack_config, kafka_topic)
-    conn = db.connect(stack_config.target)
-    yield s, dbn, job, conn, tmp_path
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
-        for t in ("checkpoint", "ddl_history", "dead_letter", "job_control"):
-            cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
-    conn.close()
+    with stream_env(stack_config, kafka_topic, tmp_path, "ops") as env_:
+        yield env_
 
 
 def create_table(s, dbn):

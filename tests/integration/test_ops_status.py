@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -15,7 +14,7 @@ from tidb2mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges, make_tso
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.ops.status import kafka_end_offset, read_status
-from tests.support.drainer_stream import Stream, q, schema
+from tests.support.drainer_stream import schema, stream_env
 from tests.support import flowrun
 
 pytestmark = pytest.mark.integration
@@ -23,18 +22,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def env(stack_config, kafka_topic, tmp_path):
-    dbn = f"opst_{uuid.uuid4().hex[:8]}"
-    job = f"job_{dbn}"
-    s = Stream(stack_config, kafka_topic)
-    conn = db.connect(stack_config.target)
-    yield s, dbn, job, conn, tmp_path
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
-        for t in ("checkpoint", "ddl_history", "dead_letter", "job_control", "full_load_job", "full_load_chunks"):
-            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='tidb2mysql' AND TABLE_NAME=%s", (t,))
-            if cur.fetchone()[0]:
-                cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
-    conn.close()
+    with stream_env(stack_config, kafka_topic, tmp_path, "opst") as env_:
+        yield env_
 
 
 def status_cli(cfg, *extra):

@@ -4,9 +4,12 @@ and produce them to a topic on the real broker."""
 from __future__ import annotations
 
 import time
+import uuid
+from contextlib import contextmanager
 
 from confluent_kafka import Producer
 
+from tidb2mysql import db
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, TableSchema, Txn, make_tso
 from tidb2mysql.kafka_settings import producer_config
@@ -46,3 +49,26 @@ def q(conn, sql, *args):
 
 def schema(dbn, cols=("id", "v"), types=("bigint", "varchar")):
     return TableSchema(dbn, "t", cols, types, pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+
+
+# Job-scoped rows tidb2mysql keeps in the target's meta schema (deleted after each test).
+META_TABLES = ("checkpoint", "ddl_history", "dead_letter", "job_control", "full_load_job", "full_load_chunks")
+
+
+@contextmanager
+def stream_env(stack_config, topic: str, tmp_path, prefix: str):
+    """(stream, database name, job name, target connection, tmp dir) for one test; cleans up."""
+    dbn = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    job = f"job_{dbn}"
+    conn = db.connect(stack_config.target)
+    try:
+        yield Stream(stack_config, topic), dbn, job, conn, tmp_path
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
+            for t in META_TABLES:
+                cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='tidb2mysql'"
+                            " AND TABLE_NAME=%s", (t,))
+                if cur.fetchone()[0]:
+                    cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
+        conn.close()
