@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import apply_ceiling, ceiling, delay, env, fullload, incremental, oltp, report
 from bench.sizes import MODES
+from tidb2mysql.replication.checkpoint import ensure_meta
 
 SECTIONS = ("incremental", "apply", "delay", "fullload", "memory")
 log = logging.getLogger("bench")
@@ -180,6 +181,13 @@ def main(argv=None) -> int:
         sizes = dataclasses.replace(sizes, ceiling_procs=tuple(args.ceiling_procs))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
     cfg = env.load_config()
+    # The flows create tidb2mysql's meta tables when they start; the bench polls them from the
+    # moment it starts a flow, so on a fresh target they must exist first.
+    conn = env.target(cfg)
+    try:
+        ensure_meta(conn, cfg.job.meta_schema)
+    finally:
+        conn.close()
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
            "errors": []}
