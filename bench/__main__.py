@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import apply_ceiling, ceiling, delay, env, fullload, incremental, oltp, report
 from bench.sizes import MODES
+from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.replication.checkpoint import ensure_meta
 
 SECTIONS = ("incremental", "apply", "delay", "fullload", "memory")
@@ -186,6 +187,7 @@ def main(argv=None) -> int:
     conn = env.target(cfg)
     try:
         ensure_meta(conn, cfg.job.meta_schema)
+        JobStore(cfg.job.meta_schema, cfg.job.name).ensure(conn)  # the full-load job tables
     finally:
         conn.close()
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
