@@ -79,3 +79,19 @@ def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optiona
         init_recovery(Path(opts.recovery_dir), max(opts.recovery_parts, opts.workers * opts.processes))
     env = flow_env(config_path, overrides)
     return [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)]
+
+
+def add_arguments(p, recovery_help: str, snapshot_default: int) -> None:
+    """The command-line options every flow-starting command shares."""
+    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
+    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
+    p.add_argument("-r", "--recovery-dir", help=recovery_help)
+    p.add_argument("-s", "--snapshot-interval", type=int, default=snapshot_default,
+                   help="seconds between recovery snapshots")
+    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating the directory")
+
+
+def options_from_args(args, recovery_dir: Optional[str] = None) -> LaunchOptions:
+    """LaunchOptions from those options (``recovery_dir`` overrides ``--recovery-dir``)."""
+    return LaunchOptions(args.workers, args.processes, recovery_dir or args.recovery_dir,
+                         args.snapshot_interval, args.recovery_parts)

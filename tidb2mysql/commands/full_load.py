@@ -10,14 +10,8 @@ from __future__ import annotations
 import os
 
 from tidb2mysql import config as config_mod
+from tidb2mysql import launch
 from tidb2mysql.cli import command
-
-
-def launch_options(args):
-    from tidb2mysql.launch import LaunchOptions
-
-    return LaunchOptions(workers=args.workers, processes=args.processes, recovery_dir=args.recovery_dir,
-                         snapshot_interval=args.snapshot_interval, recovery_parts=args.recovery_parts)
 
 
 def tables_arg(args) -> list[str]:
@@ -31,7 +25,7 @@ def run(args) -> int:
     cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
     cfg = config_mod.load(cfg_path)
     try:
-        Coordinator(cfg, cfg_path, launch_options(args), tables_arg(args)).run(restart=args.restart)
+        Coordinator(cfg, cfg_path, launch.options_from_args(args), tables_arg(args)).run(restart=args.restart)
     except (FullLoadError, SnapshotError) as e:
         print(f"tidb2mysql full-load: {e}", file=__import__("sys").stderr)
         return 1
@@ -39,11 +33,7 @@ def run(args) -> int:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
-    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
-    p.add_argument("-r", "--recovery-dir", help="Bytewax recovery directory (resume inside chunks after a crash)")
-    p.add_argument("-s", "--snapshot-interval", type=int, default=1, help="seconds between recovery snapshots")
-    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating the directory")
+    launch.add_arguments(p, "Bytewax recovery directory (resume inside chunks after a crash)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* (overrides [full_load] tables on the first run)")
     p.add_argument("--restart", action="store_true", help="forget the job's recorded state and plan it again")
 

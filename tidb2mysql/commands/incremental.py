@@ -31,8 +31,7 @@ def run(args) -> int:
     if metrics:
         sections["metrics"] = metrics
     cfg = config_mod.load(cfg_path, sections or None)  # validate early
-    opts = launch.LaunchOptions(args.workers, args.processes, args.recovery_dir, args.snapshot_interval,
-                                args.recovery_parts)
+    opts = launch.options_from_args(args)
     procs = launch.start("flows.incremental", opts, cfg_path, sections or None)
     print(f"tidb2mysql incremental: job {cfg.job.name!r}, {args.processes} process(es) x {args.workers} worker(s),"
           f" topic {cfg.kafka.topic!r} -> {cfg.target.describe()}", file=sys.stderr)
@@ -60,11 +59,7 @@ def run(args) -> int:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
-    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
-    p.add_argument("-r", "--recovery-dir", help="Bytewax recovery directory (enables crash recovery)")
-    p.add_argument("-s", "--snapshot-interval", type=int, default=5, help="seconds between recovery snapshots")
-    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating the directory")
+    launch.add_arguments(p, "Bytewax recovery directory (enables crash recovery)", snapshot_default=5)
     p.add_argument("--stop-at-end", action="store_true", help="exit 0 once the topic's end is applied")
     p.add_argument("--stop-at-ts", type=int, help="exit 0 once every change at or below this commit_ts is applied")
     p.add_argument("--start-commit-ts", type=int, help="start after this commit_ts when the target has no checkpoint")

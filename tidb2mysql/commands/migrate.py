@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql import db, launch
 from tidb2mysql.cli import COMMANDS, command
 
 
@@ -49,7 +49,6 @@ def run(args) -> int:
     from tidb2mysql.commands import full_load as full_load_cmd
     from tidb2mysql.commands import incremental as incremental_cmd
     from tidb2mysql.fullload.coordinator import Coordinator, FullLoadError
-    from tidb2mysql.launch import LaunchOptions
     from tidb2mysql.fullload.jobstore import JobStore
     from tidb2mysql.fullload.snapshot import SnapshotError
 
@@ -76,8 +75,7 @@ def run(args) -> int:
                   file=sys.stderr)
     rdir = Path(args.recovery_dir) if args.recovery_dir else None
     if job is None or job.stage == "loading":
-        opts = LaunchOptions(args.workers, args.processes, str(rdir / "full_load") if rdir else None,
-                             args.snapshot_interval, args.recovery_parts)
+        opts = launch.options_from_args(args, str(rdir / "full_load") if rdir else None)
         try:
             result = Coordinator(cfg, cfg_path, opts, full_load_cmd.tables_arg(args)).run()
         except (FullLoadError, SnapshotError) as e:
@@ -102,11 +100,7 @@ def run(args) -> int:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("-w", "--workers", type=int, default=1, help="worker threads per process")
-    p.add_argument("-p", "--processes", type=int, default=1, help="local processes (one Bytewax cluster)")
-    p.add_argument("-r", "--recovery-dir", help="recovery directory root (one subdirectory per flow)")
-    p.add_argument("-s", "--snapshot-interval", type=int, default=1, help="seconds between recovery snapshots")
-    p.add_argument("--recovery-parts", type=int, default=8, help="recovery partitions when creating a directory")
+    launch.add_arguments(p, "recovery directory root (one subdirectory per flow)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
     p.add_argument("--stop-at-end", action="store_true", help="incremental: exit 0 once the topic's end is applied")
     p.add_argument("--stop-at-ts", type=int, help="incremental: exit 0 once this commit_ts is applied")
