@@ -28,14 +28,14 @@ first key of the page.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable
 
 from tidb2mysql.events import TableSchema
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.fullload.reader import Page
-from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.replication.errors import error_code, error_message
+from tidb2mysql.replication.retry import retry_transient
 from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL
 from tidb2mysql.replication.target_schema import read_target_table
 from tidb2mysql.replication.writer import PACKET_MARGIN, prepare_session
@@ -91,26 +91,24 @@ class PageWriter:
         return ts
 
     def write(self, page: Page) -> None:
-        attempt = 0
-        while True:
+        def once():
             try:
                 self._write_once(page)
-                self.rows += len(page.rows)
-                return
-            except Exception as e:
+            except Exception:
                 self._rollback()
-                if is_transient(e) and attempt < self.retries:
-                    attempt += 1
-                    log.warning("chunk %d: transient error (%s), reconnecting (attempt %d)", page.chunk, e, attempt)
-                    self._drop()
-                    time.sleep(min(5.0, 0.2 * 2 ** attempt))
-                    continue
-                if isinstance(e, PageWriteError):
-                    raise
-                tp = self.tables[page.table]
-                first = _first_key(tp, page)
-                raise PageWriteError(f"table {tp.qualified}, chunk {page.chunk}: writing {len(page.rows)} rows "
-                                     f"failed{first}: ({error_code(e)}) {error_message(e)}") from e
+                raise
+
+        try:
+            retry_transient(once, f"chunk {page.chunk}: page write", on_retry=self._drop,
+                            max_attempts=self.retries + 1)
+        except PageWriteError:
+            raise
+        except Exception as e:
+            tp = self.tables[page.table]
+            first = _first_key(tp, page)
+            raise PageWriteError(f"table {tp.qualified}, chunk {page.chunk}: writing {len(page.rows)} rows "
+                                 f"failed{first}: ({error_code(e)}) {error_message(e)}") from e
+        self.rows += len(page.rows)
 
     def _write_once(self, page: Page) -> None:
         conn = self._conn()

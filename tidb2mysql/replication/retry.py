@@ -25,22 +25,26 @@ def root_cause(e: BaseException) -> BaseException:
 
 
 def retry_transient(fn: Callable[[], T], what: str, *, on_retry: Callable[[], None] = lambda: None,
-                    retry_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic,
+                    retry_seconds: float = 0.0, max_attempts: int = 0,
+                    clock: Callable[[], float] = time.monotonic,
                     sleep: Callable[[float], None] = time.sleep) -> T:
     """``fn()``, retried with exponential backoff (0.1 s .. 5 s) while it fails transiently.
 
     ``on_retry`` runs before each new attempt (drop the broken connection). ``retry_seconds``
-    bounds the total time (0 = retry forever: a target that is down stops progress, it does
-    not lose data).
+    bounds the total time and ``max_attempts`` the number of tries (0 = no bound: a target
+    that is down stops progress, it does not lose data).
     """
-    delay, started = 0.1, clock()
+    delay, started, attempt = 0.1, clock(), 0
     while True:
         try:
             return fn()
         except Exception as e:  # noqa: BLE001 - classified; anything not transient is re-raised
             if not is_transient(root_cause(e)):
                 raise
+            attempt += 1
             if retry_seconds and clock() - started > retry_seconds:
+                raise
+            if max_attempts and attempt >= max_attempts:
                 raise
             log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
             on_retry()
