@@ -91,6 +91,9 @@ class LaneReader:
             elif cs.rows_done:
                 log.info("lane %d: chunk %d of %s (no key) restarts from its first row", lane, cs.chunk.chunk,
                          tp.qualified)
+            elif run > 1:  # a resumed job: this chunk had no page written before the restart
+                log.info("lane %d: chunk %d of %s restarts from its first row (nothing of it was written before)",
+                         lane, cs.chunk.chunk, tp.qualified)
             self.todo.append(cs)
         self.opened = False
         self._started = clock()
