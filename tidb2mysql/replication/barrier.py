@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -29,8 +30,7 @@ import pymysql
 
 from tidb2mysql.events import DDL
 from tidb2mysql.replication.checkpoint import Checkpoints, _q
-from tidb2mysql.replication.errors import error_code, error_message
-from tidb2mysql.replication.retry import retry_transient
+from tidb2mysql.replication.errors import error_code, error_message, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,8 @@ class DDLCoordinator:
         status, error = ("skipped" if tr.skipped or not tr.statements else "applied"), None
         if tr.needs_recopy:
             status = "needs-recopy"
-        use: Optional[str] = None
         for stmt in tr.statements:
-            err = self._run(conn, ddl, stmt, use)
-            if stmt.lstrip()[:4].upper() == "USE ":
-                use = stmt
+            err = self._run(conn, ddl, stmt)
             if err is None:
                 continue
             code, msg = err
@@ -181,28 +178,21 @@ class DDLCoordinator:
         if status == "failed" and self.strict:
             raise RuntimeError(f"DDL at commit_ts {ddl.commit_ts} failed (strict mode): {error}")
 
-    def _run(self, conn, ddl: DDL, stmt: str, use: Optional[str], attempts: int = 5) -> Optional[tuple[int, str]]:
-        """Run one statement; None on success, else (error code, message) after retries.
-
-        A reconnect loses the session's current database, so ``use`` (the last USE statement
-        of this DDL, if any) runs again first.
-        """
-
-        def once():
-            with conn.cursor() as cur:
-                cur.execute(stmt)
-
-        def reconnect():
-            conn.ping(reconnect=True)
-            if use:
+    def _run(self, conn, ddl: DDL, stmt: str, attempts: int = 5) -> Optional[tuple[int, str]]:
+        """Run one statement; None on success, else (error code, message) after retries."""
+        for attempt in range(attempts):
+            try:
                 with conn.cursor() as cur:
-                    cur.execute(use)
-
-        try:
-            retry_transient(once, f"DDL at commit_ts {ddl.commit_ts}", on_retry=reconnect, max_attempts=attempts)
-            return None
-        except pymysql.err.MySQLError as e:
-            return (error_code(e), error_message(e))
+                    cur.execute(stmt)
+                return None
+            except pymysql.err.MySQLError as e:
+                if is_transient(e) and attempt < attempts - 1:
+                    log.warning("DDL at commit_ts %s: %s; retrying", ddl.commit_ts, e)
+                    time.sleep(min(5.0, 0.2 * 2**attempt))
+                    conn.ping(reconnect=True)
+                    continue
+                return (error_code(e), error_message(e))
+        return None  # not reached
 
     def history_rows(self, conn) -> list[dict]:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
