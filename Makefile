@@ -3,6 +3,8 @@
 #   make test    THE test command: venv + local stack + the whole pytest suite
 #   make demo    venv + local stack + simulated TiDB writing while the incremental flow replicates
 #   make up / down / status / wipe    the local stack (scripts/stack.sh)
+#   make up SECURE=1 (= make up-secure), make down SECURE=1, ...   the secured stack beside it
+#                (TLS, SASL/SCRAM, least-privilege users; .stack-secure/, other ports)
 #   make unit    pure unit tests only (no stack needed)
 #   make proto   regenerate the Drainer protobuf module
 
@@ -15,10 +17,14 @@ DEMO_ARGS ?=
 # make bench BENCH_ARGS=--full   (the issue's sizes; --smoke for tiny; --only SECTION ...)
 BENCH_ARGS ?=
 
-# scripts/stack.sh uses the venv's confluent-kafka for its Kafka health check.
-STACK := PYTHON=$(CURDIR)/$(PY) scripts/stack.sh
+# SECURE=1: the secured stack (scripts/stack.sh, T2M_SECURE) instead of the default one.
+SECURE ?= 0
 
-.PHONY: setup up down status wipe proto test unit demo bench
+# scripts/stack.sh uses the venv's confluent-kafka for its Kafka health check.
+STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=$(SECURE) scripts/stack.sh
+SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
+
+.PHONY: setup up down status wipe proto test unit demo bench up-secure down-secure status-secure
 
 # The stamp is newer than pyproject.toml once the install succeeded, so a second
 # `make setup` does nothing.
@@ -54,6 +60,15 @@ status:
 
 wipe:
 	$(STACK) wipe
+
+up-secure: setup
+	$(SECURE_STACK) up
+
+down-secure:
+	$(SECURE_STACK) down
+
+status-secure:
+	$(SECURE_STACK) status
 
 proto: setup
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=tidb2mysql/drainer proto/secondary_binlog.proto

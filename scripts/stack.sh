@@ -22,22 +22,52 @@
 #                   override the ports (default 19092, 19093, 14000, 13306)
 #   PYTHON          a python with confluent-kafka for the Kafka health check
 #                   (default <repo>/.venv/bin/python; falls back to Kafka's own Java tool)
+#   T2M_SECURE=1    the *secured* stack instead (`make up SECURE=1`), beside the default one:
+#                   state in <repo>/.stack-secure, Kafka SASL_SSL on 19192 and SASL_PLAINTEXT
+#                   on 19194 (SCRAM-SHA-256/512, controller 19193), MariaDB source 14100 and
+#                   target 13406 with TLS, users that REQUIRE SSL, a test CA made with openssl,
+#                   random passwords in <state>/secrets. Extra port override:
+#                   T2M_KAFKA_SASL_PLAINTEXT_PORT. See docs/operations.md, "Securing connections".
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="${T2M_STACK_DIR:-$REPO/.stack}"
+SECURE="${T2M_SECURE:-0}"
+[[ "$SECURE" == 1 || "$SECURE" == 0 ]] || { echo "T2M_SECURE must be 0 or 1, not '$SECURE'" >&2; exit 2; }
+if [[ "$SECURE" == 1 ]]; then
+  STATE="${T2M_STACK_DIR:-$REPO/.stack-secure}"
+else
+  STATE="${T2M_STACK_DIR:-$REPO/.stack}"
+fi
 CACHE="${T2M_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tidb2mysql}"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
 
 KAFKA_VERSION=3.9.1            # keep in sync with scripts/kafka/pom.xml
 # The ports are fixed by convention (docs, README); the overrides exist to run a second,
 # throw-away stack next to the shared one (e.g. to test this script).
-KAFKA_PORT="${T2M_KAFKA_PORT:-19092}"
-KAFKA_CONTROLLER_PORT="${T2M_KAFKA_CONTROLLER_PORT:-19093}"
-SOURCE_PORT="${T2M_SOURCE_PORT:-14000}"
-TARGET_PORT="${T2M_TARGET_PORT:-13306}"
+# The secured stack has its own ports so that both stacks run side by side.
+if [[ "$SECURE" == 1 ]]; then
+  KAFKA_PORT="${T2M_KAFKA_PORT:-19192}"                       # SASL_SSL
+  KAFKA_SASL_PLAINTEXT_PORT="${T2M_KAFKA_SASL_PLAINTEXT_PORT:-19194}"
+  KAFKA_CONTROLLER_PORT="${T2M_KAFKA_CONTROLLER_PORT:-19193}"
+  SOURCE_PORT="${T2M_SOURCE_PORT:-14100}"
+  TARGET_PORT="${T2M_TARGET_PORT:-13406}"
+else
+  KAFKA_PORT="${T2M_KAFKA_PORT:-19092}"
+  KAFKA_CONTROLLER_PORT="${T2M_KAFKA_CONTROLLER_PORT:-19093}"
+  SOURCE_PORT="${T2M_SOURCE_PORT:-14000}"
+  TARGET_PORT="${T2M_TARGET_PORT:-13306}"
+fi
 DB_USER=tidb2mysql
 DB_PASSWORD=tidb2mysql
+# Secured stack: the migration's own least-privilege user (REQUIRE SSL) is $DB_USER; an
+# all-privileges admin (also REQUIRE SSL) plays the application/TiDB side (simulator, test
+# fixtures). Passwords are random, made once, and live only in files under secrets/ (mode
+# 600): never on a command line, so `ps` never shows them.
+DB_ADMIN=t2m_admin
+KAFKA_USER=tidb2mysql       # SCRAM user of every tidb2mysql client
+KAFKA_ADMIN=kafka_admin     # SCRAM user of the broker's own inter-broker connections
+SECRETS="$STATE/secrets"
+TLS="$STATE/tls"
 # 1 GiB: Drainer writes one Kafka message per transaction, and transactions of hundreds of
 # MB happen. Kafka's size settings are Java ints (max 2147483647), so stay well below that.
 ONE_GIB=1073741824
@@ -162,6 +192,54 @@ ensure_kafka_libs() {
 }
 
 # ---------------------------------------------------------------------------------------
+# secured stack: secrets and the test CA
+
+secret() { tr -d '[:space:]' <"$SECRETS/$1.pw"; }
+
+# Random passwords, made once per state dir (a second `up` must keep the ones baked into
+# the Kafka metadata and the MariaDB users).
+ensure_secrets() {
+  local name
+  mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
+  for name in db-admin db-app kafka-admin kafka-client; do
+    [[ -s "$SECRETS/$name.pw" ]] && continue
+    (umask 077; openssl rand -hex 16 >"$SECRETS/$name.pw")
+  done
+}
+
+# A test CA and one server certificate (SAN IP:127.0.0.1 only, so connecting as "localhost"
+# is a hostname mismatch the tests can provoke), used by Kafka and both MariaDB servers; a
+# client certificate for mutual TLS; and an unrelated "rogue" CA for the untrusted-CA tests.
+# Valid for 10 years; regenerated only when missing.
+ensure_tls() {
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$TLS"; chmod 700 "$TLS"
+  [[ -s "$TLS/.complete" ]] && return 0
+  log "generating a test CA and certificates in $TLS (openssl)"
+  (
+    set -e; cd "$TLS"; umask 077
+    for ca in ca rogue-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ca.key" -out "$ca.pem" -days 3650 \
+        -subj "/CN=tidb2mysql test $ca" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign"
+    done
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1"
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out server.pem
+    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=tidb2mysql"
+    printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out client.pem
+    # Kafka's PEM keystore: the (PKCS#8) key followed by the certificate, in one file.
+    cat server.key server.pem >kafka-keystore.pem
+    rm -f ./*.csr ./*.ext ./*.srl
+    chmod 644 ca.pem rogue-ca.pem server.pem client.pem
+  ) >"$STATE/tls.log" 2>&1 || { tail_log "$STATE/tls.log"; die "generating the test certificates failed"; }
+  touch "$TLS/.complete"
+}
+
+# ---------------------------------------------------------------------------------------
 # MariaDB
 
 db_dir() { echo "$STATE/$1"; }
@@ -196,15 +274,30 @@ innodb_buffer_pool_size = 256M
 innodb_log_file_size = 256M
 max_connections = 500
 EOF
+  if [[ "$SECURE" == 1 ]]; then
+    cat >>"$dir/my.cnf" <<EOF
+# secured stack: TLS with the stack's test CA (users REQUIRE SSL)
+ssl-ca = $TLS/ca.pem
+ssl-cert = $TLS/server.pem
+ssl-key = $TLS/server.key
+EOF
+  fi
 }
 
 db_pid() { our_pid "$(db_dir "$1")/mysqld.pid"; }
 
 db_root() { mariadb --no-defaults --socket="$(db_dir "$1")/mysqld.sock" -uroot "${@:2}"; }
 
+# The password goes through MYSQL_PWD (the environment), never the command line.
 db_answers_tcp() {
-  mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$(db_port "$1")" -u"$DB_USER" -p"$DB_PASSWORD" \
-    --connect-timeout=2 -N -e 'SELECT 1' >/dev/null 2>&1
+  if [[ "$SECURE" == 1 ]]; then
+    MYSQL_PWD="$(secret db-app)" mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$(db_port "$1")" \
+      -u"$DB_USER" --ssl --ssl-ca="$TLS/ca.pem" --ssl-verify-server-cert \
+      --connect-timeout=2 -N -e 'SELECT 1' >/dev/null 2>&1
+  else
+    MYSQL_PWD="$DB_PASSWORD" mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$(db_port "$1")" -u"$DB_USER" \
+      --connect-timeout=2 -N -e 'SELECT 1' >/dev/null 2>&1
+  fi
 }
 
 start_db() {
@@ -237,6 +330,17 @@ start_db() {
     done
     db_root "$name" -e 'SELECT 1' >/dev/null 2>&1 || { tail_log "$dir/mysqld.err"; die "mariadb $name did not come up within 60 s"; }
   fi
+  if [[ "$SECURE" == 1 ]]; then
+    create_secure_users "$name"
+  else
+    create_plain_users "$name"
+  fi
+  db_answers_tcp "$name" || { tail_log "$dir/mysqld.err"; die "mariadb $name does not answer SELECT 1 over TCP 127.0.0.1:$port as $DB_USER"; }
+}
+
+create_plain_users() {
+  local name="$1" dir
+  dir="$(db_dir "$name")"
   # Idempotent: the user exists with this password and all privileges on every `up`.
   db_root "$name" <<EOF || { tail_log "$dir/mysqld.err"; die "could not create user $DB_USER on mariadb $name"; }
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
@@ -246,7 +350,32 @@ ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1' WITH GRANT OPTION;
 GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;
 EOF
-  db_answers_tcp "$name" || { tail_log "$dir/mysqld.err"; die "mariadb $name does not answer SELECT 1 over TCP 127.0.0.1:$port as $DB_USER"; }
+}
+
+# The grants of docs/operations.md ("Least privilege"), no more: the secured stack is where
+# the tests prove that tidb2mysql works with them. Over TCP with skip-name-resolve a client
+# is always 127.0.0.1, so only that host is needed. The SQL goes to the client's stdin, so
+# the passwords never appear on a command line.
+create_secure_users() {
+  local name="$1" dir grants
+  dir="$(db_dir "$name")"
+  if [[ "$name" == source ]]; then
+    # Read the selected tables and views; RELOAD for the MariaDB stand-in's snapshot
+    # (FLUSH TABLES WITH READ LOCK; a real TiDB needs no such privilege).
+    grants="SELECT, SHOW VIEW, RELOAD"
+  else
+    # Create and change the migrated schema and tidb2mysql's own meta schema; write rows.
+    grants="SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE VIEW, SHOW VIEW, REFERENCES"
+  fi
+  db_root "$name" <<EOF || { tail_log "$dir/mysqld.err"; die "could not create the users on mariadb $name"; }
+CREATE USER IF NOT EXISTS '$DB_ADMIN'@'127.0.0.1';
+ALTER USER '$DB_ADMIN'@'127.0.0.1' IDENTIFIED BY '$(secret db-admin)' REQUIRE SSL;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_ADMIN'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1';
+ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$(secret db-app)' REQUIRE SSL;
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$DB_USER'@'127.0.0.1';
+GRANT $grants ON *.* TO '$DB_USER'@'127.0.0.1';
+EOF
 }
 
 stop_db() {
@@ -259,19 +388,53 @@ stop_db() {
 # Kafka
 
 KDIR="$STATE/kafka"
+# The secured stack only carries test-size messages; a smaller heap keeps it light beside
+# the default stack.
+if [[ "$SECURE" == 1 ]]; then KAFKA_HEAP=768m; else KAFKA_HEAP=2g; fi
 
-write_kafka_config() {
-  mkdir -p "$KDIR/logs"
-  cat >"$KDIR/server.properties" <<EOF
-# Written by scripts/stack.sh; rewritten on every \`up\`.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+# The listener part of server.properties. Secured: clients get SASL_SSL and SASL_PLAINTEXT
+# (SCRAM-SHA-256/512), the broker talks to itself over SASL_PLAINTEXT as $KAFKA_ADMIN, and
+# the controller listener (loopback, broker-internal) stays PLAINTEXT. The SCRAM credentials
+# are written into the metadata log at format time (`--add-scram`), before the broker first
+# starts: without them the broker could not authenticate to itself.
+kafka_listener_config() {
+  if [[ "$SECURE" == 1 ]]; then
+    local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required"
+    cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$jaas username="$KAFKA_ADMIN" password="$(secret kafka-admin)";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$jaas;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$jaas;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$jaas;
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/kafka-keystore.pem
+ssl.client.auth=none
+EOF
+  else
+    cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+  fi
+}
+
+write_kafka_config() {
+  mkdir -p "$KDIR/logs"
+  (umask 077; cat >"$KDIR/server.properties" <<EOF
+# Written by scripts/stack.sh; rewritten on every \`up\`.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+$(kafka_listener_config)
 log.dirs=$KDIR/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -289,6 +452,7 @@ socket.request.max.bytes=$REQUEST_MAX
 num.network.threads=2
 num.io.threads=4
 EOF
+  )
   cat >"$KDIR/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
@@ -315,14 +479,27 @@ kafka_tool() {
 kafka_pid() { our_pid "$KDIR/kafka.pid"; }
 
 # A real metadata request: the broker is up and has a controller, not just a bound port.
+# The python health check and topic creation get their client settings as JSON in the
+# environment (T2M_KAFKA_CLIENT), so the secured stack's password is never an argument.
+kafka_client_json() {
+  if [[ "$SECURE" == 1 ]]; then
+    printf '{"bootstrap.servers": "127.0.0.1:%s", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": "%s", "sasl.password": "%s", "ssl.ca.location": "%s"}' \
+      "$KAFKA_PORT" "$KAFKA_USER" "$(secret kafka-client)" "$TLS/ca.pem"
+  else
+    printf '{"bootstrap.servers": "127.0.0.1:%s"}' "$KAFKA_PORT"
+  fi
+}
+
 kafka_answers() {
   if [[ -x "$PYTHON" ]] && "$PYTHON" -c 'import confluent_kafka' 2>/dev/null; then
-    "$PYTHON" - "127.0.0.1:$KAFKA_PORT" <<'EOF' >/dev/null 2>&1
-import sys
+    T2M_KAFKA_CLIENT="$(kafka_client_json)" "$PYTHON" - <<'EOF' >/dev/null 2>&1
+import json, os, sys
 from confluent_kafka.admin import AdminClient
-md = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=3)
+md = AdminClient(json.loads(os.environ["T2M_KAFKA_CLIENT"])).list_topics(timeout=3)
 sys.exit(0 if md.brokers and md.controller_id >= 0 else 1)
 EOF
+  elif [[ "$SECURE" == 1 ]]; then
+    die "the secured stack's Kafka health check needs a python with confluent-kafka at $PYTHON (run make setup)"
   else
     kafka_tool kafka.admin.BrokerApiVersionsCommand \
       --bootstrap-server "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
@@ -337,19 +514,28 @@ start_kafka() {
   else
     require_free_port "$KAFKA_PORT" "kafka"
     require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller"
+    [[ "$SECURE" == 1 ]] && require_free_port "$KAFKA_SASL_PLAINTEXT_PORT" "kafka SASL_PLAINTEXT"
     if [[ ! -f "$KDIR/data/meta.properties" ]]; then
       log "formatting kafka storage (KRaft)"
       rm -rf "$KDIR/data"
       [[ -s "$KDIR/cluster-id" ]] || kafka_tool kafka.tools.StorageTool random-uuid >"$KDIR/cluster-id" 2>"$KDIR/format.log" \
         || { tail_log "$KDIR/format.log"; die "kafka StorageTool random-uuid failed"; }
+      local scram=()
+      if [[ "$SECURE" == 1 ]]; then
+        # StorageTool takes credentials only as arguments: they are visible in `ps` for the
+        # second the format runs, once per state dir, on a loopback-only test stack.
+        scram=(--add-scram "SCRAM-SHA-256=[name=$KAFKA_ADMIN,password=$(secret kafka-admin)]"
+               --add-scram "SCRAM-SHA-256=[name=$KAFKA_USER,password=$(secret kafka-client)]"
+               --add-scram "SCRAM-SHA-512=[name=$KAFKA_USER,password=$(secret kafka-client)]")
+      fi
       kafka_tool kafka.tools.StorageTool format -t "$(tr -d '[:space:]' <"$KDIR/cluster-id")" \
-        -c "$KDIR/server.properties" >"$KDIR/format.log" 2>&1 \
+        -c "$KDIR/server.properties" "${scram[@]}" >"$KDIR/format.log" 2>&1 \
         || { tail_log "$KDIR/format.log"; die "kafka StorageTool format failed"; }
     fi
     log "starting kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
     # The state dir is on the java command line (config path), which our_pid relies on.
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KDIR/kafka.pid" \
-      java -Xms256m -Xmx2g -XX:+UseG1GC -Djava.awt.headless=true \
+      java -Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
       -Dlog4j.configuration="file:$KDIR/log4j.properties" -Dkafka.logs.dir="$KDIR/logs" \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$KDIR/server.properties" \
       </dev/null >>"$KDIR/logs/stdout.log" 2>&1 &
@@ -378,11 +564,11 @@ stop_kafka() {
 ensure_default_topic() {
   [[ -x "$PYTHON" ]] && "$PYTHON" -c 'import confluent_kafka' 2>/dev/null || {
     log "no python with confluent-kafka at $PYTHON; not creating topic tidb_obinlog"; return 0; }
-  "$PYTHON" - "127.0.0.1:$KAFKA_PORT" <<'EOF' >&2
-import sys
+  T2M_KAFKA_CLIENT="$(kafka_client_json)" "$PYTHON" - <<'EOF' >&2
+import json, os
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka import KafkaError, KafkaException
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+admin = AdminClient(json.loads(os.environ["T2M_KAFKA_CLIENT"]))
 if "tidb_obinlog" not in admin.list_topics(timeout=10).topics:
     fut = admin.create_topics([NewTopic("tidb_obinlog", num_partitions=1, replication_factor=1)])["tidb_obinlog"]
     try:
@@ -398,6 +584,7 @@ EOF
 # the config file the tests and `make demo` use
 
 write_config() {
+  if [[ "$SECURE" == 1 ]]; then write_secure_configs; return; fi
   local tmp="$STATE/tidb2mysql.toml.tmp"
   cat >"$tmp" <<EOF
 # Written by scripts/stack.sh (\`make up\`): a tidb2mysql config pointing at the local stack.
@@ -423,6 +610,74 @@ EOF
   mv "$tmp" "$STATE/tidb2mysql.toml"
 }
 
+# One secured config file: the MySQL endpoints with TLS and the Kafka client with SCRAM,
+# passwords by file. $1 = file, $2 = MySQL user, $3 = its password file, $4 = kafka
+# security ("sasl_ssl" or "sasl_plaintext").
+write_secure_config() {
+  local file="$1" user="$2" pw="$3" security="$4" tmp brokers port
+  tmp="$file.tmp"
+  if [[ "$security" == sasl_ssl ]]; then port=$KAFKA_PORT; else port=$KAFKA_SASL_PLAINTEXT_PORT; fi
+  brokers="127.0.0.1:$port"
+  cat >"$tmp" <<EOF
+# Written by scripts/stack.sh (\`make up SECURE=1\`): the secured local stack.
+# MySQL over TLS verified against the stack's test CA; Kafka with SCRAM-SHA-256 ($security).
+[source]   # MariaDB playing TiDB
+host = "127.0.0.1"
+port = $SOURCE_PORT
+user = "$user"
+password_file = "$pw"
+tls = "verify_identity"
+ca_file = "$TLS/ca.pem"
+
+[target]   # MariaDB playing MySQL
+host = "127.0.0.1"
+port = $TARGET_PORT
+user = "$user"
+password_file = "$pw"
+tls = "verify_identity"
+ca_file = "$TLS/ca.pem"
+
+[kafka]
+brokers = "$brokers"
+topic = "tidb_obinlog"
+security = "$security"
+mechanism = "SCRAM-SHA-256"
+username = "$KAFKA_USER"
+password_file = "$SECRETS/kafka-client.pw"
+EOF
+  [[ "$security" == sasl_ssl ]] && printf 'ca_file = "%s"\n' "$TLS/ca.pem" >>"$tmp"
+  printf '\n[drainer]\ntime_zone = "UTC"\n' >>"$tmp"
+  mv "$tmp" "$file"
+}
+
+# tidb2mysql.toml: the migration's least-privilege user over SASL_SSL (what users deploy);
+# tidb2mysql-sasl-plaintext.toml: the same over SASL_PLAINTEXT; admin.toml: the all-privileges
+# admin (the simulator and test fixtures play TiDB's applications with it); stack.json:
+# ports and file paths for the tests.
+write_secure_configs() {
+  write_secure_config "$STATE/tidb2mysql.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_ssl
+  write_secure_config "$STATE/tidb2mysql-sasl-plaintext.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_plaintext
+  write_secure_config "$STATE/admin.toml" "$DB_ADMIN" "$SECRETS/db-admin.pw" sasl_ssl
+  cat >"$STATE/stack.json.tmp" <<EOF
+{
+  "kafka_sasl_ssl": "127.0.0.1:$KAFKA_PORT",
+  "kafka_sasl_plaintext": "127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT",
+  "source_port": $SOURCE_PORT,
+  "target_port": $TARGET_PORT,
+  "db_user": "$DB_USER",
+  "db_admin": "$DB_ADMIN",
+  "kafka_user": "$KAFKA_USER",
+  "ca_file": "$TLS/ca.pem",
+  "rogue_ca_file": "$TLS/rogue-ca.pem",
+  "client_cert_file": "$TLS/client.pem",
+  "client_key_file": "$TLS/client.key",
+  "secrets": {"db_app": "$SECRETS/db-app.pw", "db_admin": "$SECRETS/db-admin.pw",
+              "kafka_client": "$SECRETS/kafka-client.pw", "kafka_admin": "$SECRETS/kafka-admin.pw"}
+}
+EOF
+  mv "$STATE/stack.json.tmp" "$STATE/stack.json"
+}
+
 # ---------------------------------------------------------------------------------------
 # commands
 
@@ -431,12 +686,18 @@ cmd_up() {
   mkdir -p "$STATE" "$CACHE"
   ensure_packages
   ensure_kafka_libs
+  if [[ "$SECURE" == 1 ]]; then
+    ensure_secrets
+    ensure_tls
+  fi
   start_db source
   start_db target
   start_kafka
   ensure_default_topic
   write_config
-  log "stack is up in $((SECONDS - t0)) s: kafka 127.0.0.1:$KAFKA_PORT, source 127.0.0.1:$SOURCE_PORT, target 127.0.0.1:$TARGET_PORT"
+  local what="stack"
+  [[ "$SECURE" == 1 ]] && what="secured stack (kafka SASL_PLAINTEXT 127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT)"
+  log "$what is up in $((SECONDS - t0)) s: kafka 127.0.0.1:$KAFKA_PORT, source 127.0.0.1:$SOURCE_PORT, target 127.0.0.1:$TARGET_PORT"
   log "config: $STATE/tidb2mysql.toml"
 }
 
