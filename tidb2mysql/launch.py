@@ -92,6 +92,12 @@ def add_arguments(p, recovery_help: str, snapshot_default: int) -> None:
 
 
 def options_from_args(args, recovery_dir: Optional[str] = None) -> LaunchOptions:
-    """LaunchOptions from those options (``recovery_dir`` overrides ``--recovery-dir``)."""
-    return LaunchOptions(args.workers, args.processes, recovery_dir or args.recovery_dir,
+    """LaunchOptions from those options (``recovery_dir`` overrides ``--recovery-dir``).
+
+    The recovery directory is made absolute here, against the caller's working directory:
+    the flow processes run in the repository directory (``start``), where a relative path
+    would name another directory.
+    """
+    rdir = recovery_dir or args.recovery_dir
+    return LaunchOptions(args.workers, args.processes, str(Path(rdir).expanduser().resolve()) if rdir else None,
                          args.snapshot_interval, args.recovery_parts)
