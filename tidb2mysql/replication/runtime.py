@@ -32,7 +32,7 @@ from tidb2mysql.replication.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardContext
-from tidb2mysql.replication.source import MessageSlicer, TopicReader, resolve_start
+from tidb2mysql.replication.source import MessageSlicer, TopicReader, last_commit_ts_before, resolve_start
 from tidb2mysql.selection.ddl import selecting_translator
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -54,9 +54,16 @@ class SourceLoop:
     out in slices, watches graceful-stop and cut-over requests, and at the end of a bounded
     run drains (waits until every shard's checkpoint covers the last commit_ts). The Bytewax
     source partition in flows/incremental.py is this class plus Bytewax's base class.
+
+    The stop target of a bounded run (and of a graceful stop or cut-over) is ``last_ts``: the
+    highest commit_ts read so far, counting the messages an earlier run read before a restored
+    position (kept in the snapshot as ``(offset, last_ts)``; for a snapshot holding the offset
+    only, the commit_ts of the last message before it). With ``stop_at_ts`` it is
+    ``min(stop_at_ts, last_ts)``. The run ends when every shard's checkpoint is at or after
+    ``(target, MAX_SEQ)``.
     """
 
-    def __init__(self, cfg, resume_offset: Optional[int]):
+    def __init__(self, cfg, resume_state):
         self.cfg = cfg
         self.s = incremental_settings(cfg)
         self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
@@ -64,8 +71,10 @@ class SourceLoop:
         self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
         decoder = self.decoder = Decoder(cfg.drainer.time_zone)
         self.slicer: Optional[MessageSlicer] = None
-        if resume_offset is not None:
-            offset, skip, why = resume_offset, -1, "Bytewax recovery snapshot"
+        restored_ts = 0  # highest commit_ts read before the start offset by earlier runs
+        if resume_state is not None:
+            offset, restored_ts = self._restored_position(resume_state)
+            skip, why = -1, f"Bytewax recovery snapshot; read before it: through commit_ts {restored_ts}"
         else:
             start = resolve_start(
                 self.reader,
@@ -77,7 +86,8 @@ class SourceLoop:
         log.info("reading %s partition %d from offset %d (%s)", cfg.kafka.topic, cfg.kafka.partition, offset, why)
         self.reader.assign(offset)
         self.pending: list = [_Start(skip)]
-        self.last_ts = max(skip, 0)
+        self.last_ts = max(skip, 0, restored_ts)
+        self.stop_ts: Optional[int] = None  # the drain target, once draining
         self.last_tick = time.monotonic()
         self.draining = False
         self.stopped_at_ts = False
@@ -94,19 +104,22 @@ class SourceLoop:
             out, self.pending = self.pending, []
             return out
         if self.draining:
-            done = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (self.last_ts, MAX_SEQ)))
+            ts = self.stop_ts
+            done = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (ts, MAX_SEQ)))
             if done >= self.s.shards:
-                log.info("all shards applied everything through commit_ts %d; stopping", self.last_ts)
+                log.info("all shards applied everything through commit_ts %d; stopping", ts)
                 if self.stop_reason == "cut-over":
-                    self.conn.run(lambda c: self.control.mark_stopped(c, f"drained through commit_ts {self.last_ts}"))
+                    self.conn.run(lambda c: self.control.mark_stopped(c, f"drained through commit_ts {ts}"))
                 raise StopIteration()
             return []
         self._poll_stop_requests()
         if self.slicer is not None:
             return [self._next_slice()]
         if self.stop_reason == "signal":
-            self.draining = True
-            return [EndOfInput(self.last_ts)]
+            return self._end_input()
+        if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
+            self.stopped_at_ts = True  # e.g. a restored position already beyond it: read no further
+            return self._end_input()
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
         if self.s.stop_at_ts:
             keep = [m for m in msgs if m.commit_ts is None or m.commit_ts <= self.s.stop_at_ts]
@@ -129,13 +142,53 @@ class SourceLoop:
             self.stopped_at_ts = True
         at_end_stop = self.s.stop_at_end or self.stop_reason == "cut-over"
         if self.stopped_at_ts or (at_end_stop and self.reader.at_end):
-            self.draining = True
-            return [EndOfInput(self.last_ts)]
+            return self._end_input()
         now = time.monotonic()
         if now - self.last_tick >= self.s.watermark_interval_ms / 1000:
             self.last_tick = now
             return [Tick()]
         return []
+
+    def _end_input(self) -> list:
+        """Start draining: a forced watermark at the stop target to every shard (pipeline.py)."""
+        ts = self.last_ts
+        if self.s.stop_at_ts:
+            ts = min(ts, self.s.stop_at_ts)
+        self.draining = True
+        self.stop_ts = ts
+        log.info("input ends (%s) at offset %s: waiting until every shard applied everything through commit_ts %d",
+                 self.stop_reason or ("stop_at_ts" if self.stopped_at_ts else "stop_at_end"), self.reader.position, ts)
+        return [EndOfInput(ts)]
+
+    def _restored_position(self, state) -> tuple[int, int]:
+        """(offset, highest commit_ts read before it) from a Bytewax snapshot of this source.
+
+        Snapshots are ``(offset, last_ts)``; older versions kept the offset only, and then the
+        commit_ts of the last message before it (that has one) is read from the topic.
+        """
+        if isinstance(state, tuple):
+            return int(state[0]), int(state[1])
+        offset = int(state)
+        topic, part = self.cfg.kafka.topic, self.cfg.kafka.partition
+
+        def parsed_ts(v: bytes) -> Optional[int]:
+            from tidb2mysql.events import Position
+
+            try:
+                return self.decoder.parse(v, Position(topic, part, -1)).commit_ts
+            except ValueError:
+                return None
+
+        ts = last_commit_ts_before(self.reader, offset, parsed_ts)
+        if ts is None:
+            # Nothing readable before the offset (empty, deleted by retention, undecodable):
+            # at least what the most advanced shard recorded must be applied by every shard.
+            cps = self.conn.run(self.checkpoints.load_all)
+            ts = max((c.position[0] for c in cps), default=0)
+            if offset > 0:
+                log.warning("restored offset %d: no readable message before it; the stop target is at least the"
+                            " highest shard checkpoint, commit_ts %d", offset, ts)
+        return offset, max(ts, 0)
 
     def _poll_stop_requests(self) -> None:
         """A signal drains now; a cut-over request reads Kafka to its end first (ops/fencing.py)."""
@@ -201,8 +254,10 @@ class SourceLoop:
 
     def snapshot(self):
         # While a large message is being handed out, resume re-reads it from its first slice
-        # (shards skip the positions they already have).
-        return self.slicer.offset if self.slicer is not None else self.reader.position
+        # (shards skip the positions they already have). last_ts: the stop target after a
+        # restore counts what was read before the offset (see the class docstring).
+        offset = self.slicer.offset if self.slicer is not None else self.reader.position
+        return (offset, self.last_ts)
 
     def close(self):
         self.reader.close()

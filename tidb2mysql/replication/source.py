@@ -203,6 +203,29 @@ def find_first_offset_after(reader: TopicReader, commit_ts: int, decode_ts: Call
     return b
 
 
+def last_commit_ts_before(reader: TopicReader, offset: int, decode_ts: Callable[[bytes], Optional[int]],
+                          max_back: int = 1000) -> Optional[int]:
+    """commit_ts of the last message before ``offset`` that has one; None if there is none.
+
+    Used when a run resumes from a position restored from a Bytewax snapshot of an older
+    version (which kept the offset only): the messages before ``offset`` were read by an
+    earlier run, and a bounded run must not stop before the shards applied them. An
+    undecodable message (dead-lettered when it was read) has no commit_ts; the one before it
+    counts. ``decode_ts`` parses the message (None if it cannot): a cheap peek could take a
+    number out of garbage. Looks back at most ``max_back`` messages, never below the
+    retained range.
+    """
+    lo, hi = reader.watermarks()
+    off = min(offset, hi) - 1
+    stop = max(lo, offset - max_back)
+    while off >= stop:
+        ts = decode_ts(reader.read_one(off).value)
+        if ts is not None:
+            return ts
+        off -= 1
+    return None
+
+
 @dataclass
 class StartPosition:
     offset: int
@@ -227,4 +250,4 @@ def resolve_start(reader: TopicReader, checkpoint_min: Optional[tuple[int, int]]
 
 
 __all__ = ["OFFSET_BEGINNING", "MessageSlicer", "RawMessage", "TxnSlice", "StartPosition", "TopicReader", "find_first_offset_after",
-           "peek_commit_ts", "resolve_start"]
+           "last_commit_ts_before", "peek_commit_ts", "resolve_start"]

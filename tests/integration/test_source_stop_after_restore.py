@@ -1,0 +1,230 @@
+"""The source's stop condition when its position comes from a Bytewax recovery snapshot.
+
+``--stop-at-end`` / ``--stop-at-ts`` / a graceful stop / a cut-over end the input only when
+every shard's checkpoint in the target covers the last message this run must apply, also
+when that message was read by an earlier run whose position was restored (issue 11: a source
+restored at the topic end used to stop at once, "applied everything through commit_ts 0").
+
+These drive :class:`SourceLoop` directly against real Kafka and the real target; the shards
+are played by the test, which advances the checkpoint rows the way shards would.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tidb2mysql import config as config_mod
+from tidb2mysql import db
+from tidb2mysql.events import Op, RowChange, TableChanges
+from tidb2mysql.ops import fencing, shutdown
+from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.replication.pipeline import EndOfInput
+from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.runtime import SourceLoop
+from tidb2mysql.replication.source import RawMessage
+from tests.support import stack
+from tests.support.drainer_stream import Stream, q, schema
+
+pytestmark = pytest.mark.integration
+
+SHARDS = 4
+
+
+class Env:
+    def __init__(self, stack_config, topic):
+        self.topic = topic
+        self.meta = f"t2m_meta_{uuid.uuid4().hex[:8]}"
+        self.job = "stop"
+        self.conn = db.connect(stack_config.target, autocommit=True)
+        ensure_meta(self.conn, self.meta)
+        fencing.JobControl(self.meta, self.job).ensure(self.conn)
+        self.cps = Checkpoints(self.meta, self.job)
+        self.cps.ensure_shards(self.conn, SHARDS, (0, MAX_SEQ))
+        self.stream = Stream(stack_config, topic)
+        self.ts: list[int] = []  # commit_ts by offset (None for undecodable messages)
+        self.loops: list[SourceLoop] = []
+
+    def produce(self, n: int, garbage_last: bool = False) -> None:
+        s1 = schema("d")
+        for i in range(n):
+            s = self.stream
+            s.txn(TableChanges(s1, [RowChange(Op.INSERT, (len(self.ts), "v"), None)]))
+            self.ts.append(s.ts)
+        if garbage_last:
+            self.stream.send(b"not a binlog at all")  # undecodable: dead-lettered, no commit_ts
+            self.ts.append(None)
+        self.stream.flush()
+
+    def cfg(self, **incremental):
+        return config_mod.load(stack.config_path(), overrides={
+            "kafka": {"topic": self.topic}, "job": {"name": self.job, "meta_schema": self.meta},
+            "incremental": {"shards": SHARDS, "control_poll_seconds": 0.05, **incremental},
+        })
+
+    def loop(self, resume, **incremental) -> SourceLoop:
+        lp = SourceLoop(self.cfg(**incremental), resume)
+        self.loops.append(lp)
+        return lp
+
+    def set_checkpoint(self, shard: int, pos: tuple[int, int]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(f"UPDATE `{self.meta}`.checkpoint SET commit_ts=%s, seq=%s WHERE job=%s AND shard=%s",
+                        (pos[0], pos[1], self.job, shard))
+
+    def close(self):
+        for lp in self.loops:
+            lp.close()
+        with self.conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{self.meta}`")
+        self.conn.close()
+
+
+@pytest.fixture
+def env(stack_config, kafka_topic):
+    e = Env(stack_config, kafka_topic)
+    try:
+        yield e
+    finally:
+        shutdown.STOP.clear()
+        e.close()
+
+
+def pump(lp: SourceLoop, until, timeout: float = 20.0) -> list:
+    """Call next_batch as Bytewax does (next_awake cadence) until ``until(items)``; all items."""
+    items: list = []
+    deadline = time.monotonic() + timeout
+    while not until(items):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"source did not get there within {timeout}s; items: {items!r}")
+        got = lp.next_batch()
+        items += got
+        if not got:
+            time.sleep(0.005)  # the 5 ms idle cadence of SourceLoop.next_awake
+    return items
+
+
+def end_of_input(items):
+    return next((it for it in items if isinstance(it, EndOfInput)), None)
+
+
+def read_everything(env: Env, **incremental) -> object:
+    """A first run that reads the whole topic; returns its snapshot (the restored position)."""
+    lp = env.loop(None, **incremental)
+    pump(lp, lambda items: sum(isinstance(it, RawMessage) for it in items) == len(env.ts))
+    snap = lp.snapshot()
+    lp.close()
+    env.loops.remove(lp)
+    return snap
+
+
+def assert_drains_exactly_at(env: Env, lp: SourceLoop, target: int) -> None:
+    """next_batch keeps returning [] until every shard's checkpoint reaches (target, MAX_SEQ)."""
+    for shard in range(SHARDS - 1):
+        env.set_checkpoint(shard, (target, MAX_SEQ))
+        assert lp.next_batch() == []
+    env.set_checkpoint(SHARDS - 1, (target, -1))  # a barrier acknowledgement is not "all of target"
+    assert lp.next_batch() == []
+    env.set_checkpoint(SHARDS - 1, (target - 1, MAX_SEQ))
+    assert lp.next_batch() == []
+    env.set_checkpoint(SHARDS - 1, (target, MAX_SEQ))
+    with pytest.raises(StopIteration):
+        lp.next_batch()
+
+
+@pytest.mark.parametrize("snapshot_kind", ["this_version", "plain_offset"])
+def test_stop_at_end_restored_at_the_topic_end_waits_for_the_shards(env, snapshot_kind):
+    env.produce(6)
+    snap = read_everything(env)
+    if snapshot_kind == "plain_offset":
+        snap = len(env.ts)  # what earlier versions stored: the next offset only
+    lp = env.loop(snap, stop_at_end=True)
+    items = pump(lp, end_of_input)
+    assert not any(isinstance(it, RawMessage) for it in items)  # nothing new to read
+    assert end_of_input(items).last_commit_ts == env.ts[-1]
+    assert_drains_exactly_at(env, lp, env.ts[-1])
+
+
+def test_stop_at_end_restored_mid_topic_counts_both_runs(env):
+    env.produce(3)
+    snap = read_everything(env)
+    env.produce(3)
+    lp = env.loop(snap, stop_at_end=True)
+    items = pump(lp, end_of_input)
+    assert [it.offset for it in items if isinstance(it, RawMessage)] == [3, 4, 5]
+    assert end_of_input(items).last_commit_ts == env.ts[-1]
+    assert_drains_exactly_at(env, lp, env.ts[-1])
+
+
+def test_an_undecodable_last_message_counts_as_read(env):
+    """The restored position is after a message without commit_ts: the one before it is the target."""
+    env.produce(4, garbage_last=True)
+    lp = env.loop(len(env.ts), stop_at_end=True)  # plain offset: the source must look back
+    items = pump(lp, end_of_input)
+    assert end_of_input(items).last_commit_ts == env.ts[-2]
+    assert_drains_exactly_at(env, lp, env.ts[-2])
+
+
+def test_stop_at_ts_below_the_restored_position(env):
+    env.produce(6)
+    snap = read_everything(env)
+    lp = env.loop(snap, stop_at_ts=env.ts[2])
+    items = pump(lp, end_of_input)
+    assert end_of_input(items).last_commit_ts == env.ts[2]
+    assert_drains_exactly_at(env, lp, env.ts[2])
+
+
+def test_stop_at_ts_after_a_restore_reads_on_to_it(env):
+    env.produce(3)
+    snap = read_everything(env)
+    env.produce(4)
+    lp = env.loop(snap, stop_at_ts=env.ts[5])
+    items = pump(lp, end_of_input)
+    assert [it.offset for it in items if isinstance(it, RawMessage)] == [3, 4, 5]
+    assert end_of_input(items).last_commit_ts == env.ts[5]
+    assert_drains_exactly_at(env, lp, env.ts[5])
+
+
+def test_stop_at_ts_beyond_what_was_read_waits_for_it(env):
+    """Restored at the end, stop_at_ts not reached yet: the run waits for more messages."""
+    env.produce(3)
+    snap = read_everything(env)
+    stop_ts = env.ts[-1] + 3
+    lp = env.loop(snap, stop_at_ts=stop_ts)
+    pump(lp, lambda items: lp.reader.at_end)
+    deadline = time.monotonic() + 0.5  # a negative: watch the loop for a while
+    while time.monotonic() < deadline:
+        assert not any(isinstance(it, EndOfInput) for it in lp.next_batch())
+        time.sleep(0.005)
+    env.produce(4)  # ts[-1]+1 .. ts[-1]+4: the last one is beyond stop_ts
+    items = pump(lp, end_of_input)
+    assert [it.offset for it in items if isinstance(it, RawMessage)] == [3, 4, 5]
+    assert end_of_input(items).last_commit_ts == stop_ts
+    assert_drains_exactly_at(env, lp, stop_ts)
+
+
+def test_graceful_stop_after_a_restore_drains_what_earlier_runs_read(env):
+    env.produce(5)
+    snap = read_everything(env)
+    lp = env.loop(snap)  # unbounded run
+    pump(lp, lambda items: lp.reader.at_end)
+    shutdown.STOP.set()
+    items = pump(lp, end_of_input)
+    assert end_of_input(items).last_commit_ts == env.ts[-1]
+    assert_drains_exactly_at(env, lp, env.ts[-1])
+
+
+def test_cutover_after_a_restore_drains_what_earlier_runs_read(env):
+    env.produce(5)
+    snap = read_everything(env)
+    lp = env.loop(snap)
+    pump(lp, lambda items: lp.reader.at_end)
+    control = fencing.JobControl(env.meta, env.job)
+    control.request_cutover(env.conn, "test")
+    items = pump(lp, end_of_input)
+    assert end_of_input(items).last_commit_ts == env.ts[-1]
+    assert_drains_exactly_at(env, lp, env.ts[-1])
+    assert q(env.conn, f"SELECT state, detail FROM `{env.meta}`.job_control WHERE job=%s", env.job) == [
+        (fencing.STOPPED, f"drained through commit_ts {env.ts[-1]}")]
