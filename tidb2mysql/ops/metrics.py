@@ -38,6 +38,8 @@ SPEC: dict[str, tuple[str, str]] = {
     "delay_seconds": ("gauge", "Now minus the physical time of applied_commit_ts (grows while upstream is idle)."),
     "dead_letters_total": ("counter", "Messages or changes written to the dead_letter table, by kind."),
     "ddl_total": ("counter", "DDL jobs passed, by their ddl_history status (applied, skipped, failed, ...); once per process."),
+    "ddl_blocked": ("gauge", "1 while a DDL waits on transient errors (lock wait, lost connection): alert when it stays 1."),
+    "ddl_blocked_polls_total": ("counter", "Polls of a DDL that failed transiently (each is retried with backoff)."),
     "skipped_replays_total": ("counter", "Changes skipped as replays or Drainer redeliveries."),
     "kafka_position": ("gauge", "Next Kafka offset the source will read."),
     "kafka_high_watermark": ("gauge", "Kafka high watermark (end offset) of the Drainer partition."),
@@ -179,7 +181,12 @@ def record_flush(report, registry: Registry = METRICS) -> None:
     r = registry
     shard = str(report.shard)
     last_ts = report.last[0]
+    if getattr(report, "ddl_status", None) == "blocked":
+        r.set("ddl_blocked", 1)
+        r.inc("ddl_blocked_polls_total")
+        return
     if report.ddl is not None:
+        r.set("ddl_blocked", 0)
         # Every shard reports each DDL: count it once per process.
         if r.first_time("ddl", last_ts):
             r.inc("ddl_total", status=getattr(report, "ddl_status", None) or "unknown")

@@ -26,8 +26,25 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+# ddl_history columns of the crash-safe barrier (tidb2mysql/replication/barrier.py). Declared once:
+# part of CREATE TABLE, and added to a meta schema created by an older version by ensure_meta.
+DDL_HISTORY_UPGRADE = {
+    # statements completed so far (the intent row's progress)
+    "step": "INT NOT NULL DEFAULT 0",
+    # fingerprint of the target schema taken before statement `step` was first sent: decides,
+    # after a crash or a lost connection, whether that statement took effect
+    "step_fingerprint": "VARCHAR(64) NULL",
+    "attempts": "INT NOT NULL DEFAULT 0",
+    # a transient error keeps the DDL waiting (lock wait, lost connection): since when, and why
+    "blocked_since": "TIMESTAMP(3) NULL",
+    # an operator's decision (tidb2mysql ddl resolve), with its time and previous state
+    "resolution": "TEXT NULL",
+}
+
+
 def meta_ddl(meta: str) -> list[str]:
     m = _q(meta)
+    history_extra = "\n".join(f"  `{c}` {d}," for c, d in DDL_HISTORY_UPGRADE.items())
     return [
         f"CREATE DATABASE IF NOT EXISTS {m}",
         f"""CREATE TABLE IF NOT EXISTS {m}.`checkpoint` (
@@ -53,7 +70,17 @@ def meta_ddl(meta: str) -> list[str]:
   error TEXT NULL,
   kafka_offset BIGINT NOT NULL DEFAULT -1,
   applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+{history_extra}
   PRIMARY KEY (job, commit_ts)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
+        f"""CREATE TABLE IF NOT EXISTS {m}.`quarantine` (
+  job VARCHAR(128) NOT NULL,
+  schema_name VARCHAR(256) NOT NULL,
+  table_name VARCHAR(256) NOT NULL,
+  commit_ts BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  PRIMARY KEY (job, schema_name, table_name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
         f"""CREATE TABLE IF NOT EXISTS {m}.`dead_letter` (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -78,6 +105,12 @@ def ensure_meta(conn, meta: str) -> None:
     with conn.cursor() as cur:
         for stmt in meta_ddl(meta):
             cur.execute(stmt)
+        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND table_name=%s",
+                    (meta, "ddl_history"))
+        have = {r[0].lower() for r in cur.fetchall()}
+        for col, decl in DDL_HISTORY_UPGRADE.items():
+            if col not in have:
+                cur.execute(f"ALTER TABLE {_q(meta)}.`ddl_history` ADD COLUMN `{col}` {decl}")
     conn.commit()
 
 

@@ -302,9 +302,12 @@ class Services:
                 cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
                 translate = make_translator(cfg, self.connect)
                 sel = Selection.from_config(cfg)
+                target_name = (lambda db, table: (db, table))
                 if not sel.is_identity:
                     translate = selecting_translator(sel, translate)
-                coord = DDLCoordinator(cps, self.s.shards, translate, strict=self.s.strict)
+                    target_name = sel.map_table
+                coord = DDLCoordinator(cps, self.s.shards, translate, strict=self.s.strict,
+                                       lock_wait_timeout=self.s.ddl_lock_wait_seconds, target_name=target_name)
                 self._ctx = ShardContext(self.s, cps, coord, self.connect)
             return self._ctx
 

@@ -21,6 +21,10 @@ class IncrementalConfig:
     idle_ms: int = 20
     # How often a shard waiting at a DDL barrier polls the target.
     poll_ms: int = 20
+    # A replicated DDL waiting longer than this (seconds) for a metadata lock on the target
+    # (a long transaction on the table) gives up and is retried with backoff, so the worker
+    # stays responsive and `status` can say the DDL is blocked and why.
+    ddl_lock_wait_seconds: int = 60
     # How often an idle shard persists a watermark-advanced checkpoint.
     checkpoint_interval_ms: int = 500
     # How often the router sends watermarks to all shards.
@@ -54,7 +58,7 @@ class IncrementalConfig:
     def validate(self) -> None:
         if self.shards < 1 or self.shards > 1024:
             raise ValueError("shards must be between 1 and 1024")
-        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "source_batch", "apply_attempts", "slice_bytes", "slice_rows"):
+        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "ddl_lock_wait_seconds", "source_batch", "apply_attempts", "slice_bytes", "slice_rows"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.start_commit_ts < 0 or self.stop_at_ts < 0:

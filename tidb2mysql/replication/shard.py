@@ -23,11 +23,13 @@ from typing import Any, Callable, Optional
 
 from pymysql.constants.CLIENT import FOUND_ROWS
 
+from tidb2mysql import failpoints
 from tidb2mysql.replication import deadletter
-from tidb2mysql.replication.barrier import DDLCoordinator
+from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.replication.retry import retry_transient
+from tidb2mysql.replication.errors import is_transient
+from tidb2mysql.replication.retry import MAX_BACKOFF, retry_transient, root_cause
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.settings import IncrementalConfig
@@ -105,6 +107,9 @@ class ShardApplier:
         self.cp_dirty = False
         self.last_cp_write = ctx.clock()
         self.skipped = 0
+        self.barrier_backoff = 0.0  # grows while a DDL is blocked by transient errors
+        self.last_ddl_ts = 0  # commit_ts of the last DDL this shard passed (failpoint keys)
+        self._quarantined: Optional[set] = None  # target tables whose changes are parked, lazily read
         if state.waiting is not None:
             self.next_poll = ctx.clock()
 
@@ -207,27 +212,49 @@ class ShardApplier:
         if isinstance(item, ShardChunk):
             floor = st.received if st.received > self.cp else self.cp
             add = st.merger.add
+            quarantined = self.quarantined()
+            parked = []
             for ch in item.changes:
                 pos = (ch.commit_ts, ch.seq)
                 if pos <= floor:
                     self.skipped += 1
                     continue
-                add(ch)
+                if quarantined and (ch.schema.schema, ch.schema.table) in quarantined:
+                    parked.append(ch)
+                else:
+                    add(ch)
                 floor = pos
+            if parked:
+                self._park_quarantined(parked, item.offset)
             if floor > st.received:
                 st.received = floor
                 st.received_offset = item.offset
             self.last_input = self.ctx.clock()
         elif isinstance(item, Barrier):
             pos = (item.ddl.commit_ts, -1)
-            if pos <= st.received or pos <= self.cp:
+            floor = st.received if st.received > self.cp else self.cp
+            if pos < floor:
+                # Past this barrier already: a shard moves beyond (ts, -1) only once released,
+                # and it is released only when the DDL is recorded done.
                 self.skipped += 1
+                return
+            if pos == floor:
+                # Acknowledged before a crash or a restore, and maybe never released: the
+                # acknowledgement says nothing about the DDL. Wait for its done status again.
+                log.info("shard %d: barrier at commit_ts %s was acknowledged before; waiting for the DDL again",
+                         self.shard, item.ddl.commit_ts)
+                st.waiting = item
+                self._try_release(out)
                 return
             if not st.merger.is_empty:
                 self.flush(out)
+            if failpoints.ENABLED:
+                failpoints.hit("barrier.before_ack", item.ddl.commit_ts)
             st.received = pos
             st.received_offset = item.offset
             self._write_checkpoint_only()  # the barrier acknowledgement
+            if failpoints.ENABLED:
+                failpoints.hit("barrier.after_ack", item.ddl.commit_ts)
             st.waiting = item
             self._try_release(out)
         elif isinstance(item, Watermark):
@@ -246,16 +273,37 @@ class ShardApplier:
             raise TypeError(f"shard {self.shard}: unexpected item {type(item).__name__}")
 
     def _try_release(self, out: list[FlushReport]) -> None:
+        """Poll the DDL's outcome (and run it when this shard is the one that may).
+
+        Never blocks the worker on a transient failure: a lost connection or a DDL waiting
+        for a metadata lock is polled again with backoff, for as long as it takes (the other
+        shards of this worker and the source keep their turn; ``status`` shows the block).
+        """
         b = self.st.waiting
         assert b is not None
-        done = self._with_retry(
-            "DDL barrier", lambda: self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
-        )
+        try:
+            done = self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
+        except DDLStopped:
+            raise
+        except Exception as e:  # noqa: BLE001 - classified below; anything not transient stops the flow
+            if not is_transient(root_cause(e)):
+                raise
+            self._reset_connections()
+            self.barrier_backoff = min(MAX_BACKOFF, max(0.1, self.barrier_backoff * 2))
+            log.warning("shard %d: DDL at commit_ts %s: %s; polling again in %.1fs", self.shard, b.ddl.commit_ts,
+                        e, self.barrier_backoff)
+            self.next_poll = self.ctx.clock() + self.barrier_backoff
+            out.append(FlushReport(self.shard, 0, 0, (b.ddl.commit_ts, -1), (b.ddl.commit_ts, -1), 0.0,
+                                   ddl_status="blocked"))
+            return
         if not done:
             self.next_poll = self.ctx.clock() + self.s.poll_ms / 1000
             return
+        self.barrier_backoff = 0.0
         self.st.waiting = None
         self.next_poll = None
+        self.last_ddl_ts = b.ddl.commit_ts
+        self._quarantined = None  # the DDL may have quarantined a table
         if self.target_tables is not None:
             self.target_tables.invalidate_all()
         out.append(FlushReport(self.shard, 0, 0, (b.ddl.commit_ts, -1), (b.ddl.commit_ts, 0), 0.0,
@@ -270,16 +318,30 @@ class ShardApplier:
             self._process(item, out)
 
     def _ddl_status(self, commit_ts: int) -> Optional[str]:
-        """The recorded outcome (applied / skipped / failed ...) for metrics; None if unreadable."""
+        """The recorded outcome (applied / skipped / quarantined ...) for metrics; None if unreadable."""
         try:
-            with self.coord_conn().cursor() as cur:
-                cur.execute(f"SELECT status FROM {self.ctx.coordinator.history} WHERE job=%s AND commit_ts=%s",
-                            (self.ctx.checkpoints.job, commit_ts))
-                row = cur.fetchone()
-            return row[0] if row else None
+            return self.ctx.coordinator.status(self.coord_conn(), commit_ts)
         except Exception as e:  # noqa: BLE001 - a metric label must never stop the apply path
             log.debug("shard %d: DDL status for metrics: %s", self.shard, e)
             return None
+
+    def quarantined(self) -> set:
+        """Target tables a failed DDL put in quarantine (their changes are parked, not applied)."""
+        if self._quarantined is None:
+            self._quarantined = self._with_retry(
+                "reading quarantined tables", lambda: self.ctx.coordinator.quarantined_tables(self.coord_conn()))
+        return self._quarantined
+
+    def _park_quarantined(self, changes: list, offset: int) -> None:
+        """Dead-letter changes of quarantined tables before the checkpoint can pass them (a
+        replay lands on the dead-letter table's unique key, so nothing is parked twice)."""
+        cps = self.ctx.checkpoints
+        letters = [deadletter.DeadLetter(
+            "quarantine", f"table {ch.schema.schema}.{ch.schema.table} is quarantined after a failed DDL",
+            deadletter.change_payload(ch), offset=offset, commit_ts=ch.commit_ts, seq=ch.seq,
+            schema=ch.schema.schema, table=ch.schema.table) for ch in changes]
+        self._with_retry("dead-lettering quarantined changes",
+                         lambda: deadletter.write(self.coord_conn(), cps.meta, cps.job, letters))
 
     def _flush_due(self, now: float) -> bool:
         m = self.st.merger
@@ -297,6 +359,8 @@ class ShardApplier:
         first = batches[0].first_position if batches else self.cp
         pos = self.st.received
         stats, dead = self._write(batches, pos, rows)
+        if failpoints.ENABLED:
+            failpoints.hit("apply.after_commit", self.last_ddl_ts)
         self.cp = pos
         self.cp_dirty = False
         self.last_cp_write = self.ctx.clock()
@@ -322,7 +386,7 @@ class ShardApplier:
                              self.shard, pos)
                     return None
             first_try[0] = False
-            return self._conn_writer().write(batches, extra)
+            return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts)
 
         while True:
             attempts += 1

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+from tidb2mysql import failpoints
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.errors import error_code, error_message, is_transient
 from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
@@ -103,8 +104,6 @@ class WriteStats:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     statements: int = 0
     bytes: int = 0  # UTF-8 bytes of SQL text sent
-    # message columns missing in the target (dropped, like Drainer's loader), per table
-    dropped_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     failed: int = 0  # write_one_by_one: changes that failed
 
     def table(self, name: str) -> TableCounts:
@@ -159,10 +158,6 @@ class BatchWriter:
         target = self.target_tables.get(s.schema, s.table)
         q = TableSQL(s, target, self._effective_budget())
         self._sql_cache[ck] = (gen, q)
-        if q.plan.dropped_missing and (ck, gen) not in self._warned:
-            self._warned.add((ck, gen))
-            log.warning("table %s: message columns missing in the target are not written: %s",
-                        s.qualified, ", ".join(q.plan.dropped_missing))
         return q
 
     def _plan(self, batch: TableBatch) -> _Plan:
@@ -174,6 +169,13 @@ class BatchWriter:
             raise WriteError(batch.qualified, "metadata", _first_key(batch), -1, str(e)) from e
         except Exception as e:
             raise WriteError(batch.qualified, "metadata", None, error_code(e), error_message(e)) from e
+        if q.plan.dropped_missing:
+            # Never drop a value silently: a column the message has and the target lacks means
+            # the schemas diverged (a lost ADD COLUMN, a hand-made target table). The changes
+            # fail and are parked in the dead-letter table; a column left out on purpose is
+            # removed by the [selection] column list before routing and never gets here.
+            raise WriteError(batch.qualified, "metadata", _first_key(batch), -1,
+                             f"message column(s) {', '.join(q.plan.dropped_missing)} missing in the target table")
         mode = batch.mode
         if mode == UPSERT:
             t = q.target
@@ -194,7 +196,7 @@ class BatchWriter:
 
     # -- one transaction -----------------------------------------------------------------
 
-    def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = ()) -> WriteStats:
+    def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = (), failpoint_key=None) -> WriteStats:
         """Write everything in one transaction; :class:`WriteError` (rolled back) on failure."""
         stats = WriteStats()
         plans = [self._plan(b) for b in batches]
@@ -241,6 +243,8 @@ class BatchWriter:
                     ctx = ("", "extra", None, None, None)
                     self._exec(cur, sql, stats)
                 ctx = ("", "commit", None, None, None)
+                if failpoints.ENABLED and failpoint_key is not None:
+                    failpoints.hit("apply.before_commit", failpoint_key, conn)
                 conn.commit()
         except Exception as e:
             self._rollback()
@@ -249,7 +253,6 @@ class BatchWriter:
             if key is None and ctx[3] is not None and isinstance(index, int):
                 key = ctx[4](ctx[3][index])
             raise WriteError(ctx[0], ctx[1], key, error_code(e), error_message(e)) from e
-        self._note_dropped(plans, stats)
         for name, c in stats.tables.items():
             if c.unmatched:
                 # A table without key: a DELETE/UPDATE found no equal row. The target already
@@ -352,7 +355,6 @@ class BatchWriter:
             self._rollback()
             raise WriteError("", "one_by_one", None, error_code(e), error_message(e)) from e
         stats.failed = len(failures)
-        self._note_dropped(plans, stats)
         return stats, failures
 
     # -- helpers -------------------------------------------------------------------------
@@ -380,12 +382,6 @@ class BatchWriter:
             self.conn.rollback()
         except Exception as e:  # noqa: BLE001 - the connection may be gone; the server rolls back then
             log.debug("rollback failed: %s", e)
-
-    @staticmethod
-    def _note_dropped(plans: list[_Plan], stats: WriteStats) -> None:
-        for p in plans:
-            if p.sql.plan.dropped_missing:
-                stats.dropped_columns[p.batch.qualified] = p.sql.plan.dropped_missing
 
 
 _ORDERED_KINDS = {0: "insert_one", 1: "update_one", 2: "delete_one"}

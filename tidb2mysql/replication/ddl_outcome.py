@@ -1,0 +1,108 @@
+"""Did a DDL statement take effect? A fingerprint of the target schema, taken before it is sent.
+
+A DDL cannot share a transaction with the row that records it (every DDL commits on its
+own), so a crash or a lost connection after sending it leaves its outcome unknown. The
+barrier records this fingerprint before the statement is first sent; the next executor takes
+a new one and compares. Every DDL the barrier runs changes what the fingerprint covers:
+
+* the list of databases with their default character set and collation (CREATE/DROP/ALTER
+  DATABASE);
+* for each database the statement names (and its default database): every table and view,
+  its columns (type, nullability, default, extra, collation, generation expression), its
+  indexes (name, uniqueness, columns, prefix lengths), table collation/options/comment,
+  partitions, and view definitions;
+* InnoDB's internal table id of each of those tables, where the account may read it: it
+  changes when a table is re-created, so ``RENAME TABLE a TO t, b TO a, t TO b`` of two
+  tables with the same structure and ``TRUNCATE`` show too. Without the PROCESS privilege the
+  ids are left out (a warning says so once); then a swap of identical tables cannot be told
+  from no change, and the barrier's tolerance of "already done" errors on a proven re-run is
+  the remaining guard.
+
+Nothing that changes with data is included (row counts, AUTO_INCREMENT, update times).
+The result is a SHA-256 hex digest (64 characters: it fits the intent row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Optional
+
+import orjson
+import pymysql
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"`((?:[^`]|``)+)`|([A-Za-z0-9_$]+)")
+_warned_ids = False
+
+
+def named_databases(conn, stmt: str, default_db: Optional[str]) -> list[str]:
+    """Databases of the target that ``stmt`` may touch: its default database and every
+    identifier in it that names an existing database (over-inclusion is harmless)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT schema_name FROM information_schema.schemata")
+        existing = {r[0].lower(): r[0] for r in cur.fetchall()}
+    found = {default_db} if default_db else set()
+    for m in _IDENT.finditer(stmt):
+        name = m.group(1).replace("``", "`") if m.group(1) is not None else m.group(2)
+        hit = existing.get(name.lower())
+        if hit is not None:
+            found.add(hit)
+    return sorted(d for d in found if d)
+
+
+def _rows(cur, sql: str, args) -> list:
+    cur.execute(sql, args)
+    return [list(r) for r in cur.fetchall()]
+
+
+def _table_ids(cur, dbs: list[str]) -> Optional[list]:
+    global _warned_ids
+    prefixes = tuple(f"{d}/" for d in dbs)
+    for table in ("INNODB_SYS_TABLES", "INNODB_TABLES"):  # MariaDB / MySQL 5.7; MySQL 8.0
+        try:
+            cur.execute(f"SELECT name, table_id FROM information_schema.{table}")
+        except pymysql.err.MySQLError as e:
+            if e.args and e.args[0] in (1109, 1227):  # unknown table / needs PROCESS
+                if e.args[0] == 1227:
+                    break
+                continue
+            raise
+        return sorted([r[0], int(r[1])] for r in cur.fetchall() if str(r[0]).startswith(prefixes))
+    if not _warned_ids:
+        _warned_ids = True
+        log.warning("the target account cannot read InnoDB table ids (needs PROCESS): after a crash, a DDL"
+                    " that swaps two identical tables cannot be told from no change")
+    return None
+
+
+def schema_fingerprint(conn, stmt: str, default_db: Optional[str]) -> str:
+    dbs = named_databases(conn, stmt, default_db)
+    ph = ",".join(["%s"] * len(dbs)) or "NULL"
+    with conn.cursor() as cur:
+        data = {
+            "schemata": _rows(cur, "SELECT schema_name, default_character_set_name, default_collation_name"
+                                   " FROM information_schema.schemata ORDER BY schema_name", ()),
+            "tables": _rows(cur, "SELECT table_schema, table_name, table_type, table_collation, create_options,"
+                                 f" table_comment FROM information_schema.tables WHERE table_schema IN ({ph})"
+                                 " ORDER BY table_schema, table_name", dbs),
+            "columns": _rows(cur, "SELECT table_schema, table_name, ordinal_position, column_name, column_type,"
+                                  " is_nullable, column_default, extra, collation_name, generation_expression"
+                                  f" FROM information_schema.columns WHERE table_schema IN ({ph})"
+                                  " ORDER BY table_schema, table_name, ordinal_position", dbs),
+            "indexes": _rows(cur, "SELECT table_schema, table_name, index_name, seq_in_index, column_name,"
+                                  " non_unique, sub_part FROM information_schema.statistics"
+                                  f" WHERE table_schema IN ({ph})"
+                                  " ORDER BY table_schema, table_name, index_name, seq_in_index", dbs),
+            "partitions": _rows(cur, "SELECT table_schema, table_name, partition_name, subpartition_name"
+                                     f" FROM information_schema.partitions WHERE table_schema IN ({ph})"
+                                     " AND partition_name IS NOT NULL"
+                                     " ORDER BY table_schema, table_name, partition_ordinal_position,"
+                                     " subpartition_ordinal_position", dbs),
+            "views": _rows(cur, "SELECT table_schema, table_name, view_definition FROM information_schema.views"
+                                f" WHERE table_schema IN ({ph}) ORDER BY table_schema, table_name", dbs),
+            "ids": _table_ids(cur, dbs) if dbs else None,
+        }
+    return hashlib.sha256(orjson.dumps(data, default=str)).hexdigest()
