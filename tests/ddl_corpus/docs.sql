@@ -45,7 +45,7 @@ ALTER TABLE t1 TTL_ENABLE = 'OFF';
 
 -- === docs_ttl_remove
 -- source: https://docs.pingcap.com/tidb/stable/time-to-live
--- expect: skip:warning
+-- expect: skip:info
 ALTER TABLE t1 REMOVE TTL;
 
 -- === docs_ttl_default_current_timestamp
@@ -94,7 +94,7 @@ CREATE TABLE orders (
 
 -- === docs_ttl_job_interval
 -- source: https://docs.pingcap.com/tidb/stable/time-to-live
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE orders TTL_JOB_INTERVAL = '24h';
 
 -- === docs_placement_create_policy
@@ -112,7 +112,7 @@ CREATE TABLE t1 (a INT) PLACEMENT POLICY=myplacementpolicy;
 
 -- === docs_placement_alter_table
 -- source: https://docs.pingcap.com/tidb/stable/placement-rules-in-sql
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE t2 PLACEMENT POLICY=myplacementpolicy;
 
 -- === docs_placement_alter_policy
@@ -132,7 +132,7 @@ ALTER RANGE global PLACEMENT POLICY five_replicas;
 
 -- === docs_placement_alter_database
 -- source: https://docs.pingcap.com/tidb/stable/placement-rules-in-sql
--- expect: skip:info
+-- expect: skip:warning
 ALTER DATABASE test PLACEMENT POLICY=p2;
 
 -- === docs_placement_reset_default
@@ -159,7 +159,7 @@ PARTITION BY RANGE( YEAR(purchased) ) (
 
 -- === docs_placement_partition_alter
 -- source: https://docs.pingcap.com/tidb/stable/placement-rules-in-sql
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE t1 PARTITION p1 PLACEMENT POLICY=storageforhistorydata;
 
 -- === docs_placement_survival
@@ -185,12 +185,12 @@ INTERVAL (100) FIRST PARTITION LESS THAN (100) LAST PARTITION LESS THAN (10000) 
 
 -- === docs_tiflash_replica
 -- source: https://docs.pingcap.com/tidb/stable/create-tiflash-replicas
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE `tpch50`.`lineitem` SET TIFLASH REPLICA 2 LOCATION LABELS "zone";
 
 -- === docs_tiflash_database
 -- source: https://docs.pingcap.com/tidb/stable/create-tiflash-replicas
--- expect: skip:info
+-- expect: skip:warning
 ALTER DATABASE tpch50 SET TIFLASH REPLICA 2;
 
 -- === docs_compact
@@ -200,7 +200,7 @@ ALTER TABLE employees COMPACT PARTITION pNorth, pEast TIFLASH REPLICA;
 
 -- === docs_cached_table
 -- source: https://docs.pingcap.com/tidb/stable/cached-tables
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE users CACHE;
 
 -- === docs_flashback_table
@@ -552,7 +552,7 @@ CREATE GLOBAL BINDING FOR SELECT * FROM t1 WHERE b = 123 USING SELECT * FROM t1 
 
 -- === docs_attributes
 -- source: https://docs.pingcap.com/tidb/stable/table-attributes
--- expect: skip:info
+-- expect: skip:warning
 ALTER TABLE t ATTRIBUTES 'merge_option=deny';
 
 -- === docs_cached_nocache

@@ -73,7 +73,7 @@ CREATE TABLE `test1` (`id` int(0) NOT NULL,`num` int(0) DEFAULT NULL) ENGINE=Inn
 -- expect: run
 -- check: column t.created_at type=datetime null=YES default=NULL
 -- check: output-lacks TTL
--- check: decision info TTL
+-- check: decision warning TTL
 CREATE TABLE `t` (
   `created_at` datetime DEFAULT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin /*T![ttl] TTL=`created_at` + INTERVAL 100 YEAR */ /*T![ttl] TTL_ENABLE='ON' */ /*T![ttl] TTL_JOB_INTERVAL='1h' */

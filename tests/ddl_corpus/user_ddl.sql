@@ -155,9 +155,9 @@ create table cdc_test (id varchar(10) primary key ,c1 varchar(10)) ENGINE=InnoDB
 
 -- === binlog_alter_cache
 -- source: pingcap/tidb pkg/sessionctx/binloginfo/binloginfo_test.go
--- expect: skip:info
+-- expect: skip:warning
 -- setup: CREATE TABLE t (id int)
--- check: decision info CACHE
+-- check: decision warning CACHE
 alter table t cache
 
 -- === binlog_alter_nocache

@@ -50,3 +50,30 @@ def map_charset(charset: str, target: Target) -> tuple[str, Optional[str]]:
         return "utf8mb4", (f"character set gb18030 does not exist on {target}; using utf8mb4 (every gb18030 "
                            "character has a Unicode code point, so values survive; byte lengths differ)")
     return charset, None
+
+
+# Bytes per character at most (SHOW CHARACTER SET Maxlen; the same on TiDB, MySQL, MariaDB).
+MAX_BYTES_PER_CHAR = {
+    "utf8mb4": 4, "utf8": 3, "utf8mb3": 3, "latin1": 1, "ascii": 1, "binary": 1, "gbk": 2, "gb18030": 4,
+    "big5": 2, "cp1250": 1, "cp1251": 1, "cp1256": 1, "cp1257": 1, "cp850": 1, "cp852": 1, "cp866": 1,
+    "dec8": 1, "eucjpms": 3, "euckr": 2, "gb2312": 2, "geostd8": 1, "greek": 1, "hebrew": 1, "hp8": 1,
+    "keybcs2": 1, "koi8r": 1, "koi8u": 1, "latin2": 1, "latin5": 1, "latin7": 1, "macce": 1, "macroman": 1,
+    "sjis": 2, "swe7": 1, "tis620": 1, "ucs2": 2, "ujis": 3, "utf16": 4, "utf16le": 4, "utf32": 4, "armscii8": 1,
+    "cp932": 2,
+}
+
+
+def max_bytes(charset: Optional[str]) -> int:
+    """Bytes per character at most; 4 (utf8mb4's, the worst case) for an unknown name."""
+    return MAX_BYTES_PER_CHAR.get((charset or "utf8mb4").lower(), 4)
+
+
+def charset_of_collation(collation: str) -> str:
+    """utf8mb4_bin -> utf8mb4; utf8_general_ci -> utf8; binary -> binary."""
+    c = collation.lower()
+    if c == "binary":
+        return "binary"
+    for name in sorted(MAX_BYTES_PER_CHAR, key=len, reverse=True):
+        if c.startswith(name + "_"):
+            return name
+    return c.split("_", 1)[0]

@@ -44,6 +44,10 @@ class Translation:
     skipped: bool = False          # nothing to run: TiDB-only statement(s)
     needs_recopy: bool = False     # error-level: data changed without row events
     recopy_objects: list[str] = field(default_factory=list)  # which tables/databases
+    # No safe translation exists (or the target rejected every fallback in shadow
+    # validation): ``statements`` is empty and an error-level decision says why. The operator
+    # must decide; an automatic caller must not run anything for this DDL nor go past it.
+    untranslatable: bool = False
 
     @property
     def level(self) -> str:
@@ -59,5 +63,6 @@ class Translation:
             "skipped": self.skipped,
             "needs_recopy": self.needs_recopy,
             "recopy_objects": list(self.recopy_objects),
+            "untranslatable": self.untranslatable,
             "level": self.level,
         }

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from tidb2mysql.ddl import charsets
+from tidb2mysql.ddl.catalog import Catalog, TableInfo, expression_columns
 from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.model import Decision, Translation
 from tidb2mysql.ddl.target import Target
 from tidb2mysql.ddl.tokenizer import (
-    COMMENT, EXEC_COMMENT, QIDENT, TIDB_COMMENT, WS, Token, TokenizeError, split_statements, tokenize,
+    COMMENT, EXEC_COMMENT, QIDENT, TIDB_COMMENT, WORD, WS, Token, TokenizeError, split_statements, tokenize,
 )
 
 
@@ -40,25 +41,32 @@ class Options:
 
 
 # Table/database options that only TiDB knows: name -> what it is (for the reason text).
+# Level policy (docs/schema-migration.md, "Decision levels"): removing a TiDB-only option is
+# INFO only when it has no effect at all on the target, operational or visible; every option
+# below changes how TiDB stores, places, allocates, expires or plans, so dropping it is a WARNING.
 TIDB_TABLE_OPTIONS = {
-    "AUTO_RANDOM_BASE": "AUTO_RANDOM allocator base",
-    "AUTO_ID_CACHE": "auto-ID cache size",
+    "AUTO_RANDOM_BASE": "AUTO_RANDOM allocator base; direct inserts on the target use AUTO_INCREMENT rules",
+    "AUTO_ID_CACHE": "auto-ID cache size: TiDB's ID allocation (batching, monotonicity) is not carried over",
     "SHARD_ROW_ID_BITS": "hidden row-ID sharding; such tables often have no primary key, so replicated "
                          "UPDATE/DELETE must match whole rows",
-    "PRE_SPLIT_REGIONS": "region pre-splitting",
+    "PRE_SPLIT_REGIONS": "region pre-splitting: write hot-spot handling has no target equivalent",
     "TTL_ENABLE": "TTL job switch",
     "TTL_JOB_INTERVAL": "TTL job interval",
-    "STATS_BUCKETS": "TiDB statistics option",
-    "STATS_TOPN": "TiDB statistics option",
-    "STATS_COL_CHOICE": "TiDB statistics option",
-    "STATS_COL_LIST": "TiDB statistics option",
-    "STATS_SAMPLE_RATE": "TiDB statistics option",
+    "STATS_BUCKETS": "TiDB statistics option: the target's optimizer keeps its own statistics",
+    "STATS_TOPN": "TiDB statistics option: the target's optimizer keeps its own statistics",
+    "STATS_COL_CHOICE": "TiDB statistics option: the target's optimizer keeps its own statistics",
+    "STATS_COL_LIST": "TiDB statistics option: the target's optimizer keeps its own statistics",
+    "STATS_SAMPLE_RATE": "TiDB statistics option: the target's optimizer keeps its own statistics",
     "PRIMARY_REGION": "placement option", "REGIONS": "placement option", "FOLLOWERS": "placement option",
     "VOTERS": "placement option", "LEARNERS": "placement option", "SCHEDULE": "placement option",
     "CONSTRAINTS": "placement option", "LEADER_CONSTRAINTS": "placement option",
     "FOLLOWER_CONSTRAINTS": "placement option", "VOTER_CONSTRAINTS": "placement option",
     "LEARNER_CONSTRAINTS": "placement option", "SURVIVAL_PREFERENCES": "placement option",
 }
+# Words inside a removed /*T! */ or versioned comment whose removal has no effect at all on the
+# target (InnoDB always clusters by the primary key; LOCAL and VISIBLE are the defaults):
+# such a comment is INFO, any other TiDB content makes it a WARNING.
+_NO_EFFECT_WORDS = frozenset({"CLUSTERED", "NONCLUSTERED", "LOCAL", "VISIBLE", "FORCE"})
 # Words that make a versioned comment /*!NNNNN ... */ TiDB-only.
 TIDB_WORDS = frozenset(TIDB_TABLE_OPTIONS) | {
     "AUTO_RANDOM", "CLUSTERED", "NONCLUSTERED", "PLACEMENT", "TTL", "GLOBAL",
@@ -79,26 +87,31 @@ _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "
 
 
 def translate(sql: str, target: Target, schema: Optional[str] = None,
-              options: Optional[Options] = None) -> Translation:
-    """Translate one DDL text (one or more statements) for ``target``."""
+              options: Optional[Options] = None, catalog: Optional[Catalog] = None) -> Translation:
+    """Translate one DDL text (one or more statements) for ``target``.
+
+    ``catalog`` (``tidb2mysql.ddl.catalog``) tells what the altered table looks like on the
+    target now; rules that need it (UNIQUE keys vs partitioning, INTERVAL partition
+    maintenance, a new VARCHAR's character set) use the text alone without it."""
     options = options or Options()
     try:
         parts = split_statements(sql, ansi_quotes=options.ansi_quotes)
     except TokenizeError as e:
         return Translation(sql, [], [Decision("error", "skipped", f"cannot tokenize the DDL: {e}")],
-                           skipped=True)
+                           skipped=True, untranslatable=True)
     if not parts:
         return Translation(sql, [], [Decision("info", "skipped", "no SQL statement in the text")], skipped=True)
     result = Translation(sql)
     used: Optional[str] = None
     for part in parts:
-        one = _Statement(part, target, schema, options)
+        one = _Statement(part, target, schema, options, catalog)
         try:
             one.run()
         except (IndexError, AttributeError, ValueError, TypeError) as e:
             # An incomplete or unexpected statement (TiDB would not have run a truncated one).
             # Never guess: nothing runs, and the error names the statement.
             one.statements = []
+            one.untranslatable = True
             one.decisions.append(Decision("error", "skipped", f"cannot translate {_clip(part)!r}: the statement is "
                                           f"incomplete or not understood ({type(e).__name__}: {e}); apply it by hand"))
         if one.statements and schema and not one.database_level and used != schema:
@@ -108,6 +121,9 @@ def translate(sql: str, target: Target, schema: Optional[str] = None,
         result.decisions.extend(one.decisions)
         result.needs_recopy |= one.needs_recopy
         result.recopy_objects.extend(one.recopy_objects)
+        result.untranslatable |= one.untranslatable
+    if result.untranslatable:
+        result.statements = []   # never run part of a DDL: the operator decides about all of it
     result.skipped = not any(s for s in result.statements if not s.startswith("USE "))
     if result.skipped:
         result.statements = []
@@ -126,8 +142,13 @@ def quote_ident(name: str) -> str:
 class _Statement:
     """One statement's translation; the methods are the rewrite rules."""
 
-    def __init__(self, sql: str, target: Target, schema: Optional[str], options: Options):
+    def __init__(self, sql: str, target: Target, schema: Optional[str], options: Options,
+                 catalog: Optional[Catalog] = None):
         self.sql = sql
+        self.catalog = catalog
+        self.untranslatable = False
+        self.keys: list[dict] = []        # index elements seen: unique, columns, global, positions
+        self.columns: list[dict] = []     # column definitions seen: name, type, length, charset, positions
         self.target = target
         self.schema = schema
         self.opt = options
@@ -137,7 +158,6 @@ class _Statement:
         self.recopy_objects: list[str] = []
         self.database_level = False
         self.skip_reason: Optional[tuple[str, str]] = None
-        self.global_unique = False
         self._ansi_noted = False
 
     # --- reporting -----------------------------------------------------------------------
@@ -195,11 +215,19 @@ class _Statement:
     def _comment(self, t: Token, push) -> bool:
         """Emit t (or its replacement) through push; False when t was dropped or replaced."""
         if t.kind == TIDB_COMMENT:
+            inner = [x for x in tokenize(t.body or "", ansi_quotes=self.opt.ansi_quotes) if x.significant]
+            if len(inner) == 1 and inner[0].is_word("GLOBAL"):
+                # a global index changes what the target can do with the table's partitioning:
+                # the GLOBAL rule (index elements) must see it, so it is inlined, not dropped
+                push(Token(WORD, "GLOBAL", t.pos), inlined=True)
+                return False
+            level = self._comment_level(inner)
             if self.opt.keep_tidb_comments:
                 push(t)
                 self.note("info", "unchanged", f"kept TiDB-only comment {t.text.strip()} (a plain comment on the target)")
             else:
-                self.note("info", "changed", f"removed TiDB-only comment {t.text.strip()}")
+                self.note(level, "changed", f"removed TiDB-only comment {t.text.strip()}"
+                          + ("" if level == "info" else ": " + self._comment_effect(inner)))
             return False
         if t.kind == QIDENT and t.text.startswith('"'):
             # ANSI_QUOTES was the TiDB session's mode, not the target session's: use backticks
@@ -209,14 +237,15 @@ class _Statement:
                 self.note("info", "changed", '"identifiers" (ANSI_QUOTES) rewritten with backticks')
             return False
         if t.kind == COMMENT and t.text.replace(" ", "").upper() == "/*CACHEDON*/":
-            self.note("info", "changed", "removed TiDB cached-table marker /* CACHED ON */")
+            self.note("warning", "changed", "removed TiDB cached-table marker /* CACHED ON */ (TiDB keeps the table "
+                      "in memory for reads; the target has no cached tables)")
             return False
         if t.kind == EXEC_COMMENT:
             inner = tokenize(t.body, ansi_quotes=self.opt.ansi_quotes)
             tidb = sorted({x.text.upper() for x in inner if x.is_word(*TIDB_WORDS)})
             runs = self.target.executes_versioned_comment(t.version, t.flavour)
             if tidb:
-                self.note("info", "changed", f"removed versioned comment {t.text.strip()}: TiDB-only "
+                self.note(self._comment_level(inner), "changed", f"removed versioned comment {t.text.strip()}: TiDB-only "
                           f"{', '.join(tidb)} (a MySQL 9+/MariaDB server could execute it)")
                 return False
             if runs:
@@ -235,6 +264,29 @@ class _Statement:
         push(t)
         return True
 
+    @staticmethod
+    def _comment_level(inner: list[Token]) -> str:
+        """INFO when every keyword of a removed TiDB comment has no effect on the target."""
+        words = {x.text.upper() for x in inner if x.kind == WORD}
+        if words & (set(TIDB_TABLE_OPTIONS) | {"AUTO_RANDOM", "PLACEMENT", "TTL", "GLOBAL", "CACHED"}):
+            return "warning"
+        return "info"
+
+    @staticmethod
+    def _comment_effect(inner: list[Token]) -> str:
+        words = [x.text.upper() for x in inner if x.kind == WORD]
+        for w in words:
+            if w in TIDB_TABLE_OPTIONS:
+                return f"{w}: {TIDB_TABLE_OPTIONS[w]}"
+        if "AUTO_RANDOM" in words:
+            return ("AUTO_RANDOM is TiDB-only; replicated rows carry the values, inserts made directly on the "
+                    "target need their own id strategy")
+        if "PLACEMENT" in words:
+            return "TiDB data placement has no target equivalent"
+        if "TTL" in words:
+            return "rows expire by TiDB background jobs; the target deletes them only through replicated DELETEs"
+        return "TiDB-only behaviour with no target equivalent"
+
     # --- classification ------------------------------------------------------------------
     def _dispatch(self) -> None:
         e = self.e
@@ -249,8 +301,12 @@ class _Statement:
             if head in ("DATABASE", "SCHEMA"):
                 self.database_level = True
                 return self._database(k + 1, create=True)
-            if head == "TABLE" or (head == "TEMPORARY" and e.word(k + 1) == "TABLE"):
-                return self._create_table(k + (head == "TEMPORARY"))
+            if head == "TEMPORARY" and e.word(k + 1) == "TABLE":
+                return self.skip("warning", "CREATE TEMPORARY TABLE: a temporary table lives only in the TiDB "
+                                 "session that made it (TiDB writes no DDL job for it) and nothing replicated can "
+                                 "use it; not created on the target")
+            if head == "TABLE":
+                return self._create_table(k)
             if head == "GLOBAL" and e.word(k + 1) == "TEMPORARY":
                 return self.skip("warning", "CREATE GLOBAL TEMPORARY TABLE is TiDB-only and its data is never "
                                  "replicated; not created on the target")
@@ -265,7 +321,9 @@ class _Statement:
                 return self._database(2, create=False)
             return self._tidb_only_object(w0, w1, w2)
         if w0 == "DROP":
-            if w1 in ("TABLE", "VIEW") or (w1 == "TEMPORARY" and w2 == "TABLE"):
+            if w1 == "TEMPORARY" and w2 == "TABLE":
+                return self.skip("info", "DROP TEMPORARY TABLE: temporary tables are not created on the target")
+            if w1 in ("TABLE", "VIEW"):
                 return self._drop_table(2 + (w1 == "TEMPORARY"), w1 if w1 != "TEMPORARY" else "TABLE")
             if w1 in ("DATABASE", "SCHEMA"):
                 self.database_level = True
@@ -283,6 +341,9 @@ class _Statement:
                              "schema with SHOW CREATE TABLE and copy the table(s) again")
         if w0 in ("ADMIN", "SPLIT", "ANALYZE", "BATCH", "IMPORT") or (w0 in ("LOCK", "UNLOCK", "LOAD") and w1 == "STATS"):
             return self.skip("warning", f"TiDB-only {w0} statement: not a schema change on the target")
+        if w0 in ("OPTIMIZE", "REPAIR", "CHECK", "CHECKSUM") and w1 in ("TABLE", "TABLES", "NO_WRITE_TO_BINLOG", "LOCAL"):
+            return self.skip("warning", f"{w0} TABLE: table maintenance, not a schema change (on InnoDB OPTIMIZE "
+                             "rebuilds the whole table, which would stall replication); not run on the target")
         if w0 in ("LOCK", "UNLOCK") and w1 in ("TABLES", "TABLE"):
             return self.skip("info", f"{w0} TABLES is a session lock, not a schema change")
         if w0 in ("RENAME", "TRUNCATE"):
@@ -399,14 +460,19 @@ class _Statement:
         while k <= b:
             w = e.word(k)
             end = None
+            level = "warning"
             if w in TIDB_TABLE_OPTIONS and (e.is_op(k + 1, "=") or e.tok(k + 1) is not None and e.tok(k + 1).kind in ("number", "string", "word")):
                 end = self._option_value_end(k)
                 what = f"{w} ({TIDB_TABLE_OPTIONS[w]})"
+                if w == "TTL_ENABLE" and e.source(end, end).strip("'\"").upper() == "OFF":
+                    level, what = "info", "TTL_ENABLE='OFF' (TiDB stops expiring rows: the target never did)"
             elif w == "PLACEMENT" and e.word(k + 1) == "POLICY":
                 end = self._option_value_end(k + 1)
                 if e.word(k - 1) == "DEFAULT":
                     k -= 1
                 what = "PLACEMENT POLICY (TiDB data placement)"
+                if e.word(end) == "DEFAULT":
+                    level, what = "info", "PLACEMENT POLICY=DEFAULT (back to default placement; nothing on the target)"
             elif w == "TTL" and (e.is_op(k + 1, "=") or e.tok(k + 1) is not None and e.tok(k + 1).kind in ("word", "qident")):
                 end = k + 1
                 while end <= b and e.word(end) not in _INTERVAL_UNITS:
@@ -420,7 +486,7 @@ class _Statement:
                 e.delete(k - 1, end)
             else:
                 e.delete(k, end)
-            self.note("warning" if w == "TTL" else "info", "changed", f"removed TiDB-only {what} from {where}")
+            self.note(level, "changed", f"removed TiDB-only {what} from {where}")
             k = end + 1
 
     def _table_options(self, a: int, b: int, create: bool) -> None:
@@ -506,10 +572,18 @@ class _Statement:
             self.note("warning", "changed", f"column {name}: {e.source(k, type_end)} -> LONGTEXT (the value is kept "
                       "as TiDB's text '[1,2,...]', as TiCDC does; "
                       f"{'the target has no VECTOR type' if not self.target.vector_type else 'its VECTOR type does not accept that text'})")
-        has_null = has_default = has_pk = generated = False
+        has_null = has_default = has_pk = generated = has_unique = False
         null_span = None
+        default_span = None
         charset_at = None
+        collation = None
         has_collate = False
+        length = None
+        if e.is_op(k + 1, "(") and e.tok(k + 2) is not None and e.tok(k + 2).kind == "number":
+            try:
+                length = int(e.tok(k + 2).text)
+            except ValueError:
+                length = None
         j = type_end + 1
         while j <= b:
             w = e.word(j)
@@ -536,6 +610,7 @@ class _Statement:
             elif w == "DEFAULT":
                 has_default = True
                 end = j + 1
+                default_span = (j, end)
                 if e.is_op(end, "-", "+"):
                     end += 1
                 if e.is_op(end, "("):
@@ -546,22 +621,29 @@ class _Statement:
                 if body.lstrip("(").startswith(("NEXTVAL(", "NEXT VALUE FOR")) or "NEXTVAL(" in body[:10]:
                     e.delete(j, end)
                     has_default = False
+                    default_span = None
                     self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} (sequences "
                               "are not created on the target; replicated rows carry the values)")
                 elif body.startswith("(") and not self.target.expression_defaults:
                     e.delete(j, end)
                     has_default = False
+                    default_span = None
                     self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} "
                               f"({self.target} has no expression defaults; replicated rows carry the values)")
                 elif "UUID_TO_BIN(" in body and self.target.is_mariadb:
                     e.delete(j, end)
                     has_default = False
+                    default_span = None
                     self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} "
                               f"({self.target} has no UUID_TO_BIN; replicated rows carry the values)")
+                if default_span is not None:
+                    default_span = (j, end)
                 j = end + 1
                 continue
             elif w == "PRIMARY":
                 has_pk = True
+            elif w == "UNIQUE":
+                has_unique = True
             elif w in ("GENERATED", "AS"):
                 generated = True
             elif w in ("CHARACTER", "CHARSET"):
@@ -570,6 +652,7 @@ class _Statement:
                 continue
             elif w == "COLLATE":
                 has_collate = True
+                collation = e.tok(j + 1).name if e.tok(j + 1) is not None else None
                 self._map_collation_at(j + 1)
                 j += 2
                 continue
@@ -597,6 +680,14 @@ class _Statement:
                 coll, _ = charsets.map_collation(coll, self.target)
                 e.insert_after(charset_at, f" COLLATE {coll}")
                 self.note("info", "changed", f"column {name}: added COLLATE {coll} (TiDB's default for {cs})")
+        rec = {"name": name, "type": type_word, "k": k, "type_end": type_end, "length": length,
+               "charset": cs or (charsets.charset_of_collation(collation) if collation else None),
+               "nullable": not (has_null and e.source(*null_span).upper() != "NULL") and not has_pk,
+               "default": default_span, "generated": generated, "widened": False}
+        self.columns.append(rec)
+        if has_pk or has_unique:
+            self.keys.append({"unique": True, "primary": has_pk, "name": "PRIMARY" if has_pk else name,
+                              "columns": [(name, False)], "global": False, "a": None, "inline": True})
         if generated and null_span and not self.target.null_on_generated_columns:
             e.delete(*null_span)
             self.note("warning", "changed", f"column {name}: removed {e.source(*null_span)} on a generated column "
@@ -642,6 +733,16 @@ class _Statement:
         if parts is None:
             return True
         close = e.close_of(parts)
+        rec = {"unique": unique, "primary": w == "PRIMARY" or (w == "CONSTRAINT" and "PRIMARY" in e.words(a, 4)),
+               "name": self._index_name(a, parts), "columns": [], "global": False, "a": a, "inline": False}
+        for x, y in (e.split(parts + 1, close - 1) if close > parts + 1 else []):
+            t = e.tok(x)
+            if t.kind in ("word", "qident") and not e.is_op(x + 1, "("):
+                rec["columns"].append((t.name, e.is_op(x + 1, "(") or any(e.is_op(j, "(") for j in range(x + 1, y + 1))))
+            else:
+                rec["columns"].append((None, True))  # an expression key part covers no column
+        if w not in ("FOREIGN",) and not (w == "CONSTRAINT" and "FOREIGN" in e.words(a, 4)):
+            self.keys.append(rec)
         # expression key parts are parenthesised: KEY k ((a * b)), INDEX z ((CAST(... AS UNSIGNED ARRAY)))
         exprs = [(x, y) for x, y in e.split(parts + 1, close - 1) if e.is_op(x, "(")] if close > parts + 1 else []
         multi_valued = any(e.word(j) == "ARRAY" for x, y in exprs for j in range(x, y + 1))
@@ -657,10 +758,9 @@ class _Statement:
                 self.note("info", "changed", f"{where}: removed {x} (InnoDB primary keys are always clustered)")
             elif x == "GLOBAL":
                 e.delete(j, j)
-                if unique:
-                    self.global_unique = True
-                self.note("warning", "changed", f"{where}: removed GLOBAL (TiDB global index)"
-                          + ("; a unique key must cover the partitioning columns on the target" if unique else ""))
+                rec["global"] = True
+                self.note("warning", "changed", f"{where}: removed GLOBAL (TiDB global index: one index over all "
+                          "partitions; every index of a partitioned table is per partition on the target)")
             elif x == "LOCAL" and e.tok(j).kind == "word":
                 e.delete(j, j)
                 self.note("info", "changed", f"{where}: removed LOCAL (TiDB partition-local index keyword)")
@@ -700,6 +800,204 @@ class _Statement:
             else:
                 e.delete(x, y)
 
+    # --- keys vs partitioning, row size (static target limits) ----------------------------
+    def _index_name(self, a: int, parts: int) -> Optional[str]:
+        """The index name in an element a..parts (the key-part list starts at parts), if any."""
+        e = self.e
+        if e.word(a) == "CONSTRAINT" and e.word(a + 1) not in ("PRIMARY", "UNIQUE", "FOREIGN", "CHECK"):
+            after = next((j for j in range(a + 2, parts) if e.word(j) in ("PRIMARY", "UNIQUE", "FOREIGN", "CHECK")), a + 1)
+            inner = self._index_name(after, parts)
+            return inner or e.tok(a + 1).name
+        for j in range(parts - 1, a - 1, -1):
+            t = e.tok(j)
+            if t.kind == "qident" or (t.kind == "word" and e.word(j) not in (
+                    "PRIMARY", "UNIQUE", "KEY", "INDEX", "CONSTRAINT", "USING", "BTREE", "HASH", "FULLTEXT", "SPATIAL")):
+                if e.word(j - 1) != "CONSTRAINT" or j == parts - 1:
+                    return t.name
+        return None
+
+    def _lookup(self, k: int, name_end: int) -> Optional[TableInfo]:
+        """The catalog's view of the table named at k..name_end (None without a catalog)."""
+        if self.catalog is None:
+            return None
+        e = self.e
+        if name_end > k:
+            schema, name = e.tok(k).name, e.tok(name_end).name
+        else:
+            schema, name = self.schema, e.tok(k).name
+        try:
+            return self.catalog.table(schema, name)
+        except Exception as ex:  # a catalog that cannot answer must not stop the translation
+            self.note("warning", "unchanged", f"could not read table {name} on the target ({ex}); rules that need "
+                      "it used the statement text only")
+            return None
+
+    @staticmethod
+    def _covers(key: dict, part_cols: tuple[str, ...]) -> bool:
+        full = {c.lower() for c, prefix in key["columns"] if c and not prefix}
+        return all(c.lower() in full for c in part_cols)
+
+    def _partition_columns(self, p: int, b: int) -> Optional[tuple[str, ...]]:
+        """Columns of the PARTITION BY clause starting at p (None when it cannot be read)."""
+        e = self.e
+        j = p + 2
+        if e.word(j) == "LINEAR":
+            j += 1
+        method = e.word(j)
+        if e.word(j + 1) == "COLUMNS":
+            j += 1
+        if not e.is_op(j + 1, "("):
+            return None
+        close = e.close_of(j + 1)
+        names = {c["name"].lower(): c["name"] for c in self.columns}
+        cols = expression_columns(e.source(j + 2, close - 1), names) if close > j + 2 else ()
+        if not cols and method == "KEY":
+            pk = next((k for k in self.keys if k["primary"]), None)
+            cols = tuple(c for c, _ in pk["columns"] if c) if pk else ()
+        return cols
+
+    def _demote_unique(self, key: dict, where: str, why: str) -> None:
+        """UNIQUE key -> plain index of the same name and columns (a WARNING: uniqueness is lost)."""
+        e = self.e
+        a = key["a"]
+        u = next(j for j in range(a, a + 4) if e.word(j) == "UNIQUE")
+        after = e.word(u + 1) in ("INDEX", "KEY")
+        if e.word(a) == "CONSTRAINT":
+            sym = e.tok(a + 1) if a + 1 < u else None
+            named = not e.is_op(u + 1 + after, "(") and e.word(u + 1 + after) != "USING"
+            e.replace_range(a, u + after, "INDEX" + (f" {sym.text}" if sym is not None and not named else ""))
+        elif after or e.word(0) == "CREATE":
+            e.delete(u, u)
+        else:
+            e.replace(u, "INDEX")
+        self.note("warning", "changed", f"{where}: UNIQUE key {key['name'] or ''} made a plain index: {why}. The "
+                  "target does not enforce that uniqueness; TiDB did, so replicated rows never violate it")
+
+    def _check_added_unique(self, info: Optional[TableInfo], where: str) -> None:
+        """ALTER TABLE ADD UNIQUE / CREATE UNIQUE INDEX on a table partitioned on the target."""
+        for key in [k for k in self.keys if k["unique"] and not k["primary"] and k["a"] is not None]:
+            if info is not None:
+                cols = info.partition_columns
+                if info.partitioned and not self._covers(key, cols):
+                    self._demote_unique(key, where, f"it does not include every partitioning column "
+                                        f"({', '.join(cols)}) of the table on the target, which MySQL/MariaDB "
+                                        "require (error 1503)")
+            elif key["global"]:
+                self._demote_unique(key, where, "TiDB needed GLOBAL because it does not include every "
+                                    "partitioning column, which MySQL/MariaDB require (error 1503); pass a "
+                                    "catalog (the replication path does) to check the target's partitioning")
+
+    def _widen(self, col: dict, cs: str, where: str, why: str) -> None:
+        e = self.e
+        n = col["length"]
+        binary = col["type"] in ("VARBINARY", "BINARY")
+        size = n if binary else n * charsets.max_bytes(cs)
+        new = ("BLOB" if size <= 65535 else "MEDIUMBLOB") if binary else ("TEXT" if size <= 65535 else "MEDIUMTEXT")
+        old = e.source(col["k"], col["type_end"])
+        e.replace_range(col["k"], col["type_end"], new)
+        col["widened"] = True
+        extra = ""
+        span = col["default"]
+        if span is not None and e.word(span[0] + 1) != "NULL" and not e.is_op(span[0] + 1, "("):
+            if self.target.is_mariadb:
+                pass
+            elif self.target.expression_defaults:
+                e.insert_before(span[0] + 1, "(")
+                e.insert_after(span[1], ")")
+                extra = f"; DEFAULT written as an expression ({self.target} allows only those on {new})"
+            else:
+                e.delete(*span)
+                extra = (f"; DEFAULT {e.source(span[0] + 1, span[1])} removed ({self.target} allows no default "
+                         f"on {new}; replicated rows carry the values)")
+        self.note("warning", "changed", f"{where}: column {col['name']} {old} -> {new}: {why}{extra}")
+
+    def _string_bytes(self, col: dict, cs: str) -> int:
+        n = col["length"] or 0
+        return n if col["type"] in ("VARBINARY", "BINARY") else n * charsets.max_bytes(cs)
+
+    def _fit_columns(self, table_cs: Optional[str], where: str) -> None:
+        """VARCHARs longer in bytes than the target allows (1074), then the 65,535-byte row (1118)."""
+        for col in self.columns:
+            cs = col["charset"] or table_cs
+            if col["type"] == "VARCHAR" and col["length"] and cs and self._string_bytes(col, cs) > 65535:
+                self._widen(col, cs, where, f"{col['length']} characters of {cs} take up to "
+                            f"{self._string_bytes(col, cs)} bytes, more than a VARCHAR can hold on "
+                            f"{self.target} (65,535; TiDB does not check it, pingcap/tidb#24728)")
+        if table_cs is None:
+            return
+        keyed = {c.lower() for k in self.keys for c, prefix in k["columns"] if c and not prefix}
+        while True:
+            total = _row_bytes(self.columns, table_cs)
+            if total <= 65535:
+                return
+            cands = [c for c in self.columns if c["type"] in ("VARCHAR", "VARBINARY") and c["length"]
+                     and not c["widened"]]
+            if not cands:
+                self.note("warning", "unchanged", f"{where}: the row takes about {total} bytes, more than the "
+                          f"65,535 {self.target} allows, and no VARCHAR is left to move out of the row")
+                return
+            cands.sort(key=lambda c: (c["name"].lower() in keyed, -self._string_bytes(c, c["charset"] or table_cs)))
+            col = cands[0]
+            self._widen(col, col["charset"] or table_cs, where, f"the row would take about {total} bytes, more than "
+                        f"the 65,535 {self.target} allows in a row (TiDB has no such limit); TEXT/BLOB values are "
+                        "stored outside the row")
+
+    def _table_charset(self, a: int, b: int) -> Optional[str]:
+        """The character set the table options a..b end up with (after the rewrites)."""
+        e = self.e
+        cs = None
+        for k in range(a, b + 1):
+            if not e.alive(k, k):
+                continue
+            w = e.word(k)
+            if w == "PARTITION" and e.word(k + 1) == "BY":
+                break
+            if w in ("CHARSET", "CHARACTER"):
+                j = k + (2 if w == "CHARACTER" else 1)
+                j += e.is_op(j, "=")
+                if e.tok(j) is not None:
+                    cs = e.out[e.sig[j]].split()[0].strip("`'\"")
+            elif w == "COLLATE" and cs is None:
+                j = k + 1 + e.is_op(k + 1, "=")
+                if e.tok(j) is not None:
+                    cs = charsets.charset_of_collation(e.out[e.sig[j]].split()[0].strip("`'\""))
+        return cs
+
+    # --- INTERVAL partition maintenance (needs the target's partitions) --------------------
+    def _interval_maintenance(self, a: int, b: int, w0: str, where: str, info: Optional[TableInfo]) -> bool:
+        """ALTER TABLE t FIRST|LAST PARTITION LESS THAN (x) -> the exact DROP/ADD PARTITION."""
+        e = self.e
+        text = e.source(a, b)
+        lp = next((j for j in range(a, b + 1) if e.is_op(j, "(")), None)
+        bound_text = e.source(lp + 1, e.close_of(lp) - 1).strip() if lp is not None else ""
+        if info is None or not info.partitioned:
+            self.untranslatable = True
+            if w0 == "FIRST":
+                self.needs_recopy = True
+                self.recopy_objects.append(where.split(" ", 2)[2])
+            self.note("error", "skipped", f"{where}: {text}: TiDB "
+                      + ("drops the INTERVAL partitions below the bound (and their rows, without row events)"
+                         if w0 == "FIRST" else "adds INTERVAL partitions up to the bound")
+                      + "; the partitions "
+                      "to change depend on the table's current partitions, which "
+                      + ("are not known here (no catalog)" if info is None else "the target table does not have")
+                      + f"; run the matching ALTER TABLE ... {'DROP' if w0 == 'FIRST' else 'ADD'} PARTITION by hand")
+            return False
+        try:
+            plan = interval_plan(info, w0, bound_text)
+        except ValueError as ex:
+            self.untranslatable = True
+            self.note("error", "skipped", f"{where}: {text}: cannot derive the partitions from the target's "
+                      f"({ex}); apply the change by hand")
+            return False
+        if not plan:
+            self.note("info", "skipped", f"{where}: {text}: the target table already has those partitions")
+            return False
+        e.replace_range(a, b, plan)
+        self.note("info", "changed", f"{where}: {text} -> {plan} (computed from the target's current partitions, "
+                  "as TiDB computes it from the table's)")
+        return True
+
     # --- CREATE TABLE --------------------------------------------------------------------
     def _create_table(self, k: int) -> None:
         e = self.e
@@ -727,6 +1025,8 @@ class _Statement:
             self._append_default_charset(close)
         else:
             raise ValueError(f"CREATE TABLE {table} has neither a column list nor LIKE/AS")
+        table_cs = (self._table_charset(tail, last) if tail <= last else None) or self.opt.default_charset
+        self._fit_columns(table_cs, f"table {table}")
         self._partitions(tail, last, table)
 
     def _append_default_charset(self, close: int) -> None:
@@ -742,8 +1042,22 @@ class _Statement:
         if p is None:
             return
         reason = None
-        if self.global_unique:
-            reason = "a TiDB global unique index does not include the partitioning columns, which the target requires"
+        cols = self._partition_columns(p, b)
+        keys = self.keys
+        if not keys and self.catalog is not None and e.word(0) == "ALTER":
+            info = self._lookup(2, self._qualified_name_end(2))
+            keys = [{"name": n, "columns": [(c, False) for c in cs], "global": False, "unique": True}
+                    for n, cs in (info.unique_keys.items() if info else [])]
+            if info:
+                self.columns = self.columns or [{"name": c.name} for c in info.columns]
+                cols = self._partition_columns(p, b)
+        bad = [k for k in keys if k["unique"] and cols is not None and not self._covers(k, cols)]
+        if bad:
+            glob = [k for k in bad if k["global"]]
+            reason = (f"unique key{'s' if len(bad) > 1 else ''} {', '.join(str(k['name']) for k in bad)} "
+                      f"do{'es' if len(bad) == 1 else ''} not include every partitioning column "
+                      f"({', '.join(cols) or 'none'}), which MySQL/MariaDB require (error 1503)"
+                      + ("; TiDB allowed it as a GLOBAL index" if glob else ""))
         elif any(e.word(j) == "INTERVAL" and e.is_op(j + 1, "(") for j in range(p, b + 1)) and any(e.words(j, 2) == ("FIRST", "PARTITION") for j in range(p, b + 1)):
             expanded = self._expand_interval(p, b)
             if expanded:
@@ -808,38 +1122,91 @@ class _Statement:
             specs = [(name_end + 1, len(e) - 1)]
         else:
             specs = e.split(name_end + 1, len(e) - 1)
-        keep = [self._alter_spec(x, y, where) for x, y in specs]
+        self.info = self._lookup(k, name_end) if self.catalog is not None else None
+        rebuild = [self._rebuild_clause(x, y) for x, y in specs]
+        if all(rebuild):
+            return self.skip("warning", f"{where}: {e.source(name_end + 1, len(e) - 1)} changes no schema (TiDB "
+                             "ignores ENGINE, ROW_FORMAT, KEY_BLOCK_SIZE and FORCE) but rebuilds the whole table on "
+                             f"{self.target}, which can stall replication for hours on a large table; not run. "
+                             "Rebuild it yourself off-peak if you want to")
+        keep = []
+        for (x, y), rb in zip(specs, rebuild):
+            if rb:
+                self.note("warning", "changed", f"{where}: removed {e.source(x, y)} (TiDB ignores it; on "
+                          f"{self.target} it forces a table rebuild)")
+                keep.append(False)
+            else:
+                keep.append(self._alter_spec(x, y, where))
         self._delete_items(specs, keep)
+        if self.untranslatable:
+            return
+        self._check_added_unique(self.info, where)
+        table_cs = self.info.charset if self.info is not None else None
+        for col in self.columns:
+            cs = col["charset"] or table_cs
+            if col["type"] == "VARCHAR" and col["length"] and cs and self._string_bytes(col, cs) > 65535:
+                self._widen(col, cs, where, f"{col['length']} characters of {cs} take up to "
+                            f"{self._string_bytes(col, cs)} bytes, more than a VARCHAR can hold on {self.target} "
+                            "(65,535; TiDB does not check it, pingcap/tidb#24728)")
         if not any(keep):
-            self.skip("warning" if any(d.level == "warning" for d in self.decisions) else "info",
+            self.skip(max((d.level for d in self.decisions), key=("info", "warning", "error").index, default="info"),
                       f"{where}: every clause was TiDB-only; nothing to run")
+
+    def _rebuild_clause(self, a: int, b: int) -> bool:
+        """A clause that only rebuilds the table on MySQL/MariaDB: ENGINE=, ROW_FORMAT=,
+        KEY_BLOCK_SIZE=, FORCE, and ALGORITHM=/LOCK= next to them (TiDB ignores them all)."""
+        e = self.e
+        if a == b and e.word(a) == "FORCE":
+            return True
+        k = a
+        seen = False
+        while k <= b:
+            w = e.word(k)
+            if w not in ("ENGINE", "ROW_FORMAT", "KEY_BLOCK_SIZE", "ALGORITHM", "LOCK"):
+                return False
+            seen |= w in ("ENGINE", "ROW_FORMAT", "KEY_BLOCK_SIZE")
+            k += 1
+            if e.is_op(k, "="):
+                k += 1
+            k += 1
+        return seen or e.word(a) in ("ALGORITHM", "LOCK")
 
     def _alter_spec(self, a: int, b: int, where: str) -> bool:
         e = self.e
         w0, w1, w2 = e.words(a, 3)
         if w0 == "SET" and w1 == "TIFLASH":
-            self.note("info", "changed", f"{where}: removed SET TIFLASH REPLICA (TiDB columnar replica)")
+            if e.source(b, b) == "0":
+                self.note("info", "changed", f"{where}: removed {e.source(a, b)} (drops TiDB's columnar replica; "
+                          "the target never had one)")
+            else:
+                self.note("warning", "changed", f"{where}: removed {e.source(a, b)} (TiDB columnar replica: "
+                          "analytical queries TiFlash served run on the row store of the target)")
             return False
         if w0 in ("CACHE", "NOCACHE") and a == b:
-            self.note("info", "changed", f"{where}: removed {w0} (TiDB cached table)")
+            if w0 == "NOCACHE":
+                self.note("info", "changed", f"{where}: removed NOCACHE (TiDB stops caching the table; the target "
+                          "never cached it)")
+            else:
+                self.note("warning", "changed", f"{where}: removed CACHE (TiDB cached table: reads served from "
+                          "TiDB memory; the target has no cached tables)")
             return False
-        if w0 == "COMPACT" or (w0 == "REMOVE" and w1 == "TTL") or w0 == "ATTRIBUTES" or \
-                (w0 == "PARTITION" and any(e.word(j) == "ATTRIBUTES" for j in range(a, b + 1))):
-            self.note("info" if w0 != "REMOVE" else "warning", "changed",
-                      f"{where}: removed {e.source(a, b)} (TiDB-only)")
+        if w0 == "COMPACT":
+            self.note("info", "changed", f"{where}: removed {e.source(a, b)} (one-off TiFlash compaction; leaves "
+                      "nothing behind)")
+            return False
+        if w0 == "REMOVE" and w1 == "TTL":
+            self.note("info", "changed", f"{where}: removed REMOVE TTL (TiDB stops expiring rows; the target never did)")
+            return False
+        if w0 == "ATTRIBUTES" or (w0 == "PARTITION" and any(e.word(j) == "ATTRIBUTES" for j in range(a, b + 1))):
+            value = e.source(b, b).strip("'\"")
+            if value == "" or e.word(b) == "DEFAULT":
+                self.note("info", "changed", f"{where}: removed {e.source(a, b)} (resets TiDB scheduling attributes)")
+            else:
+                self.note("warning", "changed", f"{where}: removed {e.source(a, b)} (TiDB region scheduling "
+                          "attributes; no target equivalent)")
             return False
         if w0 in ("FIRST", "LAST") and w1 == "PARTITION":
-            if w0 == "FIRST":
-                self.needs_recopy = True
-                self.recopy_objects.append(where.split(" ", 2)[2])
-                self.note("error", "changed", f"{where}: removed {e.source(a, b)}: TiDB drops the INTERVAL partitions "
-                          "below the bound and their rows without row events; drop the same partitions on the target "
-                          "(or copy the table again)")
-            else:
-                self.note("error", "changed", f"{where}: removed {e.source(a, b)}: TiDB adds INTERVAL partitions up to "
-                          "the bound, but the interval is not in the statement; add the same partitions on the target "
-                          "(ALTER TABLE ... ADD PARTITION) or rows beyond the old last bound will fail there")
-            return False
+            return self._interval_maintenance(a, b, w0, where, getattr(self, "info", None))
         if w0 == "FORCE" and w1 == "AUTO_INCREMENT":
             e.delete(a, a)
             self.note("info", "changed", f"{where}: removed FORCE before AUTO_INCREMENT (TiDB force_inc; "
@@ -943,6 +1310,9 @@ class _Statement:
         where = f"CREATE INDEX on {e.source(on + 1, tab_end)}"
         if not self._index(k, len(e) - 1, where):
             return self.skip("warning", f"{where}: index not created (see above)")
+        if self.keys and e.tok(idx + 1) is not None:
+            self.keys[-1]["name"] = e.tok(idx + 1).name
+        self._check_added_unique(self._lookup(on + 1, tab_end), where)
         for j in range(tab_end + 1, len(e)):
             if e.word(j) == "ADD_COLUMNAR_REPLICA_ON_DEMAND":
                 e.delete(j, j)
@@ -979,13 +1349,18 @@ class _Statement:
         name = e.tok(k).name if e.tok(k) is not None and e.word(k) not in ("SET", "DEFAULT", "CHARACTER", "CHARSET", "COLLATE", "PLACEMENT") else None
         start = k + 1 if name is not None else k
         if e.words(start, 2) == ("SET", "TIFLASH"):
-            return self.skip("info", f"ALTER DATABASE {name or ''} SET TIFLASH REPLICA is TiDB-only")
+            if e.source(len(e) - 1, len(e) - 1) == "0":
+                return self.skip("info", f"ALTER DATABASE {name or ''} SET TIFLASH REPLICA 0 drops TiDB's columnar "
+                                 "replicas; the target never had them")
+            return self.skip("warning", f"ALTER DATABASE {name or ''} SET TIFLASH REPLICA is TiDB-only (columnar "
+                             "replicas: analytical queries run on the target's row store)")
         last = len(e) - 1
         if start <= last:
             self._drop_tidb_options(start, last, f"database {name}")
         rest_alive = start <= last and e.alive(start, last)
         if not create and not rest_alive:
-            return self.skip("info", f"ALTER DATABASE {name or ''}: only TiDB-only options; nothing to run")
+            return self.skip(max((d.level for d in self.decisions), key=("info", "warning", "error").index,
+                                 default="info"), f"ALTER DATABASE {name or ''}: only TiDB-only options; nothing to run")
         if start <= last:
             self._table_options(start, last, create=create)
         elif create:
@@ -1011,3 +1386,136 @@ class _Statement:
                 k = end + 1
                 continue
             k += 1
+
+
+# --- static size model ----------------------------------------------------------------------
+_FIXED_BYTES = {
+    "TINYINT": 1, "BOOL": 1, "BOOLEAN": 1, "SMALLINT": 2, "MEDIUMINT": 3, "INT": 4, "INTEGER": 4, "BIGINT": 8,
+    "SERIAL": 8, "FLOAT": 4, "DOUBLE": 8, "REAL": 8, "DATE": 3, "TIME": 6, "DATETIME": 8, "TIMESTAMP": 7,
+    "YEAR": 1, "ENUM": 2, "SET": 8,
+}
+_DECIMAL_LEFTOVER = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
+
+
+def _decimal_bytes(p: int, s: int) -> int:
+    def digits(n: int) -> int:
+        return n // 9 * 4 + _DECIMAL_LEFTOVER[n % 9]
+    return digits(max(p - s, 0)) + digits(s)
+
+
+def _row_bytes(columns: list[dict], table_cs: str) -> int:
+    """What a row counts against the server's 65,535-byte limit (MySQL/MariaDB rules: strings at
+    their maximum byte length plus a 1-2 byte length, BLOB/TEXT as 9-12 bytes, NULL bits).
+    Types it does not know count 8 bytes: an estimate that errs towards widening."""
+    total = 0
+    nullable = 0
+    for c in columns:
+        t = c["type"]
+        n = c["length"]
+        cs = c["charset"] or table_cs
+        nullable += bool(c["nullable"])
+        if c["widened"] or t.endswith(("TEXT", "BLOB")) or t in ("JSON", "GEOMETRY", "VECTOR", "LONG"):
+            total += 12
+        elif t == "VARCHAR" or t == "VARBINARY":
+            size = (n or 0) * (1 if t == "VARBINARY" else charsets.max_bytes(cs))
+            total += size + (1 if size < 256 else 2)
+        elif t == "CHAR" or t == "BINARY":
+            total += (1 if n is None else n) * (1 if t == "BINARY" else charsets.max_bytes(cs))
+        elif t in ("DECIMAL", "NUMERIC", "DEC", "FIXED"):
+            total += _decimal_bytes(n or 10, 0) + 4
+        elif t == "BIT":
+            total += ((n or 1) + 7) // 8
+        else:
+            total += _FIXED_BYTES.get(t, 8)
+    return total + (nullable + 7) // 8
+
+
+# --- INTERVAL partitions ----------------------------------------------------------------------
+def _bound_value(text: str):
+    """A RANGE bound as TiDB/MariaDB print it: 100, -5, '2024-01-01', '2024-01-01 00:00:00'."""
+    import datetime as dt
+    t = text.strip()
+    if t.upper() == "MAXVALUE":
+        return None
+    if t[:1] in ("'", '"'):
+        t = t[1:-1]
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return dt.datetime.strptime(t, fmt), fmt
+            except ValueError:
+                pass
+        raise ValueError(f"bound {text} is neither an integer, a date nor a datetime")
+    return int(t), None
+
+
+def _add_months(d, months: int):
+    import calendar
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    return d.replace(year=y, month=m, day=min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def interval_plan(info: TableInfo, which: str, bound_text: str) -> str:
+    """The ALTER TABLE clause that does what TiDB's FIRST/LAST PARTITION LESS THAN (bound) did.
+
+    TiDB keeps no INTERVAL in the table's metadata: it checks that the RANGE partitions are
+    equally spaced and uses that spacing (pingcap/docs partitioned-table.md, "ALTER INTERVAL
+    partitioned tables"). The same is derived here from the target's partitions. FIRST drops
+    every partition whose bound is below ``bound`` (the NULL partition P_NULL stays) and needs
+    ``bound`` to be an existing bound; LAST adds partitions named P_LT_<bound> up to and
+    including ``bound``. Returns '' when there is nothing to do; ValueError when TiDB would have
+    refused the statement on such a table (so the target differs from TiDB's table)."""
+    if not (info.partition_method or "").upper().startswith("RANGE"):
+        raise ValueError(f"the table is partitioned by {info.partition_method}, not RANGE")
+    parts = [p for p in info.partitions if p.name.upper() != "P_NULL"]
+    bounds = [(p.name, _bound_value(p.description or "MAXVALUE")) for p in parts]
+    has_max = any(v is None for _, v in bounds)
+    finite = [(n, v[0]) for n, v in bounds if v is not None]
+    fmt = next((v[1] for _, v in bounds if v is not None), None)
+    target = _bound_value(bound_text)
+    if target is None:
+        raise ValueError("the bound is MAXVALUE")
+    want = target[0]
+    if isinstance(want, int) != (fmt is None):
+        raise ValueError(f"the bound {bound_text} does not match the partition bounds' type")
+    if which == "FIRST":
+        if not any(v == want for _, v in finite):
+            raise ValueError(f"no partition has the bound {bound_text}")
+        drop = [n for n, v in finite if v < want]
+        return ("DROP PARTITION " + ", ".join(quote_ident(n) for n in drop)) if drop else ""
+    if has_max:
+        raise ValueError("the table has a MAXVALUE partition (TiDB refuses LAST PARTITION then)")
+    if len(finite) < 2:
+        raise ValueError("fewer than two bounded partitions: the interval cannot be derived")
+    values = [v for _, v in finite]
+    if fmt is None:
+        step = values[-1] - values[-2]
+        if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
+            raise ValueError("the partitions are not equally spaced")
+        nxt = lambda v: v + step  # noqa: E731
+        show = str
+    else:
+        a, b = values[-2], values[-1]
+        months = (b.year - a.year) * 12 + b.month - a.month
+        if months > 0 and _add_months(a, months) == b and all(_add_months(x, months) == y for x, y in zip(values, values[1:])):
+            nxt = lambda v: _add_months(v, months)  # noqa: E731
+        else:
+            delta = b - a
+            if delta.total_seconds() <= 0 or any(y - x != delta for x, y in zip(values, values[1:])):
+                raise ValueError("the partitions are not equally spaced")
+            nxt = lambda v: v + delta  # noqa: E731
+        show = lambda v: v.strftime(fmt)  # noqa: E731
+    new = []
+    v = values[-1]
+    while v < want and len(new) <= 8192:
+        v = nxt(v)
+        new.append(v)
+    if not new:
+        return ""
+    if new[-1] != want:
+        raise ValueError(f"the bound {bound_text} is not on the interval of the existing partitions")
+    defs = []
+    for v in new:
+        literal = show(v) if fmt is None else f"'{show(v)}'"
+        defs.append(f"PARTITION {quote_ident('P_LT_' + show(v))} VALUES LESS THAN ({literal})")
+    return "ADD PARTITION (" + ", ".join(defs) + ")"
