@@ -53,11 +53,14 @@ columns both sides have.
 from __future__ import annotations
 
 import decimal
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pymysql
 import pymysql.cursors
+
+from tidb2mysql.catalog import ColumnDescription, IndexDescription, TableDescription, describe_database
 
 # information_schema DATA_TYPE values whose native ORDER BY matches Python's ``<`` on the
 # values PyMySQL returns (int, Decimal, float, fixed-width big-endian bytes for BIT).
@@ -139,7 +142,7 @@ class TableComparison:
     rows_b: int = 0
     diff_count: int = 0  # all row differences found (``differences`` keeps the first few)
     differences: list[Difference] = field(default_factory=list)
-    schema_notes: list[str] = field(default_factory=list)  # column list / key differences
+    schema_notes: list[str] = field(default_factory=list)  # column list, key, column/index/table definitions
     label_a: str = "source"
     label_b: str = "target"
 
@@ -165,6 +168,31 @@ class TableComparison:
 
 
 @dataclass
+class ViewComparison:
+    """The comparison of one view (``view_a`` on side A with ``view_b`` on side B): its
+    definition, check option, SQL SECURITY and column names (``notes``; empty = equal)."""
+
+    view_a: str
+    view_b: str
+    notes: list[str] = field(default_factory=list)
+    label_a: str = "source"
+    label_b: str = "target"
+
+    @property
+    def equal(self) -> bool:
+        return not self.notes
+
+    @property
+    def name(self) -> str:
+        return self.view_a if self.view_a == self.view_b else f"{self.view_a} -> {self.view_b}"
+
+    def __str__(self) -> str:
+        lines = [f"view {self.name}: {'equal' if self.equal else 'DIFFERENT'}"]
+        lines += [f"  {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass
 class CompareResult:
     """The comparison of two databases (or of selected tables in them)."""
 
@@ -175,10 +203,14 @@ class CompareResult:
     only_in_b: list[str] = field(default_factory=list)  # side-B table names missing on A
     label_a: str = "source"
     label_b: str = "target"
+    views: list[ViewComparison] = field(default_factory=list)  # views present on both sides
+    views_only_in_a: list[str] = field(default_factory=list)  # side-A view names missing on B
+    views_only_in_b: list[str] = field(default_factory=list)  # side-B view names missing on A
 
     @property
     def equal(self) -> bool:
-        return not self.only_in_a and not self.only_in_b and all(t.equal for t in self.tables)
+        return (not self.only_in_a and not self.only_in_b and all(t.equal for t in self.tables)
+                and not self.views_only_in_a and not self.views_only_in_b and all(v.equal for v in self.views))
 
     @property
     def different_tables(self) -> list[TableComparison]:
@@ -187,15 +219,23 @@ class CompareResult:
     def __str__(self) -> str:
         state = "EQUAL" if self.equal else "DIFFERENT"
         rows = sum(t.rows_a for t in self.tables)
+        views = f", {len(self.views)} view(s)" if self.views else ""
         lines = [f"{self.label_a} {self.db_a} vs {self.label_b} {self.db_b}: {state} "
-                 f"({len(self.tables)} table(s) compared, {rows} rows in {self.label_a})"]
+                 f"({len(self.tables)} table(s){views} compared, {rows} rows in {self.label_a})"]
         for name in self.only_in_a:
             lines.append(f"  table {name}: only in {self.label_a}")
         for name in self.only_in_b:
             lines.append(f"  table {name}: only in {self.label_b}")
+        for name in self.views_only_in_a:
+            lines.append(f"  view {name}: only in {self.label_a}")
+        for name in self.views_only_in_b:
+            lines.append(f"  view {name}: only in {self.label_b}")
         for t in self.tables:
             if not t.equal:
                 lines.append("  " + str(t).replace("\n", "\n  "))
+        for v in self.views:
+            if not v.equal:
+                lines.append("  " + str(v).replace("\n", "\n  "))
         return "\n".join(lines)
 
 
@@ -205,48 +245,28 @@ class CompareResult:
 @dataclass(frozen=True)
 class _TableInfo:
     columns: tuple[str, ...]
-    types: dict[str, str]  # column -> DATA_TYPE (lower case)
+    types: dict[str, str]  # column -> data type (lower case, e.g. "int", "varchar")
     primary_key: tuple[str, ...]
+
+
+def _data_type(column_type: str) -> str:
+    """information_schema DATA_TYPE from COLUMN_TYPE: its first word ("bigint(20) unsigned" -> "bigint")."""
+    return re.split(r"[\s(]", column_type.strip().lower(), maxsplit=1)[0]
+
+
+def _table_info(desc: TableDescription) -> _TableInfo:
+    primary = desc.index("PRIMARY")
+    return _TableInfo(
+        columns=tuple(c.name for c in desc.columns),
+        types={c.name: _data_type(c.column_type) for c in desc.columns},
+        primary_key=tuple(c for c, _ in primary.columns) if primary is not None else (),
+    )
 
 
 def _database_exists(conn, db: str) -> bool:
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (db,))
         return cur.fetchone() is not None
-
-
-def _base_tables(conn, db: str) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT TABLE_NAME FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-            (db,),
-        )
-        return [r[0] for r in cur.fetchall()]
-
-
-def _table_info(conn, db: str, table: str) -> Optional[_TableInfo]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (db, table),
-        )
-        cols = cur.fetchall()
-        if not cols:
-            return None
-        cur.execute(
-            "SELECT COLUMN_NAME FROM information_schema.STATISTICS "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' "
-            "ORDER BY SEQ_IN_INDEX",
-            (db, table),
-        )
-        pk = tuple(r[0] for r in cur.fetchall())
-    return _TableInfo(
-        columns=tuple(c for c, _ in cols),
-        types={c: str(t).lower() for c, t in cols},
-        primary_key=pk,
-    )
 
 
 class _Session:
@@ -342,6 +362,253 @@ def _key_getter(positions: Sequence[int], nullable: bool):
     return lambda row: tuple(row[i] for i in positions)
 
 
+# ----------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class _Side:
+    """How one side renders information_schema: ``flavour`` ("mariadb", "mysql", "tidb") and
+    its VERSION() (same version = same renderer, so no normalization is needed)."""
+
+    db: str
+    label: str
+    flavour: str
+    version: str
+
+
+def _side(conn, db: str, label: str) -> _Side:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        version = str(cur.fetchone()[0])
+    low = version.lower()
+    flavour = "mariadb" if "mariadb" in low else "tidb" if "tidb" in low else "mysql"
+    return _Side(db, label, flavour, version)
+
+
+_INT_WIDTH = re.compile(r"\b(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_EMPTY_CALL = re.compile(r"\b(current_timestamp|localtime|localtimestamp|now)\(\)")
+_CURRENT_TS = re.compile(r"(current_timestamp|localtime|localtimestamp|now)(\(\d*\))?", re.I)
+# SQL text split into `identifiers`, 'strings' (with '' and \ escapes), "strings", and the rest.
+_INTRODUCER = re.compile(r"_(utf8mb4|utf8mb3|utf8|latin1|binary|ascii)$")
+_SQL_TOKEN = re.compile(r"`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|[^`'\"]+|.", re.S)
+
+
+def _loose(expr: Optional[str]) -> str:
+    """An SQL expression/query text with what renderers disagree on removed: whitespace,
+    parentheses, backticks, ``_charset`` introducers before strings, the case of keywords and
+    function names. Quoted strings are kept as they are."""
+    toks = _SQL_TOKEN.findall(expr or "")
+    out = []
+    for k, tok in enumerate(toks):
+        if tok[0] == "`":
+            out.append(tok[1:-1].replace("``", "`"))
+        elif tok[0] in "'\"":
+            out.append(tok)
+        else:
+            text = tok.lower()
+            if k + 1 < len(toks) and toks[k + 1][:1] == "'":
+                text = _INTRODUCER.sub("", text)
+            out.append(re.sub(r"[\s()]+", "", text))
+    return "".join(out)
+
+
+def _norm_charset(name: Optional[str]) -> Optional[str]:
+    """utf8 is utf8mb3 (MySQL < 8.0.30 and TiDB say utf8, MariaDB 10.6+ and MySQL 8.0.30+ utf8mb3)."""
+    if name is None:
+        return None
+    low = name.lower()
+    return "utf8mb3" + low[4:] if low == "utf8" or low.startswith("utf8_") else low
+
+
+def _is_mariadb_json(col: ColumnDescription, side: _Side) -> bool:
+    return side.flavour == "mariadb" and col.column_type.lower() == "longtext" and col.collation == "utf8mb4_bin"
+
+
+def _column_signature(col: ColumnDescription, side: _Side, other: _Side, other_col: ColumnDescription) -> dict:
+    """The attributes of a column that must agree, in a form comparable across the two sides.
+
+    Same server version on both sides: the raw values (one renderer, nothing to normalize).
+    Different flavours or versions, only what renderers legitimately disagree on is evened out:
+    integer display widths (MySQL 8.0.19+ omits them), MariaDB's JSON being LONGTEXT
+    utf8mb4_bin, utf8 vs utf8mb3, the rendering of defaults (MariaDB quotes literals and says
+    'NULL' for a NULL default; MySQL does neither and marks expressions DEFAULT_GENERATED),
+    the case and ``()`` of CURRENT_TIMESTAMP in defaults and ON UPDATE, and the spacing and
+    parentheses of generation expressions.
+    """
+    if side.version == other.version:
+        # MariaDB says NULL (a string) for a nullable column's NULL default, and SQL NULL for no
+        # default on a NOT NULL column: both mean "no value", and nullability is compared anyway.
+        default = None if side.flavour == "mariadb" and col.default == "NULL" else col.default
+        return {"type": col.column_type, "nullable": col.nullable, "default": default,
+                "collation": (col.charset, col.collation), "extra": col.extra,
+                "generated": col.generation_expression or None}
+    ctype = _INT_WIDTH.sub(r"\1", col.column_type.lower())
+    collation = (_norm_charset(col.charset), _norm_charset(col.collation))
+    if _is_mariadb_json(col, side) and other_col.column_type.lower() == "json":
+        ctype, collation = "json", (None, None)  # MariaDB's JSON is an alias of LONGTEXT utf8mb4_bin
+    elif ctype == "json" and _is_mariadb_json(other_col, other):
+        collation = (None, None)
+    extra = " ".join(w for w in _EMPTY_CALL.sub(r"\1", col.extra.lower()).split() if w != "default_generated")
+    return {"type": ctype, "nullable": col.nullable, "default": _default(col, side.flavour),
+            "collation": collation, "extra": extra, "generated": _loose(col.generation_expression) or None}
+
+
+def _default(col: ColumnDescription, flavour: str) -> tuple[str, Optional[str]]:
+    """COLUMN_DEFAULT as ("none" | "literal" | "expression", text), whatever the flavour."""
+    raw = col.default
+    if raw is None:
+        return ("none", None)
+    if flavour == "mariadb":
+        if raw == "NULL":  # MariaDB's rendering of a NULL default; a 'NULL' string is quoted
+            return ("none", None)
+        if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+            return ("literal", raw[1:-1].replace("''", "'"))
+        if _NUMBER.fullmatch(raw):
+            return ("literal", raw)
+        return ("expression", _loose(raw))
+    if "default_generated" in col.extra.lower() or _CURRENT_TS.fullmatch(raw):
+        return ("expression", _loose(raw))
+    return ("literal", raw)
+
+
+def _index_text(ix: IndexDescription, names: Mapping[str, Optional[str]]) -> str:
+    """``UNIQUE (a, b(10))`` under side-B column names, plus the type when it is not BTREE."""
+    cols = ", ".join(f"{names.get(c, c)}" + (f"({sub})" if sub is not None else "") for c, sub in ix.columns)
+    kind = "" if ix.index_type.upper() in ("BTREE", "") else f" {ix.index_type.upper()}"
+    return ("UNIQUE " if ix.unique else "") + f"({cols})" + kind
+
+
+def _show_attr(col: ColumnDescription, attr: str) -> str:
+    if attr == "type":
+        return col.column_type
+    if attr == "nullable":
+        return "NULL" if col.nullable else "NOT NULL"
+    if attr == "default":
+        return "none" if col.default is None else col.default
+    if attr == "collation":
+        return col.collation or col.charset or "none"
+    if attr == "extra":
+        return repr(col.extra)
+    return f"({col.generation_expression})" if col.generation_expression else "not generated"
+
+
+_ATTR_WORD = {"type": "type", "nullable": "nullability", "default": "default", "collation": "collation",
+              "extra": "extra", "generated": "generated as"}
+
+
+def _table_schema_notes(da: TableDescription, db: TableDescription, a: _Side, b: _Side,
+                        to_b: Mapping[str, Optional[str]], primary_noted: bool) -> list[str]:
+    """Differences of column definitions, indexes, collation and partitions of one table.
+
+    ``to_b`` maps side-A column names to side-B names (None: not expected on side B, so its
+    indexes are not expected either). Missing/extra/reordered columns and a different primary
+    key column list are reported by the caller; ``primary_noted`` avoids saying it twice.
+    """
+    notes: list[str] = []
+    if da.collation != db.collation and (a.version == b.version
+                                         or _norm_charset(da.collation) != _norm_charset(db.collation)):
+        notes.append(f"table collation {da.collation} vs {db.collation}")
+    for ca in da.columns:
+        name_b = to_b.get(ca.name, ca.name)
+        cb = db.column(name_b) if name_b is not None else None
+        if cb is None or cb.name != name_b:
+            continue  # not on side B: the column list note says so
+        sa, sb = _column_signature(ca, a, b, cb), _column_signature(cb, b, a, ca)
+        for attr in ("type", "nullable", "default", "collation", "extra", "generated"):
+            if sa[attr] != sb[attr]:
+                notes.append(f"column {name_b} {_ATTR_WORD[attr]} {_show_attr(ca, attr)} vs {_show_attr(cb, attr)}")
+    index_b = {i.name.lower(): i for i in db.indexes}
+    expected = set()
+    for ia in da.indexes:
+        if any(to_b.get(c, c) is None for c, _ in ia.columns):
+            continue  # on a column not selected for side B: not created there (selection rule)
+        key = ia.name.lower()
+        expected.add(key)
+        if primary_noted and key == "primary":
+            continue  # the caller already reported the primary key
+        ib = index_b.get(key)
+        if ib is None:
+            notes.append(f"index {ia.name} only in {a.label}")
+            continue
+        text_a, text_b = _index_text(ia, to_b), _index_text(ib, {})
+        if text_a != text_b:
+            notes.append(f"index {ib.name} differs: {a.label} {text_a} vs {b.label} {text_b}")
+    for ib in db.indexes:
+        key = ib.name.lower()
+        if key not in expected and not (primary_noted and key == "primary"):
+            notes.append(f"index {ib.name} only in {b.label}")
+    if da.partitions != db.partitions:
+        notes.append(f"partitions ({', '.join(da.partitions) or 'none'}) vs ({', '.join(db.partitions) or 'none'})")
+    return notes
+
+
+def _view_text(definition: Optional[str], side: _Side, table_map: Mapping[str, str],
+               column_map: Mapping[str, Mapping[str, Optional[str]]]) -> str:
+    """A view definition with the view's own schema qualifier removed and, for side A, table
+    and column names mapped to side B's (``db``.``t``.``c`` -> ``t2``.``c2``), so the same view
+    on two databases of different names compares equal. MySQL and MariaDB store the query
+    fully qualified (``db``.``t``.``c`` for columns, ``db``.``t`` for tables), which is what
+    makes this mapping reliable; names in other schemas are left as they are."""
+    toks = _SQL_TOKEN.findall(definition or "")
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        if not toks[i].startswith("`"):
+            out.append(toks[i])
+            i += 1
+            continue
+        chain = [toks[i][1:-1].replace("``", "`")]
+        j = i + 1
+        while j + 1 < len(toks) and toks[j] == "." and toks[j + 1].startswith("`"):
+            chain.append(toks[j + 1][1:-1].replace("``", "`"))
+            j += 2
+        if len(chain) >= 2 and chain[0] == side.db:
+            chain = chain[1:]  # `db`.`t` or `db`.`t`.`c` of the view's own schema
+            if len(chain) == 1:
+                chain[0] = table_map.get(chain[0], chain[0])
+        if len(chain) == 2:  # `t`.`c`
+            chain[1] = column_map.get(chain[0], {}).get(chain[1], chain[1]) or chain[1]
+            chain[0] = table_map.get(chain[0], chain[0])
+        out.append(".".join("`" + c.replace("`", "``") + "`" for c in chain))
+        i = j
+    return " ".join("".join(out).split())
+
+
+def _compare_view(va: TableDescription, vb: TableDescription, a: _Side, b: _Side,
+                  table_map: Mapping[str, str], column_map: Mapping[str, Mapping[str, Optional[str]]]
+                  ) -> ViewComparison:
+    """Definition (normalized as in ``_view_text``; across server versions also ``_loose``;
+    not compared when a side is TiDB, which keeps the user's text where MySQL/MariaDB store a
+    canonical rewrite), CHECK OPTION, SQL SECURITY and column names of one view. The DEFINER
+    is not compared: the DDL translation replaces it with the replicating account."""
+    res = ViewComparison(va.name, vb.name, label_a=a.label, label_b=b.label)
+    cols_a, cols_b = [c.name for c in va.columns], [c.name for c in vb.columns]
+    if cols_a != cols_b:
+        res.notes.append(f"columns ({', '.join(cols_a)}) vs ({', '.join(cols_b)})")
+    if "tidb" not in (a.flavour, b.flavour):
+        ta = _view_text(va.view_definition, a, table_map, column_map)
+        tb = _view_text(vb.view_definition, b, {}, {})
+        if (ta != tb) if a.version == b.version else (_loose(ta) != _loose(tb)):
+            res.notes.append(f"definition differs: {_diff_window(ta, tb)}")
+    if (va.view_check_option or "NONE").upper() != (vb.view_check_option or "NONE").upper():
+        res.notes.append(f"check option {va.view_check_option} vs {vb.view_check_option}")
+    if (va.view_security or "").upper() != (vb.view_security or "").upper():
+        res.notes.append(f"SQL SECURITY {va.view_security} vs {vb.view_security}")
+    return res
+
+
+def _diff_window(a: str, b: str, width: int = 60) -> str:
+    """Both texts around their first difference, e.g. ``...where `t`.`v` > 0 vs ...where `t`.`v` > 1``."""
+    k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, k - width // 2)
+
+    def cut(s: str) -> str:
+        part = s[start:start + width]
+        return ("..." if start else "") + part + ("..." if start + width < len(s) else "")
+    return f"{cut(a)!r} vs {cut(b)!r}"
+
+
 # ----------------------------------------------------------------------------- comparing
 
 
@@ -350,34 +617,43 @@ def compare_table(
     conn_b, db_b: str, table_b: Optional[str] = None,
     *,
     max_diffs: int = 10,
-    column_map: Optional[Mapping[str, str]] = None,
+    column_map: Optional[Mapping[str, Optional[str]]] = None,
     label_a: str = "source",
     label_b: str = "target",
+    schema: bool = True,
 ) -> TableComparison:
     """Compare one table on side A with one on side B (same name unless ``table_b``).
 
-    ``column_map`` maps side-A column names to side-B names for this table. The two
-    connections must be different connections (each side streams at the same time).
-    Raises ``LookupError`` naming the table when it does not exist on a side.
+    ``column_map`` maps side-A column names to side-B names for this table (None: the
+    column is not expected on side B). ``schema=False`` compares the rows and the column
+    lists only, not the column/index/table definitions. The two connections must be
+    different connections (each side streams at the same time). Raises ``LookupError``
+    naming the table when it does not exist on a side.
     """
     if conn_a is conn_b:
         raise ValueError("compare needs two separate connections: both sides stream at the same time")
     table_b = table_b or table_a
     with _Session(conn_a), _Session(conn_b):
-        return _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b,
-                              max_diffs, column_map or {}, label_a, label_b)
+        side_a, side_b = _side(conn_a, db_a, label_a), _side(conn_b, db_b, label_b)
+        descs = []
+        for conn, db, table, label in ((conn_a, db_a, table_a, label_a), (conn_b, db_b, table_b, label_b)):
+            desc = describe_database(conn, db, [table]).get(table)
+            if desc is None or desc.kind != "table":
+                raise LookupError(f"table {db}.{table} does not exist in {label}")
+            descs.append(desc)
+        return _compare_table(conn_a, side_a, descs[0], conn_b, side_b, descs[1],
+                              max_diffs, column_map or {}, schema)
 
 
-def _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b, max_diffs, column_map,
-                   label_a, label_b) -> TableComparison:
-    info_a = _table_info(conn_a, db_a, table_a)
-    info_b = _table_info(conn_b, db_b, table_b)
-    for info, db, table, label in ((info_a, db_a, table_a, label_a), (info_b, db_b, table_b, label_b)):
-        if info is None:
-            raise LookupError(f"table {db}.{table} does not exist in {label}")
+def _compare_table(conn_a, side_a: _Side, desc_a: TableDescription, conn_b, side_b: _Side,
+                   desc_b: TableDescription, max_diffs: int, column_map: Mapping[str, Optional[str]],
+                   schema: bool) -> TableComparison:
+    db_a, table_a, label_a = side_a.db, desc_a.name, side_a.label
+    db_b, table_b, label_b = side_b.db, desc_b.name, side_b.label
+    info_a, info_b = _table_info(desc_a), _table_info(desc_b)
     to_b = {c: column_map.get(c, c) for c in info_a.columns}
-    cols_a = tuple(to_b[c] for c in info_a.columns)  # side-A columns under side-B names
-    from_b = {v: k for k, v in to_b.items()}
+    cols_a = tuple(to_b[c] for c in info_a.columns if to_b[c] is not None)  # side-A columns under side-B names
+    from_b = {v: k for k, v in to_b.items() if v is not None}
     res = TableComparison(table_a, table_b, cols_a, info_b.columns, label_a=label_a, label_b=label_b)
 
     if cols_a != info_b.columns:
@@ -390,17 +666,20 @@ def _compare_table(conn_a, db_a, table_a, conn_b, db_b, table_b, max_diffs, colu
         if not missing_a and not missing_b:
             res.schema_notes.append(
                 f"column order differs: {label_a} ({', '.join(cols_a)}) vs {label_b} ({', '.join(info_b.columns)})")
+    pk_a = tuple(to_b[c] or f"{c} (not expected in {label_b})" for c in info_a.primary_key)
+    pk_b = info_b.primary_key
     common = [c for c in cols_a if c in info_b.columns]  # side-B names, side-A order
     if not common:
         res.schema_notes.append("no columns in common: rows not compared")
-        return res
-
-    pk_a = tuple(to_b[c] for c in info_a.primary_key)
-    pk_b = info_b.primary_key
-    if pk_a != pk_b:
+    elif pk_a != pk_b:
         res.schema_notes.append(
             f"primary key differs: {label_a} ({', '.join(pk_a) or 'none'}) vs "
             f"{label_b} ({', '.join(pk_b) or 'none'})")
+    if schema:
+        res.schema_notes.extend(_table_schema_notes(desc_a, desc_b, side_a, side_b, to_b, pk_a != pk_b))
+    if not common:
+        return res
+
     use_key = bool(pk_a) and pk_a == pk_b and all(c in common for c in pk_a)
     order_cols = list(pk_a) if use_key else list(common)
     res.key = tuple(pk_a) if use_key else ()
@@ -488,17 +767,21 @@ def compare_databases(
     max_diffs: int = 10,
     *,
     table_map: Optional[Mapping[str, str]] = None,
-    column_map: Optional[Mapping[str, Mapping[str, str]]] = None,
+    column_map: Optional[Mapping[str, Mapping[str, Optional[str]]]] = None,
     label_a: str = "source",
     label_b: str = "target",
+    schema: bool = True,
 ) -> CompareResult:
-    """Compare the base tables of ``db_a`` (on ``conn_a``) and ``db_b`` (on ``conn_b``).
+    """Compare the tables and views of ``db_a`` (on ``conn_a``) and ``db_b`` (on ``conn_b``).
 
-    ``tables``: side-A table names to compare (default: every base table of both sides).
-    ``table_map``: side-A table name -> side-B table name; ``column_map``: side-A table
-    name -> {side-A column: side-B column}. ``max_diffs`` limits the differences *kept*
-    per table (all are counted). Views are not compared. A database missing on either
-    side raises ``LookupError`` (comparing nothing with nothing is not "equal").
+    ``tables``: side-A table or view names to compare (default: every table and view of
+    both sides). ``table_map``: side-A table/view name -> side-B name; ``column_map``:
+    side-A table name -> {side-A column: side-B column, or None when the column is not
+    expected on side B (a column subset: the column and the indexes using it are then not
+    looked for)}. ``max_diffs`` limits the row differences *kept* per table (all are
+    counted). ``schema=False`` compares rows and column lists only: no column, index,
+    table or view definitions, and views are ignored. A database missing on either side
+    raises ``LookupError`` (comparing nothing with nothing is not "equal").
     """
     if conn_a is conn_b:
         raise ValueError("compare needs two separate connections: both sides stream at the same time")
@@ -510,27 +793,40 @@ def compare_databases(
             if not _database_exists(conn, db):
                 # Never "equal" by comparing nothing with nothing.
                 raise LookupError(f"database {db} does not exist in {label}")
-        present_a = _base_tables(conn_a, db_a)
-        present_b = set(_base_tables(conn_b, db_b))
-        names_a = list(tables) if tables is not None else present_a
-        set_a = set(present_a)
+        side_a, side_b = _side(conn_a, db_a, label_a), _side(conn_b, db_b, label_b)
+        names = None if tables is None else list(dict.fromkeys(tables))
+        desc_a = describe_database(conn_a, db_a, names)
+        desc_b = describe_database(conn_b, db_b, None if names is None else [table_map.get(n, n) for n in names])
+        if not schema:  # views are structure only: not looked at
+            desc_a = {n: d for n, d in desc_a.items() if d.kind == "table"}
+            desc_b = {n: d for n, d in desc_b.items() if d.kind == "table"}
+        names_a = names if names is not None else sorted(desc_a)
+
+        def only(side: str, d: TableDescription) -> None:
+            if side == "a":
+                (result.only_in_a if d.kind == "table" else result.views_only_in_a).append(d.name)
+            else:
+                (result.only_in_b if d.kind == "table" else result.views_only_in_b).append(d.name)
+
         mapped_b = set()
         for name in names_a:
             name_b = table_map.get(name, name)
             mapped_b.add(name_b)
-            if name not in set_a:
-                if name_b in present_b:
-                    result.only_in_b.append(name_b)
-                else:
-                    raise LookupError(f"table {name} exists in neither {label_a} {db_a} nor {label_b} {db_b}")
-                continue
-            if name_b not in present_b:
-                result.only_in_a.append(name)
-                continue
-            result.tables.append(_compare_table(conn_a, db_a, name, conn_b, db_b, name_b, max_diffs,
-                                                column_map.get(name, {}), label_a, label_b))
-        if tables is None:
-            result.only_in_b.extend(sorted(present_b - mapped_b))
+            da, dbb = desc_a.get(name), desc_b.get(name_b)
+            if da is None and dbb is None:
+                raise LookupError(f"table {name} exists in neither {label_a} {db_a} nor {label_b} {db_b}")
+            if da is None or dbb is None or da.kind != dbb.kind:  # missing, or a table on one side, a view on the other
+                for side, d in (("a", da), ("b", dbb)):
+                    if d is not None:
+                        only(side, d)
+            elif da.kind == "table":
+                result.tables.append(_compare_table(conn_a, side_a, da, conn_b, side_b, dbb, max_diffs,
+                                                    column_map.get(name, {}), schema))
+            else:
+                result.views.append(_compare_view(da, dbb, side_a, side_b, table_map, column_map))
+        if names is None:
+            for name_b in sorted(set(desc_b) - mapped_b):
+                only("b", desc_b[name_b])
     return result
 
 
@@ -538,6 +834,7 @@ __all__ = [
     "CompareResult",
     "Difference",
     "TableComparison",
+    "ViewComparison",
     "compare_databases",
     "compare_table",
     "values_equal",

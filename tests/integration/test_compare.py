@@ -45,6 +45,23 @@ def both(source_conn, target_conn, *statements):
     run(target_conn, *statements)
 
 
+@pytest.fixture(autouse=True)
+def same_default_collation(source_conn, source_db, target_conn, target_db):
+    """The target database gets the source's default collation before each test.
+
+    The two stack servers have different defaults (the source plays TiDB: utf8mb4_bin; the
+    target has MariaDB's utf8mb4_general_ci). tidb2mysql never relies on a default (its DDL
+    translation writes TiDB's collation explicitly), but these tests create tables by running
+    one statement on both sides, which must give the same structure on both; the tests that
+    want a collation difference write it out.
+    """
+    with source_conn.cursor() as cur:
+        cur.execute("SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                    (source_db,))
+        collation = cur.fetchone()[0]
+    run(target_conn, f"ALTER DATABASE `{target_db}` COLLATE {collation}")
+
+
 def compare(source_conn, source_db, target_conn, target_db, **kw):
     return compare_databases(source_conn, source_db, target_conn, target_db, **kw)
 
@@ -74,13 +91,21 @@ def test_equal_databases_compare_equal(source_conn, source_db, target_conn, targ
     run(target_conn, "CREATE TABLE cs (k VARCHAR(5) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY)")
     both(source_conn, target_conn, "INSERT INTO cs VALUES ('€'), ('é'), ('a'), ('z')")
 
-    result = compare(source_conn, source_db, target_conn, target_db)
+    # rows only: skey and cs differ in collation/charset on purpose (see below)
+    result = compare(source_conn, source_db, target_conn, target_db, schema=False)
     assert result.equal, str(result)
     counts = {t.table_a: (t.rows_a, t.rows_b) for t in result.tables}
     assert counts == {"types": (3, 3), "keyless": (6, 6), "empty_t": (0, 0), "skey": (6, 6), "cs": (4, 4)}
     assert "EQUAL" in str(result)
     keys = {t.table_a: t.key for t in result.tables}
     assert keys["types"] == ("id",) and keys["keyless"] == () and keys["skey"] == ("k", "n")
+    # with the schema, exactly those two deliberate differences are found
+    full = compare(source_conn, source_db, target_conn, target_db)
+    assert {t.table_a: t.schema_notes for t in full.different_tables} == {
+        "skey": ["column k collation utf8mb4_bin vs utf8mb4_general_ci"],
+        "cs": ["column k collation latin1_bin vs utf8mb4_bin"],
+    }, str(full)
+    assert all(t.diff_count == 0 for t in full.tables)
 
 
 def test_missing_and_extra_rows(source_conn, source_db, target_conn, target_db):
@@ -202,7 +227,9 @@ def test_primary_key_difference_falls_back_to_multiset(source_conn, source_db, t
     both(source_conn, target_conn, "INSERT INTO t VALUES (1, 1), (2, 2)")
     t = only_table(compare(source_conn, source_db, target_conn, target_db))
     assert t.key == () and t.diff_count == 0
-    assert t.schema_notes == ["primary key differs: source (id) vs target (none)"]
+    # the key's implicit NOT NULL is lost too
+    assert t.schema_notes == ["primary key differs: source (id) vs target (none)",
+                              "column id nullability NOT NULL vs NULL"]
 
 
 def test_generated_column_computed_differently(source_conn, source_db, target_conn, target_db):
@@ -278,3 +305,128 @@ def test_large_table_speed_and_bounded_memory(source_conn, source_db, target_con
 def _proc_status(field: str) -> int:
     with open("/proc/self/status") as f:
         return int(re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M).group(1)) * 1024
+
+
+# ----------------------------------------------------------------------------- schema
+
+SCHEMA_BASE = (
+    "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, a INT NOT NULL DEFAULT 0, b VARCHAR(20) DEFAULT 'x', "
+    "c INT, s VARCHAR(30), g INT AS (a + 1) VIRTUAL, KEY k_ab (a, b(5)))",
+    "INSERT INTO t (a, b, c, s) VALUES (1, 'one', 10, 's1'), (2, 'two', 20, 's2')",
+    "CREATE TABLE p (id INT NOT NULL, PRIMARY KEY (id)) PARTITION BY RANGE (id) "
+    "(PARTITION p0 VALUES LESS THAN (100), PARTITION p1 VALUES LESS THAN (200))",
+    "CREATE VIEW v AS SELECT t.id, t.a + t.c AS total FROM t WHERE t.s <> 'hidden'",
+)
+
+
+def test_identical_schemas_compare_equal(source_conn, source_db, target_conn, target_db):
+    """The same DDL on two databases of different names (view text qualified with each
+    database's own name) compares equal, tables and views."""
+    both(source_conn, target_conn, *SCHEMA_BASE,
+         "CREATE SQL SECURITY INVOKER VIEW v2 AS SELECT id FROM p WITH CHECK OPTION")
+    result = compare(source_conn, source_db, target_conn, target_db)
+    assert result.equal, str(result)
+    assert [t.table_a for t in result.tables] == ["p", "t"] and [v.view_a for v in result.views] == ["v", "v2"]
+    assert "2 table(s), 2 view(s) compared" in str(result)
+
+
+@pytest.mark.parametrize("lost_ddl, note", [
+    ("ALTER TABLE t ADD INDEX idx_c (c)", "index idx_c only in source"),
+    ("ALTER TABLE t ADD UNIQUE INDEX u_s (s)", "index u_s only in source"),
+    ("ALTER TABLE t MODIFY c BIGINT", "column c type bigint(20) vs int(11)"),
+    ("ALTER TABLE t MODIFY c INT NOT NULL", "column c nullability NOT NULL vs NULL"),
+    ("ALTER TABLE t ALTER b SET DEFAULT 'y'", "column b default 'y' vs 'x'"),
+    ("ALTER TABLE t ALTER a DROP DEFAULT", "column a default none vs 0"),
+    ("ALTER TABLE t MODIFY s VARCHAR(30) COLLATE utf8mb4_unicode_ci",
+     "column s collation utf8mb4_unicode_ci vs utf8mb4_bin"),
+    ("ALTER TABLE t MODIFY s VARCHAR(30) CHARACTER SET latin1", "column s collation latin1_swedish_ci vs utf8mb4_bin"),
+    ("ALTER TABLE t MODIFY id INT", "column id extra '' vs 'auto_increment'"),
+    ("ALTER TABLE t DROP INDEX k_ab, ADD INDEX k_ab (a, b(6))", "index k_ab differs: source (a, b(6)) vs target (a, b(5))"),
+    ("ALTER TABLE t DROP INDEX k_ab, ADD INDEX k_ab (b(5), a)", "index k_ab differs: source (b(5), a) vs target (a, b(5))"),
+    ("ALTER TABLE t DROP INDEX k_ab, ADD UNIQUE INDEX k_ab (a, b(5))",
+     "index k_ab differs: source UNIQUE (a, b(5)) vs target (a, b(5))"),
+    ("ALTER TABLE t ADD FULLTEXT INDEX ft (s)", "index ft only in source"),
+    ("ALTER TABLE t DEFAULT COLLATE utf8mb4_unicode_ci", "table collation utf8mb4_unicode_ci vs utf8mb4_bin"),
+    ("ALTER TABLE p ADD PARTITION (PARTITION p2 VALUES LESS THAN (300))", "partitions (p0, p1, p2) vs (p0, p1)"),
+])
+def test_lost_ddl_makes_the_comparison_fail(source_conn, source_db, target_conn, target_db, lost_ddl, note):
+    """A DDL that ran on the source but never reached the target: the rows still agree, the
+    structure does not, so the databases are not equal."""
+    both(source_conn, target_conn, *SCHEMA_BASE)
+    run(source_conn, lost_ddl)
+    result = compare(source_conn, source_db, target_conn, target_db)
+    assert not result.equal
+    notes = [n for t in result.tables for n in t.schema_notes]
+    assert notes == [note], str(result)
+    assert all(t.diff_count == 0 for t in result.tables)
+    assert note in str(result)
+    # rows and column lists alone still agree: it is the schema that differs
+    assert compare(source_conn, source_db, target_conn, target_db, schema=False).equal
+
+
+def test_index_on_target_only(source_conn, source_db, target_conn, target_db):
+    both(source_conn, target_conn, *SCHEMA_BASE)
+    run(target_conn, "CREATE INDEX extra_idx ON t (s)")
+    t = {t.table_a: t for t in compare(source_conn, source_db, target_conn, target_db).tables}["t"]
+    assert t.schema_notes == ["index extra_idx only in target"]
+
+
+def test_generated_column_expression_differs(source_conn, source_db, target_conn, target_db):
+    run(source_conn, "CREATE TABLE t (id INT PRIMARY KEY, a INT, g INT AS (a + 1) VIRTUAL)")
+    run(target_conn, "CREATE TABLE t (id INT PRIMARY KEY, a INT, g INT AS (a + 2) VIRTUAL)")
+    t = only_table(compare(source_conn, source_db, target_conn, target_db))
+    assert t.schema_notes == ["column g generated as (`a` + 1) vs (`a` + 2)"]
+
+
+def test_lost_or_different_views(source_conn, source_db, target_conn, target_db):
+    both(source_conn, target_conn, *SCHEMA_BASE[:3])
+    run(source_conn, "CREATE VIEW v AS SELECT id, a FROM t WHERE s <> 'hidden'",  # lost CREATE VIEW
+        "CREATE VIEW w AS SELECT id FROM t WHERE a > 1",
+        "CREATE VIEW x AS SELECT id FROM t WITH CHECK OPTION",
+        "CREATE VIEW y AS SELECT id, a FROM t")
+    run(target_conn, "CREATE VIEW w AS SELECT id FROM t WHERE a > 2",  # a different definition
+        "CREATE SQL SECURITY INVOKER VIEW x AS SELECT id FROM t",
+        "CREATE VIEW y AS SELECT id, a AS b FROM t",
+        "CREATE VIEW z AS SELECT 1 AS one")  # a view only in the target
+    result = compare(source_conn, source_db, target_conn, target_db)
+    assert not result.equal and all(t.equal for t in result.tables) and not result.only_in_a
+    assert result.views_only_in_a == ["v"] and result.views_only_in_b == ["z"]
+    notes = {v.view_a: v.notes for v in result.views}
+    assert notes["w"] == ["definition differs: '...`id` from `t` where `t`.`a` > 1' vs '...`id` from `t` where `t`.`a` > 2'"]
+    assert notes["x"] == ["check option CASCADED vs NONE", "SQL SECURITY DEFINER vs INVOKER"]
+    assert notes["y"] == ["columns (id, a) vs (id, b)", "definition differs: '... `t`.`id` AS `id`,`t`.`a` AS `a` "
+                          "from `t`' vs '... `t`.`id` AS `id`,`t`.`a` AS `b` from `t`'"]
+    text = str(result)
+    assert "view v: only in source" in text and "view z: only in target" in text
+    # selecting names: a view can be named like a table; schema=False ignores views
+    assert compare(source_conn, source_db, target_conn, target_db, tables=["t", "v"]).views_only_in_a == ["v"]
+    assert compare(source_conn, source_db, target_conn, target_db, schema=False).equal
+
+
+def test_schema_under_table_and_column_mapping_and_column_subset(source_conn, source_db, target_conn, target_db):
+    """Renamed table and column, a column left out of the target on purpose (mapped to None,
+    with its index), and a view over the renamed table: equal when they agree, and a lost
+    index on a renamed column is reported under the target's column name."""
+    run(source_conn,
+        "CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(40), secret VARCHAR(20), "
+        "KEY k_email (email), KEY k_secret (secret), KEY k_both (email, secret))",
+        "CREATE VIEW v_users AS SELECT id, email FROM users WHERE email LIKE '%@x'")
+    run(target_conn,
+        "CREATE TABLE customers (id INT PRIMARY KEY, mail VARCHAR(40), KEY k_email (mail))",
+        "CREATE VIEW v_users AS SELECT id, mail AS email FROM customers WHERE mail LIKE '%@x'")
+    run(source_conn, "INSERT INTO users VALUES (1, 'a@x', 's')")
+    run(target_conn, "INSERT INTO customers VALUES (1, 'a@x')")
+    maps = dict(table_map={"users": "customers"},
+                column_map={"users": {"email": "mail", "secret": None}})
+    result = compare(source_conn, source_db, target_conn, target_db, **maps)
+    assert result.equal, str(result)
+    assert [t.table_b for t in result.tables] == ["customers"] and [v.view_b for v in result.views] == ["v_users"]
+    assert result.tables[0].columns_a == ("id", "mail")
+
+    run(target_conn, "ALTER TABLE customers DROP INDEX k_email")
+    result = compare(source_conn, source_db, target_conn, target_db, **maps)
+    assert [n for t in result.tables for n in t.schema_notes] == ["index k_email only in source"]
+    # without saying the column is left out, its absence is a difference
+    plain = compare(source_conn, source_db, target_conn, target_db, table_map={"users": "customers"},
+                    column_map={"users": {"email": "mail"}})
+    assert "column(s) only in source: secret" in plain.tables[0].schema_notes
