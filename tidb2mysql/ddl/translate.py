@@ -870,7 +870,7 @@ class _Statement:
             e.delete(u, u)
         else:
             e.replace(u, "INDEX")
-        self.note("warning", "changed", f"{where}: UNIQUE key {key['name'] or ''} made a plain index: {why}. The "
+        self.note("warning", "changed", f"{where}: UNIQUE key {key['name'] or '(unnamed)'} made a plain index: {why}. The "
                   "target does not enforce that uniqueness; TiDB did, so replicated rows never violate it")
 
     def _check_added_unique(self, info: Optional[TableInfo], where: str) -> None:
@@ -1054,7 +1054,7 @@ class _Statement:
         bad = [k for k in keys if k["unique"] and cols is not None and not self._covers(k, cols)]
         if bad:
             glob = [k for k in bad if k["global"]]
-            reason = (f"unique key{'s' if len(bad) > 1 else ''} {', '.join(str(k['name']) for k in bad)} "
+            reason = (f"unique key{'s' if len(bad) > 1 else ''} {', '.join(k['name'] or '(unnamed)' for k in bad)} "
                       f"do{'es' if len(bad) == 1 else ''} not include every partitioning column "
                       f"({', '.join(cols) or 'none'}), which MySQL/MariaDB require (error 1503)"
                       + ("; TiDB allowed it as a GLOBAL index" if glob else ""))
