@@ -11,8 +11,12 @@ are played by the test, which advances the checkpoint rows the way shards would.
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
 import time
 import uuid
+from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -25,8 +29,8 @@ from tidb2mysql.replication.pipeline import EndOfInput
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.runtime import SourceLoop
 from tidb2mysql.replication.source import RawMessage
-from tests.support import stack
-from tests.support.drainer_stream import Stream, q, schema
+from tests.support import flowrun, stack
+from tests.support.drainer_stream import Stream, q, schema, stream_env
 
 pytestmark = pytest.mark.integration
 
@@ -228,3 +232,98 @@ def test_cutover_after_a_restore_drains_what_earlier_runs_read(env):
     assert_drains_exactly_at(env, lp, env.ts[-1])
     assert q(env.conn, f"SELECT state, detail FROM `{env.meta}`.job_control WHERE job=%s", env.job) == [
         (fencing.STOPPED, f"drained through commit_ts {env.ts[-1]}")]
+
+
+# -- the real flow: killed after its snapshot recorded the topic end, restarted with -r ----------
+
+
+def committed_source_offset(rdir) -> Optional[int]:
+    """The Drainer offset a restart with ``rdir`` would resume from (None: no snapshot yet).
+
+    Bytewax resumes every step from its latest snapshot before the resume epoch, the lowest
+    frontier of the workers of the last execution (tables ``fronts`` and ``snaps`` of the
+    recovery partitions).
+    """
+    fronts: dict[int, list[int]] = {}
+    snaps: list[tuple[int, bytes]] = []
+    for f in sorted(Path(rdir).glob("part-*.sqlite3")):
+        c = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+        try:
+            for ex, front in c.execute("SELECT ex_num, worker_frontier FROM fronts"):
+                fronts.setdefault(ex, []).append(front)
+            snaps += c.execute("SELECT snap_epoch, ser_change FROM snaps WHERE step_id LIKE '%drainer'").fetchall()
+        except sqlite3.OperationalError:  # locked while being written: ask again
+            return None
+        finally:
+            c.close()
+    if not fronts or not snaps:
+        return None
+    resume_epoch = min(fronts[max(fronts)])
+    usable = [(epoch, ser) for epoch, ser in snaps if epoch < resume_epoch and ser is not None]
+    if not usable:
+        return None
+    state = pickle.loads(max(usable)[1])
+    return state[0] if isinstance(state, tuple) else state
+
+
+@pytest.fixture
+def flow_env(stack_config, kafka_topic, tmp_path):
+    with stream_env(stack_config, kafka_topic, tmp_path, "restore") as env_:
+        yield env_
+
+
+NEVER = 3_600_000  # ms: nothing flushes or checkpoints on its own, only the end of input does
+HOLD = {"batch_ms": NEVER, "idle_ms": NEVER, "batch_rows": 1_000_000, "checkpoint_interval_ms": NEVER, "shards": 4}
+
+
+def read_all_then_kill(s, dbn, job, conn, tmp, rows: int):
+    """Run 1: read the whole topic (rows pending in the shards), wait until a recovery snapshot
+    holds the topic end, SIGKILL. Returns (config, recovery dir, log, commit_ts of each row)."""
+    s1 = schema(dbn)
+    s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
+    s.ddl(dbn, "t", "create table t (id bigint primary key, v varchar(20))")
+    stamps = []
+    for i in range(rows):
+        s.txn(TableChanges(s1, [RowChange(Op.INSERT, (i, f"v{i}"), None)]))
+        stamps.append(s.ts)
+    s.flush()
+    cfg = flowrun.write_config(tmp / f"{job}.toml", topic=s.topic, job=job, incremental=HOLD)
+    rdir, log = tmp / "recovery", tmp / f"{job}.log"
+    p = flowrun.start(flowrun.incremental_cmd(cfg, 2, 1, recovery_dir=rdir, stop_at_end=False), log)
+    try:
+        flowrun.wait_until(lambda: committed_source_offset(rdir) == s.offset, 90, what="a snapshot at the topic end")
+    finally:
+        flowrun.kill(p)
+    assert p.returncode != 0
+    assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t") == [(0,)]  # all pending in the shards' snapshots
+    assert {ts for ts, _seq in checkpoints(conn, job)} != {s.ts}
+    return cfg, rdir, log, stamps
+
+
+def checkpoints(conn, job):
+    return q(conn, "SELECT commit_ts, seq FROM tidb2mysql.checkpoint WHERE job=%s ORDER BY shard", job)
+
+
+def test_flow_restored_at_the_topic_end_stops_only_when_everything_is_applied(flow_env):
+    s, dbn, job, conn, tmp = flow_env
+    cfg, rdir, log, _stamps = read_all_then_kill(s, dbn, job, conn, tmp, 30)
+    mark = len(log.read_text())
+    rc = flowrun.run(flowrun.incremental_cmd(cfg, 2, 1, recovery_dir=rdir), log, 120)
+    assert rc == 0, flowrun.tail(log)
+    assert f"all shards applied everything through commit_ts {s.ts}; stopping" in log.read_text()[mark:]
+    assert q(conn, f"SELECT COUNT(*), COUNT(DISTINCT v) FROM `{dbn}`.t") == [(30, 30)]
+    assert set(checkpoints(conn, job)) == {(s.ts, MAX_SEQ)}
+
+
+def test_flow_restored_beyond_stop_at_ts_stops_once_it_is_applied(flow_env):
+    s, dbn, job, conn, tmp = flow_env
+    cfg, rdir, log, stamps = read_all_then_kill(s, dbn, job, conn, tmp, 10)
+    mark = len(log.read_text())
+    rc = flowrun.run(flowrun.incremental_cmd(cfg, 2, 1, recovery_dir=rdir, stop_at_end=False,
+                                             extra=("--stop-at-ts", str(stamps[4]))), log, 120)
+    assert rc == 0, flowrun.tail(log)
+    assert f"all shards applied everything through commit_ts {stamps[4]}; stopping" in log.read_text()[mark:]
+    # Everything the restored run had read (also beyond stop_at_ts) was pending in the shards'
+    # snapshots: the forced end flushes it all; every checkpoint covers stop_at_ts.
+    assert all(cp >= (stamps[4], MAX_SEQ) for cp in checkpoints(conn, job))
+    assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t WHERE id <= 4") == [(5,)]
