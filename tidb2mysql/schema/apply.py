@@ -13,6 +13,11 @@ recorded on its step (naming the object and the statement) and the rest goes on.
 
 ``dry_run`` executes nothing, except that ``--existing check`` still compares tables
 through a scratch database (created and dropped; see ``compat``).
+
+Before a table is created, its translated CREATE TABLE runs on an empty shadow in a scratch
+database of the same target (``tidb2mysql.ddl.shadow``): a statement the target rejects gets
+the documented fallback for its error class (a WARNING on the step) or, when none applies,
+fails its step with the target's error before anything real is created.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import logging
 
 import pymysql
 
+from tidb2mysql.ddl.shadow import Shadow
 from tidb2mysql.schema.compat import compare_with_existing
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, Step
 from tidb2mysql.schema.names import quote
@@ -90,6 +96,29 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
         return plan
     prepare_session(conn)
     retry: list[Step] = []
+    shadow = Shadow(conn)
+    try:
+        _create_steps(plan, conn, dry_run, shadow, retry)
+    finally:
+        shadow.close()
+    _retry_views(conn, retry)
+    return plan
+
+
+def _shadow_check(shadow: Shadow, step: Step) -> bool:
+    """Shadow-validate a table step; False when the target rejects it beyond any fallback."""
+    res = shadow.check(step.statements, step.target_database)
+    for d in res.decisions:
+        step.decide(d.level, d.action, d.reason)
+    if res.untranslatable:
+        _fail(step, res.decisions[-1].reason)
+        return False
+    step.statements = [s for s in res.statements if not s.startswith("USE ")]
+    log.debug("schema: %s shadow-validated in %.1f ms", step.target_name, res.seconds * 1000)
+    return True
+
+
+def _create_steps(plan: Plan, conn, dry_run: bool, shadow: Shadow, retry: list[Step]) -> None:
     for step in plan.steps:
         if step.action == CHECK:
             _check(conn, step, dry_run)
@@ -100,6 +129,12 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
         if dry_run:
             step.status = "dry-run"
             continue
+        if step.obj.kind == "table" and step.statements:
+            try:
+                if not _shadow_check(shadow, step):
+                    continue
+            except pymysql.MySQLError as e:
+                step.decide("warning", "unchanged", f"shadow validation could not run ({e}); created without it")
         try:
             _run(conn, step)
             step.status = "done"
@@ -109,6 +144,9 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
                 retry.append(step)
             else:
                 _fail(step, e)
+
+
+def _retry_views(conn, retry: list[Step]) -> None:
     passes = 0
     while retry:
         passes += 1
@@ -128,7 +166,6 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
                 _fail(step, step.error)
             break
         retry = still
-    return plan
 
 
 def exit_status(plan: Plan) -> int:
