@@ -28,7 +28,7 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql import db, kafka_settings
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
@@ -112,6 +112,10 @@ class ProgressSink(DynamicSink):
 
 def build_flow(cfg) -> Dataflow:
     s = incremental_settings(cfg)
+    # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
+    # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
+    # the brokers, the user and the fix in the message (KafkaConnectError).
+    kafka_settings.check_connection(cfg.kafka)
     conn = db.connect(cfg.target, autocommit=True)
     try:
         forced = fencing.check_may_write(conn, cfg.job.meta_schema, cfg.job.name, s.force)  # JobFenced

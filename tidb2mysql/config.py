@@ -31,6 +31,51 @@ class ConfigError(ValueError):
     """The configuration file is missing, unreadable or invalid."""
 
 
+def resolve_secret(where: str, inline: str, env: str, file: str) -> str:
+    """The secret from ``env`` (a variable name), ``file`` (first line) or ``inline``, in that order.
+
+    Resolved when a connection opens, not at load time, so a rotated Kubernetes secret file
+    is picked up by the next connection. ``where`` (``[target]``) makes the error name the
+    section and key; the error never contains the secret itself.
+    """
+    if env:
+        try:
+            return os.environ[env]
+        except KeyError:
+            raise ConfigError(
+                f"{where} password_env: names {env!r}, which is not set in the environment"
+            ) from None
+    if file:
+        try:
+            text = Path(file).read_text()
+        except OSError as e:
+            raise ConfigError(f"{where} password_file: cannot read {file!r}: {e.strerror or e}") from None
+        return text.splitlines()[0] if text else ""
+    return inline
+
+
+def _check_readable(key: str, path: str) -> None:
+    """A certificate or key path that does not exist fails at load time, not at the first
+    TLS handshake minutes later inside a worker."""
+    if path and not os.access(path, os.R_OK):
+        reason = "does not exist" if not os.path.exists(path) else "is not readable by this user"
+        raise ValueError(f"{key}: {path!r} {reason}")
+
+
+def _check_secret_source(inline: str, env: str, file: str) -> None:
+    if sum(bool(x) for x in (inline, env, file)) > 1:
+        raise ValueError("password, password_env and password_file: set only one of them")
+    if env and env not in os.environ:
+        raise ValueError(f"password_env: names {env!r}, which is not set in the environment")
+    _check_readable("password_file", file)
+
+
+# MySQL-protocol TLS modes, named after the MySQL client's --ssl-mode. "preferred" (the
+# default) is what PyMySQL and the MySQL clients do without settings: encrypt when the server
+# offers TLS, verify nothing; "off" never encrypts.
+TLS_MODES = ("off", "preferred", "required", "verify_ca", "verify_identity")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A MySQL-protocol server: the TiDB source or the MySQL target."""
@@ -43,22 +88,55 @@ class Endpoint:
     password_file: str = ""
     unix_socket: str = ""
     connect_timeout: int = 10
+    # TLS (see TLS_MODES). verify_ca checks the chain against ca_file (or the system trust
+    # store when empty); verify_identity also checks that the certificate names ``host``.
+    tls: str = "preferred"
+    ca_file: str = ""
+    # Client certificate and its key (PEM), for servers that REQUIRE X509; both or neither.
+    cert_file: str = ""
+    key_file: str = ""
+
+    def validate(self) -> None:
+        if self.tls not in TLS_MODES:
+            raise ValueError(f"tls: {self.tls!r} is not one of {', '.join(TLS_MODES)}")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file: set both (a client certificate needs its key) or neither")
+        if self.tls == "off" and (self.ca_file or self.cert_file):
+            raise ValueError("ca_file/cert_file: set, but tls = \"off\" (use tls = \"verify_identity\")")
+        if self.ca_file and self.tls in ("preferred", "required"):
+            raise ValueError(f"ca_file: set, but tls = {self.tls!r} does not verify the server;"
+                             " use tls = \"verify_identity\" (or \"verify_ca\")")
+        for key in ("ca_file", "cert_file", "key_file"):
+            _check_readable(key, getattr(self, key))
+        _check_secret_source(self.password, self.password_env, self.password_file)
 
     def resolved_password(self) -> str:
-        if self.password_env:
-            try:
-                return os.environ[self.password_env]
-            except KeyError:
-                raise ConfigError(
-                    f"password_env names {self.password_env!r}, which is not set in the environment"
-                ) from None
-        if self.password_file:
-            try:
-                text = Path(self.password_file).read_text()
-            except OSError as e:
-                raise ConfigError(f"cannot read password_file {self.password_file!r}: {e}") from None
-            return text.splitlines()[0] if text else ""
-        return self.password
+        # parse() tags each endpoint with its section name, so errors say [source]/[target].
+        where = f"[{getattr(self, '_role', '')}]" if getattr(self, "_role", "") else f"[{self.describe()}]"
+        return resolve_secret(where, self.password, self.password_env, self.password_file)
+
+    def ssl_context(self):
+        """The ``ssl.SSLContext`` for ``tls`` (None for off/preferred: PyMySQL's own handling).
+
+        Built here rather than with PyMySQL's ``ssl_*`` arguments because those cannot express
+        "encrypt but do not verify" (``required``) and, given no CA, silently stop verifying.
+        """
+        import ssl
+
+        if self.tls in ("off", "preferred"):
+            return None
+        if self.tls == "required":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        else:
+            ctx = ssl.create_default_context(cafile=self.ca_file or None)
+            ctx.check_hostname = self.tls == "verify_identity"
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file:
+            ctx.load_cert_chain(self.cert_file, self.key_file)
+        return ctx
 
     def pymysql_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``pymysql.connect`` (the password resolved now)."""
@@ -73,24 +151,111 @@ class Endpoint:
         else:
             kw["host"] = self.host
             kw["port"] = self.port
+        if self.tls == "off":
+            kw["ssl_disabled"] = True
+        else:
+            ctx = self.ssl_context()
+            if ctx is not None:
+                # With an explicit context PyMySQL *requires* TLS: a server without it is an
+                # error, never a silent plaintext fallback.
+                kw["ssl"] = ctx
         return kw
 
     def describe(self) -> str:
-        """Where it points, for logs (never the password)."""
+        """Where it points, for logs and errors (never the password)."""
         where = self.unix_socket or f"{self.host}:{self.port}"
         return f"{self.user}@{where}"
 
 
-@dataclass(frozen=True)
+# [kafka] security -> librdkafka security.protocol
+KAFKA_SECURITY = {"plaintext": "PLAINTEXT", "ssl": "SSL", "sasl_plaintext": "SASL_PLAINTEXT", "sasl_ssl": "SASL_SSL"}
+KAFKA_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
+# librdkafka settings the typed keys own; setting them in [kafka] client as well is ambiguous.
+_KAFKA_SECURITY_CLIENT_KEYS = ("security.protocol", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+                               "sasl.password", "ssl.ca.location", "ssl.certificate.location", "ssl.key.location",
+                               "ssl.endpoint.identification.algorithm")
+
+
+def _is_secret_setting(name: str) -> bool:
+    n = name.lower()
+    return "password" in n or "secret" in n or n.endswith(".pem") or "sasl.jaas" in n
+
+
+@dataclass(frozen=True, repr=False)
 class KafkaConfig:
     brokers: str = "127.0.0.1:9092"
     topic: str = "tidb_obinlog"
     partition: int = 0
-    # Extra librdkafka settings for every client (security.protocol, sasl.*, ...).
+    # Extra librdkafka settings for every client (tuning; security is better set with the
+    # typed keys below, which are validated and keep the password out of the file).
     client: dict = field(default_factory=dict)
+    # plaintext | ssl | sasl_plaintext | sasl_ssl (librdkafka security.protocol)
+    security: str = "plaintext"
+    # SASL mechanism: SCRAM-SHA-256 (what Alibaba DTS / most managed Kafkas ask for),
+    # SCRAM-SHA-512 or PLAIN.
+    mechanism: str = "SCRAM-SHA-256"
+    username: str = ""
+    password: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    # TLS (ssl, sasl_ssl): CA of the brokers' certificates (empty = system trust store),
+    # optional client certificate and key (PEM) for brokers with ssl.client.auth=required,
+    # and whether the broker certificate must name the host in ``brokers``.
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    verify_hostname: bool = True
+
+    def validate(self) -> None:
+        if self.security not in KAFKA_SECURITY:
+            raise ValueError(f"security: {self.security!r} is not one of {', '.join(KAFKA_SECURITY)}")
+        sasl = self.security.startswith("sasl_")
+        tls = self.security in ("ssl", "sasl_ssl")
+        if self.mechanism not in KAFKA_MECHANISMS:
+            raise ValueError(f"mechanism: {self.mechanism!r} is not one of {', '.join(KAFKA_MECHANISMS)}")
+        has_secret = bool(self.password or self.password_env or self.password_file)
+        if sasl and not self.username:
+            raise ValueError(f"username: required with security = {self.security!r}")
+        if sasl and not has_secret:
+            raise ValueError(f"password_env or password_file: required with security = {self.security!r}")
+        if not sasl and (self.username or has_secret):
+            raise ValueError(f"username/password: set, but security = {self.security!r} does not authenticate;"
+                             " use security = \"sasl_ssl\" (or \"sasl_plaintext\")")
+        if not tls and (self.ca_file or self.cert_file or self.key_file):
+            raise ValueError(f"ca_file/cert_file/key_file: set, but security = {self.security!r} has no TLS;"
+                             " use security = \"sasl_ssl\" (or \"ssl\")")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("cert_file and key_file: set both (a client certificate needs its key) or neither")
+        for key in ("ca_file", "cert_file", "key_file"):
+            _check_readable(key, getattr(self, key))
+        _check_secret_source(self.password, self.password_env, self.password_file)
+        if self.security != "plaintext":
+            both = sorted(k for k in self.client if k in _KAFKA_SECURITY_CLIENT_KEYS)
+            if both:
+                raise ValueError(f"client: {', '.join(both)} conflict(s) with security = {self.security!r};"
+                                 " set security only with the typed keys (docs/configuration.md)")
+
+    def resolved_password(self) -> str:
+        return resolve_secret("[kafka]", self.password, self.password_env, self.password_file)
 
     def client_config(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.brokers, **self.client}
+        """bootstrap.servers, the security settings (password resolved now), then ``client``."""
+        from tidb2mysql.kafka_settings import security_settings
+
+        return {"bootstrap.servers": self.brokers, **security_settings(self), **self.client}
+
+    def describe(self) -> str:
+        """The brokers and how we authenticate, for logs and errors (never the password)."""
+        who = f"{self.username}@" if self.username else ""
+        return f"{who}{self.brokers} ({self.security}{', ' + self.mechanism if self.security.startswith('sasl_') else ''})"
+
+    def __repr__(self) -> str:
+        client = {k: ("***" if _is_secret_setting(k) else v) for k, v in self.client.items()}
+        return (f"KafkaConfig(brokers={self.brokers!r}, topic={self.topic!r}, partition={self.partition!r},"
+                f" security={self.security!r}, mechanism={self.mechanism!r}, username={self.username!r},"
+                f" password_env={self.password_env!r}, password_file={self.password_file!r},"
+                f" ca_file={self.ca_file!r}, cert_file={self.cert_file!r}, key_file={self.key_file!r},"
+                f" verify_hostname={self.verify_hostname!r}, client={client!r})")
 
 
 @dataclass(frozen=True)
@@ -203,6 +368,9 @@ def parse(data: dict[str, Any]) -> Config:
     kw: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         kw[name] = build_section(name, cls, data.get(name, {}))
+    for role in ("source", "target"):
+        # Not a config key: only so that errors about this endpoint name its section.
+        object.__setattr__(kw[role], "_role", role)
     extra = {name: build_section(name, cls, data.get(name, {})) for name, cls in _EXTRA_SECTIONS.items()}
     cfg = Config(**kw, extra=extra)
     _validate(cfg)

@@ -2,8 +2,9 @@
 
 Keeping it in one function means every connection gets the same basics: utf8mb4 (TiDB's
 and our default; anything narrower mangles 4-byte characters) and the endpoint's credentials
-resolved at connect time (``Endpoint.pymysql_kwargs``), and a future connection-wide change
-(TLS, a timeout) is made once. Statement size is limited by the *server's*
+resolved at connect time (``Endpoint.pymysql_kwargs``), the endpoint's TLS mode (an
+explicit ``ssl.SSLContext``: required means required, never a silent plaintext fallback), and
+connection errors that name the endpoint and say what to fix. Statement size is limited by the *server's*
 ``max_allowed_packet`` (1 GiB on the local stack); PyMySQL splits large statements into
 16 MiB wire packets itself and uses its own ``max_allowed_packet`` only for LOAD DATA LOCAL.
 Session settings that belong to a particular job (time zone, sql_mode, ...) are set by the
@@ -12,11 +13,79 @@ code that owns that job, not here.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any, Optional
 
 import pymysql
 
 from tidb2mysql.config import Endpoint
+
+# MySQL's client error "SSL connection error" (CR_SSL_CONNECTION_ERROR). Not in the transient
+# codes of tidb2mysql.replication.errors: a certificate that does not verify will not start
+# verifying on the next retry, so the flows stop at once instead of retrying forever.
+CR_SSL_CONNECTION_ERROR = 2026
+ER_ACCESS_DENIED = 1045
+
+
+class TLSConnectError(pymysql.err.OperationalError):
+    """The TLS handshake with a MySQL-protocol server failed (untrusted CA, wrong host name,
+    no TLS on the server): a configuration problem, never retried."""
+
+
+def _role(endpoint: Endpoint) -> str:
+    role = getattr(endpoint, "_role", "")
+    return f"{role} " if role else ""
+
+
+def _ssl_cause(e: BaseException) -> Optional[ssl.SSLError]:
+    seen = 0
+    cur: Optional[BaseException] = e
+    while cur is not None and seen < 5:
+        if isinstance(cur, ssl.SSLError):
+            return cur
+        cur = getattr(cur, "original_exception", None) or cur.__cause__ or cur.__context__
+        seen += 1
+    return None
+
+
+def tls_advice(endpoint: Endpoint, reason: str) -> str:
+    """What to change for a failed TLS handshake, from OpenSSL's reason text."""
+    r = reason.lower()
+    if "mismatch" in r or "hostname" in r:
+        return (f"the server certificate does not name {endpoint.host!r}: connect with a host name the"
+                " certificate lists (subjectAltName), or use tls = \"verify_ca\" to check only the CA")
+    if "self-signed" in r or "self signed" in r or "unable to get local issuer" in r or "unknown ca" in r:
+        return ("the server certificate is not signed by a CA in ca_file"
+                f" ({endpoint.ca_file or 'system trust store'}): set ca_file to the CA that signed it"
+                " (for RDS: the region's certificate bundle)")
+    if "expired" in r:
+        return "the server certificate has expired: renew it on the server"
+    if "doesn't support" in r or "does not support" in r:
+        return "the server has no TLS configured: enable TLS on the server, or set tls = \"off\""
+    return "check tls, ca_file, cert_file and key_file for this endpoint"
+
+
+def connect_error(endpoint: Endpoint, e: pymysql.err.OperationalError) -> pymysql.err.OperationalError:
+    """``e`` re-made with the endpoint (role, user@host:port, tls mode) in its message.
+
+    Keeps the class and error code, so retry classification is unchanged, except that TLS
+    failures become :class:`TLSConnectError` (code 2026, permanent). PyMySQL's messages never
+    contain the password, and neither does anything added here.
+    """
+    code = e.args[0] if e.args and isinstance(e.args[0], int) else -1
+    msg = str(e.args[1]) if len(e.args) > 1 else str(e)
+    where = f"{_role(endpoint)}{endpoint.describe()} (tls={endpoint.tls})"
+    cause = _ssl_cause(e)
+    if cause is not None or code == CR_SSL_CONNECTION_ERROR:
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or msg
+        return TLSConnectError(CR_SSL_CONNECTION_ERROR,
+                               f"{where}: TLS handshake failed: {reason}; fix: {tls_advice(endpoint, str(reason))}")
+    if code == ER_ACCESS_DENIED:
+        hint = "check user and password"
+        if endpoint.tls == "off":
+            hint += "; if the user REQUIRE SSL (e.g. RDS with require_secure_transport), set tls = \"verify_identity\""
+        return type(e)(code, f"{where}: {msg}; fix: {hint}")
+    return type(e)(code, f"{where}: {msg}")
 
 
 def connect(
@@ -35,4 +104,7 @@ def connect(
     if database is not None:
         args["database"] = database
     args.update(kw)
-    return pymysql.connect(**args)
+    try:
+        return pymysql.connect(**args)
+    except pymysql.err.OperationalError as e:
+        raise connect_error(endpoint, e) from None

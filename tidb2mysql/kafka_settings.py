@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidb2mysql.config import KafkaConfig
+from tidb2mysql.config import KAFKA_SECURITY, KafkaConfig
 
 # librdkafka caps a producer's message.max.bytes at 1e9 (just under the broker's 1 GiB).
 PRODUCER_MESSAGE_MAX_BYTES = 1_000_000_000
@@ -24,6 +24,30 @@ CONSUMER_PARTITION_FETCH_MAX_BYTES = 1_000_000_000
 CONSUMER_FETCH_MAX_BYTES = 1 << 30
 # librdkafka requires receive.message.max.bytes >= fetch.max.bytes + 512 (protocol overhead).
 CONSUMER_RECEIVE_MAX_BYTES = CONSUMER_FETCH_MAX_BYTES + (1 << 20)
+
+
+def security_settings(kafka: KafkaConfig) -> dict[str, Any]:
+    """librdkafka settings for ``[kafka] security`` & co. (the password resolved now).
+
+    These go into the client's config dict in memory only: librdkafka gets no file or command
+    line with the password, and none of tidb2mysql's logs print a client config.
+    """
+    if kafka.security == "plaintext":
+        return {}
+    conf: dict[str, Any] = {"security.protocol": KAFKA_SECURITY[kafka.security]}
+    if kafka.security.startswith("sasl_"):
+        conf["sasl.mechanism"] = kafka.mechanism
+        conf["sasl.username"] = kafka.username
+        conf["sasl.password"] = kafka.resolved_password()
+    if kafka.security in ("ssl", "sasl_ssl"):
+        if kafka.ca_file:
+            conf["ssl.ca.location"] = kafka.ca_file
+        if kafka.cert_file:
+            conf["ssl.certificate.location"] = kafka.cert_file
+            conf["ssl.key.location"] = kafka.key_file
+        # librdkafka >= 2.0 verifies the host name by default; say so explicitly either way.
+        conf["ssl.endpoint.identification.algorithm"] = "https" if kafka.verify_hostname else "none"
+    return conf
 
 
 def producer_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
@@ -64,3 +88,121 @@ def admin_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
     conf: dict[str, Any] = dict(kafka.client_config())
     conf.update(overrides)
     return conf
+
+
+class KafkaConnectError(RuntimeError):
+    """Kafka cannot be used with these settings; the message names the brokers, the user and
+    the mechanism (never the password), says what failed and how to fix it."""
+
+
+def _first_broker(brokers: str) -> tuple[str, int]:
+    first = brokers.split(",")[0].strip()
+    if "://" in first:
+        first = first.split("://", 1)[1]
+    host, _, port = first.rpartition(":")
+    return host.strip("[]") or first, int(port or 9092)
+
+
+def tls_probe(kafka: KafkaConfig, timeout: float = 5.0) -> str:
+    """Why the TLS handshake with the first broker fails, in OpenSSL's words ("" if it works).
+
+    librdkafka reports every verification failure as "certificate verify failed"; a Python
+    handshake with the same CA and host name tells an untrusted CA from a host name mismatch
+    or an expired certificate, which need different fixes.
+    """
+    import socket
+    import ssl
+
+    host, port = _first_broker(kafka.brokers)
+    ctx = ssl.create_default_context(cafile=kafka.ca_file or None)
+    ctx.check_hostname = kafka.verify_hostname
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            with ctx.wrap_socket(sock, server_hostname=host):
+                return ""
+    except ssl.SSLCertVerificationError as e:
+        return e.verify_message or str(e)
+    except (ssl.SSLError, OSError) as e:
+        return str(e)
+
+
+def explain_failure(kafka: KafkaConfig, errors: list, logs: list[str], final: BaseException) -> tuple[str, str]:
+    """(what failed, how to fix it) from librdkafka's error events and log lines."""
+    codes = {getattr(e, "code", lambda: None)() for e in errors}
+    texts = [str(e) for e in errors] + logs
+    joined = "\n".join(texts)
+    from confluent_kafka import KafkaError
+
+    if KafkaError._AUTHENTICATION in codes or "SASL authentication error" in joined:
+        return (f"SASL {kafka.mechanism} authentication failed for user {kafka.username!r}"
+                " (wrong username or password, or no credentials for this mechanism)",
+                "check [kafka] username, password_env/password_file and mechanism against the user created"
+                f" with kafka-configs --alter --add-config '{kafka.mechanism}=[password=...]' --entity-type users")
+    if KafkaError._SSL in codes or "SSL handshake failed" in joined:
+        reason = tls_probe(kafka) or next((t for t in texts if "SSL" in t), str(final))
+        r = reason.lower()
+        if "mismatch" in r:
+            fix = (f"the broker certificate does not name the host in [kafka] brokers ({kafka.brokers}): use a"
+                   " name the certificate lists (subjectAltName), or set verify_hostname = false")
+        elif "expired" in r:
+            fix = "the broker certificate has expired: renew it on the brokers"
+        elif "self-signed" in r or "self signed" in r or "local issuer" in r or "verify failed" in r:
+            fix = (f"the broker certificate is not signed by a CA in ca_file ({kafka.ca_file or 'system trust store'}):"
+                   " set [kafka] ca_file to the CA that signed the brokers' certificates")
+        else:
+            fix = "check [kafka] security, ca_file, cert_file and key_file"
+        return f"TLS handshake failed: {reason}", fix
+    if "APIVERSION_QUERY" in joined and kafka.security not in ("ssl", "sasl_ssl"):
+        return ("the broker closed the connection before answering: this listener probably expects TLS",
+                "set [kafka] security = \"sasl_ssl\" (or \"ssl\") with ca_file, or use the broker's plaintext port")
+    if "in state UP" in joined and "Disconnected" in joined and not kafka.security.startswith("sasl_"):
+        return ("the broker closed the connection after the first request: this listener probably requires SASL",
+                "set [kafka] security = \"sasl_plaintext\" or \"sasl_ssl\" with username and password_env/password_file")
+    if "Connection refused" in joined or "Connect to" in joined:
+        return (f"no broker answers at {kafka.brokers}: {next((t for t in texts if 'Connect' in t), '')}",
+                "check [kafka] brokers (host:port of the listener for this security protocol) and the network path")
+    return (f"{final}" + (f" ({texts[0]})" if texts else ""),
+            "check [kafka] brokers, security, mechanism, username and password")
+
+
+def check_connection(kafka: KafkaConfig, timeout: float = 10.0):
+    """(AdminClient, ClusterMetadata) for ``kafka``, or :class:`KafkaConnectError` saying why not.
+
+    Used by precheck and at the start of the incremental flow, so a wrong password or an
+    untrusted certificate stops the job at once with a clear message, instead of librdkafka
+    retrying forever while the flow waits for messages. Authentication and TLS failures end
+    the wait early (they are reported within a second; waiting longer does not help).
+    """
+    import logging
+    import time
+
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    errors: list = []
+    logs: list[str] = []
+
+    class _Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logs.append(record.getMessage())
+
+    capture = logging.getLogger(f"tidb2mysql.kafka.check.{id(errors)}")
+    capture.propagate = False
+    capture.setLevel(logging.INFO)
+    capture.addHandler(_Capture())
+    admin = AdminClient(admin_config(kafka, error_cb=errors.append, logger=capture))
+    deadline = time.monotonic() + timeout
+    final: BaseException = TimeoutError(f"no metadata within {timeout:.0f}s")
+    while time.monotonic() < deadline:
+        try:
+            md = admin.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            if md.brokers:
+                return admin, md
+        except KafkaException as e:
+            final = e
+        admin.poll(0)  # serve error events and log lines
+        if any(getattr(e, "code", lambda: None)() in (KafkaError._AUTHENTICATION, KafkaError._SSL) for e in errors):
+            break
+    admin.poll(0.2)
+    what, fix = explain_failure(kafka, errors, logs, final)
+    raise KafkaConnectError(f"Kafka {kafka.describe()}: {what}; fix: {fix}")
