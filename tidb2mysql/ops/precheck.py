@@ -25,6 +25,7 @@ from tidb2mysql import db
 from tidb2mysql.replication.sql import quote_ident
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+ER_INSECURE_TRANSPORT = 3159  # MySQL: require_secure_transport refuses a plaintext connection
 DRAINER_MESSAGE_BYTES = 1 << 30  # Drainer's kafka-max-message-size default
 RECEIVE_OVERHEAD = 512  # librdkafka: receive.message.max.bytes >= fetch.max.bytes + 512
 
@@ -84,6 +85,17 @@ def utc_offset(zone: str, system_zone: str = "", at: Optional[datetime] = None) 
             return at.astimezone(ZoneInfo(zone.upper())).utcoffset()
         except Exception:  # noqa: BLE001
             return None
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def grants_cover(grants: list[str], schema: str, privilege: str) -> bool:
@@ -150,15 +162,57 @@ class Precheck:
     # -- connectivity ---------------------------------------------------------------------
 
     def _connect(self, name: str, endpoint, role: str):
+        import dataclasses
+
+        import pymysql
+
         try:
             conn = db.connect(endpoint, autocommit=True)
         except Exception as e:  # noqa: BLE001
-            self.add(name, FAIL, f"cannot connect to {endpoint.describe()}: {e}",
-                     f"check [{role}] host/port/user/password and that the server is reachable from here")
+            msg = str(e.args[1]) if len(getattr(e, "args", ())) > 1 else str(e)
+            detail, _, fix = msg.partition("; fix: ")
+            code = e.args[0] if getattr(e, "args", None) and isinstance(e.args[0], int) else -1
+            if code in (db.ER_ACCESS_DENIED, ER_INSECURE_TRANSPORT) and endpoint.tls == "off":
+                # Does the same user get in over TLS? Then the server requires TLS, not
+                # another password: say so (RDS with require_secure_transport, REQUIRE SSL).
+                try:
+                    db.connect(dataclasses.replace(endpoint, tls="required"), autocommit=True).close()
+                    requires_tls = True
+                except pymysql.MySQLError:
+                    requires_tls = False
+                if requires_tls:
+                    self.add(name, FAIL, f"{endpoint.describe()} accepts {endpoint.user!r} only over TLS (REQUIRE SSL or"
+                             f" require_secure_transport), but [{role}] tls = \"off\"",
+                             f"set [{role}] tls = \"verify_identity\" and ca_file = the server's CA (RDS: the region bundle)")
+                    return None, ""
+            self.add(name, FAIL, f"cannot connect to {detail}",
+                     fix or f"check [{role}] host/port/user/password and that the server is reachable from here")
             return None, ""
         version = _text(_one(conn, "SELECT VERSION()"))
         self.add(name, PASS, f"{endpoint.describe()}: version {version}")
+        self.guarded(f"{role}.tls", lambda: self.check_tls(f"{role}.tls", conn, endpoint, role))
         return conn, version
+
+    def check_tls(self, name: str, conn, endpoint, role: str) -> None:
+        """Is the connection encrypted, and is the server's identity verified?"""
+        status = {_text(k): _text(v) for k, v in _all(conn, "SHOW SESSION STATUS LIKE %s", "Ssl\\_%")}
+        version, cipher = status.get("Ssl_version", ""), status.get("Ssl_cipher", "")
+        local = bool(endpoint.unix_socket) or is_loopback(endpoint.host)
+        fix = f"set [{role}] tls = \"verify_identity\" with ca_file = the server's CA (docs/operations.md, Securing connections)"
+        if not version:
+            if local:
+                self.add(name, PASS, f"not encrypted (tls = {endpoint.tls}); fine on loopback/socket {endpoint.describe()}")
+            else:
+                self.add(name, WARN, f"not encrypted (tls = {endpoint.tls}): rows and queries to {endpoint.describe()}"
+                         " cross the network in clear", fix)
+            return
+        how = {"verify_identity": "CA and host name verified", "verify_ca": "CA verified, host name NOT checked",
+               "required": "server NOT verified", "preferred": "server NOT verified"}[endpoint.tls]
+        detail = f"{version} {cipher} (tls = {endpoint.tls}: {how})"
+        if endpoint.tls in ("verify_identity", "verify_ca") or local:
+            self.add(name, PASS, detail)
+        else:
+            self.add(name, WARN, detail + ": a man in the middle could present any certificate", fix)
 
     def check_source_connect(self) -> None:
         self.src, self.src_version = self._connect("source.connect", self.cfg.source, "source")
@@ -167,16 +221,14 @@ class Precheck:
         self.tgt, self.tgt_version = self._connect("target.connect", self.cfg.target, "target")
 
     def check_kafka_connect(self) -> None:
-        from confluent_kafka.admin import AdminClient
+        from tidb2mysql.kafka_settings import KafkaConnectError, check_connection
 
-        from tidb2mysql.kafka_settings import admin_config
-
-        admin = AdminClient(admin_config(self.cfg.kafka))
+        k = self.cfg.kafka
         try:
-            md = admin.list_topics(timeout=10)
-        except Exception as e:  # noqa: BLE001
-            self.add("kafka.connect", FAIL, f"cannot reach Kafka at {self.cfg.kafka.brokers}: {e}",
-                     "check [kafka] brokers and the client settings ([kafka] client: security.protocol, sasl.*)")
+            admin, md = check_connection(k, timeout=10)
+        except KafkaConnectError as e:
+            detail, _, fix = str(e).partition("; fix: ")
+            self.add("kafka.connect", FAIL, detail, fix or "check the [kafka] section")
             return
         self.admin = admin
         version = "unknown"
@@ -189,8 +241,20 @@ class Precheck:
             version = entry.value if entry is not None and entry.value else version
         except Exception:  # noqa: BLE001 - describing configs may be denied by ACLs
             pass
-        self.add("kafka.connect", PASS, f"{self.cfg.kafka.brokers}: {len(md.brokers)} broker(s), cluster {md.cluster_id},"
+        self.add("kafka.connect", PASS, f"{k.describe()}: {len(md.brokers)} broker(s), cluster {md.cluster_id},"
                  f" inter.broker.protocol.version {version}")
+        hosts = [b.strip().rsplit(":", 1)[0].strip("[]") for b in k.brokers.split(",") if b.strip()]
+        remote = [h for h in hosts if not is_loopback(h)]
+        if k.security in ("ssl", "sasl_ssl"):
+            self.add("kafka.security", PASS, f"security = {k.security}: TLS"
+                     f"{' with host name verification' if k.verify_hostname else ', host name NOT verified'}"
+                     f"{f', SASL {k.mechanism} as {k.username}' if k.security == 'sasl_ssl' else ''}")
+        elif remote:
+            self.add("kafka.security", WARN, f"security = {k.security}: Drainer messages (all row data) to/from"
+                     f" {', '.join(remote)} are not encrypted",
+                     "use security = \"sasl_ssl\" with ca_file (docs/operations.md, Securing connections)")
+        else:
+            self.add("kafka.security", PASS, f"security = {k.security}: not encrypted, fine on loopback")
 
     # -- source -----------------------------------------------------------------------------
 
@@ -232,12 +296,25 @@ class Precheck:
                     problems.append(f"SHOW VIEW on {d}.{_text(v)}: {e.args[-1] if e.args else e}")
             if not views and not grants_cover(grants, d, "SHOW VIEW"):
                 problems.append(f"SHOW VIEW on {d}.* not granted (needed to migrate views)")
+        snapshot = self._snapshot_kind()
+        if snapshot == "mariadb" and not grants_cover(grants, "*", "RELOAD"):
+            problems.append("RELOAD on *.* not granted (the MariaDB stand-in's snapshot takes FLUSH TABLES WITH READ LOCK)")
         user = self.cfg.source.user
         if problems:
             self.add("source.privileges", FAIL, "; ".join(problems[:8]) + (f" (+{len(problems) - 8} more)" if len(problems) > 8 else ""),
-                     f"GRANT SELECT, SHOW VIEW ON <db>.* TO '{user}'@'<host>' for every database to migrate")
+                     f"GRANT SELECT, SHOW VIEW ON <db>.* TO '{user}'@'<host>' for every database to migrate"
+                     f"{' and GRANT RELOAD ON *.*' if snapshot == 'mariadb' else ''}"
+                     " (the grant list per stage: docs/operations.md, Least privilege)")
         else:
             self.add("source.privileges", PASS, f"SELECT on {len(self.selected)} table(s), SHOW VIEW on {len(dbs)} database(s)")
+
+    def _snapshot_kind(self) -> str:
+        from tidb2mysql.fullload.settings import full_load_settings
+
+        kind = full_load_settings(self.cfg).snapshot
+        if kind == "auto":
+            kind = "tidb" if "tidb" in self.src_version.lower() else "mariadb"
+        return kind
 
     def check_keys(self) -> None:
         if not self.selected:
@@ -315,7 +392,8 @@ class Precheck:
             priv, e = failed
             self.add("target.privileges", FAIL, f"probe in scratch schema {scratch}: {priv} failed: {e.args[-1] if e.args else e}",
                      f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'<host>' (or at least CREATE, DROP, ALTER, INDEX, CREATE VIEW,"
-                     f" SELECT, INSERT, UPDATE, DELETE on the target databases and on {self.cfg.job.meta_schema}.*)")
+                     f" SELECT, INSERT, UPDATE, DELETE on the target databases and on {self.cfg.job.meta_schema}.*;"
+                     " docs/operations.md, Least privilege)")
             return
         self.add("target.privileges", PASS, "CREATE/INSERT/UPDATE/DELETE/ALTER/INDEX/VIEW/DROP probes passed in a scratch schema")
 
@@ -572,5 +650,5 @@ def run_precheck(cfg, options: Optional[Options] = None) -> list[Check]:
     return Precheck(cfg, options).run()
 
 
-__all__ = ["Check", "FAIL", "Options", "PASS", "Precheck", "WARN", "grants_cover", "parse_go_duration", "render",
+__all__ = ["Check", "FAIL", "Options", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
            "run_precheck", "utc_offset"]
