@@ -7,7 +7,11 @@ statement text exactly as TiDB (or its docs/tests) wrote it.
 Header keys:
   source:   where the statement comes from (repo + path, or documentation URL)
   expect:   ``run`` (translated statements must execute) or ``skip:<level>`` (nothing to
-            run; the most severe decision has that level)
+            run; the most severe decision has that level) or ``stop`` (on the real target, shadow
+            validation finds no fallback: untranslatable, nothing runs, nothing changes)
+  static:   what the translation alone gives (no target catalog, no shadow validation) when
+            it differs from ``expect`` (e.g. ``skip:error`` for INTERVAL maintenance, which
+            needs the target's partitions); the unit test checks this one
   recopy:   ``yes`` when the translation must ask for the data to be copied again
   execute:  ``no: <why>`` for statements that are not valid on their own (parser tests)
   setup:    SQL run on the target before the statement (repeatable)
@@ -25,6 +29,8 @@ Header keys:
               view <name>
               decision <level> <text>             a decision of that level mentions text
               output-has <text> / output-lacks <text>   in the translated statements
+              shadow-decision <level> <text>  after catalog + shadow validation on the target
+                                              (integration test only)
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class Entry:
     sql: str
     source: str = ""
     expect: str = "run"
+    static: str | None = None
     recopy: bool = False
     execute: bool = True
     setup: list[str] = field(default_factory=list)
@@ -53,6 +60,15 @@ class Entry:
     @property
     def skip_level(self) -> str | None:
         return self.expect.split(":", 1)[1] if self.expect.startswith("skip:") else None
+
+    @property
+    def static_expect(self) -> str:
+        return self.static or self.expect
+
+    @property
+    def static_skip_level(self) -> str | None:
+        x = self.static_expect
+        return x.split(":", 1)[1] if x.startswith("skip:") else None
 
 
 _HEADER = re.compile(r"^-- (\w[\w-]*):\s?(.*)$")
@@ -86,6 +102,8 @@ def load(directory: Path = HERE) -> list[Entry]:
                     cur.source = value
                 elif key == "expect":
                     cur.expect = value
+                elif key == "static":
+                    cur.static = value
                 elif key == "recopy":
                     cur.recopy = value == "yes"
                 elif key == "execute":

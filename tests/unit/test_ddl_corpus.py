@@ -31,10 +31,11 @@ def test_tokens_round_trip(entry):
 def test_translation_matches_expectation(entry):
     tr = translate(entry.sql, MARIADB)
     text = "\n".join(tr.statements)
-    if entry.skip_level:
+    if entry.static_skip_level:
         assert tr.skipped, f"{entry.id}: expected skipped, got {tr.statements}"
         assert tr.statements == []
-        assert tr.level == entry.skip_level, [str(d) for d in tr.decisions]
+        assert tr.level == entry.static_skip_level, [str(d) for d in tr.decisions]
+        assert tr.untranslatable == (entry.static_skip_level == "error"), [str(d) for d in tr.decisions]
     else:
         assert not tr.skipped and tr.statements, [str(d) for d in tr.decisions]
     assert tr.needs_recopy == entry.recopy

@@ -44,9 +44,10 @@ class Translation:
     skipped: bool = False          # nothing to run: TiDB-only statement(s)
     needs_recopy: bool = False     # error-level: data changed without row events
     recopy_objects: list[str] = field(default_factory=list)  # which tables/databases
-    # No safe translation exists (or the target rejected every fallback in shadow
-    # validation): ``statements`` is empty and an error-level decision says why. The operator
-    # must decide; an automatic caller must not run anything for this DDL nor go past it.
+    # True exactly when an error-level decision was taken: no safe translation exists (or the
+    # target rejected every fallback in shadow validation). ``statements`` is then empty: an
+    # automatic caller must run nothing of this DDL and not go past it; the operator decides
+    # (with ``needs_recopy`` the remedy is copying ``recopy_objects`` again).
     untranslatable: bool = False
 
     @property

@@ -122,6 +122,8 @@ def translate(sql: str, target: Target, schema: Optional[str] = None,
         result.needs_recopy |= one.needs_recopy
         result.recopy_objects.extend(one.recopy_objects)
         result.untranslatable |= one.untranslatable
+    # every error-level outcome is untranslatable: nothing of this DDL runs automatically
+    result.untranslatable |= result.level == "error"
     if result.untranslatable:
         result.statements = []   # never run part of a DDL: the operator decides about all of it
     result.skipped = not any(s for s in result.statements if not s.startswith("USE "))
