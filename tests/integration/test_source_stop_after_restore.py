@@ -28,7 +28,7 @@ from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
 from tidb2mysql.replication.pipeline import EndOfInput
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.runtime import SourceLoop
-from tidb2mysql.replication.source import RawMessage
+from tidb2mysql.replication.source import RawMessage, TxnSlice
 from tests.support import flowrun, stack
 from tests.support.drainer_stream import Stream, q, schema, stream_env
 
@@ -232,6 +232,27 @@ def test_cutover_after_a_restore_drains_what_earlier_runs_read(env):
     assert_drains_exactly_at(env, lp, env.ts[-1])
     assert q(env.conn, f"SELECT state, detail FROM `{env.meta}`.job_control WHERE job=%s", env.job) == [
         (fencing.STOPPED, f"drained through commit_ts {env.ts[-1]}")]
+
+
+def test_a_snapshot_taken_while_slicing_does_not_count_the_half_routed_message(env):
+    """Resume re-reads a large message from its first slice; until it is routed completely
+    again, a stop must not claim its commit_ts (shards would checkpoint past unrouted rows)."""
+    env.produce(2)
+    big = TableChanges(schema("d"), [RowChange(Op.INSERT, (1000 + i, "x" * 50), None) for i in range(40)])
+    env.stream.txn(big)
+    env.ts.append(env.stream.ts)
+    env.stream.flush()
+    knobs = {"slice_bytes": 1000, "slice_rows": 10}
+    lp = env.loop(None, **knobs)
+    items = pump(lp, lambda items: any(isinstance(it, TxnSlice) for it in items))
+    assert lp.snapshot() == (2, env.ts[1])  # mid-slicing: the large message does not count yet
+    items += pump(lp, lambda items: any(isinstance(it, TxnSlice) and it.last for it in items))
+    assert lp.snapshot() == (3, env.ts[2])
+    lp = env.loop((2, env.ts[1]), stop_at_end=True, **knobs)
+    items = pump(lp, end_of_input)
+    assert sum(isinstance(it, TxnSlice) for it in items) == 4  # all of it again
+    assert end_of_input(items).last_commit_ts == env.ts[2]
+    assert_drains_exactly_at(env, lp, env.ts[2])
 
 
 # -- the real flow: killed after its snapshot recorded the topic end, restarted with -r ----------

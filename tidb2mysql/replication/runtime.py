@@ -71,6 +71,7 @@ class SourceLoop:
         self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
         decoder = self.decoder = Decoder(cfg.drainer.time_zone)
         self.slicer: Optional[MessageSlicer] = None
+        self.ts_before_slicer = 0  # last_ts before the message being sliced was read
         restored_ts = 0  # highest commit_ts read before the start offset by earlier runs
         if resume_state is not None:
             offset, restored_ts = self._restored_position(resume_state)
@@ -133,10 +134,10 @@ class SourceLoop:
                 if not msgs:
                     return [self._next_slice()]
                 break
+            # Every message read counts, also one that will be dead-lettered or filtered.
+            if m.commit_ts is not None and m.commit_ts > self.last_ts:
+                self.last_ts = m.commit_ts
         if msgs:
-            for m in msgs:
-                if m.commit_ts is not None and m.commit_ts > self.last_ts:
-                    self.last_ts = m.commit_ts
             return msgs
         if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
             self.stopped_at_ts = True
@@ -166,7 +167,7 @@ class SourceLoop:
         Snapshots are ``(offset, last_ts)``; older versions kept the offset only, and then the
         commit_ts of the last message before it (that has one) is read from the topic.
         """
-        if isinstance(state, tuple):
+        if isinstance(state, (tuple, list)):
             return int(state[0]), int(state[1])
         offset = int(state)
         topic, part = self.cfg.kafka.topic, self.cfg.kafka.partition
@@ -235,6 +236,7 @@ class SourceLoop:
         log.info("offset %d: large transaction (%d bytes, %d row changes) decoded in slices of %d",
                  m.offset, len(m.value), sum(self.decoder.mutation_counts(b)), self.s.slice_rows)
         self.slicer = MessageSlicer(m.offset, b, self.decoder.mutation_counts(b), self.s.slice_rows)
+        self.ts_before_slicer = self.last_ts
         if m.commit_ts is not None and m.commit_ts > self.last_ts:
             self.last_ts = m.commit_ts
         return True
@@ -254,10 +256,13 @@ class SourceLoop:
 
     def snapshot(self):
         # While a large message is being handed out, resume re-reads it from its first slice
-        # (shards skip the positions they already have). last_ts: the stop target after a
-        # restore counts what was read before the offset (see the class docstring).
-        offset = self.slicer.offset if self.slicer is not None else self.reader.position
-        return (offset, self.last_ts)
+        # (shards skip the positions they already have). The commit_ts is the highest of the
+        # messages before the offset, all routed completely: a restored run's stop target
+        # (see the class docstring). A half-routed large message does not count: a stop right
+        # after the restore would otherwise checkpoint past its unrouted rows.
+        if self.slicer is not None:
+            return (self.slicer.offset, self.ts_before_slicer)
+        return (self.reader.position, self.last_ts)
 
     def close(self):
         self.reader.close()
