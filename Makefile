@@ -24,7 +24,7 @@ SECURE ?= 0
 STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=$(SECURE) scripts/stack.sh
 SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
 
-.PHONY: setup up down status wipe proto test unit demo bench up-secure down-secure status-secure
+.PHONY: setup up down status wipe proto test unit demo bench up-secure down-secure status-secure image k8s-check
 
 # The stamp is newer than pyproject.toml once the install succeeded, so a second
 # `make setup` does nothing.
@@ -91,3 +91,14 @@ bench: setup up
 	else \
 	  echo "bench/ is not built yet: nothing to run"; \
 	fi
+
+# Container image (Dockerfile); needs a running container builder (docker, or IMAGE_BUILDER=podman).
+IMAGE ?= tidb2mysql:dev
+IMAGE_BUILDER ?= docker
+image:
+	$(IMAGE_BUILDER) build -t $(IMAGE) .
+
+# Kubernetes manifests: render (kustomize) and validate offline (kubeconform, strict) - k8s/check.py.
+# Not part of `make test`: it builds kustomize and kubeconform with `go install` the first time.
+k8s-check: setup
+	$(PY) k8s/check.py
