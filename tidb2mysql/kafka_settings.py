@@ -203,6 +203,10 @@ def check_connection(kafka: KafkaConfig, timeout: float = 10.0):
         admin.poll(0)  # serve error events and log lines
         if any(getattr(e, "code", lambda: None)() in (KafkaError._AUTHENTICATION, KafkaError._SSL) for e in errors):
             break
+        # The broker accepting TCP and then hanging up, again and again, is a protocol
+        # mismatch (plaintext client on a TLS or SASL listener), not a slow broker.
+        if sum("Disconnected" in line and ("APIVERSION_QUERY" in line or "in state UP" in line) for line in logs) >= 3:
+            break
     admin.poll(0.2)
     what, fix = explain_failure(kafka, errors, logs, final)
     raise KafkaConnectError(f"Kafka {kafka.describe()}: {what}; fix: {fix}")
