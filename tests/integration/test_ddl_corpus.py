@@ -1,22 +1,29 @@
 """Execute every corpus entry's translation on the real MariaDB 10.11 target and check the
 objects it created through information_schema (types, nullability, defaults, keys,
 charset/collation, partitions), not just "no error". Entries that must be skipped are
-checked for the right level in tests/unit/test_ddl_corpus.py (they run nothing here)."""
+checked for the right level in tests/unit/test_ddl_corpus.py (they run nothing here).
+
+Translation happens as in the replication path: with the target's catalog
+(``TargetCatalog``) and shadow validation (``ddl.shadow.validate``) before anything real is
+touched. ``expect: stop`` entries must end untranslatable with nothing changed."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pymysql
 import pytest
 
 from tests.ddl_corpus.corpus import Entry, load
 from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl.catalog import TargetCatalog
+from tidb2mysql.ddl.shadow import validate
 from tidb2mysql.ddl.tokenizer import QIDENT, WORD, tokenize
 
 pytestmark = pytest.mark.integration
 
-ENTRIES = [e for e in load() if e.execute and e.expect == "run"]
+ENTRIES = [e for e in load() if e.execute and e.expect in ("run", "stop")]
 _PAIRS = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|$)")
 
 
@@ -89,14 +96,14 @@ def _check(conn, db: str, entry: Entry, check: str, newdb: str | None) -> None:
     elif kind == "view":
         assert _rows(conn, "SELECT 1 FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
                      db, arg), f"{where}: view missing"
-    elif kind in ("decision", "output-has", "output-lacks"):
+    elif kind in ("decision", "output-has", "output-lacks", "shadow-decision"):
         pass  # translation-level checks: tests/unit/test_ddl_corpus.py
     else:
         raise AssertionError(f"{where}: unknown check kind {kind!r}")
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
-def test_corpus_entry_runs_on_mariadb(entry, target_conn, target_db):
+def test_corpus_entry_runs_on_mariadb(entry, target_conn, target_db, ddl_shadow_costs):
     target = Target.detect(target_conn)
     assert target.is_mariadb and target.version[:2] == (10, 11), f"stack target is {target}"
     names = {n.lower(): target_db for n in entry.rename}
@@ -110,9 +117,22 @@ def test_corpus_entry_runs_on_mariadb(entry, target_conn, target_db):
     try:
         for stmt in entry.setup:
             _rows(target_conn, _rename(stmt, names))
-        tr = translate(_rename(entry.sql, names), target, schema=target_db)
-        assert not tr.skipped and tr.statements
-        if not entry.database:
+        tr = translate(_rename(entry.sql, names), target, schema=target_db, catalog=TargetCatalog(target_conn))
+        started = time.perf_counter()
+        tr = validate(target_conn, tr, target_db)
+        ddl_shadow_costs.append((entry.id, time.perf_counter() - started))
+        for check in entry.checks:
+            kind, _, arg = check.partition(" ")
+            if kind == "shadow-decision":
+                level, _, words = arg.partition(" ")
+                assert any(d.level == level and words.lower() in d.reason.lower() for d in tr.decisions), \
+                    f"{entry.id}: no {level} decision about {words!r}: {[str(d) for d in tr.decisions]}"
+        if entry.expect == "stop":
+            assert tr.untranslatable and not tr.statements and tr.level == "error", [str(d) for d in tr.decisions]
+        else:
+            assert not tr.skipped and tr.statements, [str(d) for d in tr.decisions]
+            assert not tr.untranslatable, [str(d) for d in tr.decisions]
+        if not entry.database and tr.statements:
             assert tr.statements[0] == f"USE `{target_db}`"
         for stmt in tr.statements:
             try:
@@ -124,3 +144,20 @@ def test_corpus_entry_runs_on_mariadb(entry, target_conn, target_db):
     finally:
         if newdb:
             _rows(target_conn, f"DROP DATABASE IF EXISTS `{newdb}`")
+
+
+_COSTS: list = []
+
+
+@pytest.fixture
+def ddl_shadow_costs():
+    return _COSTS
+
+
+def test_shadow_validation_cost_is_reported():
+    """Not a check of speed (the machine is shared): prints what shadow validation cost per DDL."""
+    if not _COSTS:
+        pytest.skip("no corpus entry ran in this session")
+    ms = sorted(c * 1000 for _, c in _COSTS)
+    print(f"\nshadow validation over {len(ms)} DDL: median {ms[len(ms) // 2]:.1f} ms, "
+          f"p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms")
