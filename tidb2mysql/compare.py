@@ -1,10 +1,11 @@
-"""Do two databases hold the same rows?  The oracle's judge.
+"""Do two databases hold the same rows and the same schema?  The oracle's judge.
 
-``compare_databases(conn_a, db_a, conn_b, db_b)`` compares every base table of two databases
-(usually the TiDB source and the MySQL target, on two servers) and returns a
+``compare_databases(conn_a, db_a, conn_b, db_b)`` compares every table and view of two
+databases (usually the TiDB source and the MySQL target, on two servers) and returns a
 :class:`CompareResult`: per table the row counts on both sides, whether it is equal, the
 first differences in readable form ("only in source", "only in target", "column c differs:
-'x' vs 'y'"), column-list differences, and the tables present on one side only.
+'x' vs 'y'"), schema differences ("index idx_a only in source", "column c type int(11) vs
+bigint(20)"), per view its differences, and the tables and views present on one side only.
 ``str(result)`` is a short human report.
 
 How it decides, and why:
@@ -44,10 +45,47 @@ it compares a moving target).
 
 Column and table names may differ between the sides (the object-mapping stage renames
 things): ``table_map`` maps a table name of side A to its name on side B, ``column_map``
-maps, per side-A table name, a side-A column name to its side-B name. Unmapped names are
-the same on both sides. Column *lists* are compared too (names and order): a missing,
-extra or reordered column makes the table unequal, and the rows are then compared on the
-columns both sides have.
+maps, per side-A table name, a side-A column name to its side-B name, or to None for a
+column the selection leaves out of side B (then neither it nor an index using it is
+expected there, as the selection's DDL rewriting drops both). Unmapped names are the same
+on both sides. Column *lists* are compared too (names and order): a missing, extra or
+reordered column makes the table unequal, and the rows are then compared on the columns
+both sides have.
+
+The schema, and what is deliberately evened out (``schema=False`` skips all of it):
+
+* **What is compared.** Read with :mod:`tidb2mysql.catalog` (five information_schema
+  queries per side, whatever the number of tables). Per column: type, nullability,
+  default, charset/collation, EXTRA (auto_increment, ON UPDATE, generated kind) and
+  generation expression. Per index, matched by name: uniqueness, columns in order with
+  prefix lengths, type (BTREE/FULLTEXT/...). Per table: collation and partition names.
+  Per view: column names, definition, CHECK OPTION, SQL SECURITY. A lost ADD INDEX,
+  MODIFY COLUMN or CREATE VIEW therefore makes the databases unequal even when every row
+  agrees.
+* **Same server version on both sides** (the test stack: two MariaDB 10.11): raw values,
+  one renderer, nothing to normalize, except MariaDB's ``NULL`` (a string) as the default
+  of a nullable column without one, which is SQL NULL for a NOT NULL column: both mean "no
+  default value" and nullability is compared on its own.
+* **Different flavours or versions** (TiDB source, MySQL or MariaDB target): only what the
+  renderers disagree on for the same definition. Integer display widths (MySQL 8.0.19+
+  omits them); MariaDB's JSON, which is LONGTEXT utf8mb4_bin; ``utf8`` = ``utf8mb3``;
+  defaults (MariaDB quotes literals and renders expressions as ``current_timestamp()``,
+  MySQL/TiDB leave literals bare and mark expressions DEFAULT_GENERATED), the case and
+  ``()`` of CURRENT_TIMESTAMP in EXTRA; whitespace, parentheses and backticks in
+  generation expressions and view text.
+* **Views.** MySQL and MariaDB store a view's query rewritten and fully qualified with the
+  view's own database; that database name is removed from both texts and, for side A,
+  ``table_map``/``column_map`` applied to the qualified names, because schema migration
+  renames the database qualifiers (and the selection the tables) when it creates the view
+  on the target. The DEFINER is not compared: the DDL translation removes it so the view
+  belongs to the replicating account (``ddl/translate.py``). ALGORITHM is not compared
+  (a hint about how the server runs the view, not what it returns). When a side is TiDB, the definition text
+  is not compared at all: TiDB keeps the user's text, not a canonical rewrite, so the
+  columns, check option and security are what can be compared.
+* **Not compared**: the engine, ROW_FORMAT and other storage options, comments, the
+  AUTO_INCREMENT counter, foreign keys, CHECK constraints (the translation drops them on
+  purpose, see ``Options.keep_checks``), index visibility and DESC key parts (TiDB parses
+  and ignores DESC).
 """
 
 from __future__ import annotations
