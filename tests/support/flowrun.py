@@ -58,13 +58,16 @@ def incremental_cmd(config: Path, workers: int = 1, processes: int = 1, recovery
     return cmd + list(extra)
 
 
-def start(cmd: list[str], log_path: Path) -> subprocess.Popen:
+def start(cmd: list[str], log_path: Path, env: Optional[dict] = None) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group; ``env`` adds variables (e.g. failpoints)."""
     log = open(log_path, "ab")
-    return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    full_env = {**os.environ, **env} if env else None
+    return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=full_env)
 
 
-def run(cmd: list[str], log_path: Path, timeout: float = 300) -> int:
-    p = start(cmd, log_path)
+def run(cmd: list[str], log_path: Path, timeout: float = 300, env: Optional[dict] = None) -> int:
+    p = start(cmd, log_path, env)
     try:
         return p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

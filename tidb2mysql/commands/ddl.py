@@ -29,9 +29,55 @@ def add_arguments(p) -> None:
     t.add_argument("--keep-tidb-comments", action="store_true", help="keep /*T! */ comments instead of dropping them")
     # The CLI gives every subcommand --config; accept it after "translate" too, unused.
     t.add_argument("--config", dest="ddl_config", help=argparse.SUPPRESS)
+    r = sub.add_parser("resolve", help="decide what happens to a replicated DDL that stopped the flow",
+                       description="A DDL that failed permanently in strict mode stops the incremental flow,"
+                                   " across restarts, until this records a decision in ddl_history.")
+    r.add_argument("--commit-ts", type=int, required=True, help="the DDL's commit_ts (see `tidb2mysql status`)")
+    how = r.add_mutually_exclusive_group(required=True)
+    how.add_argument("--retry", dest="decision", action="store_const", const="retry",
+                     help="run it again from the statement that failed (after fixing the cause)")
+    how.add_argument("--skip", dest="decision", action="store_const", const="skip",
+                     help="never run it; the flow carries on (the target schema stays as it is)")
+    how.add_argument("--applied-by-hand", dest="decision", action="store_const", const="applied-by-hand",
+                     help="you ran an equivalent statement on the target; the flow carries on")
+    r.add_argument("--config", dest="resolve_config", help="configuration file (default: $TIDB2MYSQL_CONFIG)")
 
 
 def run(args) -> int:
+    if args.ddl_action == "resolve":
+        return resolve(args)
+    return translate_command(args)
+
+
+def resolve(args) -> int:
+    """Exit 0 once the decision is recorded; 2 when there is nothing to decide."""
+    import getpass
+    import os
+
+    from tidb2mysql import config as config_mod
+    from tidb2mysql import db
+    from tidb2mysql.replication.barrier import DDLCoordinator
+    from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+
+    cfg = config_mod.load(getattr(args, "resolve_config", None) or getattr(args, "config", None)
+                          or os.environ.get(config_mod.ENV_VAR))
+    conn = db.connect(cfg.target, autocommit=True)
+    try:
+        ensure_meta(conn, cfg.job.meta_schema)
+        coord = DDLCoordinator(Checkpoints(cfg.job.meta_schema, cfg.job.name), shard_count=0)
+        try:
+            status = coord.resolve(conn, args.commit_ts, args.decision, who=getpass.getuser())
+        except ValueError as e:
+            print(f"tidb2mysql ddl resolve: {e}", file=sys.stderr)
+            return 2
+    finally:
+        conn.close()
+    print(f"DDL at commit_ts {args.commit_ts} of job {cfg.job.name!r} is now {status!r};"
+          " start the incremental flow again")
+    return 0
+
+
+def translate_command(args) -> int:
     """Exit status 0, or 1 when a statement has an error-level decision (e.g. re-copy needed)."""
     from tidb2mysql.ddl import Options, Target, translate
     from tidb2mysql.ddl.tokenizer import TokenizeError, split_statements
@@ -75,4 +121,4 @@ def run(args) -> int:
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("ddl", "DDL tools: translate TiDB DDL for MySQL/MariaDB (no configuration needed)")(run)
+command("ddl", "DDL tools: translate TiDB DDL for MySQL/MariaDB; resolve a replicated DDL that stopped the flow")(run)

@@ -51,6 +51,10 @@ class Status:
     rows_per_second: Optional[float] = None
     dead_letters: int = 0
     ddl: dict = field(default_factory=dict)  # status -> count
+    # DDL not done: "blocked since T: reason" (transient, retried) or "stopped: ..." (failed,
+    # waits for `tidb2mysql ddl resolve`), one line each, oldest first
+    ddl_waiting: list = field(default_factory=list)
+    quarantined: list = field(default_factory=list)  # "db.table (since commit_ts N: reason)"
     last_update: Optional[str] = None
     notes: list = field(default_factory=list)
 
@@ -78,7 +82,8 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
     ctl = JobControl(meta, job).load(conn)
     st.control_state = ctl.state if ctl else None
     with conn.cursor() as cur:
-        has = {t: _table_exists(cur, meta, t) for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job")}
+        has = {t: _table_exists(cur, meta, t)
+               for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job", "quarantine")}
         if has["full_load_job"]:
             cur.execute(f"SELECT stage, snapshot_ts FROM {m}.full_load_job WHERE job=%s", (job,))
             row = cur.fetchone()
@@ -100,6 +105,21 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
         if has["ddl_history"]:
             cur.execute(f"SELECT status, COUNT(*) FROM {m}.ddl_history WHERE job=%s GROUP BY status", (job,))
             st.ddl = {s: int(n) for s, n in cur.fetchall()}
+            cur.execute(f"SELECT commit_ts, status, blocked_since, error, query FROM {m}.ddl_history"
+                        f" WHERE job=%s AND status IN ('running', 'failed') ORDER BY commit_ts", (job,))
+            for ts, status, since, error, query in cur.fetchall():
+                what = f"commit_ts {ts} ({query[:80]})"
+                if status == "failed":
+                    st.ddl_waiting.append(f"STOPPED at DDL {what}: {error}; decide with"
+                                          f" `tidb2mysql ddl resolve --commit-ts {ts} --retry|--skip|--applied-by-hand`")
+                elif since is not None:
+                    st.ddl_waiting.append(f"DDL blocked since {since}: {error} -- {what}; retried with backoff")
+                else:
+                    st.ddl_waiting.append(f"DDL running: {what}")
+        if has["quarantine"]:
+            cur.execute(f"SELECT schema_name, table_name, commit_ts, reason FROM {m}.quarantine WHERE job=%s"
+                        f" ORDER BY schema_name, table_name", (job,))
+            st.quarantined = [f"{d}.{t} (since DDL at commit_ts {ts}: {r[:200]})" for d, t, ts, r in cur.fetchall()]
         if has["dead_letter"]:
             cur.execute(f"SELECT COUNT(*) FROM {m}.dead_letter WHERE job=%s", (job,))
             st.dead_letters = int(cur.fetchone()[0])
@@ -189,6 +209,9 @@ def render(st: Status) -> str:
         lines.append(f"rows             {st.rows_applied} applied, {rate} rows/s; last checkpoint {st.last_update}")
     ddl = ", ".join(f"{n} {s}" for s, n in sorted(st.ddl.items())) or "none"
     lines.append(f"DDL              {ddl}")
+    lines += [f"DDL waiting      {w}" for w in st.ddl_waiting]
+    lines += [f"quarantined      {qt}; its changes go to the dead-letter table (copy it again)"
+              for qt in st.quarantined]
     lines.append(f"dead letters     {st.dead_letters}")
     lines += [f"note             {n}" for n in st.notes]
     return "\n".join(lines)

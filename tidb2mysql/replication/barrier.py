@@ -80,6 +80,9 @@ ALREADY_DONE_ERRORS = {
     4092: "unknown view",
 }
 
+# Transient errors that the server answers with: the statement did not execute.
+NOT_APPLIED_ERRORS = {1205, 1213, 1040}
+
 RUNNING = "running"
 APPLIED = "applied"
 SKIPPED = "skipped"
@@ -265,6 +268,7 @@ class DDLCoordinator:
             status = FAILED if self.strict else (NEEDS_RECOPY if tr.needs_recopy else QUARANTINED)
         elif tr.skipped or not any(use_target(s) is None for s in tr.statements):
             status = SKIPPED
+        conn.begin()  # the row, its dead letter and the quarantine become visible together
         with conn.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.history} (job, commit_ts, schema_name, table_name, query, statements,"
@@ -289,6 +293,9 @@ class DDLCoordinator:
             cur.execute(f"SET SESSION lock_wait_timeout = {int(self.lock_wait_timeout)}")
         decisions = list(row.decisions)
         database: Optional[str] = None
+        # A fingerprint in the row means the first pending statement was sent before and its
+        # outcome is unknown (the USE statements before it are not steps of their own).
+        interrupted = row.step_fingerprint
         for i, stmt in enumerate(row.statements):
             db = use_target(stmt)
             if db is not None:
@@ -296,7 +303,7 @@ class DDLCoordinator:
                 continue
             if i < row.step:
                 continue
-            rerun = row.step == i and row.step_fingerprint is not None
+            rerun, interrupted = interrupted is not None, None
             now = schema_fingerprint(conn, stmt, database)
             if rerun and now != row.step_fingerprint:
                 decisions.append({"level": "warning", "action": "recovered",
@@ -312,7 +319,10 @@ class DDLCoordinator:
                 self._send(conn, database, stmt)
             except pymysql.err.MySQLError as e:
                 if is_transient(e):
-                    self._note_blocked(conn, ddl, e)
+                    # A server's error reply (lock wait timeout, deadlock) proves the statement
+                    # did not take effect: it is sent again as a first run. Only a lost
+                    # connection leaves the outcome unknown (the fingerprint stays to decide).
+                    self._note_blocked(conn, ddl, e, not_applied=error_code(e) in NOT_APPLIED_ERRORS)
                     raise
                 code, msg = error_code(e), error_message(e)
                 if rerun and code in ALREADY_DONE_ERRORS:
@@ -323,7 +333,7 @@ class DDLCoordinator:
                     self._fail(conn, ddl, offset, f"{code}: {msg} (statement: {stmt})", decisions)
                     return
             if failpoints.ENABLED:
-                failpoints.hit("barrier.after_execute", f"{ddl.commit_ts}.{i}", conn)
+                failpoints.hit("barrier.after_execute", ddl.commit_ts, conn)
             self._advance(conn, ddl, i + 1, decisions)
         with conn.cursor() as cur:
             cur.execute(
@@ -352,13 +362,14 @@ class DDLCoordinator:
                         (step, orjson.dumps(decisions).decode(), self.job, ddl.commit_ts))
         conn.commit()
 
-    def _note_blocked(self, conn, ddl: DDL, e: BaseException) -> None:
+    def _note_blocked(self, conn, ddl: DDL, e: BaseException, not_applied: bool) -> None:
         """Best effort: record why the DDL waits (the connection may be the thing that broke)."""
         log.warning("DDL at commit_ts %s blocked: %s; retrying", ddl.commit_ts, e)
+        clear = ", step_fingerprint=NULL" if not_applied else ""
         try:
             with conn.cursor() as cur:
                 cur.execute(f"UPDATE {self.history} SET error=%s, blocked_since=COALESCE(blocked_since,"
-                            " CURRENT_TIMESTAMP(3)) WHERE job=%s AND commit_ts=%s",
+                            f" CURRENT_TIMESTAMP(3)){clear} WHERE job=%s AND commit_ts=%s",
                             (f"blocked: {error_code(e)}: {error_message(e)}", self.job, ddl.commit_ts))
             conn.commit()
         except Exception as e2:  # noqa: BLE001 - the record is informational
@@ -366,6 +377,7 @@ class DDLCoordinator:
 
     def _fail(self, conn, ddl: DDL, offset: int, error: str, decisions: list[dict]) -> None:
         status = FAILED if self.strict else QUARANTINED
+        conn.begin()  # a shard that sees the status must also see the quarantine
         with conn.cursor() as cur:
             cur.execute(f"UPDATE {self.history} SET status=%s, error=%s, decisions=%s, blocked_since=NULL"
                         " WHERE job=%s AND commit_ts=%s",
@@ -392,6 +404,34 @@ class DDLCoordinator:
         return (f"DDL at commit_ts {ddl.commit_ts} ({ddl.schema}.{ddl.table}) failed: {error}. The flow stays"
                 f" stopped (strict mode) until an operator decides: tidb2mysql ddl resolve --commit-ts"
                 f" {ddl.commit_ts} --retry | --skip | --applied-by-hand")
+
+    RESOLUTIONS = {"retry": RUNNING, "skip": MANUAL_SKIP, "applied-by-hand": MANUAL_APPLIED}
+
+    def resolve(self, conn, commit_ts: int, decision: str, who: str = "") -> str:
+        """Record an operator's decision on a DDL that stopped the flow; the new status.
+
+        ``retry``: run it again from the statement that failed (a permanent error leaves no
+        effect, so that statement is sent as a first run); ``skip``: never run it, carry on;
+        ``applied-by-hand``: the operator ran an equivalent statement, carry on.
+        """
+        new = self.RESOLUTIONS.get(decision)
+        if new is None:
+            raise ValueError(f"unknown decision {decision!r} (retry, skip, applied-by-hand)")
+        row = self.load(conn, commit_ts)
+        if row is None:
+            raise ValueError(f"job {self.job!r} has no DDL at commit_ts {commit_ts} in {self.history}")
+        if row.status != FAILED:
+            raise ValueError(f"the DDL at commit_ts {commit_ts} is {row.status!r}; only a failed DDL waits for a"
+                             " decision")
+        note = f"{decision} by {who or 'operator'}; was failed: {row.error}"
+        with conn.cursor() as cur:
+            cur.execute(f"UPDATE {self.history} SET status=%s, step_fingerprint=NULL, blocked_since=NULL,"
+                        " resolution=CONCAT(CAST(CURRENT_TIMESTAMP(3) AS CHAR), ' ', %s)"
+                        " WHERE job=%s AND commit_ts=%s AND status=%s",
+                        (new, note, self.job, commit_ts, FAILED))
+        conn.commit()
+        log.warning("DDL at commit_ts %s: %s", commit_ts, note)
+        return new
 
     def history_rows(self, conn) -> list[dict]:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:

@@ -53,9 +53,20 @@ def named_databases(conn, stmt: str, default_db: Optional[str]) -> list[str]:
     return sorted(d for d in found if d)
 
 
+class FingerprintUnreliable(pymysql.err.OperationalError):
+    """information_schema skipped or truncated something (it reports a table it cannot open,
+    e.g. behind a metadata lock, as a warning, not an error): try again later. Classified as
+    transient (error 1205) so the barrier polls again instead of deciding on a partial view."""
+
+
 def _rows(cur, sql: str, args) -> list:
     cur.execute(sql, args)
-    return [list(r) for r in cur.fetchall()]
+    rows = [list(r) for r in cur.fetchall()]
+    cur.execute("SHOW WARNINGS")
+    warnings = cur.fetchall()
+    if warnings:
+        raise FingerprintUnreliable(1205, f"schema fingerprint incomplete: {warnings[0][2]}")
+    return rows
 
 
 def _table_ids(cur, dbs: list[str]) -> Optional[list]:
