@@ -119,15 +119,18 @@ class Shadow:
         fk = self._exec("SELECT @@SESSION.foreign_key_checks")[0][0]
         self._exec("SET SESSION foreign_key_checks = 0")
         try:
+            current = schema
             if schema:
                 self._exec(f"USE {_q(schema)}")
             for stmt in statements:
                 if stmt.startswith("USE "):
                     self._exec(stmt)
+                    used = [t for t in tokenize(stmt) if t.significant]
+                    current = used[1].name if len(used) > 1 else current
                     out.statements.append(stmt)
                     continue
                 try:
-                    fixed = self._one(stmt, out, pymysql)
+                    fixed = self._one(stmt, out, pymysql, current)
                 except _Stop as e:
                     out.untranslatable = True
                     out.statements = []
@@ -142,11 +145,12 @@ class Shadow:
             out.statements = []
         return out
 
-    def _one(self, stmt: str, out: ShadowOutcome, pymysql) -> Optional[str]:
+    def _one(self, stmt: str, out: ShadowOutcome, pymysql, current: Optional[str] = None) -> Optional[str]:
         subject = _subject(stmt)
         if subject is None:
             return stmt
         kind, pos, schema, name = subject
+        schema = schema or current
         if kind != "create" and not self._exists(schema, name):
             return stmt          # nothing to copy: the real statement fails (or not) on its own
         self._ensure()

@@ -839,7 +839,7 @@ class _Statement:
         full = {c.lower() for c, prefix in key["columns"] if c and not prefix}
         return all(c.lower() in full for c in part_cols)
 
-    def _partition_columns(self, p: int, b: int) -> Optional[tuple[str, ...]]:
+    def _partition_columns(self, p: int, b: int, column_names: Optional[list[str]] = None) -> Optional[tuple[str, ...]]:
         """Columns of the PARTITION BY clause starting at p (None when it cannot be read)."""
         e = self.e
         j = p + 2
@@ -851,7 +851,7 @@ class _Statement:
         if not e.is_op(j + 1, "("):
             return None
         close = e.close_of(j + 1)
-        names = {c["name"].lower(): c["name"] for c in self.columns}
+        names = {n.lower(): n for n in (column_names or [c["name"] for c in self.columns])}
         cols = expression_columns(e.source(j + 2, close - 1), names) if close > j + 2 else ()
         if not cols and method == "KEY":
             pk = next((k for k in self.keys if k["primary"]), None)
@@ -1051,8 +1051,7 @@ class _Statement:
             keys = [{"name": n, "columns": [(c, False) for c in cs], "global": False, "unique": True}
                     for n, cs in (info.unique_keys.items() if info else [])]
             if info:
-                self.columns = self.columns or [{"name": c.name} for c in info.columns]
-                cols = self._partition_columns(p, b)
+                cols = self._partition_columns(p, b, [c.name for c in info.columns])
         bad = [k for k in keys if k["unique"] and cols is not None and not self._covers(k, cols)]
         if bad:
             glob = [k for k in bad if k["global"]]
