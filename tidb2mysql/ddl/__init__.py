@@ -34,10 +34,20 @@ Policy (every decision is reported with its reason):
 * Schema: with ``schema`` given, table-level statements are preceded by an explicit
   ``USE `schema``` (names in the text are not rewritten); database-level ones are not.
 * Incomplete or unexpected text never raises: it is an error-level skip naming the statement.
+* Target limits (issue 19): unique keys vs partitioning columns (GLOBAL indexes), VARCHAR byte
+  length and the 65,535-byte row, rebuild-only ALTERs (skipped), temporary tables (skipped);
+  with a ``catalog`` (``ddl.catalog``) ADD UNIQUE and INTERVAL FIRST/LAST PARTITION use the
+  target table's current shape. ``ddl.shadow`` then runs the result on an empty copy of the
+  table on the target, with fallbacks per error class, before anything real is touched.
+* Levels: INFO only when a change has no effect at all on the target; WARNING when a TiDB
+  behaviour is lost or the statement is changed to be accepted; ERROR = ``untranslatable``
+  (no statements; the operator decides). Table: docs/schema-migration.md.
 
 Modules: ``tokenizer`` (lossless MySQL-family tokens), ``edit`` (token buffer with edits),
 ``target`` (server flavour/version and what it supports), ``charsets`` (TiDB default
-collations, mappings), ``model`` (Decision, Translation), ``translate`` (the rules).
+collations, mappings, bytes per character), ``model`` (Decision, Translation), ``translate``
+(the rules), ``catalog`` (the target table's current shape), ``shadow`` (validation on the
+target before a real table is touched).
 """
 
 from tidb2mysql.ddl.model import Decision, Translation
