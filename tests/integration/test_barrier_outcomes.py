@@ -206,3 +206,39 @@ def test_live_connection_cut_while_a_ddl_statement_runs(env, stack_config):
     assert cols == [("id", "bigint(20)"), ("n", "bigint(20)"), ("z", "int(11)")]
     assert q(conn, f"SELECT COUNT(*), SUM(z) FROM `{dbn}`.big") == [(400010, 400000 * 7 + 10)]
     assert deadletter.count(conn, "tidb2mysql", job) == 0
+
+
+def test_an_untranslatable_ddl_is_parked_and_stops_strict_mode(env):
+    """RECOVER TABLE restores rows without row events: the target cannot follow by DDL. Never a
+    silent skip: non-strict parks it (dead letter, table quarantined, status needs-recopy);
+    strict stops the flow at it."""
+    s, dbn, job, conn, tmp = env
+    base_stream(s, dbn)
+    s.ddl(dbn, "t", "recover table t")
+    ddl_ts = s.ts
+    s.txn(TableChanges(schema(dbn), [RowChange(Op.INSERT, (100, "after"), None)]),
+          TableChanges(u_schema(dbn), [RowChange(Op.INSERT, (1, "u"), None)]))
+    s.flush()
+    cfg = flowrun.write_config(tmp / "t2m.toml", topic=s.topic, job=job)
+    rc, log = run_flow(cfg, tmp, "lenient")
+    assert rc == 0, flowrun.tail(log)
+    (ts, status, error, *_), = [h for h in history(conn, job) if h[0] == ddl_ts]
+    assert status == "needs-recopy" and "copy the table again" in error
+    kinds = q(conn, "SELECT kind, COUNT(*) FROM tidb2mysql.dead_letter WHERE job=%s GROUP BY kind ORDER BY kind", job)
+    assert kinds == [("ddl", 1), ("quarantine", 1)]
+    assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.u") == [(1,)]
+
+    strict_job = job + "_strict"
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{dbn}`")
+    cfg2 = flowrun.write_config(tmp / "strict.toml", topic=s.topic, job=strict_job, incremental={"strict": True})
+    try:
+        rc, log = run_flow(cfg2, tmp, "strict")
+        assert rc != 0 and "ddl resolve" in log.read_text()
+        (ts, status, error, *_), = [h for h in history(conn, strict_job) if h[0] == ddl_ts]
+        assert status == "failed"
+        assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.u") == [(0,)], "nothing after the DDL is applied"
+    finally:
+        with conn.cursor() as cur:
+            for t in ("checkpoint", "ddl_history", "dead_letter", "job_control", "quarantine"):
+                cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (strict_job,))

@@ -52,7 +52,8 @@ def schema(dbn, cols=("id", "v"), types=("bigint", "varchar")):
 
 
 # Job-scoped rows tidb2mysql keeps in the target's meta schema (deleted after each test).
-META_TABLES = ("checkpoint", "ddl_history", "dead_letter", "job_control", "full_load_job", "full_load_chunks")
+META_TABLES = ("checkpoint", "ddl_history", "dead_letter", "job_control", "full_load_job", "full_load_chunks",
+               "quarantine")
 
 
 @contextmanager
