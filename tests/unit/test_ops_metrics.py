@@ -83,6 +83,19 @@ def test_record_flush_counts_rows_by_table_and_operation_and_ddl_once_per_report
     assert f"tidb2mysql_applied_commit_ts {ts + 2}" in out
 
 
+def test_a_blocked_ddl_raises_the_gauge_until_the_ddl_passes():
+    r = Registry()
+    ts = make_tso(1_700_000_000_000)
+    for _ in range(3):
+        record_flush(FlushReport(1, 0, 0, (ts, -1), (ts, -1), 0.0, ddl_status="blocked"), r)
+    out = lines(r)
+    assert "tidb2mysql_ddl_blocked 1" in out and "tidb2mysql_ddl_blocked_polls_total 3" in out
+    assert not any(x.startswith("tidb2mysql_flushes_total") or x.startswith("tidb2mysql_shard_applied")
+                   for x in out)  # nothing was applied
+    record_flush(FlushReport(1, 0, 0, (ts, -1), (ts, 0), 0.0, ddl="alter table t add c int", ddl_status="applied"), r)
+    assert "tidb2mysql_ddl_blocked 0" in lines(r)
+
+
 def test_endpoint_serves_metrics_and_404s_elsewhere():
     r = Registry()
     r.inc("flushes_total", shard=0)

@@ -30,6 +30,8 @@ class ProgressLog:
         self.last_ts = 0
 
     def add(self, report) -> None:
+        if report.ddl_status == "blocked":
+            return  # a DDL still waiting: nothing was applied (the shard logs why)
         if report.ddl is not None:
             self.ddl_ts.add(report.last[0])
         else:
