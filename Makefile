@@ -75,7 +75,9 @@ proto: setup
 
 # PYTEST_STATUS=file records pytest's own exit status there (make itself exits 2 on any
 # failure); .ci/run uses it to exit with pytest's status.
-test: setup up
+# The secured stack (TLS, SASL/SCRAM; ~15 s from nothing, ~1 s when up) runs beside the
+# default one for tests/integration/test_security.py, whose fixture would start it anyway.
+test: setup up up-secure
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); s=$$?; \
 	  if [ -n "$(PYTEST_STATUS)" ]; then echo $$s > "$(PYTEST_STATUS)"; fi; exit $$s
 

@@ -214,7 +214,7 @@ ensure_secrets() {
 ensure_tls() {
   command -v openssl >/dev/null || apt_install openssl
   mkdir -p "$TLS"; chmod 700 "$TLS"
-  [[ -s "$TLS/.complete" ]] && return 0
+  [[ -e "$TLS/.complete" ]] && return 0
   log "generating a test CA and certificates in $TLS (openssl)"
   (
     set -e; cd "$TLS"; umask 077
