@@ -23,7 +23,7 @@ COPY flows ./flows
 # `python -m bytewax.run flows.incremental` and tidb2mysql/launch.py find it. Byte-compiled here,
 # because the pods run with a read-only root filesystem.
 RUN /opt/tidb2mysql/bin/pip install . \
- && /opt/tidb2mysql/bin/python -c "import bytewax, confluent_kafka, pymysql, flows, tidb2mysql.cli"
+ && cd / && /opt/tidb2mysql/bin/python -c "import bytewax, confluent_kafka, pymysql, flows, tidb2mysql.cli"
 COPY k8s/entrypoint.py /opt/tidb2mysql/bin/tidb2mysql-k8s
 RUN sed -i '1s|.*|#!/opt/tidb2mysql/bin/python|' /opt/tidb2mysql/bin/tidb2mysql-k8s \
  && chmod 0755 /opt/tidb2mysql/bin/tidb2mysql-k8s

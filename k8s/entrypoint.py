@@ -280,6 +280,8 @@ def full_load_start(env: Mapping[str, str], log=print) -> Optional[int]:
 
 def wait_for_own_address(plan: Plan, seconds: float, log=print) -> None:
     """Bytewax binds this process's own address: wait until its DNS name resolves."""
+    if plan.replicas == 1:
+        return  # a single process has no peers and binds nothing
     host = plan.addresses[plan.ordinal].rsplit(":", 1)[0]
     deadline = time.monotonic() + seconds
     while True:
