@@ -17,7 +17,8 @@ Every pod of the StatefulSet runs the same template; what differs is derived her
   to hold every partition exactly once (a partition present on two pods with different contents
   could be read from the stale copy). So the partitions are created once per layout and split by
   ordinal: pod i keeps ``part-k`` for k % N == i. ``tidb2mysql-layout.json`` in the directory records
-  the layout (partitions, N, ordinal, ``$T2M_RECOVERY_GENERATION``). A different layout (N changed,
+  the layout (partitions, N, workers, ordinal, ``$T2M_RECOVERY_GENERATION``). A different layout (N or
+  workers changed - docs/operations.md asks for the same process and worker count across restarts -,
   partitions changed, generation bumped) discards this pod's Bytewax snapshots and creates the new
   share: the flow then resumes from the target checkpoints, which is exact (docs/operations.md,
   "Auto-resume"); every pod runs the same template, so all pods switch together;
@@ -176,8 +177,8 @@ def make_plan(env: Mapping[str, str], python: str = sys.executable) -> Plan:
 # --- recovery partitions ------------------------------------------------------------------------
 
 def _layout(plan: Plan) -> dict:
-    return {"format": 1, "parts": plan.recovery_parts, "replicas": plan.replicas, "ordinal": plan.ordinal,
-            "generation": plan.generation, "holds": recovery_share(plan.recovery_parts, plan.replicas, plan.ordinal)}
+    return {"format": 1, "parts": plan.recovery_parts, "replicas": plan.replicas, "workers": plan.workers,
+            "ordinal": plan.ordinal, "generation": plan.generation, "holds": recovery_share(plan.recovery_parts, plan.replicas, plan.ordinal)}
 
 
 def _part_files(d: Path) -> list[Path]:
@@ -211,7 +212,7 @@ def prepare_recovery(plan: Plan, init_db_dir=None, log=print) -> str:
     action = "created" if have is None and not files else "reset"
     if action == "reset":
         why = ("no layout file" if have is None else
-               ", ".join(f"{k} {have.get(k)!r} -> {want[k]!r}" for k in ("parts", "replicas", "ordinal", "generation")
+               ", ".join(f"{k} {have.get(k)!r} -> {want[k]!r}" for k in ("parts", "replicas", "workers", "ordinal", "generation")
                          if have.get(k) != want[k]) or "partition files missing")
         log(f"recovery: layout changed ({why}): discarding this pod's Bytewax snapshots; the flow"
             " resumes from the target checkpoints (exact)")

@@ -333,7 +333,7 @@ def test_jobs_run_real_tidb2mysql_commands_with_the_mounted_config(objs, jobs):
         assert 2 in codes  # a configuration error is not retried
         if args.command == "migrate":
             assert 3 in codes  # nor a job fenced by a cut-over
-    assert names == {"precheck", "schema", "full-load", "migrate"}
+    assert names == {"precheck", "schema", "full-load", "migrate", "cutover"}
 
 
 def test_image_runs_as_the_pods_user_and_ships_the_entrypoint(sts, jobs):
@@ -382,6 +382,8 @@ def test_recovery_share_is_kept_then_reset_when_the_number_of_processes_changes(
     assert ep.prepare_recovery(plan2, init_db_dir, logs.append) == "reset"
     assert sorted(p.name for p in d.glob("part-*")) == [f"part-{k}.sqlite3" for k in (1, 3, 5, 7)]
     assert any("replicas 3 -> 2" in m for m in logs)
+    plan_w = ep.make_plan({**env, "T2M_REPLICAS": "2", "T2M_WORKERS": "2"})  # workers too (same parts: 8 >= 2x2)
+    assert plan_w.recovery_parts == 8 and ep.prepare_recovery(plan_w, init_db_dir, logs.append) == "reset"
 
     plan3 = ep.make_plan({**env, "T2M_REPLICAS": "2", "T2M_RECOVERY_GENERATION": "2"})
     assert ep.prepare_recovery(plan3, init_db_dir, logs.append) == "reset"
