@@ -422,3 +422,34 @@ ALTER TABLE ad_cache LAST PARTITION LESS THAN ("2025-02-19 18:30:00")
 -- setup: CREATE TABLE t (id INT NOT NULL) PARTITION BY RANGE (id) (PARTITION P_LT_100 VALUES LESS THAN (100), PARTITION P_LT_200 VALUES LESS THAN (200), PARTITION P_MAXVALUE VALUES LESS THAN MAXVALUE)
 -- check: partitions t 3
 ALTER TABLE t LAST PARTITION LESS THAN (400)
+
+-- === ix_plain_index_prefix
+-- source: research ddl.md row-size notes: TiDB `max-index-length` may be raised to 12288 bytes (TiDB config docs), MySQL/MariaDB InnoDB allow 3072 (error 1071)
+-- expect: run
+-- check: index t.k_title columns=title unique=no
+-- check: output-has k_title (title(768))
+-- check: decision warning 3072
+CREATE TABLE t (id BIGINT PRIMARY KEY, title VARCHAR(1000) NOT NULL, KEY k_title (title))
+
+-- === ix_two_column_prefix
+-- source: TiDB config docs (max-index-length up to 12288): a composite index over two long columns
+-- expect: run
+-- check: index t.k_ab columns=a,b unique=no
+-- check: output-has k_ab (a(384), b(384))
+CREATE TABLE t (a VARCHAR(1000), b VARCHAR(1000), KEY k_ab (a, b))
+
+-- === ix_unique_hash_mariadb
+-- source: TiDB config docs (max-index-length up to 12288): a unique key over a long column; MariaDB enforces it with USING HASH
+-- expect: run
+-- check: index t.uk_url columns=url unique=yes
+-- check: decision warning HASH
+CREATE TABLE t (id INT PRIMARY KEY, url VARCHAR(2000) NOT NULL, UNIQUE KEY uk_url (url))
+
+-- === ix_alter_add_index_catalog
+-- source: TiDB config docs (max-index-length up to 12288): ADD INDEX on an existing long column; the length comes from the target catalog
+-- expect: run
+-- static: run
+-- setup: CREATE TABLE t (id INT PRIMARY KEY, note VARCHAR(2000)) DEFAULT CHARSET=utf8mb4
+-- check: index t.k_note columns=note unique=no
+-- check: shadow-decision warning 3072
+ALTER TABLE t ADD INDEX k_note (note)

@@ -607,3 +607,43 @@ def test_qualified_names_are_shadowed_in_their_schema():
     Shadow(server).check(["ALTER TABLE `other`.`t` ADD COLUMN c int"])
     assert any("LIKE `other`.`t`" in s for s in server.log)
     assert any(s.startswith("ALTER TABLE `_tidb2mysql_shadow") for s in server.log)
+
+
+# --- index key length (InnoDB: 3,072 bytes; TiDB's max-index-length may be up to 12,288) ----------
+
+@pytest.mark.parametrize("target", ALL, ids=str)
+@pytest.mark.parametrize("sql,expected", [
+    ("CREATE TABLE t (a varchar(1000), KEY k (a))", "KEY k (a(768))"),
+    ("CREATE TABLE t (a varchar(768), KEY k (a))", "KEY k (a))"),
+    ("CREATE TABLE t (a varchar(1000), KEY k (a(900)))", "KEY k (a(768))"),
+    ("CREATE TABLE t (a varchar(1000), KEY k (a(500)))", "KEY k (a(500))"),
+    ("CREATE TABLE t (a varchar(1000), b varchar(1000), KEY k (a, b))", "KEY k (a(384), b(384))"),
+    ("CREATE TABLE t (a varchar(100), b varchar(1000), KEY k (a, b))", "KEY k (a, b(668))"),
+    ("CREATE TABLE t (a varchar(1000), b bigint, KEY k (a, b))", "KEY k (a(766), b)"),
+    ("CREATE TABLE t (a varchar(4000), KEY k (a)) DEFAULT CHARSET=latin1", "KEY k (a(3072))"),
+    ("CREATE TABLE t (a varchar(3000), KEY k (a)) DEFAULT CHARSET=latin1", "KEY k (a))"),
+    ("CREATE TABLE t (a varbinary(4000), KEY k (a))", "KEY k (a(3072))"),
+    ("CREATE TABLE t (a varchar(1000), FULLTEXT KEY f (a))", "FULLTEXT KEY f (a))"),
+])
+def test_plain_index_too_long_gets_prefixes(sql, expected, target):
+    assert expected in stmt(sql, target)
+
+
+def test_unique_key_too_long_per_target():
+    sql = "CREATE TABLE t (a varchar(1000), UNIQUE KEY u (a))"
+    tr = translate(sql, MARIADB)
+    assert "UNIQUE KEY u (a))" in tr.statements[0] and tr.level == "warning" and "HASH" in tr.decisions[-1].reason
+    for target in (MYSQL8, MYSQL57):
+        tr = translate(sql, target)
+        assert tr.untranslatable and tr.statements == [] and tr.level == "error"
+    pk = translate("CREATE TABLE t (a varchar(1000), PRIMARY KEY (a))", MARIADB)
+    assert pk.untranslatable
+
+
+def test_index_length_with_the_target_catalog():
+    cat = StaticCatalog({("db", "t"): TableInfo(charset="utf8mb4", columns=(
+        Column("a", "varchar", 1000, 4000, "utf8mb4"), Column("b", "varchar", 1000, 1000, "latin1")))})
+    assert stmt("ALTER TABLE t ADD INDEX k (a)", schema="db", catalog=cat) == "ALTER TABLE t ADD INDEX k (a(768))"
+    assert stmt("ALTER TABLE t ADD INDEX k (b)", schema="db", catalog=cat) == "ALTER TABLE t ADD INDEX k (b)"
+    assert stmt("CREATE INDEX k ON t (a, b)", schema="db", catalog=cat) == "CREATE INDEX k ON t (a(518), b)"
+    assert stmt("ALTER TABLE t ADD INDEX k (a)", schema="db") == "ALTER TABLE t ADD INDEX k (a)"

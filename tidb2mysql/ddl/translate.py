@@ -737,12 +737,18 @@ class _Statement:
         close = e.close_of(parts)
         rec = {"unique": unique, "primary": w == "PRIMARY" or (w == "CONSTRAINT" and "PRIMARY" in e.words(a, 4)),
                "name": self._index_name(a, parts), "columns": [], "global": False, "a": a, "inline": False}
+        rec["parts"] = []
+        rec["fulltext"] = w in ("FULLTEXT", "SPATIAL") or any(e.word(j) in ("FULLTEXT", "SPATIAL") for j in range(a, parts))
         for x, y in (e.split(parts + 1, close - 1) if close > parts + 1 else []):
             t = e.tok(x)
-            if t.kind in ("word", "qident") and not e.is_op(x + 1, "("):
-                rec["columns"].append((t.name, e.is_op(x + 1, "(") or any(e.is_op(j, "(") for j in range(x + 1, y + 1))))
+            if t.kind in ("word", "qident"):     # a column, maybe with a prefix length: c(10)
+                prefix = e.is_op(x + 1, "(")
+                rec["columns"].append((t.name, prefix))
+                length = int(e.tok(x + 2).text) if prefix and e.tok(x + 2).kind == "number" else None
+                rec["parts"].append((t.name, x, length))
             else:
                 rec["columns"].append((None, True))  # an expression key part covers no column
+                rec["parts"].append((None, x, None))
         if w not in ("FOREIGN",) and not (w == "CONSTRAINT" and "FOREIGN" in e.words(a, 4)):
             self.keys.append(rec)
         # expression key parts are parenthesised: KEY k ((a * b)), INDEX z ((CAST(... AS UNSIGNED ARRAY)))
@@ -965,6 +971,83 @@ class _Statement:
                     cs = charsets.charset_of_collation(e.out[e.sig[j]].split()[0].strip("`'\""))
         return cs
 
+    # --- index key length ---------------------------------------------------------------------
+    def _column_shape(self, name: str, table_cs: Optional[str], info: Optional[TableInfo]):
+        """(type, length in characters or bytes, bytes per character) of a column, or None."""
+        col = next((c for c in reversed(self.columns) if c["name"].lower() == name.lower()), None)
+        if col is not None:
+            if col["widened"]:
+                return ("TEXT", None, 1)
+            cs = col["charset"] or table_cs
+            per = 1 if col["type"] in ("VARBINARY", "BINARY") else charsets.max_bytes(cs)
+            return (col["type"], col["length"], per)
+        c = info.column(name) if info is not None else None
+        if c is None:
+            return None
+        if c.data_type in ("varchar", "char"):
+            return (c.data_type.upper(), c.char_length, max(1, (c.octet_length or 0) // max(1, c.char_length or 1)))
+        if c.data_type in ("varbinary", "binary"):
+            return (c.data_type.upper(), c.octet_length, 1)
+        return (c.data_type.upper(), None, 1)
+
+    def _fit_keys(self, shape, where: str) -> None:
+        """Keys longer than InnoDB's 3,072 bytes (TiDB's max-index-length may be raised to
+        12,288): a plain index gets prefix lengths that fit (WARNING); a unique key is kept on
+        MariaDB, which enforces it through a hash (WARNING), and is untranslatable on MySQL."""
+        limit = 3072
+        e = self.e
+        for key in self.keys:
+            if key.get("inline") or key.get("fulltext") or not key.get("parts"):
+                continue
+            sized = []
+            for name, x, prefix in key["parts"]:
+                sh = shape(name) if name else None
+                if sh is None:
+                    sized = None
+                    break
+                typ, length, per = sh
+                if typ in ("VARCHAR", "CHAR", "VARBINARY", "BINARY") and length:
+                    sized.append((name, x, min(prefix or length, length), per, True))
+                elif prefix:
+                    sized.append((name, x, prefix, per, True))
+                else:
+                    sized.append((name, x, _FIXED_BYTES.get(typ, 8), 1, False))
+            if not sized:
+                continue
+            total = sum(n * per for _, _, n, per, _ in sized)
+            if total <= limit:
+                continue
+            label = f"key {key['name'] or '(unnamed)'}"
+            if key["unique"]:
+                if self.target.is_mariadb and not key["primary"]:
+                    self.note("warning", "unchanged", f"{where}: {label} takes up to {total} bytes, more than InnoDB's "
+                              f"{limit}; {self.target} enforces such a unique key through a hash (USING HASH), which "
+                              "no range scan can use")
+                    continue
+                self.untranslatable = True
+                self.note("error", "unchanged", f"{where}: {label} takes up to {total} bytes, more than the {limit} "
+                          f"InnoDB allows on {self.target} (TiDB's max-index-length was raised); a shorter prefix would "
+                          "make it reject rows TiDB accepted. Decide by hand (e.g. a generated hash column)")
+                continue
+            fixed = sum(n * per for _, _, n, per, s in sized if not s)
+            strings = sorted([p for p in sized if p[4]], key=lambda p: p[2] * p[3])
+            budget = limit - fixed
+            changed = []
+            for i, (name, x, n, per, _) in enumerate(strings):
+                share = budget // (len(strings) - i)
+                chars = min(n, share // per)
+                budget -= chars * per
+                if chars < n:
+                    changed.append((name, x, chars))
+            for name, x, chars in changed:
+                if e.is_op(x + 1, "("):
+                    e.replace(x + 2, str(chars))
+                else:
+                    e.insert_after(x, f"({chars})")
+            self.note("warning", "changed", f"{where}: {label} takes up to {total} bytes, more than the {limit} InnoDB "
+                      f"allows; indexed by prefix instead ({', '.join(f'{n}({c})' for n, c, in [(c[0], c[2]) for c in changed])}): "
+                      "same rows, queries may read more")
+
     # --- INTERVAL partition maintenance (needs the target's partitions) --------------------
     def _interval_maintenance(self, a: int, b: int, w0: str, where: str, info: Optional[TableInfo]) -> bool:
         """ALTER TABLE t FIRST|LAST PARTITION LESS THAN (x) -> the exact DROP/ADD PARTITION."""
@@ -1029,6 +1112,7 @@ class _Statement:
             raise ValueError(f"CREATE TABLE {table} has neither a column list nor LIKE/AS")
         table_cs = (self._table_charset(tail, last) if tail <= last else None) or self.opt.default_charset
         self._fit_columns(table_cs, f"table {table}")
+        self._fit_keys(lambda n: self._column_shape(n, table_cs, None), f"table {table}")
         self._partitions(tail, last, table)
 
     def _append_default_charset(self, close: int) -> None:
@@ -1142,6 +1226,8 @@ class _Statement:
         if self.untranslatable:
             return
         self._check_added_unique(self.info, where)
+        if self.info is not None:
+            self._fit_keys(lambda n: self._column_shape(n, self.info.charset, self.info), where)
         table_cs = self.info.charset if self.info is not None else None
         for col in self.columns:
             cs = col["charset"] or table_cs
@@ -1313,7 +1399,10 @@ class _Statement:
             return self.skip("warning", f"{where}: index not created (see above)")
         if self.keys and e.tok(idx + 1) is not None:
             self.keys[-1]["name"] = e.tok(idx + 1).name
-        self._check_added_unique(self._lookup(on + 1, tab_end), where)
+        info = self._lookup(on + 1, tab_end)
+        self._check_added_unique(info, where)
+        if info is not None:
+            self._fit_keys(lambda n: self._column_shape(n, info.charset, info), where)
         for j in range(tab_end + 1, len(e)):
             if e.word(j) == "ADD_COLUMNAR_REPLICA_ON_DEMAND":
                 e.delete(j, j)
