@@ -647,3 +647,22 @@ def test_index_length_with_the_target_catalog():
     assert stmt("ALTER TABLE t ADD INDEX k (b)", schema="db", catalog=cat) == "ALTER TABLE t ADD INDEX k (b)"
     assert stmt("CREATE INDEX k ON t (a, b)", schema="db", catalog=cat) == "CREATE INDEX k ON t (a(518), b)"
     assert stmt("ALTER TABLE t ADD INDEX k (a)", schema="db") == "ALTER TABLE t ADD INDEX k (a)"
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t RENAME TO u", "ALTER TABLE t RENAME u", "ALTER TABLE t ADD COLUMN c int, RENAME TO other.u",
+    "ALTER TABLE t EXCHANGE PARTITION p0 WITH TABLE u", "ALTER TABLE t DISCARD TABLESPACE",
+    "ALTER TABLE t IMPORT TABLESPACE", "CREATE TABLE n AS SELECT * FROM t", "CREATE TABLE n (a int) SELECT a FROM t",
+])
+def test_statements_reaching_beyond_the_copy_are_never_shadowed(sql):
+    server = FakeServer(lambda s: (1064, "must not run"))
+    out = Shadow(server).check([sql], "db")
+    assert out.statements == [sql] and out.shadowed == 0
+    assert not any("_tidb2mysql_shadow_" in s and not s.startswith(("CREATE DATABASE", "DROP")) for s in server.log)
+
+
+@pytest.mark.parametrize("sql", ["ALTER TABLE t RENAME COLUMN a TO b", "ALTER TABLE t RENAME INDEX a TO b",
+                                 "ALTER TABLE t RENAME KEY a TO b"])
+def test_renaming_inside_the_table_is_shadowed(sql):
+    server = FakeServer()
+    assert Shadow(server).check([sql], "db").shadowed == 1

@@ -10,7 +10,9 @@ against a shadow in a scratch database on the same server:
 * ``CREATE [UNIQUE] INDEX i ON t`` -> the same, on ``scratch.t``
 
 Other statements (DROP, RENAME, TRUNCATE, views, databases) are not shadowed: they cannot
-fail for the reasons this net catches. An ALTER whose table does not exist on the target is
+fail for the reasons this net catches. Neither are ALTERs that would reach beyond the copy
+(``RENAME TO``, ``EXCHANGE PARTITION ... WITH TABLE``, ``DISCARD/IMPORT TABLESPACE``) nor
+``CREATE TABLE ... SELECT`` (it would read real rows). An ALTER whose table does not exist on the target is
 not shadowed either (the real statement will fail the same way, and the caller handles that).
 
 When the target rejects the shadow statement, a documented fallback for that error class is
@@ -241,6 +243,17 @@ def _subject(stmt: str):
                 k, kind = on + 1, "index"
     if k is None or e.tok(k) is None or e.tok(k).kind not in ("word", "qident"):
         return None
+    depth = _depth(e)
+    for j in range(k + 1, len(e)):
+        if depth[j] != 0:
+            continue
+        w = e.word(j)
+        # never shadow what would reach beyond the copy: a RENAME would move the shadow into a
+        # real database, EXCHANGE PARTITION would swap a real table's rows into it, a
+        # tablespace clause touches files; CREATE ... SELECT would read real rows
+        if (w == "RENAME" and e.word(j + 1) not in ("COLUMN", "INDEX", "KEY")) or \
+                w in ("EXCHANGE", "DISCARD", "IMPORT", "SELECT"):
+            return None
     if e.is_op(k + 1, ".") and e.tok(k + 2) is not None:
         return kind, (k, k + 2), e.tok(k).name, e.tok(k + 2).name
     return kind, (k, k), None, e.tok(k).name
