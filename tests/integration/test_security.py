@@ -364,6 +364,12 @@ def test_secured_migration_end_to_end(sec, secrets, tmp_path, listener):
             st = cli("status", "--config", str(app_cfg), "--json", "--sample-seconds", "0.2")
             outputs.append(("status --json", st.stdout + st.stderr))
             assert st.returncode in (0, 1), st.stderr[-2000:]
+            if listener == "sasl_ssl":
+                # Cut-over as the least-privilege user: the running flow acknowledges and stops.
+                co = cli("cutover", "--config", str(app_cfg), "--max-wait", "90")
+                outputs.append(("cutover", co.stdout + co.stderr))
+                assert co.returncode == 0, (co.stdout + co.stderr)[-3000:]
+                flow.wait(timeout=60)
         finally:
             if flow.poll() is None:
                 os.killpg(flow.pid, signal.SIGTERM)

@@ -109,3 +109,10 @@ def test_tls_modes_map_to_an_explicit_context(mode, verify, hostname):
 
 def test_tls_off_disables_tls():
     assert parse(source={"tls": "off"}).source.pymysql_kwargs()["ssl_disabled"] is True
+
+
+def test_metrics_endpoint_binds_to_loopback_unless_told_otherwise():
+    from tidb2mysql.ops.settings import metrics_settings
+
+    assert metrics_settings(parse()).bind == "127.0.0.1"
+    assert metrics_settings(parse(metrics={"bind": "0.0.0.0", "port": 9464})).bind == "0.0.0.0"
