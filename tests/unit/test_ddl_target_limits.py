@@ -666,3 +666,22 @@ def test_statements_reaching_beyond_the_copy_are_never_shadowed(sql):
 def test_renaming_inside_the_table_is_shadowed(sql):
     server = FakeServer()
     assert Shadow(server).check([sql], "db").shadowed == 1
+
+
+def test_a_shadow_that_cannot_be_prepared_lets_the_statement_run_with_a_warning():
+    class NoLike(FakeServer):
+        pass
+    server = NoLike()
+    orig = FakeCursor.execute
+
+    def execute(self, sql, args=None):
+        if " LIKE " in sql:
+            raise pymysql.err.OperationalError(1142, "CREATE command denied")
+        return orig(self, sql, args)
+    FakeCursor.execute = execute
+    try:
+        out = Shadow(server).check(["ALTER TABLE t ADD COLUMN c int"], "db")
+    finally:
+        FakeCursor.execute = orig
+    assert out.statements == ["ALTER TABLE t ADD COLUMN c int"] and not out.untranslatable
+    assert out.decisions[0].level == "warning" and "unvalidated" in out.decisions[0].reason

@@ -155,14 +155,21 @@ class Shadow:
         schema = schema or current
         if kind != "create" and not self._exists(schema, name):
             return stmt          # nothing to copy: the real statement fails (or not) on its own
-        self._ensure()
         shadow = f"{_q(self.scratch)}.{_q(name)}"
         current = stmt
         for attempt in range(MAX_ATTEMPTS):
-            self._exec(f"DROP TABLE IF EXISTS {shadow}")
             try:
+                # the shadow itself (scratch database, empty copy): a failure here says nothing
+                # about the statement, so it runs unvalidated, with a warning
+                self._ensure()
+                self._exec(f"DROP TABLE IF EXISTS {shadow}")
                 if kind != "create":
                     self._exec(f"CREATE TABLE {shadow} LIKE {(_q(schema) + '.') if schema else ''}{_q(name)}")
+            except pymysql.MySQLError as e:
+                out.decisions.append(Decision("warning", "unchanged", f"{name}: shadow validation could not prepare "
+                                              f"the copy ({e}); the statement runs unvalidated"))
+                return current
+            try:
                 self._exec(_rename(current, pos, self.scratch, name))
                 out.shadowed += 1
                 return current
@@ -182,7 +189,10 @@ class Shadow:
                     return None
                 current = fixed
             finally:
-                self._exec(f"DROP TABLE IF EXISTS {shadow}")
+                try:
+                    self._exec(f"DROP TABLE IF EXISTS {shadow}")
+                except pymysql.MySQLError:
+                    pass    # the scratch database is dropped by close() anyway
         raise _Stop(f"{name}: the target still rejects the statement after {MAX_ATTEMPTS} fallbacks; nothing was run "
                     f"(statement: {_clip(current)})")
 
