@@ -122,7 +122,7 @@ ALTER PLACEMENT POLICY myplacementpolicy FOLLOWERS=4;
 
 -- === docs_placement_drop_policy
 -- source: https://docs.pingcap.com/tidb/stable/placement-rules-in-sql
--- expect: skip:warning
+-- expect: skip:info
 DROP PLACEMENT POLICY myplacementpolicy;
 
 -- === docs_placement_alter_range
@@ -239,7 +239,7 @@ ALTER SEQUENCE s1 INCREMENT=2;
 
 -- === docs_drop_sequence
 -- source: https://docs.pingcap.com/tidb/stable/sql-statement-drop-sequence
--- expect: skip:warning
+-- expect: skip:info
 DROP SEQUENCE seq, seq2;
 
 -- === docs_resource_group_create
@@ -254,7 +254,7 @@ ALTER RESOURCE GROUP rg1 RU_PER_SEC = 200 PRIORITY = LOW;
 
 -- === docs_resource_group_drop
 -- source: https://docs.pingcap.com/tidb/stable/sql-statement-drop-resource-group
--- expect: skip:warning
+-- expect: skip:info
 DROP RESOURCE GROUP IF EXISTS rg1;
 
 -- === docs_admin_check

@@ -205,14 +205,22 @@ def test_if_exists_on_columns_and_indexes(sql, mariadb, mysql):
 # --- TiDB-only statements -----------------------------------------------------------------
 
 @pytest.mark.parametrize("sql", [
-    "CREATE PLACEMENT POLICY p1 FOLLOWERS=4", "ALTER PLACEMENT POLICY p1 FOLLOWERS=2", "DROP PLACEMENT POLICY p1",
-    "CREATE RESOURCE GROUP rg1 RU_PER_SEC = 100", "DROP RESOURCE GROUP rg1", "CREATE SEQUENCE s",
-    "ALTER SEQUENCE s RESTART", "DROP SEQUENCE s", "ADMIN CHECK TABLE t", "SPLIT TABLE t BETWEEN (0) AND (100) REGIONS 4",
+    "CREATE PLACEMENT POLICY p1 FOLLOWERS=4", "ALTER PLACEMENT POLICY p1 FOLLOWERS=2",
+    "CREATE RESOURCE GROUP rg1 RU_PER_SEC = 100", "CREATE SEQUENCE s",
+    "ALTER SEQUENCE s RESTART", "ADMIN CHECK TABLE t", "SPLIT TABLE t BETWEEN (0) AND (100) REGIONS 4",
     "CREATE GLOBAL TEMPORARY TABLE t (a int) ON COMMIT DELETE ROWS",
 ])
 def test_tidb_only_statements_skipped_with_warning(sql):
     tr = translate(sql, MARIADB)
     assert tr.skipped and tr.level == "warning" and not tr.needs_recopy
+
+
+@pytest.mark.parametrize("sql", ["DROP PLACEMENT POLICY p1", "DROP PLACEMENT POLICY IF EXISTS p1",
+                                 "DROP RESOURCE GROUP rg1", "DROP SEQUENCE s"])
+def test_dropping_a_tidb_only_object_is_info(sql):
+    """It was never created on the target: the drop changes nothing there (level policy)."""
+    tr = translate(sql, MARIADB)
+    assert tr.skipped and tr.level == "info" and not tr.needs_recopy
 
 
 @pytest.mark.parametrize("sql,objects", [

@@ -368,6 +368,10 @@ class _Statement:
             "ROLE": "accounts are not part of the schema migration",
         }
         reason = objects.get(what)
+        if reason and verb == "DROP" and what in ("PLACEMENT", "RESOURCE", "SEQUENCE", "BINDING", "STATS"):
+            # the object was never created on the target: dropping it there changes nothing
+            return self.skip("info", f"{verb} {what}{' ' + nxt if what in ('PLACEMENT', 'RESOURCE') else ''}: "
+                             f"{reason}; it was never created on the target, nothing to drop")
         if reason:
             return self.skip("warning", f"{verb} {what}{' ' + nxt if what in ('PLACEMENT', 'RESOURCE') else ''}: {reason}; skipped")
         self.note("warning", "unchanged", f"{verb} {what} is not a statement this translator knows; passed through")
