@@ -200,6 +200,7 @@ secret() { tr -d '[:space:]' <"$SECRETS/$1.pw"; }
 # the Kafka metadata and the MariaDB users).
 ensure_secrets() {
   local name
+  command -v openssl >/dev/null || apt_install openssl
   mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
   for name in db-admin db-app kafka-admin kafka-client; do
     [[ -s "$SECRETS/$name.pw" ]] && continue
