@@ -9,8 +9,10 @@ k8s/entrypoint.py (the image's `tidb2mysql-k8s`) for every pod. Checks that:
 * without a finished full load the entrypoint refuses to start (exit 75) and says why;
 * with one, the two processes form ONE Bytewax cluster (both serve metrics, both apply shards)
   starting right after the full load's snapshot TSO, and replicate a simulator run exactly;
-* SIGTERM to every pod (what `kubectl delete pod` / scaling to 0 does) drains and exits 0;
-* a restart keeps each pod's recovery partitions (same layout) and still leaves target = source.
+* after SIGKILL of both pods in the middle of the run (a node failure), the restarted pods keep
+  their own share of the recovery partitions and resume from them, and the target still equals
+  the source exactly;
+* SIGTERM to every pod (what `kubectl delete pod` / scaling to 0 does) drains and exits 0.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def pod_specs(sts: dict, tmp: Path, config: Path) -> list[tuple[list[str], dict[
             "T2M_RECOVERY_DIR": str(tmp / f"recovery-{i}"),  # the pod's volume
             "TIDB2MYSQL_CONFIG": str(config),
             "T2M_DNS_WAIT_SECONDS": "5",
+            "T2M_SNAPSHOT_SECONDS": "1",  # snapshots every second, so the kill below has some to resume from
         })
         # The image's command is `tidb2mysql-k8s incremental` = k8s/entrypoint.py (Dockerfile).
         assert c["command"][0] == "tidb2mysql-k8s"
@@ -135,7 +138,9 @@ def sim(stack_config):
 def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
     cfg, topic, summary = sim
     job = f"k8s_{uuid.uuid4().hex[:6]}"
-    config = flowrun.write_config(tmp_path / "tidb2mysql.toml", topic=topic, job=job)
+    # Small batches: the run lasts long enough for snapshots and a kill in the middle.
+    config = flowrun.write_config(tmp_path / "tidb2mysql.toml", topic=topic, job=job,
+                                  incremental={"source_batch": 5, "batch_rows": 5})
     sts = statefulset()
     pods = pod_specs(sts, tmp_path, config)
     assert len(pods) == 2
@@ -158,18 +163,32 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
                         (job, summary.first_commit_ts - 1))
         procs = [start_pod(argv, env, log) for (argv, env, _), log in zip(pods, logs)]
 
-        def caught_up() -> bool:
-            for i, p in enumerate(procs):
-                assert p.poll() is None, f"pod {i} exited early:\n{flowrun.tail(logs[i])}"
+        def applied() -> tuple[int, int]:
             with target.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s"
                             " AND TABLE_NAME='checkpoint'", (META,))
                 if not cur.fetchone()[0]:
-                    return False
-                cur.execute(f"SELECT MIN(commit_ts), COUNT(*) FROM `{META}`.checkpoint WHERE job=%s", (job,))
+                    return 0, 0
+                cur.execute(f"SELECT COALESCE(MIN(commit_ts), 0), COUNT(*) FROM `{META}`.checkpoint WHERE job=%s",
+                            (job,))
                 lo, n = cur.fetchone()
-            return bool(n) and lo is not None and int(lo) >= summary.last_commit_ts
+            return int(lo), int(n)
 
+        def caught_up() -> bool:
+            for i, p in enumerate(procs):
+                assert p.poll() is None, f"pod {i} exited early:\n{flowrun.tail(logs[i])}"
+            lo, n = applied()
+            return n > 0 and lo >= summary.last_commit_ts
+
+        # 3. A node failure in the middle of the run: SIGKILL both pods (no drain), then start
+        #    them again on the same "volumes": each resumes from its own share of the snapshots.
+        quarter = summary.first_commit_ts + (summary.last_commit_ts - summary.first_commit_ts) // 4
+        flowrun.wait_until(lambda: applied()[0] > quarter, 120, what="a quarter of the stream applied")
+        assert not caught_up(), "the run finished before the kill: slow it down"
+        for p in procs:
+            flowrun.kill(p)
+        partial = applied()[0]
+        procs = [start_pod(argv, env, log) for (argv, env, _), log in zip(pods, logs)]
         seen = [0.0] * len(pods)
         deadline = time.monotonic() + 240
         while not caught_up():
@@ -182,7 +201,7 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         # One cluster: every pod's metrics endpoint answers on its port, and each applied shards.
         assert all(seen), f"flushes per pod {seen}: not every process hosts shards"
 
-        # 3. Graceful stop, as the kubelet does it: SIGTERM to every pod at once.
+        # 4. Graceful stop, as the kubelet does it: SIGTERM to every pod at once.
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
         grace = sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
@@ -192,7 +211,7 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         assert f"full load finished at snapshot TSO {summary.first_commit_ts - 1}" in text
         assert "-i 0 -a 127.0.0.1:" in text and "-i 1 -a 127.0.0.1:" in logs[1].read_text()
 
-        src = db.connect(cfg.source)
+        src = db.connect(cfg.source)  # exact after the kill and the resume
         try:
             for d in summary.databases:
                 res = compare_databases(src, d, target, d)
@@ -200,15 +219,15 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         finally:
             src.close()
 
-        # 4. Restart (same "volumes"): each pod keeps its share of the recovery partitions.
-        procs = [start_pod(argv, env, log) for (argv, env, _), log in zip(pods, logs)]
-        flowrun.wait_until(lambda: all(scrape(port) for _, _, port in pods), 120, what="metrics after restart")
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        assert [p.wait(timeout=grace) for p in procs] == [0] * len(procs)
-        for i, log in enumerate(logs):
+        for i, log in enumerate(logs):  # the restart after the kill kept each pod's partitions ...
             holds = json.loads((tmp_path / f"recovery-{i}" / "tidb2mysql-layout.json").read_text())["holds"]
             assert f"recovery: keeping partitions {holds}" in log.read_text()
+        # ... and Bytewax resumed from the snapshots spread over the two "volumes" (the source's
+        # offset came from a snapshot, not from the target checkpoints).
+        resumed = [line for log in logs for line in log.read_text().splitlines()
+                   if "partition 0 from offset" in line]
+        assert len(resumed) == 2 and "Bytewax recovery snapshot" in resumed[-1], resumed
+        print(f"killed at applied commit_ts {partial} of {summary.first_commit_ts}..{summary.last_commit_ts}")
     finally:
         for p in procs:
             if p.poll() is None:
