@@ -22,6 +22,7 @@ import sys
 from typing import Optional
 
 import bytewax.operators as op
+import pymysql
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
@@ -155,6 +156,16 @@ def _flow_from_env() -> Dataflow:
     except fencing.JobFenced as e:
         log.error("%s", e)
         sys.exit(3)
+    except (kafka_settings.KafkaConnectError, db.TLSConnectError) as e:
+        # Wrong Kafka credentials, an untrusted certificate: configuration, not a crash.
+        # One line naming the endpoint and the fix (exit 2, like a configuration error).
+        log.error("cannot start: %s", e.args[1] if isinstance(e, db.TLSConnectError) else e)
+        sys.exit(2)
+    except pymysql.err.OperationalError as e:
+        if e.args and e.args[0] == db.ER_ACCESS_DENIED:
+            log.error("cannot start: %s", e.args[1] if len(e.args) > 1 else e)
+            sys.exit(2)
+        raise
     shutdown.install()  # SIGTERM/SIGINT -> drain and exit 0 (the source polls the flag)
     ms = metrics_settings(cfg)
     if ms.port:
