@@ -51,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _connect_failure(e: BaseException) -> str | None:
+    """The message of a TLS / authentication failure while connecting, else None."""
+    from tidb2mysql.db import ER_ACCESS_DENIED, TLSConnectError
+    from tidb2mysql.kafka_settings import KafkaConnectError
+
+    if isinstance(e, KafkaConnectError):
+        return str(e)
+    args = getattr(e, "args", ())
+    if isinstance(e, TLSConnectError) or (type(e).__name__ == "OperationalError" and args and args[0] == ER_ACCESS_DENIED):
+        return str(args[1]) if len(args) > 1 else str(e)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -61,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except ConfigError as e:
         print(f"tidb2mysql: configuration error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - only connection-setup failures are handled here
+        msg = _connect_failure(e)
+        if msg is None:
+            raise
+        # Wrong credentials or an untrusted certificate: the message names the endpoint and
+        # the fix; a traceback would only bury it.
+        print(f"tidb2mysql: cannot connect: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
