@@ -171,6 +171,22 @@ def test_an_undecodable_last_message_counts_as_read(env):
     assert_drains_exactly_at(env, lp, env.ts[-2])
 
 
+def test_messages_before_the_restored_offset_deleted_by_retention(env, stack_config, caplog):
+    """Offset-only snapshot and nothing left before it to read: the most advanced shard's
+    checkpoint is the least every shard must reach."""
+    from confluent_kafka import TopicPartition
+
+    env.produce(5)
+    admin = stack.admin_client(stack_config.kafka)
+    admin.delete_records([TopicPartition(env.topic, 0, 5)])[TopicPartition(env.topic, 0, 5)].result(30)
+    env.set_checkpoint(2, (env.ts[3], MAX_SEQ))
+    lp = env.loop(5, stop_at_end=True)
+    items = pump(lp, end_of_input)
+    assert end_of_input(items).last_commit_ts == env.ts[3]
+    assert "no readable message before it" in caplog.text
+    assert_drains_exactly_at(env, lp, env.ts[3])
+
+
 def test_stop_at_ts_below_the_restored_position(env):
     env.produce(6)
     snap = read_everything(env)
