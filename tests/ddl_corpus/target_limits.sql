@@ -453,3 +453,31 @@ CREATE TABLE t (id INT PRIMARY KEY, url VARCHAR(2000) NOT NULL, UNIQUE KEY uk_ur
 -- check: index t.k_note columns=note unique=no
 -- check: shadow-decision warning 3072
 ALTER TABLE t ADD INDEX k_note (note)
+
+-- === gi_repartition_update_indexes_covering
+-- source: docs.pingcap.com/tidb/stable/global-indexes (`ALTER TABLE ... PARTITION BY ... UPDATE INDEXES (idx LOCAL, uidx GLOBAL)`, v8.3+)
+-- expect: run
+-- setup: CREATE TABLE t1 (col1 INT NOT NULL, col2 INT NOT NULL, col3 INT NOT NULL, UNIQUE KEY uidx12 (col1, col2), KEY idx3 (col3))
+-- check: partitions t1 3
+-- check: index t1.uidx12 columns=col1,col2 unique=yes
+-- check: output-lacks UPDATE INDEXES
+-- check: decision warning UPDATE INDEXES
+ALTER TABLE t1 PARTITION BY HASH (col1) PARTITIONS 3 UPDATE INDEXES (uidx12 LOCAL, idx3 LOCAL)
+
+-- === gi_repartition_update_indexes_global_unique
+-- source: docs.pingcap.com/tidb/stable/global-indexes (repartitioning with `UPDATE INDEXES (uidx3 GLOBAL)`: the unique key does not include the new partitioning column); the target's keys come from its catalog
+-- expect: skip:warning
+-- static: run
+-- setup: CREATE TABLE t1 (col1 INT NOT NULL, col2 INT NOT NULL, col3 INT NOT NULL, UNIQUE KEY uidx3 (col3))
+-- check: partitions t1 0
+-- check: index t1.uidx3 columns=col3 unique=yes
+-- check: output-lacks UPDATE INDEXES
+ALTER TABLE t1 PARTITION BY HASH (col1) PARTITIONS 3 UPDATE INDEXES (uidx3 GLOBAL)
+
+-- === gi_remove_partitioning_update_indexes
+-- source: docs.pingcap.com/tidb/stable/global-indexes (`ALTER TABLE ... REMOVE PARTITIONING` with UPDATE INDEXES)
+-- expect: run
+-- setup: CREATE TABLE t1 (col1 INT NOT NULL, col2 INT NOT NULL, KEY k2 (col2)) PARTITION BY HASH (col1) PARTITIONS 4
+-- check: partitions t1 0
+-- check: index t1.k2 columns=col2 unique=no
+ALTER TABLE t1 REMOVE PARTITIONING UPDATE INDEXES (k2 LOCAL)

@@ -685,3 +685,25 @@ def test_a_shadow_that_cannot_be_prepared_lets_the_statement_run_with_a_warning(
         FakeCursor.execute = orig
     assert out.statements == ["ALTER TABLE t ADD COLUMN c int"] and not out.untranslatable
     assert out.decisions[0].level == "warning" and "unvalidated" in out.decisions[0].reason
+
+
+@pytest.mark.parametrize("target", ALL, ids=str)
+@pytest.mark.parametrize("sql,expected", [
+    ("ALTER TABLE t PARTITION BY HASH (a) PARTITIONS 3 UPDATE INDEXES (uk LOCAL, k GLOBAL)",
+     "ALTER TABLE t PARTITION BY HASH (a) PARTITIONS 3"),
+    ("ALTER TABLE t REMOVE PARTITIONING UPDATE INDEXES (k GLOBAL)", "ALTER TABLE t REMOVE PARTITIONING"),
+    ("ALTER TABLE t PARTITION BY KEY (a) PARTITIONS 2 update indexes (`k` local)",
+     "ALTER TABLE t PARTITION BY KEY (a) PARTITIONS 2"),
+])
+def test_update_indexes_clause_removed(sql, expected, target):
+    tr = translate(sql, target)
+    assert tr.statements == [expected]
+    assert any(d.level == "warning" and "UPDATE INDEXES" in d.reason.upper() for d in tr.decisions)
+
+
+def test_repartitioning_with_a_global_unique_key_is_skipped_with_the_catalog():
+    cat = StaticCatalog({("db", "t"): TableInfo(columns=(Column("a", "int"), Column("c", "int")),
+                                                unique_keys={"uk": ("c",)})})
+    tr = translate("ALTER TABLE t PARTITION BY HASH (a) PARTITIONS 3 UPDATE INDEXES (uk GLOBAL)", MARIADB,
+                   schema="db", catalog=cat)
+    assert tr.skipped and tr.level == "warning" and any("1503" in d.reason for d in tr.decisions)

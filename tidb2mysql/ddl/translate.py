@@ -1212,6 +1212,13 @@ class _Statement:
         else:
             specs = e.split(name_end + 1, len(e) - 1)
         self.info = self._lookup(k, name_end) if self.catalog is not None else None
+        for j in range(name_end + 1, len(e)):
+            if e.words(j, 2) == ("UPDATE", "INDEXES") and e.is_op(j + 2, "(") and e.alive(j, j):
+                close = e.close_of(j + 2)
+                e.delete(j, close)
+                self.note("warning", "changed", f"{where}: removed {e.source(j, close)} (TiDB's choice of global or "
+                          "local indexes for the new partitioning; every index of a partitioned table is local on "
+                          f"{self.target}, and a unique key must include the partitioning columns there)")
         rebuild = [self._rebuild_clause(x, y) for x, y in specs]
         if all(rebuild):
             return self.skip("warning", f"{where}: {e.source(name_end + 1, len(e) - 1)} changes no schema (TiDB "
