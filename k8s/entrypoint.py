@@ -248,7 +248,10 @@ def full_load_start(env: Mapping[str, str], log=print) -> Optional[int]:
     from tidb2mysql import db  # noqa: PLC0415
     from tidb2mysql.replication.settings import incremental_settings  # noqa: PLC0415
 
-    cfg = config_mod.load(env.get("TIDB2MYSQL_CONFIG"))
+    try:
+        cfg = config_mod.load(env.get("TIDB2MYSQL_CONFIG"))
+    except config_mod.ConfigError as e:
+        raise EntrypointError(f"configuration error: {e}") from None
     if incremental_settings(cfg).start_commit_ts:
         return None
     meta, job = cfg.job.meta_schema, cfg.job.name

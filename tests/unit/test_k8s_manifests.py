@@ -333,6 +333,9 @@ def test_jobs_run_real_tidb2mysql_commands_with_the_mounted_config(objs, jobs):
         assert 2 in codes  # a configuration error is not retried
         if args.command == "migrate":
             assert 3 in codes  # nor a job fenced by a cut-over
+            cfg, _ = config_of(objs, j)  # scraped by its pod annotations, on the configured port
+            ann = j["spec"]["template"]["metadata"]["annotations"]
+            assert ann["prometheus.io/port"] == str(cfg["metrics"]["port"]) == str(port_of(c, "metrics"))
     assert names == {"precheck", "schema", "full-load", "migrate", "cutover"}
 
 
