@@ -19,8 +19,9 @@ Policy (every decision is reported with its reason):
   (SET TIFLASH REPLICA, CACHE/NOCACHE, COMPACT, ATTRIBUTES, REMOVE TTL, vector indexes). A
   multi-clause ALTER keeps its other clauses; with none left the statement is skipped.
 * TiDB-only statements are skipped: placement policies, resource groups, sequences, ADMIN,
-  SPLIT, ANALYZE, bindings, global temporary tables (warning); FLASHBACK / RECOVER / EXECUTE
-  and INTERVAL FIRST PARTITION are errors with ``needs_recopy`` (rows changed without row events).
+  SPLIT, ANALYZE, bindings, global and local temporary tables (warning); FLASHBACK / RECOVER /
+  EXECUTE are errors with ``needs_recopy`` (rows changed without row events), and so is INTERVAL
+  FIRST PARTITION when no catalog gives the target's partitions (with one: exact DROP PARTITION).
 * Semantics made explicit: TiDB's default collation wherever a charset has none, and
   utf8mb4/utf8mb4_bin on CREATE TABLE/DATABASE without any (``Options.default_charset``);
   0900 collations and gb18030 mapped where the target lacks them; nullable TIMESTAMP columns
