@@ -64,8 +64,9 @@ DB_PASSWORD=tidb2mysql
 # fixtures). Passwords are random, made once, and live only in files under secrets/ (mode
 # 600): never on a command line, so `ps` never shows them.
 DB_ADMIN=t2m_admin
-KAFKA_USER=tidb2mysql       # SCRAM user of every tidb2mysql client
-KAFKA_ADMIN=kafka_admin     # SCRAM user of the broker's own inter-broker connections
+KAFKA_USER=tidb2mysql       # SCRAM user of every tidb2mysql client: read-only ACLs
+KAFKA_DRAINER=drainer       # SCRAM user that plays Drainer (simulator, test fixtures): super user
+KAFKA_ADMIN=kafka_admin     # SCRAM user of the broker's own connections and of this script
 SECRETS="$STATE/secrets"
 TLS="$STATE/tls"
 # 1 GiB: Drainer writes one Kafka message per transaction, and transactions of hundreds of
@@ -202,7 +203,7 @@ ensure_secrets() {
   local name
   command -v openssl >/dev/null || apt_install openssl
   mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
-  for name in db-admin db-app kafka-admin kafka-client; do
+  for name in db-admin db-app kafka-admin kafka-client kafka-drainer; do
     [[ -s "$SECRETS/$name.pw" ]] && continue
     (umask 077; openssl rand -hex 16 >"$SECRETS/$name.pw")
   done
@@ -421,6 +422,12 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$jaas;
 ssl.keystore.type=PEM
 ssl.keystore.location=$TLS/kafka-keystore.pem
 ssl.client.auth=none
+# ACLs, so that the migration's user is tested with the rights docs/operations.md lists and
+# no more (ensure_kafka_acls). User:ANONYMOUS is the loopback-only PLAINTEXT controller
+# listener, where the broker registers with its own controller.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:$KAFKA_ADMIN;User:$KAFKA_DRAINER;User:ANONYMOUS
 EOF
   else
     cat <<EOF
@@ -490,7 +497,7 @@ kafka_pid() { our_pid "$KDIR/kafka.pid"; }
 kafka_client_json() {
   if [[ "$SECURE" == 1 ]]; then
     printf '{"bootstrap.servers": "127.0.0.1:%s", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": "%s", "sasl.password": "%s", "ssl.ca.location": "%s"}' \
-      "$KAFKA_PORT" "$KAFKA_USER" "$(secret kafka-client)" "$TLS/ca.pem"
+      "$KAFKA_PORT" "$KAFKA_ADMIN" "$(secret kafka-admin)" "$TLS/ca.pem"
   else
     printf '{"bootstrap.servers": "127.0.0.1:%s"}' "$KAFKA_PORT"
   fi
@@ -531,6 +538,7 @@ start_kafka() {
         # StorageTool takes credentials only as arguments: they are visible in `ps` for the
         # second the format runs, once per state dir, on a loopback-only test stack.
         scram=(--add-scram "SCRAM-SHA-256=[name=$KAFKA_ADMIN,password=$(secret kafka-admin)]"
+               --add-scram "SCRAM-SHA-256=[name=$KAFKA_DRAINER,password=$(secret kafka-drainer)]"
                --add-scram "SCRAM-SHA-256=[name=$KAFKA_USER,password=$(secret kafka-client)]"
                --add-scram "SCRAM-SHA-512=[name=$KAFKA_USER,password=$(secret kafka-client)]")
       fi
@@ -586,6 +594,28 @@ if "tidb_obinlog" not in admin.list_topics(timeout=10).topics:
 EOF
 }
 
+# The migration user's Kafka rights (docs/operations.md, "Kafka with SASL/SCRAM-SHA-256"):
+# read and describe every topic (tests make topics with random names; a deployment names its
+# one topic), describe configs for precheck's limits check, and the consumer groups it uses
+# (prefix "tidb2mysql"). No Write, Create, Delete or Alter. Idempotent (CreateAcls).
+ensure_kafka_acls() {
+  T2M_KAFKA_CLIENT="$(kafka_client_json)" T2M_KAFKA_USER="$KAFKA_USER" "$PYTHON" - <<'EOF' >&2
+import json, os, sys
+from confluent_kafka.admin import (AclBinding, AclOperation as Op, AclPermissionType, AdminClient,
+                                   ResourcePatternType as Pat, ResourceType as Res)
+admin = AdminClient(json.loads(os.environ["T2M_KAFKA_CLIENT"]))
+user = "User:" + os.environ["T2M_KAFKA_USER"]
+allow = AclPermissionType.ALLOW
+acls = [AclBinding(Res.TOPIC, "*", Pat.LITERAL, user, "*", op, allow)
+        for op in (Op.READ, Op.DESCRIBE, Op.DESCRIBE_CONFIGS)]
+acls += [AclBinding(Res.GROUP, "tidb2mysql", Pat.PREFIXED, user, "*", Op.READ, allow),
+         AclBinding(Res.BROKER, "kafka-cluster", Pat.LITERAL, user, "*", Op.DESCRIBE_CONFIGS, allow)]
+for binding, fut in admin.create_acls(acls, request_timeout=15).items():
+    fut.result(30)
+print(f"[stack] kafka ACLs for {user}: read/describe topics, groups tidb2mysql*, describe configs")
+EOF
+}
+
 # ---------------------------------------------------------------------------------------
 # the config file the tests and `make demo` use
 
@@ -618,9 +648,9 @@ EOF
 
 # One secured config file: the MySQL endpoints with TLS and the Kafka client with SCRAM,
 # passwords by file. $1 = file, $2 = MySQL user, $3 = its password file, $4 = kafka
-# security ("sasl_ssl" or "sasl_plaintext").
+# security ("sasl_ssl" or "sasl_plaintext"), $5 = Kafka user, $6 = its password file.
 write_secure_config() {
-  local file="$1" user="$2" pw="$3" security="$4" tmp brokers port
+  local file="$1" user="$2" pw="$3" security="$4" kuser="$5" kpw="$6" tmp brokers port
   tmp="$file.tmp"
   if [[ "$security" == sasl_ssl ]]; then port=$KAFKA_PORT; else port=$KAFKA_SASL_PLAINTEXT_PORT; fi
   brokers="127.0.0.1:$port"
@@ -648,8 +678,8 @@ brokers = "$brokers"
 topic = "tidb_obinlog"
 security = "$security"
 mechanism = "SCRAM-SHA-256"
-username = "$KAFKA_USER"
-password_file = "$SECRETS/kafka-client.pw"
+username = "$kuser"
+password_file = "$kpw"
 EOF
   [[ "$security" == sasl_ssl ]] && printf 'ca_file = "%s"\n' "$TLS/ca.pem" >>"$tmp"
   printf '\n[drainer]\ntime_zone = "UTC"\n' >>"$tmp"
@@ -661,9 +691,11 @@ EOF
 # admin (the simulator and test fixtures play TiDB's applications with it); stack.json:
 # ports and file paths for the tests.
 write_secure_configs() {
-  write_secure_config "$STATE/tidb2mysql.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_ssl
-  write_secure_config "$STATE/tidb2mysql-sasl-plaintext.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_plaintext
-  write_secure_config "$STATE/admin.toml" "$DB_ADMIN" "$SECRETS/db-admin.pw" sasl_ssl
+  local kapp="$SECRETS/kafka-client.pw" kdrainer="$SECRETS/kafka-drainer.pw"
+  write_secure_config "$STATE/tidb2mysql.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_ssl "$KAFKA_USER" "$kapp"
+  write_secure_config "$STATE/tidb2mysql-sasl-plaintext.toml" "$DB_USER" "$SECRETS/db-app.pw" sasl_plaintext \
+    "$KAFKA_USER" "$kapp"
+  write_secure_config "$STATE/admin.toml" "$DB_ADMIN" "$SECRETS/db-admin.pw" sasl_ssl "$KAFKA_DRAINER" "$kdrainer"
   cat >"$STATE/stack.json.tmp" <<EOF
 {
   "kafka_sasl_ssl": "127.0.0.1:$KAFKA_PORT",
@@ -673,12 +705,14 @@ write_secure_configs() {
   "db_user": "$DB_USER",
   "db_admin": "$DB_ADMIN",
   "kafka_user": "$KAFKA_USER",
+  "kafka_drainer": "$KAFKA_DRAINER",
   "ca_file": "$TLS/ca.pem",
   "rogue_ca_file": "$TLS/rogue-ca.pem",
   "client_cert_file": "$TLS/client.pem",
   "client_key_file": "$TLS/client.key",
   "secrets": {"db_app": "$SECRETS/db-app.pw", "db_admin": "$SECRETS/db-admin.pw",
-              "kafka_client": "$SECRETS/kafka-client.pw", "kafka_admin": "$SECRETS/kafka-admin.pw"}
+              "kafka_client": "$SECRETS/kafka-client.pw", "kafka_admin": "$SECRETS/kafka-admin.pw",
+              "kafka_drainer": "$SECRETS/kafka-drainer.pw"}
 }
 EOF
   mv "$STATE/stack.json.tmp" "$STATE/stack.json"
@@ -700,6 +734,7 @@ cmd_up() {
   start_db target
   start_kafka
   ensure_default_topic
+  [[ "$SECURE" == 1 ]] && ensure_kafka_acls
   write_config
   local what="stack"
   [[ "$SECURE" == 1 ]] && what="secured stack (kafka SASL_PLAINTEXT 127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT)"

@@ -189,6 +189,26 @@ def test_kafka_scram_connects(sec, app, listener, mechanism):
     assert md.brokers and app.kafka.topic in md.topics
 
 
+def test_kafka_migration_user_reads_but_cannot_write_or_create(app):
+    """Least privilege on Kafka: the ACLs of docs/operations.md, and no more, suffice for the
+    flow (the end-to-end tests); writing and creating topics are refused."""
+    from confluent_kafka import KafkaError, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tidb2mysql.kafka_settings import admin_config, producer_config
+
+    results = []
+    p = Producer(producer_config(app.kafka, **{"message.timeout.ms": 10000}))
+    p.produce(app.kafka.topic, b"x", on_delivery=lambda err, msg: results.append(err))
+    p.flush(15)
+    assert results and results[0] is not None and results[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, results
+    admin = AdminClient(admin_config(app.kafka))
+    fut = admin.create_topics([NewTopic(unique_name("acl"), 1, 1)], operation_timeout=10)
+    with pytest.raises(KafkaException) as ei:
+        next(iter(fut.values())).result(15)
+    assert ei.value.args[0].code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED)
+
+
 def _kafka_failure(k, secrets) -> str:
     t0 = time.monotonic()
     with pytest.raises(KafkaConnectError) as ei:
@@ -333,7 +353,7 @@ def test_secured_migration_end_to_end(sec, secrets, tmp_path, listener):
         outputs.append(("precheck --json", pre.stdout + pre.stderr))
         checks = {c["name"]: c for c in json.loads(pre.stdout)["checks"]}
         for name in ("source.connect", "target.connect", "kafka.connect", "source.privileges", "target.privileges",
-                     "kafka.topic"):
+                     "kafka.topic", "kafka.limits"):
             assert checks[name]["status"] in ("pass", "warn"), checks[name]
 
         port = _metrics_port()
