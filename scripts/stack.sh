@@ -67,6 +67,7 @@ DB_ADMIN=t2m_admin
 KAFKA_USER=tidb2mysql       # SCRAM user of every tidb2mysql client: read-only ACLs
 KAFKA_DRAINER=drainer       # SCRAM user that plays Drainer (simulator, test fixtures): super user
 KAFKA_ADMIN=kafka_admin     # SCRAM user of the broker's own connections and of this script
+SCRAM_USERS="$KAFKA_ADMIN $KAFKA_DRAINER $KAFKA_USER"
 SECRETS="$STATE/secrets"
 TLS="$STATE/tls"
 # 1 GiB: Drainer writes one Kafka message per transaction, and transactions of hundreds of
@@ -545,6 +546,12 @@ start_kafka() {
       kafka_tool kafka.tools.StorageTool format -t "$(tr -d '[:space:]' <"$KDIR/cluster-id")" \
         -c "$KDIR/server.properties" "${scram[@]}" >"$KDIR/format.log" 2>&1 \
         || { tail_log "$KDIR/format.log"; die "kafka StorageTool format failed"; }
+      [[ "$SECURE" == 1 ]] && echo "$SCRAM_USERS" >"$KDIR/scram-users"
+    fi
+    # SCRAM users exist only from format time: a state dir formatted with other users
+    # (an older version of this script) cannot be fixed in place.
+    if [[ "$SECURE" == 1 && "$(cat "$KDIR/scram-users" 2>/dev/null)" != "$SCRAM_USERS" ]]; then
+      die "the secured stack in $STATE was formatted with other Kafka users; recreate it: make wipe SECURE=1 && make up SECURE=1"
     fi
     log "starting kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
     # The state dir is on the java command line (config path), which our_pid relies on.

@@ -487,7 +487,9 @@ class Precheck:
         t = md.topics.get(k.topic)
         if t is None or t.error is not None:
             self.add("kafka.topic", FAIL, f"topic {k.topic!r} does not exist{f' ({t.error})' if t is not None and t.error else ''}",
-                     "check [kafka] topic; Drainer's default is <cluster-id>_obinlog, or set topic-name in drainer.toml")
+                     "check [kafka] topic; Drainer's default is <cluster-id>_obinlog, or set topic-name in drainer.toml"
+                     + (f"; with ACLs, a topic the user {k.username!r} may not Describe is invisible: grant Describe and"
+                        " Read on it (docs/operations.md, Securing connections)" if k.username else ""))
             return
         if k.partition not in t.partitions:
             self.add("kafka.topic", FAIL, f"topic {k.topic!r} has no partition {k.partition}", "Drainer writes partition 0")
