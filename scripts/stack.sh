@@ -230,6 +230,9 @@ ensure_tls() {
     printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >server.ext
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile server.ext -out server.pem
+    # The same key and names, already expired: the tests swap it in on one server (FLUSH SSL).
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days -1 \
+      -extfile server.ext -out server-expired.pem
     openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=tidb2mysql"
     printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >client.ext
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
@@ -237,9 +240,19 @@ ensure_tls() {
     # Kafka's PEM keystore: the (PKCS#8) key followed by the certificate, in one file.
     cat server.key server.pem >kafka-keystore.pem
     rm -f ./*.csr ./*.ext ./*.srl
-    chmod 644 ca.pem rogue-ca.pem server.pem client.pem
+    chmod 644 ca.pem rogue-ca.pem server.pem server-expired.pem client.pem
   ) >"$STATE/tls.log" 2>&1 || { tail_log "$STATE/tls.log"; die "generating the test certificates failed"; }
   touch "$TLS/.complete"
+}
+
+# Each MariaDB server reads its own copy of the server certificate, refreshed on every `up`,
+# so that a test can replace one server's certificate (and FLUSH SSL) without touching the
+# other server or Kafka, and a test that died half-way is repaired by the next `up`.
+refresh_db_certs() {
+  local name
+  for name in source target; do
+    cp "$TLS/server.pem" "$TLS/$name-server.pem.tmp" && mv "$TLS/$name-server.pem.tmp" "$TLS/$name-server.pem"
+  done
 }
 
 # ---------------------------------------------------------------------------------------
@@ -281,7 +294,7 @@ EOF
     cat >>"$dir/my.cnf" <<EOF
 # secured stack: TLS with the stack's test CA (users REQUIRE SSL)
 ssl-ca = $TLS/ca.pem
-ssl-cert = $TLS/server.pem
+ssl-cert = $TLS/$name-server.pem
 ssl-key = $TLS/server.key
 EOF
   fi
@@ -715,6 +728,9 @@ write_secure_configs() {
   "kafka_drainer": "$KAFKA_DRAINER",
   "ca_file": "$TLS/ca.pem",
   "rogue_ca_file": "$TLS/rogue-ca.pem",
+  "server_cert_file": "$TLS/server.pem",
+  "expired_server_cert_file": "$TLS/server-expired.pem",
+  "target_server_cert_file": "$TLS/target-server.pem",
   "client_cert_file": "$TLS/client.pem",
   "client_key_file": "$TLS/client.key",
   "secrets": {"db_app": "$SECRETS/db-app.pw", "db_admin": "$SECRETS/db-admin.pw",
@@ -736,6 +752,7 @@ cmd_up() {
   if [[ "$SECURE" == 1 ]]; then
     ensure_secrets
     ensure_tls
+    refresh_db_certs
   fi
   start_db source
   start_db target

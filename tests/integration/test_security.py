@@ -160,6 +160,29 @@ def test_mysql_hostname_mismatch(app):
         assert _one(conn, "SELECT 1")[0] == 1
 
 
+def test_mysql_expired_server_certificate(sec, app, secrets):
+    """The target presents an expired certificate (swapped in and reloaded with FLUSH SSL, then
+    restored): the connection fails at once, naming the endpoint and saying it expired."""
+    import shutil
+
+    adm = sec.load(sec.admin_config_path)
+    cert = Path(sec.info["target_server_cert_file"])
+    with db.connect(adm.target) as admin_conn, admin_conn.cursor() as cur:
+        try:
+            shutil.copyfile(sec.info["expired_server_cert_file"], cert)
+            cur.execute("FLUSH SSL")
+            with pytest.raises(db.TLSConnectError) as ei:
+                db.connect(app.target)
+            msg = ei.value.args[1]
+            assert f"127.0.0.1:{app.target.port}" in msg and "expired" in msg, msg
+            assert_no_secret(msg, secrets, "the error")
+        finally:
+            shutil.copyfile(sec.info["server_cert_file"], cert)
+            cur.execute("FLUSH SSL")
+    with db.connect(app.target) as conn:
+        assert _one(conn, "SELECT 1")[0] == 1
+
+
 def test_mysql_plaintext_against_require_ssl_user(app, secrets):
     ep = dataclasses.replace(app.target, tls="off", ca_file="")
     with pytest.raises(pymysql.err.OperationalError) as ei:
