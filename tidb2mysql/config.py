@@ -238,6 +238,15 @@ class KafkaConfig:
     def resolved_password(self) -> str:
         return resolve_secret("[kafka]", self.password, self.password_env, self.password_file)
 
+    def effective_security(self) -> str:
+        """``security``, or what an older config sets through ``client`` (security.protocol),
+        so that messages and precheck describe the connection that is really made."""
+        if self.security == "plaintext":
+            raw = str(self.client.get("security.protocol", "")).lower()
+            if raw in KAFKA_SECURITY:
+                return raw
+        return self.security
+
     def client_config(self) -> dict[str, Any]:
         """bootstrap.servers, the security settings (password resolved now), then ``client``."""
         from tidb2mysql.kafka_settings import security_settings
@@ -246,8 +255,12 @@ class KafkaConfig:
 
     def describe(self) -> str:
         """The brokers and how we authenticate, for logs and errors (never the password)."""
-        who = f"{self.username}@" if self.username else ""
-        return f"{who}{self.brokers} ({self.security}{', ' + self.mechanism if self.security.startswith('sasl_') else ''})"
+        user = self.username or str(self.client.get("sasl.username", ""))
+        who = f"{user}@" if user else ""
+        sec = self.effective_security()
+        mech = self.mechanism if self.security != "plaintext" else str(self.client.get("sasl.mechanism")
+                                                                        or self.client.get("sasl.mechanisms") or "")
+        return f"{who}{self.brokers} ({sec}{', ' + mech if sec.startswith('sasl_') and mech else ''})"
 
     def __repr__(self) -> str:
         client = {k: ("***" if _is_secret_setting(k) else v) for k, v in self.client.items()}

@@ -152,10 +152,11 @@ def explain_failure(kafka: KafkaConfig, errors: list, logs: list[str], final: Ba
         else:
             fix = "check [kafka] security, ca_file, cert_file and key_file"
         return f"TLS handshake failed: {reason}", fix
-    if "APIVERSION_QUERY" in joined and kafka.security not in ("ssl", "sasl_ssl"):
+    security = kafka.effective_security()
+    if "APIVERSION_QUERY" in joined and security not in ("ssl", "sasl_ssl"):
         return ("the broker closed the connection before answering: this listener probably expects TLS",
                 "set [kafka] security = \"sasl_ssl\" (or \"ssl\") with ca_file, or use the broker's plaintext port")
-    if "in state UP" in joined and "Disconnected" in joined and not kafka.security.startswith("sasl_"):
+    if "in state UP" in joined and "Disconnected" in joined and not security.startswith("sasl_"):
         return ("the broker closed the connection after the first request: this listener probably requires SASL",
                 "set [kafka] security = \"sasl_plaintext\" or \"sasl_ssl\" with username and password_env/password_file")
     if "Connection refused" in joined or "Connect to" in joined:

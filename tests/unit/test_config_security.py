@@ -116,3 +116,13 @@ def test_metrics_endpoint_binds_to_loopback_unless_told_otherwise():
 
     assert metrics_settings(parse()).bind == "127.0.0.1"
     assert metrics_settings(parse(metrics={"bind": "0.0.0.0", "port": 9464})).bind == "0.0.0.0"
+
+
+def test_security_through_the_raw_client_table_is_still_described_truthfully():
+    """Older configs set SASL through [kafka] client; messages must not call that plaintext."""
+    cfg = parse(kafka={"client": {"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-256",
+                                  "sasl.username": "old", "sasl.password": "old-secret"}})
+    assert cfg.kafka.effective_security() == "sasl_ssl"
+    assert cfg.kafka.describe() == "old@127.0.0.1:9092 (sasl_ssl, SCRAM-SHA-256)"
+    assert "old-secret" not in repr(cfg)
+    assert consumer_config(cfg.kafka)["sasl.password"] == "old-secret"

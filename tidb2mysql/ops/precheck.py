@@ -245,7 +245,13 @@ class Precheck:
                  f" inter.broker.protocol.version {version}")
         hosts = [b.strip().rsplit(":", 1)[0].strip("[]") for b in k.brokers.split(",") if b.strip()]
         remote = [h for h in hosts if not is_loopback(h)]
-        if k.security in ("ssl", "sasl_ssl"):
+        sec = k.effective_security()
+        if sec != k.security:
+            self.add("kafka.security", PASS if sec in ("ssl", "sasl_ssl") or not remote else WARN,
+                     f"security.protocol {sec.upper()} set through [kafka] client",
+                     "prefer the typed keys: security, mechanism, username, password_env/password_file, ca_file"
+                     " (docs/configuration.md)")
+        elif sec in ("ssl", "sasl_ssl"):
             self.add("kafka.security", PASS, f"security = {k.security}: TLS"
                      f"{' with host name verification' if k.verify_hostname else ', host name NOT verified'}"
                      f"{f', SASL {k.mechanism} as {k.username}' if k.security == 'sasl_ssl' else ''}")
