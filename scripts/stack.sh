@@ -62,7 +62,8 @@ DB_PASSWORD=tidb2mysql
 # Secured stack: the migration's own least-privilege user (REQUIRE SSL) is $DB_USER; an
 # all-privileges admin (also REQUIRE SSL) plays the application/TiDB side (simulator, test
 # fixtures). Passwords are random, made once, and live only in files under secrets/ (mode
-# 600): never on a command line, so `ps` never shows them.
+# 600) and the broker's server.properties (600); the only command line that ever carries one
+# is Kafka's StorageTool format, once per state dir (start_kafka).
 DB_ADMIN=t2m_admin
 KAFKA_USER=tidb2mysql       # SCRAM user of every tidb2mysql client: read-only ACLs
 KAFKA_DRAINER=drainer       # SCRAM user that plays Drainer (simulator, test fixtures): super user
