@@ -104,10 +104,25 @@ def test_mysql_tls_modes_connect_encrypted(app, role, mode):
         assert cipher
 
 
-def test_mysql_client_certificate_is_presented(app, sec):
-    ep = dataclasses.replace(app.target, cert_file=sec.info["client_cert_file"], key_file=sec.info["client_key_file"])
-    with db.connect(ep) as conn:
-        assert _one(conn, "SELECT 1")[0] == 1
+def test_mysql_client_certificate_for_a_require_x509_user(app, sec):
+    """cert_file/key_file: a user that REQUIRE X509 gets in with the stack CA's client
+    certificate and is refused without it."""
+    adm = sec.load(sec.admin_config_path)
+    user = unique_name("x509", prefix="t2m")[:32]
+    pw = os.urandom(12).hex()
+    with db.connect(adm.target) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY %s REQUIRE X509", (pw,))
+    try:
+        base = dataclasses.replace(app.target, user=user, password_file="", password=pw)
+        with db.connect(dataclasses.replace(base, cert_file=sec.info["client_cert_file"],
+                                            key_file=sec.info["client_key_file"])) as conn:
+            assert _one(conn, "SELECT CURRENT_USER()")[0].startswith(user)
+        with pytest.raises(pymysql.err.OperationalError) as ei:
+            db.connect(base)
+        assert ei.value.args[0] == 1045 and pw not in str(ei.value)
+    finally:
+        with db.connect(adm.target) as conn, conn.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'127.0.0.1'")
 
 
 def test_migration_user_has_least_privileges(app):
