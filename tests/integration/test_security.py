@@ -457,10 +457,14 @@ def test_secured_migration_end_to_end(sec, secrets, tmp_path, listener):
         delete_topic(adm.kafka, topic)
 
 
-@pytest.mark.parametrize("broken", ["kafka_password", "target_ca"])
+@pytest.mark.parametrize("broken", ["kafka_password", "target_ca", "target_unknown_user"])
 def test_flow_fails_fast_and_applies_nothing(sec, secrets, tmp_path, broken):
     meta = f"t2m_meta_{unique_name(broken, prefix='x')[-8:]}"
-    if broken == "kafka_password":
+    if broken == "target_unknown_user":
+        cfg = write_toml(tmp_path / "c.toml", sec.app_config_path, job={"name": "ff", "meta_schema": meta},
+                         target={"user": "nobody_here", "password_file": None, "password_env": "T2M_TEST_BAD_PW"})
+        expect = "Access denied for user 'nobody_here'"
+    elif broken == "kafka_password":
         cfg = write_toml(tmp_path / "c.toml", sec.app_config_path, job={"name": "ff", "meta_schema": meta},
                          kafka={"password_file": None, "password_env": "T2M_TEST_BAD_PW"})
         expect = "authentication failed for user 'tidb2mysql'"
