@@ -26,6 +26,10 @@ Why it is shaped this way:
   read with ``SELECT *`` and picked by upper-cased name, because only MySQL 8.0.13+ has the
   ``EXPRESSION`` column (functional index parts, whose ``COLUMN_NAME`` is NULL) and naming a
   missing column would fail on the others.
+* **Broken views are described, not refused.** A view whose tables are gone (or that the
+  account may not read through) has its definition in VIEWS but no rows in COLUMNS (the
+  server reports it as a warning); it is described with ``columns=()``, so it still exists
+  for a comparison, and the caller can tell it apart.
 * **Self-contained.** PyMySQL only, nothing from tidb2mysql: it is a leaf that the barrier,
   the comparison and the tests can all use without import cycles.
 """

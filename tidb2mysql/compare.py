@@ -593,7 +593,8 @@ def _view_text(definition: Optional[str], side: _Side, table_map: Mapping[str, s
     i = 0
     while i < len(toks):
         if not toks[i].startswith("`"):
-            out.append(toks[i])
+            # whitespace runs count as one space, except inside string literals
+            out.append(toks[i] if toks[i][0] in "'\"" else re.sub(r"\s+", " ", toks[i]))
             i += 1
             continue
         chain = [toks[i][1:-1].replace("``", "`")]
@@ -610,7 +611,7 @@ def _view_text(definition: Optional[str], side: _Side, table_map: Mapping[str, s
             chain[0] = table_map.get(chain[0], chain[0])
         out.append(".".join("`" + c.replace("`", "``") + "`" for c in chain))
         i = j
-    return " ".join("".join(out).split())
+    return "".join(out).strip()
 
 
 def _compare_view(va: TableDescription, vb: TableDescription, a: _Side, b: _Side,

@@ -117,3 +117,13 @@ def test_one_query_per_information_schema_table(target_conn, target_db):
     desc = describe_database(target_conn, target_db)
     assert selects() - start == 5
     assert len(desc) == 41 and all(len(desc[f"t{i}"].indexes) == 2 for i in range(40))
+
+
+def test_view_over_a_dropped_table_is_still_described(target_conn, target_db):
+    """A view whose table is gone stays a view (its definition is kept); the server cannot
+    resolve its columns, so it has none. The comparison then still sees it exist."""
+    run(target_conn, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE VIEW v AS SELECT id FROM t", "DROP TABLE t")
+    desc = describe_database(target_conn, target_db)
+    assert list(desc) == ["v"]
+    v = desc["v"]
+    assert v.kind == "view" and v.columns == () and f"`{target_db}`.`t`" in v.view_definition
