@@ -67,7 +67,7 @@ def _reachable(state: Path) -> bool:
 def ensure_up(state: Path = STATE) -> SecureStack:
     """The running secured stack; starts it (scripts/stack.sh up, T2M_SECURE=1) if needed."""
     state.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = state.parent / f".{state.name}.lock"
+    lock_path = state.parent / f"{state.name}.lock"  # beside the state dir, which may not exist yet
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _reachable(state):
