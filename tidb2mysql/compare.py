@@ -72,7 +72,8 @@ The schema, and what is deliberately evened out (``schema=False`` skips all of i
   defaults (MariaDB quotes literals and renders expressions as ``current_timestamp()``,
   MySQL/TiDB leave literals bare and mark expressions DEFAULT_GENERATED), the case and
   ``()`` of CURRENT_TIMESTAMP in EXTRA; whitespace, parentheses and backticks in
-  generation expressions and view text.
+  generation expressions and view text. TiDB's AUTO_RANDOM in EXTRA is ignored: the DDL
+  translation removes it on purpose (MySQL has no such attribute; rows carry the values).
 * **Views.** MySQL and MariaDB store a view's query rewritten and fully qualified with the
   view's own database; that database name is removed from both texts and, for side A,
   ``table_map``/``column_map`` applied to the qualified names, because schema migration
@@ -487,7 +488,10 @@ def _column_signature(col: ColumnDescription, side: _Side, other: _Side, other_c
         ctype, collation = "json", (None, None)  # MariaDB's JSON is an alias of LONGTEXT utf8mb4_bin
     elif ctype == "json" and _is_mariadb_json(other_col, other):
         collation = (None, None)
-    extra = " ".join(w for w in _EMPTY_CALL.sub(r"\1", col.extra.lower()).split() if w != "default_generated")
+    # DEFAULT_GENERATED is MySQL's marker of an expression default (compared in "default");
+    # AUTO_RANDOM (TiDB) is removed by the DDL translation on purpose (ddl/translate.py).
+    extra = " ".join(w for w in _EMPTY_CALL.sub(r"\1", col.extra.lower()).split()
+                     if w != "default_generated" and not (side.flavour == "tidb" and w.startswith("auto_random")))
     return {"type": ctype, "nullable": col.nullable, "default": _default(col, side.flavour),
             "collation": collation, "extra": extra, "generated": _loose(col.generation_expression) or None}
 

@@ -132,3 +132,12 @@ def test_index_and_collation_notes_across_flavours():
     c = TableDescription("t", "table", cols8, (), "utf8mb4_bin", (), None)
     assert _table_schema_notes(a, c, TIDB, MYSQL, {}, False) == [
         "table collation utf8_bin vs utf8mb4_bin", "index PRIMARY only in source"]
+
+
+def test_tidb_auto_random_is_not_a_difference_but_auto_increment_is():
+    """The translation removes AUTO_RANDOM (TiDB-only) on purpose; a lost AUTO_INCREMENT is real."""
+    tidb = Col("id", 1, "bigint(20)", False, None, None, None, "auto_random(5)", None)
+    mysql = Col("id", 1, "bigint", False, None, None, None, "", None)
+    assert sig(tidb, TIDB, MYSQL, mysql) == sig(mysql, MYSQL, TIDB, tidb)
+    tidb_ai = Col("id", 1, "bigint(20)", False, None, None, None, "auto_increment", None)
+    assert sig(tidb_ai, TIDB, MYSQL, mysql) != sig(mysql, MYSQL, TIDB, tidb_ai)
