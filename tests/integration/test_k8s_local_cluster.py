@@ -166,6 +166,30 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
                         (job, summary.first_commit_ts - 1))
         procs = [start_pod(argv, env, log) for (argv, env, _), log in zip(pods, logs)]
 
+        def wait_for(pred, timeout: float, what: str) -> None:
+            try:
+                flowrun.wait_until(pred, timeout, what=what)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n" + "\n".join(f"--- pod {i}:\n{flowrun.tail(log, 30)}"
+                                                         for i, log in enumerate(logs))) from None
+
+        grace = sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+
+        def stop_all(ps: list[subprocess.Popen]) -> list[int]:
+            """SIGTERM to every pod at once, as the kubelet does; the exit codes within the grace period."""
+            for p in ps:
+                os.killpg(p.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for p in ps:
+                try:
+                    p.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    for q in ps:
+                        flowrun.kill(q)
+                    raise AssertionError(f"not stopped within the grace period ({grace} s)\n" + "\n".join(
+                        f"--- pod {i}:\n{flowrun.tail(log, 30)}" for i, log in enumerate(logs))) from None
+            return [p.returncode for p in ps]
+
         def applied() -> tuple[int, int]:
             with target.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s"
@@ -186,7 +210,7 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         # 3. A node failure in the middle of the run: SIGKILL both pods (no drain), then start
         #    them again on the same "volumes": each resumes from its own share of the snapshots.
         quarter = summary.first_commit_ts + (summary.last_commit_ts - summary.first_commit_ts) // 4
-        flowrun.wait_until(lambda: applied()[0] > quarter, 120, what="a quarter of the stream applied")
+        wait_for(lambda: applied()[0] > quarter, 180, "a quarter of the stream applied")
         assert not caught_up(), "the run finished before the kill: slow it down"
         for p in procs:
             flowrun.kill(p)
@@ -205,11 +229,7 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         assert all(seen), f"flushes per pod {seen}: not every process hosts shards"
 
         # 4. Graceful stop, as the kubelet does it: SIGTERM to every pod at once.
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        grace = sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        rcs = [p.wait(timeout=grace) for p in procs]
-        assert rcs == [0] * len(procs), "\n".join(flowrun.tail(log) for log in logs)
+        assert stop_all(procs) == [0] * len(procs), "\n".join(flowrun.tail(log) for log in logs)
         text = logs[0].read_text()
         assert f"full load finished at snapshot TSO {summary.first_commit_ts - 1}" in text
         assert "-i 0 -a 127.0.0.1:" in text and "-i 1 -a 127.0.0.1:" in logs[1].read_text()
@@ -237,8 +257,20 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         #    documented remedy, a new T2M_RECOVERY_GENERATION, resets every pod's share and the
         #    flow resumes from the target checkpoints.
         shutil.rmtree(tmp_path / "recovery-1")
+        with target.cursor() as cur:
+            cur.execute(f"SELECT SUM(rows_applied) FROM `{META}`.checkpoint WHERE job=%s", (job,))
+            rows_before = cur.fetchone()[0]
         procs = [start_pod(argv, env, log) for (argv, env, _), log in zip(pods, logs)]
-        assert all(p.wait(timeout=120) != 0 for p in procs), "resumed from a mix of snapshots and empty partitions"
+        # The process that finds the mix fails; its peer may fail too or keep waiting for it.
+        wait_for(lambda: any(p.poll() not in (None, 0) for p in procs), 120, "a pod refusing the mix")
+        time.sleep(2)
+        for p in procs:
+            if p.poll() is None:
+                flowrun.kill(p)
+        assert all(p.returncode != 0 for p in procs), "resumed from a mix of snapshots and empty partitions"
+        with target.cursor() as cur:
+            cur.execute(f"SELECT SUM(rows_applied) FROM `{META}`.checkpoint WHERE job=%s", (job,))
+            assert cur.fetchone()[0] == rows_before, "nothing is written while the pods refuse to start"
         for _, env, _ in pods:
             env["T2M_RECOVERY_GENERATION"] = str(int(env["T2M_RECOVERY_GENERATION"]) + 1)
         before = [len(log.read_text().splitlines()) for log in logs]
@@ -247,11 +279,9 @@ def test_statefulset_pods_form_one_cluster_and_replicate_exactly(sim, tmp_path):
         def new_lines() -> list[str]:
             return [line for log, n in zip(logs, before) for line in log.read_text().splitlines()[n:]]
 
-        flowrun.wait_until(lambda: any("partition 0 from offset" in line for line in new_lines()), 120,
-                           what="the source started after the reset")
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        assert [p.wait(timeout=grace) for p in procs] == [0] * len(procs), "\n".join(new_lines()[-40:])
+        wait_for(lambda: any("partition 0 from offset" in line for line in new_lines()), 120,
+                 "the source started after the reset")
+        assert stop_all(procs) == [0] * len(procs), "\n".join(new_lines()[-40:])
         lines = new_lines()
         assert sum("recovery: reset partitions" in line for line in lines) == 2
         assert any("from offset" in line and "target checkpoint" in line for line in lines)
