@@ -30,6 +30,11 @@ Why it is shaped this way:
   account may not read through) has its definition in VIEWS but no rows in COLUMNS (the
   server reports it as a warning); it is described with ``columns=()``, so it still exists
   for a comparison, and the caller can tell it apart.
+* **Never silently partial.** information_schema skips a table it cannot open in time
+  (behind another session's metadata lock) with only a warning; the table would then look
+  like it has no columns. Every query's warnings are checked and such a skip raises
+  :class:`CatalogIncomplete` (transient: describe again). Only a broken view's warning is
+  expected (see above).
 * **Self-contained.** PyMySQL only, nothing from tidb2mysql: it is a leaf that the barrier,
   the comparison and the tests can all use without import cycles.
 """
@@ -38,6 +43,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterable, Optional
+
+import pymysql
+
+# information_schema warnings that do not make a description partial: 1356 is a view whose
+# tables are gone or unreadable (a lasting state; the view is described with no columns).
+_BENIGN_WARNINGS = frozenset({1356})
+
+
+class CatalogIncomplete(pymysql.err.OperationalError):
+    """information_schema skipped something and said so only in a warning: typically a table
+    it could not open within lock_wait_timeout (another session holds its metadata lock, e.g.
+    a running CREATE ... SELECT or ALTER), which would otherwise be described with no columns
+    or indexes. The error number is 1205 (lock wait timeout), so retry helpers treat it as
+    transient: describe again later rather than decide on a partial picture."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +146,23 @@ def _filter(tables: Optional[list[str]]) -> tuple[str, tuple]:
     return " AND TABLE_NAME IN (" + ", ".join(["%s"] * len(tables)) + ")", tuple(tables)
 
 
+def _check_warnings(cur, sql: str) -> None:
+    """Raise CatalogIncomplete when the last information_schema query warned (see there)."""
+    if getattr(cur, "warning_count", None) == 0:
+        return
+    cur.execute("SHOW WARNINGS")
+    bad = [w for w in cur.fetchall() if int(w[1]) not in _BENIGN_WARNINGS]
+    if bad:
+        table = sql.split("information_schema.", 1)[-1].split()[0]
+        raise CatalogIncomplete(1205, f"information_schema.{table} is incomplete: {bad[0][2]} (warning {bad[0][1]})")
+
+
 def _query(conn, sql: str, args: tuple) -> list[tuple]:
     with conn.cursor() as cur:  # a plain tuple cursor: values read by position
         cur.execute(sql, args)
-        return [tuple(_text(v) for v in row) for row in cur.fetchall()]
+        rows = [tuple(_text(v) for v in row) for row in cur.fetchall()]
+        _check_warnings(cur, sql)
+        return rows
 
 
 def _query_named(conn, sql: str, args: tuple) -> list[dict[str, Any]]:
@@ -138,7 +170,9 @@ def _query_named(conn, sql: str, args: tuple) -> list[dict[str, Any]]:
     with conn.cursor() as cur:
         cur.execute(sql, args)
         names = [d[0].upper() for d in cur.description]
-        return [dict(zip(names, (_text(v) for v in row))) for row in cur.fetchall()]
+        rows = [dict(zip(names, (_text(v) for v in row))) for row in cur.fetchall()]
+        _check_warnings(cur, sql)
+        return rows
 
 
 def describe_database(conn, schema: str, tables: Optional[Iterable[str]] = None) -> dict[str, TableDescription]:
@@ -251,6 +285,7 @@ def to_jsonable(desc: Any) -> Any:
 
 
 __all__ = [
+    "CatalogIncomplete",
     "ColumnDescription",
     "IndexDescription",
     "TableDescription",

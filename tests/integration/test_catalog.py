@@ -8,10 +8,14 @@ information_schema table, not one per table.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import orjson
 import pytest
 
-from tidb2mysql.catalog import ColumnDescription, IndexDescription, describe_database, to_jsonable
+from tests.support import stack
+from tidb2mysql.catalog import CatalogIncomplete, ColumnDescription, IndexDescription, describe_database, to_jsonable
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +131,24 @@ def test_view_over_a_dropped_table_is_still_described(target_conn, target_db):
     assert list(desc) == ["v"]
     v = desc["v"]
     assert v.kind == "view" and v.columns == () and f"`{target_db}`.`t`" in v.view_definition
+
+
+def test_table_behind_a_metadata_lock_raises_instead_of_a_partial_description(stack_config, target_conn, target_db):
+    """While another session creates a table with CREATE ... SELECT (holding its exclusive
+    metadata lock), information_schema lists the table but cannot open it: after
+    lock_wait_timeout it returns it without its details and with only a warning (1205). The
+    description must not pretend the table has no collation, columns or indexes."""
+    run(target_conn, "CREATE TABLE t (id INT PRIMARY KEY)", "SET SESSION lock_wait_timeout = 1")
+    other = stack.connect(stack_config.target, target_db)
+    creating = threading.Thread(target=run, args=(other, "CREATE TABLE slow ENGINE=InnoDB AS SELECT SLEEP(5) AS x"))
+    try:
+        creating.start()
+        time.sleep(1)  # the new table exists, its exclusive lock held until the SELECT ends
+        with pytest.raises(CatalogIncomplete, match="Lock wait timeout") as info:
+            describe_database(target_conn, target_db)
+        assert info.value.args[0] == 1205  # transient for retry helpers
+    finally:
+        creating.join()
+        other.close()
+    desc = describe_database(target_conn, target_db)  # the lock is gone: complete again
+    assert sorted(desc) == ["slow", "t"] and [c.name for c in desc["slow"].columns] == ["x"]
