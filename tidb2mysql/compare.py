@@ -824,7 +824,9 @@ def compare_databases(
     looked for)}. ``max_diffs`` limits the row differences *kept* per table (all are
     counted). ``schema=False`` compares rows and column lists only: no column, index,
     table or view definitions, and views are ignored. A database missing on either side
-    raises ``LookupError`` (comparing nothing with nothing is not "equal").
+    raises ``LookupError`` (comparing nothing with nothing is not "equal");
+    ``tidb2mysql.catalog.CatalogIncomplete`` (transient) means information_schema could not
+    open a table in time (another session's metadata lock): compare again later.
     """
     if conn_a is conn_b:
         raise ValueError("compare needs two separate connections: both sides stream at the same time")
