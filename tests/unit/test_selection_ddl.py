@@ -106,13 +106,14 @@ def test_unreadable_statement_is_an_error_skip():
 def test_selecting_translator_passes_mapped_text_and_schema():
     seen = []
 
-    def inner(ddl):
-        seen.append(ddl)
+    def inner(ddl, conn=None):
+        seen.append((ddl, conn))
         return Translation([f"USE `{ddl.schema}`", ddl.query], [{"level": "info", "action": "unchanged", "reason": "x"}])
 
     tr = selecting_translator(S, inner)
-    out = tr(DDL(5, "shop", "users", "ALTER TABLE users MODIFY email text"))
+    out = tr(DDL(5, "shop", "users", "ALTER TABLE users MODIFY email text"), "the-connection")
     assert out.statements == ["USE `prod`", "ALTER TABLE `customers` MODIFY `mail` text"]
+    assert seen[0][1] == "the-connection"  # the barrier's connection reaches the translator
     out = tr(DDL(6, "shop", "tmp_1", "DROP TABLE tmp_1"))
     assert out.skipped and out.statements == [] and len(seen) == 1
     assert "excluded by selection" in out.decisions[0]["reason"]

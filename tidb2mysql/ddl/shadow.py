@@ -122,6 +122,20 @@ class Shadow:
         self._exec("SET SESSION foreign_key_checks = 0")
         try:
             current = schema
+            try:
+                if schema:
+                    self._exec(f"USE {_q(schema)}")
+                for stmt in statements:
+                    if stmt.startswith("USE "):
+                        self._exec(stmt)
+            except pymysql.err.OperationalError as e:
+                if e.args and e.args[0] == 1049:
+                    # The database does not exist yet (replication: this DDL is the CREATE
+                    # DATABASE, or the table is created in it right after): nothing to copy
+                    # or check against; the statements run as translated.
+                    out.statements = list(statements)
+                    return out
+                raise
             if schema:
                 self._exec(f"USE {_q(schema)}")
             for stmt in statements:

@@ -111,6 +111,8 @@ class Translation:
     decisions: list[dict] = field(default_factory=list)
     skipped: bool = False
     needs_recopy: bool = False
+    # no safe statement exists (or the target rejected every fallback): the operator decides
+    untranslatable: bool = False
 
     @property
     def errors(self) -> list[dict]:
@@ -135,7 +137,7 @@ _DB_LEVEL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(create|drop|alter)\s+(database|sc
 _USE = re.compile(r"^\s*USE\s+(`(?:[^`]|``)+`|\w+)\s*;?\s*$", re.I)
 
 
-def passthrough_translate(ddl: DDL) -> Translation:
+def passthrough_translate(ddl: DDL, conn=None) -> Translation:
     """Strip TiDB-only comments and nothing else (the fallback when no translator is set)."""
     q = _VERSIONED_9.sub("", _TIDB_COMMENT.sub("", ddl.query)).strip().rstrip(";")
     decisions = []
@@ -163,7 +165,7 @@ class DDLCoordinator:
         self,
         checkpoints: Checkpoints,
         shard_count: int,
-        translate: Callable[[DDL], Translation] = passthrough_translate,
+        translate: Callable[..., Translation] = passthrough_translate,
         strict: bool = False,
         lock_wait_timeout: int = 60,
         target_name: Callable[[str, str], tuple[str, str]] = lambda db, table: (db, table),
@@ -259,10 +261,10 @@ class DDLCoordinator:
 
     def _write_intent(self, conn, ddl: DDL, offset: int) -> HistoryRow:
         """Translate and record what will run (status running), or the outcome when nothing runs."""
-        tr = self.translate(ddl)
+        tr = self.translate(ddl, conn)  # conn: the translator may read and shadow-test the target
         decisions = list(tr.decisions)
         status, error = RUNNING, None
-        if tr.needs_recopy or tr.errors:
+        if tr.needs_recopy or tr.untranslatable or tr.errors:
             why = "; ".join(d.get("reason", "") for d in tr.errors) or "the table must be copied again"
             error = f"the DDL cannot be applied as replicated: {why}"
             status = FAILED if self.strict else (NEEDS_RECOPY if tr.needs_recopy else QUARANTINED)

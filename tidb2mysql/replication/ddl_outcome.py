@@ -34,6 +34,7 @@ import pymysql
 
 log = logging.getLogger(__name__)
 
+SHADOW_PREFIX = "\\_tidb2mysql\\_shadow\\_"  # LIKE pattern of tidb2mysql.ddl.shadow scratch databases
 _IDENT = re.compile(r"`((?:[^`]|``)+)`|([A-Za-z0-9_$]+)")
 _warned_ids = False
 
@@ -53,6 +54,12 @@ def named_databases(conn, stmt: str, default_db: Optional[str]) -> list[str]:
     return sorted(d for d in found if d)
 
 
+# Warnings that describe a lasting state, the same before and after: a view whose tables or
+# columns are gone (1356) or whose DEFINER account does not exist on the target (1449) is
+# listed without its columns every time.
+STABLE_WARNINGS = {1356, 1449}
+
+
 class FingerprintUnreliable(pymysql.err.OperationalError):
     """information_schema skipped or truncated something (it reports a table it cannot open,
     e.g. behind a metadata lock, as a warning, not an error): try again later. Classified as
@@ -63,7 +70,7 @@ def _rows(cur, sql: str, args) -> list:
     cur.execute(sql, args)
     rows = [list(r) for r in cur.fetchall()]
     cur.execute("SHOW WARNINGS")
-    warnings = cur.fetchall()
+    warnings = [w for w in cur.fetchall() if int(w[1]) not in STABLE_WARNINGS]
     if warnings:
         raise FingerprintUnreliable(1205, f"schema fingerprint incomplete: {warnings[0][2]}")
     return rows
@@ -94,8 +101,10 @@ def schema_fingerprint(conn, stmt: str, default_db: Optional[str]) -> str:
     ph = ",".join(["%s"] * len(dbs)) or "NULL"
     with conn.cursor() as cur:
         data = {
+            # (scratch databases of the DDL shadow check come and go: not the target's schema)
             "schemata": _rows(cur, "SELECT schema_name, default_character_set_name, default_collation_name"
-                                   " FROM information_schema.schemata ORDER BY schema_name", ()),
+                                   " FROM information_schema.schemata WHERE schema_name NOT LIKE %s"
+                                   " ORDER BY schema_name", (SHADOW_PREFIX + "%",)),
             "tables": _rows(cur, "SELECT table_schema, table_name, table_type, table_collation, create_options,"
                                  f" table_comment FROM information_schema.tables WHERE table_schema IN ({ph})"
                                  " ORDER BY table_schema, table_name", dbs),

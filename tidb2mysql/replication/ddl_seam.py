@@ -13,13 +13,15 @@ import threading
 from typing import Callable, Optional
 
 from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl.catalog import TargetCatalog
+from tidb2mysql.ddl.shadow import validate
 from tidb2mysql.events import DDL
 from tidb2mysql.replication.barrier import Translation
 
 log = logging.getLogger(__name__)
 
 
-def make_translator(cfg, connect: Callable) -> Callable[[DDL], Translation]:
+def make_translator(cfg, connect: Callable) -> Callable[..., Translation]:
     """The DDL translator the barrier uses for this job's target (detected on first use)."""
     lock = threading.Lock()
     target: Optional[Target] = None
@@ -36,11 +38,19 @@ def make_translator(cfg, connect: Callable) -> Callable[[DDL], Translation]:
                 log.info("DDL translation for target %s", target)
             return target
 
-    def translate_ddl(ddl: DDL) -> Translation:
-        tr = translate(ddl.query, detect(), schema=ddl.schema or None)
+    def translate_ddl(ddl: DDL, conn=None) -> Translation:
+        """With the barrier's connection (``conn``), the translation sees the target's current
+        tables (catalog) and is validated on an empty copy of the table first (shadow), so a
+        statement the target would reject never reaches the real table."""
+        schema = ddl.schema or None
+        if conn is None:
+            tr = translate(ddl.query, detect(), schema=schema)
+        else:
+            tr = validate(conn, translate(ddl.query, detect(), schema=schema, catalog=TargetCatalog(conn)), schema)
         for d in tr.decisions:
             if d.level != "info":
                 log.warning("DDL at commit_ts %d: %s", ddl.commit_ts, d)
-        return Translation(list(tr.statements), [d.as_dict() for d in tr.decisions], tr.skipped, tr.needs_recopy)
+        return Translation(list(tr.statements), [d.as_dict() for d in tr.decisions], tr.skipped,
+                           tr.needs_recopy, tr.untranslatable)
 
     return translate_ddl

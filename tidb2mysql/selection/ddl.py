@@ -477,12 +477,12 @@ def selecting_translator(sel: Selection, translate):
     from tidb2mysql.events import DDL
     from tidb2mysql.replication.barrier import Translation
 
-    def translate_selected(ddl: DDL) -> Translation:
+    def translate_selected(ddl: DDL, conn=None) -> Translation:
         rw = rewrite_ddl(sel, ddl.schema, ddl.table, ddl.query)
         if rw.skipped:
             return Translation([], rw.decisions, skipped=True, needs_recopy=rw.needs_recopy)
-        inner = translate(DDL(ddl.commit_ts, rw.schema, ddl.table, rw.query, ddl.position))
+        inner = translate(DDL(ddl.commit_ts, rw.schema, ddl.table, rw.query, ddl.position), conn)
         return Translation(list(inner.statements), rw.decisions + list(inner.decisions), inner.skipped,
-                           inner.needs_recopy or rw.needs_recopy)
+                           inner.needs_recopy or rw.needs_recopy, inner.untranslatable)
 
     return translate_selected
