@@ -170,7 +170,7 @@ def test_delete_by_keys_text():
 def test_ordered_statements_text():
     q = TableSQL(TN)
     assert q.insert_one((1, None)) == "INSERT INTO `db`.`n` (`a`,`j`) VALUES (1,NULL)"
-    assert q.delete_one((1, None)) == "DELETE FROM `db`.`n` WHERE `a` <=> 1 AND `j` <=> NULL LIMIT 1"
+    assert q.delete_one((1, None)) == "DELETE FROM `db`.`n` WHERE `a` <=> 1 AND `j` IS NULL LIMIT 1"
     assert q.update_one((1, '{"k": 1}'), (2, "[]")) == (
         "UPDATE `db`.`n` SET `a`=2,`j`='[]' WHERE `a` <=> 1 AND `j` <=> '{\"k\": 1}' LIMIT 1"
     )
@@ -199,7 +199,21 @@ def test_generated_and_missing_columns_are_not_written():
     q = TableSQL(msg, tgt)
     [st] = q.upsert([(1, "bogus", 99, "n")])
     assert st.sql == "INSERT INTO `db`.`t` (`id`,`Name`) VALUES (1,'n') ON DUPLICATE KEY UPDATE `Name`=VALUES(`Name`)"
-    assert q.delete_one((1, "bogus", 99, "n")) == "DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `Name` <=> 'n' LIMIT 1"
+    assert q.delete_one((1, "bogus", 99, "n")) == (
+        "DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `Name` = 'n' AND CAST(CONVERT(`Name` USING utf8mb4) AS BINARY) = X'6e'"
+        " LIMIT 1")
+
+
+def test_text_match_is_collation_then_bytes():
+    """Why: under PAD SPACE or *_ci collations 'x' = 'x ' = 'X'; the byte test tells them apart
+    while the collation test keeps an index usable. CHAR values lose trailing spaces as stored."""
+    s = TableSchema("db", "k", ("a", "c", "b"), ("varchar", "char", "varbinary"))
+    q = TableSQL(s)
+    assert q.delete_one(("x ", "y ", b"z ")) == (
+        "DELETE FROM `db`.`k` WHERE `a` = 'x ' AND CAST(CONVERT(`a` USING utf8mb4) AS BINARY) = X'7820'"
+        " AND `c` = 'y' AND CAST(CONVERT(`c` USING utf8mb4) AS BINARY) = X'79' AND `b` <=> X'7a20' LIMIT 1")
+    with pytest.raises(LiteralError, match="`a`.*UTF-8"):
+        q.delete_one(("\udc80", "", b""))
 
 
 def test_single_written_column():

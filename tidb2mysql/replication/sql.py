@@ -297,9 +297,10 @@ class TableSQL:
             self._delete_head = f"DELETE FROM {self.ref} WHERE {self.pk_names[0]} IN ("
         else:
             self._delete_head = f"DELETE FROM {self.ref} WHERE ({','.join(self.pk_names)}) IN ("
-        # (prefix, suffix) around each literal of a full-row match; NULL-safe equality.
-        self._cmp = [(nm + " <=> CAST(", " AS JSON)") if c else (nm + " <=> ", "")
-                     for nm, c in zip(names, plan.json_cast)]
+        # How each written column is compared in a whole-row match (see _match).
+        self._cmp = [(nm, _JSON if c else (_TEXT if _is_text(schema, target, i) else _PLAIN),
+                      _is_char(schema, target, i))
+                     for nm, c, i in zip(names, plan.json_cast, plan.write)]
 
     # - multi-row -
 
@@ -362,7 +363,42 @@ class TableSQL:
         return self._delete_head + self.key_text(key) + ")"
 
     def _match(self, row: Row) -> str:
-        return " AND ".join(pre + literal(v) + post for (pre, post), v in zip(self._cmp, self._pick(row)))
+        """A WHERE condition true exactly for rows byte-equal to ``row`` in every written column.
+
+        Why not just ``col <=> literal``: a character column compares under its collation, and
+        MySQL collations are not byte-exact. With a PAD SPACE collation (``utf8mb4_bin`` on
+        TiDB and MySQL 5.7 / MariaDB) ``'x' = 'x '`` is true; with ``*_ci`` / ``*_ai``
+        collations ``'x' = 'X'`` and ``'e' = 'é'`` are. A key-less table may hold both rows,
+        and a DELETE of one must not remove the other. So a text value is compared twice:
+        ``col = 'x'`` (under the collation: an index on the column can serve it, and it
+        filters nearly every row before the second test runs) AND the column's UTF-8 bytes
+        equal the value's bytes (``CAST(CONVERT(col USING utf8mb4) AS BINARY)``; CONVERT makes
+        a latin1/utf8mb3 column comparable to the UTF-8 literal, and is a no-op for utf8mb4).
+        Byte equality implies collation equality, so the first test only narrows the scan.
+
+        Other types already compare exactly: integers, DECIMAL (exact text), BIT (as an
+        integer), ENUM/SET (index / bitmask), temporal values, binary strings (the binary
+        collation is byte-wise and NO PAD), FLOAT/DOUBLE (``repr`` of the double round-trips,
+        and a FLOAT column's value is compared as the same widened double), MySQL JSON (as a
+        JSON value, ``CAST(.. AS JSON)``), NULL (``IS NULL``).
+        """
+        parts = []
+        for (nm, kind, char), v in zip(self._cmp, self._pick(row)):
+            if v is None:
+                parts.append(nm + " IS NULL")
+            elif kind is _TEXT and isinstance(v, str):
+                if char:  # what a CHAR column holds (a NO PAD collation would not match 'x ')
+                    v = v.rstrip(" ")
+                try:
+                    raw = v.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise LiteralError(f"column {nm}: text is not valid UTF-8 ({e.reason})") from None
+                parts.append(f"{nm} = {_enc_str(v)} AND CAST(CONVERT({nm} USING utf8mb4) AS BINARY) = X'{raw.hex()}'")
+            elif kind is _JSON:
+                parts.append(f"{nm} <=> CAST({literal(v)} AS JSON)")
+            else:
+                parts.append(f"{nm} <=> {literal(v)}")
+        return " AND ".join(parts)
 
     def delete_one(self, old: Row) -> str:
         """Delete exactly one row equal to ``old`` in every written column (NULL-safe)."""
@@ -376,6 +412,31 @@ class TableSQL:
 
 def _identity(row: Row) -> Row:
     return row
+
+
+# Column kinds for whole-row matching (TableSQL._match).
+_PLAIN, _TEXT, _JSON = "plain", "text", "json"
+# Character types that compare under a collation: Drainer's mysql_type names (a binary
+# charset turns them into binary/varbinary/*blob) and information_schema DATA_TYPE names
+# (MariaDB reports a JSON column as longtext: it is text there, compared as such).
+_TEXT_TYPES = frozenset({"char", "varchar", "var_string", "tinytext", "text", "mediumtext", "longtext"})
+
+
+def _is_text(schema: TableSchema, target: Optional["TargetTable"], i: int) -> bool:
+    if target is not None:
+        col = target.column(schema.columns[i])
+        if col is not None:
+            return col.data_type in _TEXT_TYPES
+    return i < len(schema.types) and schema.types[i] in _TEXT_TYPES
+
+
+def _is_char(schema: TableSchema, target: Optional["TargetTable"], i: int) -> bool:
+    """CHAR(n): the server strips trailing spaces when it stores (and TiDB when it reads)."""
+    if target is not None:
+        col = target.column(schema.columns[i])
+        if col is not None:
+            return col.data_type == "char"
+    return i < len(schema.types) and schema.types[i] == "char"
 
 
 __all__ = [
