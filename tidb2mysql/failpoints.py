@@ -46,6 +46,10 @@ POINTS = {
     "barrier.after_record": "the DDL is recorded applied, the executor still holds the lock",
     "apply.before_commit": "a batch and its checkpoint are sent in a transaction, COMMIT is not",
     "apply.after_commit": "a batch is committed, the Bytewax snapshot does not cover it yet",
+    # COMMIT points (see commit()): `drop` = the COMMIT took effect but its reply is lost
+    "apply.commit": "a batch's COMMIT took effect on the target; the client has not seen the reply",
+    "apply.salvage_commit": "a change-by-change (salvage) transaction's COMMIT took effect; reply not seen",
+    "page.commit": "a full-load page's COMMIT took effect on the target; the client has not seen the reply",
 }
 
 
@@ -91,11 +95,13 @@ def _first_time(name: str, key: Any) -> bool:
     return True
 
 
-def hit(name: str, key: Any = "", conn: Any = None) -> None:
-    """The failpoint ``name`` is reached (``key`` names the moment; ``conn`` for ``drop``)."""
+def hit(name: str, key: Any = "", conn: Any = None) -> bool:
+    """The failpoint ``name`` is reached (``key`` names the moment; ``conn`` for ``drop``).
+
+    Returns whether it fired (``kill`` never returns, ``raise`` raises)."""
     armed = _ARMED.get(name)
     if armed is None or not _first_time(name, key):
-        return
+        return False
     verb, arg = armed
     log.warning("failpoint %s (%s) fired: %s", name, key, verb)
     if verb == "kill":
@@ -116,3 +122,22 @@ def hit(name: str, key: Any = "", conn: Any = None) -> None:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+    return True
+
+
+def commit(conn: Any, name: str, key: Any = "") -> None:
+    """``conn.commit()`` with the COMMIT failpoint ``name`` after it.
+
+    Why after: the dangerous case of a lost connection during COMMIT is the one where the
+    server committed and the client cannot know; every other case is an ordinary rollback.
+    So the failpoint lets the COMMIT complete, then ``drop`` cuts the socket and raises the
+    lost-connection error the client would have seen (2013) - the outcome is now unknown to
+    the caller, which must find out from what the transaction wrote (its checkpoint or
+    progress row). ``kill`` dies right after the COMMIT.
+    """
+    conn.commit()
+    if ENABLED and name in _ARMED and hit(name, key, conn) and _ARMED[name][0] == "drop":
+        import pymysql  # only on this test path
+
+        raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query "
+                                                 f"(failpoint {name} after COMMIT)")

@@ -19,7 +19,7 @@ from tidb2mysql.events import Op, TableSchema
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.target_schema import TargetTables
-from tidb2mysql.replication.writer import BatchWriter, prepare_session
+from tidb2mysql.replication.writer import BatchWriter, DivergenceError, prepare_session
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +129,72 @@ def test_float_double_json_bit_null_match_exactly(target_db, admin, writer):
     stats = apply(writer, dele(s, r2), dele(s, r3), dele(s, r1))
     assert (stats.table(f"{target_db}.t").deleted, stats.table(f"{target_db}.t").unmatched) == (3, 0)
     assert run(admin, f"SELECT COUNT(*), HEX(MIN(vb)), MIN(d) FROM `{target_db}`.`t`") == ((1, "61", 0.1),)
+
+
+# -- divergence: a DELETE/UPDATE that matches nothing is recorded, or stops (strict) ------
+
+
+def _recorder(admin, dbn):
+    """on_divergence hook writing into a table of the test database (same transaction)."""
+    run(admin, f"CREATE TABLE `{dbn}`.`div` (seq BIGINT, kind VARCHAR(20))")
+
+    def hook(divergent):
+        return [(f"INSERT INTO `{dbn}`.`div` VALUES (%s, %s)", (ch.seq, kind)) for ch, kind in divergent]
+    return hook
+
+
+def test_unmatched_keyless_delete_and_update_are_recorded_in_the_same_transaction(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`k` (a VARCHAR(20), b INT)")
+    s = TableSchema(target_db, "k", ("a", "b"), ("varchar", "int"))
+    hook = _recorder(admin, target_db)
+    m = RowMerger()
+    changes = [Change(2000, 2, s, Op.INSERT, ("x", 1), None),
+               Change(2000, 4, s, Op.DELETE, None, ("x ", 1)),  # only 'x' exists: diverged
+               Change(2000, 6, s, Op.UPDATE, ("y", 2), ("y", 1)),  # no such row: diverged
+               Change(2000, 8, s, Op.DELETE, None, ("x", 1))]
+    for c in changes:
+        m.add(c)
+    stats = writer.write(m.drain(), on_divergence=hook)
+    assert [(ch.seq, kind) for ch, kind in stats.divergent] == [(4, "delete_one"), (6, "update_one")]
+    assert stats.table(f"{target_db}.k").unmatched == 2
+    assert run(admin, f"SELECT seq, kind FROM `{target_db}`.`div` ORDER BY seq") == ((4, "delete_one"), (6, "update_one"))
+    assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`k`") == ((0,),)
+
+
+def test_strict_mode_stops_at_the_first_divergence_and_commits_nothing(target_db, admin, writer):
+    run(admin, f"CREATE TABLE `{target_db}`.`k` (a VARCHAR(20), b INT)")
+    s = TableSchema(target_db, "k", ("a", "b"), ("varchar", "int"))
+    hook = _recorder(admin, target_db)
+    m = RowMerger()
+    m.add(Change(3000, 2, s, Op.INSERT, ("x", 1), None))
+    m.add(Change(3000, 4, s, Op.DELETE, None, ("X", 1)))
+    with pytest.raises(DivergenceError, match=r"k: DELETE matched no row.*commit_ts 3000, seq 4"):
+        writer.write(m.drain(), extra=[f"INSERT INTO `{target_db}`.`div` VALUES (-1, 'checkpoint')"],
+                     on_divergence=hook, strict=True)
+    assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`k`") == ((0,),)
+    assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`div`") == ((0,),)
+
+
+def test_keyed_delete_of_a_missing_row_is_found_among_the_others(target_db, admin, writer):
+    """A multi-row DELETE by primary key that removes fewer rows than it names: exactly the
+    missing keys are reported, and every other key is still deleted."""
+    run(admin, f"CREATE TABLE `{target_db}`.`p` (id INT PRIMARY KEY, v INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`p` VALUES (1,1),(2,2),(4,4),(5,5)")
+    s = TableSchema(target_db, "p", ("id", "v"), ("int", "int"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+    hook = _recorder(admin, target_db)
+    m = RowMerger()
+    for i, k in enumerate([1, 2, 3, 4, 6]):
+        m.add(Change(4000, 2 * i, s, Op.DELETE, None, (k, k)))
+    m.add(Change(4000, 20, s, Op.UPDATE, (5, 50), (5, 5)))
+    stats = writer.write(m.drain(), on_divergence=hook)
+    assert sorted(ch.old[0] for ch, _ in stats.divergent) == [3, 6]
+    assert run(admin, f"SELECT id, v FROM `{target_db}`.`p`") == ((5, 50),)
+    assert run(admin, f"SELECT seq FROM `{target_db}`.`div` ORDER BY seq") == ((4,), (8,))
+    # the salvage path finds the same
+    run(admin, f"INSERT INTO `{target_db}`.`p` VALUES (7,7)")
+    m = RowMerger()
+    m.add(Change(4001, 0, s, Op.DELETE, None, (7, 7)))
+    m.add(Change(4001, 2, s, Op.DELETE, None, (8, 8)))
+    stats, failures = writer.write_one_by_one(m.drain(), on_divergence=hook)
+    assert failures == [] and [ch.old[0] for ch, _ in stats.divergent] == [8]
+    assert run(admin, f"SELECT id FROM `{target_db}`.`p`") == ((5,),)

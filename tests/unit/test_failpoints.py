@@ -67,4 +67,31 @@ def test_drop_shuts_the_connection_socket_down():
 
 def test_every_point_is_documented():
     assert all(isinstance(v, str) and v for v in failpoints.POINTS.values())
-    assert len(failpoints.POINTS) == 7
+    assert len(failpoints.POINTS) == 10
+
+
+def test_commit_point_commits_then_reports_a_lost_connection(tmp_path):
+    """Why: a lost reply to a COMMIT that took effect is the case that duplicates rows; the
+    failpoint must produce exactly that (committed, client sees error 2013), once per key."""
+    import pymysql
+
+    a, b = socket.socketpair()
+    done = []
+
+    class Conn:
+        _sock = a
+
+        def commit(self):
+            done.append(True)
+
+    failpoints.configure("page.commit=drop", str(tmp_path))
+    with pytest.raises(pymysql.err.OperationalError) as e:
+        failpoints.commit(Conn(), "page.commit", 3)
+    assert e.value.args[0] == 2013 and done == [True]
+    assert b.recv(1) == b""
+    failpoints.commit(Conn(), "page.commit", 3)  # once per key: a plain commit now
+    assert done == [True, True]
+    failpoints.commit(Conn(), "apply.commit", 3)  # not armed
+    assert len(done) == 3
+    a.close()
+    b.close()

@@ -37,6 +37,8 @@ SPEC: dict[str, tuple[str, str]] = {
     "shard_applied_commit_ts": ("gauge", "Highest commit_ts applied, by shard."),
     "delay_seconds": ("gauge", "Now minus the physical time of applied_commit_ts (grows while upstream is idle)."),
     "dead_letters_total": ("counter", "Messages or changes written to the dead_letter table, by kind."),
+    "divergences_total": ("counter", "DELETE/UPDATE changes that matched no target row (the target differed from"
+                                     " the source; each is in the dead_letter table, kind divergence), by table."),
     "ddl_total": ("counter", "DDL jobs passed, by their ddl_history status (applied, skipped, failed, ...); once per process."),
     "ddl_blocked": ("gauge", "1 while a DDL waits on transient errors (lock wait, lost connection): alert when it stays 1."),
     "ddl_blocked_polls_total": ("counter", "Polls of a DDL that failed transiently (each is retried with backoff)."),
@@ -197,7 +199,12 @@ def record_flush(report, registry: Registry = METRICS) -> None:
         r.observe("batch_rows", report.rows)
     for table, ops in (getattr(report, "table_ops", None) or {}).items():
         for op_name, n in ops.items():
-            if n:
+            if not n:
+                continue
+            if op_name == "unmatched":
+                r.inc("divergences_total", n, table=table)
+                r.inc("dead_letters_total", n, kind="divergence")
+            else:
                 r.inc("rows_applied_total", n, table=table, op=op_name)
     if report.dead_letters:
         r.inc("dead_letters_total", report.dead_letters, kind="apply")

@@ -6,6 +6,19 @@ flow is down. Kafka is asked only for its end offset, when reachable, to tell "d
 "upstream idle": Drainer sends no heartbeats, so the delay (now minus the physical time of
 the applied commit_ts) keeps growing while nothing happens upstream. The job is therefore
 "not delayed" when the delay is under the threshold OR every message in Kafka is applied.
+
+"Every message in Kafka is applied" is decided by offsets first: a shard's checkpoint records
+the last offset it covered. A flow that started after a snapshot (``start_commit_ts``) and
+read nothing since has no offset to record (its checkpoints keep ``kafka_offset = -1``) even
+though the messages before its start are in the snapshot; then the messages after the applied
+offset are read (the newest :data:`TAIL_WINDOW` of them) and count as applied when their
+commit_ts is covered by every shard's position, ``(commit_ts, MAX_SEQ) <= min position``.
+Older messages than that window are covered too, because Drainer's commit_ts increase along
+the partition (the flow's own start-from-checkpoint search relies on the same).
+
+The Kafka clients here are short-lived and quiet: the end offset comes from an AdminClient
+(no consumer group), librdkafka's log lines are collected rather than printed, and a wrong
+password or certificate is reported at once with what to fix (kafka_settings.check_connection).
 """
 
 from __future__ import annotations
@@ -45,11 +58,18 @@ class Status:
     kafka_end_offset: Optional[int] = None  # high watermark (next offset to be written)
     kafka_error: Optional[str] = None
     caught_up_with_kafka: Optional[bool] = None
+    # messages in Kafka not applied yet (None when unknown); with caught_up_with_kafka, 0
+    kafka_pending: Optional[int] = None
+    # True when the catch-up was decided by commit_ts, not offsets (messages after the applied
+    # offset that the start position or a snapshot already covered)
+    caught_up_by_commit_ts: bool = False
     not_delayed: bool = False
     threshold_seconds: float = 60.0
     rows_applied: int = 0
     rows_per_second: Optional[float] = None
     dead_letters: int = 0
+    # table -> DELETE/UPDATE changes that matched no target row (dead letters of kind divergence)
+    divergences: dict = field(default_factory=dict)
     ddl: dict = field(default_factory=dict)  # status -> count
     # DDL not done: "blocked since T: reason" (transient, retried) or "stopped: ..." (failed,
     # waits for `tidb2mysql ddl resolve`), one line each, oldest first
@@ -74,8 +94,14 @@ def _rows_applied(cur, m: str, job: str) -> int:
 
 
 def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, kafka_error: Optional[str] = None,
-                threshold: float = 60.0, sample_seconds: float = 0.0, now: Optional[float] = None) -> Status:
-    """Everything from the target (``conn``: autocommit); ``kafka_end`` from the caller."""
+                threshold: float = 60.0, sample_seconds: float = 0.0, now: Optional[float] = None,
+                kafka=None, kafka_start: int = 0) -> Status:
+    """Everything from the target (``conn``: autocommit); ``kafka_end`` from the caller.
+
+    ``kafka`` (the job's KafkaConfig): when the offsets say "behind", read the messages after
+    the applied offset and count those whose commit_ts every shard covers as applied (see the
+    module docstring). ``kafka_start``: the partition's low watermark (older messages are gone).
+    """
     m = quote_ident(meta)
     st = Status(job=job, meta_schema=meta, stage="not started", threshold_seconds=threshold,
                 kafka_end_offset=kafka_end, kafka_error=kafka_error)
@@ -123,6 +149,10 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
         if has["dead_letter"]:
             cur.execute(f"SELECT COUNT(*) FROM {m}.dead_letter WHERE job=%s", (job,))
             st.dead_letters = int(cur.fetchone()[0])
+            cur.execute(f"SELECT schema_name, table_name, COUNT(*) FROM {m}.dead_letter WHERE job=%s"
+                        f" AND kind='divergence' GROUP BY schema_name, table_name ORDER BY schema_name, table_name",
+                        (job,))
+            st.divergences = {f"{d}.{t}": int(n) for d, t, n in cur.fetchall()}
         if cps and sample_seconds > 0:
             first = _rows_applied(cur, m, job)
             time.sleep(sample_seconds)
@@ -152,29 +182,149 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
         st.delay_seconds = max(0.0, now - tso_physical_ms(st.applied_commit_ts) / 1000)
     if kafka_end is not None:
         st.caught_up_with_kafka = st.applied_offset + 1 >= kafka_end
+        st.kafka_pending = max(0, kafka_end - st.applied_offset - 1)
+        if not st.caught_up_with_kafka and kafka is not None:
+            low = min((int(r[1]), int(r[2])) for r in cps)
+            first = max(st.applied_offset + 1, kafka_start)
+            try:
+                pending = pending_after(kafka, low, first, kafka_end)
+            except Exception as e:  # noqa: BLE001 - the offsets' answer stands; say why not better
+                st.notes.append(f"could not read the messages after the applied offset to compare commit_ts: {e}")
+            else:
+                st.kafka_pending = pending
+                if pending == 0:
+                    st.caught_up_with_kafka = st.caught_up_by_commit_ts = True
+                    st.notes.append(f"caught up by commit_ts: the {kafka_end - first} message(s) after the applied"
+                                    f" offset are at or below every shard's position (commit_ts {low[0]}): they were"
+                                    " in the snapshot or read before the start position")
     st.not_delayed = bool(st.caught_up_with_kafka) or (st.delay_seconds is not None and st.delay_seconds < threshold)
     if st.delay_seconds is not None and st.delay_seconds >= threshold and st.caught_up_with_kafka:
         st.notes.append("delay grows because the upstream is idle (Drainer sends no heartbeats); all of Kafka is applied")
     return st
 
 
-def kafka_end_offset(kafka_cfg) -> tuple[Optional[int], Optional[str]]:
-    """High watermark of the Drainer partition, or (None, why) when Kafka is unreachable."""
-    from confluent_kafka import Consumer, TopicPartition
+TAIL_WINDOW = 20  # newest messages after the applied offset that status reads to compare commit_ts
 
-    from tidb2mysql.kafka_settings import consumer_config
 
-    c = Consumer(consumer_config(kafka_cfg, **{"group.id": "tidb2mysql-status"}))
+@dataclass
+class KafkaEnd:
+    """The Drainer partition's offsets, or why Kafka could not tell them."""
+
+    end: Optional[int] = None  # high watermark: next offset to be written
+    start: int = 0  # low watermark: oldest retained offset
+    error: Optional[str] = None
+    permanent: bool = False  # a configuration error (authentication, TLS): asking again cannot help
+
+
+def kafka_offsets(kafka_cfg, timeout: float = 5.0) -> KafkaEnd:
+    """Low and high watermark of the Drainer partition through an AdminClient (no consumer
+    group, library log lines collected), within about ``timeout`` seconds; a wrong password or
+    certificate is reported at once, with the fix."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    from tidb2mysql.kafka_settings import KafkaConnectError, check_connection
+
     try:
-        md = c.list_topics(timeout=5)  # all topics: naming one may auto-create it on the broker
-        t = md.topics.get(kafka_cfg.topic)
-        if t is None or t.error is not None or kafka_cfg.partition not in t.partitions:
-            return None, f"topic {kafka_cfg.topic!r} partition {kafka_cfg.partition} not found" + (
-                f" ({t.error})" if t is not None and t.error else "")
-        _lo, hi = c.get_watermark_offsets(TopicPartition(kafka_cfg.topic, kafka_cfg.partition), timeout=5)
-        return int(hi), None
-    except Exception as e:  # noqa: BLE001 - status must answer even when Kafka is down
-        return None, f"Kafka unreachable: {e}"
+        admin, md = check_connection(kafka_cfg, timeout=timeout, refused_limit=3)
+    except KafkaConnectError as e:
+        return KafkaEnd(error=str(e), permanent=e.permanent)
+    t = md.topics.get(kafka_cfg.topic)  # all topics listed: naming one may auto-create it on the broker
+    if t is None or t.error is not None or kafka_cfg.partition not in t.partitions:
+        return KafkaEnd(error=f"topic {kafka_cfg.topic!r} partition {kafka_cfg.partition} not found"
+                        + (f" ({t.error})" if t is not None and t.error else "")
+                        + (f" (with ACLs: can user {kafka_cfg.username!r} Describe it?)" if kafka_cfg.username else ""))
+    tp = TopicPartition(kafka_cfg.topic, kafka_cfg.partition)
+    try:
+        hi = admin.list_offsets({tp: OffsetSpec.latest()}, request_timeout=timeout)[tp].result(timeout=timeout).offset
+        lo = admin.list_offsets({tp: OffsetSpec.earliest()}, request_timeout=timeout)[tp].result(timeout=timeout).offset
+    except Exception as e:  # noqa: BLE001 - status must answer even when Kafka misbehaves
+        return KafkaEnd(error=f"Kafka {kafka_cfg.describe()}: cannot list the offsets of {kafka_cfg.topic!r}: {e}")
+    return KafkaEnd(end=int(hi), start=max(0, int(lo)))
+
+
+def kafka_end_offset(kafka_cfg, timeout: float = 5.0) -> tuple[Optional[int], Optional[str]]:
+    """High watermark of the Drainer partition, or (None, why) when Kafka cannot tell it."""
+    k = kafka_offsets(kafka_cfg, timeout)
+    return k.end, k.error
+
+
+def pending_after(kafka_cfg, position: tuple[int, int], first: int, end: int, window: int = TAIL_WINDOW,
+                  timeout: float = 10.0) -> int:
+    """How many messages of ``[first, end)`` are not covered by ``position`` (the lowest shard
+    position), judged by commit_ts.
+
+    A message is covered when ``(commit_ts, MAX_SEQ) <= position``; one whose commit_ts cannot
+    be read is not. The newest ``window`` messages are read one by one (exact, also for a
+    Drainer redelivery among them) up to the first uncovered one, after which everything is
+    pending (commit_ts increase along the partition). Only when the oldest message of the
+    window is already uncovered are the older ones searched by bisection for the first
+    uncovered one (the flow's start-from-checkpoint search does the same).
+    """
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+    from tidb2mysql.drainer.decode import Decoder
+    from tidb2mysql.events import Position
+    from tidb2mysql.kafka_settings import ClientLog, consumer_config
+    from tidb2mysql.replication.route import MAX_SEQ
+    from tidb2mysql.replication.source import peek_commit_ts
+
+    if first >= end:
+        return 0
+    topic, part = kafka_cfg.topic, kafka_cfg.partition
+    clog = ClientLog()
+    c = Consumer(consumer_config(kafka_cfg, **{"group.id": "tidb2mysql-status", "enable.partition.eof": True},
+                                 **clog.config()))
+    decoder = Decoder("UTC")  # only commit_ts is read: the zone does not matter
+    deadline = time.monotonic() + timeout
+
+    def read_from(off: int):
+        """Messages from ``off`` on, one at a time, as (offset, covered)."""
+        c.assign([TopicPartition(topic, part, off)])
+        while off < end:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"could not read {topic}[{part}] offset {off} within {timeout:g}s"
+                                   + (f" ({clog.lines[-1]})" if clog.lines else ""))
+            for m in c.consume(min(end - off, 100), 0.5):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF or err.retriable():
+                        continue
+                    raise RuntimeError(str(err))
+                if m.offset() < off:
+                    continue
+                v = m.value() or b""
+                ts = peek_commit_ts(v)
+                if ts is None:
+                    try:
+                        ts = decoder.parse(v, Position(topic, part, m.offset())).commit_ts
+                    except ValueError:
+                        ts = None
+                off = m.offset() + 1
+                yield m.offset(), ts is not None and (ts, MAX_SEQ) <= tuple(position)
+
+    def covered_at(off: int) -> bool:
+        for _o, ok in read_from(off):
+            return ok
+        return True
+
+    try:
+        start = max(first, end - window)
+        for off, ok in read_from(start):
+            if ok:
+                continue
+            if off > start or start == first:
+                return end - off
+            # the whole window is pending: bisect [first, start) for the first uncovered message
+            lo, hi = first - 1, start  # lo covered (or before the range), hi not
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if covered_at(mid):
+                    lo = mid
+                else:
+                    hi = mid
+            return end - hi
+        return 0
     finally:
         c.close()
 
@@ -198,8 +348,10 @@ def render(st: Status) -> str:
         lines.append(f"applied          commit_ts {st.applied_commit_ts} (min over {st.shards} shards),"
                      f" delay {_fmt_delay(st.delay_seconds)}")
         if st.kafka_end_offset is not None:
-            caught = "caught up with Kafka" if st.caught_up_with_kafka else \
-                f"{st.kafka_end_offset - st.applied_offset - 1} message(s) behind"
+            pending = st.kafka_pending if st.kafka_pending is not None else \
+                st.kafka_end_offset - st.applied_offset - 1
+            caught = ("caught up with Kafka" + (" (by commit_ts)" if st.caught_up_by_commit_ts else "")) \
+                if st.caught_up_with_kafka else f"{pending} message(s) behind"
             lines.append(f"kafka            end offset {st.kafka_end_offset}, applied offset {st.applied_offset}: {caught}")
         else:
             lines.append(f"kafka            {st.kafka_error or 'not asked'}; applied offset {st.applied_offset}")
@@ -207,14 +359,21 @@ def render(st: Status) -> str:
         lines.append(f"verdict          {verdict} (threshold {st.threshold_seconds:g}s or caught up with Kafka)")
         rate = "-" if st.rows_per_second is None else f"{st.rows_per_second:.0f}"
         lines.append(f"rows             {st.rows_applied} applied, {rate} rows/s; last checkpoint {st.last_update}")
+    elif st.kafka_error:
+        lines.append(f"kafka            {st.kafka_error}")
     ddl = ", ".join(f"{n} {s}" for s, n in sorted(st.ddl.items())) or "none"
     lines.append(f"DDL              {ddl}")
     lines += [f"DDL waiting      {w}" for w in st.ddl_waiting]
     lines += [f"quarantined      {qt}; its changes go to the dead-letter table (copy it again)"
               for qt in st.quarantined]
     lines.append(f"dead letters     {st.dead_letters}")
+    if st.divergences:
+        per = ", ".join(f"{t} {n}" for t, n in st.divergences.items())
+        lines.append(f"DIVERGED         {sum(st.divergences.values())} delete/update change(s) matched no target row"
+                     f" ({per}); see dead_letter kind 'divergence'")
     lines += [f"note             {n}" for n in st.notes]
     return "\n".join(lines)
 
 
-__all__ = ["FullLoadProgress", "Status", "kafka_end_offset", "read_status", "render"]
+__all__ = ["TAIL_WINDOW", "FullLoadProgress", "KafkaEnd", "Status", "kafka_end_offset", "kafka_offsets",
+           "pending_after", "read_status", "render"]

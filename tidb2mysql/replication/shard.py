@@ -34,7 +34,7 @@ from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.settings import IncrementalConfig
 from tidb2mysql.replication.target_schema import TargetTables
-from tidb2mysql.replication.writer import BatchWriter, WriteError, prepare_session
+from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text, prepare_session
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +386,8 @@ class ShardApplier:
                              self.shard, pos)
                     return None
             first_try[0] = False
-            return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts)
+            return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts,
+                                             on_divergence=self._divergence_rows, strict=self.s.strict)
 
         while True:
             attempts += 1
@@ -400,16 +401,33 @@ class ShardApplier:
                     continue
                 if self.s.strict:
                     raise
-                return self._write_salvaging(batches, extra, e)
+                return self._write_salvaging(batches, extra, e, pos)
 
     def _conn_writer(self) -> BatchWriter:
         self.conn()
         assert self.writer is not None
         return self.writer
 
-    def _write_salvaging(self, batches, extra, first_error):
+    def _divergence_rows(self, divergent):
+        """Dead-letter rows (kind ``divergence``) for changes whose DELETE/UPDATE matched no
+        target row, run in the flush's own transaction: recorded exactly when the checkpoint
+        moves past them, never twice (a replay lands on the dead-letter table's unique key)."""
+        cps = self.ctx.checkpoints
+        insert = deadletter.insert_sql(cps.meta)
+        return [
+            (insert, deadletter.params(cps.job, deadletter.DeadLetter(
+                "divergence", divergence_text(kind), deadletter.change_payload(ch), commit_ts=ch.commit_ts,
+                seq=ch.seq, schema=ch.schema.schema, table=ch.schema.table)))
+            for ch, kind in divergent
+        ]
+
+    def _write_salvaging(self, batches, extra, first_error, pos: Position):
         """Apply the changes one by one; the failing ones go to the dead-letter table in the
-        same transaction as the rest and the checkpoint, so none is lost or parked twice."""
+        same transaction as the rest and the checkpoint, so none is lost or parked twice.
+
+        Like the batch path, a retry after a lost connection first reads the shard's
+        checkpoint: the COMMIT may have taken effect, and applying a key-less table's INSERT
+        again would duplicate its row."""
         log.error("shard %d: batch keeps failing (%s); applying change by change", self.shard, first_error)
         cps = self.ctx.checkpoints
         insert = deadletter.insert_sql(cps.meta)
@@ -422,8 +440,21 @@ class ShardApplier:
                 for ch, err in failures
             ]
 
-        stats, failures = self._with_retry(
-            "apply one by one", lambda: self._conn_writer().write_one_by_one(batches, extra, dead_letter_rows))
+        first_try = [True]
+
+        def salvage_once():
+            if not first_try[0]:
+                done = cps.load(self.coord_conn(), self.shard)
+                if done is not None and done >= pos:
+                    log.info("shard %d: the change-by-change batch up to %s was committed before the connection "
+                             "was lost", self.shard, pos)
+                    return None, []
+            first_try[0] = False
+            return self._conn_writer().write_one_by_one(
+                batches, extra, dead_letter_rows, on_divergence=self._divergence_rows, strict=self.s.strict,
+                failpoint_key=self.last_ddl_ts)
+
+        stats, failures = self._with_retry("apply one by one", salvage_once)
         for ch, err in failures:
             log.error("dead letter (apply) %s.%s at commit_ts %d: %s", ch.schema.schema, ch.schema.table,
                       ch.commit_ts, err)
@@ -451,5 +482,6 @@ def _table_ops(stats) -> Optional[dict]:
     tables = getattr(stats, "tables", None)
     if not tables:
         return None
-    return {t: {"upsert": c.upserted, "insert": c.inserted, "delete": c.deleted, "update": c.updated}
+    return {t: {"upsert": c.upserted, "insert": c.inserted, "delete": c.deleted, "update": c.updated,
+                "unmatched": c.unmatched}
             for t, c in tables.items()}

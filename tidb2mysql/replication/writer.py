@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from tidb2mysql import failpoints
+from tidb2mysql.failpoints import commit
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.errors import error_code, error_message, is_transient
 from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
@@ -62,6 +63,32 @@ def prepare_session(conn) -> None:
             f"SESSION unique_checks = 1, SESSION sql_mode = '{SESSION_SQL_MODE}'"
         )
     conn.autocommit(False)
+
+
+class DivergenceError(Exception):
+    """Strict mode: a DELETE/UPDATE matched no row in the target (rolled back, flow stops).
+
+    Not a :class:`WriteError` on purpose: retrying cannot help, the target already differs
+    from the source, and strict mode must stop at the first such change.
+    """
+
+    def __init__(self, change: Change, kind: str, table: str):
+        self.change = change
+        self.kind = kind
+        self.table = table
+        super().__init__(f"table {table}: {divergence_text(kind)} (commit_ts {change.commit_ts}, "
+                         f"seq {change.seq}, row {_short(_change_key(change))}); strict mode stops here")
+
+
+def divergence_text(kind: str) -> str:
+    what = {"delete_one": "DELETE", "update_one": "UPDATE", "delete": "DELETE by key",
+            "delete_key_one": "DELETE by key"}.get(kind, kind)
+    return f"{what} matched no row in the target: the target already differed from the source"
+
+
+# on_divergence(list of (change, statement kind)) -> parameterized statements run in the
+# same transaction (the caller's dead-letter rows)
+DivergenceHook = Callable[[list], Sequence[tuple[str, tuple]]]
 
 
 class WriteError(Exception):
@@ -105,6 +132,8 @@ class WriteStats:
     statements: int = 0
     bytes: int = 0  # UTF-8 bytes of SQL text sent
     failed: int = 0  # write_one_by_one: changes that failed
+    # (change, statement kind) of every DELETE/UPDATE that matched no target row: divergence
+    divergent: list = field(default_factory=list)
 
     def table(self, name: str) -> TableCounts:
         c = self.tables.get(name)
@@ -136,6 +165,7 @@ class BatchWriter:
         self._budget_checked = False
         self._sql_cache: dict[tuple, tuple[int, TableSQL]] = {}
         self._warned: set = set()
+        self._strict = False  # the current write's strict flag (DivergenceError at the first divergence)
 
     # -- planning ------------------------------------------------------------------------
 
@@ -196,9 +226,17 @@ class BatchWriter:
 
     # -- one transaction -----------------------------------------------------------------
 
-    def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = (), failpoint_key=None) -> WriteStats:
-        """Write everything in one transaction; :class:`WriteError` (rolled back) on failure."""
+    def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = (), failpoint_key=None,
+              on_divergence: Optional[DivergenceHook] = None, strict: bool = False) -> WriteStats:
+        """Write everything in one transaction; :class:`WriteError` (rolled back) on failure.
+
+        Divergence (a DELETE/UPDATE whose row the target does not have; see
+        :meth:`_check_deleted`): every such change is in ``stats.divergent`` and
+        ``on_divergence`` statements record it in the same transaction; with ``strict`` the
+        first one raises :class:`DivergenceError` and nothing is committed.
+        """
         stats = WriteStats()
+        self._strict = strict
         plans = [self._plan(b) for b in batches]
         conn = self.conn
         # What is being done, for the error: (table, kind, key, the list a builder's
@@ -212,9 +250,14 @@ class BatchWriter:
                         continue
                     name = p.batch.qualified
                     ctx = (name, "delete", None, p.delete_keys, _same)
+                    check = p.mode == UPSERT  # every key deleted here must exist (see _check_deleted)
                     for st in p.sql.delete(p.delete_keys):
                         ctx = (name, st.kind, p.delete_keys[st.first], None, None)
-                        self._exec(cur, st.sql, stats)
+                        if check:
+                            cur.execute("SAVEPOINT tidb2mysql_del")
+                        n = self._exec(cur, st.sql, stats)
+                        if check and n < st.count:
+                            self._check_deleted(cur, p, st, stats)
                     stats.table(name).deleted += len(p.delete_keys)
                 for p in plans:
                     if p.mode == ORDERED or not p.batch.rows:
@@ -238,14 +281,22 @@ class BatchWriter:
                     for ch in p.batch.ordered:
                         ctx = (name, _ORDERED_KINDS[int(ch.op)], _change_key(ch), None, None)
                         kind, sql = _ordered_statement(p.sql, ch)
-                        self._apply_ordered(cur, kind, sql, stats.table(name), stats)
+                        if not self._apply_ordered(cur, kind, sql, stats.table(name), stats):
+                            self._diverged(stats, ch, kind, name)
+                if on_divergence is not None and stats.divergent:
+                    ctx = ("", "divergence", None, None, None)
+                    for sql, params in on_divergence(stats.divergent):
+                        cur.execute(sql, params)
                 for sql in extra:
                     ctx = ("", "extra", None, None, None)
                     self._exec(cur, sql, stats)
                 ctx = ("", "commit", None, None, None)
                 if failpoints.ENABLED and failpoint_key is not None:
                     failpoints.hit("apply.before_commit", failpoint_key, conn)
-                conn.commit()
+                commit(conn, "apply.commit", failpoint_key)
+        except DivergenceError:
+            self._rollback()
+            raise
         except Exception as e:
             self._rollback()
             key = ctx[2]
@@ -253,18 +304,46 @@ class BatchWriter:
             if key is None and ctx[3] is not None and isinstance(index, int):
                 key = ctx[4](ctx[3][index])
             raise WriteError(ctx[0], ctx[1], key, error_code(e), error_message(e)) from e
+        self._log_divergence(stats)
+        return stats
+
+    def _diverged(self, stats: WriteStats, ch: Change, kind: str, table: str) -> None:
+        stats.divergent.append((ch, kind))
+        if self._strict:
+            raise DivergenceError(ch, kind, table)
+
+    def _check_deleted(self, cur, p: _Plan, st, stats: WriteStats) -> None:
+        """A multi-row DELETE by key removed fewer rows than it named: find which keys.
+
+        Why every key must exist: in ``upsert`` mode a key is deleted only for a DELETE (or
+        the old half of a key change) of a row that existed before the window (a row
+        inserted and deleted inside the window is dropped by the merge), and replays never
+        get here (positions at or below the checkpoint are skipped). So a missing row means
+        the target differed from the source. Rare, so found the slow way: undo the
+        statement (savepoint) and delete key by key.
+        """
+        cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_del")
+        q, name = p.sql, p.batch.qualified
+        for key, ch in zip(p.delete_keys[st.first:st.first + st.count],
+                           p.delete_sources[st.first:st.first + st.count]):
+            if self._exec(cur, q.delete_key_one(key), stats) == 0:
+                stats.table(name).unmatched += 1
+                self._diverged(stats, ch, "delete", name)
+
+    @staticmethod
+    def _log_divergence(stats: WriteStats) -> None:
         for name, c in stats.tables.items():
             if c.unmatched:
-                # A table without key: a DELETE/UPDATE found no equal row. The target already
-                # differed from the source (or was changed by someone else); say so loudly.
-                log.warning("table %s: %d delete/update change(s) matched no row in the target", name, c.unmatched)
-        return stats
+                log.error("table %s: %d delete/update change(s) matched no row in the target (divergence, "
+                          "recorded in the dead-letter table)", name, c.unmatched)
 
     # -- salvage: row by row ------------------------------------------------------------
 
     def write_one_by_one(self, batches: Sequence[TableBatch],
                          extra: Sequence[str] = (),
                          on_failures: Optional[Callable[[list], Sequence[tuple[str, tuple]]]] = None,
+                         on_divergence: Optional[DivergenceHook] = None, strict: bool = False,
+                         failpoint_key=None,
                          ) -> tuple[WriteStats, list[tuple[Change, WriteError]]]:
         """Apply each row alone (one savepoint each) in one transaction with ``extra``.
 
@@ -277,6 +356,7 @@ class BatchWriter:
         abort the whole attempt with :class:`WriteError` so the caller can retry it.
         """
         stats = WriteStats()
+        self._strict = strict
         failures: list[tuple[Change, WriteError]] = []
         failed_ids: set[int] = set()
 
@@ -305,14 +385,19 @@ class BatchWriter:
                         sql = build()  # inside: a value without literal fails this change only
                         cur.execute("SAVEPOINT tidb2mysql_row")
                         if kind in ("delete_one", "update_one"):
-                            self._apply_ordered(cur, kind, sql, stats.table(name), stats)
+                            if not self._apply_ordered(cur, kind, sql, stats.table(name), stats):
+                                self._diverged(stats, ch, kind, name)
                         else:
-                            self._exec(cur, sql, stats)
+                            n = self._exec(cur, sql, stats)
                             c = stats.table(name)
-                            setattr(c, counts_attr, getattr(c, counts_attr) + 1)
+                            if kind == "delete_key_one" and n == 0 and check_deletes:
+                                c.unmatched += 1
+                                self._diverged(stats, ch, kind, name)
+                            else:
+                                setattr(c, counts_attr, getattr(c, counts_attr) + 1)
                         return True
                     except Exception as e:  # noqa: BLE001 - classified: transient aborts, others are reported
-                        if is_transient(e):
+                        if is_transient(e) or isinstance(e, DivergenceError):
                             raise
                         if not isinstance(e, LiteralError):
                             cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_row")
@@ -325,6 +410,7 @@ class BatchWriter:
                     if p.mode == ORDERED:
                         continue
                     name, q = p.batch.qualified, p.sql
+                    check_deletes = p.mode == UPSERT
                     bad_keys = set()
                     for key, ch in zip(p.delete_keys, p.delete_sources):
                         if not unit(name, "delete_key_one", key, lambda k=key: q.delete_key_one(k), ch, "deleted"):
@@ -350,11 +436,18 @@ class BatchWriter:
                 if on_failures is not None and failures:
                     for sql, params in on_failures(failures):
                         cur.execute(sql, params)
-                conn.commit()
+                if on_divergence is not None and stats.divergent:
+                    for sql, params in on_divergence(stats.divergent):
+                        cur.execute(sql, params)
+                commit(conn, "apply.salvage_commit", failpoint_key)
+        except DivergenceError:
+            self._rollback()
+            raise
         except Exception as e:
             self._rollback()
             raise WriteError("", "one_by_one", None, error_code(e), error_message(e)) from e
         stats.failed = len(failures)
+        self._log_divergence(stats)
         return stats, failures
 
     # -- helpers -------------------------------------------------------------------------
@@ -366,16 +459,20 @@ class BatchWriter:
         stats.bytes += len(sql) if sql.isascii() else len(sql.encode("utf-8"))
         return n
 
-    def _apply_ordered(self, cur, kind: str, sql: str, counts: TableCounts, stats: WriteStats) -> None:
+    def _apply_ordered(self, cur, kind: str, sql: str, counts: TableCounts, stats: WriteStats) -> bool:
+        """Run one ordered statement; False when a DELETE/UPDATE matched no row (needs the
+        connection's FOUND_ROWS flag, so an UPDATE to identical values still counts)."""
         n = self._exec(cur, sql, stats)
         if kind == "insert_one":
             counts.inserted += 1
         elif n == 0:
             counts.unmatched += 1
+            return False
         elif kind == "delete_one":
             counts.deleted += 1
         else:
             counts.updated += 1
+        return True
 
     def _rollback(self) -> None:
         try:
@@ -426,4 +523,4 @@ def _short(v: Any, limit: int = 200) -> str:
     return r if len(r) <= limit else r[:limit] + "..."
 
 
-__all__ = ["BatchWriter", "SESSION_SQL_MODE", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
+__all__ = ["BatchWriter", "DivergenceError", "SESSION_SQL_MODE", "divergence_text", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
