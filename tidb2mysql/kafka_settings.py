@@ -92,7 +92,43 @@ def admin_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
 
 class KafkaConnectError(RuntimeError):
     """Kafka cannot be used with these settings; the message names the brokers, the user and
-    the mechanism (never the password), says what failed and how to fix it."""
+    the mechanism (never the password), says what failed and how to fix it.
+
+    ``permanent``: authentication, TLS or a protocol mismatch - trying again with the same
+    settings cannot help (a broker that does not answer may come back)."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class ClientLog:
+    """Collects a short-lived client's librdkafka log lines and error events instead of
+    letting librdkafka print them to stderr.
+
+    ``status``, ``cutover`` and ``precheck`` open clients for a second; without this, every
+    harmless event of such a client (a group coordinator connection torn down on close over
+    SASL_SSL, a refused connection while the broker is down) lands on the terminal as a raw
+    ``%3|...|FAIL|`` line. The lines are kept for an error message that explains the failure
+    (:func:`explain_failure`); nothing here ever holds a password (librdkafka does not log it).
+    Pass ``**ClientLog().config()`` into a client's configuration.
+    """
+
+    def __init__(self):
+        self.errors: list = []
+        self.lines: list[str] = []
+
+    def log(self, level, fmt, *args) -> None:  # the `logger` protocol confluent-kafka calls
+        try:
+            self.lines.append(fmt % args if args else str(fmt))
+        except TypeError:
+            self.lines.append(" ".join(str(a) for a in (fmt, *args)))
+
+    def config(self) -> dict[str, Any]:
+        return {"error_cb": self.errors.append, "logger": self}
+
+    def codes(self) -> set:
+        return {getattr(e, "code", lambda: None)() for e in self.errors}
 
 
 def _first_broker(brokers: str) -> tuple[str, int]:
@@ -166,32 +202,25 @@ def explain_failure(kafka: KafkaConfig, errors: list, logs: list[str], final: Ba
             "check [kafka] brokers, security, mechanism, username and password")
 
 
-def check_connection(kafka: KafkaConfig, timeout: float = 10.0):
+def check_connection(kafka: KafkaConfig, timeout: float = 10.0, refused_limit: int = 0):
     """(AdminClient, ClusterMetadata) for ``kafka``, or :class:`KafkaConnectError` saying why not.
 
-    Used by precheck and at the start of the incremental flow, so a wrong password or an
-    untrusted certificate stops the job at once with a clear message, instead of librdkafka
-    retrying forever while the flow waits for messages. Authentication and TLS failures end
-    the wait early (they are reported within a second; waiting longer does not help).
+    Used by precheck, status, cutover and at the start of the incremental flow, so a wrong
+    password or an untrusted certificate stops the job at once with a clear message, instead of
+    librdkafka retrying forever while the flow waits for messages. Authentication and TLS
+    failures end the wait early (they are reported within a second; waiting longer does not
+    help). ``refused_limit`` > 0 also ends it once that many connection attempts were refused
+    (short-lived commands; the flow keeps waiting ``timeout`` for a broker that restarts).
+    librdkafka's log lines are collected (:class:`ClientLog`), never printed.
     """
-    import logging
     import time
 
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
 
-    errors: list = []
-    logs: list[str] = []
-
-    class _Capture(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            logs.append(record.getMessage())
-
-    capture = logging.getLogger(f"tidb2mysql.kafka.check.{id(errors)}")
-    capture.propagate = False
-    capture.setLevel(logging.INFO)
-    capture.addHandler(_Capture())
-    admin = AdminClient(admin_config(kafka, error_cb=errors.append, logger=capture))
+    clog = ClientLog()
+    admin = AdminClient(admin_config(kafka, **clog.config()))
+    errors, logs = clog.errors, clog.lines
     deadline = time.monotonic() + timeout
     final: BaseException = TimeoutError(f"no metadata within {timeout:.0f}s")
     while time.monotonic() < deadline:
@@ -202,12 +231,16 @@ def check_connection(kafka: KafkaConfig, timeout: float = 10.0):
         except KafkaException as e:
             final = e
         admin.poll(0)  # serve error events and log lines
-        if any(getattr(e, "code", lambda: None)() in (KafkaError._AUTHENTICATION, KafkaError._SSL) for e in errors):
+        if clog.codes() & {KafkaError._AUTHENTICATION, KafkaError._SSL}:
             break
         # The broker accepting TCP and then hanging up, again and again, is a protocol
         # mismatch (plaintext client on a TLS or SASL listener), not a slow broker.
         if sum("Disconnected" in line and ("APIVERSION_QUERY" in line or "in state UP" in line) for line in logs) >= 3:
             break
+        if refused_limit and sum("Connection refused" in line for line in logs) >= refused_limit:
+            break
     admin.poll(0.2)
     what, fix = explain_failure(kafka, errors, logs, final)
-    raise KafkaConnectError(f"Kafka {kafka.describe()}: {what}; fix: {fix}")
+    permanent = bool(clog.codes() & {KafkaError._AUTHENTICATION, KafkaError._SSL}) or what.startswith(
+        ("TLS handshake failed", "SASL ", "the broker closed the connection"))
+    raise KafkaConnectError(f"Kafka {kafka.describe()}: {what}; fix: {fix}", permanent=permanent)

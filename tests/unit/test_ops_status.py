@@ -38,3 +38,17 @@ def test_full_load_progress_line():
 def test_delay_units():
     assert _fmt_delay(None) == "-" and _fmt_delay(5.04) == "5.0s"
     assert _fmt_delay(600) == "10.0min" and _fmt_delay(7200 * 3) == "6.0h"
+
+
+def test_caught_up_by_commit_ts_and_pending_from_commit_ts():
+    text = render(base(applied_offset=-1, kafka_end_offset=25, caught_up_with_kafka=True, caught_up_by_commit_ts=True,
+                       kafka_pending=0, not_delayed=True))
+    assert "end offset 25, applied offset -1: caught up with Kafka (by commit_ts)" in text
+    text = render(base(applied_offset=-1, kafka_end_offset=26, caught_up_with_kafka=False, kafka_pending=1))
+    assert "applied offset -1: 1 message(s) behind" in text  # not 26: those before the start are covered
+
+
+def test_kafka_error_is_said_without_checkpoints():
+    text = render(base(shards=0, kafka_error="Kafka u@b:1 (sasl_ssl, SCRAM-SHA-256): SASL ... failed; fix: check"))
+    assert "kafka            Kafka u@b:1 (sasl_ssl, SCRAM-SHA-256): SASL ... failed; fix: check" in text
+    assert "verdict" not in text

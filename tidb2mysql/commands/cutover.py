@@ -44,12 +44,19 @@ def run(args) -> int:
         deadline = time.monotonic() + args.max_wait
         st = None
         while True:
-            end, err = status.kafka_end_offset(cfg.kafka)
-            st = status.read_status(conn, meta, job, kafka_end=end, kafka_error=err)
+            k = status.kafka_offsets(cfg.kafka)
+            if k.permanent:  # wrong password, untrusted certificate: waiting cannot help
+                _say(f"{k.error}; nothing changed")
+                return 1
+            st = status.read_status(conn, meta, job, kafka_end=k.end, kafka_error=k.error, kafka=cfg.kafka,
+                                    kafka_start=k.start)
             if st.caught_up_with_kafka:
                 break
             if time.monotonic() >= deadline:
-                where = err or f"applied offset {st.applied_offset}, end offset {end}"
+                where = k.error or (f"applied offset {st.applied_offset}, end offset {k.end},"
+                                    f" {st.kafka_pending} message(s) not applied")
+                if st.shards == 0:
+                    where += "; no incremental checkpoint yet"
                 _say(f"not caught up with Kafka after {args.max_wait:g}s ({where}); nothing changed. Is the flow running?")
                 return 1
             time.sleep(args.poll_seconds)
@@ -65,10 +72,11 @@ def run(args) -> int:
                     return 1
                 time.sleep(args.poll_seconds)
             _say("the flow drained and stopped")
-        end, err = status.kafka_end_offset(cfg.kafka)
-        st = status.read_status(conn, meta, job, kafka_end=end, kafka_error=err)
+        k = status.kafka_offsets(cfg.kafka)
+        st = status.read_status(conn, meta, job, kafka_end=k.end, kafka_error=k.error, kafka=cfg.kafka,
+                                kafka_start=k.start)
         if st.caught_up_with_kafka is False:
-            _say(f"warning: {end - st.applied_offset - 1} message(s) arrived in Kafka after the stop and are NOT"
+            _say(f"warning: {st.kafka_pending} message(s) arrived in Kafka after the stop and are NOT"
                  " applied: were the application's writes to TiDB stopped?")
         ctl.mark_finished(conn, f"applied commit_ts {st.applied_commit_ts}, offset {st.applied_offset}")
         _say(f"job {job!r} finished at commit_ts {st.applied_commit_ts}; the target is fenced against this job's"

@@ -19,11 +19,12 @@ def run(args) -> int:
     from tidb2mysql.ops import status
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
-    end, err = (None, "not asked (--no-kafka)") if args.no_kafka else status.kafka_end_offset(cfg.kafka)
+    k = status.KafkaEnd(error="not asked (--no-kafka)") if args.no_kafka else status.kafka_offsets(cfg.kafka)
     conn = db.connect(cfg.target, autocommit=True)
     try:
-        st = status.read_status(conn, cfg.job.meta_schema, cfg.job.name, kafka_end=end, kafka_error=err,
-                                threshold=args.not_delayed_seconds, sample_seconds=args.sample_seconds)
+        st = status.read_status(conn, cfg.job.meta_schema, cfg.job.name, kafka_end=k.end, kafka_error=k.error,
+                                threshold=args.not_delayed_seconds, sample_seconds=args.sample_seconds,
+                                kafka=None if args.no_kafka else cfg.kafka, kafka_start=k.start)
     finally:
         conn.close()
     if args.json:
