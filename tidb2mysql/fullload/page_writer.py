@@ -20,16 +20,27 @@ strict sql_mode without zero-date checks, ``foreign_key_checks = 0``):
 * ``sql_log_bin = 0`` only with ``[full_load] disable_target_binlog`` (needs SUPER / BINLOG
   ADMIN, and the target's own replicas would not get the rows).
 
-A transient error (lost connection, deadlock) reconnects and retries the page (it is
-idempotent); any other error stops the load with a message naming the table, chunk and the
-first key of the page.
+A transient error (lost connection, deadlock) reconnects and retries the page; any other
+error stops the load with a message naming the table, chunk and the first key of the page.
+
+A connection lost *during COMMIT* leaves the outcome unknown: the page may be in the target.
+Re-writing a keyed page is harmless (upserts), but a key-less page is plain INSERTs and
+would duplicate its rows. So before a retry the chunk's progress row, written in the page's
+own transaction, is read back: if it already says "this page" (same ``rows_done``, key and
+done flag), the page committed and is not written again. Within one lane run a chunk's
+``rows_done`` strictly increases page by page (a non-empty page adds rows), so no earlier
+state of the row can look like this page's. The one exception is a key-less chunk's first
+page (``reset``), whose progress row may still hold an older run's count; that page empties
+the table in the same transaction, so writing it again is harmless anyway.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Callable
 
+from tidb2mysql import failpoints
 from tidb2mysql.events import TableSchema
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.fullload.jobstore import JobStore
@@ -91,8 +102,15 @@ class PageWriter:
         return ts
 
     def write(self, page: Page) -> None:
+        first_try = [True]
+
         def once():
             try:
+                if not first_try[0] and page.rows and not page.reset and self._committed(page):
+                    log.info("chunk %d: the page up to row %d was committed before the connection was lost",
+                             page.chunk, page.rows_done)
+                    return
+                first_try[0] = False
                 self._write_once(page)
             except Exception:
                 self._rollback()
@@ -122,7 +140,23 @@ class PageWriter:
                     cur.execute(st.sql)
             sql, args = self.store.page_sql(page.chunk, page.rows_done, page.after, page.last)
             cur.execute(sql, args)
-        conn.commit()
+        failpoints.commit(conn, "page.commit", f"{page.chunk}.{page.rows_done}")
+
+    def _committed(self, page: Page) -> bool:
+        """Does the chunk's progress row already record exactly this page (see module notes)?"""
+        conn = self._conn()
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT rows_done, after_key, done FROM {self.store.m}.full_load_chunks"
+                        f" WHERE job = %s AND chunk = %s", (self.store.job, page.chunk))
+            row = cur.fetchone()
+        conn.commit()  # end the read's snapshot: the page's own transaction must see fresh rows
+        if row is None:
+            return False
+        rows_done, after, done = row
+        if isinstance(after, (bytes, bytearray)):
+            after = after.decode("utf-8")
+        want_after = None if page.after is None else json.dumps(page.after)
+        return int(rows_done) == page.rows_done and after == want_after and bool(done) == page.last
 
     def _rollback(self) -> None:
         try:
