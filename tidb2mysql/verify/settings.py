@@ -1,0 +1,63 @@
+"""The ``[verify]`` section of the configuration file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tidb2mysql.config import register_section
+
+SNAPSHOT_KINDS = ("auto", "tidb", "mariadb")
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    # Tables to verify: "db.table" / "db.*" source patterns. Empty = what the full load
+    # would copy ([full_load] tables, else every non-system database). --tables overrides.
+    tables: list = field(default_factory=list)
+    # Source rows per chunk (one checksum query per side). Smaller chunks localize a
+    # difference faster; larger ones cost fewer round trips.
+    chunk_rows: int = 50_000
+    # A mismatching range is halved until it holds at most this many rows; then per-row
+    # hashes of both sides are compared by key.
+    leaf_rows: int = 2_000
+    # Parallel lanes (threads, each with one source and one target connection).
+    lanes: int = 2
+    # Rows per second over all lanes (0 = unlimited); --rate overrides.
+    rate: float = 0.0
+    # How often a suspected row is re-read after the flow moved on before it is reported as
+    # unsettled (it kept changing) rather than as a difference.
+    recheck_rounds: int = 6
+    # Seconds between re-check rounds.
+    recheck_interval: float = 1.0
+    # Seconds a lane keeps one source snapshot before opening a newer one.
+    snapshot_refresh: float = 10.0
+    # Seconds to wait for the target to apply a snapshot's commit_ts before failing.
+    wait_timeout: float = 300.0
+    # How the source snapshot is taken: "tidb", "mariadb" (the test stack's stand-in), "auto".
+    snapshot: str = "auto"
+    # Differences kept per table in the report / state (all are counted and repaired).
+    max_diffs: int = 100_000
+    # Seconds between plain progress lines.
+    progress_interval: float = 5.0
+
+    def validate(self) -> None:
+        if self.chunk_rows < 1 or self.leaf_rows < 1:
+            raise ValueError("chunk_rows and leaf_rows must be >= 1")
+        if self.lanes < 1:
+            raise ValueError("lanes must be >= 1")
+        if self.rate < 0:
+            raise ValueError("rate must be >= 0")
+        if self.recheck_rounds < 1:
+            raise ValueError("recheck_rounds must be >= 1")
+        if self.snapshot not in SNAPSHOT_KINDS:
+            raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOT_KINDS)}")
+        for t in self.tables:
+            if not isinstance(t, str) or t.count(".") != 1:
+                raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")
+
+
+register_section("verify", VerifyConfig)
+
+
+def verify_settings(cfg) -> VerifyConfig:
+    return cfg.extra.get("verify") or VerifyConfig()
