@@ -370,6 +370,7 @@ def _register_stage_sections() -> None:
     import tidb2mysql.fullload.settings  # noqa: F401
     import tidb2mysql.selection.rules  # noqa: F401
     import tidb2mysql.ops.settings  # noqa: F401
+    import tidb2mysql.verify.settings  # noqa: F401
 
 
 def parse(data: dict[str, Any]) -> Config:

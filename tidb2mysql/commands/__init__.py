@@ -11,3 +11,4 @@ from tidb2mysql.commands import simulate  # noqa: F401,E402
 from tidb2mysql.commands import precheck  # noqa: F401,E402
 from tidb2mysql.commands import status  # noqa: F401,E402
 from tidb2mysql.commands import cutover  # noqa: F401,E402
+from tidb2mysql.commands import verify  # noqa: F401,E402

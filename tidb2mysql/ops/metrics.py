@@ -48,6 +48,14 @@ SPEC: dict[str, tuple[str, str]] = {
     "kafka_offset_lag": ("gauge", "Kafka high watermark minus the source's position."),
     "stop_requested": ("gauge", "1 once a graceful stop or cut-over was requested."),
     "up": ("gauge", "1 while the flow process runs."),
+    # tidb2mysql verify (tidb2mysql/verify/; docs/verify.md)
+    "verify_chunks_planned": ("gauge", "Chunks in the verify run."),
+    "verify_chunks_total": ("counter", "Chunks checked, by result (equal, suspect)."),
+    "verify_rows_total": ("counter", "Source rows checked by verify."),
+    "verify_rows_per_second": ("gauge", "Rows per second checked by verify (last progress interval)."),
+    "verify_differences": ("gauge", "Confirmed differences of the last verify, by kind (missing, extra, different)."),
+    "verify_unsettled": ("gauge", "Rows that kept changing during every re-check of the last verify."),
+    "verify_repaired_total": ("counter", "Target rows repaired by verify --fix."),
 }
 
 FLUSH_SECONDS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
