@@ -29,7 +29,8 @@ Why it is shaped this way:
 * **Broken views are described, not refused.** A view whose tables are gone (or that the
   account may not read through) has its definition in VIEWS but no rows in COLUMNS (the
   server reports it as a warning); it is described with ``columns=()``, so it still exists
-  for a comparison, and the caller can tell it apart.
+  for a comparison, and the caller can tell it apart. A view whose DEFINER does not exist
+  here (TiDB's accounts are not migrated) also only causes a warning.
 * **Never silently partial.** information_schema skips a table it cannot open in time
   (behind another session's metadata lock) with only a warning; the table would then look
   like it has no columns. Every query's warnings are checked and such a skip raises
@@ -46,9 +47,11 @@ from typing import Any, Iterable, Optional
 
 import pymysql
 
-# information_schema warnings that do not make a description partial: 1356 is a view whose
-# tables are gone or unreadable (a lasting state; the view is described with no columns).
-_BENIGN_WARNINGS = frozenset({1356})
+# information_schema warnings that do not make a description partial, because they report
+# lasting states of a view, not a skipped table: 1356, its tables or columns are gone or
+# unreadable (it is described with no columns); 1449, its DEFINER account does not exist on
+# this server (common on a target or a test server: TiDB's users are not migrated).
+_BENIGN_WARNINGS = frozenset({1356, 1449})
 
 
 class CatalogIncomplete(pymysql.err.OperationalError):
