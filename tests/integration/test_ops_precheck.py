@@ -148,6 +148,7 @@ def test_consumer_limit_smaller_than_a_message(source_db, source_conn, stack_con
     checks = by_name(run_precheck(cfg, Options(sample_timeout=5)))
     assert checks["kafka.topic"].status == FAIL, checks["kafka.topic"]
     assert "receive.message.max.bytes" in checks["kafka.topic"].fix
+    assert "Invalid response size 2000" in checks["kafka.topic"].detail  # librdkafka's reason, collected
     assert checks["kafka.limits"].status in (WARN, FAIL) and "receive.message.max.bytes 1100000" in checks["kafka.limits"].detail
     # The job's default limits read it.
     path, cfg = write_cfg(tmp_path, kafka_topic, source_db)

@@ -485,7 +485,7 @@ class Precheck:
 
         from tidb2mysql.drainer.decode import Decoder
         from tidb2mysql.events import Position
-        from tidb2mysql.kafka_settings import consumer_config
+        from tidb2mysql.kafka_settings import ClientLog, consumer_config
         from tidb2mysql.replication.source import TopicReader
 
         k = self.cfg.kafka
@@ -501,7 +501,9 @@ class Precheck:
             self.add("kafka.topic", FAIL, f"topic {k.topic!r} has no partition {k.partition}", "Drainer writes partition 0")
             return
         extra = f"; {len(t.partitions)} partitions (Drainer writes only partition 0)" if len(t.partitions) > 1 else ""
-        reader = TopicReader(consumer_config(k, **{"group.id": "tidb2mysql-precheck"}), k.topic, k.partition)
+        clog = ClientLog()  # librdkafka's lines are collected, not printed; the relevant one goes into the detail
+        reader = TopicReader(consumer_config(k, **{"group.id": "tidb2mysql-precheck"}, **clog.config()), k.topic,
+                             k.partition)
         try:
             lo, hi = reader.consumer.get_watermark_offsets(TopicPartition(k.topic, k.partition), timeout=10)
             if hi <= lo:
@@ -517,8 +519,10 @@ class Precheck:
                 seen.append(f"offset {off}: {type(ev).__name__} commit_ts {ev.commit_ts}, {len(m.value)} bytes")
         except Exception as e:  # noqa: BLE001 - unreadable or undecodable: that is the finding
             receive = consumer_config(k).get("receive.message.max.bytes", "librdkafka default")
+            said = [line for line in clog.lines if "GroupCoordinator" not in line][-1:]
             self.add("kafka.topic", FAIL, f"cannot read/decode topic {k.topic!r} offsets {lo}..{hi - 1} with the job's"
-                     f" consumer settings (receive.message.max.bytes {receive}): {e}",
+                     f" consumer settings (receive.message.max.bytes {receive}): {e}"
+                     + (f" (librdkafka: {said[0].split(']: ', 1)[-1]})" if said else ""),
                      "if the read timed out or the size is refused, raise the consumer limits ([kafka] client"
                      " receive.message.max.bytes / fetch.max.bytes); if it does not decode, check that this is a"
                      " Drainer topic (not TiCDC)")
