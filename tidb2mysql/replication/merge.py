@@ -29,6 +29,12 @@ How the final states are written depends on the table (its **mode**, from the ch
 * ``ordered`` - no primary key: rows have no identity, so nothing is merged; every change is
   kept in order and applied one by one with full-row matching.
 
+A table whose only key is a unique key arrives from the router as two streams (see
+``route.py``): changes with a non-NULL key carry a schema naming that key as primary key
+(merged like any keyed table), changes with a NULL in it carry the key-less schema
+(``ordered``). They are kept as two pending tables so the mode check below does not take
+them for messages that disagree about the table's keys.
+
 This runs once per row change on the hot path, so :meth:`RowMerger.add` is a few dict
 operations. The state is plain dicts, lists and dataclasses so Bytewax can pickle it; the
 per-schema lookup caches are rebuilt after unpickling.
@@ -151,6 +157,10 @@ class RowMerger:
     def _lookup(self, schema: TableSchema):
         mode = table_mode(schema)
         tkey = (schema.schema, schema.table)
+        if mode == ORDERED and len(schema.unique_keys) == 1:
+            # A unique-key-only table's changes whose key holds a NULL (route.py): applied in
+            # order next to the same table's keyed changes, which carry the key as "pk".
+            tkey = (schema.schema, schema.table, "null key")
         t = self.tables.get(tkey)
         if t is None:
             t = self.tables[tkey] = _Table(schema.schema, schema.table, mode)

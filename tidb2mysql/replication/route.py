@@ -5,11 +5,20 @@ processes. Rules (see docs/architecture.md, "Guarantees"):
 
 * Tables with a primary key and no secondary unique key: shard = hash(table, primary key).
   Changes to one row always meet in the same shard, in stream order.
-* Tables with a secondary unique key, and tables without a primary key: the whole table goes
-  to one shard (hash of the table name), so the unique constraint and the "ordered" full-row
-  matching see every change of the table in order.
+* Tables without a primary key whose message lists exactly ONE unique key: that key is the
+  row identity, as MySQL makes a NOT NULL unique key the clustered key. A change whose key
+  values are all non-NULL goes to shard = hash(table, key) with a derived schema that names
+  the key as its primary key (:func:`row_key_schema`), so it is merged and upserted like a
+  primary-key table. A change whose key holds a NULL (the key is nullable: Drainer does not
+  say, so this is decided per row) has no identity: it goes to the table's shard with the
+  key-less schema and is applied in order with whole-row matching. The two never interfere:
+  a NULL-keyed row never equals a keyed one, and NULLs never collide in a unique index.
+* Tables with a secondary unique key, and other tables without a primary key (none, or
+  several unique keys): the whole table goes to one shard (hash of the table name), so the
+  unique constraints and the "ordered" full-row matching see every change in order.
 * A primary-key-changing UPDATE becomes ``DELETE(old key)`` + ``INSERT(new image)``; the two
-  halves may land in different shards (they are different rows).
+  halves may land in different shards (they are different rows). The same holds for the
+  unique key of a unique-key-only table, each half routed by its own image's key.
 * A DDL becomes a :class:`Barrier` copy for every shard; a :class:`Watermark` likewise.
 
 The shard of a key is ``crc32(key bytes) % shard_count``: stable across processes and runs.
@@ -17,9 +26,10 @@ The shard of a key is ``crc32(key bytes) % shard_count``: stable across processe
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import zlib
-from typing import Iterable, Iterator
+from typing import Collection, Iterable, Iterator, Optional
 
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
@@ -94,6 +104,18 @@ def shard_key_names(shard_count: int, balance_for: int = 8) -> list[str]:
     return names
 
 
+def shards_of_process(shard_count: int, process: int, workers_per_process: int, processes: int) -> list[int]:
+    """The shards whose Bytewax state key lives on a worker of ``process``.
+
+    Bytewax numbers workers ``process * workers_per_process + thread``; a state key's worker
+    is :func:`bytewax_worker_for_key`. The reader of a process routes only to these shards,
+    so the keyed apply step never moves an item to another process.
+    """
+    total = workers_per_process * processes
+    keys = shard_key_names(shard_count)
+    return [s for s, k in enumerate(keys) if bytewax_worker_for_key(k, total) // workers_per_process == process]
+
+
 def shard_index_of_key(key: str) -> int:
     return int(key.split("-", 1)[1].split(".", 1)[0])
 
@@ -105,15 +127,40 @@ def _key_text(values: Iterable) -> bytes:
     return "\x1f".join(map(repr, values)).encode("utf-8", "surrogatepass")
 
 
+def sole_unique_key(schema: TableSchema) -> tuple[int, ...]:
+    """The row-identity key of a table without primary key: its only unique key, or ()."""
+    if schema.pk or len(schema.unique_keys) != 1:
+        return ()
+    return tuple(schema.unique_keys[0][1])
+
+
+def row_key_schema(schema: TableSchema) -> TableSchema:
+    """The schema a keyed change of a unique-key-only table carries: the key as primary key.
+
+    Merge, SQL and writer then treat the table exactly like a primary-key table (merged per
+    key, upserted; the writer uses ``ON DUPLICATE KEY UPDATE`` only when that key is the
+    target table's only unique key, else delete + insert).
+    """
+    uk = sole_unique_key(schema)
+    if not uk:
+        raise ValueError(f"table {schema.qualified}: no sole unique key to identify rows by")
+    return dataclasses.replace(schema, pk=uk, unique_keys=(("PRIMARY", uk),))
+
+
 class Router:
     """Turns decoded events into ``(shard_key, (shard_index, item))`` pairs."""
 
-    def __init__(self, shard_count: int):
+    def __init__(self, shard_count: int, owned: Optional[Collection[int]] = None):
+        """``owned``: route only to these shards (the reader of one process); None = all."""
         if shard_count < 1:
             raise ValueError("shard_count must be >= 1")
         self.shard_count = shard_count
         self.keys = shard_key_names(shard_count)
+        self.owned = frozenset(range(shard_count) if owned is None else owned)
+        self._all = len(self.owned) == shard_count
         self._table_shard: dict[tuple[str, str], int] = {}
+        # id(schema) -> (schema, its row_key_schema); the schema is kept so its id stays unique
+        self._keyed: dict[int, tuple[TableSchema, TableSchema]] = {}
 
     def _whole_table_shard(self, ts: TableSchema) -> int:
         k = (ts.schema, ts.table)
@@ -143,6 +190,9 @@ class Router:
         for tc in txn.tables:
             schema = tc.schema
             pk = schema.pk
+            if not pk and len(schema.unique_keys) == 1:
+                seq = self._route_unique_key_table(tc, ts_, seq, per_shard)
+                continue
             if not pk or schema.has_secondary_unique_key:
                 shard = self._whole_table_shard(schema)
                 bucket = per_shard.setdefault(shard, [])
@@ -176,19 +226,56 @@ class Router:
                 s = zlib.crc32(prefix + _key_text(row[i] for i in pk)) % n
                 per_shard.setdefault(s, []).append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
                 seq += 2
-        keys = self.keys
+        keys, owned, everything = self.keys, self.owned, self._all
         for s, changes in per_shard.items():
-            yield keys[s], (s, ShardChunk(ts_, changes, offset))
+            if everything or s in owned:
+                yield keys[s], (s, ShardChunk(ts_, changes, offset))
+
+    def _route_unique_key_table(self, tc, ts_: int, seq: int, per_shard: dict) -> int:
+        """Route the changes of a unique-key-only table (see the module docstring)."""
+        schema = tc.schema
+        hit = self._keyed.get(id(schema))
+        if hit is None or hit[0] is not schema:
+            hit = self._keyed[id(schema)] = (schema, row_key_schema(schema))
+        keyed = hit[1]
+        uk = keyed.pk
+        n = self.shard_count
+        prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+
+        def place(op: Op, new, old, at: int) -> None:
+            row = old if op == Op.DELETE else new
+            k = tuple(row[i] for i in uk)
+            if None in k:
+                per_shard.setdefault(self._whole_table_shard(schema), []).append(Change(ts_, at, schema, op, new, old))
+            else:
+                per_shard.setdefault(zlib.crc32(prefix + _key_text(k)) % n, []).append(
+                    Change(ts_, at, keyed, op, new, old))
+
+        for rc in tc.rows:
+            if rc.op == Op.UPDATE and (_pk_changed(rc.old, rc.new, uk) or None in (rc.old[i] for i in uk)):
+                # A new key, or no identity at all: two different rows as far as keys go.
+                # (An UPDATE of a NULL-keyed row keeping its NULL key stays one ordered UPDATE.)
+                if None in (rc.old[i] for i in uk) and None in (rc.new[i] for i in uk):
+                    place(Op.UPDATE, rc.new, rc.old, seq)
+                else:
+                    place(Op.DELETE, None, rc.old, seq)
+                    place(Op.INSERT, rc.new, None, seq + 1)
+            else:
+                place(rc.op, rc.new, rc.old, seq)
+            seq += 2
+        return seq
 
     def route_ddl(self, ddl: DDL, offset: int = -1) -> Iterator[tuple[str, tuple[int, Barrier]]]:
         b = Barrier(ddl, offset)
         for s, k in enumerate(self.keys):
-            yield k, (s, b)
+            if s in self.owned:
+                yield k, (s, b)
 
     def watermark(self, commit_ts: int, offset: int = -1, force: bool = False):
         w = Watermark(commit_ts, offset, force)
         for s, k in enumerate(self.keys):
-            yield k, (s, w)
+            if s in self.owned:
+                yield k, (s, w)
 
 
 def _pk_changed(old, new, pk) -> bool:

@@ -210,8 +210,10 @@ class BatchWriter:
         if mode == UPSERT:
             t = q.target
             # Drainer lists key columns in column order, the target in key order: compare as sets.
+            # ODKU is exact only when the target's ONLY unique key is the message's row key (its
+            # primary key, or the unique key of a unique-key-only table, route.row_key_schema).
             msg_pk = {batch.schema.columns[i].lower() for i in batch.schema.pk}
-            if t.secondary_unique_keys or {c.lower() for c in t.primary_key} != msg_pk:
+            if len(t.unique_keys) != 1 or {c.lower() for c in t.unique_keys[0][1]} != msg_pk:
                 mode = REPLACE_BY_KEY
                 if ("upgrade", batch.qualified) not in self._warned:
                     self._warned.add(("upgrade", batch.qualified))
