@@ -186,6 +186,10 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
         if not st.caught_up_with_kafka and kafka is not None:
             low = min((int(r[1]), int(r[2])) for r in cps)
             first = max(st.applied_offset + 1, kafka_start)
+            if st.applied_offset >= 0 and kafka_start > st.applied_offset + 1:
+                st.notes.append(f"offsets {st.applied_offset + 1}..{kafka_start - 1} are no longer in Kafka (retention)"
+                                " although not every shard recorded them as applied: if no flow read them, their changes"
+                                " are lost (copy the affected tables again)")
             try:
                 pending = pending_after(kafka, low, first, kafka_end)
             except Exception as e:  # noqa: BLE001 - the offsets' answer stands; say why not better
