@@ -17,12 +17,13 @@ import sys
 import time
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from tests.support import flowrun, stack
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn, make_tso
-from tidb2mysql.kafka_settings import producer_config
+from tidb2mysql.kafka_settings import admin_config, producer_config
 from tidb2mysql.ops.status import TAIL_WINDOW
 
 pytestmark = pytest.mark.integration
@@ -149,3 +150,14 @@ def test_a_message_after_the_snapshot_is_pending_until_applied(stack_config, job
     with stack.connect(stack_config.target, job) as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM h")
         assert cur.fetchone()[0] == BEFORE + 1 + TAIL_WINDOW + 3
+
+    # Messages after the applied offset that retention deleted are not silently "caught up".
+    applied = st["applied_offset"]
+    for i in range(1000, 1003):
+        up.insert(i)
+    tp = TopicPartition(up.topic, 0, applied + 3)
+    admin = AdminClient(admin_config(stack_config.kafka))
+    admin.delete_records([tp])[tp].result(30)  # what retention does: the low watermark moves
+    st = status_json(cfg)
+    assert st["caught_up_with_kafka"] is False and st["kafka_pending"] == 1, st
+    assert any(f"offsets {applied + 1}..{applied + 2} are no longer in Kafka" in n for n in st["notes"]), st["notes"]
