@@ -6,12 +6,13 @@ or:   tidb2mysql incremental --config tidb2mysql.toml --workers N --processes P 
 
 Only Bytewax wiring lives here; the logic is in ``tidb2mysql/replication/``:
 
-    DrainerSource (offsets in Bytewax snapshots; replication/runtime.py SourceLoop)
-      -> "decode_route"  flat_map_batch: replication/runtime.py + pipeline.py (decode,
-                          redeliveries, selection, route to shards, watermarks)
-      -> "apply"         stateful_batch keyed by shard: replication/shard.py (merge, flush,
-                          checkpoint, DDL barrier)
-      -> "progress"      sink: replication/progress.py (logs, delay)
+    DrainerReaders: one reader per process (on its first worker), each reading the whole
+      Drainer partition, decoding it and routing only to the shards that live on this
+      process's workers (replication/runtime.py SourceLoop + pipeline.py: decode,
+      redeliveries, selection, route, watermarks). Start: the target checkpoints.
+      -> "apply"     stateful_batch keyed by shard: replication/shard.py (merge, flush,
+                     checkpoint, DDL barrier); items never leave their process
+      -> "progress"  sink: replication/progress.py (logs, delay)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Optional
 import bytewax.operators as op
 import pymysql
 from bytewax.dataflow import Dataflow
-from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from bytewax.inputs import DynamicSource, StatelessSourcePartition
 from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
@@ -36,27 +37,36 @@ from tidb2mysql.ops.metrics import serve as serve_metrics
 from tidb2mysql.ops.settings import metrics_settings
 from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
 from tidb2mysql.replication.progress import ProgressLog
-from tidb2mysql.replication.route import MAX_SEQ
-from tidb2mysql.replication.runtime import Services, SourceLoop, decode_route_step
+from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
+from tidb2mysql.replication.runtime import Services, SourceLoop
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
 
 
-class DrainerPartition(SourceLoop, StatefulSourcePartition):
-    """Bytewax's source partition for Drainer's partition 0 (logic: replication/runtime.py)."""
+class DrainerPartition(SourceLoop, StatelessSourcePartition):
+    """The reader of one process (logic: replication/runtime.py)."""
 
 
-class DrainerSource(FixedPartitionedSource):
-    def __init__(self, cfg):
+class _NoInput(StatelessSourcePartition):
+    """The other workers of a process read nothing themselves."""
+
+    def next_batch(self):
+        raise StopIteration()
+
+
+class DrainerReaders(DynamicSource):
+    def __init__(self, cfg, workers_per_process: int):
         self.cfg = cfg
+        self.wpp = workers_per_process
 
-    def list_parts(self):
-        return [str(self.cfg.kafka.partition)]
-
-    def build_part(self, step_id, for_part, resume_state):
-        return DrainerPartition(self.cfg, resume_state)
+    def build(self, step_id, worker_index, worker_count):
+        if worker_index % self.wpp:
+            return _NoInput()
+        process, processes = worker_index // self.wpp, worker_count // self.wpp
+        owned = shards_of_process(incremental_settings(self.cfg).shards, process, self.wpp, processes)
+        return DrainerPartition(self.cfg, owned, process) if owned else _NoInput()
 
 
 class ShardLogic(StatefulBatchLogic):
@@ -130,22 +140,31 @@ def build_flow(cfg) -> Dataflow:
         conn.close()
     services = Services(cfg)
     flow = Dataflow("tidb2mysql_incremental")
-    raw = op.input("drainer", flow, DrainerSource(cfg))
-    routed = op.flat_map_batch("decode_route", raw, decode_route_step(services))
+    routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv)))
     applied = op.stateful_batch("apply", routed, lambda resume: ShardLogic(services, resume))
     reports = op.flat_map("reports", applied, lambda kv: [kv[1]] if kv[1] is not None else [])
     op.output("progress", op.key_on("by_shard", reports, lambda r: str(r.shard)), ProgressSink())
     return flow
 
 
+def _option(argv: list[str], short: str, long: str, default: int) -> int:
+    """An integer option of ``python -m bytewax.run`` (this module is imported by it)."""
+    for i, a in enumerate(argv):
+        if a in (short, long) and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith(long + "="):
+            return int(a.split("=", 1)[1])
+    return default
+
+
 def _process_index(argv: list[str]) -> int:
     """This process's Bytewax ``-i``/``--process-id`` (0 when run alone)."""
-    for i, a in enumerate(argv):
-        if a in ("-i", "--process-id") and i + 1 < len(argv):
-            return int(argv[i + 1])
-        if a.startswith("--process-id="):
-            return int(a.split("=", 1)[1])
-    return 0
+    return _option(argv, "-i", "--process-id", 0)
+
+
+def _workers_per_process(argv: list[str]) -> int:
+    """Bytewax's ``-w``/``--workers-per-process``: workers ``p*W .. p*W+W-1`` are process p's."""
+    return _option(argv, "-w", "--workers-per-process", 1)
 
 
 def _flow_from_env() -> Dataflow:

@@ -15,7 +15,7 @@ transaction as the batch it covers. Special positions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Collection, Optional
 
 from tidb2mysql.replication.route import MAX_SEQ
 
@@ -165,18 +165,27 @@ class Checkpoints:
             row = cur.fetchone()
         return (int(row[0]), int(row[1])) if row else None
 
-    def min_position(self, conn, shard_count: int) -> Optional[Position]:
-        """Lowest position over all shards; None unless all ``shard_count`` rows exist."""
+    def min_position(self, conn, shard_count: int, shards: Optional[Collection[int]] = None) -> Optional[Position]:
+        """Lowest position over all shards (or over ``shards``); None unless all those rows exist."""
         cps = self.load_all(conn)
-        if len(cps) < shard_count:
+        if shards is not None:
+            cps = [c for c in cps if c.shard in shards]
+        if len(cps) < (shard_count if shards is None else len(shards)):
             return None
         return min(c.position for c in cps)
 
-    def count_at_or_after(self, conn, position: Position) -> int:
+    def count_at_or_after(self, conn, position: Position, shards: Optional[Collection[int]] = None) -> int:
+        """How many shards (of all, or of ``shards``) are at or after ``position``."""
         ts, seq = position
+        only = ""
+        if shards is not None:
+            if not shards:
+                return 0
+            only = " AND shard IN (" + ",".join(str(int(s)) for s in shards) + ")"
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT COUNT(*) FROM {self.table} WHERE job=%s AND (commit_ts > %s OR (commit_ts = %s AND seq >= %s))",
+                f"SELECT COUNT(*) FROM {self.table} WHERE job=%s AND (commit_ts > %s OR (commit_ts = %s AND seq >= %s))"
+                + only,
                 (self.job, ts, ts, seq),
             )
             return int(cur.fetchone()[0])

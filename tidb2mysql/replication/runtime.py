@@ -1,10 +1,10 @@
 """The incremental flow's runtime pieces that Bytewax calls into (flows/incremental.py).
 
-* :class:`SourceLoop`: what the Bytewax source partition does (start position, polling,
-  slicing, stop requests, draining).
-* :class:`Services`: per-process, lazily built shared services: the decode/route pipeline on
-  the reading worker and the shard context (checkpoints, DDL coordinator, connections).
-* :func:`decode_route_step`: the ``flat_map_batch`` function of the "decode_route" step.
+* :class:`SourceLoop`: what the Bytewax source partition of one process does (start position,
+  polling, slicing, decode and route to the process's own shards, stop requests, draining).
+* :func:`make_pipeline`: a reader's decode -> select -> route pipeline.
+* :class:`Services`: per-process, lazily built shared services: the shard context
+  (checkpoints, DDL coordinator, connections).
 
 Plain Python: no Bytewax types here, so the flow module stays wiring only.
 """
@@ -32,7 +32,7 @@ from tidb2mysql.replication.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardContext
-from tidb2mysql.replication.source import MessageSlicer, TopicReader, last_commit_ts_before, resolve_start
+from tidb2mysql.replication.source import MessageSlicer, TopicReader, resolve_start
 from tidb2mysql.selection.ddl import selecting_translator
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -40,54 +40,51 @@ from tidb2mysql.selection.events import EventSelector
 log = logging.getLogger("tidb2mysql.incremental")
 
 
-class _Start:
-    """First item of a run: tells the pipeline which commit_ts are already applied."""
-
-    def __init__(self, skip_through_ts: int):
-        self.skip_through_ts = skip_through_ts
-
-
 class SourceLoop:
-    """The reading side of the flow: Kafka partition 0 -> raw messages and control items.
+    """The reading side of the flow for ONE process: Kafka partition 0 -> routed shard items.
 
-    Decides the start position, polls without blocking the worker, hands large transactions
-    out in slices, watches graceful-stop and cut-over requests, and at the end of a bounded
-    run drains (waits until every shard's checkpoint covers the last commit_ts). The Bytewax
-    source partition in flows/incremental.py is this class plus Bytewax's base class.
+    Every process of the cluster runs one reader (on its first worker) that reads the whole
+    Drainer partition, decodes it and routes only to the shards whose Bytewax state keys live
+    on this process's workers (``owned``): no row ever crosses a process boundary, and adding a
+    process adds a reader and a decoder instead of a pickling hop (docs/architecture.md,
+    "Scaling"). Coordination between processes goes through the target only (checkpoints, the
+    DDL barrier).
+
+    Decides the start position from the target checkpoints of the owned shards (the truth
+    about what is applied; Bytewax snapshots only the shards' pending state), polls without
+    blocking the worker, hands large transactions out in slices, watches graceful-stop and
+    cut-over requests, and at the end of a bounded run drains.
 
     The stop target of a bounded run (and of a graceful stop or cut-over) is ``last_ts``: the
-    highest commit_ts read so far, counting the messages an earlier run read before a restored
-    position (kept in the snapshot as ``(offset, last_ts)``; for a snapshot holding the offset
-    only, the commit_ts of the last message before it). With ``stop_at_ts`` it is
-    ``min(stop_at_ts, last_ts)``. The run ends when every shard's checkpoint is at or after
-    ``(target, MAX_SEQ)``.
+    highest commit_ts read (every read message counts, also one that is dead-lettered or
+    filtered); with ``stop_at_ts`` it is ``min(stop_at_ts, last_ts)``. The reader ends when
+    every owned shard's checkpoint is at or after ``(target, MAX_SEQ)``. A cut-over also needs
+    every shard of the job there, at the end of the topic: a reader that drained its own
+    shards keeps reading while the topic grows, and whoever sees all shards at the end marks
+    the job stopped.
     """
 
-    def __init__(self, cfg, resume_state):
+    def __init__(self, cfg, owned: list[int], process: int = 0):
         self.cfg = cfg
         self.s = incremental_settings(cfg)
+        self.owned = list(owned)
+        self.process = process
         self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
         self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
         decoder = self.decoder = Decoder(cfg.drainer.time_zone)
         self.slicer: Optional[MessageSlicer] = None
-        self.ts_before_slicer = 0  # last_ts before the message being sliced was read
-        restored_ts = 0  # highest commit_ts read before the start offset by earlier runs
-        if resume_state is not None:
-            offset, restored_ts = self._restored_position(resume_state)
-            skip, why = -1, f"Bytewax recovery snapshot; read before it: through commit_ts {restored_ts}"
-        else:
-            start = resolve_start(
-                self.reader,
-                self.conn.run(lambda c: self.checkpoints.min_position(c, self.s.shards)),
-                self.s.start_commit_ts,
-                lambda v: decoder.decode(v, None).commit_ts,
-            )
-            offset, skip, why = start.offset, start.skip_through_ts, start.reason
-        log.info("reading %s partition %d from offset %d (%s)", cfg.kafka.topic, cfg.kafka.partition, offset, why)
-        self.reader.assign(offset)
-        self.pending: list = [_Start(skip)]
-        self.last_ts = max(skip, 0, restored_ts)
+        start = resolve_start(
+            self.reader,
+            self.conn.run(lambda c: self.checkpoints.min_position(c, self.s.shards, self.owned)),
+            self.s.start_commit_ts,
+            lambda v: decoder.decode(v, None).commit_ts,
+        )
+        log.info("process %d reads %s partition %d from offset %d (%s) for shards %s", process, cfg.kafka.topic,
+                 cfg.kafka.partition, start.offset, start.reason, self.owned)
+        self.reader.assign(start.offset)
+        self.pipeline = make_pipeline(cfg, self.owned, start.skip_through_ts, decoder)
+        self.last_ts = max(start.skip_through_ts, 0)
         self.stop_ts: Optional[int] = None  # the drain target, once draining
         self.last_tick = time.monotonic()
         self.draining = False
@@ -100,26 +97,20 @@ class SourceLoop:
         self.lag_interval = ms.kafka_lag_interval if ms.port else 0.0
         self.next_lag = 0.0
 
-    def next_batch(self):
-        if self.pending:
-            out, self.pending = self.pending, []
-            return out
+    def next_batch(self) -> list:
+        """Routed ``(shard_key, (shard, item))`` pairs for the apply step (maybe none)."""
+        return list(self.pipeline.process(self._read()))
+
+    def _read(self) -> list:
         if self.draining:
-            ts = self.stop_ts
-            done = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (ts, MAX_SEQ)))
-            if done >= self.s.shards:
-                log.info("all shards applied everything through commit_ts %d; stopping", ts)
-                if self.stop_reason == "cut-over":
-                    self.conn.run(lambda c: self.control.mark_stopped(c, f"drained through commit_ts {ts}"))
-                raise StopIteration()
-            return []
+            return self._drain()
         self._poll_stop_requests()
         if self.slicer is not None:
             return [self._next_slice()]
         if self.stop_reason == "signal":
             return self._end_input()
         if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
-            self.stopped_at_ts = True  # e.g. a restored position already beyond it: read no further
+            self.stopped_at_ts = True  # e.g. a restart whose checkpoints are already beyond it
             return self._end_input()
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
         if self.s.stop_at_ts:
@@ -150,46 +141,34 @@ class SourceLoop:
             return [Tick()]
         return []
 
+    def _drain(self) -> list:
+        ts = self.stop_ts
+        own = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (ts, MAX_SEQ), self.owned))
+        if own < len(self.owned):
+            return []
+        if self.stop_reason == "cut-over":
+            if not self.reader.caught_up():
+                self.draining = False  # the topic grew after the end was decided: read on to its new end
+                return []
+            every = self.conn.run(lambda c: self.checkpoints.count_at_or_after(c, (ts, MAX_SEQ)))
+            if every < self.s.shards:
+                return []  # another process's shards are not there yet
+            self.conn.run(lambda c: self.control.mark_stopped(c, f"drained through commit_ts {ts}"))
+        log.info("process %d: shards %s applied everything through commit_ts %d; stopping", self.process,
+                 self.owned, ts)
+        raise StopIteration()
+
     def _end_input(self) -> list:
-        """Start draining: a forced watermark at the stop target to every shard (pipeline.py)."""
+        """Start draining: a forced watermark at the stop target to every owned shard (pipeline.py)."""
         ts = self.last_ts
         if self.s.stop_at_ts:
             ts = min(ts, self.s.stop_at_ts)
         self.draining = True
         self.stop_ts = ts
-        log.info("input ends (%s) at offset %s: waiting until every shard applied everything through commit_ts %d",
-                 self.stop_reason or ("stop_at_ts" if self.stopped_at_ts else "stop_at_end"), self.reader.position, ts)
+        log.info("input ends (%s) at offset %s: waiting until shards %s applied everything through commit_ts %d",
+                 self.stop_reason or ("stop_at_ts" if self.stopped_at_ts else "stop_at_end"), self.reader.position,
+                 self.owned, ts)
         return [EndOfInput(ts)]
-
-    def _restored_position(self, state) -> tuple[int, int]:
-        """(offset, highest commit_ts read before it) from a Bytewax snapshot of this source.
-
-        Snapshots are ``(offset, last_ts)``; older versions kept the offset only, and then the
-        commit_ts of the last message before it (that has one) is read from the topic.
-        """
-        if isinstance(state, (tuple, list)):
-            return int(state[0]), int(state[1])
-        offset = int(state)
-        topic, part = self.cfg.kafka.topic, self.cfg.kafka.partition
-
-        def parsed_ts(v: bytes) -> Optional[int]:
-            from tidb2mysql.events import Position
-
-            try:
-                return self.decoder.parse(v, Position(topic, part, -1)).commit_ts
-            except ValueError:
-                return None
-
-        ts = last_commit_ts_before(self.reader, offset, parsed_ts)
-        if ts is None:
-            # Nothing readable before the offset (empty, deleted by retention, undecodable):
-            # at least what the most advanced shard recorded must be applied by every shard.
-            cps = self.conn.run(self.checkpoints.load_all)
-            ts = max((c.position[0] for c in cps), default=0)
-            if offset > 0:
-                log.warning("restored offset %d: no readable message before it; the stop target is at least the"
-                            " highest shard checkpoint, commit_ts %d", offset, ts)
-        return offset, max(ts, 0)
 
     def _poll_stop_requests(self) -> None:
         """A signal drains now; a cut-over request reads Kafka to its end first (ops/fencing.py)."""
@@ -236,7 +215,6 @@ class SourceLoop:
         log.info("offset %d: large transaction (%d bytes, %d row changes) decoded in slices of %d",
                  m.offset, len(m.value), sum(self.decoder.mutation_counts(b)), self.s.slice_rows)
         self.slicer = MessageSlicer(m.offset, b, self.decoder.mutation_counts(b), self.s.slice_rows)
-        self.ts_before_slicer = self.last_ts
         if m.commit_ts is not None and m.commit_ts > self.last_ts:
             self.last_ts = m.commit_ts
         return True
@@ -249,56 +227,45 @@ class SourceLoop:
         return sl
 
     def next_awake(self):
-        if self.pending or self.slicer is not None:
+        if self.slicer is not None:
             return None
         # Poll Kafka (non-blocking) about every 5 ms when idle, without busy-looping the worker.
         return datetime.now(timezone.utc) + timedelta(milliseconds=5 if not self.draining else 50)
-
-    def snapshot(self):
-        # While a large message is being handed out, resume re-reads it from its first slice
-        # (shards skip the positions they already have). The commit_ts is the highest of the
-        # messages before the offset, all routed completely: a restored run's stop target
-        # (see the class docstring). A half-routed large message does not count: a stop right
-        # after the restore would otherwise checkpoint past its unrouted rows.
-        if self.slicer is not None:
-            return (self.slicer.offset, self.ts_before_slicer)
-        return (self.reader.position, self.last_ts)
 
     def close(self):
         self.reader.close()
         self.conn.close()
 
 
+def make_pipeline(cfg, owned: list[int], skip_through_ts: int, decoder: Decoder) -> Pipeline:
+    """The decode -> select -> route pipeline of one reader, routing to its ``owned`` shards."""
+    s = incremental_settings(cfg)
+    dl_conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "dead-letter write")
+
+    def dead_letter(letters):
+        dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
+        for letter in letters:
+            METRICS.inc("dead_letters_total", kind=getattr(letter, "kind", "decode"))
+
+    sel = Selection.from_config(cfg)
+    return Pipeline(
+        decoder, Router(s.shards, owned), cfg.kafka.topic, cfg.kafka.partition, skip_through_ts, dead_letter,
+        strict=s.strict, watermark_interval=s.watermark_interval_ms / 1000,
+        selector=select_all if sel.is_identity else EventSelector(sel),
+    )
+
+
 class Services:
-    """Per-process, lazily built: the pipeline (on the reading worker) and shard contexts."""
+    """Per-process, lazily built: the shard context shared by the shards of every worker."""
 
     def __init__(self, cfg):
         self.cfg = cfg
         self.s = incremental_settings(cfg)
         self.lock = threading.Lock()
-        self._pipeline: Optional[Pipeline] = None
         self._ctx: Optional[ShardContext] = None
 
     def connect(self, autocommit: bool = True, **kw):
         return db.connect(self.cfg.target, autocommit=autocommit, **kw)
-
-    def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            cfg = self.cfg
-            dl_conn = ReconnectingConnection(lambda: self.connect(True), "dead-letter write")
-
-            def dead_letter(letters):
-                dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
-                for letter in letters:
-                    METRICS.inc("dead_letters_total", kind=getattr(letter, "kind", "decode"))
-
-            sel = Selection.from_config(cfg)
-            self._pipeline = Pipeline(
-                Decoder(cfg.drainer.time_zone), Router(self.s.shards), cfg.kafka.topic, cfg.kafka.partition,
-                -1, dead_letter, strict=self.s.strict, watermark_interval=self.s.watermark_interval_ms / 1000,
-                selector=select_all if sel.is_identity else EventSelector(sel),
-            )
-        return self._pipeline
 
     def shard_context(self) -> ShardContext:
         with self.lock:
@@ -315,18 +282,3 @@ class Services:
                                        lock_wait_timeout=self.s.ddl_lock_wait_seconds, target_name=target_name)
                 self._ctx = ShardContext(self.s, cps, coord, self.connect)
             return self._ctx
-
-
-def decode_route_step(services: "Services"):
-    def step(items):
-        p = services.pipeline()
-        out = []
-        for it in items:
-            if isinstance(it, _Start):
-                p.redelivery = type(p.redelivery)(it.skip_through_ts)
-                p.last_ts = max(p.last_ts, it.skip_through_ts)
-            else:
-                out.append(it)
-        return list(p.process(out))
-
-    return step

@@ -124,6 +124,13 @@ class TopicReader:
         lo, hi = self.consumer.get_watermark_offsets(TopicPartition(self.topic, self.partition), timeout=timeout)
         return lo, hi
 
+    def caught_up(self) -> bool:
+        """At the end of the partition as the broker sees it now (a round trip; ``at_end`` is
+        only what the last poll saw)."""
+        if self.position is None:
+            return False
+        return self.position >= self.watermarks()[1]
+
     def assign(self, offset: int) -> None:
         self.consumer.assign([TopicPartition(self.topic, self.partition, offset)])
         self.position = offset
