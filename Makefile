@@ -24,7 +24,7 @@ SECURE ?= 0
 STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=$(SECURE) scripts/stack.sh
 SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
 
-.PHONY: setup up down status wipe proto test unit demo bench up-secure down-secure status-secure image k8s-check
+.PHONY: setup up down status wipe proto test unit demo bench fuzz up-secure down-secure status-secure image k8s-check
 
 # The stamp is newer than pyproject.toml once the install succeeded, so a second
 # `make setup` does nothing.
@@ -93,6 +93,12 @@ bench: setup up
 	else \
 	  echo "bench/ is not built yet: nothing to run"; \
 	fi
+
+# Fuzz the Drainer decoder: FUZZ_CASES mutated hostile messages (plus a structured corpus);
+# every case must decode to native values or fail naming topic/partition/offset. No stack needed.
+FUZZ_CASES ?= 1000000
+fuzz: setup
+	$(PY) -m tests.support.drainer_fuzz --cases $(FUZZ_CASES)
 
 # Container image (Dockerfile); needs a running container builder (docker, or IMAGE_BUILDER=podman).
 IMAGE ?= tidb2mysql:dev

@@ -105,9 +105,21 @@ def _execute(cur, what: str, sql: str, args: list, zero_enums: set[str]) -> int:
 
 
 def _where(columns: list[str], values: list, exact: bool) -> tuple[str, list]:
-    """``a = %s AND b = %s`` (primary key) or ``a <=> %s AND ...`` (full-row match)."""
-    op = "=" if exact else "<=>"
-    return " AND ".join(f"{_q(c)} {op} %s" for c in columns), [_param(v) for v in values]
+    """``a = %s AND b = %s`` (primary key) or ``a <=> %s AND ...`` (full-row match).
+
+    In a full-row match a text value is also compared by its UTF-8 bytes: a collation calls
+    'x' and 'x ' (PAD SPACE) or 'x' and 'X' (_ci) equal, and a key-less table may hold both.
+    """
+    if exact:
+        return " AND ".join(f"{_q(c)} = %s" for c in columns), [_param(v) for v in values]
+    parts, args = [], []
+    for c, v in zip(columns, values):
+        parts.append(f"{_q(c)} <=> %s")
+        args.append(_param(v))
+        if isinstance(v, str):
+            parts.append(f"CAST(CONVERT({_q(c)} USING utf8mb4) AS BINARY) = %s")
+            args.append(v.encode("utf-8"))
+    return " AND ".join(parts), args
 
 
 def _apply_table(cur, tc: TableChanges, where_from: str) -> None:

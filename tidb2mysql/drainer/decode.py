@@ -141,6 +141,8 @@ class Decoder:
                 query = d.ddl_query.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise _Bad(f"ddl_query is not valid UTF-8: {e}") from None
+            if d.schema_name.__class__ is not str or d.table_name.__class__ is not str:
+                raise _Bad("DDL schema_name or table_name is not valid UTF-8")
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
@@ -150,11 +152,20 @@ class Decoder:
         # One pass over column_info (proto attribute reads dominate small messages).
         info = [(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info]
         names = tuple([c[0] for c in info])
+        where = f"table {t.schema_name!s}.{t.table_name!s} (#{ti})"
+        # proto2 hands a `string` field with invalid UTF-8 over as bytes instead of failing
+        for what, v in (("schema_name", t.schema_name), ("table_name", t.table_name)):
+            if v.__class__ is not str:
+                raise _Bad(f"{where}: {what} is not valid UTF-8: {bytes(v)[:40]!r}")
+        for i, c in enumerate(info):
+            if c[0].__class__ is not str or c[1].__class__ is not str:
+                raise _Bad(f"{where}: column_info #{i} name or mysql_type is not valid UTF-8")
         types = tuple([c[1].lower() for c in info])
-        where = f"table {t.schema_name}.{t.table_name} (#{ti})"
         index = {name: i for i, name in enumerate(names)}
         keys = []
         for k in t.unique_keys:
+            if k.name.__class__ is not str:
+                raise _Bad(f"{where}: a unique key name is not valid UTF-8")
             try:
                 cols = tuple([index[c] for c in k.column_names])
             except KeyError as e:

@@ -103,10 +103,16 @@ def _dec_double(c: Any) -> float:
 
 
 def _string(c: Any) -> str:
-    """The string_value; an absent value field reads as '' (Go's GetStringValue)."""
+    """The string_value; an absent value field reads as '' (Go's GetStringValue).
+
+    Invalid UTF-8 is an error: protobuf's proto2 parser hands such a ``string`` field over
+    as ``bytes`` instead of failing, and bytes must never reach a text column silently."""
     v = c.string_value
-    if v or c.HasField("string_value"):
-        return v
+    if v.__class__ is str:
+        if v or c.HasField("string_value"):
+            return v
+    else:
+        raise ValueError(f"string_value is not valid UTF-8: {bytes(v)[:40]!r}")
     if _set_fields(c) != "no value field":
         raise _wrong(c, "string_value")
     return v
