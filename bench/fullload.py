@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench import verify as verify_bench
 from bench.procmem import PeakRSS
 from tests.integration.test_full_load import copy_structure, drop_job, full_load_cmd, make_source_tables, write_config
 from tests.support import flowrun, stack
@@ -82,6 +83,8 @@ def run_full_load(cfg, scale: float, workdir: Path) -> dict:
                     continue
                 out["w1"] = _flow(cfg, source_conn, db, rows, 1, 1, workdir)
                 out["p2"] = _flow(cfg, source_conn, db, rows, 1, 2, workdir)
+                # verify beside the full load, on the copy just checked equal (bench/verify.py)
+                out["verify"] = [verify_bench.run_verify(cfg, db, rows, workdir, lanes) for lanes in (1, 2)]
                 out["dump_pipe"] = _dump_pipe(cfg, source_conn, db, rows)
         finally:
             drop_job(cfg, db)

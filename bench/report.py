@@ -82,6 +82,11 @@ def markdown(res: dict) -> str:
             L.append(f"| {k} | {_n(v['rows'])} | {v['seconds']} | {_n(v['rows_per_s'])} | "
                      f"{_n(v.get('peak_rss_mib'))} | {'yes' if v['equal'] else 'no'} |")
         L += ["", f"Best full load / dump pipe: **{f['ratio_best_vs_dump']}x**", ""]
+        for v in f.get("verify", []):
+            L.append(f"- `tidb2mysql verify --lanes {v['lanes']}` of the same tables (clean): {_n(v['rows'])} rows, "
+                     f"{v['chunks']} chunks, {v['seconds']} s, **{_n(v['rows_per_s'])} rows/s**")
+        if f.get("verify"):
+            L.append("")
     m = res.get("memory")
     if m:
         L += ["## Memory (peak RSS of the flow's process tree, MiB)", "", "| comparison | small | large | large/small |",

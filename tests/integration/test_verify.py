@@ -264,7 +264,7 @@ def test_a_killed_verify_resumes_with_the_chunks_it_had_not_finished(stack_confi
     # there when that chunk was read; one made now is in a chunk checked after the resume.
     with stack.connect(stack_config.target, db) as t, t.cursor() as cur:
         cur.execute("UPDATE t_main SET s = 'changed' WHERE id = 4990")  # the last chunk: read after the resume
-    rep = verify(config(stack_config, job, chunk_rows=500), Options())
+    rep = verify(config(stack_config, job, chunk_rows=500), Options(repair_sql=str(tmp_path / "r.sql")))
     assert rep.chunks_resumed == before and rep.run_id == 1
     assert rep.rows == 5000 + 2500 + 300  # every chunk counted once, none twice
     assert [(d.table, d.key) for d in rep.differences] == [(f"{db}.t_main", {"id": 4990})], rep.text()

@@ -78,7 +78,8 @@ def test_session_renders_timestamps_in_utc():
 
 def test_checksum_sql_over_a_composite_range():
     sql = render.checksum_sql("d", "t", ["a", "b", "v"], ["int", "varchar", "float"], ["a", "b"], ["1", "'x'"], ["5", "'y'"])
-    assert sql.startswith("SELECT COUNT(*), SUM(h), BIT_XOR(h) FROM (SELECT CAST(CONV(LEFT(MD5(CONCAT_WS(',',")
+    assert sql.startswith("SELECT COUNT(*), SUM(h), BIT_XOR(h) FROM (SELECT CRC32(CONCAT_WS(',',")
+    assert "MD5(CONCAT_WS" in render.row_hash(["a"], ["int"], "md5")
     assert "FROM `d`.`t` WHERE (`a` > 1 OR (`a` = 1 AND `b` >= 'x')) AND (`a` < 5 OR (`a` = 5 AND `b` < 'y'))" in sql
     assert render.checksum_sql("d", "t", ["a"], ["int"], [], None, None).endswith("FROM `d`.`t`) verify_rows")
 
@@ -126,11 +127,16 @@ def test_tidb_before_reads_history_at_the_targets_applied_position():
     assert src.log[-1] == "SET @@tidb_snapshot = ''"
 
 
-def test_tidb_after_uses_a_fresh_start_ts():
+def test_tidb_after_reads_at_the_newest_applied_commit_ts():
+    # not @@tidb_current_ts: an idle TiDB sends no binlog, so the flow would never get there
     src = FakeConn({"SELECT @@tidb_current_ts": [(449572927891349999,)]})
-    assert TiDBSnapshots("tidb2mysql", "j").after(src, FakeConn()) == 449572927891349999
-    assert src.log == ["SET @@tidb_snapshot = ''", "BEGIN", "SELECT @@tidb_current_ts", "COMMIT",
-                       "SET @@tidb_snapshot = '449572927891349999'"]
+    tgt = FakeConn({CHECKPOINTS: [(449572927891341313, MAX_SEQ), (449572927891341400, 3)]})
+    assert TiDBSnapshots("tidb2mysql", "j").after(src, tgt) == 449572927891341400
+    assert src.log == ["SET @@tidb_snapshot = '449572927891341400'"]
+    # without replication: the current TSO
+    assert TiDBSnapshots("tidb2mysql", "j").after(src, FakeConn({CHECKPOINTS: []})) == 449572927891349999
+    assert src.log[1:] == ["SET @@tidb_snapshot = ''", "BEGIN", "SELECT @@tidb_current_ts", "COMMIT",
+                           "SET @@tidb_snapshot = '449572927891349999'"]
 
 
 def test_tidb_without_replication_reads_the_current_snapshot():
@@ -140,7 +146,7 @@ def test_tidb_without_replication_reads_the_current_snapshot():
 
 def test_tidb_that_is_not_tidb_says_so():
     with pytest.raises(VerifyError, match="is the source really TiDB"):
-        TiDBSnapshots("tidb2mysql", "j").after(FakeConn(), FakeConn())
+        TiDBSnapshots("tidb2mysql", "j").after(FakeConn(), FakeConn({CHECKPOINTS: []}))
 
 
 # -- snapshots: the stand-in's wait ---------------------------------------------------------

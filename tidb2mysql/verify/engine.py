@@ -11,20 +11,23 @@ The three steps, and why each exists:
    lacks become *suspects*. A key-less table is one chunk; its suspects are row hashes whose
    number of rows differs.
 2. **Confirm** (:meth:`Checker.confirm`): a suspect may just be a row the flow had not reached
-   when the chunk was read, or one it had already moved past. Its rows are read from the
-   source at ``before`` (B, applied by the target), from the target, then from the source at
-   ``after`` (A, newer than anything the target holds). Source images equal at B and A: the
-   row did not change meanwhile, so the target must hold that image, and a different target
-   image is a real difference, compared value by value (``compare.values_equal``; JSON by its
-   parsed value). Images that differ at B and A: the row is changing; it is checked again in
-   the next round and, if it never holds still, reported as *unsettled*, never as a difference.
-3. **Repair** (:meth:`Checker.repair`): the same reads, but the target rows are read ``FOR
-   UPDATE`` inside the repair transaction, so the flow cannot change them until it commits.
-   The statements (DELETE by key first, then REPLACE; key-less: DELETE ... LIMIT n / INSERT
-   to exact counts) are executed, the rows re-read and compared again in the same
-   transaction (rolled back, with the table and key named, if they do not match), then
-   committed. Changes the flow applies later are newer than the repaired image and overwrite
-   it whole (upserts of full images, deletes by key), which is exactly right.
+   when the chunk was read, or one it had already moved past. In a target transaction its
+   rows are read ``FOR UPDATE``; then a source snapshot at least as new as anything the target
+   holds is opened, and the flow is given a few seconds (``hold_seconds``) to apply everything
+   up to that snapshot. It cannot change the locked rows meanwhile, so if it gets there, the
+   locked target rows must equal the source rows at that snapshot *exactly*, and a difference
+   is real; it is then compared value by value (``compare.values_equal``; JSON by its parsed
+   value). If the flow does not get there (it needed one of the locked rows), the locks are
+   released and the row is re-checked in the next round; a row that never holds still is
+   reported as *unsettled*, never as a difference. (Comparing source snapshots taken before
+   and after an unlocked target read is not enough: a row changed and changed back in between
+   - common for identical rows of key-less tables - would look like a difference.)
+3. **Repair** (:meth:`Checker.repair`): the same locked reads; then the statements (DELETE by
+   key first, then REPLACE; key-less: DELETE ... LIMIT n / INSERT, to exact counts) in the same
+   transaction, the rows re-read and compared again (rolled back, with the table and key
+   named, if they do not match), COMMIT. Changes the flow applies afterwards are newer than
+   the snapshot and overwrite the repaired rows whole (upserts of full images, deletes by key;
+   key-less changes match one full row), which is exactly right.
 """
 
 from __future__ import annotations
@@ -310,10 +313,14 @@ class Verdict:
 
 
 class Checker:
-    """Confirms suspects and repairs confirmed differences (own connections)."""
+    """Confirms suspects and repairs confirmed differences (own connections: the source, the
+    target session that locks and writes, and an autocommit target session that polls the
+    flow's checkpoints - the locking session's read view would never see them move)."""
 
-    def __init__(self, src, tgt, snaps):
-        self.src, self.tgt, self.snaps = src, tgt, snaps
+    def __init__(self, src, tgt, poll, snaps, hold_seconds: float = 5.0):
+        self.src, self.tgt, self.poll, self.snaps = src, tgt, poll, snaps
+        self.hold = hold_seconds
+        self._images: dict = {}
         setup_session(src)
         setup_session(tgt, writer=True)
 
@@ -331,31 +338,41 @@ class Checker:
         rows = _rows(self.tgt if target else self.src,
                      render.rows_by_hash_sql(schema, table, cols, spec.types, hashes, lock))
         c: Counter = Counter()
-        self._images = getattr(self, "_images", {})
         for r in rows:
             k = _row_key(tuple(r[:-1]))
             c[k] += 1
             self._images[k] = tuple(r[:-1])
         return c
 
-    def _three_reads(self, spec: TableSpec, batch: list, fetch, lock: bool = False):
-        """Source at ``before``, target (locked when ``lock``), source at ``after``."""
+    def _locked_reads(self, spec: TableSpec, batch: list, fetch):
+        """(target rows, source rows) that must be equal, or None when the flow was in the way.
+
+        Inside a target transaction left open for the caller: the target rows are read ``FOR
+        UPDATE`` (key-less: every row of the table, since a full-row match uses no index), then
+        a source snapshot at least as new as anything the target holds is opened and the flow
+        is given ``hold_seconds`` to apply everything up to it. It cannot touch the locked rows,
+        so when it gets there they hold exactly what the source rows are at that snapshot; when
+        it does not (it wanted one of them), the transaction is rolled back and None returned.
+        """
         what = f"table {spec.name}"
-        self.snaps.before(self.src, self.tgt, what)
+        self.snaps.before(self.src, self.poll, what)  # first let the flow come close, holding nothing
+        self.snaps.close(self.src)
+        with self.tgt.cursor() as cur:
+            cur.execute("BEGIN")
         try:
-            img1 = fetch(spec, False, batch)
-        finally:
-            self.snaps.close(self.src)
-        if lock:  # only now: the wait above polls the checkpoint, which a read view would freeze
-            with self.tgt.cursor() as cur:
-                cur.execute("BEGIN")
-        timg = fetch(spec, True, batch, lock)
-        self.snaps.after(self.src, self.tgt)
-        try:
-            img2 = fetch(spec, False, batch)
-        finally:
-            self.snaps.close(self.src)
-        return img1, timg, img2
+            timg = fetch(spec, True, batch, True)
+            ts = self.snaps.after(self.src, self.poll)
+            try:
+                if not self.snaps.reached(self.poll, ts, self.hold):
+                    self._rollback()
+                    return None
+                img = fetch(spec, False, batch)
+            finally:
+                self.snaps.close(self.src)
+            return timg, img
+        except BaseException:
+            self._rollback()
+            raise
 
     # -- confirming ----------------------------------------------------------------------------
 
@@ -364,10 +381,14 @@ class Checker:
         for i in range(0, len(suspects), BATCH):
             batch = suspects[i:i + BATCH]
             try:
-                if spec.key:
-                    self._confirm_keyed(spec, batch, v)
+                reads = self._locked_reads(spec, batch, self._fetch_keyed if spec.key else self._fetch_keyless)
+                self._rollback()  # release the rows at once
+                if reads is None:
+                    v.unsettled += batch
+                elif spec.key:
+                    self._judge_keyed(spec, batch, *reads, v)
                 else:
-                    self._confirm_keyless(spec, batch, v)
+                    self._judge_keyless(spec, batch, *reads, v)
             except VerifyError:
                 raise
             except Exception as e:
@@ -375,21 +396,15 @@ class Checker:
                                   f"{type(e).__name__}: {e}") from e
         return v
 
-    def _confirm_keyed(self, spec: TableSpec, batch: list, v: Verdict) -> None:
-        img1, timg, img2 = self._three_reads(spec, batch, self._fetch_keyed)
-        by_key = {}
-        for k in img1.keys() | timg.keys() | img2.keys():
-            by_key[k] = [literal(x) for x in k]
-        for k, lits in by_key.items():
-            s1, t, s2 = img1.get(k), timg.get(k), img2.get(k)
-            if not row_equal(s1, s2, spec.types):
-                v.unsettled.append(lits)
-            elif row_equal(s1, t, spec.types):
+    def _judge_keyed(self, spec: TableSpec, batch: list, timg: dict, img: dict, v: Verdict) -> None:
+        keys = timg.keys() | img.keys()
+        for k in keys:
+            s, t = img.get(k), timg.get(k)
+            if row_equal(s, t, spec.types):
                 v.resolved += 1
             else:
-                v.confirmed.append(self._difference(spec, k, s1, t))
-        # A suspect with no row anywhere any more (deleted in between, applied): lag.
-        v.resolved += max(0, len(batch) - len(by_key))
+                v.confirmed.append(self._difference(spec, k, s, t))
+        v.resolved += max(0, len(batch) - len(keys))  # no row on either side any more: lag
 
     def _difference(self, spec: TableSpec, k: tuple, s: Optional[tuple], t: Optional[tuple]) -> Difference:
         key = dict(zip(spec.key, k))
@@ -401,20 +416,14 @@ class Checker:
                 if not row_equal((a,), (b,), [ty])]
         return Difference(spec.name, "different", key, cols, s, t)
 
-    def _confirm_keyless(self, spec: TableSpec, batch: list, v: Verdict) -> None:
-        c1, ct, c2 = self._three_reads(spec, batch, self._fetch_keyless)
-        unsettled = False
-        for rk in c1.keys() | ct.keys() | c2.keys():
-            if c1[rk] != c2[rk]:
-                unsettled = True
-            elif c1[rk] != ct[rk]:
-                row = self._images[rk]
-                v.confirmed.append(Difference(spec.name, "missing" if c1[rk] > ct[rk] else "extra",
-                                              dict(zip(spec.columns, row)), source_row=row, target_row=row,
-                                              count_source=c1[rk], count_target=ct[rk], hashes=list(batch)))
-        if unsettled:
-            v.unsettled += batch
-        elif not any(c1[rk] != ct[rk] for rk in c1.keys() | ct.keys()):
+    def _judge_keyless(self, spec: TableSpec, batch: list, ct: Counter, cs: Counter, v: Verdict) -> None:
+        bad = [rk for rk in cs.keys() | ct.keys() if cs[rk] != ct[rk]]
+        for rk in bad:
+            row = self._images[rk]
+            v.confirmed.append(Difference(spec.name, "missing" if cs[rk] > ct[rk] else "extra",
+                                          dict(zip(spec.columns, row)), source_row=row, target_row=row,
+                                          count_source=cs[rk], count_target=ct[rk], hashes=list(batch)))
+        if not bad:
             v.resolved += len(batch)
 
     # -- repair statements ---------------------------------------------------------------------
@@ -477,20 +486,20 @@ class Checker:
             pass
 
     def _repair_batch(self, spec: TableSpec, batch: list) -> tuple[int, list]:
+        """One transaction: the locked reads, the statements, the re-read, COMMIT."""
         if spec.key:
             lits = [[literal(d.key[k]) for k in spec.key] for d in batch]
-            img1, timg, img2 = self._three_reads(spec, lits, self._fetch_keyed, lock=True)
-            todo, left = [], []
+            reads = self._locked_reads(spec, lits, self._fetch_keyed)
+            if reads is None:
+                return 0, list(batch)
+            timg, img = reads
+            todo = []
             for d in batch:
                 k = tuple(d.key[c] for c in spec.key)
-                s1, s2, t = img1.get(k), img2.get(k), timg.get(k)
-                if not row_equal(s1, s2, spec.types):
-                    left.append(d)
-                elif not row_equal(s1, t, spec.types):
-                    todo.append(self._difference(spec, k, s1, t))
-            stmts = self.statements(spec, todo)
+                if not row_equal(img.get(k), timg.get(k), spec.types):
+                    todo.append(self._difference(spec, k, img.get(k), timg.get(k)))
             with self.tgt.cursor() as cur:
-                for s in stmts:
+                for s in self.statements(spec, todo):
                     cur.execute(s)
             after = self._fetch_keyed(spec, True, lits, lock=True) if todo else {}
             for d in todo:
@@ -503,18 +512,17 @@ class Checker:
                         f"rolled back")
         else:
             hashes = sorted({h for d in batch for h in d.hashes})
-            c1, ct, c2 = self._three_reads(spec, hashes, self._fetch_keyless, lock=True)
-            todo, left = [], []
+            reads = self._locked_reads(spec, hashes, self._fetch_keyless)
+            if reads is None:
+                return 0, list(batch)
+            ct, cs = reads
             wanted = {_row_key(d.source_row) for d in batch}
-            for rk in c1.keys() | ct.keys() | c2.keys():
-                if rk not in wanted:
-                    continue
-                row = self._images[rk]
-                if c1[rk] != c2[rk]:
-                    left.append(rk)
-                elif c1[rk] != ct[rk]:
-                    todo.append(Difference(spec.name, "missing" if c1[rk] > ct[rk] else "extra", {},
-                                           source_row=row, target_row=row, count_source=c1[rk], count_target=ct[rk]))
+            todo = []
+            for rk in wanted:
+                if cs[rk] != ct[rk]:
+                    row = self._images[rk]
+                    todo.append(Difference(spec.name, "missing" if cs[rk] > ct[rk] else "extra", {},
+                                           source_row=row, target_row=row, count_source=cs[rk], count_target=ct[rk]))
             with self.tgt.cursor() as cur:
                 for s in self.statements(spec, todo):
                     cur.execute(s)
@@ -528,4 +536,4 @@ class Checker:
                                           f"the repair, the source has {d.count_source}; rolled back")
         with self.tgt.cursor() as cur:
             cur.execute("COMMIT")
-        return len(todo), left
+        return len(todo), []

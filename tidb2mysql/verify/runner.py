@@ -163,6 +163,9 @@ class Verifier:
 
     def run(self) -> Report:
         t0 = time.monotonic()
+        from tidb2mysql.verify import render
+
+        render.HASH = self.s.hash
         tgt = db.connect(self.cfg.target)
         src = db.connect(self.cfg.source)
         try:
@@ -289,9 +292,9 @@ class Verifier:
         for c in chunks:
             pending.setdefault(c.table, []).extend(done[c.chunk]["suspects"])
         confirmed: dict[int, list] = {}
-        src, tgt = db.connect(self.cfg.source), db.connect(self.cfg.target)
+        src, tgt, poll = db.connect(self.cfg.source), db.connect(self.cfg.target), db.connect(self.cfg.target)
         try:
-            checker = Checker(src, tgt, snaps)
+            checker = Checker(src, tgt, poll, snaps, self.s.hold_seconds)
             for rnd in range(self.s.recheck_rounds):
                 if not any(pending.values()):
                     break
@@ -323,15 +326,23 @@ class Verifier:
             if self.opts.fix and rep.difference_count:
                 rep.repaired = 0
                 for ti, diffs in confirmed.items():
-                    n, left = checker.repair(specs[ti], diffs)
-                    rep.repaired += n
+                    left = diffs
+                    for attempt in range(self.s.recheck_rounds):
+                        if attempt:
+                            time.sleep(self.s.recheck_interval)
+                        n, left = checker.repair(specs[ti], left)
+                        rep.repaired += n
+                        if not left:
+                            break
                     if left:
-                        log.warning("table %s: %d row(s) changed while being repaired; left to the flow, verify "
+                        log.warning("table %s: %d row(s) kept changing while being repaired; not repaired, verify "
                                     "again", specs[ti].name, len(left))
+                        rep.unsettled += [(specs[ti].name, d.key_text()) for d in left]
                 METRICS.inc("verify_repaired_total", rep.repaired)
         finally:
             src.close()
             tgt.close()
+            poll.close()
 
     def _write_repair_file(self, specs, confirmed: dict, rep: Report) -> str:
         path = Path(self.opts.repair_sql or f"tidb2mysql-verify-{self.job}-{rep.run_id}.sql")

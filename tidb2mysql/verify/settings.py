@@ -31,12 +31,17 @@ class VerifyConfig:
     recheck_interval: float = 1.0
     # Seconds a lane keeps one source snapshot before opening a newer one.
     snapshot_refresh: float = 10.0
+    # Seconds a re-check or repair may hold suspected target rows locked while the flow catches
+    # up to the source snapshot (the flow's writes to those rows wait meanwhile).
+    hold_seconds: float = 5.0
     # Seconds to wait for the target to apply a snapshot's commit_ts before failing.
     wait_timeout: float = 300.0
     # How the source snapshot is taken: "tidb", "mariadb" (the test stack's stand-in), "auto".
     snapshot: str = "auto"
     # Differences kept per table in the report / state (all are counted and repaired).
     max_diffs: int = 100_000
+    # Row hash inside the checksums: "crc32" (fast) or "md5" (64 bits of MD5; costlier on the servers).
+    hash: str = "crc32"
     # Seconds between plain progress lines.
     progress_interval: float = 5.0
 
@@ -49,6 +54,8 @@ class VerifyConfig:
             raise ValueError("rate must be >= 0")
         if self.recheck_rounds < 1:
             raise ValueError("recheck_rounds must be >= 1")
+        if self.hash not in ("crc32", "md5"):
+            raise ValueError("hash must be 'crc32' or 'md5'")
         if self.snapshot not in SNAPSHOT_KINDS:
             raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOT_KINDS)}")
         for t in self.tables:

@@ -9,23 +9,25 @@ calls, each opening a snapshot on a source connection and returning its commit_t
 * :meth:`before` - a snapshot whose changes the target has all applied: the flow's applied
   position (``<meta>.checkpoint``, the minimum over the job's shards: every change at or below
   it is applied) is at or past it. Used for the chunk checksums and the first read of a row.
-* :meth:`after` - a snapshot taken after the target was read: it contains every change the
-  target could hold (the flow applies a change only after TiDB committed it).
-
-A row whose source images at ``before`` and ``after`` are equal did not change in between, so
-the target, which sits somewhere in between, must hold exactly that image: a difference is
-real. A row that changed in between is re-checked later (it was lag, or it is hot).
+* :meth:`after` - a snapshot at least as new as anything the target holds. The checker takes
+  it while it holds the suspected target rows locked (``FOR UPDATE``), then waits (bounded,
+  :meth:`reached`) until every shard has applied everything up to it: the flow cannot have
+  changed the locked rows meanwhile, so they must now equal the source rows at that snapshot,
+  exactly; a remaining difference is real. If the flow needed one of the locked rows, it
+  cannot get there, the wait times out, the locks are released and the rows are re-checked in
+  the next round.
 
 TiDB (:class:`TiDBSnapshots`; TiDB-only SQL, unit-tested against a recording connection, since
 the test stack has no TiDB): ``before`` reads the target's applied commit_ts and sets
 ``@@tidb_snapshot`` to it - a past TSO, so no waiting, as long as it is within
-``tidb_gc_life_time``; ``after`` uses ``@@tidb_current_ts`` of a fresh transaction.
+``tidb_gc_life_time``; ``after`` uses the newest commit_ts a shard has applied.
 
 MariaDB stand-in (:class:`StandInSnapshots`): ``START TRANSACTION WITH CONSISTENT SNAPSHOT``
 and the commit_ts the simulator wrote in ``_tidb2mysql_sim.tso`` inside the last transaction
 this snapshot sees (one connection's snapshot is consistent with its own TSO row, so no global
 lock is needed, unlike the full load, which shares ONE snapshot across lanes). ``before`` then
-waits until the target's applied position reaches that commit_ts.
+waits until the target's applied position reaches that commit_ts; so does the checker after
+``after``.
 
 Without checkpoint rows for the job (no incremental replication yet, e.g. right after a full
 load) the target is taken as it is: nothing is waited for.
@@ -89,6 +91,20 @@ class _Base:
     def applied(self, tgt) -> Optional[tuple[int, int]]:
         return applied_range(tgt, self.meta, self.job)
 
+    def reached(self, tgt, ts: int, timeout: float) -> bool:
+        """Wait until every shard has applied everything up to ``ts`` (True), or ``timeout``."""
+        t0 = time.monotonic()
+        try:
+            while True:
+                a = self.applied(tgt)
+                if a is None or a[0] >= ts:
+                    return True
+                if time.monotonic() - t0 > timeout:
+                    return False
+                time.sleep(self.poll)
+        finally:
+            self.waited += time.monotonic() - t0
+
 
 class StandInSnapshots(_Base):
     kind = "mariadb"
@@ -114,19 +130,13 @@ class StandInSnapshots(_Base):
         _exec(src, "COMMIT")
 
     def wait_applied(self, tgt, ts: int, what: str = "") -> None:
-        t0 = time.monotonic()
-        while True:
+        if not self.reached(tgt, ts, self.wait_timeout):
             a = self.applied(tgt)
-            if a is None or a[0] >= ts:
-                self.waited += time.monotonic() - t0
-                return
-            if time.monotonic() - t0 > self.wait_timeout:
-                raise VerifyError(
-                    f"{what + ': ' if what else ''}the target has applied commit_ts {a[0]} of job {self.job!r}, "
-                    f"the source snapshot is at {ts}, and it did not catch up within {self.wait_timeout:.0f}s. "
-                    f"Is `tidb2mysql incremental` running for this job? (a verify compares only what the flow "
-                    f"has applied; [verify] wait_timeout)")
-            time.sleep(self.poll)
+            raise VerifyError(
+                f"{what + ': ' if what else ''}the target has applied commit_ts {a[0] if a else '?'} of job "
+                f"{self.job!r}, the source snapshot is at {ts}, and it did not catch up within "
+                f"{self.wait_timeout:.0f}s. Is `tidb2mysql incremental` running for this job? (a verify compares "
+                f"only what the flow has applied; [verify] wait_timeout)")
 
 
 class TiDBSnapshots(_Base):
@@ -157,7 +167,11 @@ class TiDBSnapshots(_Base):
         return self._set(src, a[0])
 
     def after(self, src, tgt) -> int:
-        return self._set(src, self.current_ts(src))
+        """The newest commit_ts any shard has applied (a real commit the flow will get every shard
+        past; ``@@tidb_current_ts`` would not be reached while TiDB is idle, as Drainer sends no
+        heartbeats); the current TSO without replication."""
+        a = self.applied(tgt)
+        return self._set(src, a[1] if a is not None else self.current_ts(src))
 
     def close(self, src) -> None:
         _exec(src, "SET @@tidb_snapshot = ''")
