@@ -268,3 +268,33 @@ def test_a_killed_verify_resumes_with_the_chunks_it_had_not_finished(stack_confi
     assert rep.chunks_resumed == before and rep.run_id == 1
     assert rep.rows == 5000 + 2500 + 300  # every chunk counted once, none twice
     assert [(d.table, d.key) for d in rep.differences] == [(f"{db}.t_main", {"id": 4990})], rep.text()
+
+
+def test_cutover_require_verify(stack_config, pair, tmp_path):
+    db, job = pair
+    from tests.support.flowrun import write_config
+
+    conf = write_config(tmp_path / "t2m.toml", topic=stack_config.kafka.topic, job=job, verify={"chunk_rows": 2000})
+    cutover = [sys.executable, "-m", "tidb2mysql.cli", "cutover", "--config", str(conf), "--require-verify",
+               "--flow-stopped", "--max-wait", "0.5"]
+
+    def refusal() -> str:
+        p = subprocess.run(cutover, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 1, p.stderr  # refused, or (with a clean verify) not caught up: no flow runs
+        return p.stderr if "--require-verify" in p.stderr else ""
+
+    try:
+        assert "has never been verified" in refusal()
+        with stack.connect(stack_config.target, db) as t, t.cursor() as cur:
+            cur.execute("DELETE FROM t_ckey WHERE a = 'k1' AND b = 1")
+        rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], repair_sql=str(tmp_path / "r.sql")))
+        assert rep.difference_count == 1
+        assert "found 1 difference(s) and repaired 0" in refusal()
+        rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], fix=True))
+        assert rep.repaired == 1
+        assert refusal() == ""  # a fully repaired verify lets the cut-over go on (to its caught-up check)
+        assert verify(config(stack_config, job), Options(tables=[f"{db}.*"])).clean
+        assert refusal() == ""
+    finally:
+        with stack.connect(stack_config.target) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM tidb2mysql.job_control WHERE job = %s", (job,))

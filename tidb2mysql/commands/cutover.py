@@ -41,6 +41,13 @@ def run(args) -> int:
         if row is not None and row.state == fencing.FINISHED:
             _say(f"job {job!r} is already finished (at {row.finished_at})")
             return 0
+        if args.require_verify:
+            from tidb2mysql.verify.store import VerifyStore
+
+            problem = VerifyStore(meta, job).clean_problem(conn)
+            if problem:
+                _say(f"--require-verify: {problem}; nothing changed. Run `tidb2mysql verify` (--fix) first.")
+                return 1
         deadline = time.monotonic() + args.max_wait
         st = None
         while True:
@@ -90,6 +97,8 @@ def add_arguments(p) -> None:
     p.add_argument("--max-wait", type=float, default=300.0, help="seconds to wait for catch-up and for the flow to stop")
     p.add_argument("--poll-seconds", type=float, default=0.5, help=argparse_suppress())
     p.add_argument("--flow-stopped", action="store_true", help="no flow runs: do not wait for its acknowledgement")
+    p.add_argument("--require-verify", action="store_true",
+                   help="refuse unless the job's latest `tidb2mysql verify` finished clean (or fully repaired)")
 
 
 def argparse_suppress():

@@ -81,6 +81,27 @@ class VerifyStore:
             return None
         return Run(self.job, int(r[0]), r[1], json.loads(r[2]), r[3], r[4], r[5])
 
+    def clean_problem(self, conn) -> Optional[str]:
+        """Why the job's latest verify does not allow a cut-over (``cutover --require-verify``),
+        or None when it finished with no difference left (none found, or all repaired) and no
+        unsettled row."""
+        self.ensure(conn)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT run_id, state, differences, unsettled, repaired, finished_at FROM {self.runs} "
+                        f"WHERE job = %s ORDER BY run_id DESC LIMIT 1", (self.job,))
+            r = cur.fetchone()
+        if r is None:
+            return f"job {self.job!r} has never been verified"
+        run_id, state, diffs, unsettled, repaired, finished = r
+        if state != "done":
+            return f"verify run {run_id} of job {self.job!r} did not finish"
+        if unsettled:
+            return f"verify run {run_id} (finished {finished}) left {unsettled} unsettled row(s)"
+        if diffs and (repaired or 0) < diffs:
+            return (f"verify run {run_id} (finished {finished}) found {diffs} difference(s) and repaired "
+                    f"{repaired or 0}")
+        return None
+
     def create(self, conn, plan: dict, chunks: int) -> int:
         with conn.cursor() as cur:
             cur.execute(f"SELECT COALESCE(MAX(run_id), 0) + 1 FROM {self.runs} WHERE job = %s", (self.job,))
