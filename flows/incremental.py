@@ -57,16 +57,17 @@ class _NoInput(StatelessSourcePartition):
 
 
 class DrainerReaders(DynamicSource):
-    def __init__(self, cfg, workers_per_process: int):
+    def __init__(self, cfg, workers_per_process: int, services: Services):
         self.cfg = cfg
         self.wpp = workers_per_process
+        self.services = services
 
     def build(self, step_id, worker_index, worker_count):
         if worker_index % self.wpp:
             return _NoInput()
         process, processes = worker_index // self.wpp, worker_count // self.wpp
         owned = shards_of_process(incremental_settings(self.cfg).shards, process, self.wpp, processes)
-        return DrainerPartition(self.cfg, owned, process) if owned else _NoInput()
+        return DrainerPartition(self.cfg, owned, process, self.services.backlog) if owned else _NoInput()
 
 
 class ShardLogic(StatefulBatchLogic):
@@ -140,7 +141,7 @@ def build_flow(cfg) -> Dataflow:
         conn.close()
     services = Services(cfg)
     flow = Dataflow("tidb2mysql_incremental")
-    routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv)))
+    routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv), services))
     applied = op.stateful_batch("apply", routed, lambda resume: ShardLogic(services, resume))
     reports = op.flat_map("reports", applied, lambda kv: [kv[1]] if kv[1] is not None else [])
     op.output("progress", op.key_on("by_shard", reports, lambda r: str(r.shard)), ProgressSink())

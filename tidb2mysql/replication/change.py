@@ -44,6 +44,7 @@ class ShardChunk:
     commit_ts: int
     changes: list[Change]
     offset: int = -1  # Kafka offset of the message, for logs and dead letters
+    nbytes: int = 0  # its share of the message's wire size (the process's byte budget, backlog.py)
 
 
 @dataclass(slots=True)

@@ -32,7 +32,8 @@ from tidb2mysql.replication.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardContext
-from tidb2mysql.replication.source import MessageSlicer, TopicReader, resolve_start
+from tidb2mysql.replication.backlog import READER_CLIENT, Backlog, charge
+from tidb2mysql.replication.source import MessageSlicer, RawMessage, TopicReader, TxnSlice, resolve_start
 from tidb2mysql.selection.ddl import selecting_translator
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -64,16 +65,19 @@ class SourceLoop:
     the job stopped.
     """
 
-    def __init__(self, cfg, owned: list[int], process: int = 0):
+    def __init__(self, cfg, owned: list[int], process: int = 0, backlog: Optional[Backlog] = None):
         self.cfg = cfg
         self.s = incremental_settings(cfg)
         self.owned = list(owned)
         self.process = process
+        self.backlog = backlog or Backlog(self.s.backlog_bytes)
+        self.paused = False
         self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
-        self.reader = TopicReader(consumer_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
+        self.reader = TopicReader(reader_client_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
         decoder = self.decoder = Decoder(cfg.drainer.time_zone)
         self.slicer: Optional[MessageSlicer] = None
+        self.slice_bytes = 0  # wire bytes of one slice of the large message being sliced
         start = resolve_start(
             self.reader,
             self.conn.run(lambda c: self.checkpoints.min_position(c, self.s.shards, self.owned)),
@@ -99,12 +103,27 @@ class SourceLoop:
 
     def next_batch(self) -> list:
         """Routed ``(shard_key, (shard, item))`` pairs for the apply step (maybe none)."""
-        return list(self.pipeline.process(self._read()))
+        raw = self._read()
+        items = list(self.pipeline.process(raw))
+        sizes = {r.offset: len(r.value) for r in raw if isinstance(r, RawMessage)}
+        for r in raw:
+            if isinstance(r, TxnSlice):
+                sizes[r.offset] = self.slice_bytes
+        if sizes:
+            charge(items, sizes, self.backlog)
+        return items
 
     def _read(self) -> list:
         if self.draining:
             return self._drain()
         self._poll_stop_requests()
+        if self.backlog.full and self.stop_reason != "signal":
+            if not self.paused:
+                self.paused = True
+                log.debug("process %d: %d bytes routed and not applied: pausing Kafka", self.process,
+                          self.backlog.bytes)
+            return []  # the shards catch up on their timers; the pipeline keeps sending watermarks
+        self.paused = False
         if self.slicer is not None:
             return [self._next_slice()]
         if self.stop_reason == "signal":
@@ -215,6 +234,7 @@ class SourceLoop:
         log.info("offset %d: large transaction (%d bytes, %d row changes) decoded in slices of %d",
                  m.offset, len(m.value), sum(self.decoder.mutation_counts(b)), self.s.slice_rows)
         self.slicer = MessageSlicer(m.offset, b, self.decoder.mutation_counts(b), self.s.slice_rows)
+        self.slice_bytes = len(m.value) * self.s.slice_rows // max(1, sum(self.decoder.mutation_counts(b)))
         if m.commit_ts is not None and m.commit_ts > self.last_ts:
             self.last_ts = m.commit_ts
         return True
@@ -235,6 +255,15 @@ class SourceLoop:
     def close(self):
         self.reader.close()
         self.conn.close()
+
+
+def reader_client_config(kafka) -> dict:
+    """The reader's consumer settings: bounded prefetch (backlog.py) unless ``[kafka] client``
+    sets those keys itself."""
+    conf = consumer_config(kafka)
+    own = kafka.client_config()
+    conf.update({k: v for k, v in READER_CLIENT.items() if k not in own})
+    return conf
 
 
 def make_pipeline(cfg, owned: list[int], skip_through_ts: int, decoder: Decoder) -> Pipeline:
@@ -263,6 +292,7 @@ class Services:
         self.s = incremental_settings(cfg)
         self.lock = threading.Lock()
         self._ctx: Optional[ShardContext] = None
+        self.backlog = Backlog(self.s.backlog_bytes)  # shared by the reader and the shards
 
     def connect(self, autocommit: bool = True, **kw):
         return db.connect(self.cfg.target, autocommit=autocommit, **kw)
@@ -280,5 +310,5 @@ class Services:
                     target_name = sel.map_table
                 coord = DDLCoordinator(cps, self.s.shards, translate, strict=self.s.strict,
                                        lock_wait_timeout=self.s.ddl_lock_wait_seconds, target_name=target_name)
-                self._ctx = ShardContext(self.s, cps, coord, self.connect)
+                self._ctx = ShardContext(self.s, cps, coord, self.connect, backlog=self.backlog)
             return self._ctx

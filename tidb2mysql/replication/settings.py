@@ -38,6 +38,9 @@ class IncrementalConfig:
     # size plus one slice, not by the number of rows as Python objects.
     slice_bytes: int = 8 << 20
     slice_rows: int = 5000
+    # A process stops reading Kafka while its shards hold this many bytes (Drainer wire size)
+    # read but not applied yet: memory stays bounded whatever the backlog (replication/backlog.py).
+    backlog_bytes: int = 16 << 20
     # Stop (exit 0) once the end of the topic is reached and everything before it is applied.
     stop_at_end: bool = False
     # Stop once every change at or below this commit_ts is applied (0 = never).
@@ -58,7 +61,7 @@ class IncrementalConfig:
     def validate(self) -> None:
         if self.shards < 1 or self.shards > 1024:
             raise ValueError("shards must be between 1 and 1024")
-        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "ddl_lock_wait_seconds", "source_batch", "apply_attempts", "slice_bytes", "slice_rows"):
+        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "ddl_lock_wait_seconds", "source_batch", "apply_attempts", "slice_bytes", "slice_rows", "backlog_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.start_commit_ts < 0 or self.stop_at_ts < 0:

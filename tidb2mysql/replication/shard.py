@@ -25,6 +25,7 @@ from pymysql.constants.CLIENT import FOUND_ROWS
 
 from tidb2mysql import failpoints
 from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.backlog import Backlog
 from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
@@ -52,6 +53,7 @@ class ShardState:
     received_offset: int = -1
     held: list = field(default_factory=list)  # items that arrived while waiting at a barrier
     waiting: Optional[Barrier] = None
+    pending_bytes: int = 0  # wire bytes of the merged changes not flushed yet (backlog.py)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class ShardContext:
     coordinator: DDLCoordinator
     connect: Callable[..., Any]  # connect(autocommit: bool) -> pymysql connection
     clock: Callable[[], float] = time.monotonic
+    backlog: Backlog = field(default_factory=lambda: Backlog(1 << 62))  # the process's byte budget
 
 
 class ShardApplier:
@@ -100,6 +103,8 @@ class ShardApplier:
             log.info("shard %d: restored pending changes up to %s are already applied (checkpoint %s)",
                      self.shard, m.last_position, self.cp)
             state.merger = RowMerger()
+            state.pending_bytes = 0
+        ctx.backlog.add(state.pending_bytes)  # a new process: the restored changes count again
         if state.received < self.cp:
             state.received = self.cp
         self.last_input = ctx.clock()
@@ -214,6 +219,7 @@ class ShardApplier:
             add = st.merger.add
             quarantined = self.quarantined()
             parked = []
+            added = 0
             for ch in item.changes:
                 pos = (ch.commit_ts, ch.seq)
                 if pos <= floor:
@@ -223,9 +229,14 @@ class ShardApplier:
                     parked.append(ch)
                 else:
                     add(ch)
+                    added += 1
                 floor = pos
             if parked:
                 self._park_quarantined(parked, item.offset)
+            if added:
+                st.pending_bytes += item.nbytes
+            else:
+                self.ctx.backlog.settle(item.nbytes)  # replays or parked: nothing waits in memory
             if floor > st.received:
                 st.received = floor
                 st.received_offset = item.offset
@@ -361,6 +372,8 @@ class ShardApplier:
         stats, dead = self._write(batches, pos, rows)
         if failpoints.ENABLED:
             failpoints.hit("apply.after_commit", self.last_ddl_ts)
+        self.ctx.backlog.settle(self.st.pending_bytes)
+        self.st.pending_bytes = 0
         self.cp = pos
         self.cp_dirty = False
         self.last_cp_write = self.ctx.clock()
