@@ -166,6 +166,8 @@ class Decoder:
         for k in t.unique_keys:
             if k.name.__class__ is not str:
                 raise _Bad(f"{where}: a unique key name is not valid UTF-8")
+            if not k.column_names:
+                raise _Bad(f"{where}: unique key {k.name!r} has no columns")
             try:
                 cols = tuple([index[c] for c in k.column_names])
             except KeyError as e:

@@ -157,7 +157,7 @@ class RowMerger:
     def _lookup(self, schema: TableSchema):
         mode = table_mode(schema)
         tkey = (schema.schema, schema.table)
-        if mode == ORDERED and len(schema.unique_keys) == 1:
+        if mode == ORDERED and len(schema.unique_keys) == 1 and schema.unique_keys[0][1]:
             # A unique-key-only table's changes whose key holds a NULL (route.py): applied in
             # order next to the same table's keyed changes, which carry the key as "pk".
             tkey = (schema.schema, schema.table, "null key")

@@ -190,7 +190,7 @@ class Router:
         for tc in txn.tables:
             schema = tc.schema
             pk = schema.pk
-            if not pk and len(schema.unique_keys) == 1:
+            if not pk and len(schema.unique_keys) == 1 and schema.unique_keys[0][1]:
                 seq = self._route_unique_key_table(tc, ts_, seq, per_shard)
                 continue
             if not pk or schema.has_secondary_unique_key:
