@@ -67,7 +67,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
     def simulate():
         try:
             result["summary"] = run_simulation(base, SimulatorOptions(
-                seed=5, txns=0, duration_s=45, rate=80, databases=[database], tables=2, ddl_every=0,
+                seed=5, txns=0, duration_s=70, rate=80, databases=[database], tables=2, ddl_every=0,
                 edge_values=0.1, txn_rows=(1, 6)))
         except BaseException as e:  # noqa: BLE001 - surfaced below
             result["error"] = e

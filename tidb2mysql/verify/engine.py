@@ -19,9 +19,11 @@ The three steps, and why each exists:
    is real; it is then compared value by value (``compare.values_equal``; JSON by its parsed
    value). If the flow does not get there (it needed one of the locked rows), the locks are
    released and the row is re-checked in the next round; a row that never holds still is
-   reported as *unsettled*, never as a difference. (Comparing source snapshots taken before
-   and after an unlocked target read is not enough: a row changed and changed back in between
-   - common for identical rows of key-less tables - would look like a difference.)
+   reported as *unsettled*, never as a difference. Before that, a cheap unlocked pass sorts
+   most suspects out: source rows at ``before`` and at ``after`` an unlocked target read; all
+   three equal = lag; the source changed in between = in flux, next round. That pass alone
+   cannot *confirm* a difference: a row changed and changed back in between (common for the
+   identical rows of key-less tables) would look like one - the locked check decides.
 3. **Repair** (:meth:`Checker.repair`): the same locked reads; then the statements (DELETE by
    key first, then REPLACE; key-less: DELETE ... LIMIT n / INSERT, to exact counts) in the same
    transaction, the rows re-read and compared again (rolled back, with the table and key
@@ -376,19 +378,62 @@ class Checker:
 
     # -- confirming ----------------------------------------------------------------------------
 
+    def _three_reads(self, spec: TableSpec, batch: list, fetch):
+        """Unlocked: source at ``before``, the target, source at ``after`` (cheap first sort)."""
+        self.snaps.before(self.src, self.poll, f"table {spec.name}")
+        try:
+            img1 = fetch(spec, False, batch)
+        finally:
+            self.snaps.close(self.src)
+        timg = fetch(spec, True, batch)
+        self.snaps.after(self.src, self.poll)
+        try:
+            img2 = fetch(spec, False, batch)
+        finally:
+            self.snaps.close(self.src)
+        return img1, timg, img2
+
     def confirm(self, spec: TableSpec, suspects: list) -> Verdict:
+        """Sort suspects cheaply first, without locks: a target row equal to the source's at
+        ``before`` and at ``after`` was lag; a source row that changed in between is in flux
+        (next round). Only the rest - the source held still and the target differs - gets the
+        locked check that decides it (a change and its undo in between would fool the cheap one)."""
         v = Verdict()
         for i in range(0, len(suspects), BATCH):
             batch = suspects[i:i + BATCH]
             try:
-                reads = self._locked_reads(spec, batch, self._fetch_keyed if spec.key else self._fetch_keyless)
+                if spec.key:
+                    img1, timg, img2 = self._three_reads(spec, batch, self._fetch_keyed)
+                    todo = []
+                    for k in img1.keys() | timg.keys() | img2.keys():
+                        s1, t, s2 = img1.get(k), timg.get(k), img2.get(k)
+                        if not row_equal(s1, s2, spec.types):
+                            v.unsettled.append([literal(x) for x in k])
+                        elif row_equal(s1, t, spec.types):
+                            v.resolved += 1
+                        else:
+                            todo.append([literal(x) for x in k])
+                    v.resolved += max(0, len(batch) - len(img1.keys() | timg.keys() | img2.keys()))
+                else:
+                    c1, ct, c2 = self._three_reads(spec, batch, self._fetch_keyless)
+                    keys = c1.keys() | ct.keys() | c2.keys()
+                    if any(c1[k] != c2[k] for k in keys):
+                        v.unsettled += batch
+                        continue
+                    if all(c1[k] == ct[k] for k in keys):
+                        v.resolved += len(batch)
+                        continue
+                    todo = batch
+                if not todo:
+                    continue
+                reads = self._locked_reads(spec, todo, self._fetch_keyed if spec.key else self._fetch_keyless)
                 self._rollback()  # release the rows at once
                 if reads is None:
-                    v.unsettled += batch
+                    v.unsettled += todo
                 elif spec.key:
-                    self._judge_keyed(spec, batch, *reads, v)
+                    self._judge_keyed(spec, todo, *reads, v)
                 else:
-                    self._judge_keyless(spec, batch, *reads, v)
+                    self._judge_keyless(spec, todo, *reads, v)
             except VerifyError:
                 raise
             except Exception as e:

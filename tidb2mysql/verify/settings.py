@@ -33,7 +33,7 @@ class VerifyConfig:
     snapshot_refresh: float = 10.0
     # Seconds a re-check or repair may hold suspected target rows locked while the flow catches
     # up to the source snapshot (the flow's writes to those rows wait meanwhile).
-    hold_seconds: float = 5.0
+    hold_seconds: float = 2.0
     # Seconds to wait for the target to apply a snapshot's commit_ts before failing.
     wait_timeout: float = 300.0
     # How the source snapshot is taken: "tidb", "mariadb" (the test stack's stand-in), "auto".
