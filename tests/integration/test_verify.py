@@ -111,9 +111,15 @@ def pair(stack_config, source_db, target_db, source_conn, target_conn):
 
 
 def test_equal_tables_verify_clean(stack_config, pair):
+    from tidb2mysql.ops.metrics import METRICS
+
     db, job = pair
+    before = METRICS.get("verify_rows_total") or 0
     rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"]))
     assert rep.clean, rep.text()
+    assert METRICS.get("verify_rows_total") - before == rep.rows
+    assert METRICS.get("verify_chunks_planned") == rep.chunks
+    assert "tidb2mysql_verify_differences{kind=\"missing\"} 0" in METRICS.render()
     assert rep.rows == 5000 + 2500 + 300
     assert rep.chunks >= 8  # 5 + 3 + 1 chunks of <= 1000 rows
     assert {t["table"]: t["rows_target"] for t in rep.tables} == {
@@ -298,3 +304,16 @@ def test_cutover_require_verify(stack_config, pair, tmp_path):
     finally:
         with stack.connect(stack_config.target) as conn, conn.cursor() as cur:
             cur.execute("DELETE FROM tidb2mysql.job_control WHERE job = %s", (job,))
+
+
+def test_a_missing_target_table_or_column_is_named(stack_config, pair):
+    from tidb2mysql.verify.snapshot import VerifyError
+
+    db, job = pair
+    with stack.connect(stack_config.target, db) as t, t.cursor() as cur:
+        cur.execute("DROP TABLE t_nokey")
+        cur.execute("ALTER TABLE t_ckey DROP COLUMN v")
+    with pytest.raises(VerifyError) as e:
+        verify(config(stack_config, job), Options(tables=[f"{db}.*"]))
+    assert f"table {db}.t_nokey (of source {db}.t_nokey) does not exist in the target" in str(e.value)
+    assert f"table {db}.t_ckey: column(s) v missing in the target" in str(e.value)

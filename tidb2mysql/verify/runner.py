@@ -200,7 +200,10 @@ class Verifier:
                 self._recheck(specs, chunks, done, snaps, rep)
                 state = "done"
             except BaseException:
-                self.store.finish(tgt, run_id, "running", 0, 0, 0, None, {})
+                try:  # stays resumable; the error itself is what the user needs to see
+                    self.store.finish(tgt, run_id, "running", 0, 0, 0, None, {})
+                except Exception:  # noqa: BLE001
+                    pass
                 raise
             rep.seconds = time.monotonic() - t0
             rep.waited_seconds = snaps.waited
