@@ -49,7 +49,8 @@ class LanePartition(StatefulSourcePartition):
         self.tgt = db.connect(cfg.target, autocommit=True)
         snapshot = make_snapshot(job.snapshot_kind, s.tso_table, cfg.kafka.topic)
         self.reader = LaneReader(lane, job.run, job.tables, store.chunks(self.tgt, lane), store, snapshot,
-                                 self.src, self.tgt, s.page_rows, resume, s.lane_timeout)
+                                 self.src, self.tgt, s.page_rows, resume, s.lane_timeout,
+                                 text=s.method == "load_data")
 
     def next_batch(self):
         r = self.reader
@@ -92,7 +93,8 @@ class _WriterPartition(StatelessSinkPartition):
     def __init__(self, cfg, job: Job):
         s = full_load_settings(cfg)
         self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
-                                 lambda: db.connect(cfg.target, autocommit=False), s.disable_target_binlog)
+                                 lambda: db.connect(cfg.target, autocommit=False, local_infile=True),
+                                 s.disable_target_binlog)
 
     def write_batch(self, items):
         for page in items:

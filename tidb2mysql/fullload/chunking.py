@@ -278,8 +278,8 @@ def key_compare(key: Sequence[str], values: Sequence[str], op: str) -> str:
     return "(" + " OR ".join(f"({t})" if " AND " in t else t for t in terms) + ")"
 
 
-def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optional[list], limit: int) -> str:
-    """One keyset page: rows of the chunk ``[lo, hi)`` with key > ``after`` (if given), in key order."""
+def page_from(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optional[list]) -> str:
+    """``FROM table [WHERE ...]`` of a keyset page: rows of the chunk ``[lo, hi)`` with key > ``after``."""
     where = []
     if after is not None:
         where.append(key_compare(tp.key, after, ">"))
@@ -287,9 +287,15 @@ def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optio
         where.append(key_compare(tp.key, lo, ">="))
     if hi is not None:
         where.append(key_compare(tp.key, hi, "<"))
-    sql = f"SELECT {tp.select_list()} FROM {tp.ref}"
+    sql = f"FROM {tp.ref}"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    return sql
+
+
+def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optional[list], limit: int) -> str:
+    """One keyset page: rows of the chunk ``[lo, hi)`` with key > ``after`` (if given), in key order."""
+    sql = f"SELECT {tp.select_list()} " + page_from(tp, lo, hi, after)
     keys = ",".join(quote_ident(k) for k in tp.key)
     return sql + f" ORDER BY {keys} LIMIT {int(limit)}"
 

@@ -38,16 +38,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Callable
 
 from tidb2mysql import failpoints
 from tidb2mysql.events import TableSchema
+from tidb2mysql.fullload import tsv
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.fullload.reader import Page
 from tidb2mysql.replication.errors import error_code, error_message
 from tidb2mysql.replication.retry import retry_transient
-from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL
+from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL, table_ref
 from tidb2mysql.replication.target_schema import read_target_table
 from tidb2mysql.replication.writer import PACKET_MARGIN, prepare_session
 
@@ -56,6 +58,21 @@ log = logging.getLogger("tidb2mysql.full_load")
 
 class PageWriteError(RuntimeError):
     """A page could not be written (names table, chunk and first row key)."""
+
+
+class LoadWarning(RuntimeError):
+    """LOAD DATA LOCAL reported warnings: with LOCAL, bad values and duplicate keys are only
+    warnings (IGNORE semantics), so every warning of a page is an error (never retried)."""
+
+    def __init__(self, warnings: list):
+        self.warnings = warnings
+        level, code, msg = warnings[0]
+        more = f" (+{len(warnings) - 1} more warnings)" if len(warnings) > 1 else ""
+        super().__init__(int(code), f"{msg}{more}")
+
+    @property
+    def duplicates_only(self) -> bool:
+        return all(int(w[1]) == 1062 for w in self.warnings)
 
 
 def prepare_load_session(conn, disable_binlog: bool = False) -> None:
@@ -76,7 +93,10 @@ class PageWriter:
         self.retries = retries
         self.conn = None
         self._sql: dict[int, TableSQL] = {}
+        self._load: dict[tuple, str] = {}
         self.rows = 0
+        self.replaced_pages = 0  # fresh LOAD pages that met existing rows and were re-loaded with REPLACE
+        tsv.install_memory_infile()
 
     def _conn(self):
         if self.conn is None:
@@ -102,11 +122,26 @@ class PageWriter:
         return ts
 
     def write(self, page: Page) -> None:
+        try:
+            self._write(page)
+        except PageWriteError as e:
+            cause = e.__cause__
+            if not (isinstance(cause, LoadWarning) and cause.duplicates_only and not page.upsert):
+                raise
+            # A fresh page met rows that are already there (a target table that was not empty,
+            # see docs/full-load.md): the transaction was rolled back; load it again as an upsert.
+            log.warning("table %s, chunk %d: the page up to row %d met existing keys; loading it again with "
+                        "REPLACE", self.tables[page.table].qualified, page.chunk, page.rows_done)
+            page.upsert = True
+            self.replaced_pages += 1
+            self._write(page)
+
+    def _write(self, page: Page) -> None:
         first_try = [True]
 
         def once():
             try:
-                if not first_try[0] and page.rows and not page.reset and self._committed(page):
+                if not first_try[0] and page.size and not page.reset and self._committed(page):
                     log.info("chunk %d: the page up to row %d was committed before the connection was lost",
                              page.chunk, page.rows_done)
                     return
@@ -124,9 +159,9 @@ class PageWriter:
         except Exception as e:
             tp = self.tables[page.table]
             first = _first_key(tp, page)
-            raise PageWriteError(f"table {tp.qualified}, chunk {page.chunk}: writing {len(page.rows)} rows "
+            raise PageWriteError(f"table {tp.qualified}, chunk {page.chunk}: writing {page.size} rows "
                                  f"failed{first}: ({error_code(e)}) {error_message(e)}") from e
-        self.rows += len(page.rows)
+        self.rows += page.size
 
     def _write_once(self, page: Page) -> None:
         conn = self._conn()
@@ -134,13 +169,53 @@ class PageWriter:
         with conn.cursor() as cur:
             if page.reset:
                 cur.execute(f"DELETE FROM {ts.ref}")
-            if page.rows:
+            if page.data is not None:
+                self._load_page(cur, page)
+            elif page.rows:
                 stmts = ts.upsert(page.rows) if self.tables[page.table].key else ts.insert(page.rows)
                 for st in stmts:
                     cur.execute(st.sql)
             sql, args = self.store.page_sql(page.chunk, page.rows_done, page.after, page.last)
             cur.execute(sql, args)
         failpoints.commit(conn, "page.commit", f"{page.chunk}.{page.rows_done}")
+
+    def load_sql(self, ti: int, replace: bool) -> str:
+        sql = self._load.get((ti, replace))
+        if sql is None:
+            self.table_sql(ti)  # checks that every source column exists in the target
+            tp = self.tables[ti]
+            tdb, ttable, tcols = tp.target_names()
+            sql = tsv.load_sql(table_ref(tdb, ttable), tcols, tp.types, replace, _TOKEN)
+            self._load[(ti, replace)] = sql
+        return sql
+
+    def _load_page(self, cur, page: Page) -> None:
+        """LOAD DATA LOCAL of the page's text, from memory: a plain load for a fresh chunk,
+        REPLACE for a page of a resumed chunk (``page.upsert``: rows of an earlier attempt
+        may be there). A plain load that meets existing keys anyway raises :class:`LoadWarning`
+        (duplicates only) and :meth:`write` loads the page again with REPLACE."""
+        self._load_once(cur, page, page.upsert)
+
+    def _load_once(self, cur, page: Page, replace: bool) -> None:
+        conn = cur.connection
+        if not getattr(conn, "_local_infile", False):
+            raise PageWriteError("the target connection was opened without local_infile=True "
+                                 "(needed for LOAD DATA LOCAL)")
+        conn._t2m_infile = (_TOKEN, page.data)
+        try:
+            affected = cur.execute(self.load_sql(page.table, replace))
+        finally:
+            conn._t2m_infile = None
+        if cur.warning_count:
+            cur.execute("SHOW WARNINGS LIMIT 20")
+            warnings = [list(w) for w in cur.fetchall()]
+            m = re.search(r" at row (\d+)$", str(warnings[0][2])) if warnings else None
+            if m:  # name the row: "at row N" counts lines of this page
+                tp = self.tables[page.table]
+                warnings[0][2] = f"{warnings[0][2]} (key {tsv.row_key_text(tp, page.data, int(m.group(1)))})"
+            raise LoadWarning(warnings or [("Warning", 0, "LOAD DATA reported a warning")])
+        if not replace and affected != page.count:
+            raise PageWriteError(f"LOAD DATA loaded {affected} rows of {page.count}")
 
     def _committed(self, page: Page) -> bool:
         """Does the chunk's progress row already record exactly this page (see module notes)?"""
@@ -178,7 +253,12 @@ class PageWriter:
         self._drop()
 
 
+_TOKEN = tsv.TOKEN_PREFIX + "page"
+
+
 def _first_key(tp: TablePlan, page: Page) -> str:
+    if page.data is not None:
+        return f" (first row{' key' if tp.key else ''} {tsv.first_key_text(tp, page.data):.120})"
     if not page.rows:
         return ""
     if tp.key:

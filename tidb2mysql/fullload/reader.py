@@ -33,7 +33,8 @@ from typing import Callable, Optional
 
 import pymysql.cursors
 
-from tidb2mysql.fullload.chunking import TablePlan, page_sql
+from tidb2mysql.fullload import tsv
+from tidb2mysql.fullload.chunking import TablePlan, page_from, page_sql
 from tidb2mysql.fullload.jobstore import ChunkState, JobStore
 from tidb2mysql.fullload.snapshot import SnapshotError
 from tidb2mysql.replication.sql import literal
@@ -52,6 +53,14 @@ class Page:
     after: Optional[list]  # key (SQL literals) of the page's last row; None for keyless chunks
     last: bool  # the chunk is complete with this page
     reset: bool = False  # keyless chunk (re)starting: empty the target table first
+    # LOAD DATA pages (tidb2mysql/fullload/tsv.py): the rows as LOAD DATA text, ``rows`` empty
+    data: Optional[bytes] = None
+    count: int = 0  # rows in ``data``
+    upsert: bool = False  # the chunk may hold rows of an earlier attempt: LOAD DATA ... REPLACE
+
+    @property
+    def size(self) -> int:
+        return self.count if self.data is not None else len(self.rows)
 
 
 class LaneReader:
@@ -60,7 +69,7 @@ class LaneReader:
     def __init__(self, lane: int, run: int, tables: list[TablePlan], chunks: list[ChunkState],
                  store: JobStore, snapshot, source_conn, target_conn, page_rows: int,
                  resume: Optional[dict] = None, timeout: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, text: bool = False):
         self.lane = lane
         self.run = run
         self.tables = tables
@@ -72,6 +81,8 @@ class LaneReader:
         self.timeout = timeout
         self.clock = clock
         self.todo: list[ChunkState] = []
+        self.text = text  # pages as LOAD DATA text built by the source (tsv.py)
+        self.resumed: set = set()  # chunks continued mid-way: their pages are upserts (REPLACE)
         for cs in chunks:
             if cs.done:
                 tp = tables[cs.chunk.table]
@@ -86,6 +97,7 @@ class LaneReader:
             else:
                 where = "the target's chunk record"
             if cs.rows_done and tp.key:
+                self.resumed.add(cs.chunk.chunk)
                 log.info("lane %d: chunk %d of %s resumes after %d rows (key %s, from %s)", lane, cs.chunk.chunk,
                          tp.qualified, cs.rows_done, ",".join(cs.after_key or []), where)
             elif cs.rows_done:
@@ -130,6 +142,9 @@ class LaneReader:
             return False
         with self.src.cursor() as cur:
             cur.execute("SET SESSION time_zone = '+00:00', SESSION net_write_timeout = 3600")
+            if self.text:  # a whole page in one GROUP_CONCAT value (tsv.py); larger pages fall back
+                cur.execute("SELECT @@max_allowed_packet")
+                cur.execute(f"SET SESSION group_concat_max_len = {max(1024, int(cur.fetchone()[0]) - 4096)}")
             if self.snapshot.needs_global_lock:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if self.run > 1:
@@ -164,7 +179,38 @@ class LaneReader:
             self.todo[0] = ChunkState(cs.chunk, page.rows_done, page.after, False)
         return page
 
+    def _raw(self, sql: str, one: bool):
+        """Run ``sql`` on the source with every value as raw bytes (no decoding)."""
+        conn = self.src
+        use_unicode, decoders = conn.use_unicode, conn.decoders
+        conn.use_unicode, conn.decoders = False, {}
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchone() if one else cur.fetchall()
+        finally:
+            conn.use_unicode, conn.decoders = use_unicode, decoders
+
+    def _text_page(self, cs: ChunkState, tp: TablePlan) -> Page:
+        where = page_from(tp, cs.chunk.lo, cs.chunk.hi, cs.after_key)
+        count, data = self._raw(tsv.page_text_sql(tp, where, self.page_rows), one=True)
+        count = int(count)
+        if count and data.count(b"\n") + 1 != count:  # longer than group_concat_max_len: row by row
+            log.info("lane %d: chunk %d of %s: page text over group_concat_max_len, reading it row by row",
+                     self.lane, cs.chunk.chunk, tp.qualified)
+            lines = [r[0] for r in self._raw(tsv.row_text_sql(tp, where, self.page_rows), one=False)]
+            count, data = len(lines), b"\n".join(lines)
+        last = count < self.page_rows
+        after = cs.after_key
+        if count:
+            after = tsv.key_literals(tp, tsv.last_line(data))
+            data += b"\n"
+        return Page(cs.chunk.chunk, cs.chunk.table, [], cs.rows_done + count, after, last,
+                    data=data if count else None, count=count, upsert=cs.chunk.chunk in self.resumed)
+
     def _keyset_page(self, cs: ChunkState, tp: TablePlan) -> Page:
+        if self.text:
+            return self._text_page(cs, tp)
         sql = page_sql(tp, cs.chunk.lo, cs.chunk.hi, cs.after_key, self.page_rows)
         with self.src.cursor() as cur:
             cur.execute(sql)
@@ -183,12 +229,24 @@ class LaneReader:
             reset = True
             cs = ChunkState(cs.chunk, 0, None, False)
             self._cursor = self.src.cursor(pymysql.cursors.SSCursor)
-            self._cursor.execute(f"SELECT {tp.select_list()} FROM {tp.ref}")
+            if self.text:
+                saved = self.src.use_unicode, self.src.decoders
+                self.src.use_unicode, self.src.decoders = False, {}  # raw bytes; fixed once the result starts
+                try:
+                    self._cursor.execute(tsv.row_text_sql(tp, f"FROM {tp.ref}", None))
+                finally:
+                    self.src.use_unicode, self.src.decoders = saved
+            else:
+                self._cursor.execute(f"SELECT {tp.select_list()} FROM {tp.ref}")
         rows = list(self._cursor.fetchmany(self.page_rows))
         last = len(rows) < self.page_rows
         if last:
             self._cursor.close()
             self._cursor = None
+        if self.text:
+            data = b"".join([r[0] + b"\n" for r in rows]) if rows else None
+            return Page(cs.chunk.chunk, cs.chunk.table, [], cs.rows_done + len(rows), None, last, reset,
+                        data=data, count=len(rows))
         return Page(cs.chunk.chunk, cs.chunk.table, rows, cs.rows_done + len(rows), None, last, reset)
 
     def close(self) -> None:

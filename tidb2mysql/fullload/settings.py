@@ -35,6 +35,9 @@ class FullLoadConfig:
     # SET sql_log_bin = 0 on target writer sessions. Off by default: it needs SUPER /
     # BINLOG ADMIN and hides the load from the target's own replicas.
     disable_target_binlog: bool = False
+    # "load_data": pages rendered as LOAD DATA text by the source and sent with LOAD DATA LOCAL
+    # INFILE from memory (fullload/tsv.py); "insert": native rows, multi-row upserts (TableSQL)
+    method: str = "load_data"
     # MariaDB stand-in: seconds FLUSH TABLES WITH READ LOCK may wait for running statements
     # (writers queue behind it meanwhile) before the load gives up.
     lock_wait_seconds: int = 30
