@@ -150,10 +150,19 @@ def test_table_behind_a_metadata_lock_raises_instead_of_a_partial_description(st
     description must not pretend the table has no collation, columns or indexes."""
     run(target_conn, "CREATE TABLE t (id INT PRIMARY KEY)", "SET SESSION lock_wait_timeout = 1")
     other = stack.connect(stack_config.target, target_db)
-    creating = threading.Thread(target=run, args=(other, "CREATE TABLE slow ENGINE=InnoDB AS SELECT SLEEP(5) AS x"))
+    creating = threading.Thread(target=run, args=(other, "CREATE TABLE slow ENGINE=InnoDB AS SELECT SLEEP(6) AS x"))
     try:
         creating.start()
-        time.sleep(1)  # the new table exists, its exclusive lock held until the SELECT ends
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # until it sleeps: the table exists, its lock held until the end
+            with target_conn.cursor() as cur:
+                cur.execute("SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %s", (other.thread_id(),))
+                row = cur.fetchone()
+            if row and row[0] == "User sleep":
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the CREATE ... SELECT SLEEP never started sleeping")
         with pytest.raises(CatalogIncomplete, match="Lock wait timeout") as info:
             describe_database(target_conn, target_db)
         assert info.value.args[0] == 1205  # transient for retry helpers
