@@ -78,7 +78,7 @@ def test_strict_failure_then_resolve(env):
         text = log.read_text()
         assert "ddl resolve" in text and str(ddl_ts) in text
         (ts, status, error, *_), = [h for h in history(conn, job) if h[0] == ddl_ts]
-        assert status == "failed" and error.startswith("1060")
+        assert status == "failed" and "1060" in error
         assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t WHERE id=100") == [(0,)], "a row after the DDL was applied"
     st = cli("status", "--no-kafka", cfg=cfg)
     assert "STOPPED at DDL" in st.stdout and f"--commit-ts {ddl_ts}" in st.stdout, st.stdout
@@ -111,7 +111,7 @@ def test_non_strict_failure_quarantines_the_table(env):
     rc, log = run_flow(cfg, tmp, "quarantine")
     assert rc == 0, flowrun.tail(log)
     (ts, status, error, *_), = [h for h in history(conn, job) if h[0] == ddl_ts]
-    assert status == "quarantined" and error.startswith("1060")
+    assert status == "quarantined" and "1060" in error
     assert q(conn, "SELECT schema_name, table_name FROM tidb2mysql.quarantine WHERE job=%s", job) == [(dbn, "t")]
     kinds = q(conn, "SELECT kind, COUNT(*) FROM tidb2mysql.dead_letter WHERE job=%s GROUP BY kind ORDER BY kind", job)
     assert kinds == [("ddl", 1), ("quarantine", 5)]

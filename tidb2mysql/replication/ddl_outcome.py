@@ -7,10 +7,11 @@ a new one and compares. Every DDL the barrier runs changes what the fingerprint 
 
 * the list of databases with their default character set and collation (CREATE/DROP/ALTER
   DATABASE);
-* for each database the statement names (and its default database): every table and view,
-  its columns (type, nullability, default, extra, collation, generation expression), its
-  indexes (name, uniqueness, columns, prefix lengths), table collation/options/comment,
-  partitions, and view definitions;
+* for each database the statement names (and its default database): its structure as
+  ``tidb2mysql.catalog.describe_database`` reads it (every table and view, columns with type,
+  nullability, default, extra, collation and generation expression, indexes with uniqueness,
+  columns and prefix lengths, table collation, partitions, view definitions) - the same
+  reading the schema comparison uses;
 * InnoDB's internal table id of each of those tables, where the account may read it: it
   changes when a table is re-created, so ``RENAME TABLE a TO t, b TO a, t TO b`` of two
   tables with the same structure and ``TRUNCATE`` show too. Without the PROCESS privilege the
@@ -32,6 +33,8 @@ from typing import Optional
 import orjson
 import pymysql
 
+from tidb2mysql.catalog import describe_database, to_jsonable
+
 log = logging.getLogger(__name__)
 
 SHADOW_PREFIX = "\\_tidb2mysql\\_shadow\\_"  # LIKE pattern of tidb2mysql.ddl.shadow scratch databases
@@ -52,28 +55,6 @@ def named_databases(conn, stmt: str, default_db: Optional[str]) -> list[str]:
         if hit is not None:
             found.add(hit)
     return sorted(d for d in found if d)
-
-
-# Warnings that describe a lasting state, the same before and after: a view whose tables or
-# columns are gone (1356) or whose DEFINER account does not exist on the target (1449) is
-# listed without its columns every time.
-STABLE_WARNINGS = {1356, 1449}
-
-
-class FingerprintUnreliable(pymysql.err.OperationalError):
-    """information_schema skipped or truncated something (it reports a table it cannot open,
-    e.g. behind a metadata lock, as a warning, not an error): try again later. Classified as
-    transient (error 1205) so the barrier polls again instead of deciding on a partial view."""
-
-
-def _rows(cur, sql: str, args) -> list:
-    cur.execute(sql, args)
-    rows = [list(r) for r in cur.fetchall()]
-    cur.execute("SHOW WARNINGS")
-    warnings = [w for w in cur.fetchall() if int(w[1]) not in STABLE_WARNINGS]
-    if warnings:
-        raise FingerprintUnreliable(1205, f"schema fingerprint incomplete: {warnings[0][2]}")
-    return rows
 
 
 def _table_ids(cur, dbs: list[str]) -> Optional[list]:
@@ -98,31 +79,15 @@ def _table_ids(cur, dbs: list[str]) -> Optional[list]:
 
 def schema_fingerprint(conn, stmt: str, default_db: Optional[str]) -> str:
     dbs = named_databases(conn, stmt, default_db)
-    ph = ",".join(["%s"] * len(dbs)) or "NULL"
     with conn.cursor() as cur:
-        data = {
-            # (scratch databases of the DDL shadow check come and go: not the target's schema)
-            "schemata": _rows(cur, "SELECT schema_name, default_character_set_name, default_collation_name"
-                                   " FROM information_schema.schemata WHERE schema_name NOT LIKE %s"
-                                   " ORDER BY schema_name", (SHADOW_PREFIX + "%",)),
-            "tables": _rows(cur, "SELECT table_schema, table_name, table_type, table_collation, create_options,"
-                                 f" table_comment FROM information_schema.tables WHERE table_schema IN ({ph})"
-                                 " ORDER BY table_schema, table_name", dbs),
-            "columns": _rows(cur, "SELECT table_schema, table_name, ordinal_position, column_name, column_type,"
-                                  " is_nullable, column_default, extra, collation_name, generation_expression"
-                                  f" FROM information_schema.columns WHERE table_schema IN ({ph})"
-                                  " ORDER BY table_schema, table_name, ordinal_position", dbs),
-            "indexes": _rows(cur, "SELECT table_schema, table_name, index_name, seq_in_index, column_name,"
-                                  " non_unique, sub_part FROM information_schema.statistics"
-                                  f" WHERE table_schema IN ({ph})"
-                                  " ORDER BY table_schema, table_name, index_name, seq_in_index", dbs),
-            "partitions": _rows(cur, "SELECT table_schema, table_name, partition_name, subpartition_name"
-                                     f" FROM information_schema.partitions WHERE table_schema IN ({ph})"
-                                     " AND partition_name IS NOT NULL"
-                                     " ORDER BY table_schema, table_name, partition_ordinal_position,"
-                                     " subpartition_ordinal_position", dbs),
-            "views": _rows(cur, "SELECT table_schema, table_name, view_definition FROM information_schema.views"
-                                f" WHERE table_schema IN ({ph}) ORDER BY table_schema, table_name", dbs),
-            "ids": _table_ids(cur, dbs) if dbs else None,
-        }
-    return hashlib.sha256(orjson.dumps(data, default=str)).hexdigest()
+        # (scratch databases of the DDL shadow check come and go: not the target's schema)
+        cur.execute("SELECT schema_name, default_character_set_name, default_collation_name"
+                    " FROM information_schema.schemata WHERE schema_name NOT LIKE %s ORDER BY schema_name",
+                    (SHADOW_PREFIX + "%",))
+        schemata = [list(r) for r in cur.fetchall()]
+        ids = _table_ids(cur, dbs) if dbs else None
+    # describe_database raises CatalogIncomplete (errno 1205: transient, polled again) when
+    # information_schema skipped a table it could not open behind a lock.
+    data = {"schemata": schemata, "ids": ids,
+            "tables": {d: to_jsonable(describe_database(conn, d)) for d in dbs}}
+    return hashlib.sha256(orjson.dumps(data, default=str, option=orjson.OPT_SORT_KEYS)).hexdigest()
