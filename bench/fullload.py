@@ -35,10 +35,11 @@ def _equal(cfg, db: str) -> bool:
         return compare_databases(a, db, b, db).equal
 
 
-def _flow(cfg, source_conn, db: str, rows: int, workers: int, processes: int, workdir: Path) -> dict:
+def _flow(cfg, source_conn, db: str, rows: int, workers: int, processes: int, workdir: Path, **settings) -> dict:
+    """One ``tidb2mysql full-load`` into fresh target tables; ``settings`` go to ``[full_load]``."""
     _fresh_target(cfg, source_conn, db)
     drop_job(cfg, db)
-    conf = write_config(workdir, db)
+    conf = write_config(workdir, db, **settings)
     log = workdir / f"fullload_{db}_{processes}x{workers}.log"
     t0 = time.monotonic()
     p = flowrun.start(full_load_cmd(conf, db, workers, processes), log)
@@ -53,7 +54,7 @@ def _flow(cfg, source_conn, db: str, rows: int, workers: int, processes: int, wo
     if not _equal(cfg, db):
         raise RuntimeError(f"bench: full load of {db} is not equal to the source")
     drop_job(cfg, db)
-    return {"workers": workers, "processes": processes, "rows": rows, "seconds": round(secs, 2),
+    return {"workers": workers, "processes": processes, **settings, "rows": rows, "seconds": round(secs, 2),
             "rows_per_s": round(rows / secs), "peak_rss_mib": round(peak / 1048576, 1), "equal": True}
 
 

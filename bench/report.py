@@ -94,6 +94,7 @@ def markdown(res: dict) -> str:
         for c in m["comparisons"]:
             L.append(f"| {c['what']} | {c['small_mib']} | {c['large_mib']} | {c['growth']} |")
         L.append("")
+    L += _servers_md(res.get("server_variables") or {})
     L += ["## Goals", "", "| goal | value | met |", "|---|---|---|"]
     for g in res.get("goals", []):
         L.append(f"| {g['goal']} | {_n(g['value'])} | {'yes' if g['met'] else '**no**'} |")
@@ -102,7 +103,51 @@ def markdown(res: dict) -> str:
     return "\n".join(L) + "\n"
 
 
+# Server settings that decide what a benchmark measures (docs/performance.md, "The target server").
+SERVER_VARIABLES = ("version", "innodb_buffer_pool_size", "innodb_log_file_size", "innodb_log_buffer_size",
+                    "innodb_flush_log_at_trx_commit", "innodb_flush_method", "innodb_io_capacity",
+                    "innodb_io_capacity_max", "innodb_doublewrite", "innodb_change_buffering", "log_bin",
+                    "sync_binlog", "max_allowed_packet", "max_connections", "local_infile")
+
+
+def server_variables() -> dict:
+    """The stack servers' settings, read from the servers themselves at bench time."""
+    from bench import env  # the stack's config; only when a run records its results
+    from tidb2mysql import db
+    cfg = env.load_config()
+    names = ",".join(f"'{v}'" for v in SERVER_VARIABLES)
+    out = {}
+    for role, ep in (("target", cfg.target), ("source", cfg.source)):
+        conn = db.connect(ep)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})")
+                out[role] = {k: (int(v) if str(v).isdigit() else v) for k, v in cur.fetchall()}
+        finally:
+            conn.close()
+    return out
+
+
+def _servers_md(sv: dict) -> list:
+    t = sv.get("target", {})
+    if not t:
+        return []
+    mib = lambda k: f"{int(t[k]) // 1048576} MiB" if isinstance(t.get(k), int) else str(t.get(k, "-"))  # noqa: E731
+    return ["## Target server (read from it at bench time; all variables in results.json)", "",
+            f"MariaDB {t.get('version')}: buffer pool {mib('innodb_buffer_pool_size')}, redo log "
+            f"{mib('innodb_log_file_size')}, log buffer {mib('innodb_log_buffer_size')}, "
+            f"innodb_flush_log_at_trx_commit = {t.get('innodb_flush_log_at_trx_commit')}, flush method "
+            f"{t.get('innodb_flush_method')}, io_capacity {t.get('innodb_io_capacity')}/"
+            f"{t.get('innodb_io_capacity_max')}, doublewrite {t.get('innodb_doublewrite')}, binlog "
+            f"{t.get('log_bin')} (sync_binlog {t.get('sync_binlog')}).", ""]
+
+
 def write(res: dict, out_dir: Path) -> None:
+    if "server_variables" not in res:
+        try:
+            res["server_variables"] = server_variables()
+        except Exception as e:  # noqa: BLE001 - recorded, never fatal for the run
+            res["server_variables"] = {"error": f"{type(e).__name__}: {e}"[:300]}
     res["goals"] = goals(res)
     (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
     (out_dir / "results.md").write_text(markdown(res))

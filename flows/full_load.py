@@ -50,7 +50,7 @@ class LanePartition(StatefulSourcePartition):
         snapshot = make_snapshot(job.snapshot_kind, s.tso_table, cfg.kafka.topic)
         self.reader = LaneReader(lane, job.run, job.tables, store.chunks(self.tgt, lane), store, snapshot,
                                  self.src, self.tgt, s.page_rows, resume, s.lane_timeout,
-                                 text=s.method == "load_data")
+                                 text=s.method == "load_data", prefetch=s.read_ahead)
 
     def next_batch(self):
         r = self.reader

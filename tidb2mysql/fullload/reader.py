@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -40,6 +41,10 @@ from tidb2mysql.fullload.snapshot import SnapshotError
 from tidb2mysql.replication.sql import literal
 
 log = logging.getLogger("tidb2mysql.full_load")
+
+
+def _pos(cs: ChunkState) -> tuple:
+    return (cs.chunk.chunk, cs.rows_done, tuple(cs.after_key) if cs.after_key is not None else None)
 
 
 @dataclass
@@ -69,7 +74,7 @@ class LaneReader:
     def __init__(self, lane: int, run: int, tables: list[TablePlan], chunks: list[ChunkState],
                  store: JobStore, snapshot, source_conn, target_conn, page_rows: int,
                  resume: Optional[dict] = None, timeout: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, text: bool = False):
+                 clock: Callable[[], float] = time.monotonic, text: bool = False, prefetch: bool = False):
         self.lane = lane
         self.run = run
         self.tables = tables
@@ -107,6 +112,9 @@ class LaneReader:
                 log.info("lane %d: chunk %d of %s restarts from its first row (nothing of it was written before)",
                          lane, cs.chunk.chunk, tp.qualified)
             self.todo.append(cs)
+        self.prefetch = prefetch
+        self._ahead = None  # (position, Future) of the next page being read
+        self._pool = None
         self.opened = False
         self._started = clock()
         self._cursor = None  # unbuffered cursor of a keyless chunk in progress
@@ -166,9 +174,12 @@ class LaneReader:
         if self._chunk_started is None:
             self._chunk_started = self.clock()
         if not tp.key:
+            self._settle_prefetch()
             page = self._keyless_page(cs, tp)
         else:
-            page = self._keyset_page(cs, tp)
+            page = self._take_prefetched(cs)
+            if page is None:
+                page = self._keyset_page(cs, tp)
         if page.last:
             secs = self.clock() - self._chunk_started
             log.info("lane %d: chunk %d of %s read: %d rows in %.1fs", self.lane, cs.chunk.chunk, tp.qualified,
@@ -177,7 +188,46 @@ class LaneReader:
             self._chunk_started = None
         else:
             self.todo[0] = ChunkState(cs.chunk, page.rows_done, page.after, False)
+        self._start_prefetch()
         return page
+
+    # -- read-ahead: the next page is read while this one is written -------------------
+
+    def _start_prefetch(self) -> None:
+        """Read the next keyset page in a thread while the worker writes this one.
+
+        The source builds the next page (and PyMySQL waits on the socket, GIL released) while
+        the target loads the current one: the two servers work at the same time instead of
+        taking turns. One page ahead, so a lane holds at most two pages. Only keyset pages
+        (a keyless chunk's unbuffered cursor stays on the worker thread); the lane's position
+        (``todo``, the Bytewax state) moves only when a page is handed out."""
+        if not self.prefetch or not self.todo or self._ahead is not None:
+            return
+        cs = self.todo[0]
+        tp = self.tables[cs.chunk.table]
+        if not tp.key:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lane{self.lane}-read")
+        self._ahead = (_pos(cs), self._pool.submit(self._keyset_page, cs, tp))
+
+    def _take_prefetched(self, cs: ChunkState) -> Optional[Page]:
+        if self._ahead is None:
+            return None
+        pos, fut = self._ahead
+        self._ahead = None
+        page = fut.result()  # a read error surfaces here, on the worker thread
+        return page if pos == _pos(cs) else None
+
+    def _settle_prefetch(self) -> None:
+        """Wait for a read-ahead (the source connection is used by one thread at a time)."""
+        if self._ahead is not None:
+            _, fut = self._ahead
+            self._ahead = None
+            try:
+                fut.result()
+            except Exception:  # the page is not used; the next read reports any real problem
+                pass
 
     def _raw(self, sql: str, one: bool):
         """Run ``sql`` on the source with every value as raw bytes (no decoding)."""
@@ -250,6 +300,10 @@ class LaneReader:
         return Page(cs.chunk.chunk, cs.chunk.table, rows, cs.rows_done + len(rows), None, last, reset)
 
     def close(self) -> None:
+        self._settle_prefetch()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         try:
             if self._cursor is not None:
                 self._cursor.close()

@@ -38,6 +38,9 @@ class FullLoadConfig:
     # "load_data": pages rendered as LOAD DATA text by the source and sent with LOAD DATA LOCAL
     # INFILE from memory (fullload/tsv.py); "insert": native rows, multi-row upserts (TableSQL)
     method: str = "load_data"
+    # Each lane reads its next keyset page (in a thread) while the current one is written, so
+    # the source and the target work at the same time. A lane then holds two pages in memory.
+    read_ahead: bool = True
     # MariaDB stand-in: seconds FLUSH TABLES WITH READ LOCK may wait for running statements
     # (writers queue behind it meanwhile) before the load gives up.
     lock_wait_seconds: int = 30
