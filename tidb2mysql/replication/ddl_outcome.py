@@ -5,8 +5,9 @@ own), so a crash or a lost connection after sending it leaves its outcome unknow
 barrier records this fingerprint before the statement is first sent; the next executor takes
 a new one and compares. Every DDL the barrier runs changes what the fingerprint covers:
 
-* the list of databases with their default character set and collation (CREATE/DROP/ALTER
-  DATABASE);
+* the databases the statement names, existing or not, with their default character set and
+  collation (CREATE/DROP/ALTER DATABASE) - never the server's whole list: other clients'
+  databases come and go, and that must not read as "this statement took effect";
 * for each database the statement names (and its default database): its structure as
   ``tidb2mysql.catalog.describe_database`` reads it (every table and view, columns with type,
   nullability, default, extra, collation and generation expression, indexes with uniqueness,
@@ -37,24 +38,31 @@ from tidb2mysql.catalog import describe_database, to_jsonable
 
 log = logging.getLogger(__name__)
 
-SHADOW_PREFIX = "\\_tidb2mysql\\_shadow\\_"  # LIKE pattern of tidb2mysql.ddl.shadow scratch databases
 _IDENT = re.compile(r"`((?:[^`]|``)+)`|([A-Za-z0-9_$]+)")
 _warned_ids = False
 
 
-def named_databases(conn, stmt: str, default_db: Optional[str]) -> list[str]:
-    """Databases of the target that ``stmt`` may touch: its default database and every
-    identifier in it that names an existing database (over-inclusion is harmless)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT schema_name FROM information_schema.schemata")
-        existing = {r[0].lower(): r[0] for r in cur.fetchall()}
-    found = {default_db} if default_db else set()
+def identifiers(stmt: str, default_db: Optional[str]) -> set[str]:
+    """Every identifier-like word of ``stmt`` (lower case), and its default database."""
+    out = {default_db.lower()} if default_db else set()
     for m in _IDENT.finditer(stmt):
-        name = m.group(1).replace("``", "`") if m.group(1) is not None else m.group(2)
-        hit = existing.get(name.lower())
-        if hit is not None:
-            found.add(hit)
-    return sorted(d for d in found if d)
+        out.add((m.group(1).replace("``", "`") if m.group(1) is not None else m.group(2)).lower())
+    return out
+
+
+def named_databases(conn, stmt: str, default_db: Optional[str]) -> tuple[list[str], list]:
+    """The statement's scope: the existing databases it may touch (its default database and
+    every identifier naming one; over-inclusion is harmless), and the SCHEMATA rows of every
+    name it mentions, existing or not (a CREATE DATABASE shows as a new row).
+
+    Only these: other databases on the server come and go with other clients' work, and a
+    change there must never read as "this statement took effect"."""
+    names = identifiers(stmt, default_db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT schema_name, default_character_set_name, default_collation_name"
+                    " FROM information_schema.schemata")
+        rows = [list(r) for r in cur.fetchall() if r[0].lower() in names]
+    return sorted(r[0] for r in rows), sorted(rows)
 
 
 def _table_ids(cur, dbs: list[str]) -> Optional[list]:
@@ -78,13 +86,8 @@ def _table_ids(cur, dbs: list[str]) -> Optional[list]:
 
 
 def schema_fingerprint(conn, stmt: str, default_db: Optional[str]) -> str:
-    dbs = named_databases(conn, stmt, default_db)
+    dbs, schemata = named_databases(conn, stmt, default_db)
     with conn.cursor() as cur:
-        # (scratch databases of the DDL shadow check come and go: not the target's schema)
-        cur.execute("SELECT schema_name, default_character_set_name, default_collation_name"
-                    " FROM information_schema.schemata WHERE schema_name NOT LIKE %s ORDER BY schema_name",
-                    (SHADOW_PREFIX + "%",))
-        schemata = [list(r) for r in cur.fetchall()]
         ids = _table_ids(cur, dbs) if dbs else None
     # describe_database raises CatalogIncomplete (errno 1205: transient, polled again) when
     # information_schema skipped a table it could not open behind a lock.
