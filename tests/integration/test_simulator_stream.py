@@ -211,7 +211,7 @@ def test_setup_only_creates_a_missing_topic_then_duration_and_rate(stack_config,
     cfg = with_topic(stack_config, topic)
     try:
         s = run_simulation(cfg, SimulatorOptions(seed=4, setup_only=True, databases=sim_dbs[:1], tables=2))
-        assert (s.txns, s.rows, s.ddls, s.messages) == (0, 0, 1 + 2 + 5, 8)
+        assert (s.txns, s.rows, s.ddls, s.messages) == (0, 0, 1 + 2 + 6, 9)  # 6 special tables
         md = stack.admin_client(cfg.kafka).list_topics(topic, timeout=10)
         assert len(md.topics[topic].partitions) == 1
         first = decode_all(cfg, topic, read_messages(cfg, topic, s.messages))

@@ -53,7 +53,7 @@ class SimulatorOptions:
     redeliver: float = 0.0  # per message: probability of a "Drainer restart" re-sending 1..20 messages
     drop_existing: bool = True
     setup_only: bool = False
-    special_tables: bool = True  # all_types, composite, uniq, nokey, gen
+    special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen
 
 
 @dataclass
@@ -109,15 +109,27 @@ def executable_text(query: str) -> str:
     return _TIDB_VERSIONED_COMMENT.sub("", query)
 
 
+# Values of the key-less table's text column: duplicates, and pairs a collation calls equal
+# whose bytes differ (the source's utf8mb4_bin is PAD SPACE).
+NOKEY_TEXTS = ("p", "p ", "P", "q", "", "e", "é")
+
+
+def _nokey_where(row: tuple) -> str:
+    """Exactly the rows byte-equal to ``row`` (TiDB deletes one row by its _tidb_rowid; a
+    collation-equal match such as ``b = 'p '`` could hit 'p' instead)."""
+    a, b = row
+    return f"a <=> {literal(a)} AND CAST(b AS BINARY) = X'{b.encode('utf-8').hex()}'"
+
+
 class _Table:
     """A table of the workload: catalog + the keys (or key-less rows) it holds now."""
 
     def __init__(self, meta: TableMeta, kind: str):
         self.meta = meta
-        self.kind = kind  # oltp, all_types, composite, uniq, nokey, gen, extra
+        self.kind = kind  # oltp, all_types, composite, uniq, nokey, ukonly, gen, extra
         self.keys: list[tuple] = []
         self.key_pos: dict[tuple, int] = {}
-        self.rows: list[tuple] = []  # nokey: current rows (multiset)
+        self.rows: list[tuple] = []  # nokey: current rows (multiset); ukonly: (code, v) rows
 
     def add_key(self, k: tuple) -> None:
         self.key_pos[k] = len(self.keys)
@@ -260,6 +272,9 @@ class Simulator:
                 self._create(d, "uniq", "id bigint not null, email varchar(64) not null, v int", "id",
                              ", unique key uk_email (email)", "uniq")
                 self._create(d, "nokey", "a int, b varchar(20)", "", "", "nokey")
+                # keyed by its only unique key (no primary key): sharded per key by the flow
+                self._create(d, "ukonly", "code varchar(20) not null, v int", "", ", unique key uk_code (code)",
+                             "ukonly")
                 self._create(d, "gen", "id int not null, x int, y int generated always as (x * 2) virtual", "id", "", "gen")
 
     def _create(self, database: str, name: str, columns: str, pk: str, extra: str, kind: str) -> None:
@@ -407,7 +422,11 @@ class Simulator:
         if t.kind == "uniq":
             vals["email"] = f"e{self._next()}@example.com"
         if t.kind == "nokey":
-            vals = {"a": rng.randrange(5), "b": rng.choice(["p", "q", ""])}  # duplicates on purpose
+            # duplicates on purpose, and values a collation calls equal but whose bytes differ
+            # ('p' / 'p ' under PAD SPACE, 'p' / 'P' and 'e' / 'é' under *_ci collations)
+            vals = {"a": rng.randrange(5), "b": rng.choice(NOKEY_TEXTS)}
+        if t.kind == "ukonly":
+            vals = {"code": f"u{self._next()}", "v": rng.randrange(1000)}
         if t.kind == "gen" and vals.get("x") is not None:
             vals["x"] = rng.randrange(-(1 << 30), 1 << 30)  # y = x * 2 must fit an INT (TiDB is strict)
         return vals
@@ -418,9 +437,9 @@ class Simulator:
         values = ", ".join(self._values_sql(t, r)[1] for r in rows)
         with self.conn.cursor() as cur:
             cur.execute(f"INSERT INTO {quote_ident(t.meta.database)}.{quote_ident(t.meta.name)} ({cols}) VALUES {values}")
-        if t.kind == "nokey":
+        if t.kind in ("nokey", "ukonly"):
             for r in rows:
-                img = (r["a"], r["b"])
+                img = tuple(r.values())
                 t.rows.append(img)
                 out.append(RowChange(Op.INSERT, img, None))
             return
@@ -430,15 +449,36 @@ class Simulator:
             t.add_key(key)
             out.append(RowChange(Op.INSERT, self._image(t, self._read(t, key), "insert"), None))
 
+    def _ukonly_change(self, t: _Table, out: list[RowChange], op: str) -> None:
+        """ukonly: change the value (update), the key itself (key), or delete a row."""
+        if not t.rows:
+            return self.insert(t, 1, out)
+        old = self.rng.choice(t.rows)
+        ref = f"{quote_ident(t.meta.database)}.ukonly"
+        with self.conn.cursor() as cur:
+            if op == "delete":
+                cur.execute(f"DELETE FROM {ref} WHERE code = {literal(old[0])}")
+                t.rows.remove(old)
+                out.append(RowChange(Op.DELETE, None, old))
+                return
+            new = (f"u{self._next()}", old[1]) if op == "key" else (old[0], old[1] + 1)
+            cur.execute(f"UPDATE {ref} SET code = {literal(new[0])}, v = {literal(new[1])} WHERE code = {literal(old[0])}")
+        t.rows[t.rows.index(old)] = new
+        out.append(RowChange(Op.UPDATE, new, old))  # a unique key is no handle: one Update, as TiDB writes it
+
     def update(self, t: _Table, out: list[RowChange]) -> None:
+        if t.kind == "ukonly":
+            return self._ukonly_change(t, out, "update")
         if t.kind == "nokey":
             if not t.rows:
                 return self.insert(t, 1, out)
             old = self.rng.choice(t.rows)
-            new = (self.rng.randrange(5), self.rng.choice(["p", "q", "r"]))
+            new = (self.rng.randrange(5), self.rng.choice(NOKEY_TEXTS))
+            if new == old:
+                return
             with self.conn.cursor() as cur:
                 cur.execute(f"UPDATE {quote_ident(t.meta.database)}.nokey SET a={literal(new[0])}, b={literal(new[1])}"
-                            f" WHERE a <=> {literal(old[0])} AND b <=> {literal(old[1])} LIMIT 1")
+                            f" WHERE {_nokey_where(old)} LIMIT 1")
             t.rows.remove(old)
             t.rows.append(new)
             out.append(RowChange(Op.UPDATE, new, old))
@@ -461,13 +501,14 @@ class Simulator:
         out.append(RowChange(Op.UPDATE, self._image(t, after, "update"), self._image(t, before, "update")))
 
     def delete(self, t: _Table, out: list[RowChange]) -> None:
+        if t.kind == "ukonly":
+            return self._ukonly_change(t, out, "delete")
         if t.kind == "nokey":
             if not t.rows:
                 return
             old = self.rng.choice(t.rows)
             with self.conn.cursor() as cur:
-                cur.execute(f"DELETE FROM {quote_ident(t.meta.database)}.nokey"
-                            f" WHERE a <=> {literal(old[0])} AND b <=> {literal(old[1])} LIMIT 1")
+                cur.execute(f"DELETE FROM {quote_ident(t.meta.database)}.nokey WHERE {_nokey_where(old)} LIMIT 1")
             t.rows.remove(old)
             out.append(RowChange(Op.DELETE, None, old))
             return
@@ -481,6 +522,8 @@ class Simulator:
         out.append(RowChange(Op.DELETE, None, self._image(t, before, "delete")))
 
     def pk_update(self, t: _Table, out: list[RowChange]) -> None:
+        if t.kind == "ukonly":
+            return self._ukonly_change(t, out, "key")
         if not t.keys or len(t.meta.pk) != 1 or t.kind == "nokey":
             return self.update(t, out)
         key = self.rng.choice(t.keys)
