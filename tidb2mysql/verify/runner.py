@@ -143,13 +143,26 @@ class Verifier:
         kind = self.s.snapshot if self.s.snapshot != "auto" else detect_kind(src)
         return kind, plan.tables, plan.chunks
 
-    def _check_target(self, tgt, specs: list[TableSpec]) -> None:
+    def _check_target(self, src, tgt, specs: list[TableSpec]) -> None:
+        """Every target table and column exists; note tables whose key collations differ."""
         problems = []
         for sp in specs:
             with tgt.cursor() as cur:
-                cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND "
-                            "TABLE_NAME = %s", (sp.target_schema, sp.target_table))
-                have = {r[0] for r in cur.fetchall()}
+                cur.execute("SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE "
+                            "TABLE_SCHEMA = %s AND TABLE_NAME = %s", (sp.target_schema, sp.target_table))
+                tcoll = {r[0]: r[1] for r in cur.fetchall()}
+            with src.cursor() as cur:
+                cur.execute("SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE "
+                            "TABLE_SCHEMA = %s AND TABLE_NAME = %s", (sp.schema, sp.table))
+                scoll = {r[0]: r[1] for r in cur.fetchall()}
+            have = set(tcoll)
+            if have and any(scoll.get(k) != tcoll.get(tk) for k, tk in zip(sp.key, sp.target_key)):
+                sp.ordered = False
+                log.warning("table %s: key collation differs in the target %s (%s vs %s): key ranges select "
+                            "different rows on the two servers, so mismatching chunks are compared row by row "
+                            "(slower, still exact)", sp.name, sp.target_name,
+                            ", ".join(str(scoll.get(k)) for k in sp.key),
+                            ", ".join(str(tcoll.get(k)) for k in sp.target_key))
             if not have:
                 problems.append(f"table {sp.target_name} (of source {sp.name}) does not exist in the target")
                 continue
@@ -185,7 +198,7 @@ class Verifier:
                 run_id = self.store.create(tgt, plan, len(chunks))
             specs = [TableSpec.from_plan(TablePlan.from_json(t)) for t in plan["tables"]]
             chunks = [Chunk(**c) for c in plan["chunks"]]
-            self._check_target(tgt, specs)
+            self._check_target(src, tgt, specs)
             fl = full_load_settings(self.cfg)
             snaps = make_snapshots(plan["kind"], fl.tso_table, self.cfg.kafka.topic, self.meta, self.job,
                                    self.s.wait_timeout)
@@ -294,6 +307,11 @@ class Verifier:
         pending: dict[int, list] = {}
         for c in chunks:
             pending.setdefault(c.table, []).extend(done[c.chunk]["suspects"])
+        # Once each: ranges of different chunks can overlap when the key collations of the two
+        # servers differ (the same row is then suspected by several ranges).
+        pending = {ti: [list(k) if isinstance(k, tuple) else k for k in
+                        dict.fromkeys(tuple(x) if isinstance(x, list) else x for x in sus)]
+                   for ti, sus in pending.items()}
         confirmed: dict[int, list] = {}
         src, tgt, poll = db.connect(self.cfg.source), db.connect(self.cfg.target), db.connect(self.cfg.target)
         try:
@@ -309,7 +327,13 @@ class Verifier:
                     if not sus:
                         continue
                     v = checker.confirm(specs[ti], sus)
-                    confirmed.setdefault(ti, []).extend(v.confirmed)
+                    have = confirmed.setdefault(ti, [])
+                    seen = {(d.kind, tuple(d.key.items()), d.count_source, d.count_target) for d in have}
+                    for d in v.confirmed:  # the same row can be found via two suspects (key collations)
+                        ident = (d.kind, tuple(d.key.items()), d.count_source, d.count_target)
+                        if ident not in seen:
+                            seen.add(ident)
+                            have.append(d)
                     rep.lag_rechecked += v.resolved
                     if v.unsettled:
                         nxt[ti] = v.unsettled
