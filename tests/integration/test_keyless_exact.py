@@ -198,3 +198,22 @@ def test_keyed_delete_of_a_missing_row_is_found_among_the_others(target_db, admi
     stats, failures = writer.write_one_by_one(m.drain(), on_divergence=hook)
     assert failures == [] and [ch.old[0] for ch, _ in stats.divergent] == [8]
     assert run(admin, f"SELECT id FROM `{target_db}`.`p`") == ((5,),)
+
+
+def test_keyed_update_of_a_missing_row_is_a_divergence_and_the_row_is_written(target_db, admin, writer):
+    """ON DUPLICATE KEY UPDATE would insert the missing row silently; it must be reported."""
+    run(admin, f"CREATE TABLE `{target_db}`.`p` (id INT PRIMARY KEY, v INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`p` VALUES (1,1),(2,2)")
+    s = TableSchema(target_db, "p", ("id", "v"), ("int", "int"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+    hook = _recorder(admin, target_db)
+    m = RowMerger()
+    m.add(Change(5000, 0, s, Op.UPDATE, (1, 10), (1, 1)))
+    m.add(Change(5000, 2, s, Op.UPDATE, (3, 30), (3, 3)))  # not in the target
+    m.add(Change(5000, 4, s, Op.INSERT, (4, 4), None))  # new: nothing to check
+    m.add(Change(5000, 6, s, Op.UPDATE, (4, 40), (4, 4)))
+    m.add(Change(5000, 8, s, Op.DELETE, None, (2, 2)))
+    m.add(Change(5000, 10, s, Op.INSERT, (2, 20), None))  # deleted then inserted: existed, fine
+    stats = writer.write(m.drain(), on_divergence=hook)
+    assert [(ch.seq, kind) for ch, kind in stats.divergent] == [(2, "update_key")]
+    assert run(admin, f"SELECT id, v FROM `{target_db}`.`p` ORDER BY id") == ((1, 10), (2, 20), (3, 30), (4, 40))
+    assert run(admin, f"SELECT seq, kind FROM `{target_db}`.`div`") == ((2, "update_key"),)

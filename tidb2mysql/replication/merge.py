@@ -99,6 +99,9 @@ class TableBatch:
     last_position: Position = (0, 0)
     delete_sources: list[Change] = field(default_factory=list)
     row_sources: list[Change] = field(default_factory=list)
+    # indexes into ``rows`` of rows that existed before the window (their first change was
+    # an UPDATE or DELETE): the writer checks they are in the target (divergence otherwise)
+    must_exist: list[int] = field(default_factory=list)
 
     @property
     def qualified(self) -> str:
@@ -279,6 +282,8 @@ def _keyed_batches(t: _Table) -> list[TableBatch]:
             if replace:
                 b.delete_keys.append(key)
                 b.delete_sources.append(last)
+            if not e.born:
+                b.must_exist.append(len(b.rows))
             b.rows.append(last.new)
             b.row_sources.append(last)
     return [b for b in out if b.delete_keys or b.rows]

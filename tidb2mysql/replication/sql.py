@@ -341,6 +341,15 @@ class TableSQL:
         parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, "", "insert", self.budget)
 
+    def count_keys(self, keys: Sequence[tuple]) -> list[Statement]:
+        """``SELECT COUNT(*) ... WHERE pk IN (...)``: how many of ``keys`` the target holds."""
+        head = "SELECT COUNT(*) FROM " + self._delete_head[len("DELETE FROM "):]
+        return [st._replace(kind="count") for st in split_statements(head, [self.key_text(k) for k in keys], ")",
+                                                                      "count", self.budget)]
+
+    def exists_one(self, key: tuple) -> str:
+        return "SELECT 1 FROM " + self._delete_head[len("DELETE FROM "):] + self.key_text(key) + ") LIMIT 1"
+
     def delete(self, keys: Sequence[tuple]) -> list[Statement]:
         """``DELETE ... WHERE pk IN (...)`` / ``WHERE (a,b) IN ((..),(..))``."""
         kt = self.key_text

@@ -82,7 +82,7 @@ class DivergenceError(Exception):
 
 def divergence_text(kind: str) -> str:
     what = {"delete_one": "DELETE", "update_one": "UPDATE", "delete": "DELETE by key",
-            "delete_key_one": "DELETE by key"}.get(kind, kind)
+            "delete_key_one": "DELETE by key", "update_key": "UPDATE by key"}.get(kind, kind)
     return f"{what} matched no row in the target: the target already differed from the source"
 
 
@@ -262,6 +262,10 @@ class BatchWriter:
                             self._check_deleted(cur, p, st, stats)
                     stats.table(name).deleted += len(p.delete_keys)
                 for p in plans:
+                    if p.mode == UPSERT and p.batch.must_exist:
+                        ctx = (p.batch.qualified, "count", None, None, None)
+                        self._check_existing(cur, p, stats)
+                for p in plans:
                     if p.mode == ORDERED or not p.batch.rows:
                         continue
                     name, rows, batch = p.batch.qualified, p.batch.rows, p.batch
@@ -331,6 +335,38 @@ class BatchWriter:
             if self._exec(cur, q.delete_key_one(key), stats) == 0:
                 stats.table(name).unmatched += 1
                 self._diverged(stats, ch, "delete", name)
+
+    def _check_existing(self, cur, p: _Plan, stats: WriteStats) -> None:
+        """Rows updated in the window that existed before it must be in the target.
+
+        Why: ``INSERT ... ON DUPLICATE KEY UPDATE`` silently inserts a row the target lacks,
+        so an UPDATE of a missing row would otherwise go unnoticed (the target differed from
+        the source). "Existed before the window" = the row's first change in the window was
+        an UPDATE or a DELETE (``TableBatch.must_exist``). Checked before the upserts: one
+        ``COUNT(*)`` by primary key per table, and key by key only when the count is short.
+        The final image is still written (it is the source's row), and the change is
+        reported as a divergence.
+        """
+        b, q, name = p.batch, p.sql, p.batch.qualified
+        get = key_getter(b.schema.pk)
+        pairs = [(get(b.rows[i]), b.row_sources[i]) for i in b.must_exist]
+        if p.delete_keys:  # a DELETE..INSERT..UPDATE row was deleted above: not to be found now
+            gone = set(p.delete_keys)
+            pairs = [kc for kc in pairs if kc[0] not in gone]
+        if not pairs:
+            return
+        keys = [k for k, _ in pairs]
+        found = 0
+        for st in q.count_keys(keys):
+            self._exec(cur, st.sql, stats)
+            found += int(cur.fetchone()[0])
+        if found >= len(keys):
+            return
+        for key, ch in pairs:
+            self._exec(cur, q.exists_one(key), stats)
+            if cur.fetchone() is None:
+                stats.table(name).unmatched += 1
+                self._diverged(stats, ch, "update_key", name)
 
     @staticmethod
     def _log_divergence(stats: WriteStats) -> None:
