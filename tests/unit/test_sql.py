@@ -272,47 +272,6 @@ def test_table_sql_splits_multi_row_statements():
     assert sum(s.count for s in dels) == 200
     assert all(s.sql.startswith("DELETE FROM `db`.`t` WHERE `id` IN (") and s.sql.endswith(")") for s in dels)
 
-
-def test_typical_row_encoding_speed():
-    """perf-limits.md: driver escaping costs ~14-18 us/row (7-8 on a quiet run here); ours ~3."""
-    import random
-    import string
-    import time
-
-    rnd = random.Random(1)
-
-    def s(n):
-        return "".join(rnd.choices(string.ascii_letters, k=n))
-
-    schema = TableSchema("db", "t", tuple(f"c{i}" for i in range(10)),
-                         ("bigint", "int", "bigint", "varchar", "varchar", "decimal", "datetime", "double", "text",
-                          "tinyint"), pk=(0,))
-    rows = [(i, rnd.randint(0, 10**6), rnd.randint(0, 10**12), s(32), s(80) + ("'" if i % 50 == 0 else ""),
-             Decimal("1234.56"), dt.datetime(2024, 1, 1, 12, 0, 0, 5), rnd.random(), s(100), 7) for i in range(5000)]
-    q = TableSQL(schema)
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        q.upsert(rows)
-        best = min(best, time.perf_counter() - t0)
-    us = best / len(rows) * 1e6
-    assert us < 14, f"{us:.1f} us/row"
-
-
-@pytest.mark.parametrize(
-    "extra, generated",
-    [
-        ("VIRTUAL GENERATED", True),
-        ("STORED GENERATED", True),
-        ("PERSISTENT", True),
-        ("VIRTUAL", True),
-        ("DEFAULT_GENERATED", False),  # MySQL 8: an expression default, an ordinary column
-        ("DEFAULT_GENERATED on update CURRENT_TIMESTAMP", False),
-        ("auto_increment", False),
-        ("", False),
-        (None, False),
-    ],
-)
 def test_generated_column_detection(extra, generated):
     from tidb2mysql.replication.target_schema import is_generated_extra
 
