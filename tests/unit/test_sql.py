@@ -272,6 +272,21 @@ def test_table_sql_splits_multi_row_statements():
     assert sum(s.count for s in dels) == 200
     assert all(s.sql.startswith("DELETE FROM `db`.`t` WHERE `id` IN (") and s.sql.endswith(")") for s in dels)
 
+
+@pytest.mark.parametrize(
+    "extra, generated",
+    [
+        ("VIRTUAL GENERATED", True),
+        ("STORED GENERATED", True),
+        ("PERSISTENT", True),
+        ("VIRTUAL", True),
+        ("DEFAULT_GENERATED", False),  # MySQL 8: an expression default, an ordinary column
+        ("DEFAULT_GENERATED on update CURRENT_TIMESTAMP", False),
+        ("auto_increment", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_generated_column_detection(extra, generated):
     from tidb2mysql.replication.target_schema import is_generated_extra
 
