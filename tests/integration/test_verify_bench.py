@@ -38,6 +38,14 @@ def test_verify_throughput_on_a_million_rows(stack_config, source_db, tmp_path):
             r = run_verify(stack_config, source_db, rows, tmp_path, lanes)
             print(f"verify --lanes {lanes}: {r}")
             assert r["equal"] and r["rows"] == rows
+        job = f"vrate_{source_db[-10:]}"
+        t0 = time.monotonic()
+        limited = verify(config(stack_config, job, chunk_rows=50_000, lanes=2),
+                         Options(tables=[f"{source_db}.*"], rate=40_000))
+        took = time.monotonic() - t0
+        cleanup_job(stack_config, job)
+        print(f"verify --rate 40000 --lanes 2: {took:.1f}s = {rows / took:,.0f} rows/s")
+        assert limited.clean and rows / took <= 40_000 * 1.02
         with stack.connect(stack_config.target, source_db) as t, t.cursor() as cur:
             cur.execute("UPDATE t_float SET f = f * 1.0000001 WHERE id = 77777")  # about the float32 last bit
         job = f"vbench_{source_db[-10:]}"
