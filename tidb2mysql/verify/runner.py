@@ -396,15 +396,4 @@ def verify(cfg, opts: Options, out=None) -> Report:
     return Verifier(cfg, opts, out).run()
 
 
-def latest_run(cfg):
-    """The job's latest verify run in the target (``cutover --require-verify``), or None."""
-    tgt = db.connect(cfg.target)
-    try:
-        store = VerifyStore(cfg.job.meta_schema, cfg.job.name)
-        store.ensure(tgt)
-        return store.latest(tgt)
-    finally:
-        tgt.close()
-
-
-__all__ = ["Difference", "Options", "Report", "VerifyError", "Verifier", "latest_run", "verify"]
+__all__ = ["Difference", "Options", "Report", "VerifyError", "Verifier", "verify"]
