@@ -382,3 +382,29 @@ def test_key_that_differs_only_in_case_on_a_case_insensitive_target(stack_config
         assert verify(cfg, Options(tables=[f"{source_db}.t"], restart=True)).clean
     finally:
         cleanup_job(stack_config, job)
+
+
+def test_metrics_endpoint_while_verify_runs(stack_config, pair, tmp_path):
+    from tests.integration.test_ops_flow import free_port, try_scrape
+    from tests.support.flowrun import start, tail, wait_until
+
+    db, job = pair
+    conf = tmp_path / "t2m.toml"
+    from tests.support.flowrun import write_config
+
+    write_config(conf, topic=stack_config.kafka.topic, job=job, verify={"chunk_rows": 500, "lanes": 1})
+    port = free_port()
+    log = tmp_path / "verify.log"
+    p = start([sys.executable, "-m", "tidb2mysql.cli", "verify", "--config", str(conf), "--tables", f"{db}.*",
+               "--rate", "2000", "--metrics-port", str(port)], log)
+    try:
+        wait_until(lambda: try_scrape(port).get("tidb2mysql_verify_rows_total", 0) >= 1000 or p.poll() is not None,
+                   60, what="verify rows in the metrics")
+        m = try_scrape(port)
+        assert p.poll() is None, tail(log)  # scraped while it ran
+        assert m["tidb2mysql_verify_chunks_planned"] == 16  # t_main 10, t_ckey 5 (sampled composite key), t_nokey 1
+        assert m['tidb2mysql_verify_chunks_total{result="equal"}'] * 500 >= m["tidb2mysql_verify_rows_total"] - 500
+        assert p.wait(timeout=60) == 0, tail(log)
+    finally:
+        if p.poll() is None:
+            p.kill()
