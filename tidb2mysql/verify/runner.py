@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 from tidb2mysql import db
 from tidb2mysql.fullload.chunking import Chunk, PlanError, TablePlan, make_plan, select_tables
 from tidb2mysql.fullload.settings import full_load_settings
+from tidb2mysql.fullload.progress import ProgressView, TableProgress
 from tidb2mysql.fullload.snapshot import detect_kind
 from tidb2mysql.ops.metrics import METRICS
 from tidb2mysql.selection.engine import Selection, SelectionError
@@ -114,6 +115,13 @@ class Report:
         lines.append(f"RESULT: {state}: {self.difference_count} difference(s) ({kinds}), "
                      f"{len(self.unsettled)} unsettled")
         return "\n".join(lines)
+
+
+class _View(ProgressView):
+    """The full load's progress (bars on a terminal, lines otherwise), worded for verify."""
+
+    def line(self, tables) -> str:
+        return "verify" + super().line(tables)[len("full load"):]
 
 
 class Verifier:
@@ -276,18 +284,23 @@ class Verifier:
         t0 = time.monotonic()
         for t in threads:
             t.start()
-        last = t0
+        view = _View(self.out, self.s.progress_interval)
+
+        def tables_now() -> list[TableProgress]:
+            with lock:
+                return [TableProgress(sp.name, sum(c.est_rows for c in chunks if c.table == i),
+                                      sum(done[c.chunk]["rows_source"] for c in chunks if c.table == i and c.chunk in done),
+                                      sum(1 for c in chunks if c.table == i),
+                                      sum(1 for c in chunks if c.table == i and c.chunk in done), None)
+                        for i, sp in enumerate(specs)]
+
         while any(t.is_alive() for t in threads):
             for t in threads:
                 t.join(0.2)
-            if time.monotonic() - last >= self.s.progress_interval:
-                last = time.monotonic()
-                with lock:
-                    rows, n = counters["rows"], counters["chunks"]
-                rate = (rows - start_rows) / max(1e-9, last - t0)
-                print(f"verify: {n}/{len(chunks)} chunks, {rows:,} rows, {rate:,.0f} rows/s", file=self.out,
-                      flush=True)
-                METRICS.set("verify_rows_per_second", rate)
+            view.update(tables_now())
+            with lock:
+                rows = counters["rows"]
+            METRICS.set("verify_rows_per_second", (rows - start_rows) / max(1e-9, time.monotonic() - t0))
         if errors:
             raise errors[0]
         for sp_i, sp in enumerate(specs):
