@@ -201,6 +201,13 @@ class PageWriter:
         if not getattr(conn, "_local_infile", False):
             raise PageWriteError("the target connection was opened without local_infile=True "
                                  "(needed for LOAD DATA LOCAL)")
+        if not getattr(conn, "_t2m_local_infile_checked", False):
+            cur.execute("SELECT @@GLOBAL.local_infile")
+            if not int(cur.fetchone()[0]):  # MySQL 8.0's default; LOAD would fail with error 3948
+                raise PageWriteError("the target server has local_infile = OFF, so LOAD DATA LOCAL INFILE is refused: "
+                                     "SET GLOBAL local_infile = 1 on the target for the load, or set "
+                                     "[full_load] method = \"insert\"")
+            conn._t2m_local_infile_checked = True
         conn._t2m_infile = (_TOKEN, page.data)
         try:
             affected = cur.execute(self.load_sql(page.table, replace))
