@@ -1,7 +1,18 @@
 """Write pages into the target: one transaction per page, rows + chunk progress together.
 
-Rows go through the incremental path's statement builder (``replication/sql.py``
-``TableSQL``: the one literal encoder, statements split under ``max_allowed_packet``):
+Pages with ``data`` (``[full_load] method = "load_data"``, the default; the text was rendered
+by the source, see ``fullload/tsv.py``) are written with ``LOAD DATA LOCAL INFILE`` fed from
+memory (the connection must be opened with ``local_infile=True``):
+
+* a fresh chunk's page: plain LOAD; a page of a resumed chunk (``page.upsert``): ``REPLACE``.
+* LOCAL means IGNORE semantics (duplicate keys and values the column cannot hold are only
+  warnings), so every warning is an error (:class:`LoadWarning`, never retried), except that a
+  fresh page whose warnings are all duplicate keys (a target table that was not empty) is
+  rolled back and loaded again with REPLACE. The loaded row count must equal the page's.
+
+Pages with native ``rows`` (``method = "insert"``) go through the incremental path's
+statement builder (``replication/sql.py`` ``TableSQL``: the one literal encoder, statements
+split under ``max_allowed_packet``):
 
 * tables with a key: multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` - re-writing a page
   after a crash or a replayed Bytewax epoch is harmless. The target table must be empty or
