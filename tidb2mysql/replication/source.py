@@ -1,11 +1,11 @@
 """Reading the Drainer topic: start position, seeking by commit_ts, consuming partition 0.
 
-Drainer writes one partition (0) with no key; offsets are the only order. Bytewax keeps the
-next offset in its recovery snapshot; without one, the start is decided here
-(:func:`resolve_start`), in this order:
+Drainer writes one partition (0) with no key; offsets are the only order. Every process's
+reader decides its start here (:func:`resolve_start`), in this order (nothing of the source is
+kept in Bytewax snapshots):
 
-1. the target checkpoint: the lowest shard position, found in the topic by binary search over
-   commit_ts (like TiDB's own Go reader, ``tidb-binlog/driver/reader/offset.go``);
+1. the target checkpoints of the reader's shards: their lowest position, found in the topic by
+   binary search over commit_ts (like TiDB's own Go reader, ``tidb-binlog/driver/reader/offset.go``);
 2. the configured ``start_commit_ts`` (the full load's snapshot TSO): the first message after it;
 3. the earliest offset.
 """
