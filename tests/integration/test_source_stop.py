@@ -180,6 +180,28 @@ def test_an_undecodable_last_message_counts_as_read(env):
     assert_drains_exactly_at(env, lp, env.ts[-2])
 
 
+def test_garbage_that_looks_like_a_future_tso_does_not_move_the_stop_target(env):
+    """An undecodable message whose first bytes read as a far-future commit_ts (fuzzing found
+    it): counting it would send a forced watermark there and checkpoints past every later
+    real message."""
+    env.produce(3)
+    future = env.ts[-1] + (1 << 40)
+    varint = bytearray()
+    v = future
+    while True:
+        b, v = v & 0x7F, v >> 7
+        varint.append(b | (0x80 if v else 0))
+        if not v:
+            break
+    env.stream.send(bytes([0x08, 0x00, 0x10]) + bytes(varint) + b"\xff\xff not a binlog")
+    env.ts.append(None)
+    env.stream.flush()
+    lp = env.loop(stop_at_end=True)
+    items = pump(lp, end_of_input)
+    assert end_of_input(items) == env.ts[-2]
+    assert_drains_exactly_at(env, lp, env.ts[-2])
+
+
 def test_stop_at_ts_below_the_applied_position(env):
     env.produce(6)
     apply_everything(env, 4)

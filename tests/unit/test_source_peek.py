@@ -29,3 +29,11 @@ def test_peek_with_type_written_explicitly_as_zero():
 @pytest.mark.parametrize("raw", [b"", b"\x08", b"\xff\xff", b"\x10\x80", b"garbage bytes", b"\x1a\x00"])
 def test_peek_gives_up_on_other_bytes(raw):
     assert peek_commit_ts(raw) is None
+
+
+def test_an_overlong_or_negative_commit_ts_is_not_trusted():
+    """Found by fuzzing: a 10-byte varint carries more than 64 bits; a TSO is never negative."""
+    overlong = bytes([0x08, 0x00, 0x10]) + b"\xff" * 9 + b"\x7f"
+    assert peek_commit_ts(overlong) is None or 0 <= peek_commit_ts(overlong) < 1 << 63
+    negative = bytes([0x08, 0x00, 0x10]) + b"\xff" * 9 + b"\x01"  # -1 as int64
+    assert peek_commit_ts(negative) is None

@@ -57,8 +57,9 @@ class SourceLoop:
     cut-over requests, and at the end of a bounded run drains.
 
     The stop target of a bounded run (and of a graceful stop or cut-over) is ``last_ts``: the
-    highest commit_ts read (every read message counts, also one that is dead-lettered or
-    filtered); with ``stop_at_ts`` it is ``min(stop_at_ts, last_ts)``. The reader ends when
+    highest commit_ts decoded and routed completely (also of a message the selection filtered
+    or a redelivery; not of one that failed to decode: its bytes cannot be trusted); with
+    ``stop_at_ts`` it is ``min(stop_at_ts, last_ts)``. The reader ends when
     every owned shard's checkpoint is at or after ``(target, MAX_SEQ)``. A cut-over also needs
     every shard of the job there, at the end of the topic: a reader that drained its own
     shards keeps reading while the topic grows, and whoever sees all shards at the end marks
@@ -105,6 +106,11 @@ class SourceLoop:
         """Routed ``(shard_key, (shard, item))`` pairs for the apply step (maybe none)."""
         raw = self._read()
         items = list(self.pipeline.process(raw))
+        # The stop target counts what was decoded and routed (also what the selection filtered
+        # or a redelivery repeated), never the commit_ts bytes of a message that failed to
+        # decode: garbage that looks like a far-future TSO must not move any checkpoint.
+        if self.pipeline.last_ts > self.last_ts:
+            self.last_ts = self.pipeline.last_ts
         sizes = {r.offset: len(r.value) for r in raw if isinstance(r, RawMessage)}
         for r in raw:
             if isinstance(r, TxnSlice):
@@ -144,9 +150,6 @@ class SourceLoop:
                 if not msgs:
                     return [self._next_slice()]
                 break
-            # Every message read counts, also one that will be dead-lettered or filtered.
-            if m.commit_ts is not None and m.commit_ts > self.last_ts:
-                self.last_ts = m.commit_ts
         if msgs:
             return msgs
         if self.s.stop_at_ts and self.last_ts >= self.s.stop_at_ts:
@@ -235,8 +238,6 @@ class SourceLoop:
                  m.offset, len(m.value), sum(self.decoder.mutation_counts(b)), self.s.slice_rows)
         self.slicer = MessageSlicer(m.offset, b, self.decoder.mutation_counts(b), self.s.slice_rows)
         self.slice_bytes = len(m.value) * self.s.slice_rows // max(1, sum(self.decoder.mutation_counts(b)))
-        if m.commit_ts is not None and m.commit_ts > self.last_ts:
-            self.last_ts = m.commit_ts
         return True
 
     def _next_slice(self):

@@ -46,9 +46,10 @@ def peek_commit_ts(value: bytes) -> Optional[int]:
                 break
             shift += 7
         if tag == 0x10:
+            result &= (1 << 64) - 1  # a varint of 10 bytes may carry more than 64 bits
             if result >= 1 << 63:
                 result -= 1 << 64
-            return result
+            return result if result >= 0 else None  # a TSO is never negative: decode fully
     return None
 
 
