@@ -54,20 +54,27 @@ def _exec(conn, sql: str, args=None) -> None:
         cur.execute(sql, args)
 
 
+def tidb_current_ts(conn, error: type = None) -> int:
+    """A fresh TSO from TiDB: the start TSO of a transaction (everything committed before is
+    visible). ``error``: the exception class to raise when the server gives none."""
+    _exec(conn, "BEGIN")
+    try:
+        row = _one(conn, "SELECT @@tidb_current_ts")
+    finally:
+        _exec(conn, "COMMIT")
+    ts = int(row[0]) if row and row[0] is not None else 0
+    if ts <= 0:
+        raise (error or SnapshotError)("TiDB returned no @@tidb_current_ts; is the source really TiDB?")
+    return ts
+
+
 class TiDBSnapshot:
     kind = "tidb"
     needs_global_lock = False
 
     def record_ts(self, conn) -> int:
         """A fresh TSO: the start TSO of a transaction (everything committed before is visible)."""
-        _exec(conn, "BEGIN")
-        try:
-            row = _one(conn, "SELECT @@tidb_current_ts")
-        finally:
-            _exec(conn, "COMMIT")
-        ts = int(row[0]) if row and row[0] is not None else 0
-        if ts <= 0:
-            raise SnapshotError("TiDB returned no @@tidb_current_ts; is the source really TiDB?")
+        ts = tidb_current_ts(conn)
         self.warn_gc(conn)
         return ts
 

@@ -39,7 +39,7 @@ import logging
 import time
 from typing import Optional
 
-from tidb2mysql.fullload.snapshot import MariaDBSnapshot
+from tidb2mysql.fullload.snapshot import MariaDBSnapshot, tidb_current_ts
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.sql import quote_ident
 
@@ -144,15 +144,7 @@ class TiDBSnapshots(_Base):
 
     def current_ts(self, src) -> int:
         _exec(src, "SET @@tidb_snapshot = ''")
-        _exec(src, "BEGIN")
-        try:
-            row = _one(src, "SELECT @@tidb_current_ts")
-        finally:
-            _exec(src, "COMMIT")
-        ts = int(row[0]) if row and row[0] is not None else 0
-        if ts <= 0:
-            raise VerifyError("TiDB returned no @@tidb_current_ts; is the source really TiDB?")
-        return ts
+        return tidb_current_ts(src, VerifyError)
 
     def _set(self, src, ts: int) -> int:
         _exec(src, f"SET @@tidb_snapshot = '{int(ts)}'")
