@@ -55,12 +55,6 @@ def _exec(conn, sql: str, args=None) -> None:
         cur.execute(sql, args)
 
 
-def _one(conn, sql: str, args=None):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchone()
-
-
 def applied_range(tgt, meta: str, job: str) -> Optional[tuple[int, int]]:
     """``(through, highest)`` for the job's shards, or None without checkpoint rows.
 
