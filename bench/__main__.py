@@ -25,7 +25,7 @@ from bench.sizes import MODES
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.replication.checkpoint import ensure_meta
 
-SECTIONS = ("incremental", "apply", "delay", "fullload", "memory")
+SECTIONS = ("incremental", "shapes", "apply", "delay", "fullload", "memory")
 log = logging.getLogger("bench")
 
 
@@ -120,6 +120,13 @@ def section_delay(cfg, sizes, workdir, res) -> None:
     log.info("delay: %s", res["delay"])
 
 
+def section_shapes(cfg, sizes, workdir, res) -> None:
+    """Issue 12: the flow per table shape (primary key, unique-key-only, key-less), same workload."""
+    from bench.table_shapes import run_shapes
+
+    res["table_shapes"] = run_shapes(cfg, max(400, sizes.rows["uk"] // 5), 2, log=log.info)
+
+
 def section_fullload(cfg, sizes, workdir, res) -> None:
     res["full_load"] = fullload.run_full_load(cfg, sizes.full_load_scale, workdir)
     log.info("full load: %s", res["full_load"])
@@ -158,7 +165,7 @@ def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
 
 
 RUNNERS = {"incremental": section_incremental, "apply": section_apply, "delay": section_delay,
-           "fullload": section_fullload, "memory": section_memory}
+           "fullload": section_fullload, "memory": section_memory, "shapes": section_shapes}
 
 
 def main(argv=None) -> int:

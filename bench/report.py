@@ -87,6 +87,13 @@ def markdown(res: dict) -> str:
                      f"{v['chunks']} chunks, {v['seconds']} s, **{_n(v['rows_per_s'])} rows/s**")
         if f.get("verify"):
             L.append("")
+    sh = res.get("table_shapes")
+    if sh:
+        L += ["## Incremental per table shape (-w 2, startup included; 60 % inserts, 25 % updates, 15 % deletes)", "",
+              "| shape | changes | rows/s | seconds |", "|---|---|---|---|"]
+        for shape, r in sh.items():
+            L.append(f"| {shape} | {_n(r['changes'])} | {_n(r['rows_per_s'])} | {r['seconds']} |")
+        L.append("")
     m = res.get("memory")
     if m:
         L += ["## Memory (peak RSS of the flow's process tree, MiB)", "", "| comparison | small | large | large/small |",

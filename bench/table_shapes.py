@@ -59,50 +59,58 @@ def _produce(s: Stream, schema: TableSchema, changes: int, rnd: random.Random) -
     s.flush()
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--changes", type=int, default=20_000)
-    ap.add_argument("--workers", type=int, default=2)
-    args = ap.parse_args(argv)
-    cfg = load_config()
-    conn = db.connect(cfg.target, autocommit=True)
-    results = {}
+def run_shapes(cfg, changes: int, workers: int, log=print) -> dict:
+    """shape -> {rows_per_s, seconds, rows_in_table} (the ``make bench`` section "shapes")."""
     import tempfile
     from pathlib import Path
 
     from confluent_kafka.admin import NewTopic
 
+    conn = db.connect(cfg.target, autocommit=True)
     admin = admin_client(cfg.kafka)
-    for shape, (ddl, keys) in SHAPES.items():
-        tag = uuid.uuid4().hex[:6]
-        topic, dbn, job = f"bench_shape_{shape}_{tag}", f"bench_{shape}_{tag}", f"bench_{shape}_{tag}"
-        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
-        try:
-            s = Stream(cfg, topic)
-            s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
-            s.ddl(dbn, "t", ddl)
-            schema = TableSchema(dbn, "t", ("id", "v", "n"), ("bigint", "varchar", "int"), **keys)
-            _produce(s, schema, args.changes, random.Random(7))
-            with tempfile.TemporaryDirectory() as tmp:
-                cfg_path = flowrun.write_config(Path(tmp) / "c.toml", topic=topic, job=job)
-                t0 = time.monotonic()
-                rc = flowrun.run(flowrun.incremental_cmd(cfg_path, args.workers), Path(tmp) / "log", timeout=3600)
-                secs = time.monotonic() - t0
-                if rc != 0:
-                    raise SystemExit(f"{shape}: flow failed\n{flowrun.tail(Path(tmp) / 'log')}")
-            with conn.cursor() as cur:
-                cur.execute(f"SELECT COUNT(*) FROM `{dbn}`.t")
-                rows = cur.fetchone()[0]
-            results[shape] = (args.changes / secs, secs, rows)
-            print(f"{shape:>16}: {args.changes} changes in {secs:.1f}s = {args.changes / secs:,.0f} rows/s"
-                  f" (-w {args.workers}; {rows} rows in the table)", flush=True)
-        finally:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
-                for t in ("checkpoint", "ddl_history", "dead_letter"):
-                    cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
-            admin.delete_topics([topic])
-    conn.close()
+    results = {}
+    try:
+        for shape, (ddl, keys) in SHAPES.items():
+            tag = uuid.uuid4().hex[:6]
+            topic, dbn, job = f"bench_shape_{shape}_{tag}", f"bench_{shape}_{tag}", f"bench_{shape}_{tag}"
+            admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+            try:
+                s = Stream(cfg, topic)
+                s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
+                s.ddl(dbn, "t", ddl)
+                schema = TableSchema(dbn, "t", ("id", "v", "n"), ("bigint", "varchar", "int"), **keys)
+                _produce(s, schema, changes, random.Random(7))
+                with tempfile.TemporaryDirectory() as tmp:
+                    cfg_path = flowrun.write_config(Path(tmp) / "c.toml", topic=topic, job=job)
+                    t0 = time.monotonic()
+                    rc = flowrun.run(flowrun.incremental_cmd(cfg_path, workers), Path(tmp) / "log", timeout=3600)
+                    secs = time.monotonic() - t0
+                    if rc != 0:
+                        raise RuntimeError(f"{shape}: flow failed\n{flowrun.tail(Path(tmp) / 'log')}")
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT COUNT(*) FROM `{dbn}`.t")
+                    rows = cur.fetchone()[0]
+                results[shape] = {"rows_per_s": round(changes / secs), "seconds": round(secs, 1),
+                                  "changes": changes, "workers": workers, "rows_in_table": rows}
+                log(f"{shape:>16}: {changes} changes in {secs:.1f}s = {changes / secs:,.0f} rows/s"
+                    f" (-w {workers}; {rows} rows in the table)")
+            finally:
+                with conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{dbn}`")
+                    for t in ("checkpoint", "ddl_history", "dead_letter"):
+                        cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job=%s", (job,))
+                admin.delete_topics([topic])
+    finally:
+        conn.close()
+    return results
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--changes", type=int, default=20_000)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    run_shapes(load_config(), args.changes, args.workers, log=lambda m: print(m, flush=True))
 
 
 if __name__ == "__main__":

@@ -69,8 +69,15 @@ def test_smoke_bench_writes_every_section(stack_config, tmp_path):
     for c in mem["comparisons"]:
         _positive(c, "small_mib", "large_mib", "growth")
 
+    shapes = res["table_shapes"]
+    assert set(shapes) == {"pk", "unique_key_only", "keyless"}
+    for r in shapes.values():
+        _positive(r, "rows_per_s", "rows_in_table")
+    assert len({r["rows_in_table"] for r in shapes.values()}) == 1  # same workload, same end state
+
     assert {g["goal"].split(" ")[0] for g in res["goals"]} >= {"incremental", "p99", "full", "memory"}
     md = (tmp_path / "results.md").read_text()
-    for heading in ("## Incremental replication", "## Apply ceiling", "## Delay", "## Full load", "## Memory", "## Goals"):
+    for heading in ("## Incremental replication", "## Incremental per table shape", "## Apply ceiling", "## Delay",
+                    "## Full load", "## Memory", "## Goals"):
         assert heading in md
     print(f"smoke bench: {secs:.0f}s")
