@@ -169,11 +169,17 @@ def test_lost_recovery_directory_resumes_from_target_checkpoint(workload, tmp_pa
     recovery = tmp_path / "recovery"
     log = tmp_path / "flow.log"
     p = flowrun.start(flowrun.incremental_cmd(cfg_path, 1, 1, recovery_dir=recovery), log)
-    time.sleep(4)
+    conn = db.connect(workload.cfg.target)
+
+    def applied():
+        cps = Checkpoints(META, job).load_all(conn)
+        return min(c.commit_ts for c in cps) if cps else 0
+
+    # Was a fixed 4 s sleep: under load no shard had a checkpoint yet (seen once at load ~9).
+    flowrun.wait_until(lambda: applied() > 0 or p.poll() is not None, 120, what="a first checkpoint of every shard")
     assert p.poll() is None, "flow ended before the kill: " + flowrun.tail(log)
     flowrun.kill(p)
-    conn = db.connect(workload.cfg.target)
-    applied_before = min(c.commit_ts for c in Checkpoints(META, job).load_all(conn))
+    applied_before = applied()
     conn.close()
     assert applied_before > 0
     shutil.rmtree(recovery)
