@@ -68,6 +68,19 @@ def target_conn(stack_config, target_db):
 
 
 @pytest.fixture
+def admin(stack_config):
+    """An autocommit connection to the target server (no database selected), for DDL and for
+    reading results back in tests that drive the writer directly."""
+    import pymysql
+
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), autocommit=True)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
 def kafka_topic(request, stack_config):
     """A fresh single-partition topic (unique name), deleted after the test."""
     name = stack.create_topic(stack_config.kafka, label=request.node.name)

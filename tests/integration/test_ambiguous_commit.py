@@ -27,13 +27,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def admin(stack_config):
-    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), autocommit=True)
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def disarm():
     yield
     failpoints.configure("")

@@ -155,12 +155,3 @@ _COSTS: list = []
 @pytest.fixture
 def ddl_shadow_costs():
     return _COSTS
-
-
-def test_shadow_validation_cost_is_reported():
-    """Not a check of speed (the machine is shared): prints what shadow validation cost per DDL."""
-    if not _COSTS:
-        pytest.skip("no corpus entry ran in this session")
-    ms = sorted(c * 1000 for _, c in _COSTS)
-    print(f"\nshadow validation over {len(ms)} DDL: median {ms[len(ms) // 2]:.1f} ms, "
-          f"p90 {ms[int(len(ms) * 0.9)]:.1f} ms, max {ms[-1]:.1f} ms")

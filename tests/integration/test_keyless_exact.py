@@ -21,14 +21,9 @@ from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.target_schema import TargetTables
 from tidb2mysql.replication.writer import BatchWriter, DivergenceError, prepare_session
 
+from tests.support.stack import run  # noqa: E402
+
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack_config):
-    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), autocommit=True)
-    yield c
-    c.close()
 
 
 @pytest.fixture
@@ -38,12 +33,6 @@ def writer(stack_config, admin):
     w = BatchWriter(c, TargetTables(lambda: admin))
     yield w
     c.close()
-
-
-def run(admin, sql, args=None):
-    with admin.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 _seq = iter(range(1, 10**9))

@@ -19,15 +19,9 @@ from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, RowMer
 from tidb2mysql.replication.target_schema import TargetTables, UnknownTableError
 from tidb2mysql.replication.writer import BatchWriter, WriteError, prepare_session
 
+from tests.support.stack import run  # noqa: E402
+
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def admin(stack_config):
-    """An autocommit connection for DDL and reading results back."""
-    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), autocommit=True)
-    yield c
-    c.close()
 
 
 @pytest.fixture
@@ -37,12 +31,6 @@ def writer(stack_config, admin):
     w = BatchWriter(c, TargetTables(lambda: admin))
     yield w
     c.close()
-
-
-def run(admin, sql, args=None):
-    with admin.cursor() as cur:
-        cur.execute(sql, args)
-        return cur.fetchall()
 
 
 _seq = iter(range(1, 10**9))

@@ -59,6 +59,13 @@ def connect(endpoint: Endpoint, db_name: Optional[str] = None, **kw) -> pymysql.
     return db.connect(endpoint, database=db_name, autocommit=True, **kw)
 
 
+def run(conn, sql: str, args=None) -> tuple:
+    """Execute one statement and return all its rows (tuples, as the driver gives them)."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
 def create_database(endpoint: Endpoint, label: str) -> str:
     name = unique_name(label)
     with connect(endpoint) as conn, conn.cursor() as cur:
