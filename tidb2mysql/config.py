@@ -371,6 +371,7 @@ def _register_stage_sections() -> None:
     import tidb2mysql.selection.rules  # noqa: F401
     import tidb2mysql.ops.settings  # noqa: F401
     import tidb2mysql.verify.settings  # noqa: F401
+    import tidb2mysql.input.settings  # noqa: F401
 
 
 def parse(data: dict[str, Any]) -> Config:
@@ -392,8 +393,10 @@ def parse(data: dict[str, Any]) -> Config:
 
 
 def _validate(cfg: Config) -> None:
-    if cfg.kafka.partition != 0:
+    fmt = getattr(cfg.extra.get("input"), "format", "drainer")
+    if cfg.kafka.partition != 0 and fmt == "drainer":
         # Drainer writes partition 0 only; anything else is almost surely a mistake.
+        # (TiCDC topics have many partitions; the flow reads all of them.)
         raise ConfigError("[kafka] partition: Drainer writes only partition 0")
     try:
         from zoneinfo import ZoneInfo

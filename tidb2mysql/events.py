@@ -149,6 +149,21 @@ class DDL:
 Event = Txn | DDL
 
 
+class InputDecodeError(ValueError):
+    """A Kafka message that cannot be decoded, in any input format.
+
+    Names where it came from (topic, partition, offset) and why, and carries the position
+    and payload size so the caller can dead-letter it. Each format's decoder raises its own
+    subclass (``DrainerDecodeError``, ``TiCDCDecodeError``), so callers catch this one.
+    """
+
+    def __init__(self, position: Position, payload_size: int, reason: str, what: str = "message"):
+        self.position = position
+        self.payload_size = payload_size
+        self.reason = reason
+        super().__init__(f"cannot decode {what} at {position} ({payload_size} bytes): {reason}")
+
+
 def tso_physical_ms(commit_ts: int) -> int:
     """Physical wall-clock milliseconds of a TiDB TSO (``commit_ts >> 18``)."""
     return commit_ts >> 18
@@ -164,6 +179,7 @@ def make_tso(physical_ms: int, logical: int = 0) -> int:
 __all__ = [
     "DDL",
     "Event",
+    "InputDecodeError",
     "Op",
     "Position",
     "Row",
