@@ -140,12 +140,22 @@ def build_flow(cfg) -> Dataflow:
     finally:
         conn.close()
     services = Services(cfg)
+    if _is_ticdc(cfg):  # TiCDC input: one Bytewax input partition per Kafka partition (flows/ticdc.py)
+        from flows import ticdc
+
+        return ticdc.build(cfg, services, ProgressSink())
     flow = Dataflow("tidb2mysql_incremental")
     routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv), services))
     applied = op.stateful_batch("apply", routed, lambda resume: ShardLogic(services, resume))
     reports = op.flat_map("reports", applied, lambda kv: [kv[1]] if kv[1] is not None else [])
     op.output("progress", op.key_on("by_shard", reports, lambda r: str(r.shard)), ProgressSink())
     return flow
+
+
+def _is_ticdc(cfg) -> bool:
+    from tidb2mysql.input.settings import input_settings
+
+    return input_settings(cfg).is_ticdc
 
 
 def _option(argv: list[str], short: str, long: str, default: int) -> int:

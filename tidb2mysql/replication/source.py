@@ -58,6 +58,7 @@ class RawMessage:
     offset: int
     value: bytes
     commit_ts: Optional[int]  # from peek_commit_ts; None if it could not be read cheaply
+    key: Optional[bytes] = None  # the Kafka key (TiCDC's open protocol carries events in it)
 
 
 @dataclass
@@ -120,6 +121,7 @@ class TopicReader:
         self.consumer = Consumer(conf)
         self.position: Optional[int] = None
         self.at_end = False
+        self.peek: Callable[[bytes], Optional[int]] = peek_commit_ts  # Drainer's; TiCDC readers replace it
 
     def watermarks(self, timeout: float = 10.0) -> tuple[int, int]:
         lo, hi = self.consumer.get_watermark_offsets(TopicPartition(self.topic, self.partition), timeout=timeout)
@@ -151,7 +153,7 @@ class TopicReader:
                     continue
                 raise KafkaException(err)
             v = m.value() or b""
-            out.append(RawMessage(m.offset(), v, peek_commit_ts(v)))
+            out.append(RawMessage(m.offset(), v, self.peek(v), m.key()))
             self.position = m.offset() + 1
             self.at_end = False
         return out

@@ -1,0 +1,381 @@
+"""The incremental flow's runtime pieces for TiCDC input (Bytewax calls into these from
+flows/ticdc.py; plain Python, no Bytewax types).
+
+Data path (docs/architecture.md, "TiCDC input"): every Kafka partition of the TiCDC topic is
+one Bytewax input partition (:class:`PartitionSource`), read by whichever worker Bytewax
+gives it to, so more workers read more partitions in parallel. A partition's reader decodes
+with the configured codec, drops what TiCDC re-sent (:class:`~.resolved.PartitionFilter`),
+applies the selection, routes rows to shards exactly like Drainer rows (route.py), copies
+DDLs and its resolved ts to every shard. Each shard (:class:`TiCDCShard`) puts a
+:class:`~.resolved.ResolvedGate` in front of the usual :class:`~.shard.ShardApplier`: rows are
+applied only once resolved on every partition, one whole transaction at a time, with the
+checkpoint in the same target transaction; DDLs go through the usual barrier.
+
+Recovery: Bytewax snapshots each partition's next offset and filter, and each shard's gate
+and pending state, at the same epoch. Without snapshots (a lost recovery directory, or none
+configured) every partition starts right after its last resolved event at or below the
+lowest target checkpoint (:func:`resume_offset`): everything before it is applied on every
+shard, and what follows and was applied already is skipped by the shards' checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+from tidb2mysql import db
+from tidb2mysql.events import DDL, InputDecodeError, Position, Txn
+from tidb2mysql.input.codec import InputCodec, Watermark
+from tidb2mysql.ops import shutdown
+from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.change import Watermark as FlushMark
+from tidb2mysql.replication.checkpoint import Checkpoints
+from tidb2mysql.replication.resolved import GateState, PartitionFilter, PartitionResolved, ReadGate, ResolvedGate
+from tidb2mysql.replication.retry import ReconnectingConnection
+from tidb2mysql.replication.route import MAX_SEQ, Router
+from tidb2mysql.replication.settings import incremental_settings
+from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
+from tidb2mysql.replication.source import TopicReader
+from tidb2mysql.selection.engine import Selection
+from tidb2mysql.selection.events import EventSelector
+
+log = logging.getLogger("tidb2mysql.incremental")
+
+SEEK_SCAN = 5000  # messages scanned forward from a probe offset for a resolved event
+
+
+def applied_through(position: tuple[int, int]) -> int:
+    """The commit_ts through which a shard checkpoint says everything is applied."""
+    ts, seq = position
+    return ts if seq >= MAX_SEQ else ts - 1
+
+
+def topic_partitions(client_config: dict, topic: str, timeout: float = 10.0) -> int:
+    """How many partitions the topic has (Bytewax builds one input partition per Kafka partition)."""
+    from confluent_kafka import Consumer
+
+    conf = dict(client_config)
+    conf.setdefault("group.id", "tidb2mysql")
+    c = Consumer(conf)
+    try:
+        md = c.list_topics(topic, timeout=timeout)
+        t = md.topics.get(topic)
+        if t is None or t.error is not None or not t.partitions:
+            raise RuntimeError(f"Kafka topic {topic!r} does not exist or has no partitions"
+                               f"{': ' + str(t.error) if t is not None and t.error else ''}")
+        return len(t.partitions)
+    finally:
+        c.close()
+
+
+def first_resolved_from(reader: TopicReader, codec: InputCodec, offset: int, end: int,
+                        scan: int = SEEK_SCAN) -> Optional[tuple[int, int]]:
+    """(offset, resolved_ts) of the first resolved event at or after ``offset`` (within
+    ``scan`` messages and before ``end``); None if there is none."""
+    reader.assign(offset)
+    seen = 0
+    deadline = time.monotonic() + 30
+    while seen < scan and (reader.position or offset) < end and time.monotonic() < deadline:
+        for m in reader.poll_batch(200, 1.0):
+            seen += 1
+            if m.offset >= end:
+                return None
+            try:
+                events = codec.decode(m.key, m.value, Position(reader.topic, reader.partition, m.offset))
+            except InputDecodeError:
+                continue
+            for ev in events:
+                if isinstance(ev, Watermark):
+                    return m.offset, ev.resolved_ts
+    return None
+
+
+def resume_offset(reader: TopicReader, codec: InputCodec, applied_ts: int) -> tuple[int, str]:
+    """Where a partition starts without a snapshot: right after the last resolved event with
+    ``resolved_ts <= applied_ts`` (binary search; resolved ts grow along a partition).
+
+    Starting earlier is always safe (redeliveries are skipped), so every uncertainty (no
+    resolved event near a probe, a regression after a TiCDC restart) moves the start earlier.
+    """
+    lo, hi = reader.watermarks()
+    if lo >= hi or applied_ts <= 0:
+        return max(lo, 0), "earliest offset"
+    start, why = lo, "earliest offset (no resolved event at or below the checkpoint)"
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) // 2
+        found = first_resolved_from(reader, codec, mid, b)
+        if found is None or found[1] > applied_ts:
+            b = mid
+            continue
+        start, why = found[0] + 1, f"after the resolved event {found[1]} at offset {found[0]}"
+        a = found[0] + 1
+    return start, why
+
+
+class UniqueKeys:
+    """Completes TiCDC table structures with the target's unique keys, for routing.
+
+    canal-json names only the primary key of a table and the open protocol flags unique-key
+    columns without saying which index they belong to (docs/ticdc.md); the router needs the
+    unique keys (route.py: a table with a secondary unique key goes to one shard, so a unique
+    value moving between rows is applied in order; a table whose only key is a unique key is
+    merged by it). The schema migration created the target tables with the same keys, so
+    they are read from there (cached; a DDL on the table reads them again).
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self._conn: Optional[ReconnectingConnection] = None
+        self._keys: dict[tuple[str, str], tuple] = {}  # (db, table) -> (name, column names) ...
+        self._schemas: dict[int, tuple] = {}  # id(schema) -> (schema, completed schema)
+
+    def complete(self, schema):
+        hit = self._schemas.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        keys = self._target_keys(schema.schema, schema.table)
+        index = {c.lower(): i for i, c in enumerate(schema.columns)}
+        uks = []
+        for name, cols in keys:
+            idx = tuple(index.get(c.lower(), -1) for c in cols)
+            if -1 not in idx:
+                uks.append((name, idx))
+        done = schema
+        if uks:  # the target's keys are the table's keys (PRIMARY first, as route.py expects)
+            pk = next((i for n, i in uks if n == "PRIMARY"), ())
+            done = dataclasses.replace(schema, pk=pk, unique_keys=tuple(sorted(uks, key=lambda k: k[0] != "PRIMARY")))
+        if len(self._schemas) > 10000:
+            self._schemas.clear()
+        self._schemas[id(schema)] = (schema, done)
+        return done
+
+    def forget(self, db_name: str, table: str) -> None:
+        self._keys.pop((db_name, table), None)
+        self._schemas.clear()
+
+    def _target_keys(self, db_name: str, table: str) -> tuple:
+        k = (db_name, table)
+        got = self._keys.get(k)
+        if got is None:
+            from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+
+            if self._conn is None:
+                cfg = self.cfg
+                self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
+                                                    "source: target table keys")
+            try:
+                got = self._conn.run(lambda c: read_target_table(c, db_name, table)).unique_keys
+            except UnknownTableError:
+                got = ()  # created by a DDL not run yet: the message's own keys
+                return got
+            self._keys[k] = got
+        return got
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+@dataclass
+class SourceState:
+    """What Bytewax snapshots for one Kafka partition (picklable)."""
+
+    offset: int  # the next offset to read
+    filter: PartitionFilter = field(default_factory=PartitionFilter)
+
+
+class PartitionSource:
+    """Reads one Kafka partition of the TiCDC topic and routes its events to every shard."""
+
+    def __init__(self, cfg, partition: int, codec: InputCodec, read_gate: ReadGate,
+                 resume: Optional[SourceState] = None,
+                 dead_letter: Optional[Callable[[list], None]] = None):
+        self.cfg = cfg
+        self.s = incremental_settings(cfg)
+        self.partition = partition
+        self.topic = cfg.kafka.topic
+        self.codec = codec
+        self.read_gate = read_gate
+        read_gate.register(partition)
+        from tidb2mysql.replication.runtime import reader_client_config
+
+        self.reader = TopicReader(reader_client_config(cfg.kafka), self.topic, partition)
+        self.reader.peek = lambda v: None
+        self.router = Router(self.s.shards)
+        sel = Selection.from_config(cfg)
+        self.selector = None if sel.is_identity else EventSelector(sel)
+        self.dead_letter = dead_letter or self._dead_letter_to_target
+        self.keys = UniqueKeys(cfg)
+        self._dl_conn: Optional[ReconnectingConnection] = None
+        if resume is not None:
+            self.state = resume
+            why = "Bytewax snapshot"
+        else:
+            conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
+            try:
+                cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
+                low = conn.run(lambda c: cps.min_position(c, self.s.shards))
+            finally:
+                conn.close()
+            applied = applied_through(low) if low is not None else self.s.start_commit_ts
+            offset, why = resume_offset(self.reader, codec, applied)
+            why = f"target checkpoints (applied through commit_ts {applied}): {why}"
+            self.state = SourceState(offset)
+        read_gate.note(partition, self.state.filter.resolved)
+        log.info("%s partition %d: reading from offset %d (%s)", self.topic, partition, self.state.offset, why)
+        self.reader.assign(self.state.offset)
+        self.messages = 0
+        self.redelivered = 0
+
+    def next_batch(self) -> list:
+        """``(shard_key, (shard, partition, item))`` triples for the apply step."""
+        if shutdown.requested():
+            log.info("partition %d: stop requested at offset %d", self.partition, self.state.offset)
+            raise StopIteration()
+        if not self.read_gate.may_read(self.partition):
+            return []  # ahead of the global resolved ts while the byte budget is full
+        msgs = self.reader.poll_batch(self.s.source_batch, 0)
+        if not msgs:
+            if self.s.stop_at_end and self.reader.at_end:
+                log.info("partition %d: end of the topic at offset %d", self.partition, self.state.offset)
+                raise StopIteration()
+            return []
+        out: list = []
+        for m in msgs:
+            self._message(m, out)
+            self.state.offset = m.offset + 1
+        return out
+
+    def _message(self, m, out: list) -> None:
+        p = self.partition
+        pos = Position(self.topic, p, m.offset)
+        try:
+            events = self.codec.decode(m.key, m.value, pos)
+        except InputDecodeError as e:
+            if self.s.strict:
+                raise
+            # seq = the partition: the dead-letter origin key has no partition column.
+            self.dead_letter([deadletter.DeadLetter("decode", str(e), m.value, topic=self.topic, partition=p,
+                                                    offset=m.offset, seq=p)])
+            return
+        flt = self.state.filter
+        keys = self.router.keys
+        for ev in events:
+            if isinstance(ev, Watermark):
+                if flt.advance(ev.resolved_ts):
+                    self.read_gate.note(p, ev.resolved_ts)
+                    r = PartitionResolved(ev.resolved_ts, m.offset)
+                    out.extend((k, (s, p, r)) for s, k in enumerate(keys))
+                continue
+            if isinstance(ev, DDL):
+                if flt.ddl_is_old(ev.commit_ts, ev.query):
+                    self.redelivered += 1
+                    continue
+                sel = self.selector(ev) if self.selector else ev
+                self.keys.forget(ev.schema, ev.table)
+                if sel is not None:
+                    self.keys.forget(sel.schema, sel.table)
+                    out.extend((k, (s, p, b)) for k, (s, b) in self.router.route_ddl(sel, m.offset))
+                continue
+            if isinstance(ev, Txn):
+                tables = [tc for tc in ev.tables if not flt.row_is_old(tc.schema.schema, tc.schema.table, ev.commit_ts)]
+                if not tables:
+                    self.redelivered += 1
+                    continue
+                self.messages += 1
+                txn = Txn(ev.commit_ts, tables, ev.position)
+                sel = self.selector(txn) if self.selector else txn
+                if sel is None:
+                    continue
+                for tc in sel.tables:
+                    tc.schema = self.keys.complete(tc.schema)
+                routed = list(self.router.route_txn(sel, m.offset))
+                total = sum(len(c.changes) for _k, (_s, c) in routed) or 1
+                size = len(m.value) + len(m.key or b"")
+                for k, (s, chunk) in routed:
+                    chunk.nbytes = size * len(chunk.changes) // total
+                    out.append((k, (s, p, chunk)))
+
+    def _dead_letter_to_target(self, letters: list) -> None:
+        if self._dl_conn is None:
+            cfg = self.cfg
+            self._dl_conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
+                                                   "dead-letter write")
+        cfg = self.cfg
+        self._dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
+        from tidb2mysql.ops.metrics import METRICS
+
+        for _ in letters:
+            METRICS.inc("dead_letters_total", kind="decode")
+
+    def snapshot(self) -> SourceState:
+        return SourceState(self.state.offset, PartitionFilter(self.state.filter.resolved,
+                                                              dict(self.state.filter.table_high),
+                                                              self.state.filter.ddl_high))
+
+    def next_awake(self):
+        return datetime.now(timezone.utc) + timedelta(milliseconds=5)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.keys.close()
+        if self._dl_conn is not None:
+            self._dl_conn.close()
+
+
+class TiCDCShard:
+    """One shard for TiCDC input: the resolved-ts gate in front of the usual applier."""
+
+    def __init__(self, ctx: ShardContext, shard: int, partitions: int,
+                 resume: Optional[tuple[GateState, ShardState]] = None):
+        if resume is not None:
+            gate_state, shard_state = resume
+            self.applier = ShardApplier(ctx, shard_state)
+            self.gate = ResolvedGate(gate_state, ctx.backlog, restored=True)
+        else:
+            self.applier = ShardApplier(ctx, ShardState(shard))
+            self.gate = ResolvedGate(GateState(partitions), ctx.backlog)
+        if self.gate.st.partitions != partitions:
+            raise RuntimeError(f"shard {shard}: the snapshot is of a topic with {self.gate.st.partitions} partitions,"
+                               f" the topic now has {partitions}; restart without the recovery directory")
+        self.gate.start_after(applied_through(self.applier.cp))
+        self.ctx = ctx
+
+    def on_batch(self, items: list) -> list:
+        ready: list = []
+        add = self.gate.add
+        for _shard, partition, item in items:
+            ready.extend(add(partition, item))
+        return self.applier.on_batch(ready)
+
+    def on_notify(self) -> list:
+        return self.applier.on_notify()
+
+    def notify_at(self):
+        return self.applier.notify_at()
+
+    def on_eof(self) -> list:
+        """End of input (a bounded run, or a stop request): apply what is resolved, finish a DDL
+        every shard already acknowledged, and write the checkpoint."""
+        out: list = []
+        a = self.applier
+        deadline = time.monotonic() + 600
+        while a.st.waiting is not None and time.monotonic() < deadline:
+            out.extend(a.on_notify())
+            if a.st.waiting is not None:
+                time.sleep(self.ctx.settings.poll_ms / 1000)
+        if self.gate.st.handed >= 0 and a.st.waiting is None:
+            out.extend(a.on_batch([FlushMark(self.gate.st.handed, force=True)]))
+        out.extend(a.on_eof())
+        return out
+
+    def snapshot(self) -> tuple[GateState, ShardState]:
+        return self.gate.st, self.applier.snapshot()
+
+
+__all__ = ["PartitionSource", "SourceState", "TiCDCShard", "applied_through", "resume_offset", "topic_partitions"]
