@@ -90,6 +90,7 @@ def run(args) -> int:
     finally:
         conn.close()
     print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
+    _print_changefeed(cfg, ts)
     inc_args = argparse.Namespace(
         config=cfg_path, workers=args.workers, processes=args.processes,
         recovery_dir=str(rdir / "incremental") if rdir else None, snapshot_interval=args.snapshot_interval,
@@ -97,6 +98,27 @@ def run(args) -> int:
         start_commit_ts=ts, shards=args.shards,
     )
     return incremental_cmd.run(inc_args)
+
+
+def _print_changefeed(cfg, ts: int) -> None:
+    """TiCDC input: the changefeed must start at the snapshot TSO; say exactly how to create it."""
+    from tidb2mysql.input.settings import input_settings
+
+    fmt = input_settings(cfg).format
+    if not input_settings(cfg).is_ticdc:
+        return
+    from tidb2mysql.ops import ticdc_setup
+    from tidb2mysql.replication.runtime import reader_client_config
+    from tidb2mysql.replication.ticdc import topic_partitions
+
+    try:
+        n = topic_partitions(reader_client_config(cfg.kafka), cfg.kafka.topic)
+    except Exception as e:  # noqa: BLE001 - the topic may not exist yet: TiCDC creates it with partition-num
+        print(f"tidb2mysql migrate: topic {cfg.kafka.topic!r}: {e}; assuming 8 partitions", file=sys.stderr)
+        n = 8
+    print("tidb2mysql migrate: create the TiCDC changefeed from the snapshot (if not done yet):\n  "
+          + ticdc_setup.changefeed_command(cfg.kafka, fmt, n, ts, ticdc_setup.changefeed_id(cfg.job.name)),
+          file=sys.stderr)
 
 
 def add_arguments(p) -> None:

@@ -481,6 +481,13 @@ class Precheck:
     # -- Kafka ----------------------------------------------------------------------------
 
     def check_topic(self) -> None:
+        from tidb2mysql.input.settings import input_settings
+
+        if input_settings(self.cfg).is_ticdc:  # partitions, protocol from the first messages
+            from tidb2mysql.ops.ticdc_setup import precheck_topic
+
+            self.add("kafka.topic", *precheck_topic(self.cfg))
+            return
         from confluent_kafka import TopicPartition
 
         from tidb2mysql.drainer.decode import Decoder
