@@ -21,10 +21,9 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
 
 from tidb2mysql.input.codec import codec_for
-from tidb2mysql.input.settings import input_settings
 from tidb2mysql.replication.resolved import ReadGate
 from tidb2mysql.replication.runtime import Services, reader_client_config
-from tidb2mysql.replication.ticdc import PartitionSource, TiCDCShard, topic_partitions
+from tidb2mysql.replication.ticdc import PartitionSource, TiCDCShard, UniqueKeys, topic_partitions
 
 
 class _Partition(PartitionSource, StatefulSourcePartition):
@@ -39,13 +38,15 @@ class TiCDCPartitions(FixedPartitionedSource):
         self.cfg = cfg
         self.partitions = partitions
         self.read_gate = read_gate
+        self.keys = UniqueKeys(cfg)  # shared by the partitions this process reads
 
     def list_parts(self):
         return [str(p) for p in range(self.partitions)]
 
     def build_part(self, step_id, for_part, resume_state):
         resume = pickle.loads(resume_state) if resume_state is not None else None
-        return _Partition(self.cfg, int(for_part), codec_for(input_settings(self.cfg)), self.read_gate, resume)
+        return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.read_gate, self.keys,
+                          resume)
 
 
 class TiCDCShardLogic(StatefulBatchLogic):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -117,63 +118,77 @@ def resume_offset(reader: TopicReader, codec: InputCodec, applied_ts: int) -> tu
     return start, why
 
 
+UNKNOWN_KEYS = "(unique keys not known)"
+
+
 class UniqueKeys:
-    """Completes TiCDC table structures with the target's unique keys, for routing.
+    """Completes TiCDC table structures with their unique keys, for routing (one per process,
+    shared by its partition readers).
 
     canal-json names only the primary key of a table and the open protocol flags unique-key
     columns without saying which index they belong to (docs/ticdc.md); the router needs the
     unique keys (route.py: a table with a secondary unique key goes to one shard, so a unique
     value moving between rows is applied in order; a table whose only key is a unique key is
-    merged by it). The schema migration created the target tables with the same keys, so
-    they are read from there (cached; a DDL on the table reads them again).
+    merged by it). The schema migration created the target tables with the same keys, so they
+    are read from there, once per table. A table not in the target yet (created by a DDL in the
+    stream that has not run) gets a placeholder secondary key: the whole table goes to one
+    shard, applied delete-then-insert by primary key, which is right whatever its unique keys.
+
+    A table's routing must not change while its rows are in flight (a row's later change
+    could overtake an earlier one in another shard), so the first decision is kept for the
+    life of the process, for every partition.
     """
 
     def __init__(self, cfg):
         self.cfg = cfg
         self._conn: Optional[ReconnectingConnection] = None
-        self._keys: dict[tuple[str, str], tuple] = {}  # (db, table) -> (name, column names) ...
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], Optional[tuple]] = {}  # (db, table) -> target keys, None = unknown
         self._schemas: dict[int, tuple] = {}  # id(schema) -> (schema, completed schema)
 
     def complete(self, schema):
         hit = self._schemas.get(id(schema))
         if hit is not None and hit[0] is schema:
             return hit[1]
-        keys = self._target_keys(schema.schema, schema.table)
-        index = {c.lower(): i for i, c in enumerate(schema.columns)}
-        uks = []
-        for name, cols in keys:
-            idx = tuple(index.get(c.lower(), -1) for c in cols)
-            if -1 not in idx:
-                uks.append((name, idx))
-        done = schema
-        if uks:  # the target's keys are the table's keys (PRIMARY first, as route.py expects)
-            pk = next((i for n, i in uks if n == "PRIMARY"), ())
-            done = dataclasses.replace(schema, pk=pk, unique_keys=tuple(sorted(uks, key=lambda k: k[0] != "PRIMARY")))
-        if len(self._schemas) > 10000:
-            self._schemas.clear()
-        self._schemas[id(schema)] = (schema, done)
+        with self._lock:
+            keys = self._target_keys(schema.schema, schema.table)
+            if keys is None:
+                done = schema
+                if schema.pk and not schema.has_secondary_unique_key:
+                    done = dataclasses.replace(schema, unique_keys=(("PRIMARY", schema.pk), (UNKNOWN_KEYS, schema.pk)))
+            else:
+                index = {c.lower(): i for i, c in enumerate(schema.columns)}
+                uks = []
+                for name, cols in keys:
+                    idx = tuple(index.get(c.lower(), -1) for c in cols)
+                    if -1 not in idx:
+                        uks.append((name, idx))
+                done = schema
+                if uks:  # the target's keys are the table's keys (PRIMARY first, as route.py expects)
+                    pk = next((i for n, i in uks if n == "PRIMARY"), ())
+                    done = dataclasses.replace(schema, pk=pk,
+                                               unique_keys=tuple(sorted(uks, key=lambda k: k[0] != "PRIMARY")))
+            if len(self._schemas) > 10000:
+                self._schemas.clear()
+            self._schemas[id(schema)] = (schema, done)
         return done
 
-    def forget(self, db_name: str, table: str) -> None:
-        self._keys.pop((db_name, table), None)
-        self._schemas.clear()
-
-    def _target_keys(self, db_name: str, table: str) -> tuple:
+    def _target_keys(self, db_name: str, table: str) -> Optional[tuple]:
         k = (db_name, table)
-        got = self._keys.get(k)
-        if got is None:
-            from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+        if k in self._keys:
+            return self._keys[k]
+        from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
 
-            if self._conn is None:
-                cfg = self.cfg
-                self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
-                                                    "source: target table keys")
-            try:
-                got = self._conn.run(lambda c: read_target_table(c, db_name, table)).unique_keys
-            except UnknownTableError:
-                got = ()  # created by a DDL not run yet: the message's own keys
-                return got
-            self._keys[k] = got
+        if self._conn is None:
+            cfg = self.cfg
+            self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
+                                                "source: target table keys")
+        try:
+            got: Optional[tuple] = self._conn.run(lambda c: read_target_table(c, db_name, table)).unique_keys
+        except UnknownTableError:
+            got = None
+            log.info("table %s.%s is not in the target yet: its rows go to one shard", db_name, table)
+        self._keys[k] = got
         return got
 
     def close(self) -> None:
@@ -192,7 +207,7 @@ class SourceState:
 class PartitionSource:
     """Reads one Kafka partition of the TiCDC topic and routes its events to every shard."""
 
-    def __init__(self, cfg, partition: int, codec: InputCodec, read_gate: ReadGate,
+    def __init__(self, cfg, partition: int, codec: InputCodec, read_gate: ReadGate, keys: "UniqueKeys",
                  resume: Optional[SourceState] = None,
                  dead_letter: Optional[Callable[[list], None]] = None):
         self.cfg = cfg
@@ -210,7 +225,7 @@ class PartitionSource:
         sel = Selection.from_config(cfg)
         self.selector = None if sel.is_identity else EventSelector(sel)
         self.dead_letter = dead_letter or self._dead_letter_to_target
-        self.keys = UniqueKeys(cfg)
+        self.keys = keys
         self._dl_conn: Optional[ReconnectingConnection] = None
         if resume is not None:
             self.state = resume
@@ -277,9 +292,7 @@ class PartitionSource:
                     self.redelivered += 1
                     continue
                 sel = self.selector(ev) if self.selector else ev
-                self.keys.forget(ev.schema, ev.table)
                 if sel is not None:
-                    self.keys.forget(sel.schema, sel.table)
                     out.extend((k, (s, p, b)) for k, (s, b) in self.router.route_ddl(sel, m.offset))
                 continue
             if isinstance(ev, Txn):
@@ -323,7 +336,6 @@ class PartitionSource:
 
     def close(self) -> None:
         self.reader.close()
-        self.keys.close()
         if self._dl_conn is not None:
             self._dl_conn.close()
 
