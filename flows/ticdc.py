@@ -21,9 +21,8 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
 
 from tidb2mysql.input.codec import codec_for
-from tidb2mysql.replication.resolved import ReadGate
 from tidb2mysql.replication.runtime import Services, reader_client_config
-from tidb2mysql.replication.ticdc import PartitionSource, TiCDCShard, UniqueKeys, topic_partitions
+from tidb2mysql.replication.ticdc import PartitionSource, ReaderServices, TiCDCShard, topic_partitions
 
 
 class _Partition(PartitionSource, StatefulSourcePartition):
@@ -34,19 +33,17 @@ class _Partition(PartitionSource, StatefulSourcePartition):
 
 
 class TiCDCPartitions(FixedPartitionedSource):
-    def __init__(self, cfg, partitions: int, read_gate: ReadGate):
+    def __init__(self, cfg, partitions: int, readers: ReaderServices):
         self.cfg = cfg
         self.partitions = partitions
-        self.read_gate = read_gate
-        self.keys = UniqueKeys(cfg)  # shared by the partitions this process reads
+        self.readers = readers  # shared by the partitions this process reads
 
     def list_parts(self):
         return [str(p) for p in range(self.partitions)]
 
     def build_part(self, step_id, for_part, resume_state):
         resume = pickle.loads(resume_state) if resume_state is not None else None
-        return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.read_gate, self.keys,
-                          resume)
+        return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.readers, resume)
 
 
 class TiCDCShardLogic(StatefulBatchLogic):
@@ -80,9 +77,8 @@ class TiCDCShardLogic(StatefulBatchLogic):
 
 def build(cfg, services: Services, progress_sink) -> Dataflow:
     partitions = topic_partitions(reader_client_config(cfg.kafka), cfg.kafka.topic)
-    read_gate = ReadGate(services.backlog)
     flow = Dataflow("tidb2mysql_incremental")
-    routed = op.input("ticdc", flow, TiCDCPartitions(cfg, partitions, read_gate))
+    routed = op.input("ticdc", flow, TiCDCPartitions(cfg, partitions, ReaderServices(cfg, services.backlog)))
     applied = op.stateful_batch("apply", routed, lambda resume: TiCDCShardLogic(services, partitions, resume))
     reports = op.flat_map("reports", applied, lambda kv: [kv[1]] if kv[1] is not None else [])
     op.output("progress", op.key_on("by_shard", reports, lambda r: str(r.shard)), progress_sink)

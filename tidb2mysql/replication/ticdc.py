@@ -196,6 +196,61 @@ class UniqueKeys:
             self._conn.close()
 
 
+def last_resolved(reader: TopicReader, codec: InputCodec, window: int = 500, max_back: int = 20000) -> int:
+    """The highest resolved ts among the last resolved events of a partition (-1 if none):
+    read backward window by window from its end (a TiCDC restart may have re-sent a lower
+    one last, hence the highest of the window that has any)."""
+    lo, hi = reader.watermarks()
+    end = hi
+    while end > lo and hi - end < max_back:
+        start = max(lo, end - window)
+        reader.assign(start)
+        best = -1
+        deadline = time.monotonic() + 30
+        while (reader.position or start) < end and time.monotonic() < deadline:
+            for m in reader.poll_batch(500, 1.0):
+                if m.offset >= end:
+                    break
+                try:
+                    events = codec.decode(m.key, m.value, Position(reader.topic, reader.partition, m.offset))
+                except InputDecodeError:
+                    continue
+                for ev in events:
+                    if isinstance(ev, Watermark) and ev.resolved_ts > best:
+                        best = ev.resolved_ts
+        if best >= 0:
+            return best
+        end = start
+    return -1
+
+
+class ReaderServices:
+    """Per process, shared by its partition readers: the read gate (byte budget), the
+    unique keys of tables, one target connection, the topic's resolved ts at its end."""
+
+    def __init__(self, cfg, backlog):
+        self.cfg = cfg
+        self.read_gate = ReadGate(backlog)
+        self.keys = UniqueKeys(cfg)
+        self._lock = threading.Lock()
+        self._topic_resolved: Optional[int] = None
+        self._conn: Optional[ReconnectingConnection] = None
+
+    def topic_resolved(self, compute: Callable[[], int]) -> int:
+        with self._lock:
+            if self._topic_resolved is None:
+                self._topic_resolved = compute()
+            return self._topic_resolved
+
+    def target_conn(self) -> ReconnectingConnection:
+        with self._lock:
+            if self._conn is None:
+                cfg = self.cfg
+                self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
+                                                    "source: target checkpoints")
+            return self._conn
+
+
 @dataclass
 class SourceState:
     """What Bytewax snapshots for one Kafka partition (picklable)."""
@@ -207,7 +262,7 @@ class SourceState:
 class PartitionSource:
     """Reads one Kafka partition of the TiCDC topic and routes its events to every shard."""
 
-    def __init__(self, cfg, partition: int, codec: InputCodec, read_gate: ReadGate, keys: "UniqueKeys",
+    def __init__(self, cfg, partition: int, codec: InputCodec, services: ReaderServices,
                  resume: Optional[SourceState] = None,
                  dead_letter: Optional[Callable[[list], None]] = None):
         self.cfg = cfg
@@ -215,7 +270,8 @@ class PartitionSource:
         self.partition = partition
         self.topic = cfg.kafka.topic
         self.codec = codec
-        self.read_gate = read_gate
+        self.services = services
+        self.read_gate = read_gate = services.read_gate
         read_gate.register(partition)
         from tidb2mysql.replication.runtime import reader_client_config
 
@@ -225,7 +281,7 @@ class PartitionSource:
         sel = Selection.from_config(cfg)
         self.selector = None if sel.is_identity else EventSelector(sel)
         self.dead_letter = dead_letter or self._dead_letter_to_target
-        self.keys = keys
+        self.keys = services.keys
         self._dl_conn: Optional[ReconnectingConnection] = None
         if resume is not None:
             self.state = resume
@@ -246,6 +302,8 @@ class PartitionSource:
         self.reader.assign(self.state.offset)
         self.messages = 0
         self.redelivered = 0
+        self.drain_ts: Optional[int] = None  # at the end of a bounded run: the topic's global resolved ts
+        self.next_drain_poll = 0.0
 
     def next_batch(self) -> list:
         """``(shard_key, (shard, partition, item))`` triples for the apply step."""
@@ -257,14 +315,48 @@ class PartitionSource:
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
         if not msgs:
             if self.s.stop_at_end and self.reader.at_end:
-                log.info("partition %d: end of the topic at offset %d", self.partition, self.state.offset)
-                raise StopIteration()
+                self._drain()
             return []
+        self.drain_ts = None
         out: list = []
         for m in msgs:
             self._message(m, out)
             self.state.offset = m.offset + 1
         return out
+
+    def _drain(self) -> None:
+        """End of a bounded run: the input ends once every shard applied everything up to the
+        topic's global resolved ts (the lowest last resolved ts of its partitions); ending
+        earlier would cut off shards still working through DDL barriers."""
+        now = time.monotonic()
+        if now < self.next_drain_poll:
+            return
+        self.next_drain_poll = now + 0.1
+        conn = self.services.target_conn()
+        if self.drain_ts is None:
+            self.drain_ts = self.services.topic_resolved(self._topic_resolved)
+            log.info("partition %d: end of the topic at offset %d; waiting until every shard applied through the"
+                     " topic's resolved ts %d", self.partition, self.state.offset, self.drain_ts)
+        cps = Checkpoints(self.cfg.job.meta_schema, self.cfg.job.name)
+        ts = self.drain_ts
+        if ts < 0 or conn.run(lambda c: cps.count_at_or_after(c, (ts, MAX_SEQ))) >= self.s.shards:
+            log.info("partition %d: every shard applied through commit_ts %d; input ends", self.partition, ts)
+            raise StopIteration()
+
+    def _topic_resolved(self) -> int:
+        """min over the topic's partitions of their last resolved ts (read from Kafka)."""
+        from tidb2mysql.replication.runtime import reader_client_config
+
+        out = None
+        for q in range(topic_partitions(reader_client_config(self.cfg.kafka), self.topic)):
+            r = TopicReader(reader_client_config(self.cfg.kafka), self.topic, q)
+            r.peek = lambda v: None
+            try:
+                last = last_resolved(r, self.codec)
+            finally:
+                r.close()
+            out = last if out is None else min(out, last)
+        return -1 if out is None else out
 
     def _message(self, m, out: list) -> None:
         p = self.partition
@@ -372,15 +464,12 @@ class TiCDCShard:
         return self.applier.notify_at()
 
     def on_eof(self) -> list:
-        """End of input (a bounded run, or a stop request): apply what is resolved, finish a DDL
-        every shard already acknowledged, and write the checkpoint."""
+        """End of input: write what is resolved and the checkpoint. A bounded run ends its input
+        only after every shard applied everything (PartitionSource._drain); after a stop
+        request, rows not resolved or held behind a DDL stay in the snapshot (or are read
+        again from the target checkpoints)."""
         out: list = []
         a = self.applier
-        deadline = time.monotonic() + 600
-        while a.st.waiting is not None and time.monotonic() < deadline:
-            out.extend(a.on_notify())
-            if a.st.waiting is not None:
-                time.sleep(self.ctx.settings.poll_ms / 1000)
         if self.gate.st.handed >= 0 and a.st.waiting is None:
             out.extend(a.on_batch([FlushMark(self.gate.st.handed, force=True)]))
         out.extend(a.on_eof())
@@ -390,4 +479,4 @@ class TiCDCShard:
         return self.gate.st, self.applier.snapshot()
 
 
-__all__ = ["PartitionSource", "SourceState", "TiCDCShard", "applied_through", "resume_offset", "topic_partitions"]
+__all__ = ["ReaderServices", "PartitionSource", "SourceState", "TiCDCShard", "applied_through", "resume_offset", "topic_partitions"]
