@@ -45,19 +45,20 @@ class Case:
     fmt: str
 
 
-def simulate(stack_config, fmt: str, partitions: int, dispatcher: str, txns: int, seed: int) -> Case:
+def simulate(stack_config, fmt: str, partitions: int, dispatcher: str, txns: int, seed: int,
+             redeliver: float = 0.01) -> Case:
     topic = f"t2m_ticdc_{uuid.uuid4().hex[:8]}"
     create_topic(stack_config.kafka, topic, partitions=partitions)
     cfg = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=topic))
     dbs = [f"cdc_{uuid.uuid4().hex[:6]}_{i}" for i in range(2)]
     t0 = time.monotonic()
     summary = run_simulation(cfg, SimulatorOptions(
-        seed=seed, txns=txns, databases=dbs, tables=3, ddl_every=max(txns // 12, 10), redeliver=0.01,
+        seed=seed, txns=txns, databases=dbs, tables=3, ddl_every=max(txns // 12, 10), redeliver=redeliver,
         edge_values=0.05, output=fmt, partitions=partitions, dispatcher=dispatcher, watermark_every=5,
     ))
     print(f"{fmt} x{partitions} {dispatcher}: {summary.txns} txns, {summary.ddls} DDL, {summary.rows} rows,"
           f" {summary.messages} messages, {summary.redelivered} redelivered in {time.monotonic() - t0:.1f}s")
-    assert summary.ddls >= 5 and summary.redelivered > 0
+    assert summary.ddls >= 5 and (summary.redelivered > 0) == (redeliver > 0)
     return Case(cfg, topic, list(summary.databases), summary, fmt)
 
 
@@ -84,11 +85,24 @@ def config(case: Case, tmp_path, job: str):
     return flowrun.write_config(tmp_path / "t2m.toml", topic=case.topic, job=job, input={"format": case.fmt})
 
 
-def assert_target_equals_source(case: Case, job: str) -> None:
+# A key-less table cannot take a re-sent row twice: TiCDC replicates such tables only with
+# force-replicate and then documents duplicates (docs/ticdc.md, "Redelivery"). With
+# redeliveries it is left out of the comparison (its rows, schema and DDL still flow); the
+# case without redeliveries compares it too.
+KEYLESS = "nokey"
+
+
+def assert_target_equals_source(case: Case, job: str, redelivered: bool = True) -> None:
     src, dst = db.connect(case.cfg.source), db.connect(case.cfg.target)
     try:
         for d in case.databases:
-            res = compare_databases(src, d, dst, d)
+            tables = None
+            if redelivered:
+                with src.cursor() as cur:
+                    cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s"
+                                " AND TABLE_TYPE='BASE TABLE'", (d,))
+                    tables = [r[0] for r in cur.fetchall() if r[0] != KEYLESS]
+            res = compare_databases(src, d, dst, d, tables)
             assert res.equal, f"database {d} differs:\n{res}"
         assert deadletter.count(dst, META, job) == 0
     finally:
@@ -97,7 +111,7 @@ def assert_target_equals_source(case: Case, job: str) -> None:
 
 
 CASES = [
-    ("ticdc-canal-json", 1, "table"),
+    ("ticdc-canal-json", 1, "table"),  # without redeliveries: the key-less table is compared too
     ("ticdc-canal-json", 3, "ts"),
     ("ticdc-canal-json", 8, "index-value"),
     ("ticdc-open-protocol", 1, "index-value"),
@@ -109,7 +123,8 @@ CASES = [
 @pytest.mark.parametrize("fmt,partitions,dispatcher", CASES,
                          ids=[f"{f.split('-', 1)[1]}-p{p}-{d}" for f, p, d in CASES])
 def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatcher):
-    case = simulate(stack_config, fmt, partitions, dispatcher, TXNS, seed=hash((fmt, partitions)) & 0xFFFF)
+    redeliver = 0.0 if partitions == 1 and fmt == "ticdc-canal-json" else 0.01
+    case = simulate(stack_config, fmt, partitions, dispatcher, TXNS, seed=partitions * 100 + len(fmt), redeliver=redeliver)
     try:
         job = f"cdc_{uuid.uuid4().hex[:6]}"
         fresh_target(case, job)
@@ -118,7 +133,7 @@ def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatche
         rc = flowrun.run(flowrun.incremental_cmd(config(case, tmp_path, job), workers=2), log, timeout=300)
         assert rc == 0, flowrun.tail(log)
         print(f"flow -w 2: {case.summary.rows} rows in {time.monotonic() - t0:.1f}s")
-        assert_target_equals_source(case, job)
+        assert_target_equals_source(case, job, redelivered=redeliver > 0)
     finally:
         cleanup(case)
 

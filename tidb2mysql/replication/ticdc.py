@@ -226,7 +226,7 @@ def last_resolved(reader: TopicReader, codec: InputCodec, window: int = 500, max
 
 class ReaderServices:
     """Per process, shared by its partition readers: the read gate (byte budget), the
-    unique keys of tables, one target connection, the topic's resolved ts at its end."""
+    unique keys of tables, the topic's resolved ts at its end."""
 
     def __init__(self, cfg, backlog):
         self.cfg = cfg
@@ -234,21 +234,12 @@ class ReaderServices:
         self.keys = UniqueKeys(cfg)
         self._lock = threading.Lock()
         self._topic_resolved: Optional[int] = None
-        self._conn: Optional[ReconnectingConnection] = None
 
     def topic_resolved(self, compute: Callable[[], int]) -> int:
         with self._lock:
             if self._topic_resolved is None:
                 self._topic_resolved = compute()
             return self._topic_resolved
-
-    def target_conn(self) -> ReconnectingConnection:
-        with self._lock:
-            if self._conn is None:
-                cfg = self.cfg
-                self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
-                                                    "source: target checkpoints")
-            return self._conn
 
 
 @dataclass
@@ -282,7 +273,7 @@ class PartitionSource:
         self.selector = None if sel.is_identity else EventSelector(sel)
         self.dead_letter = dead_letter or self._dead_letter_to_target
         self.keys = services.keys
-        self._dl_conn: Optional[ReconnectingConnection] = None
+        self._conn: Optional[ReconnectingConnection] = None
         if resume is not None:
             self.state = resume
             why = "Bytewax snapshot"
@@ -332,7 +323,10 @@ class PartitionSource:
         if now < self.next_drain_poll:
             return
         self.next_drain_poll = now + 0.1
-        conn = self.services.target_conn()
+        if self._conn is None:  # this reader's own connection (readers run on several threads)
+            cfg = self.cfg
+            self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target")
+        conn = self._conn
         if self.drain_ts is None:
             self.drain_ts = self.services.topic_resolved(self._topic_resolved)
             log.info("partition %d: end of the topic at offset %d; waiting until every shard applied through the"
@@ -407,12 +401,11 @@ class PartitionSource:
                     out.append((k, (s, p, chunk)))
 
     def _dead_letter_to_target(self, letters: list) -> None:
-        if self._dl_conn is None:
+        if self._conn is None:
             cfg = self.cfg
-            self._dl_conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
-                                                   "dead-letter write")
+            self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target")
         cfg = self.cfg
-        self._dl_conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
+        self._conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
         from tidb2mysql.ops.metrics import METRICS
 
         for _ in letters:
@@ -428,8 +421,8 @@ class PartitionSource:
 
     def close(self) -> None:
         self.reader.close()
-        if self._dl_conn is not None:
-            self._dl_conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
 
 class TiCDCShard:
