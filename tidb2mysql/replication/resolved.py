@@ -145,6 +145,7 @@ class GateState:
     ddls: dict = field(default_factory=dict)  # commit_ts -> Barrier (from partition 0)
     handed: int = -1  # everything at or below this commit_ts was handed to the applier
     sent: int = -1  # the last watermark handed to the applier
+    queue: list = field(default_factory=list)  # handed over, waiting for the applier to pass a DDL barrier
     held_bytes: int = 0  # byte-budget share of the held rows
 
     def __post_init__(self):

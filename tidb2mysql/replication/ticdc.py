@@ -29,10 +29,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 from tidb2mysql import db
-from tidb2mysql.events import DDL, InputDecodeError, Position, Txn
+from tidb2mysql.events import DDL, InputDecodeError, Op, Position, Txn
 from tidb2mysql.input.codec import InputCodec, Watermark
 from tidb2mysql.ops import shutdown
 from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.change import Barrier, Change, ShardChunk
 from tidb2mysql.replication.change import Watermark as FlushMark
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.resolved import GateState, PartitionFilter, PartitionResolved, ReadGate, ResolvedGate
@@ -121,6 +122,55 @@ def resume_offset(reader: TopicReader, codec: InputCodec, applied_ts: int) -> tu
 UNKNOWN_KEYS = "(unique keys not known)"
 
 
+def with_target_keys(schema, keys: tuple):
+    """``schema`` with the target table's primary and unique keys (column names -> indexes;
+    PRIMARY first, as route.py expects); unchanged if the target names no usable key."""
+    index = {c.lower(): i for i, c in enumerate(schema.columns)}
+    uks = []
+    for name, cols in keys:
+        idx = tuple(index.get(c.lower(), -1) for c in cols)
+        if -1 not in idx:
+            uks.append((name, idx))
+    if not uks:
+        return dataclasses.replace(schema, pk=(), unique_keys=())
+    pk = next((i for n, i in uks if n == "PRIMARY"), ())
+    return dataclasses.replace(schema, pk=pk, unique_keys=tuple(sorted(uks, key=lambda k: k[0] != "PRIMARY")))
+
+
+class KeysAtApply:
+    """The shard side of :class:`UniqueKeys`: rows of a table that was not in the target when
+    its first row was routed all come to one shard, with a placeholder key. By the time they
+    are applied the DDL that created the table has run (the barrier orders them), so the
+    shard reads the table's keys and merges the rows by them - a re-sent row is then an
+    idempotent upsert, not a second row. A DDL handed to the shard clears the cache."""
+
+    def __init__(self, read_keys: Callable[[str, str], Optional[tuple]]):
+        self.read_keys = read_keys
+        self._schemas: dict[int, tuple] = {}
+
+    def clear(self) -> None:
+        self._schemas.clear()
+
+    def complete(self, chunk: ShardChunk) -> None:
+        for i, ch in enumerate(chunk.changes):
+            s = ch.schema
+            if not s.unique_keys or s.unique_keys[-1][0] != UNKNOWN_KEYS:
+                continue
+            hit = self._schemas.get(id(s))
+            if hit is None or hit[0] is not s:
+                keys = self.read_keys(s.schema, s.table)
+                hit = self._schemas[id(s)] = (s, None if keys is None else with_target_keys(s, keys))
+            done = hit[1]
+            if done is None:
+                continue  # still not in the target: applied as the message says
+            if not done.pk and len(done.unique_keys) == 1:  # only a unique key: the row's identity
+                uk = done.unique_keys[0][1]
+                row = ch.old if ch.op == Op.DELETE else ch.new
+                if None not in (row[j] for j in uk):
+                    done = dataclasses.replace(done, pk=uk, unique_keys=(("PRIMARY", uk),))
+            chunk.changes[i] = Change(ch.commit_ts, ch.seq, done, ch.op, ch.new, ch.old)
+
+
 class UniqueKeys:
     """Completes TiCDC table structures with their unique keys, for routing (one per process,
     shared by its partition readers).
@@ -152,22 +202,12 @@ class UniqueKeys:
             return hit[1]
         with self._lock:
             keys = self._target_keys(schema.schema, schema.table)
-            if keys is None:
-                done = schema
-                if schema.pk and not schema.has_secondary_unique_key:
-                    done = dataclasses.replace(schema, unique_keys=(("PRIMARY", schema.pk), (UNKNOWN_KEYS, schema.pk)))
+            if keys is None:  # one shard for the whole table; the shard completes the keys (KeysAtApply)
+                pk = schema.pk
+                marker = ((UNKNOWN_KEYS, pk),) if pk else ((UNKNOWN_KEYS, ()),)
+                done = dataclasses.replace(schema, unique_keys=(("PRIMARY", pk),) * bool(pk) + marker)
             else:
-                index = {c.lower(): i for i, c in enumerate(schema.columns)}
-                uks = []
-                for name, cols in keys:
-                    idx = tuple(index.get(c.lower(), -1) for c in cols)
-                    if -1 not in idx:
-                        uks.append((name, idx))
-                done = schema
-                if uks:  # the target's keys are the table's keys (PRIMARY first, as route.py expects)
-                    pk = next((i for n, i in uks if n == "PRIMARY"), ())
-                    done = dataclasses.replace(schema, pk=pk,
-                                               unique_keys=tuple(sorted(uks, key=lambda k: k[0] != "PRIMARY")))
+                done = with_target_keys(schema, keys)
             if len(self._schemas) > 10000:
                 self._schemas.clear()
             self._schemas[id(schema)] = (schema, done)
@@ -442,16 +482,47 @@ class TiCDCShard:
                                f" the topic now has {partitions}; restart without the recovery directory")
         self.gate.start_after(applied_through(self.applier.cp))
         self.ctx = ctx
+        self.keys = KeysAtApply(self._read_keys)
+
+    def _read_keys(self, db_name: str, table: str) -> Optional[tuple]:
+        from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+
+        try:
+            return self.applier._with_retry("reading target keys",
+                                            lambda: read_target_table(self.applier.coord_conn(), db_name, table).unique_keys)
+        except UnknownTableError:
+            return None
 
     def on_batch(self, items: list) -> list:
-        ready: list = []
+        q = self.gate.st.queue
         add = self.gate.add
         for _shard, partition, item in items:
-            ready.extend(add(partition, item))
-        return self.applier.on_batch(ready)
+            q.extend(add(partition, item))
+        return self._feed()
+
+    def _feed(self) -> list:
+        """Hand the queue to the applier up to and including the next DDL barrier, and the
+        rest once the applier passed it: rows after a DDL get their table's keys read after
+        the DDL ran (KeysAtApply). Each hand-over ends with whole transactions (and their
+        watermark), so a flush never splits a shard's part of a transaction."""
+        out: list = []
+        q = self.gate.st.queue
+        while q and self.applier.st.waiting is None:
+            n = next((i + 1 for i, it in enumerate(q) if isinstance(it, Barrier)), len(q))
+            part, q[:n] = q[:n], []
+            for it in part:
+                if isinstance(it, ShardChunk):
+                    self.keys.complete(it)
+            if isinstance(part[-1], Barrier):
+                self.keys.clear()
+            out.extend(self.applier.on_batch(part))
+        return out
 
     def on_notify(self) -> list:
-        return self.applier.on_notify()
+        out = self.applier.on_notify()
+        if self.gate.st.queue and self.applier.st.waiting is None:
+            out.extend(self._feed())
+        return out
 
     def notify_at(self):
         return self.applier.notify_at()
@@ -463,7 +534,7 @@ class TiCDCShard:
         again from the target checkpoints)."""
         out: list = []
         a = self.applier
-        if self.gate.st.handed >= 0 and a.st.waiting is None:
+        if self.gate.st.handed >= 0 and a.st.waiting is None and not self.gate.st.queue:
             out.extend(a.on_batch([FlushMark(self.gate.st.handed, force=True)]))
         out.extend(a.on_eof())
         return out
