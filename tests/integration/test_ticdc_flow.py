@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 import shutil
 import time
 import uuid
@@ -27,6 +28,7 @@ from tidb2mysql.compare import compare_databases
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
 from tests.support import flowrun
+from tests.integration.test_incremental import _wait_for_new_line
 from tests.support.stack import create_topic, delete_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -158,9 +160,12 @@ def test_sigkill_and_lost_recovery_directory(stack_config, tmp_path):
             cps = Checkpoints(META, job).load_all(conn)
             return min(c.commit_ts for c in cps) if cps else 0
 
+        started = re.compile(r"reading from offset")
         for _ in range(4):
+            at = log.stat().st_size if log.exists() else 0
             p = flowrun.start(flowrun.incremental_cmd(cfg_path, 2, recovery_dir=recovery, stop_at_end=False), log)
-            time.sleep(rnd.uniform(2.0, 5.0))
+            assert _wait_for_new_line(log, at, started, p, timeout=60), flowrun.tail(log)
+            time.sleep(rnd.uniform(1.5, 4.0))
             if p.poll() is not None:
                 break
             flowrun.kill(p)

@@ -82,7 +82,7 @@ def first_resolved_from(reader: TopicReader, codec: InputCodec, offset: int, end
     seen = 0
     deadline = time.monotonic() + 30
     while seen < scan and (reader.position or offset) < end and time.monotonic() < deadline:
-        for m in reader.poll_batch(200, 1.0):
+        for m in reader.poll_batch(50, 0.2):
             seen += 1
             if m.offset >= end:
                 return None
@@ -171,6 +171,13 @@ class KeysAtApply:
             chunk.changes[i] = Change(ch.commit_ts, ch.seq, done, ch.op, ch.new, ch.old)
 
 
+def routing_table_sql(meta: str) -> str:
+    return (f"CREATE TABLE IF NOT EXISTS `{meta}`.`ticdc_table_keys` (job VARCHAR(128) NOT NULL,"
+            " schema_name VARCHAR(64) NOT NULL, table_name VARCHAR(64) NOT NULL, unique_keys TEXT NULL,"
+            " decided_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+            " PRIMARY KEY (job, schema_name, table_name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+
+
 class UniqueKeys:
     """Completes TiCDC table structures with their unique keys, for routing (one per process,
     shared by its partition readers).
@@ -180,20 +187,22 @@ class UniqueKeys:
     unique keys (route.py: a table with a secondary unique key goes to one shard, so a unique
     value moving between rows is applied in order; a table whose only key is a unique key is
     merged by it). The schema migration created the target tables with the same keys, so they
-    are read from there, once per table. A table not in the target yet (created by a DDL in the
-    stream that has not run) gets a placeholder secondary key: the whole table goes to one
-    shard, applied delete-then-insert by primary key, which is right whatever its unique keys.
+    are read from there. A table not in the target yet (created by a DDL in the stream that
+    has not run) gets a placeholder key: the whole table goes to one shard, which completes
+    the keys when it applies the rows (:class:`KeysAtApply`).
 
-    A table's routing must not change while its rows are in flight (a row's later change
-    could overtake an earlier one in another shard), so the first decision is kept for the
-    life of the process, for every partition.
+    A table's routing must never change: a row's change routed to another shard than its
+    earlier changes could overtake them, and a shard whose checkpoint is past a row it never
+    saw would skip it. So the first decision is recorded in the target
+    (``<meta>.ticdc_table_keys``, first writer wins) and kept by every process and every later
+    run of the job.
     """
 
     def __init__(self, cfg):
         self.cfg = cfg
         self._conn: Optional[ReconnectingConnection] = None
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], Optional[tuple]] = {}  # (db, table) -> target keys, None = unknown
+        self._keys: dict[tuple[str, str], Optional[tuple]] = {}  # (db, table) -> routing keys, None = unknown
         self._schemas: dict[int, tuple] = {}  # id(schema) -> (schema, completed schema)
 
     def complete(self, schema):
@@ -201,7 +210,7 @@ class UniqueKeys:
         if hit is not None and hit[0] is schema:
             return hit[1]
         with self._lock:
-            keys = self._target_keys(schema.schema, schema.table)
+            keys = self._decided(schema.schema, schema.table)
             if keys is None:  # one shard for the whole table; the shard completes the keys (KeysAtApply)
                 pk = schema.pk
                 marker = ((UNKNOWN_KEYS, pk),) if pk else ((UNKNOWN_KEYS, ()),)
@@ -213,21 +222,45 @@ class UniqueKeys:
             self._schemas[id(schema)] = (schema, done)
         return done
 
-    def _target_keys(self, db_name: str, table: str) -> Optional[tuple]:
+    def _decided(self, db_name: str, table: str) -> Optional[tuple]:
         k = (db_name, table)
         if k in self._keys:
             return self._keys[k]
+        import orjson
+
         from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
 
+        meta, job = self.cfg.job.meta_schema, self.cfg.job.name
         if self._conn is None:
             cfg = self.cfg
             self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True),
-                                                "source: target table keys")
-        try:
-            got: Optional[tuple] = self._conn.run(lambda c: read_target_table(c, db_name, table)).unique_keys
-        except UnknownTableError:
-            got = None
-            log.info("table %s.%s is not in the target yet: its rows go to one shard", db_name, table)
+                                                "source: table keys for routing")
+            self._conn.run(lambda c: c.cursor().execute(routing_table_sql(meta)))
+        select = (f"SELECT unique_keys FROM `{meta}`.`ticdc_table_keys` WHERE job=%s AND schema_name=%s"
+                  " AND table_name=%s")
+
+        def decide(c) -> Optional[tuple]:
+            with c.cursor() as cur:
+                cur.execute(select, (job, db_name, table))
+                row = cur.fetchone()
+                if row is None:
+                    try:
+                        keys = read_target_table(c, db_name, table).unique_keys
+                    except UnknownTableError:
+                        keys = None
+                    cur.execute(f"INSERT IGNORE INTO `{meta}`.`ticdc_table_keys` (job, schema_name, table_name,"
+                                " unique_keys) VALUES (%s,%s,%s,%s)",
+                                (job, db_name, table, None if keys is None else orjson.dumps(keys).decode()))
+                    cur.execute(select, (job, db_name, table))
+                    row = cur.fetchone()
+            if row is None or row[0] is None:
+                return None
+            return tuple((name, tuple(cols)) for name, cols in orjson.loads(row[0]))
+
+        got = self._conn.run(decide)
+        if got is None:
+            log.info("table %s.%s was not in the target when its rows were first routed: they all go to one shard",
+                     db_name, table)
         self._keys[k] = got
         return got
 
