@@ -159,7 +159,7 @@ class CanalJsonCodec:
         typ = m.get("type")
         if typ == WATERMARK_TYPE:
             return Watermark(_ts(ext, "watermarkTs"), position)
-        op = _ROW_TYPES.get(typ)
+        op = _ROW_TYPES.get(typ) if typ.__class__ is str else None
         if op is None:
             raise _Bad(f"unknown \"type\" {typ!r} (expected INSERT, UPDATE, DELETE, TIDB_WATERMARK or a DDL)")
         commit_ts = _ts(ext, "commitTs")

@@ -166,19 +166,17 @@ def net_changes(schema: TableSchema, rows: list[RowChange], split_key_updates: b
             events.append(RowChange(Op.DELETE, None, before))
         elif before != after:
             events.append(RowChange(Op.UPDATE, after, before))
-    if not split_key_updates:
-        return events
     keyed = {i for _name, cols in schema.unique_keys for i in cols} | set(schema.pk)
     out: list[RowChange] = []
-    split = False
     for rc in events:
-        if rc.op == Op.UPDATE and any(rc.old[i] != rc.new[i] for i in keyed):
+        if split_key_updates and rc.op == Op.UPDATE and any(rc.old[i] != rc.new[i] for i in keyed):
             out += [RowChange(Op.DELETE, None, rc.old), RowChange(Op.INSERT, rc.new, None)]
-            split = True
         else:
             out.append(rc)
-    if split:
-        out.sort(key=lambda rc: (0 if rc.op == Op.DELETE else 1 if rc.op == Op.UPDATE else 2))
+    # TiCDC sorts a split transaction deletes, updates, inserts; a clustered primary-key
+    # change is a delete and an insert of two row keys already. Sorted always: one of the
+    # orders TiCDC can produce, and the one a consumer must be able to apply.
+    out.sort(key=lambda rc: 0 if rc.op == Op.DELETE else 1 if rc.op == Op.UPDATE else 2)
     return out
 
 
