@@ -34,7 +34,7 @@ import orjson
 from tidb2mysql.drainer.values import zone_for
 from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import Event, TiCDCDecodeError, Watermark
-from tidb2mysql.input.ticdc_values import BINARY_TYPES, go_text_renderer, text_parser
+from tidb2mysql.input.ticdc_values import BINARY_TYPES, TableCache, go_text_renderer, text_parser
 
 PROTOCOL = "canal-json"
 WATERMARK_TYPE = "TIDB_WATERMARK"
@@ -106,16 +106,14 @@ def _ts(ext: Any, key: str) -> int:
     return v
 
 
-class CanalJsonCodec:
-    """Decodes TiCDC canal-json messages; TIMESTAMPs are converted from ``time_zone`` to UTC."""
+class CanalJsonCodec(TableCache):
+    """Decodes TiCDC canal-json messages; TIMESTAMPs are converted from ``time_zone`` to UTC.
+    Table structures are cached by (schema, table, columns, mysqlTypes, pkNames)."""
 
     name = "ticdc-canal-json"
 
     def __init__(self, time_zone: str = "UTC"):
-        self.time_zone = time_zone
-        self._zone = zone_for(time_zone)
-        # (schema, table, columns, mysqlTypes, pkNames) -> (TableSchema, parsers)
-        self._tables: dict[tuple, tuple[TableSchema, list]] = {}
+        super().__init__(time_zone)
 
     def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
         if value is None:
@@ -227,7 +225,7 @@ class CanalJsonCodec:
         except KeyError as e:
             raise _Bad(f"column {e.args[0]!r} has no mysqlType") from None
         cache_key = (schema_name, table_name, names, types_raw, tuple(pk_names or ()))
-        hit = self._tables.get(cache_key)
+        hit = self._cached(cache_key)
         if hit is not None:
             return hit
         index = {c: i for i, c in enumerate(names)}
@@ -251,10 +249,7 @@ class CanalJsonCodec:
         pk_t = tuple(pk)
         schema = TableSchema(schema_name, table_name, names, tuple(types), tuple(flen), tuple(dec), pk_t,
                              (("PRIMARY", pk_t),) if pk_t else (), tuple(unsigned))
-        if len(self._tables) > 10_000:  # table structures change with DDL; keep the cache bounded
-            self._tables.clear()
-        self._tables[cache_key] = (schema, parsers)
-        return schema, parsers
+        return self._remember(cache_key, (schema, parsers))
 
 
 # ---------------------------------------------------------------- encoder (simulator, tests)
