@@ -34,7 +34,7 @@ import orjson
 from tidb2mysql.drainer.values import zone_for
 from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import Event, TiCDCDecodeError, Watermark
-from tidb2mysql.input.ticdc_values import BINARY_TYPES, TableCache, go_text_renderer, text_parser
+from tidb2mysql.input.ticdc_values import BINARY_TYPES, TableCache, go_text_renderers, text_parser
 
 PROTOCOL = "canal-json"
 WATERMARK_TYPE = "TIDB_WATERMARK"
@@ -263,13 +263,8 @@ def _mysql_type_text(schema: TableSchema, i: int, unsigned: set) -> str:
 
 
 def _value_writers(schema: TableSchema, zone: Any) -> list:
-    n = len(schema.columns)
-    flen = schema.flen or (0,) * n
-    dec = schema.decimal or (0,) * n
-    unsigned = set(schema.unsigned)
     out = []
-    for i, t in enumerate(schema.types):
-        render = go_text_renderer(t, flen[i], dec[i], i in unsigned, zone)
+    for t, render in zip(schema.types, go_text_renderers(schema, zone)):
         if t in BINARY_TYPES:
             out.append(lambda v, r=render: r(v).decode("latin-1"))
         else:

@@ -42,7 +42,7 @@ from tidb2mysql.input.ticdc_values import (
     TableCache,
     float32_from_text,
     float32_text,
-    go_text_renderer,
+    go_text_renderers,
     text_parser,
 )
 from tidb2mysql.drainer import values as dv
@@ -488,13 +488,8 @@ def _flags(schema: TableSchema, nullable: tuple[bool, ...] | None = None) -> lis
 
 
 def _writers(schema: TableSchema, zone: Any) -> list:
-    n = len(schema.columns)
-    flen = schema.flen or (0,) * n
-    dec = schema.decimal or (0,) * n
-    unsigned = set(schema.unsigned)
     out = []
-    for i, t in enumerate(schema.types):
-        render = go_text_renderer(t, flen[i], dec[i], i in unsigned, zone)
+    for t, render in zip(schema.types, go_text_renderers(schema, zone)):
         if t in dv.INT_TYPES or t in ("year", "bit", "enum", "set"):
             out.append(lambda v, r=render: int(r(v)))
         elif t == "float":

@@ -243,6 +243,11 @@ def go_text_renderer(base: str, flen: int, decimal: int, unsigned: bool, zone: A
     return dv.check_text
 
 
+def go_text_renderers(schema: Any, zone: Any) -> list[Callable[[Any], Any]]:
+    """:func:`go_text_renderer` for every column of a ``TableSchema``."""
+    return [go_text_renderer(t, flen, dec, uns, zone) for t, flen, dec, uns in schema.column_specs()]
+
+
 __all__ = [
     "BINARY_OF_TEXT",
     "TableCache",
@@ -250,6 +255,7 @@ __all__ = [
     "float32_text",
     "float64_text",
     "go_text_renderer",
+    "go_text_renderers",
     "parse_int_text",
     "text_parser",
 ]

@@ -26,7 +26,7 @@ from typing import Any, Optional
 from tidb2mysql.drainer.values import zone_for
 from tidb2mysql.events import DDL, Op, RowChange, TableSchema, Txn
 from tidb2mysql.input import canal_json, open_protocol
-from tidb2mysql.input.ticdc_values import go_text_renderer
+from tidb2mysql.input.ticdc_values import go_text_renderers
 
 TICDC_FORMATS = ("ticdc-canal-json", "ticdc-open-protocol")
 DISPATCHERS = ("default", "table", "index-value", "ts")
@@ -72,19 +72,16 @@ class Dispatcher:
         self.rule = "table" if rule == "default" else rule
         self.partitions = partitions
         self._zone = zone_for(time_zone)
-        self._renderers: dict[int, list] = {}
+        self._renderers: dict[int, tuple[TableSchema, list]] = {}
 
     def _value_bytes(self, schema: TableSchema, i: int, v: Any) -> bytes:
         """``model.ColumnValueString`` of the Go value TiCDC holds for native ``v``."""
         if v is None:
             return b"null"
-        r = self._renderers.get(id(schema))
-        if r is None:
-            n = len(schema.columns)
-            flen = schema.flen or (0,) * n
-            dec = schema.decimal or (0,) * n
-            r = self._renderers[id(schema)] = [
-                go_text_renderer(t, flen[j], dec[j], j in schema.unsigned, self._zone) for j, t in enumerate(schema.types)]
+        hit = self._renderers.get(id(schema))
+        if hit is None or hit[0] is not schema:  # the schema is kept, so its id stays unique
+            hit = self._renderers[id(schema)] = (schema, go_text_renderers(schema, self._zone))
+        r = hit[1]
         out = r[i](v)
         return out if isinstance(out, bytes) else out.encode("utf-8")
 
