@@ -12,6 +12,7 @@ JSON value, a field dropped).
 from __future__ import annotations
 
 import random
+import struct
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.test_ticdc_canal_json import ALL_TYPES, TS, native_row
+from tests.unit.test_ticdc_canal_json import ALL_TYPES, GOLDEN_DDL, GOLDEN_INSERT, GOLDEN_UPDATE, TS, native_row
+from tests.unit.test_ticdc_open_protocol import GOLDEN_KEYS, GOLDEN_VALUES, frame
 from tidb2mysql.events import DDL, Op, Position, RowChange, Txn
 from tidb2mysql.input import canal_json, open_protocol
 from tidb2mysql.input.codec import TiCDCDecodeError, Watermark
@@ -30,10 +32,12 @@ _ROWS = [native_row(_rng, 0.3) for _ in range(6)]
 CANAL = [canal_json.encode_row(ALL_TYPES, RowChange(op, new, old), TS, "Asia/Shanghai")
          for op, new, old in ((Op.INSERT, _ROWS[0], None), (Op.UPDATE, _ROWS[1], _ROWS[2]), (Op.DELETE, None, _ROWS[3]))]
 CANAL += [canal_json.encode_ddl(DDL(TS, "d", "t", "ALTER TABLE t ADD c INT")), canal_json.encode_watermark(TS)]
+CANAL += [GOLDEN_INSERT, GOLDEN_UPDATE, GOLDEN_DDL]  # hand-written, not from our encoder
 _batch = open_protocol.BatchEncoder(4)
 for op, new, old in ((Op.INSERT, _ROWS[4], None), (Op.UPDATE, _ROWS[5], _ROWS[0]), (Op.DELETE, None, _ROWS[1])):
     _batch.append(*open_protocol.encode_row_event(ALL_TYPES, RowChange(op, new, old), TS, "Asia/Shanghai"))
 OPEN = _batch.build() + [open_protocol.encode_ddl(DDL(TS, "d", "t", "DROP TABLE t")), open_protocol.encode_resolved(TS)]
+OPEN.append((struct.pack(">Q", 1) + frame(*GOLDEN_KEYS), frame(*GOLDEN_VALUES)))  # hand-written
 
 _TYPES = {"tinyint": int, "smallint": int, "mediumint": int, "int": int, "bigint": int, "year": int, "bit": int,
           "enum": int, "set": int, "float": float, "double": float, "decimal": Decimal, "json": str, "time": timedelta}
