@@ -41,7 +41,6 @@ from tidb2mysql.input.ticdc_values import (
     BINARY_OF_TEXT,
     TableCache,
     float32_from_text,
-    float32_text,
     go_text_renderers,
     text_parser,
 )
@@ -592,5 +591,5 @@ def encode_resolved(resolved_ts: int) -> tuple[bytes, bytes]:
     return struct.pack(">Q", BATCH_VERSION) + _framed([key]), struct.pack(">Q", 0)
 
 
-__all__ = ["BatchEncoder", "OpenProtocolCodec", "encode_ddl", "encode_resolved", "encode_row_event",
-           "float32_text", "go_quote", "go_unquote"]
+__all__ = ["BatchEncoder", "OpenProtocolCodec", "encode_ddl", "encode_resolved", "encode_row_event", "go_quote",
+           "go_unquote"]
