@@ -131,6 +131,14 @@ def test_bad_value_is_a_decode_error_naming_column_and_offset(mysql_type, text, 
     assert e.value.position == POS
 
 
+def test_the_failing_column_is_named_after_null_and_good_columns():
+    m = orjson.loads(row_message("int", "x"))
+    m["mysqlType"] = {"a": "int", "id": "int", "v": "int"}
+    m["data"] = [{"a": None, "id": "1", "v": "x"}]
+    with pytest.raises(TiCDCDecodeError, match="column 'v': invalid integer text 'x'"):
+        decode(orjson.dumps(m))
+
+
 def test_non_string_value_is_an_error():
     with pytest.raises(TiCDCDecodeError, match="not a string"):
         decode_value("int", 5)
