@@ -40,7 +40,7 @@ def read_partitions(cfg, topic: str, codec) -> list[list]:
     ("ticdc-canal-json", 3, "index-value", 11),
     ("ticdc-open-protocol", 3, "ts", 12),
     ("ticdc-canal-json", 1, "table", 13),
-    ("ticdc-open-protocol", 4, "index-value", 14),
+    ("ticdc-open-protocol", 8, "index-value", 14),
 ])
 def test_ticdc_replay_rebuilds_the_source(stack_config, request, fmt, partitions, dispatcher, seed):
     from tidb2mysql.simulator import SimulatorOptions, run_simulation
