@@ -230,6 +230,7 @@ BAD_MESSAGES = [
     (row_message("int", "1", "INSERT", old="2"), "carries \"old\""),
     (row_message("int", "1", extra={"mysqlType": {"id": "int"}}), "no mysqlType"),
     (row_message("int", "1", extra={"mysqlType": None}), "mysqlType"),
+    (row_message("int", "1", extra={"mysqlType": {"id": "int", "v": {"t": 3}}}), "is not a type name"),
     (row_message("int", "1", extra={"pkNames": ["nope"]}), "pkNames names 'nope'"),
     (row_message("int", "1", extra={"database": 5}), "database"),
     (orjson.dumps({"isDdl": True, "sql": None, "_tidb": {"commitTs": TS}}), "DDL \"sql\""),

@@ -232,6 +232,9 @@ class CanalJsonCodec(TableCache):
             types_raw = tuple(mysql_types[c] for c in names)
         except KeyError as e:
             raise _Bad(f"column {e.args[0]!r} has no mysqlType") from None
+        for c, t in zip(names, types_raw):
+            if t.__class__ is not str:
+                raise _Bad(f"column {c!r}: mysqlType {t!r} is not a type name")
         cache_key = (schema_name, table_name, names, types_raw, tuple(pk_names or ()))
         hit = self._cached(cache_key)
         if hit is not None:
