@@ -77,6 +77,16 @@ class TableSchema:
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
 
+    def column_specs(self) -> list[tuple[str, int, int, bool]]:
+        """(type, flen, decimal, unsigned) per column, for encoders (flen/decimal 0 when absent)."""
+        n = len(self.columns)
+        flen = self.flen or (0,) * n
+        dec = self.decimal or (0,) * n
+        if len(self.types) != n or len(flen) != n or len(dec) != n:
+            raise ValueError(f"table {self.qualified}: columns, types, flen and decimal differ in length")
+        unsigned = set(self.unsigned)
+        return [(self.types[i], flen[i], dec[i], i in unsigned) for i in range(n)]
+
     @property
     def has_secondary_unique_key(self) -> bool:
         return any(name != "PRIMARY" for name, _ in self.unique_keys)

@@ -55,3 +55,24 @@ def test_drainer_decode_error_is_an_input_decode_error():
         DrainerCodec().decode(None, b"\xff\xff", POS)
     assert isinstance(e.value, DrainerDecodeError)
     assert "topic 't' partition 0 offset 7" in str(e.value) and e.value.payload_size == 2
+
+
+def test_detect_format():
+    import orjson
+
+    from tidb2mysql.input import canal_json, open_protocol
+    from tidb2mysql.input.codec import detect_format
+
+    txn = Txn(5 << 18, [TableChanges(SCHEMA, [RowChange(Op.INSERT, (1, "a"), None)])])
+    assert detect_format(None, encode_txn(txn, "UTC")) == "drainer"
+    assert detect_format(None, encode_ddl(DDL(9, "d", "t", "DROP TABLE t"))) == "drainer"
+    row = canal_json.encode_row(SCHEMA, txn.tables[0].rows[0], txn.commit_ts)
+    assert detect_format(None, row) == "ticdc-canal-json"
+    assert detect_format(None, canal_json.encode_watermark(7)) == "ticdc-canal-json"
+    plain = orjson.loads(row)
+    del plain["_tidb"]
+    assert detect_format(None, orjson.dumps(plain)) == "canal-json without enable-tidb-extension"
+    assert detect_format(*open_protocol.encode_resolved(7)) == "ticdc-open-protocol"
+    assert detect_format(*open_protocol.encode_ddl(DDL(9, "d", "t", "DROP TABLE t"))) == "ticdc-open-protocol"
+    assert detect_format(None, b"hello") == "unknown"
+    assert detect_format(None, None) == "unknown"

@@ -92,6 +92,42 @@ class DrainerCodec:
         return peek_commit_ts(value) if value is not None else None
 
 
+def detect_format(key: bytes | None, value: bytes | None) -> str:
+    """Which format one Kafka message is in, from its bytes (for precheck and status).
+
+    Returns a format name of ``[input] format``, ``"canal-json without enable-tidb-extension"``
+    (TiCDC canal-json that tidb2mysql cannot use: no commit_ts, no watermarks), or
+    ``"unknown"``. Cheap: looks only at the framing and the first event.
+    """
+    import orjson
+
+    if key and len(key) >= 16 and key[:8] == b"\x00" * 7 + b"\x01":
+        n = int.from_bytes(key[8:16], "big")
+        try:
+            first = orjson.loads(key[16:16 + n])
+        except orjson.JSONDecodeError:
+            first = None
+        if isinstance(first, dict) and "ts" in first and "t" in first:
+            return "ticdc-open-protocol"
+    if value and value[:1] == b"{":
+        try:
+            m = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            m = None
+        if isinstance(m, dict) and "isDdl" in m and "type" in m:
+            return "ticdc-canal-json" if isinstance(m.get("_tidb"), dict) else \
+                "canal-json without enable-tidb-extension"
+    if value:
+        from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
+
+        try:
+            Decoder("UTC").parse(value, Position("", 0, 0))
+            return "drainer"
+        except DrainerDecodeError:
+            pass
+    return "unknown"
+
+
 def codec_for(cfg) -> InputCodec:
     """The codec for ``cfg``'s ``[input] format`` (a :class:`~tidb2mysql.config.Config`).
 
@@ -114,4 +150,4 @@ def codec_for(cfg) -> InputCodec:
     raise ValueError(f"unknown input format {settings.format!r}")  # validate() rejects it earlier
 
 
-__all__ = ["DrainerCodec", "Event", "InputCodec", "TiCDCDecodeError", "Watermark", "codec_for"]
+__all__ = ["DrainerCodec", "Event", "InputCodec", "TiCDCDecodeError", "Watermark", "codec_for", "detect_format"]

@@ -39,10 +39,9 @@ from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableS
 from tidb2mysql.input.codec import Event, TiCDCDecodeError, Watermark
 from tidb2mysql.input.ticdc_values import (
     BINARY_OF_TEXT,
-    TEXT_OF_BINARY,
+    TableCache,
     float32_from_text,
-    float32_text,
-    go_text_renderer,
+    go_text_renderers,
     text_parser,
 )
 from tidb2mysql.drainer import values as dv
@@ -263,16 +262,24 @@ def _chunks(buf: bytes, what: str) -> list[bytes]:
     return out
 
 
-class OpenProtocolCodec:
-    """Decodes TiCDC open-protocol messages; TIMESTAMPs converted from ``time_zone`` to UTC."""
+def _json_object(raw: bytes, what: str) -> dict:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise _Bad(f"{what} is not JSON (compressed?): {e}") from None
+    if not isinstance(obj, dict):
+        raise _Bad(f"{what} is not an object")
+    return obj
+
+
+class OpenProtocolCodec(TableCache):
+    """Decodes TiCDC open-protocol messages; TIMESTAMPs converted from ``time_zone`` to UTC.
+    Table structures are cached by (schema, table, ((name, type code, flag), ...))."""
 
     name = "ticdc-open-protocol"
 
     def __init__(self, time_zone: str = "UTC"):
-        self.time_zone = time_zone
-        self._zone = zone_for(time_zone)
-        # (schema, table, ((name, type code, flag), ...)) -> (TableSchema, readers)
-        self._tables: dict[tuple, tuple[TableSchema, list]] = {}
+        super().__init__(time_zone)
 
     def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
         size = (len(key) if key else 0) + (len(value) if value else 0)
@@ -309,12 +316,7 @@ class OpenProtocolCodec:
         out: list[Event] = []
         rows_txn: Txn | None = None
         for n, (kb, vb) in enumerate(zip(keys, values)):
-            try:
-                k = orjson.loads(kb)
-            except orjson.JSONDecodeError as e:
-                raise _Bad(f"event {n}: key is not JSON: {e}") from None
-            if not isinstance(k, dict):
-                raise _Bad(f"event {n}: key is not an object")
+            k = _json_object(kb, f"event {n}: key")
             ts, typ = k.get("ts"), k.get("t")
             if ts.__class__ is not int or not 0 < ts < 1 << 64:
                 raise _Bad(f"event {n}: key ts {ts!r} is not a TSO")
@@ -324,12 +326,7 @@ class OpenProtocolCodec:
                 out.append(Watermark(ts, position))
                 rows_txn = None
                 continue
-            try:
-                v = orjson.loads(vb)
-            except orjson.JSONDecodeError as e:
-                raise _Bad(f"event {n}: value is not JSON (compressed?): {e}") from None
-            if not isinstance(v, dict):
-                raise _Bad(f"event {n}: value is not an object")
+            v = _json_object(vb, f"event {n}: value")
             schema_name, table_name = k.get("scm", ""), k.get("tbl", "")
             if schema_name.__class__ is not str or table_name.__class__ is not str:
                 raise _Bad(f"event {n}: scm/tbl are not strings")
@@ -417,7 +414,7 @@ class OpenProtocolCodec:
                 raise _Bad(f"column {name!r}: type {t!r} / flag {f!r} are not integers")
             sig.append((name, t, f))
         cache_key = (schema_name, table_name, tuple(sig))
-        hit = self._tables.get(cache_key)
+        hit = self._cached(cache_key)
         if hit is not None:
             return hit
         names, types, readers, unsigned, pk, handle, unique = [], [], [], [], [], [], []
@@ -448,10 +445,7 @@ class OpenProtocolCodec:
         n = len(names)
         schema = TableSchema(schema_name, table_name, tuple(names), tuple(types), (-1,) * n, (0,) * n,
                              tuple(pk), tuple(keys), tuple(unsigned))
-        if len(self._tables) > 10_000:
-            self._tables.clear()
-        self._tables[cache_key] = (schema, readers)
-        return schema, readers
+        return self._remember(cache_key, (schema, readers))
 
 
 # ---------------------------------------------------------------- encoder (simulator, tests)
@@ -493,13 +487,8 @@ def _flags(schema: TableSchema, nullable: tuple[bool, ...] | None = None) -> lis
 
 
 def _writers(schema: TableSchema, zone: Any) -> list:
-    n = len(schema.columns)
-    flen = schema.flen or (0,) * n
-    dec = schema.decimal or (0,) * n
-    unsigned = set(schema.unsigned)
     out = []
-    for i, t in enumerate(schema.types):
-        render = go_text_renderer(t, flen[i], dec[i], i in unsigned, zone)
+    for t, render in zip(schema.types, go_text_renderers(schema, zone)):
         if t in dv.INT_TYPES or t in ("year", "bit", "enum", "set"):
             out.append(lambda v, r=render: int(r(v)))
         elif t == "float":
@@ -602,5 +591,5 @@ def encode_resolved(resolved_ts: int) -> tuple[bytes, bytes]:
     return struct.pack(">Q", BATCH_VERSION) + _framed([key]), struct.pack(">Q", 0)
 
 
-__all__ = ["BatchEncoder", "OpenProtocolCodec", "encode_ddl", "encode_resolved", "encode_row_event",
-           "float32_text", "go_quote", "go_unquote"]
+__all__ = ["BatchEncoder", "OpenProtocolCodec", "encode_ddl", "encode_resolved", "encode_row_event", "go_quote",
+           "go_unquote"]

@@ -54,8 +54,31 @@ _FLOAT_RE = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # TiDB's binary-charset spellings of the string types (types.TypeToStr with charset binary).
 BINARY_OF_TEXT = {"char": "binary", "varchar": "varbinary", "var_string": "varbinary", "tinytext": "tinyblob",
                   "text": "blob", "mediumtext": "mediumblob", "longtext": "longblob"}
-TEXT_OF_BINARY = {"binary": "char", "varbinary": "varchar", "tinyblob": "tinytext", "blob": "text",
-                  "mediumblob": "mediumtext", "longblob": "longtext"}
+
+
+# ---------------------------------------------------------------- the decoders' shared state
+
+
+class TableCache:
+    """Per-codec memory of table structures: one TableSchema object (and its value readers)
+    per distinct structure seen, so later messages of that structure share them (the router
+    caches by schema identity) and readers are built once. Bounded: structures change with DDL."""
+
+    LIMIT = 10_000
+
+    def __init__(self, time_zone: str):
+        self.time_zone = time_zone
+        self._zone = dv.zone_for(time_zone)
+        self._tables: dict[tuple, tuple[Any, list]] = {}
+
+    def _cached(self, key: tuple) -> tuple[Any, list] | None:
+        return self._tables.get(key)
+
+    def _remember(self, key: tuple, entry: tuple[Any, list]) -> tuple[Any, list]:
+        if len(self._tables) > self.LIMIT:
+            self._tables.clear()
+        self._tables[key] = entry
+        return entry
 
 
 # ---------------------------------------------------------------- float32, exactly
@@ -220,13 +243,19 @@ def go_text_renderer(base: str, flen: int, decimal: int, unsigned: bool, zone: A
     return dv.check_text
 
 
+def go_text_renderers(schema: Any, zone: Any) -> list[Callable[[Any], Any]]:
+    """:func:`go_text_renderer` for every column of a ``TableSchema``."""
+    return [go_text_renderer(t, flen, dec, uns, zone) for t, flen, dec, uns in schema.column_specs()]
+
+
 __all__ = [
     "BINARY_OF_TEXT",
-    "TEXT_OF_BINARY",
+    "TableCache",
     "float32_from_text",
     "float32_text",
     "float64_text",
     "go_text_renderer",
+    "go_text_renderers",
     "parse_int_text",
     "text_parser",
 ]

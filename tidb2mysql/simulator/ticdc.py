@@ -26,7 +26,7 @@ from typing import Any, Optional
 from tidb2mysql.drainer.values import zone_for
 from tidb2mysql.events import DDL, Op, RowChange, TableSchema, Txn
 from tidb2mysql.input import canal_json, open_protocol
-from tidb2mysql.input.ticdc_values import go_text_renderer
+from tidb2mysql.input.ticdc_values import go_text_renderers
 
 TICDC_FORMATS = ("ticdc-canal-json", "ticdc-open-protocol")
 DISPATCHERS = ("default", "table", "index-value", "ts")
@@ -72,19 +72,16 @@ class Dispatcher:
         self.rule = "table" if rule == "default" else rule
         self.partitions = partitions
         self._zone = zone_for(time_zone)
-        self._renderers: dict[int, list] = {}
+        self._renderers: dict[int, tuple[TableSchema, list]] = {}
 
     def _value_bytes(self, schema: TableSchema, i: int, v: Any) -> bytes:
         """``model.ColumnValueString`` of the Go value TiCDC holds for native ``v``."""
         if v is None:
             return b"null"
-        r = self._renderers.get(id(schema))
-        if r is None:
-            n = len(schema.columns)
-            flen = schema.flen or (0,) * n
-            dec = schema.decimal or (0,) * n
-            r = self._renderers[id(schema)] = [
-                go_text_renderer(t, flen[j], dec[j], j in schema.unsigned, self._zone) for j, t in enumerate(schema.types)]
+        hit = self._renderers.get(id(schema))
+        if hit is None or hit[0] is not schema:  # the schema is kept, so its id stays unique
+            hit = self._renderers[id(schema)] = (schema, go_text_renderers(schema, self._zone))
+        r = hit[1]
         out = r[i](v)
         return out if isinstance(out, bytes) else out.encode("utf-8")
 
@@ -166,19 +163,17 @@ def net_changes(schema: TableSchema, rows: list[RowChange], split_key_updates: b
             events.append(RowChange(Op.DELETE, None, before))
         elif before != after:
             events.append(RowChange(Op.UPDATE, after, before))
-    if not split_key_updates:
-        return events
     keyed = {i for _name, cols in schema.unique_keys for i in cols} | set(schema.pk)
     out: list[RowChange] = []
-    split = False
     for rc in events:
-        if rc.op == Op.UPDATE and any(rc.old[i] != rc.new[i] for i in keyed):
+        if split_key_updates and rc.op == Op.UPDATE and any(rc.old[i] != rc.new[i] for i in keyed):
             out += [RowChange(Op.DELETE, None, rc.old), RowChange(Op.INSERT, rc.new, None)]
-            split = True
         else:
             out.append(rc)
-    if split:
-        out.sort(key=lambda rc: (0 if rc.op == Op.DELETE else 1 if rc.op == Op.UPDATE else 2))
+    # TiCDC sorts a split transaction deletes, updates, inserts; a clustered primary-key
+    # change is a delete and an insert of two row keys already. Sorted always: one of the
+    # orders TiCDC can produce, and the one a consumer must be able to apply.
+    out.sort(key=lambda rc: 0 if rc.op == Op.DELETE else 1 if rc.op == Op.UPDATE else 2)
     return out
 
 

@@ -1,4 +1,5 @@
-"""The simulated TiDB workload: run it on the source, publish Drainer messages for it.
+"""The simulated TiDB workload: run it on the source, publish Drainer messages for it (or, with
+``output``, TiCDC's canal-json / open-protocol messages: ``simulator/ticdc.py``).
 
 Row images are read back from the source inside each transaction (``SELECT ... FOR UPDATE``
 before a change, ``SELECT`` after it), so a message always describes what the source holds,
@@ -23,6 +24,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from tidb2mysql import db
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, Txn
+from tidb2mysql.input.settings import input_settings
 from tidb2mysql.kafka_settings import admin_config, producer_config
 from tidb2mysql.replication.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
@@ -166,8 +168,6 @@ class Simulator:
         self.rng = random.Random(opts.seed)
         self.topic = cfg.kafka.topic
         self.time_zone = cfg.drainer.time_zone
-        from tidb2mysql.input.settings import input_settings
-
         self.output = opts.output or input_settings(cfg).format
         self.databases = list(opts.databases) or [f"sim_{opts.seed}"]
         self.conn = db.connect(cfg.source, autocommit=False)
@@ -186,7 +186,8 @@ class Simulator:
             self.time_zone = input_settings(cfg).time_zone  # the changefeed's zone renders TIMESTAMPs
             self.ticdc = TiCDCPublisher(TiCDCOptions(self.output, self.partitions, opts.dispatcher,
                                                      opts.batch_size), self.time_zone)
-        self.sent_by_partition: dict[int, list[tuple[Optional[bytes], bytes]]] = {}
+        # per partition: (key, value, is a watermark) of the last messages, for redeliveries
+        self.sent_by_partition: dict[int, list[tuple[Optional[bytes], bytes, bool]]] = {}
         self._since_watermark = 0
         self._watermark_at = time.monotonic()
         self._last_ts = 0
