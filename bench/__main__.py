@@ -1,7 +1,8 @@
 """``python -m bench [--smoke | --full] [--only SECTION ...] [--out DIR]``
 
-Sections, in order: incremental (flow and ceiling per workload), apply (raw apply ceiling
-and LOAD DATA), delay, fullload, memory. Run one benchmark at a time on this 2-core
+Sections, in order: incremental (flow and ceiling per workload), shapes, ticdc (the mix
+workload from an 8-partition TiCDC canal-json topic next to Drainer), apply (raw apply
+ceiling and LOAD DATA), delay, fullload, memory. Run one benchmark at a time on this 2-core
 machine, and not while the test suite runs. A section that fails is recorded under
 ``errors`` and the run goes on; the exit status is 1 if any section failed.
 """
@@ -25,23 +26,8 @@ from bench.sizes import MODES
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.replication.checkpoint import ensure_meta
 
-SECTIONS = ("incremental", "shapes", "apply", "delay", "fullload", "memory")
+SECTIONS = ("incremental", "shapes", "ticdc", "apply", "delay", "fullload", "memory")
 log = logging.getLogger("bench")
-
-
-def _checksum(cfg, w: oltp.Workload) -> tuple:
-    conn = env.target(cfg)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CHECKSUM TABLE " + ", ".join(f"`{s.schema}`.`{s.table}`" for s in w.tables))
-            sums = tuple(r[1] for r in cur.fetchall())
-            counts = []
-            for s in w.tables:
-                cur.execute(f"SELECT COUNT(*) FROM `{s.schema}`.`{s.table}`")
-                counts.append(cur.fetchone()[0])
-        return sums + (sum(counts),)
-    finally:
-        conn.close()
 
 
 def _fresh_tables(cfg, w: oltp.Workload) -> None:
@@ -66,13 +52,13 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
             r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, processes=processes,
                                      timeout=sizes.timeout)
             out["flow"][label] = r
-            sums.add(_checksum(cfg, w))
+            sums.add(oltp.checksum(cfg, w))
             log.info("%s flow %s: %s", name, label, r)
         for n in sizes.ceiling_procs:
             _fresh_tables(cfg, w)
             r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout)
             out["ceiling"][str(n)] = r
-            sums.add(_checksum(cfg, w))
+            sums.add(oltp.checksum(cfg, w))
             log.info("%s ceiling %d procs: %s", name, n, r)
         best = max(c["rows_per_s"] for c in out["ceiling"].values())
         out["ceiling_best"] = best
@@ -127,6 +113,13 @@ def section_shapes(cfg, sizes, workdir, res) -> None:
     res["table_shapes"] = run_shapes(cfg, max(400, sizes.rows["uk"] // 5), 2, log=log.info)
 
 
+def section_ticdc(cfg, sizes, workdir, res) -> None:
+    """Issue 16: the mix workload from an 8-partition TiCDC canal-json topic, next to Drainer."""
+    from bench.ticdc import run_ticdc
+
+    res["ticdc"] = run_ticdc(cfg, sizes.rows["mix"], workdir, sizes.timeout, log=log.info)
+
+
 def section_fullload(cfg, sizes, workdir, res) -> None:
     res["full_load"] = fullload.run_full_load(cfg, sizes.full_load_scale, workdir)
     log.info("full load: %s", res["full_load"])
@@ -165,7 +158,8 @@ def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
 
 
 RUNNERS = {"incremental": section_incremental, "apply": section_apply, "delay": section_delay,
-           "fullload": section_fullload, "memory": section_memory, "shapes": section_shapes}
+           "fullload": section_fullload, "memory": section_memory, "shapes": section_shapes,
+           "ticdc": section_ticdc}
 
 
 def main(argv=None) -> int:

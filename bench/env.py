@@ -39,8 +39,8 @@ def target_database(cfg: Config, label: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def topic(cfg: Config, label: str) -> Iterator[str]:
-    name = stack.create_topic(cfg.kafka, label="bench_" + label)
+def topic(cfg: Config, label: str, partitions: int = 1) -> Iterator[str]:
+    name = stack.create_topic(cfg.kafka, label="bench_" + label, partitions=partitions)
     try:
         yield name
     finally:

@@ -31,11 +31,12 @@ SNAPSHOT_SECONDS: int = 0
 
 
 def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers: int = 1, processes: int = 1,
-             timeout: float = 1800, settings: dict | None = None) -> dict:
+             timeout: float = 1800, settings: dict | None = None, sections: dict | None = None) -> dict:
     job = env.unique(f"flow_{workers}x{processes}")
     inc = {"shards": SHARDS}
     inc.update(settings or {})
     extra = {"kafka": {"client": dict(KAFKA_CLIENT)}} if KAFKA_CLIENT else {}
+    extra.update(sections or {})  # e.g. {"input": {"format": "ticdc-canal-json"}}
     conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental=inc, **extra)
     log = workdir / f"{job}.log"
     cps = Checkpoints("tidb2mysql", job)

@@ -27,6 +27,8 @@ from typing import Iterator
 
 from confluent_kafka import Producer
 
+from bench import env
+
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn, make_tso
 from tidb2mysql.kafka_settings import producer_config
@@ -204,3 +206,19 @@ def create_tables(conn, w: Workload) -> None:
             cur.execute(f"DROP TABLE IF EXISTS `{s.schema}`.`{s.table}`")
             cur.execute(f"USE `{s.schema}`")
             cur.execute(create_sql(s))
+
+
+def checksum(cfg, w: Workload) -> tuple:
+    """CHECKSUM TABLE of the workload's tables and their total row count (target equality)."""
+    conn = env.target(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CHECKSUM TABLE " + ", ".join(f"`{s.schema}`.`{s.table}`" for s in w.tables))
+            sums = tuple(r[1] for r in cur.fetchall())
+            counts = []
+            for s in w.tables:
+                cur.execute(f"SELECT COUNT(*) FROM `{s.schema}`.`{s.table}`")
+                counts.append(cur.fetchone()[0])
+        return sums + (sum(counts),)
+    finally:
+        conn.close()

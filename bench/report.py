@@ -94,6 +94,18 @@ def markdown(res: dict) -> str:
         for shape, r in sh.items():
             L.append(f"| {shape} | {_n(r['changes'])} | {_n(r['rows_per_s'])} | {r['seconds']} |")
         L.append("")
+    tc = res.get("ticdc")
+    if tc:
+        L += [f"## Incremental from TiCDC ({tc['format']}, {tc['partitions']} partitions, {tc['dispatcher']} dispatcher)"
+              f" next to Drainer; workload {tc['workload']}, {_n(tc['rows'])} rows", "",
+              "| input | flow | rows/s | rows/s (startup included) | peak RSS MiB |", "|---|---|---|---|---|"]
+        for label, r in tc["flow"].items():
+            L.append(f"| TiCDC | {label} | {_n(r['rows_per_s'])} | {_n(r['rows_per_s_wall'])} | {r['peak_rss_mib']} |")
+        d = tc.get("drainer_w1")
+        if d:
+            L.append(f"| Drainer | w1 | {_n(d['rows_per_s'])} | {_n(d['rows_per_s_wall'])} | {d['peak_rss_mib']} |")
+        L.append(f"Target after TiCDC and Drainer flows identical: {tc.get('target_equal')}.")
+        L.append("")
     m = res.get("memory")
     if m:
         L += ["## Memory (peak RSS of the flow's process tree, MiB)", "", "| comparison | small | large | large/small |",

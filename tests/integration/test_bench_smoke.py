@@ -75,9 +75,14 @@ def test_smoke_bench_writes_every_section(stack_config, tmp_path):
         _positive(r, "rows_per_s", "rows_in_table")
     assert len({r["rows_in_table"] for r in shapes.values()}) == 1  # same workload, same end state
 
+    tc = res["ticdc"]
+    assert tc["target_equal"] is True and tc["partitions"] == 8 and tc["messages"] > tc["rows"]
+    for r in [*tc["flow"].values(), tc["drainer_w1"]]:
+        _positive(r, "rows_per_s", "rows_per_s_wall", "peak_rss_mib")
+
     assert {g["goal"].split(" ")[0] for g in res["goals"]} >= {"incremental", "p99", "full", "memory"}
     md = (tmp_path / "results.md").read_text()
-    for heading in ("## Incremental replication", "## Incremental per table shape", "## Apply ceiling", "## Delay",
+    for heading in ("## Incremental replication", "## Incremental per table shape", "## Incremental from TiCDC", "## Apply ceiling", "## Delay",
                     "## Full load", "## Memory", "## Goals"):
         assert heading in md
     print(f"smoke bench: {secs:.0f}s")
