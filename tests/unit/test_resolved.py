@@ -54,6 +54,15 @@ def test_arrival_order_across_partitions_does_not_change_the_unit():
     assert run([0, 1, 2]) == run([2, 0, 1]) == run([1, 2, 0])
 
 
+def test_a_transaction_is_handed_over_deletes_first_whatever_partition_brought_them():
+    g = ResolvedGate(GateState(2))
+    g.add(0, ShardChunk(5, [Change(5, 0, T, Op.INSERT, (1, 20), None)]))
+    g.add(1, ShardChunk(5, [Change(5, 0, T, Op.DELETE, None, (2, 20)), Change(5, 2, T, Op.UPDATE, (3, 1), (3, 0))]))
+    g.add(0, PartitionResolved(5))
+    out = g.add(1, PartitionResolved(5))
+    assert [(c.op, c.seq) for c in out[0].changes] == [(Op.DELETE, 0), (Op.UPDATE, 1), (Op.INSERT, 2)]
+
+
 def test_commit_ts_order_over_partitions():
     g = ResolvedGate(GateState(2))
     g.add(1, chunk(30, 3))

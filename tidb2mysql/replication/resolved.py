@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from tidb2mysql.replication.backlog import Backlog
-from tidb2mysql.events import DDL
+from tidb2mysql.events import DDL, Op
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
 
 
@@ -231,16 +231,18 @@ class ResolvedGate:
         (partition, offset, order in the message): positions (ts, seq) numbered again."""
         parts = self.st.rows.pop(ts)
         parts.sort(key=lambda p: (p[0], p[1]))
-        changes: list[Change] = []
+        ordered: list[Change] = []
         nbytes = 0
         offset = -1
-        seq = 0
         for _p, off, chunk in parts:
             nbytes += chunk.nbytes
             offset = max(offset, off)
-            for ch in chunk.changes:
-                changes.append(Change(ts, seq, ch.schema, ch.op, ch.new, ch.old))
-                seq += 1
+            ordered.extend(chunk.changes)
+        # Deletes, then updates, then inserts, as TiCDC orders a table's transaction: the two
+        # halves of a split key update may come from different partitions. (A stable sort: a
+        # row has one change per transaction, or a delete before its insert.)
+        ordered.sort(key=_op_rank)
+        changes = [Change(ts, seq, ch.schema, ch.op, ch.new, ch.old) for seq, ch in enumerate(ordered)]
         self.st.held_bytes -= nbytes
         # The bytes stay charged: the applier settles them when it applies or skips the chunk.
         return ShardChunk(ts, changes, offset, nbytes)
@@ -254,5 +256,11 @@ class ResolvedGate:
         for t in [t for t in st.ddls if t <= ts]:
             del st.ddls[t]
 
+
+def _op_rank(ch: Change) -> int:
+    return _RANK[ch.op]
+
+
+_RANK = {Op.DELETE: 0, Op.UPDATE: 1, Op.INSERT: 2}
 
 __all__ = ["GateState", "PartitionFilter", "PartitionResolved", "ReadGate", "ResolvedGate"]
