@@ -113,6 +113,20 @@ def test_transactions_over_partitions_ddl_on_partition_zero_and_redeliveries(sta
     s.resolved((1,), ts(8))
     s.flush()
 
+    # precheck: every partition decodes as canal-json and carries resolved events
+    import dataclasses
+
+    from tidb2mysql.input.settings import InputConfig
+    from tidb2mysql.ops.ticdc_setup import precheck_topic
+
+    cfg = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=topic))
+    status, detail, _fix = precheck_topic(dataclasses.replace(
+        cfg, extra={**cfg.extra, "input": InputConfig(format="ticdc-canal-json")}))
+    assert status == "pass" and "3 partition(s)" in detail, detail
+    status, detail, _fix = precheck_topic(dataclasses.replace(
+        cfg, extra={**cfg.extra, "input": InputConfig(format="ticdc-open-protocol")}))
+    assert status == "fail" and "do not decode as ticdc-open-protocol" in detail, detail
+
     job = f"cdcs_{uuid.uuid4().hex[:6]}"
     cfg_path = flowrun.write_config(tmp_path / "t2m.toml", topic=topic, job=job, input={"format": "ticdc-canal-json"},
                                     incremental={"shards": 4})
