@@ -30,14 +30,6 @@ SECTIONS = ("incremental", "shapes", "ticdc", "apply", "delay", "fullload", "mem
 log = logging.getLogger("bench")
 
 
-def _fresh_tables(cfg, w: oltp.Workload) -> None:
-    conn = env.target(cfg)
-    try:
-        oltp.create_tables(conn, w)
-    finally:
-        conn.close()
-
-
 def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_mem: dict | None = None) -> dict:
     with env.target_database(cfg, name) as database, env.topic(cfg, name) as topic:
         w = oltp.make_workload(name, database, rows)
@@ -47,7 +39,7 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
         out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {}}
         sums = set()
         for workers, processes in flows:
-            _fresh_tables(cfg, w)
+            oltp.fresh_tables(cfg, w)
             label = "w1" if processes == 1 else f"p{processes}"
             r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, processes=processes,
                                      timeout=sizes.timeout)
@@ -55,7 +47,7 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
             sums.add(oltp.checksum(cfg, w))
             log.info("%s flow %s: %s", name, label, r)
         for n in sizes.ceiling_procs:
-            _fresh_tables(cfg, w)
+            oltp.fresh_tables(cfg, w)
             r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout)
             out["ceiling"][str(n)] = r
             sums.add(oltp.checksum(cfg, w))
@@ -80,12 +72,12 @@ def section_apply(cfg, sizes, workdir, res) -> None:
     for n in sizes.ceiling_procs:
         with env.target_database(cfg, "raw") as database:
             w.tables = [oltp.oltp_schema(database, "oltp")]
-            _fresh_tables(cfg, w)
+            oltp.fresh_tables(cfg, w)
             out["upsert"][str(n)] = apply_ceiling.raw_upsert(cfg, database, sizes.raw_rows, n)
             log.info("raw upsert %d procs: %s", n, out["upsert"][str(n)])
     with env.target_database(cfg, "load") as database:
         w.tables = [oltp.oltp_schema(database, "oltp")]
-        _fresh_tables(cfg, w)
+        oltp.fresh_tables(cfg, w)
         out["load_data"] = apply_ceiling.load_data(cfg, database, sizes.raw_rows)
         log.info("load data: %s", out["load_data"])
     res["apply_ceiling"] = out
@@ -98,7 +90,7 @@ def section_delay(cfg, sizes, workdir, res) -> None:
     rate = res.get("delay_rate") or mix["rows_per_s"] / 2
     with env.target_database(cfg, "delay") as database, env.topic(cfg, "delay") as topic:
         w = oltp.make_workload("mix", database, 0)
-        _fresh_tables(cfg, w)
+        oltp.fresh_tables(cfg, w)
         res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir,
                                        warmup=min(5.0, sizes.delay_seconds / 2))
         res["delay"]["rate_from"] = ("--delay-rate" if res.get("delay_rate")
@@ -153,7 +145,7 @@ def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
     with env.target_database(cfg, name) as database, env.topic(cfg, name) as topic:
         w = oltp.make_workload(name, database, rows)
         last_ts, _ = oltp.publish(cfg, topic, w)
-        _fresh_tables(cfg, w)
+        oltp.fresh_tables(cfg, w)
         return incremental.run_flow(cfg, topic, last_ts, rows, workdir, timeout=sizes.timeout)
 
 

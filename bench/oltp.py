@@ -222,3 +222,12 @@ def checksum(cfg, w: Workload) -> tuple:
         return sums + (sum(counts),)
     finally:
         conn.close()
+
+
+def fresh_tables(cfg, w: Workload) -> None:
+    """(Re)create the workload's tables, empty, in the target."""
+    conn = env.target(cfg)
+    try:
+        create_tables(conn, w)
+    finally:
+        conn.close()

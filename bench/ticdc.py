@@ -68,7 +68,7 @@ def run_ticdc(cfg, rows: int, workdir: Path, timeout: float, log=print) -> dict:
             last_ts, msgs = publish(cfg, topic, w)
             out["messages"] = msgs
             for workers in (1, 2):
-                _fresh(cfg, w)
+                oltp.fresh_tables(cfg, w)
                 r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, timeout=timeout,
                                          sections={"input": {"format": FORMAT}})
                 out["flow"][f"w{workers}"] = r
@@ -76,17 +76,10 @@ def run_ticdc(cfg, rows: int, workdir: Path, timeout: float, log=print) -> dict:
                 log(f"ticdc flow -w {workers}: {r}")
         with env.topic(cfg, "ticdc_drainer") as topic:
             last_ts, _ = oltp.publish(cfg, topic, w)
-            _fresh(cfg, w)
+            oltp.fresh_tables(cfg, w)
             out["drainer_w1"] = incremental.run_flow(cfg, topic, last_ts, rows, workdir, timeout=timeout)
             sums.add(oltp.checksum(cfg, w))
             log(f"drainer flow -w 1 (same workload): {out['drainer_w1']}")
     out["target_equal"] = len(sums) == 1  # TiCDC -w 1, -w 2 and Drainer left the same tables
     return out
 
-
-def _fresh(cfg, w: oltp.Workload) -> None:
-    conn = env.target(cfg)
-    try:
-        oltp.create_tables(conn, w)
-    finally:
-        conn.close()

@@ -18,39 +18,9 @@ from typing import Any, Callable, Optional
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
+from tidb2mysql.drainer.decode import peek_commit_ts  # re-exported: Drainer's cheap commit_ts read
+
 log = logging.getLogger(__name__)
-
-
-def peek_commit_ts(value: bytes) -> Optional[int]:
-    """commit_ts (field 2, varint) of a serialized Binlog without parsing the whole message.
-
-    Drainer's gogo marshaller writes fields in number order, so field 1 (type) and field 2
-    come first. Returns None when the bytes do not start that way; callers then decode fully.
-    """
-    i, n = 0, len(value)
-    for _ in range(2):
-        if i >= n:
-            return None
-        tag = value[i]
-        i += 1
-        if tag not in (0x08, 0x10):
-            return None
-        shift = result = 0
-        while True:
-            if i >= n or shift > 63:
-                return None
-            b = value[i]
-            i += 1
-            result |= (b & 0x7F) << shift
-            if not b & 0x80:
-                break
-            shift += 7
-        if tag == 0x10:
-            result &= (1 << 64) - 1  # a varint of 10 bytes may carry more than 64 bits
-            if result >= 1 << 63:
-                result -= 1 << 64
-            return result if result >= 0 else None  # a TSO is never negative: decode fully
-    return None
 
 
 @dataclass
