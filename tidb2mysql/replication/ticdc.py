@@ -314,6 +314,11 @@ class ReaderServices:
                 self._topic_resolved = compute()
             return self._topic_resolved
 
+    def topic_grew(self) -> None:
+        """A reader at the end got new messages: the topic's end must be read again."""
+        with self._lock:
+            self._topic_resolved = None
+
 
 @dataclass
 class SourceState:
@@ -381,7 +386,9 @@ class PartitionSource:
             if self.s.stop_at_end and self.reader.at_end:
                 self._drain()
             return []
-        self.drain_ts = None
+        if self.drain_ts is not None:
+            self.drain_ts = None
+            self.services.topic_grew()
         out: list = []
         for m in msgs:
             self._message(m, out)
