@@ -114,19 +114,19 @@ def assert_target_equals_source(case: Case, job: str, redelivered: bool = True) 
         dst.close()
 
 
-CASES = [
-    ("ticdc-canal-json", 1, "table"),  # without redeliveries: the key-less table is compared too
-    ("ticdc-canal-json", 3, "ts"),
-    ("ticdc-canal-json", 8, "index-value"),
-    ("ticdc-open-protocol", 1, "index-value"),
-    ("ticdc-open-protocol", 3, "table"),
-    ("ticdc-open-protocol", 8, "ts"),
+CASES = [  # format, partitions, dispatcher, workers, processes
+    ("ticdc-canal-json", 1, "table", 1, 1),  # without redeliveries: the key-less table is compared too
+    ("ticdc-canal-json", 3, "ts", 2, 1),
+    ("ticdc-canal-json", 8, "index-value", 2, 1),
+    ("ticdc-open-protocol", 1, "index-value", 2, 1),
+    ("ticdc-open-protocol", 3, "table", 2, 1),
+    ("ticdc-open-protocol", 8, "ts", 2, 2),  # rows cross processes to their shard
 ]
 
 
-@pytest.mark.parametrize("fmt,partitions,dispatcher", CASES,
-                         ids=[f"{f.split('-', 1)[1]}-p{p}-{d}" for f, p, d in CASES])
-def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatcher):
+@pytest.mark.parametrize("fmt,partitions,dispatcher,workers,processes", CASES,
+                         ids=[f"{f.split('-', 1)[1]}-p{p}-{d}-{w}x{n}" for f, p, d, w, n in CASES])
+def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatcher, workers, processes):
     redeliver = 0.0 if partitions == 1 and fmt == "ticdc-canal-json" else 0.01
     case = simulate(stack_config, fmt, partitions, dispatcher, TXNS, seed=partitions * 100 + len(fmt), redeliver=redeliver)
     try:
@@ -134,9 +134,9 @@ def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatche
         fresh_target(case, job)
         log = tmp_path / "flow.log"
         t0 = time.monotonic()
-        rc = flowrun.run(flowrun.incremental_cmd(config(case, tmp_path, job), workers=2), log, timeout=300)
+        rc = flowrun.run(flowrun.incremental_cmd(config(case, tmp_path, job), workers, processes), log, timeout=300)
         assert rc == 0, flowrun.tail(log)
-        print(f"flow -w 2: {case.summary.rows} rows in {time.monotonic() - t0:.1f}s")
+        print(f"flow -w {workers} -p {processes}: {case.summary.rows} rows in {time.monotonic() - t0:.1f}s")
         assert_target_equals_source(case, job, redelivered=redeliver > 0)
     finally:
         cleanup(case)
