@@ -90,7 +90,8 @@ def run(args) -> int:
     finally:
         conn.close()
     print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
-    _print_changefeed(cfg, ts)
+    if not _print_changefeed(cfg, ts):
+        return 3
     inc_args = argparse.Namespace(
         config=cfg_path, workers=args.workers, processes=args.processes,
         recovery_dir=str(rdir / "incremental") if rdir else None, snapshot_interval=args.snapshot_interval,
@@ -100,25 +101,30 @@ def run(args) -> int:
     return incremental_cmd.run(inc_args)
 
 
-def _print_changefeed(cfg, ts: int) -> None:
-    """TiCDC input: the changefeed must start at the snapshot TSO; say exactly how to create it."""
+def _print_changefeed(cfg, ts: int) -> bool:
+    """TiCDC input: the changefeed must start at the snapshot TSO; say exactly how to create it.
+    False when its topic does not exist yet: the user creates the changefeed and runs migrate
+    again (the stage is recorded: it goes on with incremental replication)."""
     from tidb2mysql.input.settings import input_settings
 
     fmt = input_settings(cfg).format
     if not input_settings(cfg).is_ticdc:
-        return
+        return True
     from tidb2mysql.ops import ticdc_setup
     from tidb2mysql.replication.runtime import reader_client_config
     from tidb2mysql.replication.ticdc import topic_partitions
 
     try:
-        n = topic_partitions(reader_client_config(cfg.kafka), cfg.kafka.topic)
-    except Exception as e:  # noqa: BLE001 - the topic may not exist yet: TiCDC creates it with partition-num
-        print(f"tidb2mysql migrate: topic {cfg.kafka.topic!r}: {e}; assuming 8 partitions", file=sys.stderr)
-        n = 8
+        n, exists = topic_partitions(reader_client_config(cfg.kafka), cfg.kafka.topic), True
+    except RuntimeError:  # TiCDC creates the topic with partition-num partitions
+        n, exists = 8, False
     print("tidb2mysql migrate: create the TiCDC changefeed from the snapshot (if not done yet):\n  "
           + ticdc_setup.changefeed_command(cfg.kafka, fmt, n, ts, ticdc_setup.changefeed_id(cfg.job.name)),
           file=sys.stderr)
+    if not exists:
+        print(f"tidb2mysql migrate: topic {cfg.kafka.topic!r} does not exist yet: create the changefeed, then run"
+              " `tidb2mysql migrate` again (it continues with incremental replication)", file=sys.stderr)
+    return exists
 
 
 def add_arguments(p) -> None:
