@@ -209,3 +209,35 @@ def test_random_interleavings_release_whole_transactions_in_order():
         assert seen == want, trial
         marks = [x.commit_ts for x in out if isinstance(x, Watermark)]
         assert marks == sorted(marks) and marks[-1] == 1000
+
+
+def test_keys_at_apply_completes_placeholder_tables_from_the_target():
+    from tidb2mysql.replication.ticdc import UNKNOWN_KEYS, KeysAtApply
+
+    reads = []
+
+    def read_keys(db_name, table):
+        reads.append(table)
+        return {"pkuk": (("PRIMARY", ("id",)), ("uk", ("u",))), "ukonly": (("uk", ("u",)),)}.get(table)
+
+    k = KeysAtApply(read_keys)
+    pkuk = TableSchema("db", "pkuk", ("id", "u"), ("int", "int"), pk=(0,),
+                       unique_keys=(("PRIMARY", (0,)), (UNKNOWN_KEYS, (0,))))
+    ukonly = TableSchema("db", "ukonly", ("u", "v"), ("int", "int"), unique_keys=((UNKNOWN_KEYS, ()),))
+    missing = TableSchema("db", "gone", ("a",), ("int",), unique_keys=((UNKNOWN_KEYS, ()),))
+    plain = TableSchema("db", "t", ("id",), ("int",), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+    c = ShardChunk(5, [Change(5, 0, pkuk, Op.INSERT, (1, 2), None), Change(5, 1, ukonly, Op.INSERT, (7, 1), None),
+                       Change(5, 2, ukonly, Op.DELETE, None, (None, 1)), Change(5, 3, missing, Op.INSERT, (1,), None),
+                       Change(5, 4, plain, Op.INSERT, (1,), None)])
+    k.complete(c)
+    s = [ch.schema for ch in c.changes]
+    assert s[0].pk == (0,) and s[0].unique_keys == (("PRIMARY", (0,)), ("uk", (1,)))  # one shard, delete+insert
+    assert s[1].pk == (0,) and s[1].unique_keys == (("PRIMARY", (0,)),)  # merged by its unique key
+    assert s[2].pk == () and s[2].unique_keys == (("uk", (0,)),)  # NULL key: applied in order, whole row
+    assert s[3] is missing and s[4] is plain
+    assert [ch.seq for ch in c.changes] == [0, 1, 2, 3, 4]
+    k.complete(ShardChunk(6, [Change(6, 0, pkuk, Op.DELETE, None, (1, 2))]))
+    assert reads.count("pkuk") == 1  # cached until a DDL clears it
+    k.clear()
+    k.complete(ShardChunk(7, [Change(7, 0, pkuk, Op.DELETE, None, (1, 2))]))
+    assert reads.count("pkuk") == 2
