@@ -120,7 +120,7 @@ SERVER_VARIABLES = ("version", "innodb_buffer_pool_size", "innodb_log_file_size"
 def server_variables() -> dict:
     """The stack servers' settings, read from the servers themselves at bench time."""
     from bench import env  # the stack's config; only when a run records its results
-    from tidb2mysql import db
+    from tidb2mysql.mysql import db
     cfg = env.load_config()
     names = ",".join(f"'{v}'" for v in SERVER_VARIABLES)
     out = {}

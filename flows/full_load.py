@@ -27,7 +27,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.page_writer import PageWriter
 from tidb2mysql.fullload.reader import LaneReader

@@ -30,12 +30,14 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db, kafka_settings
+from tidb2mysql import kafka_settings
+from tidb2mysql.mysql import db
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
 from tidb2mysql.ops.settings import metrics_settings
-from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
 from tidb2mysql.replication.runtime import Services, SourceLoop
@@ -133,7 +135,7 @@ def build_flow(cfg) -> Dataflow:
         forced = fencing.check_may_write(conn, cfg.job.meta_schema, cfg.job.name, s.force)  # JobFenced
         if forced:
             log.warning("%s", forced)
-        ensure_meta(conn, cfg.job.meta_schema)
+        ensure_meta(conn, cfg.job.meta_schema, REPLICATION)
         fencing.JobControl(cfg.job.meta_schema, cfg.job.name).ensure(conn)
         initial = (s.start_commit_ts, MAX_SEQ)
         Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)

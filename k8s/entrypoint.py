@@ -245,7 +245,7 @@ def full_load_start(env: Mapping[str, str], log=print) -> Optional[int]:
     if _get(env, "T2M_START_AFTER_FULL_LOAD").lower() in ("false", "0", "no", "off"):
         return None
     from tidb2mysql import config as config_mod  # noqa: PLC0415
-    from tidb2mysql import db  # noqa: PLC0415
+    from tidb2mysql.mysql import db  # noqa: PLC0415
     from tidb2mysql.replication.settings import incremental_settings  # noqa: PLC0415
 
     try:

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _connect_failure(e: BaseException) -> str | None:
     """The message of a TLS / authentication failure while connecting, else None."""
-    from tidb2mysql.db import ER_ACCESS_DENIED, TLSConnectError
+    from tidb2mysql.mysql.db import ER_ACCESS_DENIED, TLSConnectError
     from tidb2mysql.kafka_settings import KafkaConnectError
 
     if isinstance(e, KafkaConnectError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.ddl import Target
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.fullload.chunking import Plan as LoadPlan
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.schema.model import Catalog, SourceObject
@@ -14,7 +14,7 @@ from tidb2mysql.selection.fullload import map_plan, select_source_tables
 from tidb2mysql.selection.rules import SelectionConfig
 from tidb2mysql.selection.schema import filter_catalog
 
-MARIADB = Target.parse("mariadb:10.11")
+MARIADB = Dialect.parse("mariadb:10.11")
 
 
 def sel(**kw):

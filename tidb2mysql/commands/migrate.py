@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db, launch
+from tidb2mysql import launch
+from tidb2mysql.mysql import db
 from tidb2mysql.cli import COMMANDS, command
 
 

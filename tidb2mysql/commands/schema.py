@@ -41,8 +41,8 @@ def _fail(msg: str) -> int:
 def run(args) -> int:
     import pymysql
 
-    from tidb2mysql.db import connect
-    from tidb2mysql.ddl import Target
+    from tidb2mysql.mysql.db import connect
+    from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.schema import render
     from tidb2mysql.schema.apply import apply_plan, exit_status
     from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
@@ -83,7 +83,7 @@ def run(args) -> int:
     except pymysql.MySQLError as e:
         return _fail(f"cannot connect to the target {cfg.target.describe()}: {e}")
     try:
-        target = Target.detect(target_conn)
+        target = Dialect.detect(target_conn)
         try:
             dbmap = database_map([o.database for o in catalog.databases], args.target_database, mapping)
             # One rule engine: [selection] plus the command line's database renames.

@@ -22,7 +22,8 @@ from tidb2mysql.ddl import charsets
 from tidb2mysql.ddl.catalog import Catalog, TableInfo, expression_columns
 from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.model import Decision, Translation
-from tidb2mysql.ddl.target import Target
+from tidb2mysql.mysql.dialect import Dialect
+from tidb2mysql.mysql.sql import quote_ident
 from tidb2mysql.ddl.tokenizer import (
     COMMENT, EXEC_COMMENT, QIDENT, TIDB_COMMENT, WORD, WS, Token, TokenizeError, split_statements, tokenize,
 )
@@ -86,7 +87,7 @@ _WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBU
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
 
 
-def translate(sql: str, target: Target, schema: Optional[str] = None,
+def translate(sql: str, target: Dialect, schema: Optional[str] = None,
               options: Optional[Options] = None, catalog: Optional[Catalog] = None) -> Translation:
     """Translate one DDL text (one or more statements) for ``target``.
 
@@ -137,14 +138,11 @@ def _clip(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
 
 class _Statement:
     """One statement's translation; the methods are the rewrite rules."""
 
-    def __init__(self, sql: str, target: Target, schema: Optional[str], options: Options,
+    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: Options,
                  catalog: Optional[Catalog] = None):
         self.sql = sql
         self.catalog = catalog

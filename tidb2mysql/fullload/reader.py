@@ -38,7 +38,7 @@ from tidb2mysql.fullload import tsv
 from tidb2mysql.fullload.chunking import TablePlan, page_from, page_sql
 from tidb2mysql.fullload.jobstore import ChunkState, JobStore
 from tidb2mysql.fullload.snapshot import SnapshotError
-from tidb2mysql.replication.sql import literal
+from tidb2mysql.mysql.sql import literal
 
 log = logging.getLogger("tidb2mysql.full_load")
 

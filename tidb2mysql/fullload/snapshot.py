@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql.sql import quote_ident
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import logging
 import threading
 from typing import Callable, Optional
 
-from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl import translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.ddl.catalog import TargetCatalog
 from tidb2mysql.ddl.shadow import validate
 from tidb2mysql.events import DDL
@@ -24,15 +25,15 @@ log = logging.getLogger(__name__)
 def make_translator(cfg, connect: Callable) -> Callable[..., Translation]:
     """The DDL translator the barrier uses for this job's target (detected on first use)."""
     lock = threading.Lock()
-    target: Optional[Target] = None
+    target: Optional[Dialect] = None
 
-    def detect() -> Target:
+    def detect() -> Dialect:
         nonlocal target
         with lock:
             if target is None:
                 conn = connect(autocommit=True)
                 try:
-                    target = Target.detect(conn)
+                    target = Dialect.detect(conn)
                 finally:
                     conn.close()
                 log.info("DDL translation for target %s", target)

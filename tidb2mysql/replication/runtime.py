@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.kafka_settings import consumer_config
 from tidb2mysql.ops import fencing, shutdown
@@ -28,7 +28,7 @@ from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick, select_all
-from tidb2mysql.replication.retry import ReconnectingConnection
+from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardContext

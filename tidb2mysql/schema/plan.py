@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tidb2mysql.ddl import Options, Target, translate
+from tidb2mysql.ddl import Options, translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, KEEP, SKIP, Catalog, SourceObject, Step
 from tidb2mysql.schema.names import foreign_key_targets, referenced_names, rename_created_database, rename_qualifiers
 
@@ -55,7 +56,7 @@ class TargetState:
 
 @dataclass
 class Plan:
-    target: Target
+    target: Dialect
     steps: list[Step] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)      # objects not migrated, with why
     database_map: dict[str, str] = field(default_factory=dict)
@@ -97,7 +98,7 @@ def parse_mapping(text: Optional[str]) -> dict[str, str]:
     return out
 
 
-def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: str = "fail",
+def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: str = "fail",
                dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None,
                selection=None) -> Plan:
     """``selection`` (a ``tidb2mysql.selection.engine.Selection``, already applied to the
@@ -134,7 +135,7 @@ def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: s
     return plan
 
 
-def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Target,
+def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Dialect,
                    options: Optional[Options]) -> Step:
     step = Step(obj, tdb, CREATE)
     if tdb != obj.database:
@@ -155,7 +156,7 @@ def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Targ
     return step
 
 
-def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Target, existing: str,
+def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Dialect, existing: str,
                  renames: dict[str, str], options: Optional[Options], selection=None) -> Step:
     tdb = tname[0]
     step = Step(obj, tdb, CREATE, target_table=tname[1] if tname[1] != obj.name else "")

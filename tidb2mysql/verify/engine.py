@@ -44,8 +44,8 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from tidb2mysql.compare import values_equal
-from tidb2mysql.replication.sql import literal, quote_ident, table_ref
-from tidb2mysql.replication.writer import SESSION_SQL_MODE
+from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
+from tidb2mysql.mysql.session import SESSION_SQL_MODE
 from tidb2mysql.verify import render
 from tidb2mysql.verify.snapshot import VerifyError
 

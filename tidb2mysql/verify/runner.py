@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.fullload.chunking import Chunk, PlanError, TablePlan, make_plan, select_tables
 from tidb2mysql.fullload.settings import full_load_settings
 from tidb2mysql.fullload.progress import ProgressView, TableProgress

@@ -21,7 +21,7 @@ import pymysql
 from tidb2mysql.config import Endpoint
 
 # MySQL's client error "SSL connection error" (CR_SSL_CONNECTION_ERROR). Not in the transient
-# codes of tidb2mysql.replication.errors: a certificate that does not verify will not start
+# codes of tidb2mysql.mysql.errors: a certificate that does not verify will not start
 # verifying on the next retry, so the flows stop at once instead of retrying forever.
 CR_SSL_CONNECTION_ERROR = 2026
 ER_ACCESS_DENIED = 1045

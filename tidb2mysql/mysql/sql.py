@@ -11,7 +11,7 @@ Dispatch is by value type rather than by column type on purpose: the native valu
 carry another type than its declared one (``None``; a zero date such as ``0000-00-00``
 that stays ``str`` in a DATE column), so a per-column encoder would need the same checks.
 
-Literals assume the session set up by :func:`tidb2mysql.replication.writer.prepare_session`:
+Literals assume the session set up by :func:`tidb2mysql.mysql.session.prepare_session`:
 utf8mb4, ``time_zone = '+00:00'``, and no ``NO_BACKSLASH_ESCAPES`` in ``sql_mode``.
 
 Statements are split so each stays under a byte budget (``max_allowed_packet`` must hold a
@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Optional, Sequ
 from tidb2mysql.events import Row, TableSchema
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tidb2mysql.replication.target_schema import TargetTable
+    from tidb2mysql.mysql.dialect import Dialect
+    from tidb2mysql.mysql.target_schema import TargetTable
 
 DEFAULT_BUDGET = 4 * 1024 * 1024  # bytes per statement
 
@@ -261,7 +262,7 @@ class TableSQL:
     """
 
     def __init__(self, schema: TableSchema, target: Optional["TargetTable"] = None,
-                 budget: int = DEFAULT_BUDGET):
+                 budget: int = DEFAULT_BUDGET, dialect: Optional["Dialect"] = None):
         self.schema = schema
         self.target = target
         self.budget = budget
@@ -291,7 +292,7 @@ class TableSQL:
                 )
         self.pk_names = [quote_ident(schema.columns[i]) for i in pk]
         non_key = [nm for i, nm in zip(plan.write, names) if i not in pk] or names[:1]
-        self._odku = " ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}=VALUES({nm})" for nm in non_key)
+        self._odku = upsert_tail(non_key, schema.table, dialect)
         self._insert_head = f"INSERT INTO {self.ref} {self.column_list} VALUES "
         if len(pk) == 1:
             self._delete_head = f"DELETE FROM {self.ref} WHERE {self.pk_names[0]} IN ("
@@ -332,7 +333,7 @@ class TableSQL:
                     raise err from None
 
     def upsert(self, rows: Sequence[Row]) -> list[Statement]:
-        """``INSERT ... VALUES (..),(..) ON DUPLICATE KEY UPDATE c=VALUES(c),...``."""
+        """``INSERT ... VALUES (..),(..) ON DUPLICATE KEY UPDATE c=VALUES(c),...`` (see :func:`upsert_tail`)."""
         parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, self._odku, "upsert", self.budget)
 
@@ -419,6 +420,20 @@ class TableSQL:
         return f"UPDATE {self.ref} SET {sets} WHERE {self._match(old)} LIMIT 1"
 
 
+def upsert_tail(names: Sequence[str], table: str, dialect: Optional["Dialect"] = None) -> str:
+    """What follows the ``VALUES`` rows of an upsert: ``ON DUPLICATE KEY UPDATE`` of ``names``
+    (quoted column names) to the inserted row's values.
+
+    ``c=VALUES(c)`` (MariaDB, MySQL before 8.0.20, and when the dialect is unknown: every
+    server runs it), or with a row alias ``AS new ... c=new.c`` where the dialect has one
+    (MySQL 8.0.20 deprecates ``VALUES()`` here). The alias must differ from the table name.
+    """
+    if dialect is not None and dialect.upsert_row_alias:
+        alias = "new" if table.lower() != "new" else "new_row"
+        return f" AS {alias} ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}={alias}.{nm}" for nm in names)
+    return " ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}=VALUES({nm})" for nm in names)
+
+
 def _identity(row: Row) -> Row:
     return row
 
@@ -460,4 +475,5 @@ __all__ = [
     "quote_ident",
     "split_statements",
     "table_ref",
+    "upsert_tail",
 ]
