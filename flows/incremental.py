@@ -37,6 +37,7 @@ from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
 from tidb2mysql.ops.settings import metrics_settings
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+from tidb2mysql.mysql.retry import retry_transient
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
@@ -124,12 +125,8 @@ class ProgressSink(DynamicSink):
         return _ProgressPartition(worker_index)
 
 
-def build_flow(cfg) -> Dataflow:
-    s = incremental_settings(cfg)
-    # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
-    # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
-    # the brokers, the user and the fix in the message (KafkaConnectError).
-    kafka_settings.check_connection(cfg.kafka)
+def _prepare_target(cfg, s) -> None:
+    """Fencing check, meta tables, the job's shard rows (idempotent: safe to run again)."""
     conn = db.connect(cfg.target, autocommit=True)
     try:
         forced = fencing.check_may_write(conn, cfg.job.meta_schema, cfg.job.name, s.force)  # JobFenced
@@ -141,6 +138,18 @@ def build_flow(cfg) -> Dataflow:
         Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)
     finally:
         conn.close()
+
+
+def build_flow(cfg) -> Dataflow:
+    s = incremental_settings(cfg)
+    # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
+    # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
+    # the brokers, the user and the fix in the message (KafkaConnectError).
+    kafka_settings.check_connection(cfg.kafka)
+    # A target restarting while the flow starts costs time, not the start (the same transient
+    # retry as every other target connection of the flow; [incremental] retry_seconds bounds it).
+    retry_transient(lambda: _prepare_target(cfg, s), "preparing the target's meta schema",
+                    retry_seconds=s.retry_seconds)
     services = Services(cfg)
     flow = Dataflow("tidb2mysql_incremental")
     routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv), services))
