@@ -153,7 +153,7 @@ def write(res: dict, out_dir: Path) -> None:
     if "server_variables" not in res:
         try:
             res["server_variables"] = server_variables()
-        except Exception as e:  # noqa: BLE001 - recorded, never fatal for the run
+        except Exception as e:
             res["server_variables"] = {"error": f"{type(e).__name__}: {e}"[:300]}
     res["goals"] = goals(res)
     (out_dir / "results.json").write_text(json.dumps(res, indent=2, default=str) + "\n")

@@ -8,7 +8,6 @@ delay are printed every two seconds; at the end the source and target are compar
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import subprocess

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"tidb2mysql: configuration error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # noqa: BLE001 - only connection-setup failures are handled here
+    except Exception as e:
         msg = _connect_failure(e)
         if msg is None:
             raise

@@ -13,7 +13,6 @@ moment is never reached tests nothing and fails.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

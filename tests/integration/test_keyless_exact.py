@@ -22,7 +22,7 @@ from tidb2mysql.mysql.target_schema import TargetTables
 from tidb2mysql.replication.writer import BatchWriter, DivergenceError
 from tidb2mysql.mysql.session import prepare_session
 
-from tests.support.stack import run  # noqa: E402
+from tests.support.stack import run
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,6 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
 
 import pytest
 

@@ -33,7 +33,7 @@ def _tso(cfg, topic):
     with stack.connect(cfg.source) as conn, conn.cursor() as cur:
         try:
             cur.execute("SELECT commit_ts FROM _tidb2mysql_sim.tso WHERE topic = %s", (topic,))
-        except Exception:  # noqa: BLE001 - not created yet
+        except Exception:
             return None
         row = cur.fetchone()
         return row[0] if row else None
@@ -50,7 +50,7 @@ def _rows(cfg, database):
         try:
             cur.execute(f"SELECT COUNT(*) FROM `{database}`.`oltp_0`")
             return cur.fetchone()[0]
-        except Exception:  # noqa: BLE001 - not created yet
+        except Exception:
             return 0
 
 
@@ -69,7 +69,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
             result["summary"] = run_simulation(base, SimulatorOptions(
                 seed=5, txns=0, duration_s=70, rate=80, databases=[database], tables=2, ddl_every=0,
                 edge_values=0.1, txn_rows=(1, 6)))
-        except BaseException as e:  # noqa: BLE001 - surfaced below
+        except BaseException as e:
             result["error"] = e
 
     conf = flowrun.write_config(tmp_path / "t2m.toml", topic=kafka_topic, job=job,

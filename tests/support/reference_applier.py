@@ -134,7 +134,7 @@ def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
         try:
             if rc.op == Op.INSERT:
                 _execute(cur, what,
-                         f"INSERT INTO {name} ({', '.join(map(_q, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
+                         f"INSERT INTO {name} ({', '.join(map(quote_ident, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
                          [_param(rc.new[i]) for i in written], zero_enums)
                 continue
             if pk:

@@ -9,7 +9,8 @@ import pytest
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.config import ConfigError
-from tidb2mysql.kafka_settings import consumer_config, producer_config, security_settings
+from tidb2mysql.config import security_settings
+from tidb2mysql.kafka_settings import consumer_config, producer_config
 
 
 def parse(**sections):

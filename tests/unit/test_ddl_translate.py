@@ -404,7 +404,7 @@ def test_truncated_statements_never_raise():
     """Every token prefix of every corpus statement either translates or is an error-level
     skip naming the statement; no exception escapes to the replication flow."""
     from tests.ddl_corpus.corpus import load
-    from tidb2mysql.ddl.tokenizer import TokenizeError, tokenize
+    from tidb2mysql.ddl.tokenizer import tokenize
 
     checked = 0
     for entry in load():

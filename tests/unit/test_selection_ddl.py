@@ -6,7 +6,8 @@ import pytest
 
 from tidb2mysql.events import DDL
 from tidb2mysql.replication.barrier import Translation
-from tidb2mysql.selection.ddl import rewrite_ddl, selecting_translator
+from tidb2mysql.replication.ddl_seam import selecting_translator
+from tidb2mysql.selection.ddl import rewrite_ddl
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.rules import SelectionConfig
 

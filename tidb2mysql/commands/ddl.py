@@ -18,7 +18,6 @@ target as it is now (earlier statements of the same input are not applied).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 

@@ -48,7 +48,7 @@ def run(args) -> int:
     from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
     from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection as ReadSelection
     from tidb2mysql.selection.engine import Selection, SelectionError
-    from tidb2mysql.selection.schema import filter_catalog
+    from tidb2mysql.schema.selection import filter_catalog
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
     meta = getattr(getattr(cfg, "job", None), "meta_schema", "tidb2mysql")

@@ -392,7 +392,7 @@ class _Statement:
             if e.words(2, 2) == ("BY", "JOB"):
                 names.append(f"(job {e.source(4, 4)})")
             else:
-                while k < len(e) and not e.word(k) in ("TO", "UNTIL"):
+                while k < len(e) and e.word(k) not in ("TO", "UNTIL"):
                     if not e.is_op(k, ",", "."):
                         nm = e.tok(k).name
                         if e.is_op(k + 1, "."):
@@ -837,7 +837,7 @@ class _Statement:
             schema, name = self.schema, e.tok(k).name
         try:
             return self.catalog.table(schema, name)
-        except Exception as ex:  # a catalog that cannot answer must not stop the translation
+        except Exception as ex:  # noqa: BLE001 - a catalog that cannot answer must not stop the translation
             self.note("warning", "unchanged", f"could not read table {name} on the target ({ex}); rules that need "
                       "it used the statement text only")
             return None

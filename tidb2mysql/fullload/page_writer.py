@@ -249,14 +249,14 @@ class PageWriter:
         try:
             if self.conn is not None:
                 self.conn.rollback()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failed rollback means a broken connection: drop it
             self._drop()
 
     def _drop(self) -> None:
         try:
             if self.conn is not None:
                 self.conn.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - closing a connection that is already broken
             pass
         self.conn = None
         self._sql.clear()

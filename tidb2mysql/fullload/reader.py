@@ -226,7 +226,7 @@ class LaneReader:
             self._ahead = None
             try:
                 fut.result()
-            except Exception:  # the page is not used; the next read reports any real problem
+            except Exception:  # noqa: BLE001 - the page is not used; the next read reports any real problem
                 pass
 
     def _raw(self, sql: str, one: bool):
@@ -310,5 +310,5 @@ class LaneReader:
             if self.opened and self.snapshot.needs_global_lock:
                 with self.src.cursor() as cur:
                     cur.execute("ROLLBACK")  # read-only snapshot transaction
-        except Exception:  # closing after an error: the connection may be gone already
+        except Exception:  # noqa: BLE001 - closing after an error: the connection may be gone already
             pass

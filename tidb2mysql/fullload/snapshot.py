@@ -81,7 +81,7 @@ class TiDBSnapshot:
     def warn_gc(self, conn) -> Optional[str]:
         try:
             row = _one(conn, "SELECT @@tidb_gc_life_time")
-        except Exception:  # older TiDB keeps it in mysql.tidb; not worth failing over
+        except Exception:  # noqa: BLE001 - older TiDB keeps it in mysql.tidb; not worth failing over
             row = None
         life = str(row[0]) if row else "unknown"
         log.warning(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -32,7 +32,7 @@ class Dialect:
     flavour: str                  # "mysql" | "mariadb"
     version: tuple[int, int, int]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.flavour not in ("mysql", "mariadb"):
             raise ValueError(f"target flavour must be 'mysql' or 'mariadb', not {self.flavour!r}")
         v = tuple(self.version) + (0, 0, 0)
@@ -59,10 +59,11 @@ class Dialect:
         if not m:
             raise ValueError(f"cannot read a server version from {text!r}")
         flavour = "mariadb" if "mariadb" in text.lower() else "mysql"
-        return cls(flavour, tuple(int(x or 0) for x in m.groups()))
+        major, minor, patch = (int(x or 0) for x in m.groups())
+        return cls(flavour, (major, minor, patch))
 
     @classmethod
-    def detect(cls, conn) -> "Dialect":
+    def detect(cls, conn: Any) -> "Dialect":
         """Ask a live server (PyMySQL connection) what it is."""
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION()")

@@ -7,6 +7,8 @@ exception without needing to know which server raised it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymysql
 
 # Server restarts, lost connections, deadlocks and lock waits: retrying the same work can succeed.
@@ -53,7 +55,7 @@ def error_code(e: BaseException) -> int:
 
 
 def error_message(e: BaseException) -> str:
-    args = getattr(e, "args", ())
+    args: tuple[Any, ...] = getattr(e, "args", ())
     if len(args) > 1:
         return str(args[1])
     return str(e) or type(e).__name__

@@ -38,7 +38,7 @@ def retry_transient(fn: Callable[[], T], what: str, *, on_retry: Callable[[], No
     while True:
         try:
             return fn()
-        except Exception as e:  # noqa: BLE001 - classified; anything not transient is re-raised
+        except Exception as e:
             if not is_transient(root_cause(e)):
                 raise
             attempt += 1

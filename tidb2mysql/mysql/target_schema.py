@@ -47,7 +47,7 @@ class TargetTable:
     primary_key: tuple[str, ...] = ()
     # (index name, column names), PRIMARY first; only indexes whose parts are all columns.
     unique_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    _by_name: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_name: dict[str, TargetColumn] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Column names are case-insensitive in MySQL.
@@ -76,7 +76,7 @@ _KEYS_SQL = (
 )
 
 
-def read_target_table(conn, schema: str, table: str) -> TargetTable:
+def read_target_table(conn: Any, schema: str, table: str) -> TargetTable:
     """Read one table's structure from the target; :class:`UnknownTableError` if absent."""
     with conn.cursor() as cur:
         cur.execute(_COLUMNS_SQL, (schema, table))
@@ -89,11 +89,12 @@ def read_target_table(conn, schema: str, table: str) -> TargetTable:
         TargetColumn(as_text(name), as_text(dtype).lower(), is_generated_extra(as_text(extra)))
         for name, dtype, extra in cols
     )
-    keys: dict[str, list] = {}
+    keys: dict[str, list[Optional[str]]] = {}
     for index_name, column_name in key_rows:
         keys.setdefault(as_text(index_name), []).append(as_text(column_name) if column_name is not None else None)
     unique = tuple(
-        (name, tuple(parts)) for name, parts in keys.items() if None not in parts  # skip functional indexes
+        (name, tuple(p for p in parts if p is not None))
+        for name, parts in keys.items() if None not in parts  # skip functional indexes
     )
     pk = next((parts for name, parts in unique if name == "PRIMARY"), ())
     return TargetTable(schema, table, columns, pk, unique)

@@ -422,7 +422,7 @@ class Precheck:
         def read(conn):
             return {n: as_text(_one(conn, f"SELECT @@global.{n}")) for n in names}
         s, t = read(self.src), read(self.tgt)
-        issues, notes = [], []
+        issues: list[str] = []
         so, to = utc_offset(s["time_zone"], s["system_time_zone"]), utc_offset(t["time_zone"], t["system_time_zone"])
         if so is None or to is None or so != to:
             issues.append(f"time_zone: source {s['time_zone']} ({s['system_time_zone']}) vs target {t['time_zone']}"

@@ -26,7 +26,7 @@ from tidb2mysql.ops.settings import metrics_settings
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.replication.ddl_seam import make_translator
+from tidb2mysql.replication.ddl_seam import make_translator, selecting_translator
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick, select_all
 from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
@@ -34,7 +34,6 @@ from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardContext
 from tidb2mysql.replication.backlog import READER_CLIENT, Backlog, charge
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TopicReader, TxnSlice, resolve_start
-from tidb2mysql.selection.ddl import selecting_translator
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
 
@@ -305,7 +304,7 @@ class Services:
                 cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
                 translate = make_translator(cfg, self.connect)
                 sel = Selection.from_config(cfg)
-                target_name = (lambda db, table: (db, table))
+                target_name = (lambda db, table: (db, table))  # noqa: E731 - the identity mapping, replaced below
                 if not sel.is_identity:
                     translate = selecting_translator(sel, translate)
                     target_name = sel.map_table

@@ -146,7 +146,7 @@ class ShardApplier:
             try:
                 if c is not None:
                     c.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing a connection that is already broken
                 pass
         self._conn = self._coord_conn = None
         self.writer = None
@@ -313,7 +313,7 @@ class ShardApplier:
             done = self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
         except DDLStopped:
             raise
-        except Exception as e:  # noqa: BLE001 - classified below; anything not transient stops the flow
+        except Exception as e:
             if not is_transient(root_cause(e)):
                 raise
             self._reset_connections()

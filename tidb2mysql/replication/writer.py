@@ -408,7 +408,7 @@ class BatchWriter:
                             else:
                                 setattr(c, counts_attr, getattr(c, counts_attr) + 1)
                         return True
-                    except Exception as e:  # noqa: BLE001 - classified: transient aborts, others are reported
+                    except Exception as e:
                         if is_transient(e) or isinstance(e, DivergenceError):
                             raise
                         if not isinstance(e, LiteralError):

@@ -25,6 +25,7 @@ from tidb2mysql.ddl import Options, translate
 from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, KEEP, SKIP, Catalog, SourceObject, Step
 from tidb2mysql.schema.names import foreign_key_targets, referenced_names, rename_created_database, rename_qualifiers
+from tidb2mysql.schema.selection import create_text, view_warnings
 
 EXISTING_MODES = ("fail", "skip", "check")
 
@@ -102,7 +103,7 @@ def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: 
                dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None,
                selection=None) -> Plan:
     """``selection`` (a ``tidb2mysql.selection.engine.Selection``, already applied to the
-    catalog by ``selection.schema.filter_catalog``) renames tables and columns and drops
+    catalog by ``schema.selection.filter_catalog``) renames tables and columns and drops
     unselected columns; database renames come from ``dbmap`` (which it also folds in)."""
     if existing not in EXISTING_MODES:
         raise PlanError(f"existing must be one of {EXISTING_MODES}, not {existing!r}")
@@ -127,8 +128,6 @@ def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: 
         step = _object_step(obj, names[(obj.database, obj.name)], state, target, existing, renames, options,
                             selection if maps else None)
         if selection is not None:
-            from tidb2mysql.selection.schema import view_warnings
-
             for w in view_warnings(selection, obj.database, obj.create_sql, sources):
                 step.decide("warning", "unchanged", f"view {obj.qualified} {w}")
         plan.steps.append(step)
@@ -166,8 +165,6 @@ def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, 
     renamed = 0
     for s in tr.statements:
         if selection is not None:
-            from tidb2mysql.selection.schema import create_text
-
             s, decisions = create_text(selection, obj.database, obj.name, s)
             for d in decisions:
                 step.decide(d["level"], d["action"], d["reason"])

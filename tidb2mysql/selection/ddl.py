@@ -464,23 +464,3 @@ def _other(st: _Stmt, schema: str, table: str) -> None:
             k += 3
             continue
         k += 1
-
-
-def selecting_translator(sel: Selection, translate):
-    """Wrap the barrier's DDL translator: selection first (skip or rewrite), then translation.
-
-    A DDL skipped by the selection still passes the barrier and is recorded in
-    ``ddl_history`` as ``skipped`` with the reason, so every DDL of the stream is accounted for.
-    """
-    from tidb2mysql.events import DDL
-    from tidb2mysql.replication.barrier import Translation
-
-    def translate_selected(ddl: DDL, conn=None) -> Translation:
-        rw = rewrite_ddl(sel, ddl.schema, ddl.table, ddl.query)
-        if rw.skipped:
-            return Translation([], rw.decisions, skipped=True, needs_recopy=rw.needs_recopy)
-        inner = translate(DDL(ddl.commit_ts, rw.schema, ddl.table, rw.query, ddl.position), conn)
-        return Translation(list(inner.statements), rw.decisions + list(inner.decisions), inner.skipped,
-                           inner.needs_recopy or rw.needs_recopy, inner.untranslatable)
-
-    return translate_selected

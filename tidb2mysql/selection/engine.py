@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from tidb2mysql.selection.rules import Pattern, SelectionConfig, TableMap
+from tidb2mysql.selection.rules import SelectionConfig, TableMap
 
 log = logging.getLogger("tidb2mysql.selection")
 

@@ -531,7 +531,7 @@ class Checker:
                     repaired += n
                     skipped += left
                     break
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     self._rollback()
                     if getattr(e, "args", (None,))[0] in _RETRY_CODES and attempt + 1 < attempts:
                         time.sleep(0.05 * (attempt + 1))
