@@ -31,7 +31,6 @@ from tidb2mysql.mysql import db
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.page_writer import PageWriter
 from tidb2mysql.fullload.reader import LaneReader
-from tidb2mysql.fullload.settings import full_load_settings
 from tidb2mysql.fullload.snapshot import make_snapshot
 
 log = logging.getLogger("tidb2mysql.full_load")
@@ -43,7 +42,7 @@ def lane_name(lane: int) -> str:
 
 class LanePartition(StatefulSourcePartition):
     def __init__(self, cfg, job: Job, lane: int, resume: Optional[dict]):
-        s = full_load_settings(cfg)
+        s = cfg.full_load
         store = JobStore(cfg.job.meta_schema, cfg.job.name)
         self.src = db.connect(cfg.source, autocommit=True)
         self.tgt = db.connect(cfg.target, autocommit=True)
@@ -91,7 +90,7 @@ class LaneSource(FixedPartitionedSource):
 
 class _WriterPartition(StatelessSinkPartition):
     def __init__(self, cfg, job: Job):
-        s = full_load_settings(cfg)
+        s = cfg.full_load
         self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
                                  lambda: db.connect(cfg.target, autocommit=False, local_infile=True),
                                  s.disable_target_binlog)

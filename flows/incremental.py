@@ -35,14 +35,12 @@ from tidb2mysql.mysql import db
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
-from tidb2mysql.ops.settings import metrics_settings
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.mysql.retry import retry_transient
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
 from tidb2mysql.replication.runtime import Services, SourceLoop
-from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
@@ -69,7 +67,7 @@ class DrainerReaders(DynamicSource):
         if worker_index % self.wpp:
             return _NoInput()
         process, processes = worker_index // self.wpp, worker_count // self.wpp
-        owned = shards_of_process(incremental_settings(self.cfg).shards, process, self.wpp, processes)
+        owned = shards_of_process(self.cfg.incremental.shards, process, self.wpp, processes)
         return DrainerPartition(self.cfg, owned, process, self.services.backlog) if owned else _NoInput()
 
 
@@ -141,7 +139,7 @@ def _prepare_target(cfg, s) -> None:
 
 
 def build_flow(cfg) -> Dataflow:
-    s = incremental_settings(cfg)
+    s = cfg.incremental
     # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
     # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
     # the brokers, the user and the fix in the message (KafkaConnectError).
@@ -198,7 +196,7 @@ def _flow_from_env() -> Dataflow:
             sys.exit(2)
         raise
     shutdown.install()  # SIGTERM/SIGINT -> drain and exit 0 (the source polls the flag)
-    ms = metrics_settings(cfg)
+    ms = cfg.metrics
     if ms.port:
         serve_metrics(ms.bind, ms.port + _process_index(sys.argv))
     return built

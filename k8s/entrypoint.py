@@ -246,13 +246,12 @@ def full_load_start(env: Mapping[str, str], log=print) -> Optional[int]:
         return None
     from tidb2mysql import config as config_mod
     from tidb2mysql.mysql import db
-    from tidb2mysql.replication.settings import incremental_settings
 
     try:
         cfg = config_mod.load(env.get("TIDB2MYSQL_CONFIG"))
     except config_mod.ConfigError as e:
         raise EntrypointError(f"configuration error: {e}") from None
-    if incremental_settings(cfg).start_commit_ts:
+    if cfg.incremental.start_commit_ts:
         return None
     meta, job = cfg.job.meta_schema, cfg.job.name
     conn = db.connect(cfg.target, autocommit=True)

@@ -18,7 +18,7 @@ from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.route import MAX_SEQ, Router
-from tidb2mysql.replication.settings import IncrementalConfig
+from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ from tests.support import flowrun, stack
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
 from tidb2mysql.verify.runner import Options, verify
-from tidb2mysql.verify.settings import VerifyConfig
+from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.verify.snapshot import applied_range
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -59,9 +59,9 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
     job = f"vonline_{uuid.uuid4().hex[:8]}"
     base = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=kafka_topic),
                                job=dataclasses.replace(stack_config.job, name=job))
-    cfg = dataclasses.replace(base, extra={**base.extra, "verify": VerifyConfig(
+    cfg = dataclasses.replace(base, verify=VerifyConfig(
         chunk_rows=150, leaf_rows=40, lanes=2, recheck_interval=0.5, recheck_rounds=10, snapshot_refresh=2.0,
-        wait_timeout=60)})
+        wait_timeout=60))
     result: dict = {}
 
     def simulate():

@@ -37,11 +37,6 @@ MYSQL_LAYER_MAY_IMPORT = {"config", "events"}
 
 # (importer, imported): why it is still there, and which step of issue 18 removes it.
 KNOWN: dict[tuple[str, str], str] = {
-    ("config", "replication"): "config registers stage sections by import (step 3: one typed config tree)",
-    ("config", "fullload"): "config registers stage sections by import (step 3)",
-    ("config", "selection"): "config registers stage sections by import (step 3)",
-    ("config", "ops"): "config registers stage sections by import (step 3)",
-    ("config", "verify"): "config registers stage sections by import (step 3)",
     ("commands", "cli"): "commands register themselves with cli's decorator (step 7: explicit command tree)",
     ("ops", "replication"): "precheck/status read Kafka through replication/source.py (the input seam, "
                             "tidb2mysql/input/, takes the reader; runtime services fencing/metrics/shutdown "

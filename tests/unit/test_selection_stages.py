@@ -11,7 +11,7 @@ from tidb2mysql.schema.model import Catalog, SourceObject
 from tidb2mysql.schema.plan import TargetState, build_plan
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.fullload import map_plan, select_source_tables
-from tidb2mysql.selection.rules import SelectionConfig
+from tidb2mysql.config.selection import SelectionConfig
 from tidb2mysql.schema.selection import filter_catalog
 
 MARIADB = Dialect.parse("mariadb:10.11")

@@ -263,9 +263,8 @@ class Precheck:
 
     def check_selection(self) -> None:
         from tidb2mysql.fullload.chunking import select_tables
-        from tidb2mysql.fullload.settings import full_load_settings
 
-        patterns = list(full_load_settings(self.cfg).tables)
+        patterns = list(self.cfg.full_load.tables)
         try:
             self.selected = select_tables(self.src, patterns, exclude_schemas=[self.cfg.job.meta_schema, "_tidb2mysql_sim"])
         except Exception as e:  # noqa: BLE001 - PlanError: a pattern matches nothing (or nothing visible)
@@ -312,9 +311,8 @@ class Precheck:
             self.add("source.privileges", PASS, f"SELECT on {len(self.selected)} table(s), SHOW VIEW on {len(dbs)} database(s)")
 
     def _snapshot_kind(self) -> str:
-        from tidb2mysql.fullload.settings import full_load_settings
 
-        kind = full_load_settings(self.cfg).snapshot
+        kind = self.cfg.full_load.snapshot
         if kind == "auto":
             kind = "tidb" if "tidb" in self.src_version.lower() else "mariadb"
         return kind

@@ -35,7 +35,7 @@ from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
 from tidb2mysql.mysql.session import prepare_session
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
-from tidb2mysql.replication.settings import IncrementalConfig
+from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.mysql.target_schema import TargetTables
 from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 

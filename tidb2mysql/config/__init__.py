@@ -24,6 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from tidb2mysql.config.full_load import FullLoadConfig
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.config.metrics import MetricsConfig
+from tidb2mysql.config.verify import VerifyConfig
+from tidb2mysql.config.selection import SelectionConfig
+
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
 
@@ -319,24 +325,26 @@ class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     drainer: DrainerConfig = field(default_factory=DrainerConfig)
     job: JobConfig = field(default_factory=JobConfig)
-    # Sections owned by later stages are registered here as they land.
-    extra: dict[str, Any] = field(default_factory=dict)
+    incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    full_load: FullLoadConfig = field(default_factory=FullLoadConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
 
 
-# Section name -> dataclass. Stages add their own sections with register_section().
-_SECTIONS: dict[str, type] = {
+# Section name -> dataclass: the whole tree (a new section is a field above and a line here).
+SECTIONS: dict[str, type] = {
     "source": Endpoint,
     "target": Endpoint,
     "kafka": KafkaConfig,
     "drainer": DrainerConfig,
     "job": JobConfig,
+    "incremental": IncrementalConfig,
+    "full_load": FullLoadConfig,
+    "selection": SelectionConfig,
+    "metrics": MetricsConfig,
+    "verify": VerifyConfig,
 }
-_EXTRA_SECTIONS: dict[str, type] = {}
-
-
-def register_section(name: str, cls: type) -> None:
-    """Let a stage own a config section (e.g. ``incremental``); read via ``Config.extra``."""
-    _EXTRA_SECTIONS[name] = cls
 
 
 def _check_type(section: str, key: str, value: Any, expected: Any) -> Any:
@@ -389,29 +397,17 @@ def build_section(section: str, cls: type, data: dict[str, Any]) -> Any:
 OVERRIDES_ENV_VAR = "TIDB2MYSQL_OVERRIDES"
 
 
-def _register_stage_sections() -> None:
-    # Stages own their sections; importing their settings module registers them.
-    import tidb2mysql.replication.settings
-    import tidb2mysql.fullload.settings
-    import tidb2mysql.selection.rules
-    import tidb2mysql.ops.settings
-    import tidb2mysql.verify.settings  # noqa: F401
-
-
 def parse(data: dict[str, Any]) -> Config:
-    _register_stage_sections()
-    unknown = sorted(set(data) - set(_SECTIONS) - set(_EXTRA_SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        known = sorted(set(_SECTIONS) | set(_EXTRA_SECTIONS))
-        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(sorted(SECTIONS))}")
     kw: dict[str, Any] = {}
-    for name, cls in _SECTIONS.items():
+    for name, cls in SECTIONS.items():
         kw[name] = build_section(name, cls, data.get(name, {}))
     for role in ("source", "target"):
         # Not a config key: only so that errors about this endpoint name its section.
         object.__setattr__(kw[role], "_role", role)
-    extra = {name: build_section(name, cls, data.get(name, {})) for name, cls in _EXTRA_SECTIONS.items()}
-    cfg = Config(**kw, extra=extra)
+    cfg = Config(**kw)
     _validate(cfg)
     return cfg
 
