@@ -131,4 +131,11 @@ def _flow_from_env() -> Dataflow:
     return build_flow(config_mod.load())
 
 
-flow = _flow_from_env()
+def __getattr__(name: str) -> Dataflow:
+    """``flow`` is built on first access, which is what ``python -m bytewax.run flows.full_load``
+    does: building connects to the target to read the job; importing this module (tests, tools) does none of that."""
+    if name == "flow":
+        built = _flow_from_env()
+        globals()["flow"] = built  # later accesses find it without coming here
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

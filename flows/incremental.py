@@ -202,4 +202,13 @@ def _flow_from_env() -> Dataflow:
     return built
 
 
-flow = _flow_from_env()
+def __getattr__(name: str) -> Dataflow:
+    """``flow`` is built on first access, which is what ``python -m bytewax.run flows.incremental``
+    does. Building connects to the target, checks fencing, creates the meta tables and shard
+    rows, installs the signal handlers and starts the metrics endpoint; importing this module
+    (tests, tools) does none of that."""
+    if name == "flow":
+        built = _flow_from_env()
+        globals()["flow"] = built  # later accesses find it without coming here
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
