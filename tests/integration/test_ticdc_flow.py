@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.simulator import SimulatorOptions, run_simulation

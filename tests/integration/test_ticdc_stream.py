@@ -13,7 +13,7 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import DDL, Op, RowChange, TableSchema, make_tso
 from tidb2mysql.input import canal_json
 from tidb2mysql.kafka_settings import producer_config
@@ -116,15 +116,13 @@ def test_transactions_over_partitions_ddl_on_partition_zero_and_redeliveries(sta
     # precheck: every partition decodes as canal-json and carries resolved events
     import dataclasses
 
-    from tidb2mysql.input.settings import InputConfig
+    from tidb2mysql.config.input import InputConfig
     from tidb2mysql.ops.ticdc_setup import precheck_topic
 
     cfg = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=topic))
-    status, detail, _fix = precheck_topic(dataclasses.replace(
-        cfg, extra={**cfg.extra, "input": InputConfig(format="ticdc-canal-json")}))
+    status, detail, _fix = precheck_topic(dataclasses.replace(cfg, input=InputConfig(format="ticdc-canal-json")))
     assert status == "pass" and "3 partition(s)" in detail, detail
-    status, detail, _fix = precheck_topic(dataclasses.replace(
-        cfg, extra={**cfg.extra, "input": InputConfig(format="ticdc-open-protocol")}))
+    status, detail, _fix = precheck_topic(dataclasses.replace(cfg, input=InputConfig(format="ticdc-open-protocol")))
     assert status == "fail" and "do not decode as ticdc-open-protocol" in detail, detail
 
     job = f"cdcs_{uuid.uuid4().hex[:6]}"

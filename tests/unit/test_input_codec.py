@@ -7,7 +7,6 @@ from tidb2mysql.drainer.decode import DrainerDecodeError, peek_commit_ts
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, InputDecodeError, Op, Position, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import DrainerCodec, InputCodec, codec_for
-from tidb2mysql.input.settings import input_settings
 
 POS = Position("t", 0, 7)
 SCHEMA = TableSchema("d", "t", ("id", "v"), ("int", "varchar"), (11, 20), (0, 0), (0,), (("PRIMARY", (0,)),))
@@ -15,15 +14,15 @@ SCHEMA = TableSchema("d", "t", ("id", "v"), ("int", "varchar"), (11, 20), (0, 0)
 
 def test_input_section_defaults_to_drainer():
     cfg = parse({})
-    assert input_settings(cfg).format == "drainer"
+    assert cfg.input.format == "drainer"
     assert isinstance(codec_for(cfg), DrainerCodec)
 
 
 @pytest.mark.parametrize("fmt", ["ticdc-canal-json", "ticdc-open-protocol"])
 def test_ticdc_formats_are_accepted_and_allow_any_partition(fmt):
     cfg = parse({"input": {"format": fmt, "time_zone": "Asia/Shanghai"}, "kafka": {"partition": 3}})
-    assert input_settings(cfg).format == fmt
-    assert input_settings(cfg).is_ticdc
+    assert cfg.input.format == fmt
+    assert cfg.input.is_ticdc
 
 
 @pytest.mark.parametrize("data, message", [

@@ -25,8 +25,12 @@ import sys
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db, launch
+from tidb2mysql import launch
+from tidb2mysql.mysql import db
 from tidb2mysql.cli import COMMANDS, command
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.config.keys import add_flags, set_flag
+from tidb2mysql.config.metrics import MetricsConfig
 
 
 def schema_selection(tables: list[str]) -> list[str]:
@@ -92,12 +96,12 @@ def run(args) -> int:
     print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
     if not _print_changefeed(cfg, ts):
         return 3
-    inc_args = argparse.Namespace(
-        config=cfg_path, workers=args.workers, processes=args.processes,
-        recovery_dir=str(rdir / "incremental") if rdir else None, snapshot_interval=args.snapshot_interval,
-        recovery_parts=args.recovery_parts, stop_at_end=args.stop_at_end, stop_at_ts=args.stop_at_ts,
-        start_commit_ts=ts, shards=args.shards,
-    )
+    # migrate takes the incremental command's launch options and config flags (the same
+    # add_arguments); only the recovery directory and the start position are its own.
+    inc_args = argparse.Namespace(**vars(args))
+    inc_args.config = cfg_path
+    inc_args.recovery_dir = str(rdir / "incremental") if rdir else None
+    set_flag(inc_args, "incremental", "start_commit_ts", ts)
     return incremental_cmd.run(inc_args)
 
 
@@ -105,10 +109,8 @@ def _print_changefeed(cfg, ts: int) -> bool:
     """TiCDC input: the changefeed must start at the snapshot TSO; say exactly how to create it.
     False when its topic does not exist yet: the user creates the changefeed and runs migrate
     again (the stage is recorded: it goes on with incremental replication)."""
-    from tidb2mysql.input.settings import input_settings
-
-    fmt = input_settings(cfg).format
-    if not input_settings(cfg).is_ticdc:
+    fmt = cfg.input.format
+    if not cfg.input.is_ticdc:
         return True
     from tidb2mysql.ops import ticdc_setup
     from tidb2mysql.replication.runtime import reader_client_config
@@ -130,9 +132,8 @@ def _print_changefeed(cfg, ts: int) -> bool:
 def add_arguments(p) -> None:
     launch.add_arguments(p, "recovery directory root (one subdirectory per flow)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
-    p.add_argument("--stop-at-end", action="store_true", help="incremental: exit 0 once the topic's end is applied")
-    p.add_argument("--stop-at-ts", type=int, help="incremental: exit 0 once this commit_ts is applied")
-    p.add_argument("--shards", type=int, help="incremental: number of shards")
+    add_flags(p, "incremental", IncrementalConfig)
+    add_flags(p, "metrics", MetricsConfig)
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]

@@ -134,9 +134,7 @@ def codec_for(cfg) -> InputCodec:
     Takes the whole config because the Drainer codec's TIMESTAMP zone is ``[drainer]
     time_zone`` while TiCDC's is ``[input] time_zone``.
     """
-    from tidb2mysql.input.settings import input_settings
-
-    settings = input_settings(cfg)
+    settings = cfg.input
     if settings.format == "drainer":
         return DrainerCodec(cfg.drainer.time_zone)
     if settings.format == "ticdc-canal-json":

@@ -452,7 +452,6 @@ class OpenProtocolCodec(TableCache):
 
 
 def _flags(schema: TableSchema, nullable: tuple[bool, ...] | None = None) -> list[int]:
-    n = len(schema.columns)
     unsigned = set(schema.unsigned)
     pk = set(schema.pk)
     handle: set[int] = set(pk)

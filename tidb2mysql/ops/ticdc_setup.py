@@ -117,9 +117,8 @@ __all__ = ["PROTOCOL", "TopicSample", "changefeed_command", "changefeed_id", "sa
 def precheck_topic(cfg) -> tuple[str, str, str]:
     """(status, detail, fix) of the ``kafka.topic`` check for TiCDC input."""
     from tidb2mysql.input.codec import codec_for
-    from tidb2mysql.input.settings import input_settings
 
-    fmt = input_settings(cfg).format
+    fmt = cfg.input.format
     try:
         s = sample_topic(cfg, codec_for(cfg))
     except Exception as e:  # noqa: BLE001 - a missing or unreadable topic is the finding

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import DDL, InputDecodeError, Op, Position, Txn
 from tidb2mysql.input.codec import InputCodec, Watermark
 from tidb2mysql.ops import shutdown
@@ -37,9 +37,8 @@ from tidb2mysql.replication.change import Barrier, Change, ShardChunk
 from tidb2mysql.replication.change import Watermark as FlushMark
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.resolved import GateState, PartitionFilter, PartitionResolved, ReadGate, ResolvedGate
-from tidb2mysql.replication.retry import ReconnectingConnection
+from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
-from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 from tidb2mysql.replication.source import TopicReader
 from tidb2mysql.selection.engine import Selection
@@ -335,7 +334,7 @@ class PartitionSource:
                  resume: Optional[SourceState] = None,
                  dead_letter: Optional[Callable[[list], None]] = None):
         self.cfg = cfg
-        self.s = incremental_settings(cfg)
+        self.s = cfg.incremental
         self.partition = partition
         self.topic = cfg.kafka.topic
         self.codec = codec

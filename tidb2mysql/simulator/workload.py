@@ -21,12 +21,11 @@ from typing import Any, Optional
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, Txn
-from tidb2mysql.input.settings import input_settings
 from tidb2mysql.kafka_settings import admin_config, producer_config
-from tidb2mysql.replication.sql import literal, quote_ident
+from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
 from tidb2mysql.simulator.ticdc import TiCDCOptions, TiCDCPublisher
 from tidb2mysql.simulator.tso import TsoClock
@@ -168,7 +167,7 @@ class Simulator:
         self.rng = random.Random(opts.seed)
         self.topic = cfg.kafka.topic
         self.time_zone = cfg.drainer.time_zone
-        self.output = opts.output or input_settings(cfg).format
+        self.output = opts.output or cfg.input.format
         self.databases = list(opts.databases) or [f"sim_{opts.seed}"]
         self.conn = db.connect(cfg.source, autocommit=False)
         with self.conn.cursor() as cur:
@@ -183,7 +182,7 @@ class Simulator:
         self.partitions = self._ensure_topic()
         self.ticdc: Optional[TiCDCPublisher] = None
         if self.output != "drainer":
-            self.time_zone = input_settings(cfg).time_zone  # the changefeed's zone renders TIMESTAMPs
+            self.time_zone = cfg.input.time_zone  # the changefeed's zone renders TIMESTAMPs
             self.ticdc = TiCDCPublisher(TiCDCOptions(self.output, self.partitions, opts.dispatcher,
                                                      opts.batch_size), self.time_zone)
         # per partition: (key, value, is a watermark) of the last messages, for redeliveries
