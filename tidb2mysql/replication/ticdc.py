@@ -227,7 +227,7 @@ class UniqueKeys:
             return self._keys[k]
         import orjson
 
-        from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+        from tidb2mysql.mysql.target_schema import UnknownTableError, read_target_table
 
         meta, job = self.cfg.job.meta_schema, self.cfg.job.name
         if self._conn is None:
@@ -524,7 +524,7 @@ class TiCDCShard:
         self.keys = KeysAtApply(self._read_keys)
 
     def _read_keys(self, db_name: str, table: str) -> Optional[tuple]:
-        from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+        from tidb2mysql.mysql.target_schema import UnknownTableError, read_target_table
 
         try:
             return self.applier._with_retry("reading target keys",
