@@ -81,7 +81,7 @@ def first_resolved_from(reader: TopicReader, codec: InputCodec, offset: int, end
     seen = 0
     deadline = time.monotonic() + 30
     while seen < scan and (reader.position or offset) < end and time.monotonic() < deadline:
-        for m in reader.poll_batch(50, 0.2):
+        for m in reader.poll_batch(max(1, min(50, end - (reader.position or offset))), 1.0):
             seen += 1
             if m.offset >= end:
                 return None
@@ -280,7 +280,8 @@ def last_resolved(reader: TopicReader, codec: InputCodec, window: int = 500, max
         best = -1
         deadline = time.monotonic() + 30
         while (reader.position or start) < end and time.monotonic() < deadline:
-            for m in reader.poll_batch(500, 1.0):
+            # ask for no more than what is left: consume() then returns as soon as it is there
+            for m in reader.poll_batch(max(1, min(500, end - (reader.position or start))), 1.0):
                 if m.offset >= end:
                     break
                 try:
