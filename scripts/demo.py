@@ -43,7 +43,7 @@ def main() -> int:
     databases = [f"demo_{run_id}_shop", f"demo_{run_id}_crm"]
     work = REPO / ".stack" / "demo"
     work.mkdir(parents=True, exist_ok=True)
-    cfg_path = write_config(work / f"{job}.toml", topic=topic, job=job)
+    cfg_path = write_config(work / f"{job}.toml", topic=topic, job=job, base=Path(args.config))
     cfg = config_mod.load(cfg_path)
     log_path = work / f"{job}.log"
     print(f"demo {run_id}: simulator -> {base.source.describe()} + Kafka topic {topic!r};"
