@@ -1,7 +1,8 @@
 """`make demo`: the real thing, end to end, on the local stack.
 
-The simulator plays TiDB + Drainer (writes into the source MariaDB and publishes Drainer
-messages to Kafka) while `tidb2mysql incremental` applies them to the target. Progress and
+The simulator plays TiDB + Drainer (writes into the source - the MariaDB stand-in, or with
+`--config .stack/tidb2mysql-tidb.toml` (make demo SOURCE=tidb) a real TiDB - and publishes
+Drainer messages to Kafka) while `tidb2mysql incremental` applies them to the target. Progress and
 delay are printed every two seconds; at the end the source and target are compared.
 """
 

@@ -20,6 +20,7 @@ import pymysql
 from tests.support import stack
 from tidb2mysql import config as config_mod
 from tidb2mysql.config import Config, Endpoint
+from tidb2mysql.fullload.snapshot import tidb_current_ts
 
 ENV_VAR = "T2M_TIDB_CONFIG"
 FILE_NAME = "tidb2mysql-tidb.toml"
@@ -63,11 +64,6 @@ def check_tidb(cfg: Config) -> str:
 
 
 def tso_now(conn) -> int:
-    """A fresh TSO from TiDB: the start_ts of a new transaction (``@@tidb_current_ts`` is 0
-    outside a transaction)."""
-    with conn.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("SELECT @@tidb_current_ts")
-        ts = int(cur.fetchone()[0])
-        cur.execute("ROLLBACK")
-    return ts
+    """A fresh TSO from TiDB (``@@tidb_current_ts`` is 0 outside a transaction): the full
+    load's own helper."""
+    return tidb_current_ts(conn)
