@@ -13,18 +13,28 @@ import pytest
 from tests.support import stack
 
 
-@pytest.fixture(scope="session")
-def stack_config():
-    """The tidb2mysql Config of the local stack ($TIDB2MYSQL_CONFIG or .stack/tidb2mysql.toml)."""
+def _config_or_fail(load):
+    """``load()``'s Config, or the test FAILS with its StackUnavailable message (never skips)."""
     problem = None
     try:
-        cfg = stack.load_config()
-        stack.check_reachable(cfg)
+        cfg = load()
     except stack.StackUnavailable as e:
         problem = str(e)
     if problem:  # failed outside the except block: no chained traceback around the message
         pytest.fail(problem, pytrace=False)
     return cfg
+
+
+def _stack_config():
+    cfg = stack.load_config()
+    stack.check_reachable(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def stack_config():
+    """The tidb2mysql Config of the local stack ($TIDB2MYSQL_CONFIG or .stack/tidb2mysql.toml)."""
+    return _config_or_fail(_stack_config)
 
 
 def _db_fixture(request, endpoint):
@@ -98,16 +108,7 @@ def tidb_config():
     stack's target and Kafka. FAILS (never skips) when TiDB or the stack does not answer."""
     from tests.support import tidb
 
-    problem = None
-    try:
-        cfg = tidb.load_config()
-        tidb.check_tidb(cfg)
-        stack.check_reachable(cfg)
-    except stack.StackUnavailable as e:
-        problem = str(e)
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    return cfg
+    return _config_or_fail(tidb.ready_config)
 
 
 @pytest.fixture
