@@ -63,6 +63,9 @@ def test_simulator_on_tidb_replicates_exactly(tidb_config, kafka_topic, tidb_sim
         job = history.get(e.commit_ts)
         assert job is not None, f"no TiDB DDL job finished at {e.commit_ts}: {e.query}"
         assert (job["query"], job["schema_name"]) == (e.query, e.schema)
+        if e.query.startswith("rename table"):  # Drainer names the table after the rename
+            assert e.table == job["binlog"]["TableInfo"]["name"]["O"] != job["table_name"], (e, job["table_name"])
+    assert any(e.query.startswith("rename table") for e in ddls)  # seed 7 renames a table
 
     # Transactions carry TiDB's commit_ts: the change appears exactly at that TSO.
     txns = [e for e in events if isinstance(e, Txn)]
