@@ -17,7 +17,7 @@ How a table is split:
   first (``DELETE`` in the first page's transaction), so a re-run never duplicates rows.
 
 Chunk bounds and resume keys are stored as lists of SQL literals (the one literal encoder,
-``replication/sql.py``), so they round-trip through the target's job tables exactly for
+``mysql/sql.py``), so they round-trip through the target's job tables exactly for
 every key type (bytes, DECIMAL, dates, floats).
 
 Key comparisons are written out (``a > x OR (a = x AND b > y)``) rather than as row
@@ -33,8 +33,9 @@ from typing import Optional, Sequence
 
 import pymysql.cursors
 
-from tidb2mysql.replication.sql import literal, quote_ident, table_ref
-from tidb2mysql.replication.target_schema import is_generated_extra
+from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
+from tidb2mysql.mysql.dialect import is_generated_extra
+from tidb2mysql.mysql.target_schema import as_text
 
 SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys", "metrics_schema",
                             "_tidb2mysql_sim"})
@@ -115,7 +116,7 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
     with conn.cursor() as cur:
         cur.execute("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
                     "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
-        every = [(_text(s), _text(t)) for s, t in cur.fetchall()]
+        every = [(as_text(s), as_text(t)) for s, t in cur.fetchall()]
     if not patterns:
         return [(s, t) for s, t in every if s.lower() not in skip]
     out: list[tuple[str, str]] = []
@@ -136,7 +137,7 @@ def describe_table(conn, schema: str, table: str) -> TablePlan:
     with conn.cursor() as cur:
         cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, IS_NULLABLE FROM information_schema.COLUMNS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
-        cols = [(_text(n), _text(t).lower(), _text(e), _text(nl)) for n, t, e, nl in cur.fetchall()]
+        cols = [(as_text(n), as_text(t).lower(), as_text(e), as_text(nl)) for n, t, e, nl in cur.fetchall()]
         if not cols:
             raise PlanError(f"table {schema}.{table} does not exist in the source")
         cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
@@ -144,7 +145,7 @@ def describe_table(conn, schema: str, table: str) -> TablePlan:
                     "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", (schema, table))
         idx: dict[str, list] = {}
         for name, col in cur.fetchall():
-            idx.setdefault(_text(name), []).append(_text(col) if col is not None else None)
+            idx.setdefault(as_text(name), []).append(as_text(col) if col is not None else None)
         cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                     (schema, table))
         row = cur.fetchone()
@@ -298,9 +299,3 @@ def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optio
     sql = f"SELECT {tp.select_list()} " + page_from(tp, lo, hi, after)
     keys = ",".join(quote_ident(k) for k in tp.key)
     return sql + f" ORDER BY {keys} LIMIT {int(limit)}"
-
-
-def _text(v) -> str:
-    if isinstance(v, (bytes, bytearray)):
-        return v.decode("utf-8")
-    return "" if v is None else str(v)
