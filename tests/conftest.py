@@ -57,24 +57,24 @@ def target_db(request, stack_config):
     yield from _db_fixture(request, stack_config.target)
 
 
-@pytest.fixture
-def source_conn(stack_config, source_db):
-    """Autocommit utf8mb4 PyMySQL connection to the source, ``source_db`` selected."""
-    conn = stack.connect(stack_config.source, source_db)
+def _conn_fixture(endpoint, db_name):
+    conn = stack.connect(endpoint, db_name)
     try:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture
+def source_conn(stack_config, source_db):
+    """Autocommit utf8mb4 PyMySQL connection to the source, ``source_db`` selected."""
+    yield from _conn_fixture(stack_config.source, source_db)
 
 
 @pytest.fixture
 def target_conn(stack_config, target_db):
     """Autocommit utf8mb4 PyMySQL connection to the target, ``target_db`` selected."""
-    conn = stack.connect(stack_config.target, target_db)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from _conn_fixture(stack_config.target, target_db)
 
 
 @pytest.fixture
@@ -120,8 +120,4 @@ def tidb_db(request, tidb_config):
 @pytest.fixture
 def tidb_conn(tidb_config, tidb_db):
     """Autocommit utf8mb4 PyMySQL connection to TiDB, ``tidb_db`` selected."""
-    conn = stack.connect(tidb_config.source, tidb_db)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from _conn_fixture(tidb_config.source, tidb_db)
