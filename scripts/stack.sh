@@ -749,6 +749,8 @@ txn-total-size-limit = 1073741824
 [log]
 level = "warn"
 slow-threshold = 10000
+# the slow-query log's default is a path relative to the server's working directory
+slow-query-file = "$TDIR/tidb-slow.log"
 [log.file]
 filename = "$TDIR/tidb.log"
 CONF
