@@ -14,9 +14,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, TextIO
 
 from tidb2mysql import config as config_mod
 
@@ -72,13 +73,49 @@ def flow_env(config_path: str, overrides: Optional[dict] = None) -> dict[str, st
     return env
 
 
-def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optional[dict] = None
-          ) -> list[subprocess.Popen]:
-    """Start the flow's processes (recovery directory prepared first)."""
+def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optional[dict] = None,
+          log_path: Optional[str] = None, echo: Optional[Callable[[str], bool]] = None,
+          console: Optional[TextIO] = None) -> list[subprocess.Popen]:
+    """Start the flow's processes (recovery directory prepared first).
+
+    With ``log_path`` every line the processes print goes to that file (appended), and only
+    lines for which ``echo(line)`` is true also go to ``console`` (default stderr): a
+    failing worker's traceback and Rust panic stay in the file (fullload/failure.py)."""
     if opts.recovery_dir:
         init_recovery(Path(opts.recovery_dir), max(opts.recovery_parts, opts.workers * opts.processes))
     env = flow_env(config_path, overrides)
-    return [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)]
+    if log_path is None:
+        return [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)]
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    logf = open(log_path, "a", encoding="utf-8", errors="replace")
+    lock = threading.Lock()
+    procs = []
+    for i, c in enumerate(flow_commands(module, opts)):
+        p = subprocess.Popen(c, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace", bufsize=1)
+        t = threading.Thread(target=_pump, args=(p, i, logf, lock, echo, console or sys.stderr), daemon=True)
+        t.start()
+        p._t2m_pump = t  # type: ignore[attr-defined] - joined by wait_output()
+        procs.append(p)
+    return procs
+
+
+def _pump(p: subprocess.Popen, index: int, logf, lock, echo, console) -> None:
+    for line in p.stdout:  # type: ignore[union-attr]
+        with lock:
+            logf.write(f"[process {index}] {line}")
+            logf.flush()
+        if echo is not None and echo(line):
+            console.write(line)
+            console.flush()
+
+
+def wait_output(procs: list[subprocess.Popen], timeout: float = 5.0) -> None:
+    """Wait until the output of exited processes is in the log file."""
+    for p in procs:
+        t = getattr(p, "_t2m_pump", None)
+        if t is not None:
+            t.join(timeout)
 
 
 def add_arguments(p, recovery_help: str, snapshot_default: int) -> None:

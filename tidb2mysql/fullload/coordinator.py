@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
 from tidb2mysql import db, launch
+from tidb2mysql.fullload import failure
 from tidb2mysql.fullload.chunking import make_plan, select_tables
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.fullload import map_plan, select_source_tables
@@ -121,8 +124,36 @@ class Coordinator:
 
     # -- launching -----------------------------------------------------------------------
 
+    def log_path(self) -> Path:
+        """Where the flow processes' output goes (tracebacks included); only tidb2mysql's own
+        warnings are echoed to the terminal (fullload/failure.py)."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.cfg.job.name)
+        return Path(tempfile.gettempdir()) / f"tidb2mysql-full-load-{safe}.log"
+
     def _launch(self) -> None:
-        self.procs = launch.start("flows.full_load", self.opts, self.config_path)
+        self.procs = launch.start("flows.full_load", self.opts, self.config_path, log_path=str(self.log_path()),
+                                  echo=failure.console_line, console=self.out)
+
+    def _failed(self, tgt, run: int, rc: int, what: str = "") -> FullLoadError:
+        """ONE line saying why the flow stopped and whether running again helps."""
+        launch.wait_output(self.procs)
+        try:
+            recorded = self.store.failures(tgt, run)
+        except Exception:  # noqa: BLE001 - the target itself may be what failed
+            recorded = []
+        if recorded:
+            permanent, message = recorded[0]
+            f = failure.describe(RuntimeError(message))
+            f = failure.Failure(message, permanent, f.fix)
+        else:
+            try:
+                lines = self.log_path().read_text(encoding="utf-8", errors="replace").splitlines()[-400:]
+            except OSError:
+                lines = []
+            last = failure.last_error_line([ln.split("] ", 1)[-1] for ln in lines])
+            f = failure.describe(RuntimeError(last or f"the full-load flow exited with status {rc}"))
+        return FullLoadError(f"{f.message}{f' ({what})' if what else ''}. {failure.advice(f)}. "
+                             f"(flow output: {self.log_path()})")
 
     def _poll_procs(self) -> Optional[int]:
         """None while all run; else the first non-zero rc, or 0 once all exited cleanly."""
@@ -152,7 +183,7 @@ class Coordinator:
                 return
             rc = self._poll_procs()
             if rc not in (None, 0):
-                raise FullLoadError(f"the full-load flow exited with status {rc} while {what}")
+                raise self._failed(tgt, run, rc, what)
             if time.monotonic() > deadline:
                 raise FullLoadError(f"timed out after {self.s.lane_timeout:.0f}s {what} (lanes: {counts})")
             time.sleep(0.01)
@@ -176,7 +207,14 @@ class Coordinator:
         lock_ms = (time.monotonic() - t0) * 1000
         self.store.set(tgt, lock_state="released", lock_ms=lock_ms)
         log.info("snapshot TSO %d taken; source read lock held for %.0f ms", ts, lock_ms)
+        self._say_tso(ts, resumed=job.snapshot_ts is not None)
         return lock_ms
+
+    def _say_tso(self, ts: int, resumed: bool) -> None:
+        """The TSO at the start, not only at the end: an operator can set up Drainer / check
+        binlog retention while the copy runs."""
+        print(f"full load of job {self.cfg.job.name!r}: {'resuming at' if resumed else 'reading at'} snapshot "
+              f"TSO {ts}; incremental replication starts after it", file=self.out, flush=True)
 
     # -- the whole run -------------------------------------------------------------------
 
@@ -199,6 +237,7 @@ class Coordinator:
                 if job.snapshot_ts is not None:
                     snapshot.warn_gc(src)
                 self.store.set(tgt, run=run, snapshot_ts=ts, lock_state="locked")
+                self._say_tso(ts, resumed=job.snapshot_ts is not None)
             started = time.monotonic()
             view = ProgressView(self.out, self.s.progress_interval)
             view.start_rows = sum(t.rows for t in table_progress(self.store.progress(tgt)))
@@ -210,8 +249,7 @@ class Coordinator:
                 self._stop_procs()
                 raise
             if rc != 0:
-                raise FullLoadError(f"the full-load flow exited with status {rc}; run the same command again to "
-                                    f"resume (finished chunks are not copied again)")
+                raise self._failed(tgt, run, rc)
             return self._finish(tgt, started, lock_ms)
         finally:
             tgt.close()
