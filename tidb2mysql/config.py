@@ -371,6 +371,7 @@ def _register_stage_sections() -> None:
     import tidb2mysql.selection.rules  # noqa: F401
     import tidb2mysql.ops.settings  # noqa: F401
     import tidb2mysql.verify.settings  # noqa: F401
+    import tidb2mysql.ddl.settings  # noqa: F401
 
 
 def parse(data: dict[str, Any]) -> Config:

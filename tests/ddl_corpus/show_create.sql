@@ -95,7 +95,7 @@ CREATE TABLE `t` (
 -- check: view v1
 -- check: output-lacks DEFINER=
 -- check: output-has SQL SECURITY DEFINER
--- check: decision info DEFINER
+-- check: decision warning DEFINER
 CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`127.0.0.1` SQL SECURITY DEFINER VIEW `v1` (`a`, `b`) AS SELECT `executor__show`.`t1`.`a` AS `a`,`executor__show`.`t1`.`b` AS `b` FROM `executor__show`.`t1`
 
 -- === show_view_introducer
