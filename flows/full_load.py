@@ -116,7 +116,7 @@ class _WriterPartition(StatelessSinkPartition):
         self._guard = _recorded(cfg, job)
         self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
                                  lambda: db.connect(cfg.target, autocommit=False, local_infile=True),
-                                 s.disable_target_binlog)
+                                 s.disable_target_binlog, invalid_dates=s.invalid_dates)
 
     def write_batch(self, items):
         for page in items:

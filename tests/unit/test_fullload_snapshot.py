@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.fullload.snapshot import MariaDBSnapshot, SnapshotError, TiDBSnapshot, make_snapshot
+from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, MariaDBSnapshot, SnapshotError, TiDBSnapshot, make_snapshot
 
 
 class FakeCursor:
@@ -42,10 +42,65 @@ class FakeConn:
         return FakeCursor(self)
 
 
-def test_tidb_records_start_ts_of_a_transaction_and_reads_gc_life_time():
+def test_tidb_records_start_ts_of_a_transaction():
     conn = FakeConn({"SELECT @@tidb_current_ts": (449572927891341313,), "SELECT @@tidb_gc_life_time": ("10m0s",)})
     assert TiDBSnapshot().record_ts(conn) == 449572927891341313
-    assert conn.log == ["BEGIN", "SELECT @@tidb_current_ts", "COMMIT", "SELECT @@tidb_gc_life_time"]
+    assert conn.log == ["BEGIN", "SELECT @@tidb_current_ts", "COMMIT"]  # GC: GCHold (below), not a warning
+
+
+class FakeStore:
+    def __init__(self):
+        self.notes = {}
+
+    def note(self, conn, name):
+        return self.notes.get(name)
+
+    def set_note(self, conn, name, value):
+        if value is None:
+            self.notes.pop(name, None)
+        else:
+            self.notes[name] = value
+
+
+def test_gc_hold_raises_a_short_life_time_and_restores_it():
+    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}), FakeStore()
+    hold = GCHold("72h", store)
+    assert "raised from 10m0s to 72h" in hold.acquire(src, None)
+    assert src.log[-1] == "SET GLOBAL tidb_gc_life_time = '72h'" and hold.raised
+    assert store.notes == {GC_NOTE: "10m0s"}  # written before raising: a crash leaves the original behind
+    assert hold.release(src, None) == "tidb_gc_life_time restored to 10m0s"
+    assert src.log[-1] == "SET GLOBAL tidb_gc_life_time = '10m0s'" and store.notes == {}
+
+
+def test_gc_hold_leaves_a_long_life_time_alone():
+    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("100h",)}), FakeStore()
+    assert "left as it is" in GCHold("72h", store).acquire(src, None)
+    assert not any(str(x).startswith("SET GLOBAL") for x in src.log)
+    assert GCHold("72h", store).release(src, None) is None
+
+
+def test_gc_hold_after_a_crashed_run_restores_the_value_found_before_that_run():
+    # the crashed run raised it to 72h and recorded 10m0s: the new run must not take 72h as the original
+    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("72h",)}), FakeStore()
+    store.notes[GC_NOTE] = "10m0s"
+    hold = GCHold("72h", store)
+    assert "raised from 10m0s to 72h" in hold.acquire(src, None)
+    hold.release(src, None)
+    assert src.log[-1] == "SET GLOBAL tidb_gc_life_time = '10m0s'"
+
+
+def test_gc_hold_without_privilege_warns_with_the_fix_and_records_nothing():
+    err = Exception(1227, "Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN privilege(s)")
+    src = FakeConn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}, {"SET GLOBAL tidb_gc_life_time = '72h'": err})
+    store = FakeStore()
+    msg = GCHold("72h", store).acquire(src, None)
+    assert "could not raise tidb_gc_life_time (10m0s)" in msg and "SYSTEM_VARIABLES_ADMIN" in msg
+    assert store.notes == {}
+
+
+def test_gc_hold_disabled():
+    src = FakeConn()
+    assert GCHold("", FakeStore()).acquire(src, None) is None and src.log == []
 
 
 def test_tidb_reader_sets_tidb_snapshot():

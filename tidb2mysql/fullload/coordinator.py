@@ -39,7 +39,7 @@ from tidb2mysql.selection.fullload import map_plan, select_source_tables
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
 from tidb2mysql.fullload.settings import full_load_settings
-from tidb2mysql.fullload.snapshot import SnapshotError, detect_kind, make_snapshot
+from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, SnapshotError, detect_kind, make_snapshot
 from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
 
 log = logging.getLogger("tidb2mysql.full_load")
@@ -230,30 +230,58 @@ class Coordinator:
             snapshot = make_snapshot(job.snapshot_kind, self.s.tso_table, self.cfg.kafka.topic,
                                      self.s.lock_wait_seconds)
             run = job.run + 1
-            if snapshot.needs_global_lock:
-                self.store.set(tgt, run=run, lock_state="waiting")
-            else:
-                ts = job.snapshot_ts if job.snapshot_ts is not None else snapshot.record_ts(src)
-                if job.snapshot_ts is not None:
-                    snapshot.warn_gc(src)
-                self.store.set(tgt, run=run, snapshot_ts=ts, lock_state="locked")
-                self._say_tso(ts, resumed=job.snapshot_ts is not None)
-            started = time.monotonic()
-            view = ProgressView(self.out, self.s.progress_interval)
-            view.start_rows = sum(t.rows for t in table_progress(self.store.progress(tgt)))
-            self._launch()
+            gc = GCHold(self.s.gc_life_time, self.store) if job.snapshot_kind == "tidb" else None
+            if gc is not None:
+                self._say(gc.acquire(src, tgt))  # before the TSO is read: its versions are protected from the start
             try:
-                lock_ms = self._handshake(tgt, src, job, snapshot, run) if snapshot.needs_global_lock else None
-                rc = self._watch(tgt, view)
-            except BaseException:
-                self._stop_procs()
-                raise
-            if rc != 0:
-                raise self._failed(tgt, run, rc)
-            return self._finish(tgt, started, lock_ms)
+                return self._run(tgt, src, job, snapshot, run, gc)
+            finally:
+                if gc is not None:
+                    self._release_gc(gc, src, tgt)
         finally:
             tgt.close()
             src.close()
+
+    def _say(self, line: Optional[str]) -> None:
+        if line:
+            print(f"full load: {line}", file=self.out, flush=True)
+
+    def _release_gc(self, gc: GCHold, src, tgt) -> None:
+        try:
+            self._say(gc.release(src, tgt))
+        except Exception:  # noqa: BLE001 - the old connection may be gone: one more try on a new one
+            try:
+                src2 = db.connect(self.cfg.source, autocommit=True)
+                try:
+                    self._say(gc.release(src2, tgt))
+                finally:
+                    src2.close()
+            except Exception as e:  # noqa: BLE001
+                log.warning("could not restore tidb_gc_life_time (%s); the next full-load run restores it, or "
+                            "SET GLOBAL tidb_gc_life_time = '%s' by hand", e, self.store.note(tgt, GC_NOTE))
+
+    def _run(self, tgt, src, job: Job, snapshot, run: int, gc: Optional[GCHold]) -> LoadResult:
+        if snapshot.needs_global_lock:
+            self.store.set(tgt, run=run, lock_state="waiting")
+        else:
+            ts = job.snapshot_ts if job.snapshot_ts is not None else snapshot.record_ts(src)
+            if job.snapshot_ts is not None and (gc is None or not gc.raised):
+                snapshot.warn_gc(src)
+            self.store.set(tgt, run=run, snapshot_ts=ts, lock_state="locked")
+            self._say_tso(ts, resumed=job.snapshot_ts is not None)
+        started = time.monotonic()
+        view = ProgressView(self.out, self.s.progress_interval)
+        view.start_rows = sum(t.rows for t in table_progress(self.store.progress(tgt)))
+        self._launch()
+        try:
+            lock_ms = self._handshake(tgt, src, job, snapshot, run) if snapshot.needs_global_lock else None
+            rc = self._watch(tgt, view)
+        except BaseException:
+            self._stop_procs()
+            raise
+        if rc != 0:
+            raise self._failed(tgt, run, rc)
+        return self._finish(tgt, started, lock_ms)
 
     def _watch(self, tgt, view: ProgressView) -> int:
         while True:

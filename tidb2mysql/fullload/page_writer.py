@@ -62,7 +62,7 @@ from tidb2mysql.replication.errors import error_code, error_message
 from tidb2mysql.replication.retry import retry_transient
 from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL, table_ref
 from tidb2mysql.replication.target_schema import read_target_table
-from tidb2mysql.replication.writer import PACKET_MARGIN, prepare_session
+from tidb2mysql.replication.writer import PACKET_MARGIN, SESSION_SQL_MODE, STRICT_SESSION_SQL_MODE, prepare_session
 
 log = logging.getLogger("tidb2mysql.full_load")
 
@@ -86,8 +86,10 @@ class LoadWarning(RuntimeError):
         return all(int(w[1]) == 1062 for w in self.warnings)
 
 
-def prepare_load_session(conn, disable_binlog: bool = False) -> None:
-    prepare_session(conn)
+def prepare_load_session(conn, disable_binlog: bool = False, invalid_dates: str = "copy") -> None:
+    """``invalid_dates``: ``copy`` keeps ALLOW_INVALID_DATES in the session (dates like
+    '2020-02-30' that TiDB stores load as they are), ``fail`` stops the load at the first."""
+    prepare_session(conn, SESSION_SQL_MODE if invalid_dates == "copy" else STRICT_SESSION_SQL_MODE)
     with conn.cursor() as cur:
         cur.execute("SET SESSION unique_checks = 0")
         if disable_binlog:
@@ -96,11 +98,12 @@ def prepare_load_session(conn, disable_binlog: bool = False) -> None:
 
 class PageWriter:
     def __init__(self, tables: list[TablePlan], store: JobStore, connect: Callable[[], object],
-                 disable_binlog: bool = False, retries: int = 5):
+                 disable_binlog: bool = False, retries: int = 5, invalid_dates: str = "copy"):
         self.tables = tables
         self.store = store
         self._connect = connect
         self.disable_binlog = disable_binlog
+        self.invalid_dates = invalid_dates
         self.retries = retries
         self.conn = None
         self._sql: dict[int, TableSQL] = {}
@@ -112,7 +115,7 @@ class PageWriter:
     def _conn(self):
         if self.conn is None:
             self.conn = self._connect()
-            prepare_load_session(self.conn, self.disable_binlog)
+            prepare_load_session(self.conn, self.disable_binlog, self.invalid_dates)
             with self.conn.cursor() as cur:
                 cur.execute("SELECT @@max_allowed_packet")
                 self.budget = max(1024, min(DEFAULT_BUDGET, int(cur.fetchone()[0]) - PACKET_MARGIN))

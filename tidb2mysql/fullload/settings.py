@@ -46,6 +46,13 @@ class FullLoadConfig:
     lock_wait_seconds: int = 30
     # Seconds the coordinator waits for all lanes to connect / open their snapshot.
     lane_timeout: float = 300.0
+    # Dates TiDB stores but MySQL's strict mode refuses ('2020-02-30', kept by TiDB under
+    # ALLOW_INVALID_DATES): "copy" them as they are (writer sessions add ALLOW_INVALID_DATES, as
+    # the incremental writer always does), or "fail" the load at the first one.
+    invalid_dates: str = "copy"
+    # TiDB: tidb_gc_life_time while the load reads its snapshot (raised if shorter, restored
+    # afterwards; fullload/snapshot.py GCHold). "" = never touch it (then it must outlast the load).
+    gc_life_time: str = "72h"
 
     def validate(self) -> None:
         if self.chunk_rows < 1 or self.page_rows < 1:
@@ -56,6 +63,13 @@ class FullLoadConfig:
             raise ValueError("lanes must be >= 0")
         if self.snapshot not in SNAPSHOT_KINDS:
             raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOT_KINDS)}")
+        if self.gc_life_time:
+            from tidb2mysql.fullload.snapshot import parse_go_duration
+
+            if parse_go_duration(self.gc_life_time) is None:
+                raise ValueError(f"gc_life_time {self.gc_life_time!r} is not a duration like '72h' or '90m'")
+        if self.invalid_dates not in ("copy", "fail"):
+            raise ValueError("invalid_dates must be 'copy' or 'fail'")
         if self.row_totals not in ("estimate", "count"):
             raise ValueError("row_totals must be 'estimate' or 'count'")
         if self.tso_table.count(".") != 1:

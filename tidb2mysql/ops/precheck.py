@@ -22,6 +22,7 @@ from typing import Callable, Optional
 from zoneinfo import ZoneInfo
 
 from tidb2mysql import db
+from tidb2mysql.fullload.snapshot import parse_go_duration
 from tidb2mysql.replication.sql import quote_ident
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -44,8 +45,9 @@ class Check:
 @dataclass
 class Options:
     keyless: str = WARN  # policy for selected tables without a primary or unique key
-    full_load_mb_per_s: float = 20.0  # to estimate the full load's duration (TiDB GC check)
+    full_load_mb_per_s: float = 0.0  # assumed speed for the GC check; 0 = measure it (read the largest table)
     sample_timeout: float = 15.0  # seconds to read one sampled Kafka message
+    scan_data: bool = True  # scan date and latin1 columns for values the target refuses (a full scan each)
 
 
 def _text(v) -> str:
@@ -144,6 +146,10 @@ class Precheck:
             self.guarded("source.privileges", self.check_source_privileges)
             self.guarded("source.keys", self.check_keys)
             self.guarded("source.tidb_gc", self.check_gc)
+            self.guarded("source.binlog", self.check_binlog)
+            if self.o.scan_data:
+                self.guarded("source.invalid_dates", self.check_invalid_dates)
+                self.guarded("source.charset_data", self.check_charset_data)
         if self.tgt is not None:
             self.guarded("target.privileges", self.check_target_privileges)
         if self.src is not None and self.tgt is not None:
@@ -351,16 +357,64 @@ class Precheck:
             total += int(n or 0)
         return total
 
+    def source_rows(self) -> int:
+        total = 0
+        for s, t in self.selected:
+            n = _one(self.src, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
+                     s, t)
+            total += int(n or 0)
+        return total
+
+    def measure_read_rate(self, max_rows: int = 20_000) -> Optional[tuple[float, str]]:
+        """(rows/s, what was measured): the full load's own page rendering (fullload/tsv.py) over
+        the first rows of the largest selected table, read by one connection as one lane does."""
+        from tidb2mysql.fullload import tsv
+        from tidb2mysql.fullload.chunking import describe_table
+
+        if not self.selected:
+            return None
+        sizes = []
+        for s, t in self.selected:
+            n = _one(self.src, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
+                     s, t)
+            sizes.append((int(n or 0), s, t))
+        _, s, t = max(sizes)
+        tp = describe_table(self.src, s, t)
+        sql = f"SELECT {tsv.line_expr(tp.columns, tp.types)} FROM {tp.ref} LIMIT {int(max_rows)}"
+        t0 = time.monotonic()
+        with self.src.cursor() as cur:
+            cur.execute(sql)
+            rows = len(cur.fetchall())
+        secs = time.monotonic() - t0
+        if rows < 1000 or secs <= 0:
+            return None
+        return rows / secs, f"{rows:,} rows of {s}.{t} read in {secs:.2f}s"
+
     def check_gc(self) -> None:
+        from tidb2mysql.fullload.settings import full_load_settings
+
         if "tidb" not in self.src_version.lower():
             self.add("source.tidb_gc", PASS, "not applicable: the source is not TiDB")
             return
-        size = self.source_bytes()
+        if self.o.full_load_mb_per_s:
+            size = self.source_bytes()
+            expected = size / (self.o.full_load_mb_per_s * (1 << 20))
+            basis = f"{_mb(size)} at an assumed {self.o.full_load_mb_per_s:g} MiB/s (--full-load-mb-per-s)"
+        else:
+            rows = self.source_rows()
+            measured = self.measure_read_rate()
+            if measured is None:
+                expected, basis = 0.0, f"{rows:,} rows (too few to measure a speed)"
+            else:
+                rate, what = measured
+                expected = rows / rate
+                basis = f"{rows:,} rows at {rate:,.0f} rows/s measured on one connection ({what})"
         try:  # TiDB >= 5.0: a system variable; older: a row in mysql.tidb
             raw = _one(self.src, "SELECT @@global.tidb_gc_life_time")
         except Exception:  # noqa: BLE001
             raw = _one(self.src, "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME='tikv_gc_life_time'")
-        self.add("source.tidb_gc", *gc_verdict(_text(raw) if raw is not None else None, size, self.o.full_load_mb_per_s))
+        self.add("source.tidb_gc", *gc_verdict(_text(raw) if raw is not None else None, expected, basis,
+                                                full_load_settings(self.cfg).gc_life_time))
 
     # -- target ---------------------------------------------------------------------------
 
@@ -623,27 +677,81 @@ def read_within(reader, offset: int, timeout: float):
     raise TimeoutError(f"could not read offset {offset} within {timeout:.0f}s with the configured consumer settings")
 
 
-def gc_verdict(raw: Optional[str], size: int, mb_per_s: float) -> tuple[str, str, str]:
-    """TiDB's GC life time must outlast the full load's snapshot reads (with margin)."""
-    expected = size / (mb_per_s * (1 << 20))
+def binlog_verdict(log_bin: str, pumps, drainers) -> tuple[str, str, str]:
+    """``pumps``/``drainers``: ``[(node id, state, max commit ts)]`` or the error text of SHOW.
+
+    Without binlog, TiDB writes no Drainer messages: the incremental stage would see an idle
+    topic while every commit after the snapshot is lost, and status would call that "caught up"."""
+    fix_on = ("enable TiDB Binlog: binlog.enable = true in every tidb-server's config (restart), deploy Pump and"
+              " Drainer with Drainer's Kafka sink writing [kafka] topic (docs/operations.md)")
+    if log_bin.upper() not in ("1", "ON"):
+        return FAIL, (f"TiDB binlog is off (@@log_bin = {log_bin or '?'}): no commit reaches Drainer/Kafka, so every"
+                      " change after the full load's snapshot would be lost"), fix_on
+    problems, seen = [], []
+    for kind, rows in (("Pump", pumps), ("Drainer", drainers)):
+        if isinstance(rows, str):
+            problems.append(rows)
+            continue
+        online = [r for r in rows if r[1].lower() == "online"]
+        seen.append(f"{kind}s online: {', '.join(r[0] for r in online) or 'none'}"
+                    + (f" (also {', '.join(f'{r[0]} {r[1]}' for r in rows if r not in online)})" if len(online) < len(rows) else ""))
+        if not online:
+            problems.append(f"no {kind} is online" + (f" ({', '.join(f'{r[0]}: {r[1]}' for r in rows)})" if rows else
+                                                      " (none registered)"))
+    if problems:
+        return FAIL, f"@@log_bin = {log_bin}, but " + "; ".join(problems + seen), (
+            "start Pump and Drainer (binlogctl / tiup cluster display show their state); Drainer must write to"
+            " [kafka] topic")
+    return PASS, f"@@log_bin = {log_bin}; " + "; ".join(seen), ""
+
+
+def invalid_date_predicate(col: str) -> str:
+    """SQL: the DATE/DATETIME ``col`` holds a day beyond its month's last ('2020-02-30').
+
+    Computed from the value's text (``CAST(col AS CHAR)``: 'YYYY-MM-DD...'), not with
+    DAYOFMONTH()/LAST_DAY(), which return NULL for exactly these values on MySQL. Zero parts
+    ('2020-00-00', '0000-00-00') are not counted: the writers' sql_mode accepts them."""
+    v = f"CAST({quote_ident(col)} AS CHAR)"
+    y, m, d = f"CAST(SUBSTRING({v}, 1, 4) AS UNSIGNED)", f"CAST(SUBSTRING({v}, 6, 2) AS UNSIGNED)", \
+        f"CAST(SUBSTRING({v}, 9, 2) AS UNSIGNED)"
+    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
+    return (f"({quote_ident(col)} IS NOT NULL AND ({m} IN (4, 6, 9, 11) AND {d} > 30"
+            f" OR {m} = 2 AND {d} > IF({leap}, 29, 28)))")
+
+
+def foreign_text_predicate(col: str, charset: str) -> str:
+    """SQL: the latin1 (or ascii) ``col`` holds a character its charset does not have.
+
+    The value as UTF-8 (``CONVERT(col USING utf8mb4)``: TiDB hands back the UTF-8 it stored) in
+    hex; a character above U+00FF starts with a byte C4..F7, one above U+007F with 80..F7, and
+    such a lead byte never appears inside another character, so ``^(..)*`` aligning on whole
+    bytes is exact. A MariaDB/MySQL latin1 column never matches (it cannot hold such text)."""
+    lead = "C[4-9A-F]|D[0-9A-F]|E[0-9A-F]|F[0-7]" if charset == "latin1" else "[89A-F][0-9A-F]"
+    return f"HEX(CONVERT({quote_ident(col)} USING utf8mb4)) REGEXP '^(..)*({lead})'"
+
+
+def gc_verdict(raw: Optional[str], expected: float, basis: str, hold: str = "") -> tuple[str, str, str]:
+    """TiDB's GC life time must outlast the full load's snapshot reads (with margin).
+
+    ``hold``: the value the full load raises it to while it runs ([full_load] gc_life_time;
+    fullload/snapshot.py GCHold); "" when it leaves it alone."""
     life = parse_go_duration(raw) if raw else None
+    hold_s = parse_go_duration(hold) if hold else None
+    est = f"estimated full load {expected:.0f}s ({basis})"
+    if hold_s is not None and (life is None or hold_s > life):
+        if hold_s < expected * 1.5:
+            return (FAIL, f"the full load raises tidb_gc_life_time to {hold} while it runs, < 1.5 x {est}",
+                    f"set [full_load] gc_life_time = '{int(expected * 2) + 600}s'")
+        return (PASS, f"tidb_gc_life_time {raw}; the full load raises it to {hold} while it runs and restores it"
+                      f" ({est}; needs SYSTEM_VARIABLES_ADMIN or SUPER, else it warns)", "")
     if life is None:
-        return (WARN, f"tidb_gc_life_time not readable ({raw!r}); full load estimated {expected:.0f}s",
+        return (WARN, f"tidb_gc_life_time not readable ({raw!r}); {est}",
                 "check SELECT @@tidb_gc_life_time and raise it above the full load time")
     if life < expected * 1.5:
-        return (FAIL, f"tidb_gc_life_time {life:.0f}s < 1.5 x estimated full load {expected:.0f}s"
-                      f" ({_mb(size)} at {mb_per_s:g} MiB/s)",
-                f"SET GLOBAL tidb_gc_life_time = '{int(expected * 2) + 600}s' for the full load, restore it after")
-    return PASS, f"tidb_gc_life_time {life:.0f}s covers the estimated full load {expected:.0f}s", ""
-
-
-def parse_go_duration(text: str) -> Optional[float]:
-    """'10m0s', '1h30m', '600s' -> seconds (TiDB's tikv_gc_life_time format)."""
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", text.strip())
-    if not parts or "".join(a + b for a, b in parts) != text.strip():
-        return None
-    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return sum(float(a) * mult[b] for a, b in parts)
+        return (FAIL, f"tidb_gc_life_time {life:.0f}s < 1.5 x {est}",
+                f"SET GLOBAL tidb_gc_life_time = '{int(expected * 2) + 600}s' for the full load, restore it after"
+                " (or let the load do it: [full_load] gc_life_time)")
+    return PASS, f"tidb_gc_life_time {life:.0f}s covers the {est}", ""
 
 
 def render(checks: list[Check]) -> str:
@@ -662,5 +770,5 @@ def run_precheck(cfg, options: Optional[Options] = None) -> list[Check]:
     return Precheck(cfg, options).run()
 
 
-__all__ = ["Check", "FAIL", "Options", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
+__all__ = ["Check", "FAIL", "binlog_verdict", "foreign_text_predicate", "invalid_date_predicate", "Options", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
            "run_precheck", "utc_offset"]

@@ -42,11 +42,16 @@ log = logging.getLogger(__name__)
 # NO_AUTO_VALUE_ON_ZERO: an explicit 0 in an AUTO_INCREMENT column stays 0 (as in the source)
 # instead of drawing a new value. NO_BACKSLASH_ESCAPES and ANSI_QUOTES must be off: the
 # literal encoder (sql.py) escapes with backslashes and quotes identifiers with backticks.
-SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+# ALLOW_INVALID_DATES: TiDB keeps dates like '2020-02-30' (written under its ALLOW_INVALID_DATES)
+# and replicates them; without it MySQL refuses them (1292) and the row could not be applied.
+# It only relaxes the day-of-month check of DATE/DATETIME (month 1-12, day 1-31 still hold).
+# The full load's policy ([full_load] invalid_dates) can take it out: STRICT_SESSION_SQL_MODE.
+SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES"
+STRICT_SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 PACKET_MARGIN = 1024  # bytes kept free below max_allowed_packet
 
 
-def prepare_session(conn) -> None:
+def prepare_session(conn, sql_mode: str = SESSION_SQL_MODE) -> None:
     """Session settings every apply connection needs (see module notes and sql.py).
 
     utf8mb4; ``time_zone = '+00:00'`` (TIMESTAMP values are UTC after decoding);
@@ -60,7 +65,7 @@ def prepare_session(conn) -> None:
         cur.execute("SET NAMES utf8mb4")
         cur.execute(
             "SET SESSION time_zone = '+00:00', SESSION foreign_key_checks = 0, "
-            f"SESSION unique_checks = 1, SESSION sql_mode = '{SESSION_SQL_MODE}'"
+            f"SESSION unique_checks = 1, SESSION sql_mode = '{sql_mode}'"
         )
     conn.autocommit(False)
 
@@ -561,4 +566,4 @@ def _short(v: Any, limit: int = 200) -> str:
     return r if len(r) <= limit else r[:limit] + "..."
 
 
-__all__ = ["BatchWriter", "DivergenceError", "SESSION_SQL_MODE", "divergence_text", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
+__all__ = ["BatchWriter", "DivergenceError", "SESSION_SQL_MODE", "STRICT_SESSION_SQL_MODE", "divergence_text", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
