@@ -47,6 +47,14 @@ from typing import Any, Iterable, Optional
 
 import pymysql
 
+# Never migrated by any stage: the server-internal schemas of TiDB, MySQL and MariaDB.
+SYSTEM_DATABASES = frozenset({
+    "mysql", "information_schema", "performance_schema", "sys", "metrics_schema", "inspection_schema",
+})
+# TiDB bootstraps an empty `test` database: migrated only when it holds tables or views
+# (schema/reader.py skips it when empty, with a note).
+BOOTSTRAP_TEST_DATABASE = "test"
+
 # information_schema warnings that do not make a description partial, because they report
 # lasting states of a view, not a skipped table: 1356, its tables or columns are gone or
 # unreadable (it is described with no columns); 1449, its DEFINER account does not exist on

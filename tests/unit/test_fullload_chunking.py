@@ -96,3 +96,14 @@ def test_key_positions_and_json_round_trip():
 def test_integer_ranges_exact_near_2_to_64():
     ranges = integer_ranges(2 ** 64 - 10, 2 ** 64 - 1, 2, 10)
     assert [r[:2] for r in ranges] == [(None, [str(2 ** 64 - 5)]), ([str(2 ** 64 - 5)], None)]
+
+
+def test_global_temporary_tables_are_recognised_by_their_create_text():
+    """Issue 20: information_schema.TABLES lists a GLOBAL TEMPORARY table as BASE TABLE; the schema
+    stage skipped it, the full load then failed on the missing target table."""
+    from tidb2mysql.fullload.chunking import is_temporary_create
+
+    assert is_temporary_create("CREATE GLOBAL TEMPORARY TABLE `g` (\n  `id` int NOT NULL\n) ENGINE=memory DEFAULT "
+                               "CHARSET=utf8mb4 COLLATE=utf8mb4_bin ON COMMIT DELETE ROWS")
+    assert is_temporary_create("CREATE TABLE `g` (`id` int) ON COMMIT DELETE ROWS")
+    assert not is_temporary_create("CREATE TABLE `t` (`global_temporary` int, `c` varchar(9) DEFAULT 'ON COMMIT')")

@@ -77,3 +77,43 @@ def test_compat_differences():
         "key k is not in the source table",
         "partitioning differs: target not partitioned, source HASH (`a`) 2 partitions",
     ]
+
+
+class _Cursor:
+    def __init__(self, answers):
+        self.answers, self.rows = answers, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, args=None):
+        key = sql if args is None else (sql.split(" WHERE")[0], args[0])
+        self.rows = next((v for k, v in self.answers.items() if k == key or (isinstance(k, str) and sql.startswith(k))), [])
+
+    def fetchall(self):
+        return self.rows
+
+
+class _Conn:
+    def __init__(self, answers):
+        self.answers = answers
+
+    def cursor(self):
+        return _Cursor(self.answers)
+
+
+def test_empty_test_database_of_tidb_is_not_migrated_but_a_used_one_is():
+    from tidb2mysql.schema.reader import LiveSource, Selection
+
+    listing = "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+    answers = {"SHOW DATABASES": [("test",), ("shop",), ("mysql",)], (listing, "test"): [],
+               (listing, "shop"): [("t", "BASE TABLE")], "SHOW CREATE DATABASE": [("x", "CREATE DATABASE `x`")],
+               "SHOW CREATE TABLE": [("t", "CREATE TABLE `t` (`id` int)")]}
+    cat = LiveSource(_Conn(answers)).read(Selection())
+    assert [d.database for d in cat.databases] == ["shop"]
+    assert cat.skipped and cat.skipped[0][0] == "test" and "bootstrap" in cat.skipped[0][1]
+    answers[(listing, "test")] = [("kept", "BASE TABLE")]
+    assert [d.database for d in LiveSource(_Conn(answers)).read(Selection()).databases] == ["test", "shop"]

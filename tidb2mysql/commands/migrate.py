@@ -3,7 +3,9 @@
 Resumable at each stage; the stage reached is recorded in the target
 (``<meta_schema>.full_load_job.stage``: ``loading`` -> ``loaded`` -> ``incremental``):
 
-1. precheck - not written yet (skipped).
+1. precheck - ``tidb2mysql precheck``'s checks (in process) before a NEW job: any failed check
+   stops migrate before anything is created (``--skip-precheck`` to override); warnings are
+   printed and migrate goes on. A resumed job does not repeat it.
 2. schema - if a ``tidb2mysql schema`` command is registered, it runs (as a subprocess with
    the same config, the same table selection and ``--existing check``, so a re-run accepts
    what an earlier run created) before the first full load; otherwise the target tables
@@ -63,6 +65,15 @@ def run(args) -> int:
         conn.close()
     stage = job.stage if job else "new"
     print(f"tidb2mysql migrate: job {cfg.job.name!r} at stage {stage!r}", file=sys.stderr)
+    if job is None and not args.skip_precheck:
+        from tidb2mysql.ops import precheck
+
+        checks = precheck.run_precheck(cfg, precheck.Options(tables=tuple(full_load_cmd.tables_arg(args))))
+        print(precheck.render(checks), file=sys.stderr)
+        if any(c.status == precheck.FAIL for c in checks):
+            print("tidb2mysql migrate: precheck failed (above); fix what it names, or run with --skip-precheck",
+                  file=sys.stderr)
+            return 1
     if job is None:
         if _has_command("schema"):
             rc = subprocess.call([sys.executable, "-m", "tidb2mysql.cli", "schema", "--config", cfg_path,
@@ -105,6 +116,7 @@ def add_arguments(p) -> None:
     p.add_argument("--stop-at-end", action="store_true", help="incremental: exit 0 once the topic's end is applied")
     p.add_argument("--stop-at-ts", type=int, help="incremental: exit 0 once this commit_ts is applied")
     p.add_argument("--shards", type=int, help="incremental: number of shards")
+    p.add_argument("--skip-precheck", action="store_true", help="do not run the precheck before a new job")
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]

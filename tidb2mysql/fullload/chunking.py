@@ -27,18 +27,24 @@ constructors ``(a,b) > (x,y)``, which some MariaDB versions do not turn into ind
 from __future__ import annotations
 
 import fnmatch
+import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
 import pymysql.cursors
 
+from tidb2mysql.catalog import SYSTEM_DATABASES
 from tidb2mysql.replication.sql import literal, quote_ident, table_ref
 from tidb2mysql.replication.target_schema import is_generated_extra
 
-SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys", "metrics_schema",
-                            "_tidb2mysql_sim"})
+SYSTEM_SCHEMAS = SYSTEM_DATABASES | {"_tidb2mysql_sim"}
+_TEMPORARY = re.compile(r"\bGLOBAL\s+TEMPORARY\b|\bON\s+COMMIT\s+DELETE\s+ROWS\b", re.I)
 _INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
+
+
+log = logging.getLogger("tidb2mysql.full_load")
 
 
 class PlanError(ValueError):
@@ -117,14 +123,40 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
                     "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
         every = [(_text(s), _text(t)) for s, t in cur.fetchall()]
     if not patterns:
-        return [(s, t) for s, t in every if s.lower() not in skip]
-    out: list[tuple[str, str]] = []
-    for p in patterns:
-        ps, pt = p.split(".", 1)
-        hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
-        if not hits:
-            raise PlanError(f"table selection {p!r} matches no base table in the source")
-        out += [h for h in hits if h not in out]
+        out = [(s, t) for s, t in every if s.lower() not in skip]
+    else:
+        out = []
+        for p in patterns:
+            ps, pt = p.split(".", 1)
+            hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
+            if not hits:
+                raise PlanError(f"table selection {p!r} matches no base table in the source")
+            out += [h for h in hits if h not in out]
+    temporary = temporary_tables(conn, out)
+    if temporary:
+        log.warning("not copied: %d GLOBAL TEMPORARY table(s) %s (TiDB-only; their rows are private to each "
+                    "transaction, never replicated, and the schema stage does not create them)", len(temporary),
+                    ", ".join(f"{s}.{t}" for s, t in temporary[:10]))
+    return [x for x in out if x not in temporary]
+
+
+def is_temporary_create(create_sql: str) -> bool:
+    """SHOW CREATE TABLE text of a TiDB GLOBAL TEMPORARY table (information_schema.TABLES lists
+    it as a plain BASE TABLE; only its CREATE text tells)."""
+    return bool(_TEMPORARY.search(create_sql))
+
+
+def temporary_tables(conn, tables: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of ``tables`` are GLOBAL TEMPORARY (TiDB only: one SHOW CREATE TABLE each)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        if "tidb" not in _text(cur.fetchone()[0]).lower():
+            return []
+        out = []
+        for s, t in tables:
+            cur.execute(f"SHOW CREATE TABLE {table_ref(s, t)}")
+            if is_temporary_create(_text(cur.fetchone()[1])):
+                out.append((s, t))
     return out
 
 

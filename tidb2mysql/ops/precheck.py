@@ -47,6 +47,7 @@ class Options:
     keyless: str = WARN  # policy for selected tables without a primary or unique key
     full_load_mb_per_s: float = 0.0  # assumed speed for the GC check; 0 = measure it (read the largest table)
     sample_timeout: float = 15.0  # seconds to read one sampled Kafka message
+    tables: tuple = ()  # db.table / db.* patterns overriding [full_load] tables (migrate --tables)
     scan_data: bool = True  # scan date and latin1 columns for values the target refuses (a full scan each)
 
 
@@ -274,7 +275,7 @@ class Precheck:
         from tidb2mysql.fullload.chunking import select_tables
         from tidb2mysql.fullload.settings import full_load_settings
 
-        patterns = list(full_load_settings(self.cfg).tables)
+        patterns = list(self.o.tables) or list(full_load_settings(self.cfg).tables)
         try:
             self.selected = select_tables(self.src, patterns, exclude_schemas=[self.cfg.job.meta_schema, "_tidb2mysql_sim"])
         except Exception as e:  # noqa: BLE001 - PlanError: a pattern matches nothing (or nothing visible)
