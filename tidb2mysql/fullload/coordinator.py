@@ -100,10 +100,29 @@ class Coordinator:
             map_plan(sel, plan)
         except SelectionError as e:
             raise FullLoadError(str(e)) from None
+        self._empty_keyless_targets(tgt, plan)
         self.store.create(tgt, kind, plan, lanes)
         log.info("planned job %r: %d tables, %d chunks, %d lanes, snapshot via %s", self.cfg.job.name,
                  len(plan.tables), len(plan.chunks), lanes, kind)
         return self.store.load(tgt)
+
+    def _empty_keyless_targets(self, tgt, plan) -> None:
+        """Key-less tables chunked by TiDB's _tidb_rowid: their pages are plain INSERTs (written
+        once each, resumed after the committed row id), so rows already in the target table
+        would stay as duplicates that no key can tell apart. A NEW job empties such a target
+        table first (what the one-chunk key-less copy does in its first page); a resumed job
+        never does."""
+        for tp in plan.tables:
+            if not (tp.hidden_key and not tp.unique_key):
+                continue
+            tdb, ttable, _ = tp.target_names()
+            ref = f"`{tdb.replace('`', '``')}`.`{ttable.replace('`', '``')}`"
+            with tgt.cursor() as cur:
+                cur.execute(f"SELECT 1 FROM {ref} LIMIT 1")
+                if cur.fetchone() is not None:
+                    log.warning("target table %s.%s has no key and is not empty: emptied before the load (its rows "
+                                "could not be told apart from the copied ones)", tdb, ttable)
+                    cur.execute(f"DELETE FROM {ref}")
 
     def _check_targets(self, tgt, selected) -> None:
         missing = []
