@@ -417,6 +417,99 @@ class Precheck:
         self.add("source.tidb_gc", *gc_verdict(_text(raw) if raw is not None else None, expected, basis,
                                                 full_load_settings(self.cfg).gc_life_time))
 
+    def check_binlog(self) -> None:
+        """TiDB Binlog is the incremental stage's input: binlog on, a Pump and a Drainer up."""
+        if "tidb" not in self.src_version.lower():
+            self.add("source.binlog", PASS, "not applicable: the source is not TiDB")
+            return
+        log_bin = _text(_one(self.src, "SELECT @@global.log_bin"))
+        status = {}
+        for kind in ("PUMP", "DRAINER"):
+            try:
+                rows = _all(self.src, f"SHOW {kind} STATUS")
+                status[kind] = [(_text(r[0]), _text(r[2]), int(r[3] or 0)) for r in rows]
+            except Exception as e:  # noqa: BLE001 - no binlog registry (PD/etcd) reachable: that is the finding
+                status[kind] = f"SHOW {kind} STATUS failed: {e.args[-1] if e.args else e}"
+        self.add("source.binlog", *binlog_verdict(log_bin, status["PUMP"], status["DRAINER"]))
+
+    def _columns(self, where: str, *args) -> dict[tuple[str, str], list[str]]:
+        """Selected tables' columns matching an information_schema.COLUMNS condition."""
+        want = set(self.selected)
+        out: dict[tuple[str, str], list[str]] = {}
+        for s, t, c in _all(self.src, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
+                            f" WHERE {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", *args):
+            key = (_text(s), _text(t))
+            if key in want:
+                out.setdefault(key, []).append(_text(c))
+        return out
+
+    def _count_rows(self, table: tuple[str, str], predicate: str) -> int:
+        s, t = table
+        return int(_one(self.src, f"SELECT COUNT(*) FROM {quote_ident(s)}.{quote_ident(t)} WHERE {predicate}") or 0)
+
+    def check_invalid_dates(self) -> None:
+        """Dates TiDB keeps (written under ALLOW_INVALID_DATES) that MySQL's strict mode refuses."""
+        from tidb2mysql.fullload.settings import full_load_settings
+
+        if not self.selected:
+            return
+        cols = self._columns("DATA_TYPE IN ('date', 'datetime')")
+        found = []
+        for table, names in cols.items():
+            n = self._count_rows(table, " OR ".join(invalid_date_predicate(c) for c in names))
+            if n:
+                found.append(f"{table[0]}.{table[1]} ({n} row(s) in {', '.join(names)})")
+        if not found:
+            self.add("source.invalid_dates", PASS, f"no invalid dates (day beyond the month's last) in"
+                     f" {sum(len(v) for v in cols.values())} DATE/DATETIME column(s)")
+            return
+        policy = full_load_settings(self.cfg).invalid_dates
+        where = ", ".join(found[:10]) + (f" (+{len(found) - 10} more)" if len(found) > 10 else "")
+        if policy == "copy":
+            self.add("source.invalid_dates", WARN, f"dates such as '2020-02-30' in {where}: copied as they are"
+                     " ([full_load] invalid_dates = \"copy\": writer sessions use ALLOW_INVALID_DATES)",
+                     "after cut-over the application's own writes of such dates need ALLOW_INVALID_DATES in the"
+                     " target's sql_mode; or correct those rows in TiDB before migrating")
+        else:
+            self.add("source.invalid_dates", FAIL, f"dates such as '2020-02-30' in {where}: the target refuses"
+                     " them (1292) and [full_load] invalid_dates = \"fail\"",
+                     "set [full_load] invalid_dates = \"copy\", or correct those rows in TiDB")
+
+    def check_charset_data(self) -> None:
+        """Text a latin1/ascii column holds that the target's latin1/ascii cannot (TiDB never checks)."""
+        from tidb2mysql.ddl.settings import ddl_settings
+
+        if not self.selected:
+            return
+        cols = self._columns("CHARACTER_SET_NAME IN ('latin1', 'ascii')")
+        if not cols:
+            self.add("source.charset_data", PASS, "no latin1/ascii columns")
+            return
+        charset = {}
+        for s, t, c, cs in _all(self.src, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME FROM"
+                                " information_schema.COLUMNS WHERE CHARACTER_SET_NAME IN ('latin1', 'ascii')"):
+            charset[(_text(s), _text(t), _text(c))] = _text(cs)
+        policy = ddl_settings(self.cfg).latin1
+        found = []
+        for table, names in cols.items():
+            checked = [c for c in names if not (policy == "utf8mb4" and charset.get((*table, c)) == "latin1")]
+            if not checked:
+                continue
+            n = self._count_rows(table, " OR ".join(foreign_text_predicate(c, charset.get((*table, c), "latin1"))
+                                                     for c in checked))
+            if n:
+                found.append(f"{table[0]}.{table[1]} ({n} row(s) in {', '.join(checked)})")
+        total = sum(len(v) for v in cols.values())
+        if not found:
+            self.add("source.charset_data", PASS, f"{total} latin1/ascii column(s) hold only text their charset can hold"
+                     + (" on the target ([ddl] latin1 = \"utf8mb4\")" if policy == "utf8mb4" else ""))
+            return
+        where = ", ".join(found[:10]) + (f" (+{len(found) - 10} more)" if len(found) > 10 else "")
+        self.add("source.charset_data", FAIL, f"text outside the column's character set (TiDB stores any UTF-8 in"
+                 f" latin1/ascii columns; the target refuses it with 1366) in {where}",
+                 "set [ddl] latin1 = \"utf8mb4\" before `tidb2mysql schema` (those columns are created utf8mb4; the"
+                 " text stays the same), or ALTER the target columns to utf8mb4, or correct the rows in TiDB")
+
     # -- target ---------------------------------------------------------------------------
 
     def check_target_privileges(self) -> None:
