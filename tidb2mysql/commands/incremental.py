@@ -65,9 +65,15 @@ def run(args) -> int:
         if v not in (None, False):
             overrides[key] = v
     base = config_mod.load(cfg_path)
+    explicit, configured = getattr(args, "start_commit_ts", None), incremental_settings(base).start_commit_ts
     try:
-        start, note = default_start(getattr(args, "start_commit_ts", None),
-                                    incremental_settings(base).start_commit_ts, _recorded_job(base))
+        job = _recorded_job(base) if explicit is None and not configured else None
+    except Exception as e:  # noqa: BLE001 - the target down at start: the flow waits for it anyway
+        print(f"tidb2mysql incremental: could not read the job's full-load record ({e}); if the target has no"
+              " checkpoints yet, give --start-commit-ts", file=sys.stderr)
+        job = None
+    try:
+        start, note = default_start(explicit, configured, job)
     except ValueError as e:
         print(f"tidb2mysql incremental: {e}", file=sys.stderr)
         return 2

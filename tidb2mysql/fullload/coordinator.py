@@ -299,7 +299,9 @@ class Coordinator:
             self._stop_procs()
             raise
         if rc != 0:
-            raise self._failed(tgt, run, rc)
+            failed = self._failed(tgt, run, rc)
+            self._stop_procs()  # the other processes of the cluster (-p N) may still be running
+            raise failed
         return self._finish(tgt, started, lock_ms)
 
     def _watch(self, tgt, view: ProgressView) -> int:
