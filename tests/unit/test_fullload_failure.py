@@ -53,7 +53,8 @@ def test_recorded_text_keeps_its_code():
 def test_console_shows_our_warnings_not_tracebacks_or_cluster_chatter():
     assert failure.console_line("2026-12-02 01:02:03,456 WARNING tidb2mysql.full_load: table x not empty\n")
     assert failure.console_line("2026-12-02 01:02:03,456 ERROR tidb2mysql.full_load: could not record\n")
-    assert not failure.console_line("2026-12-02 01:02:03,456 INFO tidb2mysql.full_load: lane 0 opened\n")
+    assert failure.console_line("2026-12-02 01:02:03,456 INFO tidb2mysql.full_load: lane 0 opened\n")
+    assert not failure.console_line("2026-12-02 01:02:03,456 ERROR root: something else\n")
     assert not failure.console_line("Traceback (most recent call last):\n")
     assert not failure.console_line("thread 'timely:work-0' panicked at src/run.rs:120:17:\n")
     assert not failure.console_line("Connection refused (os error 111); retrying\n")

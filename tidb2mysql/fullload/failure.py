@@ -9,7 +9,7 @@ that matters in the middle. So:
   re-raising it; it stores ONE line (table, chunk, key, server error) and whether the error
   is *permanent* in ``<meta>.full_load_errors``;
 * the coordinator sends the children's output to a log file (``launch.start(log_path=...)``)
-  and echoes only tidb2mysql's own log lines, never a traceback;
+  and echoes only tidb2mysql's own log lines (one line each), never a traceback;
 * when a child fails, the coordinator prints the recorded line and, by :func:`advice`,
   either "run again to resume" (a lost connection, a server restart: a re-run continues
   where the committed pages end) or what to change first (the same data would fail the
@@ -98,7 +98,7 @@ def console_line(line: str) -> bool:
 
     Tracebacks, Rust panics and backtraces, and Bytewax's cluster chatter (e.g. a process
     retrying ``Connection refused`` while the others start) go to the log file only."""
-    return bool(_OUR_LOG.match(line)) and " INFO tidb2mysql" not in line
+    return bool(_OUR_LOG.match(line))
 
 
 def last_error_line(lines: list[str]) -> str:
