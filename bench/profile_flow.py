@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=300_000)
     ap.add_argument("-p", "--processes", type=int, default=1)
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    ap.add_argument("--raw", type=Path, help="also keep py-spy's raw stacks in this file")
     args = ap.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     cfg = env.load_config()
@@ -70,6 +71,8 @@ def main() -> None:
         print(f"{args.workload}: {args.rows} rows in {time.monotonic() - t0:.1f}s under py-spy")
         env.delete_job(cfg, job)
         print(summarize(raw))
+        if args.raw:
+            shutil.copyfile(raw, args.raw)
 
 
 if __name__ == "__main__":

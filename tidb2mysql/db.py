@@ -27,6 +27,33 @@ CR_SSL_CONNECTION_ERROR = 2026
 ER_ACCESS_DENIED = 1045
 
 
+_PREFERRED_CTX: Optional[ssl.SSLContext] = None
+
+
+class _Connection(pymysql.connections.Connection):
+    """PyMySQL's connection with one process-wide context for ``tls = "preferred"``.
+
+    Why: in preferred mode PyMySQL builds ``ssl.create_default_context()`` on every connect,
+    which loads the whole system CA store (0.1-0.5 s of CPU each time) for a context that
+    then verifies nothing (no CA given: ``CERT_NONE``, no host check). The flows open a
+    connection per shard and per helper, so that was ~1 s of a short run's CPU (py-spy,
+    docs/performance.md). The context here is the same policy (encrypt if the server offers
+    TLS, verify nothing) without loading certificates that are never used. Explicit modes
+    (required, verify_*) pass their own context and are untouched.
+    """
+
+    def _create_ssl_ctx(self, sslp):
+        global _PREFERRED_CTX
+        if sslp == {}:
+            if _PREFERRED_CTX is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                _PREFERRED_CTX = ctx
+            return _PREFERRED_CTX
+        return super()._create_ssl_ctx(sslp)
+
+
 class TLSConnectError(pymysql.err.OperationalError):
     """The TLS handshake with a MySQL-protocol server failed (untrusted CA, wrong host name,
     no TLS on the server): a configuration problem, never retried."""
@@ -105,6 +132,6 @@ def connect(
         args["database"] = database
     args.update(kw)
     try:
-        return pymysql.connect(**args)
+        return _Connection(**args)
     except pymysql.err.OperationalError as e:
         raise connect_error(endpoint, e) from None

@@ -96,7 +96,10 @@ def test_metrics_endpoint_of_a_running_flow(env):
         assert m['tidb2mysql_ddl_total{status="applied"}'] == 2  # CREATE DATABASE + CREATE TABLE, once each
         assert m["tidb2mysql_applied_commit_ts"] == s.ts > first_ts
         assert 0 <= m["tidb2mysql_delay_seconds"] < 60
-        assert m["tidb2mysql_kafka_high_watermark"] == s.offset == m["tidb2mysql_kafka_position"]
+        # (failed twice without saying which side differed: print all three, and the lag)
+        assert m["tidb2mysql_kafka_high_watermark"] == s.offset == m["tidb2mysql_kafka_position"], (
+            m["tidb2mysql_kafka_high_watermark"], s.offset, m["tidb2mysql_kafka_position"],
+            m.get("tidb2mysql_kafka_offset_lag"))
         assert m["tidb2mysql_flush_seconds_count"] == metric_sum(m, "tidb2mysql_flushes_total") > 0
         assert m['tidb2mysql_batch_rows_bucket{le="+Inf"}'] == m["tidb2mysql_batch_rows_count"]
         assert m["tidb2mysql_up"] == 1

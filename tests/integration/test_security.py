@@ -92,10 +92,12 @@ def write_toml(path: Path, base: Path, **sections) -> Path:
 
 
 @pytest.mark.parametrize("role", ["source", "target"])
-@pytest.mark.parametrize("mode", ["verify_identity", "verify_ca", "required"])
+@pytest.mark.parametrize("mode", ["verify_identity", "verify_ca", "required", "preferred"])
 def test_mysql_tls_modes_connect_encrypted(app, role, mode):
+    """Every mode encrypts against a server with TLS; "preferred" too (db.py's shared
+    preferred-mode context must still negotiate TLS, not fall back to plaintext)."""
     ep = getattr(app, role)
-    ep = dataclasses.replace(ep, tls=mode, ca_file=ep.ca_file if mode != "required" else "")
+    ep = dataclasses.replace(ep, tls=mode, ca_file=ep.ca_file if mode in ("verify_identity", "verify_ca") else "")
     with db.connect(ep) as conn:
         version, cipher = _one(conn, "SELECT VARIABLE_VALUE, (SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS"
                                      " WHERE VARIABLE_NAME='SSL_CIPHER') FROM information_schema.SESSION_STATUS"

@@ -16,7 +16,7 @@ failure.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
 from google.protobuf.message import DecodeError
 
@@ -47,6 +47,17 @@ def _row(cols: Any, convs: list, n: int) -> tuple:
     return tuple([None if c.is_null else f(c) for f, c in zip(convs, cols)])
 
 
+def _key(cols: Any, convs: list, n: int, key: tuple) -> tuple:
+    if len(cols) != n:
+        raise _Bad(f"row has {len(cols)} columns but column_info has {n}")
+    return tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key])
+
+
+# What a reader wants of a table's rows (replication/route.py RowInterest): ``.key`` (column
+# positions in the decoded schema) and ``.owns(key values)``; None = every row fully.
+Interest = Callable[[TableSchema], Optional[Any]]
+
+
 def _explain_row(cols: Any, convs: list, names: tuple) -> str:
     """Find the column that failed (slow path, only after an error)."""
     for i, (f, c) in enumerate(zip(convs, cols)):
@@ -60,7 +71,16 @@ def _explain_row(cols: Any, convs: list, names: tuple) -> str:
 
 
 class Decoder:
-    """Decodes Drainer messages; TIMESTAMPs are converted from ``time_zone`` to naive UTC."""
+    """Decodes Drainer messages; TIMESTAMPs are converted from ``time_zone`` to naive UTC.
+
+    ``interest`` (optional, per table): decode fully only the row changes the caller will
+    use, and give the others as ``RowChange(op, None, None)`` placeholders (counted, never
+    converted). Every process of a scaled-out flow reads the whole topic but applies only
+    its own shards, so converting the other processes' rows was half of its CPU at two
+    processes (docs/performance.md). The key columns of every row are still converted and
+    checked; the other values of a placeholder row are not, so a malformed value is found
+    (and its message dead-lettered) by the process that owns the row.
+    """
 
     def __init__(self, time_zone: str = "UTC"):
         self.time_zone = time_zone
@@ -68,12 +88,12 @@ class Decoder:
         # converters per tuple of column types; converters are stateless, so sharing is safe
         self._converters: dict[tuple[str, ...], list] = {}
 
-    def decode(self, value: bytes, position: Position) -> Txn | DDL:
+    def decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
         size = len(value)
         try:
-            return self._decode(value, position)
+            return self._decode(value, position, interest)
         except _Bad as e:
             raise DrainerDecodeError(position, size, str(e)) from None
         except DecodeError as e:
@@ -106,10 +126,11 @@ class Decoder:
         """Row changes per table of a parsed DML ``Binlog``."""
         return [len(t.mutations) for t in b.dml_data.tables]
 
-    def decode_slice(self, b: Any, position: Position, table_index: int, start: int, end: int) -> TableChanges:
+    def decode_slice(self, b: Any, position: Position, table_index: int, start: int, end: int,
+                     interest: Optional[Interest] = None) -> TableChanges:
         """Row changes ``[start, end)`` of table ``table_index`` of a parsed DML ``Binlog``."""
         try:
-            return self._table(b.dml_data.tables[table_index], table_index, start, end)
+            return self._table(b.dml_data.tables[table_index], table_index, start, end, interest)
         except _Bad as e:
             raise DrainerDecodeError(position, b.ByteSize(), str(e)) from None
 
@@ -124,7 +145,7 @@ class Decoder:
         if b.type == pb.DDL and not b.HasField("ddl_data"):
             raise _Bad("DDL message without ddl_data")
 
-    def _decode(self, value: bytes, position: Position) -> Txn | DDL:
+    def _decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
         b = pb.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):
@@ -146,9 +167,10 @@ class Decoder:
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
-        return Txn(ts, [self._table(t, i) for i, t in enumerate(b.dml_data.tables)], position)
+        return Txn(ts, [self._table(t, i, 0, None, interest) for i, t in enumerate(b.dml_data.tables)], position)
 
-    def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None) -> TableChanges:
+    def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
+               interest: Optional[Interest] = None) -> TableChanges:
         # One pass over column_info (proto attribute reads dominate small messages).
         info = [(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info]
         names = tuple([c[0] for c in info])
@@ -187,12 +209,20 @@ class Decoder:
         convs = self._converters.get(types)
         if convs is None:
             convs = self._converters[types] = decoders_for(types, self._zone)
+        mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
+        want = interest(schema) if interest is not None else None
+        return TableChanges(schema, self._rows(mutations, start, convs, names, want, where))
+
+    @staticmethod
+    def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any, where: str) -> list:
+        """The row changes of ``mutations``; with ``want`` (an interest), the rows it does not
+        own are ``RowChange(op, None, None)`` placeholders whose keys alone were converted."""
         n = len(names)
+        key, owns = (want.key, want.owns) if want is not None else ((), None)
         rows = []
         append = rows.append
         m = None
         mi = -1
-        mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         try:
             for mi, m in enumerate(mutations, start):
                 # `type` and `row` are proto2 `required`, but the parser does not enforce
@@ -206,15 +236,26 @@ class Decoder:
                 if op == _INSERT:
                     if m.HasField("change_row"):
                         raise _Bad("Insert mutation carries a change_row")
-                    append(RowChange(Op.INSERT, _row(m.row.columns, convs, n), None))
+                    if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
+                        append(RowChange(Op.INSERT, _row(m.row.columns, convs, n), None))
+                    else:
+                        append(RowChange(Op.INSERT, None, None))
                 elif op == _UPDATE:
                     if not m.HasField("change_row"):
                         raise _Bad("Update mutation without change_row (the before image)")
-                    append(RowChange(Op.UPDATE, _row(m.row.columns, convs, n), _row(m.change_row.columns, convs, n)))
+                    if owns is None or (key and (owns(_key(m.row.columns, convs, n, key))
+                                                 or owns(_key(m.change_row.columns, convs, n, key)))):
+                        append(RowChange(Op.UPDATE, _row(m.row.columns, convs, n),
+                                         _row(m.change_row.columns, convs, n)))
+                    else:
+                        append(RowChange(Op.UPDATE, None, None))
                 elif op == _DELETE:
                     if m.HasField("change_row"):
                         raise _Bad("Delete mutation carries a change_row")
-                    append(RowChange(Op.DELETE, None, _row(m.row.columns, convs, n)))
+                    if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
+                        append(RowChange(Op.DELETE, None, _row(m.row.columns, convs, n)))
+                    else:
+                        append(RowChange(Op.DELETE, None, None))
                 else:  # pragma: no cover - unknown enum numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
         except _Bad as e:
@@ -224,7 +265,7 @@ class Decoder:
             if detail == "unexpected value" and m.HasField("change_row"):
                 detail = "change_row " + _explain_row(m.change_row.columns, convs, names)
             raise _Bad(f"{where} mutation {mi}: {detail}") from None
-        return TableChanges(schema, rows)
+        return rows
 
 
 __all__ = ["Decoder", "DrainerDecodeError"]

@@ -16,7 +16,7 @@ from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, Position, Txn
 from tidb2mysql.replication import deadletter
-from tidb2mysql.replication.route import Router
+from tidb2mysql.replication.route import NO_ROWS, RowInterest, Router
 from tidb2mysql.replication.source import RawMessage, TxnSlice
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,38 @@ def select_all(event: Event) -> Optional[Event]:
     return event
 
 
+def reader_interest(router: Router, selector: Selector):
+    """The decoder's ``interest`` for this reader (drainer/decode.py), or None for "all rows".
+
+    Composes the selection's projection (which tables are kept, renamed, which columns) with
+    the router's ownership (route.py ``Router.interest``), so a process decodes fully only
+    the rows it will apply. Cached per table structure (a message carries its table's
+    structure; equal structures hash equal).
+    """
+    if router.routes_everything:
+        return None
+    project = getattr(selector, "project", None)
+    cache: dict = {}
+
+    def interest(ts):
+        try:
+            return cache[ts]
+        except KeyError:
+            pass
+        p = project(ts) if project is not None else (ts, None)
+        if p is None:
+            want = NO_ROWS  # not selected: its rows are dropped whole
+        else:
+            schema, keep = p
+            want = router.interest(schema)
+            if want is not None and want.key and keep is not None:
+                want = RowInterest(tuple(keep[i] for i in want.key), want.owns)
+        cache[ts] = want
+        return want
+
+    return interest
+
+
 class Pipeline:
     def __init__(
         self,
@@ -67,6 +99,7 @@ class Pipeline:
         self.selector = selector
         self.watermark_interval = watermark_interval
         self.clock = clock
+        self.interest = reader_interest(router, selector)
         # Highest commit_ts whose message is routed COMPLETELY: watermarks carry it. A large
         # transaction being routed slice by slice is not complete until its last slice; a
         # watermark at its commit_ts would make shards treat its later slices as replays.
@@ -127,7 +160,7 @@ class Pipeline:
             return
         pos = Position(self.topic, self.partition, sl.offset)
         try:
-            tc = self.decoder.decode_slice(sl.binlog, pos, sl.table_index, sl.start, sl.end)
+            tc = self.decoder.decode_slice(sl.binlog, pos, sl.table_index, sl.start, sl.end, self.interest)
         except DrainerDecodeError as e:
             if self.strict:
                 raise
@@ -146,7 +179,7 @@ class Pipeline:
 
     def _decode(self, m: RawMessage) -> Optional[Event]:
         try:
-            return self.decoder.decode(m.value, Position(self.topic, self.partition, m.offset))
+            return self.decoder.decode(m.value, Position(self.topic, self.partition, m.offset), self.interest)
         except DrainerDecodeError as e:
             if self.strict:
                 raise

@@ -20,6 +20,8 @@ processes. Rules (see docs/architecture.md, "Guarantees"):
   halves may land in different shards (they are different rows). The same holds for the
   unique key of a unique-key-only table, each half routed by its own image's key.
 * A DDL becomes a :class:`Barrier` copy for every shard; a :class:`Watermark` likewise.
+* A row change another process owns may reach the router *undecoded* (``new`` and ``old``
+  both None, see :meth:`Router.interest`): it counts for ``seq`` and goes nowhere.
 
 The shard of a key is ``crc32(key bytes) % shard_count``: stable across processes and runs.
 """
@@ -29,7 +31,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import zlib
-from typing import Collection, Iterable, Iterator, Optional
+from dataclasses import dataclass
+from typing import Callable, Collection, Iterable, Iterator, Optional
 
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
@@ -147,6 +150,23 @@ def row_key_schema(schema: TableSchema) -> TableSchema:
     return dataclasses.replace(schema, pk=uk, unique_keys=(("PRIMARY", uk),))
 
 
+@dataclass(frozen=True, slots=True)
+class RowInterest:
+    """Which row changes of one table a reader must decode fully (:meth:`Router.interest`).
+
+    ``key``: the routing key's column positions; ``owns(key values)``: does a row image with
+    these key values go to a shard of this reader? A row change is wanted when one of its
+    images is owned (an UPDATE whose key changes splits into two halves, each routed by its
+    own image). ``NO_ROWS``: no row change of the table goes to this reader.
+    """
+
+    key: tuple[int, ...]
+    owns: Callable[[tuple], bool]
+
+
+NO_ROWS = RowInterest((), lambda k: False)
+
+
 class Router:
     """Turns decoded events into ``(shard_key, (shard_index, item))`` pairs."""
 
@@ -175,6 +195,34 @@ class Router:
                     " in TiDB if you can.", ts.schema, ts.table)
         return s
 
+    @property
+    def routes_everything(self) -> bool:
+        """Every shard is owned here (one process): every row is routed somewhere."""
+        return self._all
+
+    def interest(self, schema: TableSchema) -> Optional[RowInterest]:
+        """Which of ``schema``'s row changes this reader routes anywhere (None: all of them).
+
+        Why: every process reads the whole topic (no row crosses a process boundary), so
+        decoding every row fully would make each process pay for all rows while applying
+        only its share. The decoder converts only the key columns of every row, asks this,
+        and fully decodes just the rows of owned shards; the rest stay undecoded placeholders
+        that keep ``seq`` numbering identical in every process and layout. Mirrors
+        :meth:`route_txn`'s rules exactly (the unit tests compare the two).
+        """
+        if self._all:
+            return None
+        pk = schema.pk
+        n, owned = self.shard_count, self.owned
+        prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+        if not pk and len(schema.unique_keys) == 1 and schema.unique_keys[0][1]:
+            whole = self._whole_table_shard(schema) in owned
+            return RowInterest(tuple(schema.unique_keys[0][1]), lambda k: (
+                whole if None in k else zlib.crc32(prefix + _key_text(k)) % n in owned))
+        if not pk or schema.has_secondary_unique_key:
+            return None if self._whole_table_shard(schema) in owned else NO_ROWS
+        return RowInterest(tuple(pk), lambda k: zlib.crc32(prefix + _key_text(k)) % n in owned)
+
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
         """Route one transaction (or one slice of a large one).
 
@@ -197,6 +245,9 @@ class Router:
                 shard = self._whole_table_shard(schema)
                 bucket = per_shard.setdefault(shard, [])
                 for rc in tc.rows:
+                    if rc.new is None and rc.old is None:  # undecoded: another process's row
+                        seq += 2
+                        continue
                     if pk and rc.op == Op.UPDATE and _pk_changed(rc.old, rc.new, pk):
                         bucket.append(Change(ts_, seq, schema, Op.DELETE, None, rc.old))
                         bucket.append(Change(ts_, seq + 1, schema, Op.INSERT, rc.new, None))
@@ -206,6 +257,9 @@ class Router:
                 continue
             prefix = f"{schema.schema}.{schema.table}\x1e".encode()
             for rc in tc.rows:
+                if rc.new is None and rc.old is None:  # undecoded: another process's row
+                    seq += 2
+                    continue
                 if rc.op == Op.UPDATE:
                     old_k = tuple(rc.old[i] for i in pk)
                     new_k = tuple(rc.new[i] for i in pk)
@@ -252,6 +306,9 @@ class Router:
                     Change(ts_, at, keyed, op, new, old))
 
         for rc in tc.rows:
+            if rc.new is None and rc.old is None:  # undecoded: another process's row
+                seq += 2
+                continue
             if rc.op == Op.UPDATE and (_pk_changed(rc.old, rc.new, uk) or None in (rc.old[i] for i in uk)):
                 # A new key, or no identity at all: two different rows as far as keys go.
                 # (An UPDATE of a NULL-keyed row keeping its NULL key stays one ordered UPDATE.)

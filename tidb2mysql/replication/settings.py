@@ -57,6 +57,10 @@ class IncrementalConfig:
     force: bool = False
     # Seconds between polls of the job_control row (cut-over requests).
     control_poll_seconds: float = 1.0
+    # A shard's flush runs on its own writer thread while the worker decodes and merges the
+    # next batch (one flush in flight per shard: order and the checkpoint-in-the-same-
+    # transaction rule are unchanged). false = flush on the worker thread (replication/shard.py).
+    overlap_apply: bool = True
 
     def validate(self) -> None:
         if self.shards < 1 or self.shards > 1024:

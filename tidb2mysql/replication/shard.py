@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
@@ -117,6 +118,11 @@ class ShardApplier:
         self._quarantined: Optional[set] = None  # target tables whose changes are parked, lazily read
         if state.waiting is not None:
             self.next_poll = ctx.clock()
+        # The flush in flight on the writer thread (overlap_apply), and reports of flushes
+        # that finished while no callback could hand them out (snapshot, checkpoint writes).
+        self._writer: Optional[ThreadPoolExecutor] = None
+        self._inflight: Optional[_InFlight] = None
+        self._finished: list[FlushReport] = []
 
     # -- connections ---------------------------------------------------------------------
 
@@ -159,7 +165,7 @@ class ShardApplier:
     # -- Bytewax callbacks -----------------------------------------------------------------
 
     def on_batch(self, items: list) -> list[FlushReport]:
-        out: list[FlushReport] = []
+        out = self._reports()
         for item in items:
             if self.st.waiting is not None:
                 self.st.held.append(item)
@@ -170,7 +176,9 @@ class ShardApplier:
         return out
 
     def on_notify(self) -> list[FlushReport]:
-        out: list[FlushReport] = []
+        out = self._reports()
+        if self._inflight is not None and self._inflight.future.done():
+            self._settle(out)
         now = self.ctx.clock()
         if self.st.waiting is not None and (self.next_poll is None or now >= self.next_poll):
             self._try_release(out)
@@ -183,9 +191,10 @@ class ShardApplier:
         return out
 
     def on_eof(self) -> list[FlushReport]:
-        out: list[FlushReport] = []
+        out = self._reports()
         if self.st.waiting is None and not self.st.merger.is_empty:
             self.flush(out)
+        self._settle(out)
         if self.st.waiting is not None:
             # The source drains before it ends (it waits until every shard passed the last
             # barrier), so this only happens when input ended abruptly: keep the state; the
@@ -197,7 +206,9 @@ class ShardApplier:
     def notify_at(self) -> Optional[datetime]:
         at: Optional[float] = None
         m = self.st.merger
-        if self.st.waiting is not None:
+        if self._inflight is not None or self._finished:
+            at = self.ctx.clock() + 0.002  # hand its report out (and start the next flush) soon
+        elif self.st.waiting is not None:
             at = self.next_poll if self.next_poll is not None else self.ctx.clock()
         elif not m.is_empty:
             at = min(m.first_added_at + self.s.batch_ms / 1000, self.last_input + self.s.idle_ms / 1000)
@@ -208,6 +219,10 @@ class ShardApplier:
         return datetime.now(timezone.utc) + timedelta(seconds=max(0.0, at - self.ctx.clock()))
 
     def snapshot(self) -> ShardState:
+        # The changes of a flush in flight are no longer in the merger, but ``received`` is
+        # past them: a snapshot taken now and restored after a crash that lost the flush
+        # would skip them as replays. So a snapshot waits for the flush to finish.
+        self._settle(None)
         return self.st
 
     # -- processing ------------------------------------------------------------------------
@@ -292,6 +307,7 @@ class ShardApplier:
         """
         b = self.st.waiting
         assert b is not None
+        self._settle(out)  # a DDL runs only after this shard's last flush committed
         try:
             done = self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
         except DDLStopped:
@@ -339,6 +355,7 @@ class ShardApplier:
     def quarantined(self) -> set:
         """Target tables a failed DDL put in quarantine (their changes are parked, not applied)."""
         if self._quarantined is None:
+            self._settle(None)  # the writer thread may be using the connections
             self._quarantined = self._with_retry(
                 "reading quarantined tables", lambda: self.ctx.coordinator.quarantined_tables(self.coord_conn()))
         return self._quarantined
@@ -346,6 +363,7 @@ class ShardApplier:
     def _park_quarantined(self, changes: list, offset: int) -> None:
         """Dead-letter changes of quarantined tables before the checkpoint can pass them (a
         replay lands on the dead-letter table's unique key, so nothing is parked twice)."""
+        self._settle(None)
         cps = self.ctx.checkpoints
         letters = [deadletter.DeadLetter(
             "quarantine", f"table {ch.schema.schema}.{ch.schema.table} is quarantined after a failed DDL",
@@ -361,30 +379,68 @@ class ShardApplier:
     # -- writing ---------------------------------------------------------------------------
 
     def flush(self, out: list[FlushReport]) -> None:
+        """Write the merged changes and the checkpoint in one transaction.
+
+        With ``overlap_apply`` the transaction runs on this shard's writer thread while the
+        worker goes on decoding and merging (PyMySQL releases the GIL while it waits for the
+        server): at most one flush is in flight per shard, the next one waits for it, and
+        everything else that touches the target (barrier, checkpoint-only writes, quarantine,
+        snapshots, end of input) waits for it first, so order and the checkpoint-in-the-same-
+        transaction rule are exactly those of a synchronous flush. Its report (and any error:
+        a strict-mode failure stops the flow as before) comes out at the next callback.
+        """
         m = self.st.merger
         if m.is_empty:
             return
-        t0 = self.ctx.clock()
-        rows = m.changes_added
+        self._settle(out)
+        job = _InFlight(self.ctx.clock(), m.changes_added, self.st.received, self.st.received_offset,
+                        self.st.pending_bytes, self.skipped)
         batches = m.drain()
-        first = batches[0].first_position if batches else self.cp
-        pos = self.st.received
-        stats, dead = self._write(batches, pos, rows)
-        if failpoints.ENABLED:
-            failpoints.hit("apply.after_commit", self.last_ddl_ts)
-        self.ctx.backlog.settle(self.st.pending_bytes)
+        job.first = batches[0].first_position if batches else self.cp
         self.st.pending_bytes = 0
-        self.cp = pos
-        self.cp_dirty = False
-        self.last_cp_write = self.ctx.clock()
-        out.append(FlushReport(self.shard, rows, getattr(stats, "statements", 0), first, pos,
-                               self.ctx.clock() - t0, dead_letters=dead, skipped_replays=self.skipped,
-                               table_ops=_table_ops(stats)))
         self.skipped = 0
 
-    def _write(self, batches, pos: Position, rows: int):
+        def run():
+            stats, dead = self._write(batches, job.pos, job.rows, job.offset)
+            if failpoints.ENABLED:
+                failpoints.hit("apply.after_commit", self.last_ddl_ts)
+            return stats, dead
+
+        if not self.s.overlap_apply:
+            job.future = Future()
+            job.future.set_result(run())
+            self._inflight = job
+            self._settle(out)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"shard-{self.shard}-writer")
+        job.future = self._writer.submit(run)
+        self._inflight = job
+
+    def _settle(self, out: Optional[list]) -> None:
+        """Wait for the flush in flight (if any) and account for it; its report goes to
+        ``out``, or is kept for the next callback when there is none (snapshot)."""
+        job = self._inflight
+        if job is None:
+            return
+        self._inflight = None
+        stats, dead = job.future.result()  # a failure of the flush is raised here, on the worker
+        self.ctx.backlog.settle(job.pending_bytes)
+        self.cp = job.pos
+        self.cp_dirty = self.st.received > job.pos  # watermarks may have moved on meanwhile
+        self.last_cp_write = self.ctx.clock()
+        report = FlushReport(self.shard, job.rows, getattr(stats, "statements", 0), job.first, job.pos,
+                             self.ctx.clock() - job.started, dead_letters=dead, skipped_replays=job.skipped,
+                             table_ops=_table_ops(stats))
+        (out if out is not None else self._finished).append(report)
+
+    def _reports(self) -> list[FlushReport]:
+        out, self._finished = self._finished, []
+        return out
+
+    def _write(self, batches, pos: Position, rows: int, offset: int):
         cps = self.ctx.checkpoints
-        extra = [cps.update_sql(self.shard, pos, self.st.received_offset, rows)]
+        extra = [cps.update_sql(self.shard, pos, offset, rows)]
         attempts = 0
         first_try = [True]
 
@@ -474,6 +530,7 @@ class ShardApplier:
         return stats, len(failures)
 
     def _write_checkpoint_only(self) -> None:
+        self._settle(None)  # in order after the flush in flight, on the idle connections
         pos = self.st.received
         sql = self.ctx.checkpoints.update_sql(self.shard, pos, self.st.received_offset)
 
@@ -488,7 +545,27 @@ class ShardApplier:
         self.last_cp_write = self.ctx.clock()
 
     def close(self) -> None:
-        self._reset_connections()
+        try:
+            self._settle(None)
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+            self._reset_connections()
+
+
+@dataclass
+class _InFlight:
+    """A flush handed to the writer thread: what to account for once it committed."""
+
+    started: float
+    rows: int
+    pos: Position  # the checkpoint its transaction writes
+    offset: int
+    pending_bytes: int
+    skipped: int
+    first: Position = ZERO
+    future: Optional[Future] = None
 
 
 def _table_ops(stats) -> Optional[dict]:

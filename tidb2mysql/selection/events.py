@@ -108,6 +108,12 @@ class EventSelector:
             return None
         return Txn(txn.commit_ts, out, txn.position)
 
+    def project(self, ts: TableSchema) -> Optional[tuple[TableSchema, tuple[int, ...]]]:
+        """The target schema of ``ts``'s rows and the source positions of its columns, or
+        None when the table is not selected (what :meth:`select_txn` does to its rows)."""
+        p = self._projection(ts)
+        return None if p is None else (p.schema, p.keep)
+
     def _projection(self, ts: TableSchema) -> Optional[_Projection]:
         try:
             return self.cache[ts]
