@@ -48,6 +48,8 @@ def _recorded(cfg, job: Job):
     def wrap(fn, *args):
         try:
             return fn(*args)
+        except StopIteration:  # a lane that is done: Bytewax's end of input, not a failure
+            raise
         except Exception as e:
             failure.record(JobStore(cfg.job.meta_schema, cfg.job.name),
                            lambda: db.connect(cfg.target, autocommit=True), job.run, e)

@@ -14,17 +14,18 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pymysql
 import pytest
 
 from tests.support import flowrun, stack
-from tests.support import tidb as tidb_support
 from tidb2mysql import config as config_mod
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _config(tmp_path: Path, db: str, job: str, topic: str = "tidbfixes_unused", **sections) -> Path:
+    """A config file: the TiDB config of ``make up-tidb`` with this test's job, topic, tables."""
+    from tests.support import tidb as tidb_support  # the tidb-stack branch's helper (fixtures beside it)
+
     data = tomllib.loads(tidb_support.config_path().read_text())
     data.setdefault("kafka", {})["topic"] = topic
     data.setdefault("job", {})["name"] = job
@@ -138,8 +139,8 @@ def test_a_refused_value_stops_the_load_with_one_line_and_no_resume_advice(tidb_
     errors = [ln for ln in load.stderr.splitlines() if ln.startswith("tidb2mysql full-load:")]
     assert len(errors) == 1, load.stderr
     line = errors[0]
-    assert f"{tidb_db}.l" in line and "1366" in line and '[ddl] latin1 = \\"utf8mb4\\"' in line.replace('"', '\\"') \
-        or '[ddl] latin1 = "utf8mb4"' in line, line
+    assert f"{tidb_db}.l" in line and "(1366) Incorrect string value" in line, line
+    assert line.count("Incorrect string value") == 1 and '[ddl] latin1 = "utf8mb4"' in line, line
     assert "fail the same way" in line and "run the same command again to resume" not in line, line
     # smaller items: the TSO is printed at the start, and -p 2 prints no "Connection refused ... retrying"
     assert re.search(r"reading at snapshot TSO \d+", load.stderr), load.stderr
@@ -183,7 +184,7 @@ def test_auto_random_and_sequence_keys_accept_inserts_after_cut_over(tidb_config
     assert load.returncode == 0, load.stderr
     out = schema.stdout
     assert re.search(r"warning.*AUTO_RANDOM -> AUTO_INCREMENT", out, re.I), out
-    assert re.search(r"warning.*-> AUTO_INCREMENT", out.split("sq")[-1] if "sq" in out else out, re.I), out
+    assert re.search(r"WARNING changed: table `sq`, column id: DEFAULT nextval\(.*\) -> AUTO_INCREMENT", out), out
     assert re.search(r"warning.*DEFINER.*keep_definer", out, re.I), out
     assert re.search(r"warning.*TTL.*EVENT", out, re.I), out
     biggest = max(r[0] for r in _rows(tidb_conn, "SELECT id FROM ar"))

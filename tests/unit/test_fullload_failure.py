@@ -29,7 +29,7 @@ def test_invalid_date_is_permanent_with_the_dates_fix():
 def test_charset_error_points_at_the_latin1_mapping():
     e = _page_error(LoadWarning([("Warning", 1366, "Incorrect string value: '\\xE4\\xB8\\xAD' for column `v` at row 1")]))
     f = failure.describe(e)
-    assert f.permanent and "[schema] latin1" in f.fix
+    assert f.permanent and "[ddl] latin1" in f.fix
 
 
 def test_lost_connection_is_transient_and_says_resume():

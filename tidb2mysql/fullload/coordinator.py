@@ -145,7 +145,7 @@ class Coordinator:
 
     def log_path(self) -> Path:
         """Where the flow processes' output goes (tracebacks included); only tidb2mysql's own
-        warnings are echoed to the terminal (fullload/failure.py)."""
+        log lines are echoed to the terminal (fullload/failure.py)."""
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.cfg.job.name)
         return Path(tempfile.gettempdir()) / f"tidb2mysql-full-load-{safe}.log"
 

@@ -33,7 +33,7 @@ FIXES = {
            "keep [full_load] invalid_dates = \"copy\" (the default: writer sessions add ALLOW_INVALID_DATES), or "
            "correct the rows in the source; `tidb2mysql precheck` lists the tables"),
     1366: ("a text value does not fit the target column's character set (TiDB stores any UTF-8 text in latin1 "
-           "columns): set [schema] latin1 = \"utf8mb4\" and create the table again (or ALTER the target column to "
+           "columns): set [ddl] latin1 = \"utf8mb4\" and create the table again (or ALTER the target column to "
            "utf8mb4), then restart the load; `tidb2mysql precheck` lists the tables"),
     1406: "a value is longer than the target column: compare the column definitions (tidb2mysql schema --dry-run)",
     1264: "a value is out of the target column's range: compare the column definitions (tidb2mysql schema --dry-run)",
@@ -70,7 +70,7 @@ def describe(exc: BaseException) -> Failure:
     """One line for ``exc`` and whether a re-run can help."""
     root = _root(exc)
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if root is not exc and str(root) and str(root) not in text:
+    if root is not exc and error_message(root) not in text:
         text += f": ({error_code(root)}) {error_message(root)}"
     code = error_code(root)
     if code < 0:

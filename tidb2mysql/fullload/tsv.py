@@ -93,7 +93,10 @@ def page_text_sql(tp, rows_sql_where: str, limit: int) -> str:
              f" ORDER BY {', '.join(keys)} LIMIT {int(limit)}")
     # a hidden key (TiDB's _tidb_rowid) is not in the lines: the page's last key comes as a third value
     last = ", MAX(`_k0`)" if getattr(tp, "hidden_key", False) else ""
-    return f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR X'0A'){last} FROM ({inner}) AS `_p`"
+    # SEPARATOR takes a string literal on TiDB (its parser refuses X'0A' there, error 1064; MySQL and
+    # MariaDB take either): a quoted raw LF byte, which means LF whatever NO_BACKSLASH_ESCAPES says.
+    return (f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR '\n'){last}"
+            f" FROM ({inner}) AS `_p`")
 
 
 def row_text_sql(tp, rows_sql_where: str, limit: Optional[int]) -> str:

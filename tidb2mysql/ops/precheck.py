@@ -808,7 +808,7 @@ def invalid_date_predicate(col: str) -> str:
     v = f"CAST({quote_ident(col)} AS CHAR)"
     y, m, d = f"CAST(SUBSTRING({v}, 1, 4) AS UNSIGNED)", f"CAST(SUBSTRING({v}, 6, 2) AS UNSIGNED)", \
         f"CAST(SUBSTRING({v}, 9, 2) AS UNSIGNED)"
-    leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
+    leap = f"((MOD({y}, 4) = 0 AND MOD({y}, 100) <> 0) OR MOD({y}, 400) = 0)"  # MOD: no '%' in parameterised SQL
     return (f"({quote_ident(col)} IS NOT NULL AND ({m} IN (4, 6, 9, 11) AND {d} > 30"
             f" OR {m} = 2 AND {d} > IF({leap}, 29, 28)))")
 
