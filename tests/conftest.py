@@ -88,3 +88,39 @@ def kafka_topic(request, stack_config):
         yield name
     finally:
         stack.delete_topic(stack_config.kafka, name)
+
+
+# -- a real TiDB as the source (``make up-tidb``; tests marked ``tidb``) ------------------------
+
+@pytest.fixture(scope="session")
+def tidb_config():
+    """The tidb2mysql Config with the real TiDB as its source (tests/support/tidb.py): the
+    stack's target and Kafka. FAILS (never skips) when TiDB or the stack does not answer."""
+    from tests.support import tidb
+
+    problem = None
+    try:
+        cfg = tidb.load_config()
+        tidb.check_tidb(cfg)
+        stack.check_reachable(cfg)
+    except stack.StackUnavailable as e:
+        problem = str(e)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return cfg
+
+
+@pytest.fixture
+def tidb_db(request, tidb_config):
+    """A fresh, uniquely named database on TiDB (dropped after the test)."""
+    yield from _db_fixture(request, tidb_config.source)
+
+
+@pytest.fixture
+def tidb_conn(tidb_config, tidb_db):
+    """Autocommit utf8mb4 PyMySQL connection to TiDB, ``tidb_db`` selected."""
+    conn = stack.connect(tidb_config.source, tidb_db)
+    try:
+        yield conn
+    finally:
+        conn.close()

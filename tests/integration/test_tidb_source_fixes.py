@@ -19,6 +19,7 @@ import pytest
 from tests.support import flowrun, stack
 from tidb2mysql import config as config_mod
 
+pytestmark = [pytest.mark.integration, pytest.mark.tidb]
 REPO = Path(__file__).resolve().parents[2]
 
 

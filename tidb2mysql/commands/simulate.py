@@ -22,7 +22,7 @@ def run(args) -> int:
         databases=[d for d in args.databases.split(",") if d] if args.databases else [],
         tables=args.tables, row_width=args.row_width, txn_rows=(lo, hi), ddl_every=args.ddl_every,
         edge_values=args.edge_values, redeliver=args.redeliver, drop_existing=not args.no_drop,
-        setup_only=args.setup_only,
+        setup_only=args.setup_only, source=args.source,
     )
     s = run_simulation(cfg, opts)
     if args.json:
@@ -51,6 +51,9 @@ def add_arguments(p) -> None:
     p.add_argument("--topic", help="override [kafka] topic")
     p.add_argument("--no-drop", action="store_true", help="keep existing databases of the same names")
     p.add_argument("--setup-only", action="store_true", help="create the schema (and publish its DDL) only")
+    p.add_argument("--source", choices=("auto", "tidb", "mariadb"), default="auto",
+                   help="the source's flavour: a real TiDB gives commit TSOs and DDL jobs, the MariaDB"
+                        " stand-in gets them from the simulator (default: by the source's VERSION())")
     p.add_argument("--json", action="store_true")
 
 
