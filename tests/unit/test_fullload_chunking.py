@@ -109,33 +109,10 @@ def test_global_temporary_tables_are_recognised_by_their_create_text():
     assert not is_temporary_create("CREATE TABLE `t` (`global_temporary` int, `c` varchar(9) DEFAULT 'ON COMMIT')")
 
 
-class _Cur:
-    def __init__(self, conn):
-        self.conn, self.rows = conn, []
+def _Conn(answer):
+    from tests.support.fake_db import FakeConn
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql, args=None):
-        self.conn.log.append(sql)
-        self.rows = self.conn.answer(sql)
-
-    def fetchone(self):
-        return self.rows[0] if self.rows else None
-
-    def fetchall(self):
-        return list(self.rows)
-
-
-class _Conn:
-    def __init__(self, answer):
-        self.answer, self.log = answer, []
-
-    def cursor(self, *a):
-        return _Cur(self)
+    return FakeConn(lambda sql, args: answer(sql))
 
 
 def _composite(est=1000):

@@ -7,39 +7,18 @@ import pytest
 from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, MariaDBSnapshot, SnapshotError, TiDBSnapshot, make_snapshot
 
 
-class FakeCursor:
-    def __init__(self, conn):
-        self.conn = conn
+def FakeConn(results=None, errors=None):
+    """Answers a statement with the row of the first ``results`` prefix it starts with;
+    ``errors``: statement -> exception to raise."""
+    from tests.support import fake_db
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql, args=None):
-        self.conn.log.append(sql if args is None else (sql, args))
-        self.conn.last = sql
-        err = self.conn.errors.get(sql)
+    def answer(sql, args):
+        err = (errors or {}).get(sql)
         if err is not None:
             raise err
+        return next(([row] for prefix, row in (results or {}).items() if sql.startswith(prefix)), [])
 
-    def fetchone(self):
-        for prefix, row in self.conn.results.items():
-            if self.conn.last.startswith(prefix):
-                return row
-        return None
-
-
-class FakeConn:
-    def __init__(self, results=None, errors=None):
-        self.log: list = []
-        self.last = ""
-        self.results = results or {}
-        self.errors = errors or {}
-
-    def cursor(self):
-        return FakeCursor(self)
+    return fake_db.FakeConn(answer)
 
 
 def test_tidb_records_start_ts_of_a_transaction():

@@ -79,30 +79,15 @@ def test_compat_differences():
     ]
 
 
-class _Cursor:
-    def __init__(self, answers):
-        self.answers, self.rows = answers, []
+def _Conn(answers):
+    """Answers by exact SQL, by (SQL before WHERE, first argument), or by SQL prefix."""
+    from tests.support.fake_db import FakeConn
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql, args=None):
+    def answer(sql, args):
         key = sql if args is None else (sql.split(" WHERE")[0], args[0])
-        self.rows = next((v for k, v in self.answers.items() if k == key or (isinstance(k, str) and sql.startswith(k))), [])
+        return next((v for k, v in answers.items() if k == key or (isinstance(k, str) and sql.startswith(k))), [])
 
-    def fetchall(self):
-        return self.rows
-
-
-class _Conn:
-    def __init__(self, answers):
-        self.answers = answers
-
-    def cursor(self):
-        return _Cursor(self.answers)
+    return FakeConn(answer)
 
 
 def test_empty_test_database_of_tidb_is_not_migrated_but_a_used_one_is():
