@@ -332,11 +332,16 @@ def assign_lanes(chunks: list[Chunk], lanes: int) -> None:
         load[i] += max(c.est_rows, 1)
 
 
-def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False) -> Plan:
+def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False,
+              row_ids: bool = True) -> Plan:
+    """``row_ids``: key TiDB tables without a clustered index by ``_tidb_rowid`` (the full load);
+    False where the key must exist on the target too (verify compares key ranges on both sides)."""
     plan = Plan()
-    with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        tidb = "tidb" in _text(cur.fetchone()[0]).lower()
+    tidb = False
+    if row_ids:
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            tidb = "tidb" in _text(cur.fetchone()[0]).lower()
     for schema, table in tables:
         tp = describe_table(conn, schema, table, tidb=tidb)
         if exact_counts:
