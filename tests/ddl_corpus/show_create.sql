@@ -5,7 +5,7 @@
 -- === show_auto_random_3
 -- source: pingcap/tidb tests/integrationtest/r/executor/show.result
 -- expect: run
--- check: column auto_random_tbl1.a type=bigint(20) null=NO extra=
+-- check: column auto_random_tbl1.a type=bigint(20) null=NO extra=auto_increment
 -- check: index auto_random_tbl1.PRIMARY columns=a unique=yes
 -- check: table auto_random_tbl1 collation=utf8mb4_bin
 -- check: output-lacks AUTO_RANDOM(3)
@@ -31,7 +31,7 @@ CREATE TABLE `auto_random_tbl4` (
 -- === show_auto_random_range_bits
 -- source: pingcap/tidb tests/integrationtest/r/executor/show.result
 -- expect: run
--- check: column auto_random_tbl7.a type=bigint(20) null=NO extra=
+-- check: column auto_random_tbl7.a type=bigint(20) null=NO extra=auto_increment
 CREATE TABLE `auto_random_tbl7` (
   `a` bigint(20) NOT NULL /*T![auto_rand] AUTO_RANDOM(4, 32) */,
   `b` varchar(255) DEFAULT NULL,
