@@ -9,6 +9,7 @@
 #                (built once into ~/.cache/tidb2mysql/tidb-<version>/; config .stack/tidb2mysql-tidb.toml)
 #                (TLS, SASL/SCRAM, least-privilege users; .stack-secure/, other ports)
 #   make unit    pure unit tests only (no stack needed)
+#   make lint    ruff + mypy (pyproject.toml); make test runs them too (tests/unit/test_lint.py)
 #   make proto   regenerate the Drainer protobuf module
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ SECURE ?= 0
 STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=$(SECURE) scripts/stack.sh
 SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
 
-.PHONY: setup up down status wipe up-tidb down-tidb status-tidb proto test unit demo bench fuzz up-secure down-secure status-secure image k8s-check
+.PHONY: setup up down status wipe up-tidb down-tidb status-tidb proto test unit lint demo bench fuzz up-secure down-secure status-secure image k8s-check
 
 # The stamp is newer than pyproject.toml once the install succeeded, so a second
 # `make setup` does nothing.
@@ -99,6 +100,12 @@ test: setup up up-secure up-tidb
 
 unit: setup
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+# ruff + mypy as configured in pyproject.toml (also run by make test: tests/unit/test_lint.py,
+# and the layer contract: tests/unit/test_layers.py)
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # make demo SOURCE=tidb: the simulator writes to the real TiDB (make up-tidb) instead of the
 # MariaDB stand-in (the default: fast on a fresh machine, no TiDB build).

@@ -24,7 +24,7 @@ from pathlib import Path
 from bench import apply_ceiling, ceiling, delay, env, fullload, fullload_tidb, incremental, oltp, report
 from bench.sizes import MODES
 from tidb2mysql.fullload.jobstore import JobStore
-from tidb2mysql.replication.checkpoint import ensure_meta
+from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 
 SECTIONS = ("incremental", "shapes", "apply", "delay", "fullload", "fullload_tidb", "memory")
 log = logging.getLogger("bench")
@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     # moment it starts a flow, so on a fresh target they must exist first.
     conn = env.target(cfg)
     try:
-        ensure_meta(conn, cfg.job.meta_schema)
+        ensure_meta(conn, cfg.job.meta_schema, REPLICATION)
         JobStore(cfg.job.meta_schema, cfg.job.name).ensure(conn)  # the full-load job tables
     finally:
         conn.close()

@@ -17,9 +17,10 @@ import tempfile
 import time
 
 from bench import oltp
-from tidb2mysql import db
-from tidb2mysql.replication.sql import TableSQL
-from tidb2mysql.replication.writer import prepare_session
+from tidb2mysql.mysql import db
+from tidb2mysql.mysql.sql import TableSQL
+from tidb2mysql.mysql.session import prepare_session
+
 
 BATCH = 1000
 

@@ -2,7 +2,7 @@
 
 It reads the same topic as the flow, decodes with the same :class:`Decoder`, and applies the
 same rows through the same driver (PyMySQL) with the project's own SQL text builder
-(:class:`tidb2mysql.replication.sql.TableSQL`: multi-row ``INSERT ... ON DUPLICATE KEY
+(:class:`tidb2mysql.mysql.sql.TableSQL`: multi-row ``INSERT ... ON DUPLICATE KEY
 UPDATE`` and ``DELETE ... WHERE pk IN (...)``), one transaction per 1000 merged rows.
 It gives *no* guarantee the flow gives: no transaction or cross-table order, no checkpoint,
 no DDL, no redelivery handling, no dead letters, no recovery; the unique-key table is
@@ -27,12 +27,13 @@ import time
 import pymysql
 from confluent_kafka import Consumer, TopicPartition
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.events import Op, Position, Txn
 from tidb2mysql.kafka_settings import consumer_config
-from tidb2mysql.replication.sql import TableSQL
-from tidb2mysql.replication.writer import prepare_session
+from tidb2mysql.mysql.sql import TableSQL
+from tidb2mysql.mysql.session import prepare_session
+
 
 BATCH = 1000
 

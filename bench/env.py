@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from tests.support import flowrun, stack
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.config import Config
 
 REPO = Path(__file__).resolve().parents[1]

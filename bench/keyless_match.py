@@ -1,7 +1,7 @@
 """``python -m bench.keyless_match [--rows N]``: cost of the byte-exact whole-row match.
 
 Why: a key-less table's DELETE/UPDATE finds its row with a whole-row WHERE ... LIMIT 1
-(``replication/sql.py`` ``TableSQL._match``). Making it byte-exact adds, per text column, a
+(``mysql/sql.py`` ``TableSQL._match``). Making it byte-exact adds, per text column, a
 byte comparison next to the collation comparison. This measures, on the stack's target, one
 DELETE (rolled back, so the table stays the same) of a row near the start, the middle and
 the end of a large key-less table, for three WHERE forms:
@@ -26,7 +26,7 @@ import pymysql
 
 from tests.support.stack import load_config
 from tidb2mysql.events import TableSchema
-from tidb2mysql.replication.sql import TableSQL, literal
+from tidb2mysql.mysql.sql import TableSQL, literal
 
 COLS = ("a", "b", "c", "d")
 TYPES = ("varchar", "int", "double", "datetime")

@@ -18,7 +18,7 @@ import uuid
 from tests.support import flowrun
 from tests.support.drainer_stream import Stream
 from tests.support.stack import admin_client, load_config
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema
 
 SHAPES = {

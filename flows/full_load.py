@@ -27,12 +27,11 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
 from tidb2mysql.fullload import failure
+from tidb2mysql.mysql import db
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.page_writer import PageWriter
 from tidb2mysql.fullload.reader import LaneReader
-from tidb2mysql.fullload.settings import full_load_settings
 from tidb2mysql.fullload.snapshot import make_snapshot
 
 log = logging.getLogger("tidb2mysql.full_load")
@@ -63,7 +62,7 @@ class LanePartition(StatefulSourcePartition):
         self._guard(self._build, cfg, job, lane, resume)
 
     def _build(self, cfg, job: Job, lane: int, resume: Optional[dict]):
-        s = full_load_settings(cfg)
+        s = cfg.full_load
         store = JobStore(cfg.job.meta_schema, cfg.job.name)
         self.src = db.connect(cfg.source, autocommit=True)
         self.tgt = db.connect(cfg.target, autocommit=True)
@@ -114,7 +113,7 @@ class LaneSource(FixedPartitionedSource):
 
 class _WriterPartition(StatelessSinkPartition):
     def __init__(self, cfg, job: Job):
-        s = full_load_settings(cfg)
+        s = cfg.full_load
         self._guard = _recorded(cfg, job)
         self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
                                  lambda: db.connect(cfg.target, autocommit=False, local_infile=True),
@@ -156,4 +155,11 @@ def _flow_from_env() -> Dataflow:
     return build_flow(config_mod.load())
 
 
-flow = _flow_from_env()
+def __getattr__(name: str) -> Dataflow:
+    """``flow`` is built on first access, which is what ``python -m bytewax.run flows.full_load``
+    does: building connects to the target to read the job; importing this module (tests, tools) does none of that."""
+    if name == "flow":
+        built = _flow_from_env()
+        globals()["flow"] = built  # later accesses find it without coming here
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,16 +30,17 @@ from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db, kafka_settings
+from tidb2mysql import kafka_settings
+from tidb2mysql.mysql import db
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
-from tidb2mysql.ops.settings import metrics_settings
-from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+from tidb2mysql.mysql.retry import retry_transient
+from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
 from tidb2mysql.replication.runtime import Services, SourceLoop
-from tidb2mysql.replication.settings import incremental_settings
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
@@ -66,7 +67,7 @@ class DrainerReaders(DynamicSource):
         if worker_index % self.wpp:
             return _NoInput()
         process, processes = worker_index // self.wpp, worker_count // self.wpp
-        owned = shards_of_process(incremental_settings(self.cfg).shards, process, self.wpp, processes)
+        owned = shards_of_process(self.cfg.incremental.shards, process, self.wpp, processes)
         return DrainerPartition(self.cfg, owned, process, self.services.backlog) if owned else _NoInput()
 
 
@@ -122,23 +123,31 @@ class ProgressSink(DynamicSink):
         return _ProgressPartition(worker_index)
 
 
-def build_flow(cfg) -> Dataflow:
-    s = incremental_settings(cfg)
-    # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
-    # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
-    # the brokers, the user and the fix in the message (KafkaConnectError).
-    kafka_settings.check_connection(cfg.kafka)
+def _prepare_target(cfg, s) -> None:
+    """Fencing check, meta tables, the job's shard rows (idempotent: safe to run again)."""
     conn = db.connect(cfg.target, autocommit=True)
     try:
         forced = fencing.check_may_write(conn, cfg.job.meta_schema, cfg.job.name, s.force)  # JobFenced
         if forced:
             log.warning("%s", forced)
-        ensure_meta(conn, cfg.job.meta_schema)
+        ensure_meta(conn, cfg.job.meta_schema, REPLICATION)
         fencing.JobControl(cfg.job.meta_schema, cfg.job.name).ensure(conn)
         initial = (s.start_commit_ts, MAX_SEQ)
         Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)
     finally:
         conn.close()
+
+
+def build_flow(cfg) -> Dataflow:
+    s = cfg.incremental
+    # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
+    # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
+    # the brokers, the user and the fix in the message (KafkaConnectError).
+    kafka_settings.check_connection(cfg.kafka)
+    # A target restarting while the flow starts costs time, not the start (the same transient
+    # retry as every other target connection of the flow; [incremental] retry_seconds bounds it).
+    retry_transient(lambda: _prepare_target(cfg, s), "preparing the target's meta schema",
+                    retry_seconds=s.retry_seconds)
     services = Services(cfg)
     flow = Dataflow("tidb2mysql_incremental")
     routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv), services))
@@ -187,10 +196,19 @@ def _flow_from_env() -> Dataflow:
             sys.exit(2)
         raise
     shutdown.install()  # SIGTERM/SIGINT -> drain and exit 0 (the source polls the flag)
-    ms = metrics_settings(cfg)
+    ms = cfg.metrics
     if ms.port:
         serve_metrics(ms.bind, ms.port + _process_index(sys.argv))
     return built
 
 
-flow = _flow_from_env()
+def __getattr__(name: str) -> Dataflow:
+    """``flow`` is built on first access, which is what ``python -m bytewax.run flows.incremental``
+    does. Building connects to the target, checks fencing, creates the meta tables and shard
+    rows, installs the signal handlers and starts the metrics endpoint; importing this module
+    (tests, tools) does none of that."""
+    if name == "flow":
+        built = _flow_from_env()
+        globals()["flow"] = built  # later accesses find it without coming here
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -193,7 +193,7 @@ def prepare_recovery(plan: Plan, init_db_dir=None, log=print) -> str:
     resumes from the target checkpoints).
     """
     if init_db_dir is None:
-        from bytewax.recovery import init_db_dir  # noqa: PLC0415 - only in the image / venv
+        from bytewax.recovery import init_db_dir
     d = Path(plan.recovery_dir)
     d.mkdir(parents=True, exist_ok=True)
     want = _layout(plan)
@@ -244,15 +244,14 @@ def full_load_start(env: Mapping[str, str], log=print) -> Optional[int]:
     """
     if _get(env, "T2M_START_AFTER_FULL_LOAD").lower() in ("false", "0", "no", "off"):
         return None
-    from tidb2mysql import config as config_mod  # noqa: PLC0415
-    from tidb2mysql import db  # noqa: PLC0415
-    from tidb2mysql.replication.settings import incremental_settings  # noqa: PLC0415
+    from tidb2mysql import config as config_mod
+    from tidb2mysql.mysql import db
 
     try:
         cfg = config_mod.load(env.get("TIDB2MYSQL_CONFIG"))
     except config_mod.ConfigError as e:
         raise EntrypointError(f"configuration error: {e}") from None
-    if incremental_settings(cfg).start_commit_ts:
+    if cfg.incremental.start_commit_ts:
         return None
     meta, job = cfg.job.meta_schema, cfg.job.name
     conn = db.connect(cfg.target, autocommit=True)

@@ -9,7 +9,6 @@ delay are printed every two seconds; at the end the source and target are compar
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import subprocess
@@ -22,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tidb2mysql import config as config_mod, db  # noqa: E402
+from tidb2mysql import config as config_mod  # noqa: E402
+from tidb2mysql.mysql import db  # noqa: E402
 from tidb2mysql.compare import compare_databases  # noqa: E402
 from tidb2mysql.events import tso_physical_ms  # noqa: E402
 from tidb2mysql.replication.checkpoint import Checkpoints  # noqa: E402

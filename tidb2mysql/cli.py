@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _connect_failure(e: BaseException) -> str | None:
     """The message of a TLS / authentication failure while connecting, else None."""
-    from tidb2mysql.db import ER_ACCESS_DENIED, TLSConnectError
+    from tidb2mysql.mysql.db import ER_ACCESS_DENIED, TLSConnectError
     from tidb2mysql.kafka_settings import KafkaConnectError
 
     if isinstance(e, KafkaConnectError):
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"tidb2mysql: configuration error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # noqa: BLE001 - only connection-setup failures are handled here
+    except Exception as e:
         msg = _connect_failure(e)
         if msg is None:
             raise

@@ -54,7 +54,7 @@ both sides have.
 
 The schema, and what is deliberately evened out (``schema=False`` skips all of it):
 
-* **What is compared.** Read with :mod:`tidb2mysql.catalog` (five information_schema
+* **What is compared.** Read with :mod:`tidb2mysql.mysql.catalog` (five information_schema
   queries per side, whatever the number of tables). Per column: type, nullability,
   default, charset/collation, EXTRA (auto_increment, ON UPDATE, generated kind) and
   generation expression. Per index, matched by name: uniqueness, columns in order with
@@ -100,7 +100,8 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pymysql
 import pymysql.cursors
 
-from tidb2mysql.catalog import ColumnDescription, IndexDescription, TableDescription, describe_database
+from tidb2mysql.mysql.catalog import ColumnDescription, IndexDescription, TableDescription, describe_database
+from tidb2mysql.mysql.sql import quote_ident
 
 # information_schema DATA_TYPE values whose native ORDER BY matches Python's ``<`` on the
 # values PyMySQL returns (int, Decimal, float, fixed-width big-endian bytes for BIT).
@@ -121,10 +122,6 @@ _MAX_SORT_LENGTH = 8388608
 _FETCH = 2000
 _SHOW = 80  # characters of a value shown in a report
 
-
-def _q(name: str) -> str:
-    """Quote an identifier with backticks."""
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _show(value: Any) -> str:
@@ -352,17 +349,17 @@ def _stream(conn, db: str, table: str, columns: Sequence[str], order: Sequence[t
     Each yielded tuple is the column values followed by ``CAST(col AS BINARY)`` of every
     non-native order column (the bytes the merge compares; utf8mb4 bytes for "text").
     """
-    select = [f"({_q(c)} + 0E0)" if c in widen else _q(c) for c in columns]
+    select = [f"({quote_ident(c)} + 0E0)" if c in widen else quote_ident(c) for c in columns]
     order_by = []
     for col, how in order:
         if how == "native":
-            order_by.append(_q(col))
+            order_by.append(quote_ident(col))
         else:
-            expr = f"CONVERT({_q(col)} USING utf8mb4)" if how == "text" else _q(col)
+            expr = f"CONVERT({quote_ident(col)} USING utf8mb4)" if how == "text" else quote_ident(col)
             expr = f"CAST({expr} AS BINARY)"
             select.append(expr)
             order_by.append(expr)
-    sql = f"SELECT {', '.join(select)} FROM {_q(db)}.{_q(table)}"
+    sql = f"SELECT {', '.join(select)} FROM {quote_ident(db)}.{quote_ident(table)}"
     if order_by:
         sql += " ORDER BY " + ", ".join(order_by)
     cur = conn.cursor(pymysql.cursors.SSCursor)
@@ -840,7 +837,7 @@ def compare_databases(
     counted). ``schema=False`` compares rows and column lists only: no column, index,
     table or view definitions, and views are ignored. A database missing on either side
     raises ``LookupError`` (comparing nothing with nothing is not "equal");
-    ``tidb2mysql.catalog.CatalogIncomplete`` (transient) means information_schema could not
+    ``tidb2mysql.mysql.catalog.CatalogIncomplete`` (transient) means information_schema could not
     open a table in time (another session's metadata lock): compare again later.
     """
     if conn_a is conn_b:

@@ -38,9 +38,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Optional
+from typing import Any, Optional
 
-Row = tuple  # a row image: tuple of native values, positional to TableSchema.columns
+Row = tuple[Any, ...]  # a row image: tuple of native values, positional to TableSchema.columns
 
 
 class Op(IntEnum):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tidb2mysql.config import KAFKA_SECURITY, KafkaConfig
+from tidb2mysql.config import KafkaConfig
 
 # librdkafka caps a producer's message.max.bytes at 1e9 (just under the broker's 1 GiB).
 PRODUCER_MESSAGE_MAX_BYTES = 1_000_000_000
@@ -24,30 +24,6 @@ CONSUMER_PARTITION_FETCH_MAX_BYTES = 1_000_000_000
 CONSUMER_FETCH_MAX_BYTES = 1 << 30
 # librdkafka requires receive.message.max.bytes >= fetch.max.bytes + 512 (protocol overhead).
 CONSUMER_RECEIVE_MAX_BYTES = CONSUMER_FETCH_MAX_BYTES + (1 << 20)
-
-
-def security_settings(kafka: KafkaConfig) -> dict[str, Any]:
-    """librdkafka settings for ``[kafka] security`` & co. (the password resolved now).
-
-    These go into the client's config dict in memory only: librdkafka gets no file or command
-    line with the password, and none of tidb2mysql's logs print a client config.
-    """
-    if kafka.security == "plaintext":
-        return {}
-    conf: dict[str, Any] = {"security.protocol": KAFKA_SECURITY[kafka.security]}
-    if kafka.security.startswith("sasl_"):
-        conf["sasl.mechanism"] = kafka.mechanism
-        conf["sasl.username"] = kafka.username
-        conf["sasl.password"] = kafka.resolved_password()
-    if kafka.security in ("ssl", "sasl_ssl"):
-        if kafka.ca_file:
-            conf["ssl.ca.location"] = kafka.ca_file
-        if kafka.cert_file:
-            conf["ssl.certificate.location"] = kafka.cert_file
-            conf["ssl.key.location"] = kafka.key_file
-        # librdkafka >= 2.0 verifies the host name by default; say so explicitly either way.
-        conf["ssl.endpoint.identification.algorithm"] = "https" if kafka.verify_hostname else "none"
-    return conf
 
 
 def producer_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:

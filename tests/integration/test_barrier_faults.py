@@ -13,13 +13,13 @@ moment is never reached tests nothing and fails.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from tidb2mysql import db, failpoints
+from tidb2mysql import failpoints
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.replication import deadletter
 from tests.support import flowrun

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema
 from tidb2mysql.replication import deadletter
 from tests.support import flowrun

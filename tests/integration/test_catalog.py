@@ -1,4 +1,4 @@
-"""tidb2mysql.catalog.describe_database against the real target MariaDB of the local stack.
+"""tidb2mysql.mysql.catalog.describe_database against the real target MariaDB of the local stack.
 
 Each test builds objects with real DDL and checks that the description says exactly what the
 server has: column attributes, indexes with prefix lengths and order, collation, partitions,
@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.support import stack
-from tidb2mysql.catalog import CatalogIncomplete, ColumnDescription, IndexDescription, describe_database, to_jsonable
+from tidb2mysql.mysql.catalog import CatalogIncomplete, ColumnDescription, IndexDescription, describe_database, to_jsonable
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ import pymysql
 import pytest
 
 from tests.ddl_corpus.corpus import Entry, load
-from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl import translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.ddl.catalog import TargetCatalog
 from tidb2mysql.ddl.shadow import validate
 from tidb2mysql.ddl.tokenizer import QIDENT, WORD, tokenize
@@ -105,7 +106,7 @@ def _check(conn, db: str, entry: Entry, check: str, newdb: str | None) -> None:
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_corpus_entry_runs_on_mariadb(entry, target_conn, target_db, ddl_shadow_costs):
-    target = Target.detect(target_conn)
+    target = Dialect.detect(target_conn)
     assert target.is_mariadb and target.version[:2] == (10, 11), f"stack target is {target}"
     names = {n.lower(): target_db for n in entry.rename}
     newdb = None

@@ -7,9 +7,7 @@ source's ``SHOW CREATE TABLE`` (the schema stage's job in production).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path

@@ -71,7 +71,7 @@ class Writer(threading.Thread):
             self.next_id += 1
             row = (i, f"new{i}-{self.rng.randrange(10**6)}", self.rng.randrange(-10**12, 10**12))
             self.rows[i] = row
-            return RowChange(Op.INSERT, row, None), (f"INSERT INTO h VALUES (%s,%s,%s)", row)
+            return RowChange(Op.INSERT, row, None), ("INSERT INTO h VALUES (%s,%s,%s)", row)
         i = self.rng.choice(list(self.rows)) if len(self.rows) < 1000 else self.rng.randrange(1, self.next_id)
         while i not in self.rows:
             i = self.rng.randrange(1, self.next_id)

@@ -203,7 +203,9 @@ def test_resumed_chunk_is_loaded_with_replace(stack_config, source_conn, source_
         _run(r, w, pages=3)  # fresh chunk: plain LOAD DATA, 30 rows
         assert _chunk_row(stack_config, store)[:2] == (30, '["30"]')
     finally:
-        r.close(); src.close(); tgt.close()
+        r.close()
+        src.close()
+        tgt.close()
     assert len(_target_rows(stack_config, source_db)) == 30
     # an earlier attempt left rows the progress row does not cover, one of them different
     with stack.connect(stack_config.target, source_db) as c, c.cursor() as cur:
@@ -219,7 +221,10 @@ def test_resumed_chunk_is_loaded_with_replace(stack_config, source_conn, source_
             pages.append(p)
             w.write(p)
     finally:
-        r.close(); src.close(); tgt.close(); w.close()
+        r.close()
+        src.close()
+        tgt.close()
+        w.close()
     assert all(p.upsert for p in pages) and pages[-1].last
     assert w.replaced_pages == 0  # resumed pages are REPLACE from the start: no duplicate warnings
     assert _target_rows(stack_config, source_db) == _source_rows(source_conn)
@@ -239,7 +244,10 @@ def test_fresh_page_meeting_existing_rows_is_reloaded_with_replace(stack_config,
     try:
         _run(r, w)
     finally:
-        r.close(); src.close(); tgt.close(); w.close()
+        r.close()
+        src.close()
+        tgt.close()
+        w.close()
     assert w.replaced_pages == 1
     assert "met existing keys; loading it again with REPLACE" in caplog.text
     assert _target_rows(stack_config, source_db) == _source_rows(source_conn) + ((99, "not in source", None),)
@@ -256,7 +264,10 @@ def test_a_bad_value_stops_the_page_naming_the_row(stack_config, source_conn, so
         with pytest.raises(Exception) as e:
             _run(r, w)
     finally:
-        r.close(); src.close(); tgt.close(); w.close()
+        r.close()
+        src.close()
+        tgt.close()
+        w.close()
     assert "chunk 0: writing 10 rows failed (first row key (1,)): (1265) Data truncated for column 'v' at row 1" \
         in str(e.value)
     assert _target_rows(stack_config, source_db) == ()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.checkpoint import Checkpoints

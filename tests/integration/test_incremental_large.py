@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn, make_tso
 from tidb2mysql.kafka_settings import producer_config

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.replication.checkpoint import Checkpoints

@@ -18,10 +18,11 @@ import pytest
 from tidb2mysql.events import Op, TableSchema
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.merge import RowMerger
-from tidb2mysql.replication.target_schema import TargetTables
-from tidb2mysql.replication.writer import BatchWriter, DivergenceError, prepare_session
+from tidb2mysql.mysql.target_schema import TargetTables
+from tidb2mysql.replication.writer import BatchWriter, DivergenceError
+from tidb2mysql.mysql.session import prepare_session
 
-from tests.support.stack import run  # noqa: E402
+from tests.support.stack import run
 
 pytestmark = pytest.mark.integration
 

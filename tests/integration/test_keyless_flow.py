@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema
 from tidb2mysql.ops.status import read_status, render

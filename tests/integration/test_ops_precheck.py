@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.ops.precheck import FAIL, PASS, WARN, Options, run_precheck

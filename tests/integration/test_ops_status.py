@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges, make_tso
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.ops.status import kafka_end_offset, read_status

@@ -35,7 +35,7 @@ from tests.support import flowrun
 from tests.support.secure_stack import SecureStack, ensure_up
 from tests.support.stack import unique_name
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.kafka_settings import KafkaConnectError, check_connection
 
@@ -152,7 +152,7 @@ def test_mysql_wrong_password_names_endpoint_without_secret(app, secrets):
 
 
 def test_mysql_untrusted_ca_fails_fast_and_is_not_retried(app, sec, secrets):
-    from tidb2mysql.replication.errors import is_transient
+    from tidb2mysql.mysql.errors import is_transient
 
     ep = dataclasses.replace(app.source, ca_file=sec.info["rogue_ca_file"])
     t0 = time.monotonic()

@@ -27,7 +27,7 @@ from tests.support import flowrun
 from tests.support.secure_stack import SecureStack, ensure_up
 from tests.support.stack import create_topic, delete_topic, unique_name
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn, make_tso
 from tidb2mysql.kafka_settings import producer_config

@@ -107,7 +107,7 @@ def test_selection_schema_full_load_incremental_and_ddl(stack_config, env, sourc
     assert cols == [("id",), ("name",), ("mail",)]
     assert sorted(r[0] for r in q(target_conn, f"SHOW FULL TABLES FROM `{T}`")) == \
         ["customers", "keep_me", "orders", "v_users"]
-    assert q(target_conn, f"SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA=%s AND "
+    assert q(target_conn, "SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA=%s AND "
              "TABLE_NAME='customers' AND COLUMN_NAME='mail'", T) == [("u_email",)]
 
     # --- full load: selected columns read, written under the target names

@@ -11,13 +11,14 @@ import uuid
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.barrier import DDLCoordinator
-from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.route import MAX_SEQ, Router
-from tidb2mysql.replication.settings import IncrementalConfig
+from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 
 pytestmark = pytest.mark.integration
@@ -39,7 +40,7 @@ def env(stack_config, target_db):
     meta = f"t2m_meta_{uuid.uuid4().hex[:8]}"
     job = "test"
     conn = db.connect(cfg.target, autocommit=True)
-    ensure_meta(conn, meta)
+    ensure_meta(conn, meta, REPLICATION)
     with conn.cursor() as cur:
         cur.execute(f"CREATE TABLE `{target_db}`.t (id BIGINT PRIMARY KEY, v VARCHAR(20))")
         cur.execute(f"CREATE TABLE `{target_db}`.u (id BIGINT PRIMARY KEY, email VARCHAR(20), UNIQUE KEY uk(email))")

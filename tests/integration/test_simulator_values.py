@@ -19,8 +19,8 @@ import pytest
 
 from tests.integration.test_simulator_stream import decode_all, originals, read_messages, with_topic
 from tests.support import stack
-from tidb2mysql.events import Op, Txn
-from tidb2mysql.replication.sql import literal, quote_ident
+from tidb2mysql.events import Txn
+from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
 
 pytestmark = pytest.mark.integration

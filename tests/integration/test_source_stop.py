@@ -17,15 +17,15 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.events import Op, RowChange, TableChanges
 from tidb2mysql.ops import fencing, shutdown
-from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.change import ShardChunk, Watermark
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.runtime import SourceLoop
@@ -43,7 +43,7 @@ class Env:
         self.meta = f"t2m_meta_{uuid.uuid4().hex[:8]}"
         self.job = "stop"
         self.conn = db.connect(stack_config.target, autocommit=True)
-        ensure_meta(self.conn, self.meta)
+        ensure_meta(self.conn, self.meta, REPLICATION)
         fencing.JobControl(self.meta, self.job).ensure(self.conn)
         self.cps = Checkpoints(self.meta, self.job)
         self.cps.ensure_shards(self.conn, SHARDS, (0, MAX_SEQ))

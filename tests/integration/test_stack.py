@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from tests.support import stack
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.kafka_settings import consumer_config, producer_config
 
 pytestmark = pytest.mark.integration

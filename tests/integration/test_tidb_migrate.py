@@ -43,7 +43,7 @@ def test_migrate_from_tidb_while_it_writes(tidb_config, kafka_topic, tmp_path, r
         try:
             out["summary"] = run_simulation(cfg, SimulatorOptions(
                 seed=21, txns=0, duration_s=30, rate=12, databases=[db], tables=2, ddl_every=60))
-        except BaseException as e:  # noqa: BLE001 - reported by the test thread
+        except BaseException as e:  # reported by the test thread
             out["error"] = e
 
     sim = threading.Thread(target=simulate, daemon=True)

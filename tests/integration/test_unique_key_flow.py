@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.events import TableSchema
 from tests.support import flowrun

@@ -23,7 +23,8 @@ from tests.support import stack
 from tests.support.flowrun import REPO
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.verify.runner import Options, verify
-from tidb2mysql.verify.settings import VerifyConfig
+from tidb2mysql.config.verify import VerifyConfig
+from tidb2mysql.config.selection import SelectionConfig
 
 pytestmark = [pytest.mark.integration]
 
@@ -81,7 +82,7 @@ def fill(conn, rows: int, seed: int = 7) -> None:
 def config(stack_config, job: str, **verify_settings):
     s = {"chunk_rows": 1000, "leaf_rows": 100, "recheck_interval": 0.1, **verify_settings}
     return dataclasses.replace(stack_config, job=dataclasses.replace(stack_config.job, name=job),
-                               extra={**stack_config.extra, "verify": VerifyConfig(**s)})
+                               verify=VerifyConfig(**s))
 
 
 def cleanup_job(stack_config, job: str) -> None:
@@ -89,7 +90,7 @@ def cleanup_job(stack_config, job: str) -> None:
         for t in ("verify_run", "verify_chunk"):
             try:
                 cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job = %s", (job,))
-            except Exception:  # noqa: BLE001 - table not created yet
+            except Exception:
                 pass
 
 
@@ -255,7 +256,7 @@ def test_a_killed_verify_resumes_with_the_chunks_it_had_not_finished(stack_confi
         with stack.connect(stack_config.target) as conn, conn.cursor() as cur:
             try:
                 cur.execute("SELECT COUNT(*) FROM tidb2mysql.verify_chunk WHERE job = %s", (job,))
-            except Exception:  # noqa: BLE001 - not created yet
+            except Exception:
                 return 0
             return cur.fetchone()[0]
 
@@ -320,7 +321,6 @@ def test_a_missing_target_table_or_column_is_named(stack_config, pair):
 
 
 def test_selection_and_name_mapping(stack_config, source_db, target_db, source_conn, target_conn):
-    from tidb2mysql.selection.rules import SelectionConfig
 
     fill(source_conn, 2000)
     fill(target_conn, 2000)
@@ -332,7 +332,7 @@ def test_selection_and_name_mapping(stack_config, source_db, target_db, source_c
     cfg = config(stack_config, job)
     sel = SelectionConfig(databases={source_db: target_db}, exclude=[f"{source_db}.t_nokey"],
                           tables=[{"name": f"{source_db}.t_ckey", "to": "t_pairs", "rename_columns": {"v": "value"}}])
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "selection": sel})
+    cfg = dataclasses.replace(cfg, selection=sel)
     try:
         rep = verify(cfg, Options(tables=[f"{source_db}.*"]))
         assert rep.clean, rep.text()
@@ -367,9 +367,7 @@ def test_key_that_differs_only_in_case_on_a_case_insensitive_target(stack_config
         cur.execute("UPDATE t SET k = 'b001' WHERE k = 'B001'")  # same key to the target, not to the source
     job = f"vci_{source_db[-12:]}"
     cfg = config(stack_config, job, chunk_rows=50, leaf_rows=10)
-    sel_map = {"selection": __import__("tidb2mysql.selection.rules", fromlist=["x"]).SelectionConfig(
-        databases={source_db: target_db})}
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, **sel_map})
+    cfg = dataclasses.replace(cfg, selection=SelectionConfig(databases={source_db: target_db}))
     try:
         rep = verify(cfg, Options(tables=[f"{source_db}.t"], fix=True))
         print(rep.text().splitlines()[0], rep.lag_rechecked, rep.rounds)

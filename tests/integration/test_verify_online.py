@@ -23,7 +23,7 @@ from tests.support import flowrun, stack
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
 from tidb2mysql.verify.runner import Options, verify
-from tidb2mysql.verify.settings import VerifyConfig
+from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.verify.snapshot import applied_range
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,7 +33,7 @@ def _tso(cfg, topic):
     with stack.connect(cfg.source) as conn, conn.cursor() as cur:
         try:
             cur.execute("SELECT commit_ts FROM _tidb2mysql_sim.tso WHERE topic = %s", (topic,))
-        except Exception:  # noqa: BLE001 - not created yet
+        except Exception:
             return None
         row = cur.fetchone()
         return row[0] if row else None
@@ -50,7 +50,7 @@ def _rows(cfg, database):
         try:
             cur.execute(f"SELECT COUNT(*) FROM `{database}`.`oltp_0`")
             return cur.fetchone()[0]
-        except Exception:  # noqa: BLE001 - not created yet
+        except Exception:
             return 0
 
 
@@ -59,9 +59,9 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
     job = f"vonline_{uuid.uuid4().hex[:8]}"
     base = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=kafka_topic),
                                job=dataclasses.replace(stack_config.job, name=job))
-    cfg = dataclasses.replace(base, extra={**base.extra, "verify": VerifyConfig(
+    cfg = dataclasses.replace(base, verify=VerifyConfig(
         chunk_rows=150, leaf_rows=40, lanes=2, recheck_interval=0.5, recheck_rounds=10, snapshot_refresh=2.0,
-        wait_timeout=60)})
+        wait_timeout=60))
     result: dict = {}
 
     def simulate():
@@ -69,7 +69,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
             result["summary"] = run_simulation(base, SimulatorOptions(
                 seed=5, txns=0, duration_s=70, rate=80, databases=[database], tables=2, ddl_every=0,
                 edge_values=0.1, txn_rows=(1, 6)))
-        except BaseException as e:  # noqa: BLE001 - surfaced below
+        except BaseException as e:
             result["error"] = e
 
     conf = flowrun.write_config(tmp_path / "t2m.toml", topic=kafka_topic, job=job,

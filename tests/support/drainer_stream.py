@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from confluent_kafka import Producer
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, TableSchema, Txn, make_tso
 from tidb2mysql.kafka_settings import producer_config

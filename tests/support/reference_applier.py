@@ -35,7 +35,8 @@ from typing import Iterable
 import pymysql
 
 from tidb2mysql.events import DDL, Op, TableChanges, Txn
-from tidb2mysql.replication.target_schema import is_generated_extra
+from tidb2mysql.mysql.dialect import is_generated_extra
+from tidb2mysql.mysql.sql import quote_ident
 
 # Not strict: strict mode refuses ENUM index 0 (TiDB's "empty/invalid" value, which a
 # non-strict TiDB stores). Instead *every* warning of a row statement is an error, except
@@ -53,9 +54,6 @@ _DROP_TABLE = re.compile(r"^\s*DROP\s+TABLE\b", re.IGNORECASE)
 class ReferenceApplyError(RuntimeError):
     """A change could not be applied; the message names the event, table and key."""
 
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def strip_tidb_comments(query: str) -> str:
@@ -111,20 +109,20 @@ def _where(columns: list[str], values: list, exact: bool) -> tuple[str, list]:
     'x' and 'x ' (PAD SPACE) or 'x' and 'X' (_ci) equal, and a key-less table may hold both.
     """
     if exact:
-        return " AND ".join(f"{_q(c)} = %s" for c in columns), [_param(v) for v in values]
+        return " AND ".join(f"{quote_ident(c)} = %s" for c in columns), [_param(v) for v in values]
     parts, args = [], []
     for c, v in zip(columns, values):
-        parts.append(f"{_q(c)} <=> %s")
+        parts.append(f"{quote_ident(c)} <=> %s")
         args.append(_param(v))
         if isinstance(v, str):
-            parts.append(f"CAST(CONVERT({_q(c)} USING utf8mb4) AS BINARY) = %s")
+            parts.append(f"CAST(CONVERT({quote_ident(c)} USING utf8mb4) AS BINARY) = %s")
             args.append(v.encode("utf-8"))
     return " AND ".join(parts), args
 
 
 def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
     s = tc.schema
-    name = f"{_q(s.schema)}.{_q(s.table)}"
+    name = f"{quote_ident(s.schema)}.{quote_ident(s.table)}"
     generated = _generated_columns(cur, s.schema, s.table)
     written = [i for i, c in enumerate(s.columns) if c not in generated]
     cols = [s.columns[i] for i in written]
@@ -136,7 +134,7 @@ def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
         try:
             if rc.op == Op.INSERT:
                 _execute(cur, what,
-                         f"INSERT INTO {name} ({', '.join(map(_q, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
+                         f"INSERT INTO {name} ({', '.join(map(quote_ident, cols))}) VALUES ({', '.join(['%s'] * len(cols))})",
                          [_param(rc.new[i]) for i in written], zero_enums)
                 continue
             if pk:
@@ -151,7 +149,7 @@ def _apply_table(cur, tc: TableChanges, where_from: str) -> None:
                 cur.execute(f"SELECT COUNT(*) FROM {name} WHERE {cond}", args)
                 if cur.fetchone()[0] == 0:
                     raise ReferenceApplyError(f"{what}: no row matches the old image {key}")
-                sets = ", ".join(f"{_q(c)} = %s" for c in cols)
+                sets = ", ".join(f"{quote_ident(c)} = %s" for c in cols)
                 _execute(cur, what, f"UPDATE {name} SET {sets} WHERE {cond}{limit}",
                          [_param(rc.new[i]) for i in written] + args, zero_enums)
             elif rc.op == Op.DELETE:
@@ -183,7 +181,7 @@ def apply_ddl(conn, ddl: DDL) -> None:
     with conn.cursor() as cur:
         try:
             if ddl.schema and not _DATABASE_DDL.match(query):
-                cur.execute(f"USE {_q(ddl.schema)}")
+                cur.execute(f"USE {quote_ident(ddl.schema)}")
             cur.execute(query)
         except pymysql.MySQLError as e:
             if e.args and e.args[0] == ER_BAD_TABLE_ERROR and _DROP_TABLE.match(query):

@@ -1,11 +1,11 @@
-"""tidb2mysql.catalog.to_jsonable: canonical, deterministic plain data (no server needed)."""
+"""tidb2mysql.mysql.catalog.to_jsonable: canonical, deterministic plain data (no server needed)."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from tidb2mysql.catalog import ColumnDescription, IndexDescription, TableDescription, to_jsonable
+from tidb2mysql.mysql.catalog import ColumnDescription, IndexDescription, TableDescription, to_jsonable
 
 
 def table(name="t", columns=None, indexes=None):

@@ -12,7 +12,6 @@ from tidb2mysql.compare import (
     Difference,
     TableComparison,
     _key_getter,
-    _q,
     values_equal,
 )
 
@@ -55,10 +54,6 @@ def test_key_getter_nullable_sorts_null_first_without_comparing_none():
 def test_key_getter_single_and_multi():
     assert _key_getter([1], nullable=False)(("x", 7)) == (7,)
     assert _key_getter([2, 0], nullable=False)((1, 2, 3)) == (3, 1)
-
-
-def test_quote_identifier():
-    assert _q("a`b") == "`a``b`"
 
 
 def test_difference_text():

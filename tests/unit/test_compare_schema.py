@@ -8,8 +8,8 @@ rendering is evened out, never a real difference.
 
 from __future__ import annotations
 
-from tidb2mysql.catalog import ColumnDescription as Col
-from tidb2mysql.catalog import IndexDescription, TableDescription
+from tidb2mysql.mysql.catalog import ColumnDescription as Col
+from tidb2mysql.mysql.catalog import IndexDescription, TableDescription
 from tidb2mysql.compare import _column_signature, _compare_view, _loose, _Side, _table_schema_notes, _view_text
 
 MARIA = _Side("src", "source", "mariadb", "10.11.19-MariaDB-0+deb12u1")

@@ -9,7 +9,8 @@ import pytest
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.config import ConfigError
-from tidb2mysql.kafka_settings import consumer_config, producer_config, security_settings
+from tidb2mysql.config import security_settings
+from tidb2mysql.kafka_settings import consumer_config, producer_config
 
 
 def parse(**sections):
@@ -112,10 +113,9 @@ def test_tls_off_disables_tls():
 
 
 def test_metrics_endpoint_binds_to_loopback_unless_told_otherwise():
-    from tidb2mysql.ops.settings import metrics_settings
 
-    assert metrics_settings(parse()).bind == "127.0.0.1"
-    assert metrics_settings(parse(metrics={"bind": "0.0.0.0", "port": 9464})).bind == "0.0.0.0"
+    assert parse().metrics.bind == "127.0.0.1"
+    assert parse(metrics={"bind": "0.0.0.0", "port": 9464}).metrics.bind == "0.0.0.0"
 
 
 def test_security_through_the_raw_client_table_is_still_described_truthfully():

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tests.ddl_corpus.corpus import load
-from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl import translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.ddl.tokenizer import tokenize
 
 ENTRIES = load()
-MARIADB = Target("mariadb", (10, 11, 0))
+MARIADB = Dialect("mariadb", (10, 11, 0))
 
 
 def test_corpus_is_big_and_sourced():

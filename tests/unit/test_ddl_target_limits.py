@@ -8,14 +8,15 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl import translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.ddl.catalog import Column, Partition, StaticCatalog, TableInfo, expression_columns
 from tidb2mysql.ddl.shadow import MAX_ATTEMPTS, Shadow, fallback, validate
 from tidb2mysql.ddl.translate import _row_bytes, interval_plan
 
-MARIADB = Target.parse("mariadb:10.11")
-MYSQL8 = Target.parse("mysql:8.0")
-MYSQL57 = Target.parse("mysql:5.7")
+MARIADB = Dialect.parse("mariadb:10.11")
+MYSQL8 = Dialect.parse("mysql:8.0")
+MYSQL57 = Dialect.parse("mysql:5.7")
 ALL = [MARIADB, MYSQL8, MYSQL57]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.ddl import Decision, Options, Target, Translation, translate
+from tidb2mysql.ddl import Decision, Options, Translation, translate
+from tidb2mysql.mysql.dialect import Dialect
 
-MARIADB = Target.parse("mariadb:10.11")
-MYSQL8 = Target.parse("mysql:8.0")
-MYSQL57 = Target.parse("mysql:5.7")
+MARIADB = Dialect.parse("mariadb:10.11")
+MYSQL8 = Dialect.parse("mysql:8.0")
+MYSQL57 = Dialect.parse("mysql:5.7")
 ALL = [MARIADB, MYSQL8, MYSQL57]
 
 
@@ -26,18 +27,18 @@ def reasons(tr: Translation) -> str:
 # --- target model ---------------------------------------------------------------------
 
 def test_target_parsing_and_detection_strings():
-    assert Target.parse("mysql:8.0.36").version == (8, 0, 36)
-    assert Target.parse("mysql:8.0").version == (8, 0, 99)
-    assert Target.from_version_string("10.11.19-MariaDB-0+deb12u1") == Target("mariadb", (10, 11, 19))
-    assert Target.from_version_string("8.0.36-commercial") == Target("mysql", (8, 0, 36))
+    assert Dialect.parse("mysql:8.0.36").version == (8, 0, 36)
+    assert Dialect.parse("mysql:8.0").version == (8, 0, 99)
+    assert Dialect.from_version_string("10.11.19-MariaDB-0+deb12u1") == Dialect("mariadb", (10, 11, 19))
+    assert Dialect.from_version_string("8.0.36-commercial") == Dialect("mysql", (8, 0, 36))
     with pytest.raises(ValueError):
-        Target.parse("oracle:19")
+        Dialect.parse("oracle:19")
     with pytest.raises(ValueError):
-        Target.parse("mysql")
+        Dialect.parse("mysql")
 
 
 @pytest.mark.parametrize("target,number,runs", [
-    (MYSQL8, 80000, True), (MYSQL57, 80000, False), (MYSQL8, 90000, False), (Target("mysql", (9, 1, 0)), 90000, True),
+    (MYSQL8, 80000, True), (MYSQL57, 80000, False), (MYSQL8, 90000, False), (Dialect("mysql", (9, 1, 0)), 90000, True),
     (MARIADB, 40100, True), (MARIADB, 80000, False), (MARIADB, 90000, False), (MARIADB, 50699, True),
     (MARIADB, 100100, True), (MARIADB, None, True),
 ])
@@ -220,7 +221,7 @@ def test_global_index():
     assert "PARTITIONS 4" in one("CREATE TABLE t (a int, b int, KEY k (a) GLOBAL) PARTITION BY HASH (b) PARTITIONS 4")
 
 
-@pytest.mark.parametrize("target", [MARIADB, MYSQL8, Target("mysql", (9, 0, 1)), Target("mariadb", (11, 8, 0))])
+@pytest.mark.parametrize("target", [MARIADB, MYSQL8, Dialect("mysql", (9, 0, 1)), Dialect("mariadb", (11, 8, 0))])
 def test_vector_type(target):
     out = one("CREATE TABLE t (id int, v VECTOR(3), w vector, VECTOR INDEX vi ((VEC_COSINE_DISTANCE(v))))", target)
     assert "v LONGTEXT" in out and "w LONGTEXT" in out and "VECTOR INDEX" not in out
@@ -455,7 +456,7 @@ def test_truncated_statements_never_raise():
     """Every token prefix of every corpus statement either translates or is an error-level
     skip naming the statement; no exception escapes to the replication flow."""
     from tests.ddl_corpus.corpus import load
-    from tidb2mysql.ddl.tokenizer import TokenizeError, tokenize
+    from tidb2mysql.ddl.tokenizer import tokenize
 
     checked = 0
     for entry in load():
@@ -486,5 +487,5 @@ def test_column_named_vector():
 def test_multi_valued_index_by_target():
     sql = "CREATE TABLE t (j json, INDEX zips ((CAST(j->'$.zipcode' AS UNSIGNED ARRAY)))) COLLATE=utf8mb4_bin"
     assert "zips" not in one(sql, MARIADB)
-    assert "zips" not in one(sql, Target.parse("mysql:8.0.16"))
-    assert "zips" in one(sql, Target.parse("mysql:8.0.17"))
+    assert "zips" not in one(sql, Dialect.parse("mysql:8.0.16"))
+    assert "zips" in one(sql, Dialect.parse("mysql:8.0.17"))

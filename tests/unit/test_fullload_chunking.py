@@ -109,7 +109,7 @@ def test_global_temporary_tables_are_recognised_by_their_create_text():
     assert not is_temporary_create("CREATE TABLE `t` (`global_temporary` int, `c` varchar(9) DEFAULT 'ON COMMIT')")
 
 
-def _Conn(answer):
+def _conn(answer):
     from tests.support.fake_db import FakeConn
 
     return FakeConn(lambda sql, args: answer(sql))
@@ -138,7 +138,7 @@ def test_composite_key_boundaries_are_probed_not_read_key_by_key():
         i = start + 250
         return [keys[i]] if i < len(keys) else []
 
-    conn = _Conn(answer)
+    conn = _conn(answer)
     chunks = split_table(conn, _composite(), 250)
     assert [c[0] for c in chunks] == [None, ["'k250'", "250"], ["'k500'", "500"], ["'k750'", "750"]]
     assert chunks[-1][1] is None
@@ -154,7 +154,7 @@ def test_tidb_takes_region_starts_when_there_are_enough():
         assert "TABLESAMPLE REGIONS()" in sql
         return [("k%03d" % i, i) for i in range(0, 1000, 125)]  # 8 regions
 
-    chunks = split_table(_Conn(answer), _composite(), 250)  # 4 chunks wanted
+    chunks = split_table(_conn(answer), _composite(), 250)  # 4 chunks wanted
     assert [c[0] for c in chunks][1:] == [["'k250'", "250"], ["'k500'", "500"], ["'k750'", "750"]]
 
 
@@ -175,7 +175,7 @@ def test_tidb_nonclustered_tables_are_keyed_by_tidb_rowid():
             return [(1, 100)]
         raise AssertionError(sql)
 
-    conn = _Conn(answer)
+    conn = _conn(answer)
     tp = describe_table(conn, "db", "t", tidb=True)
     assert tp.key == ["_tidb_rowid"] and tp.hidden_key and tp.unique_key == ["id"] and tp.key_positions() == []
     assert len(split_table(conn, tp, 10)) == 3  # integer ranges of _tidb_rowid, not sampled string keys
@@ -187,4 +187,4 @@ def test_tidb_nonclustered_tables_are_keyed_by_tidb_rowid():
     assert ", `_tidb_rowid` FROM `db`.`t` ORDER BY `_tidb_rowid` LIMIT 5" in tsv.row_text_sql(tp, "FROM `db`.`t`", 5)
     # a partitioned table keeps its own key (row ids need not be unique across partitions)
     answer_p = lambda sql: [("NONCLUSTERED", "partitioned")] if "TIDB_PK_TYPE" in sql else answer(sql)  # noqa: E731
-    assert describe_table(_Conn(answer_p), "db", "t", tidb=True).key == ["id"]
+    assert describe_table(_conn(answer_p), "db", "t", tidb=True).key == ["id"]

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 
 from tidb2mysql import config
-from tidb2mysql.fullload.settings import FullLoadConfig, full_load_settings
+from tidb2mysql.config.full_load import FullLoadConfig
 
 
 def test_defaults_when_absent():
     cfg = config.parse({})
-    assert full_load_settings(cfg) == FullLoadConfig()
+    assert cfg.full_load == FullLoadConfig()
 
 
 def test_values_are_read_and_checked():
     cfg = config.parse({"full_load": {"tables": ["db.*", "x.t"], "chunk_rows": 10, "snapshot": "tidb"}})
-    s = full_load_settings(cfg)
+    s = cfg.full_load
     assert s.tables == ["db.*", "x.t"] and s.chunk_rows == 10 and s.snapshot == "tidb"
 
 

@@ -7,7 +7,7 @@ import pytest
 from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, MariaDBSnapshot, SnapshotError, TiDBSnapshot, make_snapshot
 
 
-def FakeConn(results=None, errors=None):
+def fake_conn(results=None, errors=None):
     """Answers a statement with the row of the first ``results`` prefix it starts with;
     ``errors``: statement -> exception to raise."""
     from tests.support import fake_db
@@ -22,7 +22,7 @@ def FakeConn(results=None, errors=None):
 
 
 def test_tidb_records_start_ts_of_a_transaction():
-    conn = FakeConn({"SELECT @@tidb_current_ts": (449572927891341313,), "SELECT @@tidb_gc_life_time": ("10m0s",)})
+    conn = fake_conn({"SELECT @@tidb_current_ts": (449572927891341313,), "SELECT @@tidb_gc_life_time": ("10m0s",)})
     assert TiDBSnapshot().record_ts(conn) == 449572927891341313
     assert conn.log == ["BEGIN", "SELECT @@tidb_current_ts", "COMMIT"]  # GC: GCHold (below), not a warning
 
@@ -42,7 +42,7 @@ class FakeStore:
 
 
 def test_gc_hold_raises_a_short_life_time_and_restores_it():
-    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}), FakeStore()
+    src, store = fake_conn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}), FakeStore()
     hold = GCHold("72h", store)
     assert "raised from 10m0s to 72h" in hold.acquire(src, None)
     assert src.log[-1] == "SET GLOBAL tidb_gc_life_time = '72h'" and hold.raised
@@ -52,7 +52,7 @@ def test_gc_hold_raises_a_short_life_time_and_restores_it():
 
 
 def test_gc_hold_leaves_a_long_life_time_alone():
-    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("100h",)}), FakeStore()
+    src, store = fake_conn({"SELECT @@global.tidb_gc_life_time": ("100h",)}), FakeStore()
     assert "left as it is" in GCHold("72h", store).acquire(src, None)
     assert not any(str(x).startswith("SET GLOBAL") for x in src.log)
     assert GCHold("72h", store).release(src, None) is None
@@ -60,7 +60,7 @@ def test_gc_hold_leaves_a_long_life_time_alone():
 
 def test_gc_hold_after_a_crashed_run_restores_the_value_found_before_that_run():
     # the crashed run raised it to 72h and recorded 10m0s: the new run must not take 72h as the original
-    src, store = FakeConn({"SELECT @@global.tidb_gc_life_time": ("72h",)}), FakeStore()
+    src, store = fake_conn({"SELECT @@global.tidb_gc_life_time": ("72h",)}), FakeStore()
     store.notes[GC_NOTE] = "10m0s"
     hold = GCHold("72h", store)
     assert "raised from 10m0s to 72h" in hold.acquire(src, None)
@@ -70,7 +70,7 @@ def test_gc_hold_after_a_crashed_run_restores_the_value_found_before_that_run():
 
 def test_gc_hold_without_privilege_warns_with_the_fix_and_records_nothing():
     err = Exception(1227, "Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN privilege(s)")
-    src = FakeConn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}, {"SET GLOBAL tidb_gc_life_time = '72h'": err})
+    src = fake_conn({"SELECT @@global.tidb_gc_life_time": ("10m0s",)}, {"SET GLOBAL tidb_gc_life_time = '72h'": err})
     store = FakeStore()
     msg = GCHold("72h", store).acquire(src, None)
     assert "could not raise tidb_gc_life_time (10m0s)" in msg and "SYSTEM_VARIABLES_ADMIN" in msg
@@ -78,12 +78,12 @@ def test_gc_hold_without_privilege_warns_with_the_fix_and_records_nothing():
 
 
 def test_gc_hold_disabled():
-    src = FakeConn()
+    src = fake_conn()
     assert GCHold("", FakeStore()).acquire(src, None) is None and src.log == []
 
 
 def test_tidb_reader_sets_tidb_snapshot():
-    conn = FakeConn()
+    conn = fake_conn()
     TiDBSnapshot().open_reader(conn, 449572927891341313)
     TiDBSnapshot().reopen_reader(conn, 449572927891341313)
     assert conn.log == ["SET @@tidb_snapshot = '449572927891341313'"] * 2
@@ -91,17 +91,17 @@ def test_tidb_reader_sets_tidb_snapshot():
 
 def test_tidb_without_ts_is_an_error():
     with pytest.raises(SnapshotError, match="no @@tidb_current_ts"):
-        TiDBSnapshot().record_ts(FakeConn({"SELECT @@tidb_current_ts": (None,)}))
+        TiDBSnapshot().record_ts(fake_conn({"SELECT @@tidb_current_ts": (None,)}))
 
 
 def test_tidb_gc_warning(caplog):
-    TiDBSnapshot().warn_gc(FakeConn({"SELECT @@tidb_gc_life_time": ("10m0s",)}))
+    TiDBSnapshot().warn_gc(fake_conn({"SELECT @@tidb_gc_life_time": ("10m0s",)}))
     assert "tidb_gc_life_time (now 10m0s) must exceed" in caplog.text
 
 
 def test_mariadb_lock_and_tso_sql():
     s = MariaDBSnapshot("_tidb2mysql_sim.tso", "topic1")
-    conn = FakeConn({"SELECT commit_ts": (77,)})
+    conn = fake_conn({"SELECT commit_ts": (77,)})
     s.lock(conn)
     assert s.record_ts(conn) == 77
     s.unlock(conn)
@@ -115,24 +115,24 @@ def test_mariadb_lock_and_tso_sql():
 
 def test_mariadb_reader_opens_consistent_snapshot_and_checks_tso():
     s = MariaDBSnapshot("_tidb2mysql_sim.tso", "t")
-    conn = FakeConn({"SELECT commit_ts": (77,)})
+    conn = fake_conn({"SELECT commit_ts": (77,)})
     s.open_reader(conn, 77)
     assert conn.log[0] == "START TRANSACTION WITH CONSISTENT SNAPSHOT"
     with pytest.raises(SnapshotError, match="sees commit_ts 77 .* snapshot is 76"):
-        s.open_reader(FakeConn({"SELECT commit_ts": (77,)}), 76)
+        s.open_reader(fake_conn({"SELECT commit_ts": (77,)}), 76)
 
 
 def test_mariadb_resume_after_source_changed_says_restart():
     s = MariaDBSnapshot("_tidb2mysql_sim.tso", "t")
     with pytest.raises(SnapshotError, match="cannot resume the full load.*recorded TSO 5.*restart"):
-        s.reopen_reader(FakeConn({"SELECT commit_ts": (6,)}), 5)
+        s.reopen_reader(fake_conn({"SELECT commit_ts": (6,)}), 5)
 
 
 def test_mariadb_without_tso_table_is_ts_zero():
     import pymysql
 
     sql = "SELECT commit_ts FROM `_tidb2mysql_sim`.`tso` WHERE topic = %s"
-    conn = FakeConn(errors={sql: pymysql.err.ProgrammingError(1146, "Table doesn't exist")})
+    conn = fake_conn(errors={sql: pymysql.err.ProgrammingError(1146, "Table doesn't exist")})
     assert MariaDBSnapshot("_tidb2mysql_sim.tso", "t").record_ts(conn) == 0
 
 
@@ -146,7 +146,7 @@ def test_make_snapshot():
 def test_mariadb_lock_wait_timeout_is_a_clear_error():
     import pymysql
 
-    conn = FakeConn(errors={"FLUSH TABLES WITH READ LOCK": pymysql.err.OperationalError(1205, "Lock wait timeout")})
+    conn = fake_conn(errors={"FLUSH TABLES WITH READ LOCK": pymysql.err.OperationalError(1205, "Lock wait timeout")})
     with pytest.raises(SnapshotError, match="within 7s: a long-running query"):
         MariaDBSnapshot("a.b", "t", lock_wait_seconds=7).lock(conn)
     assert conn.log[0] == "SET SESSION lock_wait_timeout = 7"

@@ -7,7 +7,7 @@ import pytest
 
 from tidb2mysql.fullload import tsv
 from tidb2mysql.fullload.chunking import TablePlan
-from tidb2mysql.replication.sql import literal
+from tidb2mysql.mysql.sql import literal
 
 
 def plan(cols, types, key):

@@ -22,7 +22,7 @@ from tidb2mysql.replication.route import Router, shards_of_process
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TxnSlice
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
-from tidb2mysql.selection.rules import SelectionConfig
+from tidb2mysql.config.selection import SelectionConfig
 
 SHARDS = 8
 # Every routing rule of route.py: primary key, composite primary key, unique-key-only (its key

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tidb2mysql.ddl import Target
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.apply import exit_status
 from tidb2mysql.schema.model import Catalog, SourceObject
 from tidb2mysql.schema.plan import (
@@ -10,7 +10,7 @@ from tidb2mysql.schema.plan import (
 )
 from tidb2mysql.schema.render import as_dict, to_text
 
-MARIADB = Target.parse("mariadb:10.11")
+MARIADB = Dialect.parse("mariadb:10.11")
 
 
 def view(name, body, db="d"):

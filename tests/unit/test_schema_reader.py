@@ -79,7 +79,7 @@ def test_compat_differences():
     ]
 
 
-def _Conn(answers):
+def _conn(answers):
     """Answers by exact SQL, by (SQL before WHERE, first argument), or by SQL prefix."""
     from tests.support.fake_db import FakeConn
 
@@ -97,8 +97,8 @@ def test_empty_test_database_of_tidb_is_not_migrated_but_a_used_one_is():
     answers = {"SHOW DATABASES": [("test",), ("shop",), ("mysql",)], (listing, "test"): [],
                (listing, "shop"): [("t", "BASE TABLE")], "SHOW CREATE DATABASE": [("x", "CREATE DATABASE `x`")],
                "SHOW CREATE TABLE": [("t", "CREATE TABLE `t` (`id` int)")]}
-    cat = LiveSource(_Conn(answers)).read(Selection())
+    cat = LiveSource(_conn(answers)).read(Selection())
     assert [d.database for d in cat.databases] == ["shop"]
     assert cat.skipped and cat.skipped[0][0] == "test" and "bootstrap" in cat.skipped[0][1]
     answers[(listing, "test")] = [("kept", "BASE TABLE")]
-    assert [d.database for d in LiveSource(_Conn(answers)).read(Selection()).databases] == ["test", "shop"]
+    assert [d.database for d in LiveSource(_conn(answers)).read(Selection()).databases] == ["test", "shop"]

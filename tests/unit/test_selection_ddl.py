@@ -6,9 +6,10 @@ import pytest
 
 from tidb2mysql.events import DDL
 from tidb2mysql.replication.barrier import Translation
-from tidb2mysql.selection.ddl import rewrite_ddl, selecting_translator
+from tidb2mysql.replication.ddl_seam import selecting_translator
+from tidb2mysql.selection.ddl import rewrite_ddl
 from tidb2mysql.selection.engine import Selection
-from tidb2mysql.selection.rules import SelectionConfig
+from tidb2mysql.config.selection import SelectionConfig
 
 S = Selection(SelectionConfig(
     include=["shop.*"], exclude=["shop.tmp_*"], databases={"shop": "prod"},

@@ -7,7 +7,7 @@ import pytest
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.events import EventSelector
-from tidb2mysql.selection.rules import SelectionConfig
+from tidb2mysql.config.selection import SelectionConfig
 
 T = TableSchema("shop", "users", ("id", "secret", "email"), ("int", "varchar", "varchar"), (11, 10, 20), (0, 0, 0),
                 pk=(0,), unique_keys=(("PRIMARY", (0,)), ("u_email", (2,)), ("u_secret", (1,))), unsigned=(0,))

@@ -6,7 +6,7 @@ import pytest
 
 from tidb2mysql import config
 from tidb2mysql.selection.engine import Selection, SelectionError
-from tidb2mysql.selection.rules import SelectionConfig, split_qualified
+from tidb2mysql.config.selection import SelectionConfig, split_qualified
 
 
 def sel(**kw) -> Selection:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.ddl import Target
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.fullload.chunking import Plan as LoadPlan
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.schema.model import Catalog, SourceObject
 from tidb2mysql.schema.plan import TargetState, build_plan
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.fullload import map_plan, select_source_tables
-from tidb2mysql.selection.rules import SelectionConfig
-from tidb2mysql.selection.schema import filter_catalog
+from tidb2mysql.config.selection import SelectionConfig
+from tidb2mysql.schema.selection import filter_catalog
 
-MARIADB = Target.parse("mariadb:10.11")
+MARIADB = Dialect.parse("mariadb:10.11")
 
 
 def sel(**kw):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tidb2mysql.events import TableSchema
-from tidb2mysql.replication.sql import (
+from tidb2mysql.mysql.sql import (
     LiteralError,
     TableSQL,
     encode_values,
@@ -18,7 +18,7 @@ from tidb2mysql.replication.sql import (
     quote_ident,
     split_statements,
 )
-from tidb2mysql.replication.target_schema import TargetColumn, TargetTable
+from tidb2mysql.mysql.target_schema import TargetColumn, TargetTable
 
 # -- identifiers ---------------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ def test_table_sql_splits_multi_row_statements():
     ],
 )
 def test_generated_column_detection(extra, generated):
-    from tidb2mysql.replication.target_schema import is_generated_extra
+    from tidb2mysql.mysql.dialect import is_generated_extra
 
     assert is_generated_extra(extra) is generated
 

@@ -20,7 +20,7 @@ import sys
 import time
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.cli import command
 
 

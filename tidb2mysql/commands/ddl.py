@@ -18,7 +18,6 @@ target as it is now (earlier statements of the same input are not applied).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -73,15 +72,16 @@ def resolve(args) -> int:
     import os
 
     from tidb2mysql import config as config_mod
-    from tidb2mysql import db
+    from tidb2mysql.mysql import db
     from tidb2mysql.replication.barrier import DDLCoordinator
-    from tidb2mysql.replication.checkpoint import Checkpoints, ensure_meta
+    from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
+    from tidb2mysql.replication.checkpoint import Checkpoints
 
     cfg = config_mod.load(getattr(args, "resolve_config", None) or getattr(args, "config", None)
                           or os.environ.get(config_mod.ENV_VAR))
     conn = db.connect(cfg.target, autocommit=True)
     try:
-        ensure_meta(conn, cfg.job.meta_schema)
+        ensure_meta(conn, cfg.job.meta_schema, REPLICATION)
         coord = DDLCoordinator(Checkpoints(cfg.job.meta_schema, cfg.job.name), shard_count=0)
         try:
             status = coord.resolve(conn, args.commit_ts, args.decision, who=getpass.getuser())
@@ -97,11 +97,12 @@ def resolve(args) -> int:
 
 def translate_command(args) -> int:
     """Exit status 0, or 1 when a statement has an error-level decision (e.g. re-copy needed)."""
-    from tidb2mysql.ddl import Options, Target, translate
+    from tidb2mysql.ddl import Options, translate
+    from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.ddl.tokenizer import TokenizeError, split_statements
 
     try:
-        target = Target.parse(args.target or "mariadb:10.11")
+        target = Dialect.parse(args.target or "mariadb:10.11")
     except ValueError as e:
         print(f"tidb2mysql ddl: {e}", file=sys.stderr)
         return 2
@@ -162,8 +163,9 @@ def _against_target(args, pieces: list[str], options):
     import os
 
     from tidb2mysql import config as config_mod
-    from tidb2mysql import db
-    from tidb2mysql.ddl import Target, translate
+    from tidb2mysql.mysql import db
+    from tidb2mysql.ddl import translate
+    from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.ddl.catalog import TargetCatalog
     from tidb2mysql.ddl.shadow import Shadow, validate
 
@@ -175,8 +177,8 @@ def _against_target(args, pieces: list[str], options):
     cfg = config_mod.load(path)
     conn = db.connect(cfg.target, autocommit=True)  # errors name the endpoint, never the password (cli.py)
     try:
-        detected = Target.detect(conn)
-        given = Target.parse(args.target) if args.target else None
+        detected = Dialect.detect(conn)
+        given = Dialect.parse(args.target) if args.target else None
         if given is not None and (given.flavour, given.version[:2]) != (detected.flavour, detected.version[:2]):
             print(f"tidb2mysql ddl: --target {args.target} ignored: the target server is {detected}", file=sys.stderr)
         endpoint = f"{cfg.target.user}@{cfg.target.host}:{cfg.target.port}"

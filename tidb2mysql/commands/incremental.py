@@ -17,7 +17,9 @@ from typing import Optional
 from tidb2mysql import config as config_mod
 from tidb2mysql import launch
 from tidb2mysql.cli import command
-from tidb2mysql.replication.settings import incremental_settings
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.config.keys import add_flags, flag_overrides
+from tidb2mysql.config.metrics import MetricsConfig
 
 
 def default_start(explicit: Optional[int], configured: int, job) -> tuple[Optional[int], str]:
@@ -45,8 +47,8 @@ def default_start(explicit: Optional[int], configured: int, job) -> tuple[Option
 
 
 def _recorded_job(cfg):
-    from tidb2mysql import db
     from tidb2mysql.fullload.jobstore import JobStore
+    from tidb2mysql.mysql import db
 
     store = JobStore(cfg.job.meta_schema, cfg.job.name)
     conn = db.connect(cfg.target, autocommit=True)
@@ -59,13 +61,10 @@ def _recorded_job(cfg):
 
 def run(args) -> int:
     cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
-    overrides: dict = {}
-    for key in ("stop_at_end", "stop_at_ts", "start_commit_ts", "shards", "force"):
-        v = getattr(args, key, None)
-        if v not in (None, False):
-            overrides[key] = v
+    sections = flag_overrides(args)  # the [incremental] / [metrics] flags given (config/keys.py)
     base = config_mod.load(cfg_path)
-    explicit, configured = getattr(args, "start_commit_ts", None), incremental_settings(base).start_commit_ts
+    explicit = sections.get("incremental", {}).get("start_commit_ts")
+    configured = base.incremental.start_commit_ts
     try:
         job = _recorded_job(base) if explicit is None and not configured else None
     except Exception as e:  # noqa: BLE001 - the target down at start: the flow waits for it anyway
@@ -78,13 +77,8 @@ def run(args) -> int:
         print(f"tidb2mysql incremental: {e}", file=sys.stderr)
         return 2
     if start is not None:
-        overrides["start_commit_ts"] = start
+        sections.setdefault("incremental", {})["start_commit_ts"] = start
     print(f"tidb2mysql incremental: start position: {note}", file=sys.stderr)
-    sections = {"incremental": overrides} if overrides else {}
-    metrics = {k: v for k, v in (("port", getattr(args, "metrics_port", None)),
-                                 ("bind", getattr(args, "metrics_bind", None))) if v is not None}
-    if metrics:
-        sections["metrics"] = metrics
     cfg = config_mod.load(cfg_path, sections or None)  # validate early
     opts = launch.options_from_args(args)
     procs = launch.start("flows.incremental", opts, cfg_path, sections or None)
@@ -115,13 +109,8 @@ def run(args) -> int:
 
 def add_arguments(p) -> None:
     launch.add_arguments(p, "Bytewax recovery directory (enables crash recovery)", snapshot_default=5)
-    p.add_argument("--stop-at-end", action="store_true", help="exit 0 once the topic's end is applied")
-    p.add_argument("--stop-at-ts", type=int, help="exit 0 once every change at or below this commit_ts is applied")
-    p.add_argument("--start-commit-ts", type=int, help="start after this commit_ts when the target has no checkpoint")
-    p.add_argument("--shards", type=int, help="number of shards (fixed for the life of a job)")
-    p.add_argument("--force", action="store_true", help="write even though a cut-over finished this job")
-    p.add_argument("--metrics-port", type=int, help="Prometheus endpoint port (0 = off; process i uses port + i)")
-    p.add_argument("--metrics-bind", help="address of the metrics endpoint (default 127.0.0.1)")
+    add_flags(p, "incremental", IncrementalConfig)
+    add_flags(p, "metrics", MetricsConfig)
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]

@@ -27,8 +27,12 @@ import sys
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db, launch
+from tidb2mysql import launch
+from tidb2mysql.mysql import db
 from tidb2mysql.cli import COMMANDS, command
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.config.keys import add_flags, set_flag
+from tidb2mysql.config.metrics import MetricsConfig
 
 
 def schema_selection(tables: list[str]) -> list[str]:
@@ -101,22 +105,21 @@ def run(args) -> int:
     finally:
         conn.close()
     print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
-    inc_args = argparse.Namespace(
-        config=cfg_path, workers=args.workers, processes=args.processes,
-        recovery_dir=str(rdir / "incremental") if rdir else None, snapshot_interval=args.snapshot_interval,
-        recovery_parts=args.recovery_parts, stop_at_end=args.stop_at_end, stop_at_ts=args.stop_at_ts,
-        start_commit_ts=ts, shards=args.shards,
-    )
+    # migrate takes the incremental command's launch options and config flags (the same
+    # add_arguments); only the recovery directory and the start position are its own.
+    inc_args = argparse.Namespace(**vars(args))
+    inc_args.config = cfg_path
+    inc_args.recovery_dir = str(rdir / "incremental") if rdir else None
+    set_flag(inc_args, "incremental", "start_commit_ts", ts)
     return incremental_cmd.run(inc_args)
 
 
 def add_arguments(p) -> None:
     launch.add_arguments(p, "recovery directory root (one subdirectory per flow)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
-    p.add_argument("--stop-at-end", action="store_true", help="incremental: exit 0 once the topic's end is applied")
-    p.add_argument("--stop-at-ts", type=int, help="incremental: exit 0 once this commit_ts is applied")
-    p.add_argument("--shards", type=int, help="incremental: number of shards")
     p.add_argument("--skip-precheck", action="store_true", help="do not run the precheck before a new job")
+    add_flags(p, "incremental", IncrementalConfig)
+    add_flags(p, "metrics", MetricsConfig)
 
 
 run.add_arguments = add_arguments  # type: ignore[attr-defined]

@@ -41,14 +41,14 @@ def _fail(msg: str) -> int:
 def run(args) -> int:
     import pymysql
 
-    from tidb2mysql.db import connect
-    from tidb2mysql.ddl import Target
+    from tidb2mysql.mysql.db import connect
+    from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.schema import render
     from tidb2mysql.schema.apply import apply_plan, exit_status
     from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
     from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection as ReadSelection
     from tidb2mysql.selection.engine import Selection, SelectionError
-    from tidb2mysql.selection.schema import filter_catalog
+    from tidb2mysql.schema.selection import filter_catalog
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
     meta = getattr(getattr(cfg, "job", None), "meta_schema", "tidb2mysql")
@@ -83,7 +83,7 @@ def run(args) -> int:
     except pymysql.MySQLError as e:
         return _fail(f"cannot connect to the target {cfg.target.describe()}: {e}")
     try:
-        target = Target.detect(target_conn)
+        target = Dialect.detect(target_conn)
         try:
             dbmap = database_map([o.database for o in catalog.databases], args.target_database, mapping)
             # One rule engine: [selection] plus the command line's database renames.

@@ -11,7 +11,7 @@ import json
 import os
 
 from tidb2mysql import config as config_mod
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.cli import command
 
 

@@ -1,7 +1,8 @@
 """TiDB DDL -> MySQL/MariaDB DDL translation.
 
-    from tidb2mysql.ddl import Target, translate
-    target = Target.detect(conn)                 # or Target("mariadb", (10, 11, 0)), Target.parse("mysql:8.0")
+    from tidb2mysql.ddl import translate
+    from tidb2mysql.mysql.dialect import Dialect
+    target = Dialect.detect(conn)                 # or Dialect("mariadb", (10, 11, 0)), Dialect.parse("mysql:8.0")
     tr = translate("ALTER TABLE t ADD COLUMN c INT, SET TIFLASH REPLICA 1", target, schema="db1")
     tr.statements    # ['USE `db1`', 'ALTER TABLE t ADD COLUMN c INT']
     tr.decisions     # [Decision(level='info', action='changed', reason='... SET TIFLASH REPLICA ...')]
@@ -52,7 +53,6 @@ target before a real table is touched).
 """
 
 from tidb2mysql.ddl.model import Decision, Translation
-from tidb2mysql.ddl.target import Target
 from tidb2mysql.ddl.translate import Options, translate
 
-__all__ = ["Decision", "Options", "Target", "Translation", "translate"]
+__all__ = ["Decision", "Options", "Translation", "translate"]

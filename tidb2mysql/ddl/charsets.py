@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from tidb2mysql.ddl.target import Target
+from tidb2mysql.mysql.dialect import Dialect
 
 TIDB_DEFAULT_COLLATION = {
     "utf8mb4": "utf8mb4_bin",
@@ -28,7 +28,7 @@ def default_collation(charset: str) -> Optional[str]:
     return TIDB_DEFAULT_COLLATION.get(charset.lower())
 
 
-def map_collation(collation: str, target: Target) -> tuple[str, Optional[str]]:
+def map_collation(collation: str, target: Dialect) -> tuple[str, Optional[str]]:
     """(collation to use on the target, warning or None)."""
     c = collation.lower()
     if c.startswith("gb18030") and not target.has_gb18030:
@@ -70,7 +70,7 @@ def latin1_as_utf8mb4(name: str, collation: bool) -> Optional[str]:
     return LATIN1_TO_UTF8MB4.get(n, "utf8mb4_general_ci")
 
 
-def map_charset(charset: str, target: Target) -> tuple[str, Optional[str]]:
+def map_charset(charset: str, target: Dialect) -> tuple[str, Optional[str]]:
     """(character set to use on the target, warning or None)."""
     if charset.lower() == "gb18030" and not target.has_gb18030:
         return "utf8mb4", (f"character set gb18030 does not exist on {target}; using utf8mb4 (every gb18030 "

@@ -1,47 +1,12 @@
-"""The ``[ddl]`` section: choices for translating TiDB DDL, the same for the schema stage and
-for DDL replicated by the incremental flow (one translator, one set of choices)."""
+"""The translator's Options from the job's ``[ddl]`` section (tidb2mysql/config/ddl.py): the
+schema stage and the incremental flow's DDL barrier build them here, so both translate alike."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-
-from tidb2mysql.config import register_section
-
-LATIN1_POLICIES = ("keep", "utf8mb4")
-AUTO_RANDOM_POLICIES = ("auto_increment", "none")
-
-
-@dataclass(frozen=True)
-class DDLConfig:
-    # latin1 columns and tables: "keep" them latin1, or create them "utf8mb4". TiDB accepts any
-    # UTF-8 text in a latin1 column (it never checks); MySQL's latin1 refuses characters outside
-    # latin1 (error 1366), so such data stops the load. `tidb2mysql precheck` finds it.
-    latin1: str = "keep"
-    # Keys whose values TiDB generates without AUTO_INCREMENT (AUTO_RANDOM, DEFAULT NEXT VALUE
-    # FOR a sequence): "auto_increment" makes the column AUTO_INCREMENT on the target (MySQL
-    # then hands out ids above the largest copied/replicated one, so the application's inserts
-    # after cut-over work), "none" leaves it without a default (inserts must supply ids).
-    auto_random: str = "auto_increment"
-    # Keep DEFINER= on views (needs SUPER / SET_USER_ID on the target and the account).
-    keep_definer: bool = False
-
-    def validate(self) -> None:
-        if self.latin1 not in LATIN1_POLICIES:
-            raise ValueError(f"latin1 must be one of {', '.join(LATIN1_POLICIES)}")
-        if self.auto_random not in AUTO_RANDOM_POLICIES:
-            raise ValueError(f"auto_random must be one of {', '.join(AUTO_RANDOM_POLICIES)}")
-
-
-register_section("ddl", DDLConfig)
-
-
-def ddl_settings(cfg) -> DDLConfig:
-    return (getattr(cfg, "extra", None) or {}).get("ddl") or DDLConfig()
 
 
 def translate_options(cfg):
     """The translator's Options for this job's configuration."""
     from tidb2mysql.ddl.translate import Options
 
-    s = ddl_settings(cfg)
+    s = cfg.ddl
     return Options(latin1=s.latin1, auto_random=s.auto_random, keep_definer=s.keep_definer)

@@ -48,12 +48,10 @@ from tidb2mysql.ddl import charsets
 from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.model import Decision, Translation
 from tidb2mysql.ddl.tokenizer import tokenize
+from tidb2mysql.mysql.sql import quote_ident
 
 MAX_ATTEMPTS = 6
 
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass
@@ -85,13 +83,13 @@ class Shadow:
 
     def _ensure(self) -> None:
         if not self._made:
-            self._exec(f"CREATE DATABASE IF NOT EXISTS {_q(self.scratch)}")
+            self._exec(f"CREATE DATABASE IF NOT EXISTS {quote_ident(self.scratch)}")
             self._made = True
 
     def close(self) -> None:
         if self._made:
             try:
-                self._exec(f"DROP DATABASE IF EXISTS {_q(self.scratch)}")
+                self._exec(f"DROP DATABASE IF EXISTS {quote_ident(self.scratch)}")
             finally:
                 self._made = False
 
@@ -124,7 +122,7 @@ class Shadow:
             current = schema
             try:
                 if schema:
-                    self._exec(f"USE {_q(schema)}")
+                    self._exec(f"USE {quote_ident(schema)}")
                 for stmt in statements:
                     if stmt.startswith("USE "):
                         self._exec(stmt)
@@ -137,7 +135,7 @@ class Shadow:
                     return out
                 raise
             if schema:
-                self._exec(f"USE {_q(schema)}")
+                self._exec(f"USE {quote_ident(schema)}")
             for stmt in statements:
                 if stmt.startswith("USE "):
                     self._exec(stmt)
@@ -169,7 +167,7 @@ class Shadow:
         schema = schema or current
         if kind != "create" and not self._exists(schema, name):
             return stmt          # nothing to copy: the real statement fails (or not) on its own
-        shadow = f"{_q(self.scratch)}.{_q(name)}"
+        shadow = f"{quote_ident(self.scratch)}.{quote_ident(name)}"
         current = stmt
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -178,7 +176,7 @@ class Shadow:
                 self._ensure()
                 self._exec(f"DROP TABLE IF EXISTS {shadow}")
                 if kind != "create":
-                    self._exec(f"CREATE TABLE {shadow} LIKE {(_q(schema) + '.') if schema else ''}{_q(name)}")
+                    self._exec(f"CREATE TABLE {shadow} LIKE {(quote_ident(schema) + '.') if schema else ''}{quote_ident(name)}")
             except pymysql.MySQLError as e:
                 out.decisions.append(Decision("warning", "unchanged", f"{name}: shadow validation could not prepare "
                                               f"the copy ({e}); the statement runs unvalidated"))
@@ -285,7 +283,7 @@ def _subject(stmt: str):
 
 def _rename(stmt: str, pos: tuple[int, int], scratch: str, name: str) -> str:
     e = Edit(tokenize(stmt))
-    e.replace_range(pos[0], pos[1], f"{_q(scratch)}.{_q(name)}")
+    e.replace_range(pos[0], pos[1], f"{quote_ident(scratch)}.{quote_ident(name)}")
     return e.render()
 
 

@@ -22,7 +22,8 @@ from tidb2mysql.ddl import charsets
 from tidb2mysql.ddl.catalog import Catalog, TableInfo, expression_columns
 from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.model import Decision, Translation
-from tidb2mysql.ddl.target import Target
+from tidb2mysql.mysql.dialect import Dialect
+from tidb2mysql.mysql.sql import quote_ident
 from tidb2mysql.ddl.tokenizer import (
     COMMENT, EXEC_COMMENT, QIDENT, TIDB_COMMENT, WORD, WS, Token, TokenizeError, split_statements, tokenize,
 )
@@ -39,7 +40,7 @@ class Options:
     default_collation: str = "utf8mb4_bin"
     keep_checks: bool = False            # keep CHECK constraints (TiDB had tidb_enable_check_constraint=ON)
     # latin1 columns/tables: "keep", or "utf8mb4" (TiDB stores any UTF-8 text in latin1 columns;
-    # MySQL's latin1 refuses what is not latin1). [ddl] latin1, tidb2mysql/ddl/settings.py
+    # MySQL's latin1 refuses what is not latin1). [ddl] latin1, tidb2mysql/config/ddl.py
     latin1: str = "keep"
     # AUTO_RANDOM / DEFAULT NEXT VALUE FOR seq keys: "auto_increment" (the column becomes
     # AUTO_INCREMENT where MySQL allows it, so inserts after cut-over get ids) or "none".
@@ -95,7 +96,7 @@ _WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBU
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
 
 
-def translate(sql: str, target: Target, schema: Optional[str] = None,
+def translate(sql: str, target: Dialect, schema: Optional[str] = None,
               options: Optional[Options] = None, catalog: Optional[Catalog] = None) -> Translation:
     """Translate one DDL text (one or more statements) for ``target``.
 
@@ -146,14 +147,11 @@ def _clip(text: str, n: int = 200) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
 
 class _Statement:
     """One statement's translation; the methods are the rewrite rules."""
 
-    def __init__(self, sql: str, target: Target, schema: Optional[str], options: Options,
+    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: Options,
                  catalog: Optional[Catalog] = None):
         self.sql = sql
         self.catalog = catalog
@@ -411,7 +409,7 @@ class _Statement:
             if e.words(2, 2) == ("BY", "JOB"):
                 names.append(f"(job {e.source(4, 4)})")
             else:
-                while k < len(e) and not e.word(k) in ("TO", "UNTIL"):
+                while k < len(e) and e.word(k) not in ("TO", "UNTIL"):
                     if not e.is_op(k, ",", "."):
                         nm = e.tok(k).name
                         if e.is_op(k + 1, "."):
@@ -885,7 +883,7 @@ class _Statement:
             schema, name = self.schema, e.tok(k).name
         try:
             return self.catalog.table(schema, name)
-        except Exception as ex:  # a catalog that cannot answer must not stop the translation
+        except Exception as ex:  # noqa: BLE001 - a catalog that cannot answer must not stop the translation
             self.note("warning", "unchanged", f"could not read table {name} on the target ({ex}); rules that need "
                       "it used the statement text only")
             return None

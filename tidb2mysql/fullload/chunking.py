@@ -17,7 +17,7 @@ How a table is split:
   first (``DELETE`` in the first page's transaction), so a re-run never duplicates rows.
 
 Chunk bounds and resume keys are stored as lists of SQL literals (the one literal encoder,
-``replication/sql.py``), so they round-trip through the target's job tables exactly for
+``mysql/sql.py``), so they round-trip through the target's job tables exactly for
 every key type (bytes, DECIMAL, dates, floats).
 
 Key comparisons are written out (``a > x OR (a = x AND b > y)``) rather than as row
@@ -33,11 +33,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
-import pymysql.cursors
 
-from tidb2mysql.catalog import SYSTEM_DATABASES
-from tidb2mysql.replication.sql import literal, quote_ident, table_ref
-from tidb2mysql.replication.target_schema import is_generated_extra
+from tidb2mysql.mysql.catalog import SYSTEM_DATABASES
+from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
+from tidb2mysql.mysql.dialect import is_generated_extra
+from tidb2mysql.mysql.target_schema import as_text
 
 SYSTEM_SCHEMAS = SYSTEM_DATABASES | {"_tidb2mysql_sim"}
 _TEMPORARY = re.compile(r"\bGLOBAL\s+TEMPORARY\b|\bON\s+COMMIT\s+DELETE\s+ROWS\b", re.I)
@@ -131,7 +131,7 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
     with conn.cursor() as cur:
         cur.execute("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
                     "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
-        every = [(_text(s), _text(t)) for s, t in cur.fetchall()]
+        every = [(as_text(s), as_text(t)) for s, t in cur.fetchall()]
     if not patterns:
         out = [(s, t) for s, t in every if s.lower() not in skip]
     else:
@@ -160,12 +160,12 @@ def temporary_tables(conn, tables: Sequence[tuple[str, str]]) -> list[tuple[str,
     """Which of ``tables`` are GLOBAL TEMPORARY (TiDB only: one SHOW CREATE TABLE each)."""
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION()")
-        if "tidb" not in _text(cur.fetchone()[0]).lower():
+        if "tidb" not in as_text(cur.fetchone()[0]).lower():
             return []
         out = []
         for s, t in tables:
             cur.execute(f"SHOW CREATE TABLE {table_ref(s, t)}")
-            if is_temporary_create(_text(cur.fetchone()[1])):
+            if is_temporary_create(as_text(cur.fetchone()[1])):
                 out.append((s, t))
     return out
 
@@ -186,7 +186,7 @@ def describe_table(conn, schema: str, table: str, tidb: bool = False) -> TablePl
     with conn.cursor() as cur:
         cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, IS_NULLABLE FROM information_schema.COLUMNS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
-        cols = [(_text(n), _text(t).lower(), _text(e), _text(nl)) for n, t, e, nl in cur.fetchall()]
+        cols = [(as_text(n), as_text(t).lower(), as_text(e), as_text(nl)) for n, t, e, nl in cur.fetchall()]
         if not cols:
             raise PlanError(f"table {schema}.{table} does not exist in the source")
         cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
@@ -194,7 +194,7 @@ def describe_table(conn, schema: str, table: str, tidb: bool = False) -> TablePl
                     "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", (schema, table))
         idx: dict[str, list] = {}
         for name, col in cur.fetchall():
-            idx.setdefault(_text(name), []).append(_text(col) if col is not None else None)
+            idx.setdefault(as_text(name), []).append(as_text(col) if col is not None else None)
         cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                     (schema, table))
         row = cur.fetchone()
@@ -218,7 +218,7 @@ def describe_table(conn, schema: str, table: str, tidb: bool = False) -> TablePl
         with conn.cursor() as cur:
             cur.execute("SELECT TIDB_PK_TYPE, CREATE_OPTIONS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
                         " AND TABLE_NAME = %s", (schema, table))
-            pk_type, options = (_text(v) for v in (cur.fetchone() or ("", "")))
+            pk_type, options = (as_text(v) for v in (cur.fetchone() or ("", "")))
         if pk_type.upper() == "NONCLUSTERED" and "partitioned" not in options.lower():
             tp.key, tp.key_kind, tp.hidden_key = [ROWID], "rowid", True
     return tp
@@ -290,7 +290,7 @@ def _region_starts(conn, tp: TablePlan) -> list[list]:
     """TiDB: the key of the first row of each region but the first, in key order; [] elsewhere."""
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION()")
-        if "tidb" not in _text(cur.fetchone()[0]).lower():
+        if "tidb" not in as_text(cur.fetchone()[0]).lower():
             return []
         try:
             cur.execute(f"SELECT {_key_select(tp)} FROM {tp.ref} TABLESAMPLE REGIONS() ORDER BY "
@@ -341,7 +341,7 @@ def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, 
     if row_ids:
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
-            tidb = "tidb" in _text(cur.fetchone()[0]).lower()
+            tidb = "tidb" in as_text(cur.fetchone()[0]).lower()
     for schema, table in tables:
         tp = describe_table(conn, schema, table, tidb=tidb)
         if exact_counts:
@@ -399,9 +399,3 @@ def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optio
     sql = f"SELECT {tp.select_list()}{extra} " + page_from(tp, lo, hi, after)
     keys = ",".join(quote_ident(k) for k in tp.key)
     return sql + f" ORDER BY {keys} LIMIT {int(limit)}"
-
-
-def _text(v) -> str:
-    if isinstance(v, (bytes, bytearray)):
-        return v.decode("utf-8")
-    return "" if v is None else str(v)

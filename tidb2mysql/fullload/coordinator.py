@@ -31,16 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tidb2mysql import db, launch
+from tidb2mysql import launch
 from tidb2mysql.fullload import failure
+from tidb2mysql.mysql import db
 from tidb2mysql.fullload.chunking import make_plan, select_tables
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.fullload import map_plan, select_source_tables
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
-from tidb2mysql.fullload.settings import full_load_settings
 from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, SnapshotError, detect_kind, make_snapshot
-from tidb2mysql.replication.target_schema import UnknownTableError, read_target_table
+from tidb2mysql.mysql.target_schema import UnknownTableError, read_target_table
 
 log = logging.getLogger("tidb2mysql.full_load")
 
@@ -65,7 +65,7 @@ class Coordinator:
         self.cfg = cfg
         self.config_path = str(Path(config_path).resolve())
         self.opts = opts
-        self.s = full_load_settings(cfg)
+        self.s = cfg.full_load
         self.tables = list(tables) or list(self.s.tables)
         self.store = JobStore(cfg.job.meta_schema, cfg.job.name)
         self.out = out or sys.stderr

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.mysql.errors import error_code, error_message, is_transient
 
 log = logging.getLogger("tidb2mysql.full_load")
 

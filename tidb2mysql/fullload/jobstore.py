@@ -26,68 +26,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from tidb2mysql.fullload.chunking import Chunk, Plan, TablePlan
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql import meta as meta_tables
+from tidb2mysql.mysql.sql import quote_ident
 
 STAGES = ("loading", "loaded", "incremental")
-
-
-def _ddl(meta: str) -> list[str]:
-    m = quote_ident(meta)
-    return [
-        f"CREATE DATABASE IF NOT EXISTS {m}",
-        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_job (
-            job VARCHAR(128) NOT NULL PRIMARY KEY,
-            stage VARCHAR(16) NOT NULL,
-            snapshot_kind VARCHAR(16) NOT NULL,
-            snapshot_ts BIGINT UNSIGNED NULL,
-            lanes INT NOT NULL,
-            run INT NOT NULL DEFAULT 0,
-            lock_state VARCHAR(16) NOT NULL DEFAULT '',
-            lock_ms DOUBLE NULL,
-            plan LONGTEXT NOT NULL,
-            created_at DATETIME(6) NOT NULL,
-            loaded_at DATETIME(6) NULL
-        ) DEFAULT CHARSET=utf8mb4""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_chunks (
-            job VARCHAR(128) NOT NULL,
-            chunk INT NOT NULL,
-            tbl INT NOT NULL,
-            lane INT NOT NULL,
-            schema_name VARCHAR(64) NOT NULL,
-            table_name VARCHAR(64) NOT NULL,
-            lo LONGTEXT NULL,
-            hi LONGTEXT NULL,
-            est_rows BIGINT NOT NULL DEFAULT 0,
-            rows_done BIGINT NOT NULL DEFAULT 0,
-            after_key LONGTEXT NULL,
-            done TINYINT NOT NULL DEFAULT 0,
-            started_at DATETIME(6) NULL,
-            finished_at DATETIME(6) NULL,
-            PRIMARY KEY (job, chunk)
-        ) DEFAULT CHARSET=utf8mb4""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_lanes (
-            job VARCHAR(128) NOT NULL,
-            lane INT NOT NULL,
-            run INT NOT NULL,
-            state VARCHAR(16) NOT NULL,
-            PRIMARY KEY (job, lane)
-        ) DEFAULT CHARSET=utf8mb4""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_errors (
-            id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-            job VARCHAR(128) NOT NULL,
-            run INT NOT NULL,
-            permanent TINYINT NOT NULL,
-            message TEXT NOT NULL,
-            at DATETIME(6) NOT NULL,
-            KEY (job, run)
-        ) DEFAULT CHARSET=utf8mb4""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_notes (
-            job VARCHAR(128) NOT NULL,
-            name VARCHAR(64) NOT NULL,
-            value TEXT NULL,
-            PRIMARY KEY (job, name)
-        ) DEFAULT CHARSET=utf8mb4""",
-    ]
 
 
 @dataclass
@@ -120,9 +62,7 @@ class JobStore:
         self.job = job
 
     def ensure(self, conn) -> None:
-        with conn.cursor() as cur:
-            for sql in _ddl(self.meta):
-                cur.execute(sql)
+        meta_tables.ensure_meta(conn, self.meta, meta_tables.FULL_LOAD)
 
     # -- job ---------------------------------------------------------------------------
 
@@ -245,8 +185,8 @@ class JobStore:
     def lane_state(self, conn, lane: int, run: int, state: str) -> None:
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {self.m}.full_load_lanes (job, lane, run, state) VALUES (%s,%s,%s,%s) "
-                        f"ON DUPLICATE KEY UPDATE run = VALUES(run), state = VALUES(state)",
-                        (self.job, lane, run, state))
+                        f"ON DUPLICATE KEY UPDATE run = %s, state = %s",
+                        (self.job, lane, run, state, run, state))
 
     def lane_counts(self, conn, run: int) -> dict[str, int]:
         with conn.cursor() as cur:

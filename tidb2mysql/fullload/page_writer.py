@@ -11,7 +11,7 @@ memory (the connection must be opened with ``local_infile=True``):
   rolled back and loaded again with REPLACE. The loaded row count must equal the page's.
 
 Pages with native ``rows`` (``method = "insert"``) go through the incremental path's
-statement builder (``replication/sql.py`` ``TableSQL``: the one literal encoder, statements
+statement builder (``mysql/sql.py`` ``TableSQL``: the one literal encoder, statements
 split under ``max_allowed_packet``):
 
 * tables with a key: multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` - re-writing a page
@@ -21,7 +21,7 @@ split under ``max_allowed_packet``):
 * keyless tables: plain multi-row ``INSERT``; the chunk's first page (``Page.reset``)
   empties the table in the same transaction, so a restarted keyless chunk never duplicates.
 
-Session (on top of ``replication.writer.prepare_session``: utf8mb4, ``time_zone='+00:00'``,
+Session (``mysql/session.py`` ``prepare_load_session``, on top of ``prepare_session``: utf8mb4, ``time_zone='+00:00'``,
 strict sql_mode without zero-date checks, ``foreign_key_checks = 0``):
 
 * ``unique_checks = 0``: lets InnoDB skip secondary unique-index checks (change buffering)
@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Callable
+from typing import Callable, Optional
 
 from tidb2mysql import failpoints
 from tidb2mysql.events import TableSchema
@@ -58,11 +58,12 @@ from tidb2mysql.fullload import tsv
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.fullload.reader import Page
-from tidb2mysql.replication.errors import error_code, error_message
-from tidb2mysql.replication.retry import retry_transient
-from tidb2mysql.replication.sql import DEFAULT_BUDGET, TableSQL, table_ref
-from tidb2mysql.replication.target_schema import read_target_table
-from tidb2mysql.replication.writer import PACKET_MARGIN, SESSION_SQL_MODE, STRICT_SESSION_SQL_MODE, prepare_session
+from tidb2mysql.mysql.errors import error_code, error_message
+from tidb2mysql.mysql.retry import retry_transient
+from tidb2mysql.mysql.dialect import Dialect
+from tidb2mysql.mysql.session import prepare_load_session, server_facts
+from tidb2mysql.mysql.sql import TableSQL, table_ref
+from tidb2mysql.mysql.target_schema import read_target_table
 
 log = logging.getLogger("tidb2mysql.full_load")
 
@@ -86,16 +87,6 @@ class LoadWarning(RuntimeError):
         return all(int(w[1]) == 1062 for w in self.warnings)
 
 
-def prepare_load_session(conn, disable_binlog: bool = False, invalid_dates: str = "copy") -> None:
-    """``invalid_dates``: ``copy`` keeps ALLOW_INVALID_DATES in the session (dates like
-    '2020-02-30' that TiDB stores load as they are), ``fail`` stops the load at the first."""
-    prepare_session(conn, SESSION_SQL_MODE if invalid_dates == "copy" else STRICT_SESSION_SQL_MODE)
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION unique_checks = 0")
-        if disable_binlog:
-            cur.execute("SET SESSION sql_log_bin = 0")
-
-
 class PageWriter:
     def __init__(self, tables: list[TablePlan], store: JobStore, connect: Callable[[], object],
                  disable_binlog: bool = False, retries: int = 5, invalid_dates: str = "copy"):
@@ -106,6 +97,7 @@ class PageWriter:
         self.invalid_dates = invalid_dates
         self.retries = retries
         self.conn = None
+        self.dialect: Optional[Dialect] = None  # the target's, read with the statement budget
         self._sql: dict[int, TableSQL] = {}
         self._load: dict[tuple, str] = {}
         self.rows = 0
@@ -116,9 +108,9 @@ class PageWriter:
         if self.conn is None:
             self.conn = self._connect()
             prepare_load_session(self.conn, self.disable_binlog, self.invalid_dates)
-            with self.conn.cursor() as cur:
-                cur.execute("SELECT @@max_allowed_packet")
-                self.budget = max(1024, min(DEFAULT_BUDGET, int(cur.fetchone()[0]) - PACKET_MARGIN))
+            facts = server_facts(self.conn)
+            self.budget = facts.budget()
+            self.dialect = facts.dialect
         return self.conn
 
     def table_sql(self, ti: int) -> TableSQL:
@@ -128,7 +120,7 @@ class PageWriter:
             tdb, ttable, tcols = tp.target_names()
             target = read_target_table(self._conn(), tdb, ttable)
             schema = TableSchema(tdb, ttable, tuple(tcols), tuple(tp.types), pk=tuple(tp.key_positions()))
-            ts = TableSQL(schema, target, self.budget)
+            ts = TableSQL(schema, target, self.budget, self.dialect)
             if ts.plan.dropped_missing:
                 raise PageWriteError(f"table {tp.qualified}: column(s) {', '.join(ts.plan.dropped_missing)} "
                                      f"exist in the source but not in the target; the load would lose them")
@@ -261,14 +253,14 @@ class PageWriter:
         try:
             if self.conn is not None:
                 self.conn.rollback()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failed rollback means a broken connection: drop it
             self._drop()
 
     def _drop(self) -> None:
         try:
             if self.conn is not None:
                 self.conn.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - closing a connection that is already broken
             pass
         self.conn = None
         self._sql.clear()

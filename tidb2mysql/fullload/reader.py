@@ -38,7 +38,7 @@ from tidb2mysql.fullload import tsv
 from tidb2mysql.fullload.chunking import TablePlan, page_from, page_sql
 from tidb2mysql.fullload.jobstore import ChunkState, JobStore
 from tidb2mysql.fullload.snapshot import SnapshotError
-from tidb2mysql.replication.sql import literal
+from tidb2mysql.mysql.sql import literal
 
 log = logging.getLogger("tidb2mysql.full_load")
 
@@ -226,7 +226,7 @@ class LaneReader:
             self._ahead = None
             try:
                 fut.result()
-            except Exception:  # the page is not used; the next read reports any real problem
+            except Exception:  # noqa: BLE001 - the page is not used; the next read reports any real problem
                 pass
 
     def _raw(self, sql: str, one: bool):
@@ -316,5 +316,5 @@ class LaneReader:
             if self.opened and self.snapshot.needs_global_lock:
                 with self.src.cursor() as cur:
                     cur.execute("ROLLBACK")  # read-only snapshot transaction
-        except Exception:  # closing after an error: the connection may be gone already
+        except Exception:  # noqa: BLE001 - closing after an error: the connection may be gone already
             pass

@@ -35,7 +35,7 @@ import logging
 import re
 from typing import Optional
 
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql.sql import quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class TiDBSnapshot:
     def warn_gc(self, conn) -> Optional[str]:
         try:
             row = _one(conn, "SELECT @@tidb_gc_life_time")
-        except Exception:  # older TiDB keeps it in mysql.tidb; not worth failing over
+        except Exception:  # noqa: BLE001 - older TiDB keeps it in mysql.tidb; not worth failing over
             row = None
         life = str(row[0]) if row else "unknown"
         log.warning(

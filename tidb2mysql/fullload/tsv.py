@@ -47,7 +47,7 @@ from typing import Optional, Sequence
 
 import pymysql.connections
 
-from tidb2mysql.replication.sql import literal, quote_ident
+from tidb2mysql.mysql.sql import literal, quote_ident
 
 HEX_TYPES = frozenset({"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"})
 TEXT_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"})

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql import meta as meta_tables
+from tidb2mysql.mysql.sql import quote_ident
 
 REQUESTED = "cutover_requested"
 STOPPED = "stopped"
@@ -27,22 +28,6 @@ STATES = (REQUESTED, STOPPED, FINISHED)
 
 class JobFenced(RuntimeError):
     """The job was finished by a cut-over; writing again needs an explicit --force."""
-
-
-def control_ddl(meta: str) -> list[str]:
-    m = quote_ident(meta)
-    return [
-        f"CREATE DATABASE IF NOT EXISTS {m}",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`job_control` (
-  job VARCHAR(128) NOT NULL PRIMARY KEY,
-  state VARCHAR(32) NOT NULL,
-  detail TEXT NULL,
-  requested_at TIMESTAMP(3) NULL,
-  stopped_at TIMESTAMP(3) NULL,
-  finished_at TIMESTAMP(3) NULL,
-  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-    ]
 
 
 @dataclass(frozen=True)
@@ -62,9 +47,7 @@ class JobControl:
         self.table = f"{quote_ident(meta)}.`job_control`"
 
     def ensure(self, conn) -> None:
-        with conn.cursor() as cur:
-            for stmt in control_ddl(self.meta):
-                cur.execute(stmt)
+        meta_tables.ensure_meta(conn, self.meta, meta_tables.FENCING)
 
     def load(self, conn) -> Optional[ControlRow]:
         """The row, or None (also when the table does not exist yet)."""
@@ -90,8 +73,8 @@ class JobControl:
         with conn.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {self.table} (job, state, detail, {stamp}) VALUES (%s, %s, %s, CURRENT_TIMESTAMP(3))"
-                f" ON DUPLICATE KEY UPDATE state=VALUES(state), detail=VALUES(detail), {stamp}=VALUES({stamp})",
-                (self.job, state, detail))
+                f" ON DUPLICATE KEY UPDATE state=%s, detail=%s, {stamp}=CURRENT_TIMESTAMP(3)",
+                (self.job, state, detail, state, detail))
 
     def request_cutover(self, conn, detail: str = "") -> None:
         self._set(conn, REQUESTED, "requested_at", detail)
@@ -121,4 +104,4 @@ def check_may_write(conn, meta: str, job: str, force: bool) -> Optional[str]:
     return msg + " Writing anyway because of --force."
 
 
-__all__ = ["FINISHED", "REQUESTED", "STOPPED", "ControlRow", "JobControl", "JobFenced", "check_may_write", "control_ddl"]
+__all__ = ["FINISHED", "REQUESTED", "STOPPED", "ControlRow", "JobControl", "JobFenced", "check_may_write"]

@@ -226,7 +226,7 @@ def record_flush(report, registry: Registry = METRICS) -> None:
 class _Handler(BaseHTTPRequestHandler):
     registry: Registry = METRICS
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         if self.path.split("?")[0] not in ("/metrics", "/"):
             self.send_error(404, "try /metrics")
             return

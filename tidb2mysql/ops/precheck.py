@@ -21,9 +21,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 from zoneinfo import ZoneInfo
 
-from tidb2mysql import db
-from tidb2mysql.fullload.snapshot import parse_go_duration
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.config.full_load import parse_go_duration
+from tidb2mysql.mysql import db
+from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.mysql.target_schema import as_text
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 ER_INSECURE_TRANSPORT = 3159  # MySQL: require_secure_transport refuses a plaintext connection
@@ -49,10 +50,6 @@ class Options:
     sample_timeout: float = 15.0  # seconds to read one sampled Kafka message
     tables: tuple = ()  # db.table / db.* patterns overriding [full_load] tables (migrate --tables)
     scan_data: bool = True  # scan date and latin1 columns for values the target refuses (a full scan each)
-
-
-def _text(v) -> str:
-    return v.decode() if isinstance(v, (bytes, bytearray)) else ("" if v is None else str(v))
 
 
 def _one(conn, sql: str, *args):
@@ -195,14 +192,14 @@ class Precheck:
             self.add(name, FAIL, f"cannot connect to {detail}",
                      fix or f"check [{role}] host/port/user/password and that the server is reachable from here")
             return None, ""
-        version = _text(_one(conn, "SELECT VERSION()"))
+        version = as_text(_one(conn, "SELECT VERSION()"))
         self.add(name, PASS, f"{endpoint.describe()}: version {version}")
         self.guarded(f"{role}.tls", lambda: self.check_tls(f"{role}.tls", conn, endpoint, role))
         return conn, version
 
     def check_tls(self, name: str, conn, endpoint, role: str) -> None:
         """Is the connection encrypted, and is the server's identity verified?"""
-        status = {_text(k): _text(v) for k, v in _all(conn, "SHOW SESSION STATUS LIKE %s", "Ssl\\_%")}
+        status = {as_text(k): as_text(v) for k, v in _all(conn, "SHOW SESSION STATUS LIKE %s", "Ssl\\_%")}
         version, cipher = status.get("Ssl_version", ""), status.get("Ssl_cipher", "")
         local = bool(endpoint.unix_socket) or is_loopback(endpoint.host)
         fix = f"set [{role}] tls = \"verify_identity\" with ca_file = the server's CA (docs/operations.md, Securing connections)"
@@ -273,9 +270,8 @@ class Precheck:
 
     def check_selection(self) -> None:
         from tidb2mysql.fullload.chunking import select_tables
-        from tidb2mysql.fullload.settings import full_load_settings
 
-        patterns = list(self.o.tables) or list(full_load_settings(self.cfg).tables)
+        patterns = list(self.o.tables) or list(self.cfg.full_load.tables)
         try:
             self.selected = select_tables(self.src, patterns, exclude_schemas=[self.cfg.job.meta_schema, "_tidb2mysql_sim"])
         except Exception as e:  # noqa: BLE001 - PlanError: a pattern matches nothing (or nothing visible)
@@ -298,15 +294,15 @@ class Precheck:
                 _all(self.src, f"SELECT * FROM {quote_ident(s)}.{quote_ident(t)} LIMIT 0")
             except Exception as e:  # noqa: BLE001
                 problems.append(f"SELECT on {s}.{t}: {e.args[-1] if e.args else e}")
-        grants = [_text(r[0]) for r in _all(self.src, "SHOW GRANTS")]
+        grants = [as_text(r[0]) for r in _all(self.src, "SHOW GRANTS")]
         dbs = sorted({s for s, _ in self.selected})
         for d in dbs:
             views = _all(self.src, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s", d)
             for (v,) in views:
                 try:
-                    _all(self.src, f"SHOW CREATE VIEW {quote_ident(d)}.{quote_ident(_text(v))}")
+                    _all(self.src, f"SHOW CREATE VIEW {quote_ident(d)}.{quote_ident(as_text(v))}")
                 except Exception as e:  # noqa: BLE001
-                    problems.append(f"SHOW VIEW on {d}.{_text(v)}: {e.args[-1] if e.args else e}")
+                    problems.append(f"SHOW VIEW on {d}.{as_text(v)}: {e.args[-1] if e.args else e}")
             if not views and not grants_cover(grants, d, "SHOW VIEW"):
                 problems.append(f"SHOW VIEW on {d}.* not granted (needed to migrate views)")
         snapshot = self._snapshot_kind()
@@ -322,9 +318,8 @@ class Precheck:
             self.add("source.privileges", PASS, f"SELECT on {len(self.selected)} table(s), SHOW VIEW on {len(dbs)} database(s)")
 
     def _snapshot_kind(self) -> str:
-        from tidb2mysql.fullload.settings import full_load_settings
 
-        kind = full_load_settings(self.cfg).snapshot
+        kind = self.cfg.full_load.snapshot
         if kind == "auto":
             kind = "tidb" if "tidb" in self.src_version.lower() else "mariadb"
         return kind
@@ -392,7 +387,6 @@ class Precheck:
         return rows / secs, f"{rows:,} rows of {s}.{t} read in {secs:.2f}s"
 
     def check_gc(self) -> None:
-        from tidb2mysql.fullload.settings import full_load_settings
 
         if "tidb" not in self.src_version.lower():
             self.add("source.tidb_gc", PASS, "not applicable: the source is not TiDB")
@@ -414,20 +408,20 @@ class Precheck:
             raw = _one(self.src, "SELECT @@global.tidb_gc_life_time")
         except Exception:  # noqa: BLE001
             raw = _one(self.src, "SELECT VARIABLE_VALUE FROM mysql.tidb WHERE VARIABLE_NAME='tikv_gc_life_time'")
-        self.add("source.tidb_gc", *gc_verdict(_text(raw) if raw is not None else None, expected, basis,
-                                                full_load_settings(self.cfg).gc_life_time))
+        self.add("source.tidb_gc", *gc_verdict(as_text(raw) if raw is not None else None, expected, basis,
+                                                self.cfg.full_load.gc_life_time))
 
     def check_binlog(self) -> None:
         """TiDB Binlog is the incremental stage's input: binlog on, a Pump and a Drainer up."""
         if "tidb" not in self.src_version.lower():
             self.add("source.binlog", PASS, "not applicable: the source is not TiDB")
             return
-        log_bin = _text(_one(self.src, "SELECT @@global.log_bin"))
+        log_bin = as_text(_one(self.src, "SELECT @@global.log_bin"))
         status = {}
         for kind in ("PUMP", "DRAINER"):
             try:
                 rows = _all(self.src, f"SHOW {kind} STATUS")
-                status[kind] = [(_text(r[0]), _text(r[2]), int(r[3] or 0)) for r in rows]
+                status[kind] = [(as_text(r[0]), as_text(r[2]), int(r[3] or 0)) for r in rows]
             except Exception as e:  # noqa: BLE001 - no binlog registry (PD/etcd) reachable: that is the finding
                 status[kind] = f"SHOW {kind} STATUS failed: {e.args[-1] if e.args else e}"
         self.add("source.binlog", *binlog_verdict(log_bin, status["PUMP"], status["DRAINER"]))
@@ -438,9 +432,9 @@ class Precheck:
         out: dict[tuple[str, str], list[str]] = {}
         for s, t, c in _all(self.src, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
                             f" WHERE {where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", *args):
-            key = (_text(s), _text(t))
+            key = (as_text(s), as_text(t))
             if key in want:
-                out.setdefault(key, []).append(_text(c))
+                out.setdefault(key, []).append(as_text(c))
         return out
 
     def _count_rows(self, table: tuple[str, str], predicate: str) -> int:
@@ -449,7 +443,6 @@ class Precheck:
 
     def check_invalid_dates(self) -> None:
         """Dates TiDB keeps (written under ALLOW_INVALID_DATES) that MySQL's strict mode refuses."""
-        from tidb2mysql.fullload.settings import full_load_settings
 
         if not self.selected:
             return
@@ -463,7 +456,7 @@ class Precheck:
             self.add("source.invalid_dates", PASS, f"no invalid dates (day beyond the month's last) in"
                      f" {sum(len(v) for v in cols.values())} DATE/DATETIME column(s)")
             return
-        policy = full_load_settings(self.cfg).invalid_dates
+        policy = self.cfg.full_load.invalid_dates
         where = ", ".join(found[:10]) + (f" (+{len(found) - 10} more)" if len(found) > 10 else "")
         if policy == "copy":
             self.add("source.invalid_dates", WARN, f"dates such as '2020-02-30' in {where}: copied as they are"
@@ -477,8 +470,6 @@ class Precheck:
 
     def check_charset_data(self) -> None:
         """Text a latin1/ascii column holds that the target's latin1/ascii cannot (TiDB never checks)."""
-        from tidb2mysql.ddl.settings import ddl_settings
-
         if not self.selected:
             return
         cols = self._columns("CHARACTER_SET_NAME IN ('latin1', 'ascii')")
@@ -488,8 +479,8 @@ class Precheck:
         charset = {}
         for s, t, c, cs in _all(self.src, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME FROM"
                                 " information_schema.COLUMNS WHERE CHARACTER_SET_NAME IN ('latin1', 'ascii')"):
-            charset[(_text(s), _text(t), _text(c))] = _text(cs)
-        policy = ddl_settings(self.cfg).latin1
+            charset[(as_text(s), as_text(t), as_text(c))] = as_text(cs)
+        policy = self.cfg.ddl.latin1
         found = []
         for table, names in cols.items():
             checked = [c for c in names if not (policy == "utf8mb4" and charset.get((*table, c)) == "latin1")]
@@ -571,9 +562,9 @@ class Precheck:
     def check_variables(self) -> None:
         names = ("sql_mode", "time_zone", "system_time_zone", "explicit_defaults_for_timestamp", "lower_case_table_names")
         def read(conn):
-            return {n: _text(_one(conn, f"SELECT @@global.{n}")) for n in names}
+            return {n: as_text(_one(conn, f"SELECT @@global.{n}")) for n in names}
         s, t = read(self.src), read(self.tgt)
-        issues, notes = [], []
+        issues: list[str] = []
         so, to = utc_offset(s["time_zone"], s["system_time_zone"]), utc_offset(t["time_zone"], t["system_time_zone"])
         if so is None or to is None or so != to:
             issues.append(f"time_zone: source {s['time_zone']} ({s['system_time_zone']}) vs target {t['time_zone']}"
@@ -608,14 +599,14 @@ class Precheck:
         for s, t in self.selected:
             for (coll,) in _all(self.src, "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=%s"
                                 " AND TABLE_NAME=%s AND COLLATION_NAME IS NOT NULL", s, t):
-                used.add(_text(coll))
+                used.add(as_text(coll))
             c = _one(self.src, "SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s", s, t)
             if c:
-                used.add(_text(c))
-        known = {_text(r[0]) for r in _all(self.tgt, "SELECT COLLATION_NAME FROM information_schema.COLLATIONS")}
+                used.add(as_text(c))
+        known = {as_text(r[0]) for r in _all(self.tgt, "SELECT COLLATION_NAME FROM information_schema.COLLATIONS")}
         missing = sorted(used - known)
-        sc = _text(_one(self.src, "SELECT @@global.character_set_server"))
-        tc = _text(_one(self.tgt, "SELECT @@global.character_set_server"))
+        sc = as_text(_one(self.src, "SELECT @@global.character_set_server"))
+        tc = as_text(_one(self.tgt, "SELECT @@global.character_set_server"))
         if missing:
             self.add("compat.charsets", WARN, f"collations used by selected tables but unknown to the target: {', '.join(missing)}"
                      " (schema migration maps known TiDB/MySQL 8 collations)",
@@ -734,8 +725,8 @@ class Precheck:
         detail = (f"[drainer] time_zone = {tz!r}: Drainer renders TIMESTAMP values in its own process's zone (TZ or"
                   " /etc/localtime of the Drainer host); confirm it matches, or TIMESTAMP values shift silently")
         if self.src is not None:
-            s_tz = _text(_one(self.src, "SELECT @@global.time_zone"))
-            s_sys = _text(_one(self.src, "SELECT @@global.system_time_zone"))
+            s_tz = as_text(_one(self.src, "SELECT @@global.time_zone"))
+            s_sys = as_text(_one(self.src, "SELECT @@global.system_time_zone"))
             so, do = utc_offset(s_tz, s_sys), utc_offset(tz)
             if so is not None and do is not None and so != do:
                 self.add("drainer.time_zone", WARN, detail + f"; it differs from the source's time zone {s_tz}"

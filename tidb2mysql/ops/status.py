@@ -29,7 +29,7 @@ from typing import Optional
 
 from tidb2mysql.events import tso_physical_ms
 from tidb2mysql.ops.fencing import JobControl
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql.sql import quote_ident
 
 
 @dataclass

@@ -55,33 +55,12 @@ import pymysql
 from tidb2mysql import failpoints
 from tidb2mysql.events import DDL
 from tidb2mysql.replication import deadletter
-from tidb2mysql.replication.checkpoint import Checkpoints, _q
+from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_outcome import schema_fingerprint
-from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.mysql.errors import ALREADY_DONE_ERRORS, NOT_APPLIED_ERRORS, error_code, error_message, is_transient
+from tidb2mysql.mysql.sql import quote_ident
 
 log = logging.getLogger(__name__)
-
-# MySQL/MariaDB errors that mean "this DDL (or its twin) already took effect". Tolerated only
-# when the intent row proves the statement is being sent for the second time.
-ALREADY_DONE_ERRORS = {
-    1007: "database exists",
-    1008: "database does not exist",
-    1050: "table exists",
-    1051: "unknown table",
-    1054: "unknown column",
-    1060: "duplicate column",
-    1061: "duplicate key name",
-    1068: "multiple primary key",
-    1091: "cannot drop: column/key does not exist",
-    1146: "table does not exist",
-    1176: "key does not exist",
-    1517: "duplicate partition name",
-    1826: "duplicate foreign key",
-    4092: "unknown view",
-}
-
-# Transient errors that the server answers with: the statement did not execute.
-NOT_APPLIED_ERRORS = {1205, 1213, 1040}
 
 RUNNING = "running"
 APPLIED = "applied"
@@ -145,7 +124,7 @@ def passthrough_translate(ddl: DDL, conn=None) -> Translation:
         decisions.append({"level": "info", "action": "changed", "reason": "removed TiDB-only comments"})
     if not q:
         return Translation([], decisions, skipped=True)
-    use = [f"USE {_q(ddl.schema)}"] if ddl.schema and not _DB_LEVEL.match(q) else []
+    use = [f"USE {quote_ident(ddl.schema)}"] if ddl.schema and not _DB_LEVEL.match(q) else []
     return Translation(use + [q], decisions)
 
 
@@ -181,8 +160,8 @@ class DDLCoordinator:
         # instead of blocking the worker for the server default (a day on MariaDB).
         self.lock_wait_timeout = lock_wait_timeout
         self.target_name = target_name  # source (db, table) -> target names (selection)
-        self.history = f"{_q(self.meta)}.`ddl_history`"
-        self.quarantine = f"{_q(self.meta)}.`quarantine`"
+        self.history = f"{quote_ident(self.meta)}.`ddl_history`"
+        self.quarantine = f"{quote_ident(self.meta)}.`quarantine`"
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -348,7 +327,7 @@ class DDLCoordinator:
     def _send(self, conn, database: Optional[str], stmt: str) -> None:
         with conn.cursor() as cur:
             if database is not None:
-                cur.execute(f"USE {_q(database)}")
+                cur.execute(f"USE {quote_ident(database)}")
             cur.execute(stmt)
 
     def _set_fingerprint(self, conn, ddl: DDL, fp: str) -> None:

@@ -1,8 +1,5 @@
-"""tidb2mysql's own tables in the target: shard checkpoints, DDL history, dead letters.
-
-They live in the meta schema (``[job] meta_schema``, default ``tidb2mysql``) of the
-*target*, so progress survives the loss of Bytewax's recovery directory, and ``status``
-can read it from anywhere.
+"""Shard checkpoints in the target's meta schema (table ``checkpoint``, defined with the
+other meta tables in :mod:`tidb2mysql.mysql.meta`).
 
 A checkpoint row ``(job, shard) -> (commit_ts, seq)`` means: every change routed to that
 shard at or before that stream position is applied. It is written in the same target
@@ -17,101 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Collection, Optional
 
+from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.replication.route import MAX_SEQ
 
 Position = tuple[int, int]
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-# ddl_history columns of the crash-safe barrier (tidb2mysql/replication/barrier.py). Declared once:
-# part of CREATE TABLE, and added to a meta schema created by an older version by ensure_meta.
-DDL_HISTORY_UPGRADE = {
-    # statements completed so far (the intent row's progress)
-    "step": "INT NOT NULL DEFAULT 0",
-    # fingerprint of the target schema taken before statement `step` was first sent: decides,
-    # after a crash or a lost connection, whether that statement took effect
-    "step_fingerprint": "VARCHAR(64) NULL",
-    "attempts": "INT NOT NULL DEFAULT 0",
-    # a transient error keeps the DDL waiting (lock wait, lost connection): since when, and why
-    "blocked_since": "TIMESTAMP(3) NULL",
-    # an operator's decision (tidb2mysql ddl resolve), with its time and previous state
-    "resolution": "TEXT NULL",
-}
-
-
-def meta_ddl(meta: str) -> list[str]:
-    m = _q(meta)
-    history_extra = "\n".join(f"  `{c}` {d}," for c, d in DDL_HISTORY_UPGRADE.items())
-    return [
-        f"CREATE DATABASE IF NOT EXISTS {m}",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`checkpoint` (
-  job VARCHAR(128) NOT NULL,
-  shard INT NOT NULL,
-  shard_count INT NOT NULL,
-  commit_ts BIGINT NOT NULL,
-  seq BIGINT NOT NULL,
-  kafka_offset BIGINT NOT NULL DEFAULT -1,
-  rows_applied BIGINT NOT NULL DEFAULT 0,
-  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-  PRIMARY KEY (job, shard)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`ddl_history` (
-  job VARCHAR(128) NOT NULL,
-  commit_ts BIGINT NOT NULL,
-  schema_name VARCHAR(256) NOT NULL,
-  table_name VARCHAR(256) NOT NULL,
-  query LONGTEXT NOT NULL,
-  statements LONGTEXT NOT NULL,
-  decisions LONGTEXT NOT NULL,
-  status VARCHAR(16) NOT NULL,
-  error TEXT NULL,
-  kafka_offset BIGINT NOT NULL DEFAULT -1,
-  applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-{history_extra}
-  PRIMARY KEY (job, commit_ts)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`quarantine` (
-  job VARCHAR(128) NOT NULL,
-  schema_name VARCHAR(256) NOT NULL,
-  table_name VARCHAR(256) NOT NULL,
-  commit_ts BIGINT NOT NULL,
-  reason TEXT NOT NULL,
-  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  PRIMARY KEY (job, schema_name, table_name)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`dead_letter` (
-  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  job VARCHAR(128) NOT NULL,
-  kind VARCHAR(16) NOT NULL,
-  topic VARCHAR(249) NOT NULL DEFAULT '',
-  kafka_partition INT NOT NULL DEFAULT -1,
-  kafka_offset BIGINT NOT NULL DEFAULT -1,
-  commit_ts BIGINT NOT NULL DEFAULT 0,
-  seq BIGINT NOT NULL DEFAULT -1,
-  schema_name VARCHAR(256) NOT NULL DEFAULT '',
-  table_name VARCHAR(256) NOT NULL DEFAULT '',
-  payload LONGBLOB NULL,
-  error TEXT NOT NULL,
-  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  UNIQUE KEY uk_origin (job, kind, kafka_offset, commit_ts, seq)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-    ]
-
-
-def ensure_meta(conn, meta: str) -> None:
-    with conn.cursor() as cur:
-        for stmt in meta_ddl(meta):
-            cur.execute(stmt)
-        cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND table_name=%s",
-                    (meta, "ddl_history"))
-        have = {r[0].lower() for r in cur.fetchall()}
-        for col, decl in DDL_HISTORY_UPGRADE.items():
-            if col not in have:
-                cur.execute(f"ALTER TABLE {_q(meta)}.`ddl_history` ADD COLUMN `{col}` {decl}")
-    conn.commit()
 
 
 class ShardCountMismatch(RuntimeError):
@@ -137,7 +43,7 @@ class Checkpoints:
     def __init__(self, meta: str, job: str):
         self.meta = meta
         self.job = job
-        self.table = f"{_q(meta)}.`checkpoint`"
+        self.table = f"{quote_ident(meta)}.`checkpoint`"
 
     # -- reads (each caller passes an autocommit connection or commits itself) -------------
 
@@ -218,7 +124,7 @@ class Checkpoints:
         return (
             f"UPDATE {self.table} SET commit_ts={int(ts)}, seq={int(seq)},"
             f" kafka_offset=GREATEST(kafka_offset,{int(offset)}), rows_applied=rows_applied+{int(rows)}"
-            f" WHERE job={_lit(self.job)} AND shard={int(shard)}"
+            f" WHERE job={literal(self.job)} AND shard={int(shard)}"
         )
 
     def delete_job(self, conn) -> None:
@@ -227,8 +133,4 @@ class Checkpoints:
         conn.commit()
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-__all__ = ["Checkpoints", "MAX_SEQ", "ShardCheckpoint", "ShardCountMismatch", "ensure_meta", "meta_ddl"]
+__all__ = ["Checkpoints", "MAX_SEQ", "ShardCheckpoint", "ShardCountMismatch"]

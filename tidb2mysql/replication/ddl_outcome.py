@@ -9,7 +9,7 @@ a new one and compares. Every DDL the barrier runs changes what the fingerprint 
   collation (CREATE/DROP/ALTER DATABASE) - never the server's whole list: other clients'
   databases come and go, and that must not read as "this statement took effect";
 * for each database the statement names (and its default database): its structure as
-  ``tidb2mysql.catalog.describe_database`` reads it (every table and view, columns with type,
+  ``tidb2mysql.mysql.catalog.describe_database`` reads it (every table and view, columns with type,
   nullability, default, extra, collation and generation expression, indexes with uniqueness,
   columns and prefix lengths, table collation, partitions, view definitions) - the same
   reading the schema comparison uses;
@@ -34,7 +34,7 @@ from typing import Optional
 import orjson
 import pymysql
 
-from tidb2mysql.catalog import describe_database, to_jsonable
+from tidb2mysql.mysql.catalog import describe_database, to_jsonable
 
 log = logging.getLogger(__name__)
 

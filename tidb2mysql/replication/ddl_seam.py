@@ -1,4 +1,4 @@
-"""Where the incremental flow gets its DDL translation from (one function, one place).
+"""Where the incremental flow gets its DDL translation from (one place), with the selection applied first.
 
 The DDL barrier calls the returned function for each replicated DDL. It uses the same
 translator as schema migration (``tidb2mysql.ddl``), for the flavour and version detected
@@ -12,11 +12,14 @@ import logging
 import threading
 from typing import Callable, Optional
 
-from tidb2mysql.ddl import Target, translate
+from tidb2mysql.ddl import translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.ddl.catalog import TargetCatalog
 from tidb2mysql.ddl.shadow import validate
 from tidb2mysql.events import DDL
 from tidb2mysql.replication.barrier import Translation
+from tidb2mysql.selection.ddl import rewrite_ddl
+from tidb2mysql.selection.engine import Selection
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +29,16 @@ def make_translator(cfg, connect: Callable) -> Callable[..., Translation]:
     from tidb2mysql.ddl.settings import translate_options
 
     lock = threading.Lock()
-    target: Optional[Target] = None
+    target: Optional[Dialect] = None
     options = translate_options(cfg)
 
-    def detect() -> Target:
+    def detect() -> Dialect:
         nonlocal target
         with lock:
             if target is None:
                 conn = connect(autocommit=True)
                 try:
-                    target = Target.detect(conn)
+                    target = Dialect.detect(conn)
                 finally:
                     conn.close()
                 log.info("DDL translation for target %s", target)
@@ -58,3 +61,20 @@ def make_translator(cfg, connect: Callable) -> Callable[..., Translation]:
                            tr.needs_recopy, tr.untranslatable)
 
     return translate_ddl
+
+
+def selecting_translator(sel: Selection, translate: Callable[..., Translation]) -> Callable[..., Translation]:
+    """Wrap the barrier's DDL translator: selection first (skip or rewrite), then translation.
+
+    A DDL skipped by the selection still passes the barrier and is recorded in
+    ``ddl_history`` as ``skipped`` with the reason, so every DDL of the stream is accounted for.
+    """
+    def translate_selected(ddl: DDL, conn=None) -> Translation:
+        rw = rewrite_ddl(sel, ddl.schema, ddl.table, ddl.query)
+        if rw.skipped:
+            return Translation([], rw.decisions, skipped=True, needs_recopy=rw.needs_recopy)
+        inner = translate(DDL(ddl.commit_ts, rw.schema, ddl.table, rw.query, ddl.position), conn)
+        return Translation(list(inner.statements), rw.decisions + list(inner.decisions), inner.skipped,
+                           inner.needs_recopy or rw.needs_recopy, inner.untranslatable)
+
+    return translate_selected

@@ -30,13 +30,14 @@ from tidb2mysql.replication.backlog import Backlog
 from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.replication.errors import is_transient
-from tidb2mysql.replication.retry import MAX_BACKOFF, retry_transient, root_cause
+from tidb2mysql.mysql.errors import is_transient
+from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
+from tidb2mysql.mysql.session import prepare_session
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
-from tidb2mysql.replication.settings import IncrementalConfig
-from tidb2mysql.replication.target_schema import TargetTables
-from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text, prepare_session
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.mysql.target_schema import TargetTables
+from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ class ShardApplier:
             try:
                 if c is not None:
                     c.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing a connection that is already broken
                 pass
         self._conn = self._coord_conn = None
         self.writer = None
@@ -312,7 +313,7 @@ class ShardApplier:
             done = self.ctx.coordinator.try_complete(self.coord_conn(), b.ddl, b.offset)
         except DDLStopped:
             raise
-        except Exception as e:  # noqa: BLE001 - classified below; anything not transient stops the flow
+        except Exception as e:
             if not is_transient(root_cause(e)):
                 raise
             self._reset_connections()

@@ -29,46 +29,14 @@ from typing import Any, Callable, Optional, Sequence
 from tidb2mysql import failpoints
 from tidb2mysql.failpoints import commit
 from tidb2mysql.replication.change import Change
-from tidb2mysql.replication.errors import error_code, error_message, is_transient
+from tidb2mysql.mysql.errors import error_code, error_message, is_transient
 from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
-from tidb2mysql.replication.sql import DEFAULT_BUDGET, LiteralError, TableSQL
-from tidb2mysql.replication.target_schema import TargetTables, UnknownTableError
+from tidb2mysql.mysql.dialect import Dialect
+from tidb2mysql.mysql.session import server_facts
+from tidb2mysql.mysql.sql import DEFAULT_BUDGET, LiteralError, TableSQL
+from tidb2mysql.mysql.target_schema import TargetTables, UnknownTableError
 
 log = logging.getLogger(__name__)
-
-# STRICT_TRANS_TABLES: a value that does not fit (too long, out of range) is an error, never
-# silently truncated - that would be silent data loss. NO_ZERO_DATE / NO_ZERO_IN_DATE are left
-# out so the zero dates TiDB allows ('0000-00-00', '2020-00-00') are accepted back.
-# NO_AUTO_VALUE_ON_ZERO: an explicit 0 in an AUTO_INCREMENT column stays 0 (as in the source)
-# instead of drawing a new value. NO_BACKSLASH_ESCAPES and ANSI_QUOTES must be off: the
-# literal encoder (sql.py) escapes with backslashes and quotes identifiers with backticks.
-# ALLOW_INVALID_DATES: TiDB keeps dates like '2020-02-30' (written under its ALLOW_INVALID_DATES)
-# and replicates them; without it MySQL refuses them (1292) and the row could not be applied.
-# It only relaxes the day-of-month check of DATE/DATETIME (month 1-12, day 1-31 still hold).
-# The full load's policy ([full_load] invalid_dates) can take it out: STRICT_SESSION_SQL_MODE.
-SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES"
-STRICT_SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
-PACKET_MARGIN = 1024  # bytes kept free below max_allowed_packet
-
-
-def prepare_session(conn, sql_mode: str = SESSION_SQL_MODE) -> None:
-    """Session settings every apply connection needs (see module notes and sql.py).
-
-    utf8mb4; ``time_zone = '+00:00'`` (TIMESTAMP values are UTC after decoding);
-    ``foreign_key_checks = 0`` (rows of different tables are applied per shard, not in
-    upstream order); ``unique_checks`` stays on; ``sql_mode`` = :data:`SESSION_SQL_MODE`;
-    autocommit off (every flush is one explicit transaction).
-    """
-    if hasattr(conn, "set_character_set"):
-        conn.set_character_set("utf8mb4")  # SET NAMES + the client's own encoding
-    with conn.cursor() as cur:
-        cur.execute("SET NAMES utf8mb4")
-        cur.execute(
-            "SET SESSION time_zone = '+00:00', SESSION foreign_key_checks = 0, "
-            f"SESSION unique_checks = 1, SESSION sql_mode = '{sql_mode}'"
-        )
-    conn.autocommit(False)
-
 
 class DivergenceError(Exception):
     """Strict mode: a DELETE/UPDATE matched no row in the target (rolled back, flow stops).
@@ -161,13 +129,15 @@ class _Plan:
 
 
 class BatchWriter:
-    """Writes :class:`TableBatch` lists through one connection prepared by :func:`prepare_session`."""
+    """Writes :class:`TableBatch` lists through one connection prepared by
+    :func:`tidb2mysql.mysql.session.prepare_session`."""
 
     def __init__(self, conn, target_tables: TargetTables, budget: int = DEFAULT_BUDGET):
         self.conn = conn
         self.target_tables = target_tables
         self.budget = budget
         self._budget_checked = False
+        self.dialect: Optional[Dialect] = None  # the target's, read with the statement budget
         self._sql_cache: dict[tuple, tuple[int, TableSQL]] = {}
         self._warned: set = set()
         self._strict = False  # the current write's strict flag (DivergenceError at the first divergence)
@@ -176,10 +146,9 @@ class BatchWriter:
 
     def _effective_budget(self) -> int:
         if not self._budget_checked:
-            with self.conn.cursor() as cur:
-                cur.execute("SELECT @@max_allowed_packet")
-                (packet,) = cur.fetchone()
-            self.budget = max(1024, min(self.budget, int(packet) - PACKET_MARGIN))
+            facts = server_facts(self.conn)
+            self.budget = facts.budget(self.budget)
+            self.dialect = facts.dialect
             self._budget_checked = True
         return self.budget
 
@@ -191,7 +160,7 @@ class BatchWriter:
         if hit is not None and hit[0] == gen:
             return hit[1]
         target = self.target_tables.get(s.schema, s.table)
-        q = TableSQL(s, target, self._effective_budget())
+        q = TableSQL(s, target, self._effective_budget(), self.dialect)
         self._sql_cache[ck] = (gen, q)
         return q
 
@@ -439,7 +408,7 @@ class BatchWriter:
                             else:
                                 setattr(c, counts_attr, getattr(c, counts_attr) + 1)
                         return True
-                    except Exception as e:  # noqa: BLE001 - classified: transient aborts, others are reported
+                    except Exception as e:
                         if is_transient(e) or isinstance(e, DivergenceError):
                             raise
                         if not isinstance(e, LiteralError):
@@ -566,4 +535,4 @@ def _short(v: Any, limit: int = 200) -> str:
     return r if len(r) <= limit else r[:limit] + "..."
 
 
-__all__ = ["BatchWriter", "DivergenceError", "SESSION_SQL_MODE", "STRICT_SESSION_SQL_MODE", "divergence_text", "TableCounts", "WriteError", "WriteStats", "prepare_session"]
+__all__ = ["BatchWriter", "DivergenceError", "divergence_text", "TableCounts", "WriteError", "WriteStats"]

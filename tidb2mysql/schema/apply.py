@@ -29,7 +29,8 @@ import pymysql
 from tidb2mysql.ddl.shadow import Shadow
 from tidb2mysql.schema.compat import compare_with_existing
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, Step
-from tidb2mysql.schema.names import quote
+from tidb2mysql.mysql.session import prepare_schema_session
+from tidb2mysql.mysql.sql import quote_ident
 from tidb2mysql.schema.plan import Plan
 
 log = logging.getLogger("tidb2mysql.schema")
@@ -38,18 +39,10 @@ log = logging.getLogger("tidb2mysql.schema")
 _RETRYABLE_VIEW_ERRORS = {1146, 1054, 1356}
 
 
-def prepare_session(conn) -> None:
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION foreign_key_checks = 0")
-        cur.execute("SELECT @@SESSION.sql_mode")
-        modes = [m for m in str(cur.fetchone()[0]).split(",") if m and m not in ("NO_ZERO_DATE", "NO_ZERO_IN_DATE")]
-        cur.execute("SET SESSION sql_mode = %s", (",".join(modes),))
-
-
 def _run(conn, step: Step) -> None:
     with conn.cursor() as cur:
         if step.obj.kind != "database":
-            cur.execute(f"USE {quote(step.target_database)}")
+            cur.execute(f"USE {quote_ident(step.target_database)}")
         for s in step.statements:
             cur.execute(s)
 
@@ -94,7 +87,7 @@ def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
                 s.error = s.decisions[-1].reason
                 log.error("schema: %s", s.error)
         return plan
-    prepare_session(conn)
+    prepare_schema_session(conn)
     retry: list[Step] = []
     shadow = Shadow(conn)
     try:

@@ -18,8 +18,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from tidb2mysql.schema.names import quote
-
+from tidb2mysql.mysql.sql import quote_ident
 COLUMN_FIELDS = ("COLUMN_TYPE", "IS_NULLABLE", "COLUMN_DEFAULT", "EXTRA", "CHARACTER_SET_NAME", "COLLATION_NAME",
                  "GENERATION_EXPRESSION")
 
@@ -85,13 +84,13 @@ def compare_with_existing(conn, statements: list[str], db: str, table: str) -> l
     """Differences between ``db.table`` and what ``statements`` (our CREATE TABLE) would make."""
     scratch = f"_tidb2mysql_check_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {quote(scratch)}")
+        cur.execute(f"CREATE DATABASE {quote_ident(scratch)}")
         try:
-            cur.execute(f"USE {quote(scratch)}")
+            cur.execute(f"USE {quote_ident(scratch)}")
             for s in statements:
                 cur.execute(s)
             want = table_shape(conn, scratch, table)
         finally:
-            cur.execute(f"DROP DATABASE IF EXISTS {quote(scratch)}")
+            cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(scratch)}")
     have = table_shape(conn, db, table)
     return differences(want, have)

@@ -13,10 +13,8 @@ aliases that way, but hand-written text could (the plan reports every rename it 
 from __future__ import annotations
 
 from tidb2mysql.ddl.tokenizer import QIDENT, WORD, Token, render, tokenize
+from tidb2mysql.mysql.sql import quote_ident
 
-
-def quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _significant(tokens: list[Token]) -> list[int]:
@@ -34,7 +32,7 @@ def rename_qualifiers(sql: str, mapping: dict[str, str]) -> tuple[str, int]:
         t = tokens[i]
         if t.kind in (QIDENT, WORD) and tokens[sig[n + 1]].is_op(".") and t.name in mapping:
             # A word qualifier that is a keyword cannot be followed by "." anyway.
-            tokens[i] = Token(QIDENT, quote(mapping[t.name]))
+            tokens[i] = Token(QIDENT, quote_ident(mapping[t.name]))
             count += 1
     return render(tokens), count
 
@@ -48,7 +46,7 @@ def rename_created_database(sql: str, new_name: str) -> str:
             k = n + 1
             if k + 2 < len(sig) and tokens[sig[k]].is_word("IF"):
                 k += 3       # IF NOT EXISTS
-            tokens[sig[k]] = Token(QIDENT, quote(new_name))
+            tokens[sig[k]] = Token(QIDENT, quote_ident(new_name))
             return render(tokens)
     raise ValueError(f"not a CREATE DATABASE statement: {sql[:80]!r}")
 

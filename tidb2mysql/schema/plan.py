@@ -21,9 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tidb2mysql.ddl import Options, Target, translate
+from tidb2mysql.ddl import Options, translate
+from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, KEEP, SKIP, Catalog, SourceObject, Step
 from tidb2mysql.schema.names import foreign_key_targets, referenced_names, rename_created_database, rename_qualifiers
+from tidb2mysql.schema.selection import create_text, view_warnings
 
 EXISTING_MODES = ("fail", "skip", "check")
 
@@ -55,7 +57,7 @@ class TargetState:
 
 @dataclass
 class Plan:
-    target: Target
+    target: Dialect
     steps: list[Step] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)      # objects not migrated, with why
     database_map: dict[str, str] = field(default_factory=dict)
@@ -97,11 +99,11 @@ def parse_mapping(text: Optional[str]) -> dict[str, str]:
     return out
 
 
-def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: str = "fail",
+def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: str = "fail",
                dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None,
                selection=None) -> Plan:
     """``selection`` (a ``tidb2mysql.selection.engine.Selection``, already applied to the
-    catalog by ``selection.schema.filter_catalog``) renames tables and columns and drops
+    catalog by ``schema.selection.filter_catalog``) renames tables and columns and drops
     unselected columns; database renames come from ``dbmap`` (which it also folds in)."""
     if existing not in EXISTING_MODES:
         raise PlanError(f"existing must be one of {EXISTING_MODES}, not {existing!r}")
@@ -126,15 +128,13 @@ def build_plan(catalog: Catalog, state: TargetState, target: Target, existing: s
         step = _object_step(obj, names[(obj.database, obj.name)], state, target, existing, renames, options,
                             selection if maps else None)
         if selection is not None:
-            from tidb2mysql.selection.schema import view_warnings
-
             for w in view_warnings(selection, obj.database, obj.create_sql, sources):
                 step.decide("warning", "unchanged", f"view {obj.qualified} {w}")
         plan.steps.append(step)
     return plan
 
 
-def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Target,
+def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Dialect,
                    options: Optional[Options]) -> Step:
     step = Step(obj, tdb, CREATE)
     if tdb != obj.database:
@@ -155,7 +155,7 @@ def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Targ
     return step
 
 
-def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Target, existing: str,
+def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Dialect, existing: str,
                  renames: dict[str, str], options: Optional[Options], selection=None) -> Step:
     tdb = tname[0]
     step = Step(obj, tdb, CREATE, target_table=tname[1] if tname[1] != obj.name else "")
@@ -165,8 +165,6 @@ def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, 
     renamed = 0
     for s in tr.statements:
         if selection is not None:
-            from tidb2mysql.selection.schema import create_text
-
             s, decisions = create_text(selection, obj.database, obj.name, s)
             for d in decisions:
                 step.decide(d["level"], d["action"], d["reason"])

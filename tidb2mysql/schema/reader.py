@@ -32,7 +32,7 @@ from typing import Iterable, Protocol
 
 from tidb2mysql.schema.model import Catalog, SourceObject
 
-from tidb2mysql.catalog import BOOTSTRAP_TEST_DATABASE, SYSTEM_DATABASES  # one list for every stage
+from tidb2mysql.mysql.catalog import BOOTSTRAP_TEST_DATABASE, SYSTEM_DATABASES  # one list for every stage
 
 
 class SchemaReadError(RuntimeError):

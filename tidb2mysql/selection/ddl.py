@@ -32,10 +32,8 @@ from typing import Optional
 from tidb2mysql.ddl.edit import Edit
 from tidb2mysql.ddl.tokenizer import QIDENT, WORD, TokenizeError, tokenize
 from tidb2mysql.selection.engine import Selection
+from tidb2mysql.mysql.sql import quote_ident
 
-
-def quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 @dataclass
@@ -83,11 +81,11 @@ class _Stmt:
         tdb, tt = self.sel.map_table(self.full(db), name)
         if db is not None:
             if (tdb, tt) != (db, name):
-                self.e.replace_range(k, k + 2, f"{quote(tdb)}.{quote(tt)}")
+                self.e.replace_range(k, k + 2, f"{quote_ident(tdb)}.{quote_ident(tt)}")
         elif tdb.lower() != (self.tschema or "").lower():
-            self.e.replace(k, f"{quote(tdb)}.{quote(tt)}")
+            self.e.replace(k, f"{quote_ident(tdb)}.{quote_ident(tt)}")
         elif tt != name:
-            self.e.replace(k, quote(tt))
+            self.e.replace(k, quote_ident(tt))
         return nxt
 
     def column(self, table: tuple[str, str], k: int) -> Optional[str]:
@@ -95,7 +93,7 @@ class _Stmt:
         t = self.e.tok(k)
         new = self.sel.map_column(table[0], table[1], t.name)
         if new is not None and new != t.name:
-            self.e.replace(k, quote(new))
+            self.e.replace(k, quote_ident(new))
         return new
 
     def column_list(self, table: tuple[str, str], open_k: int) -> list[str]:
@@ -213,7 +211,7 @@ def _database(st: _Stmt, w: list[str]) -> None:
     new = st.sel.map_database(db)
     if new != db:
         if k is not None:
-            st.e.replace(k, quote(new))
+            st.e.replace(k, quote_ident(new))
         st.rw.decide("info", "changed", f"database {db} -> {new} (selection)")
 
 
@@ -460,29 +458,9 @@ def _other(st: _Stmt, schema: str, table: str) -> None:
             db, name = e.tok(k).name, e.tok(k + 2).name
             tdb, tt = st.sel.map_table(db, name)
             if (tdb, tt) != (db, name):
-                e.replace_range(k, k + 2, f"{quote(tdb)}.{quote(tt)}")
+                e.replace_range(k, k + 2, f"{quote_ident(tdb)}.{quote_ident(tt)}")
             if st.sel.exclusion(db, name):
                 st.rw.decide("warning", "unchanged", f"the statement references {db}.{name}, which is not selected")
             k += 3
             continue
         k += 1
-
-
-def selecting_translator(sel: Selection, translate):
-    """Wrap the barrier's DDL translator: selection first (skip or rewrite), then translation.
-
-    A DDL skipped by the selection still passes the barrier and is recorded in
-    ``ddl_history`` as ``skipped`` with the reason, so every DDL of the stream is accounted for.
-    """
-    from tidb2mysql.events import DDL
-    from tidb2mysql.replication.barrier import Translation
-
-    def translate_selected(ddl: DDL, conn=None) -> Translation:
-        rw = rewrite_ddl(sel, ddl.schema, ddl.table, ddl.query)
-        if rw.skipped:
-            return Translation([], rw.decisions, skipped=True, needs_recopy=rw.needs_recopy)
-        inner = translate(DDL(ddl.commit_ts, rw.schema, ddl.table, rw.query, ddl.position), conn)
-        return Translation(list(inner.statements), rw.decisions + list(inner.decisions), inner.skipped,
-                           inner.needs_recopy or rw.needs_recopy, inner.untranslatable)
-
-    return translate_selected

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from tidb2mysql.selection.rules import Pattern, SelectionConfig, TableMap
+from tidb2mysql.config.selection import SelectionConfig, TableMap
 
 log = logging.getLogger("tidb2mysql.selection")
 
@@ -60,9 +60,8 @@ class Selection:
 
     @classmethod
     def from_config(cls, cfg, extra_database_map: Optional[dict] = None) -> "Selection":
-        from tidb2mysql.selection.rules import selection_settings
 
-        return cls(selection_settings(cfg), extra_database_map)
+        return cls(cfg.selection, extra_database_map)
 
     # -- what is selected --------------------------------------------------------------
 

@@ -21,11 +21,11 @@ from typing import Any, Optional
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, Txn
 from tidb2mysql.kafka_settings import admin_config, producer_config
-from tidb2mysql.replication.sql import literal, quote_ident
+from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
 from tidb2mysql.simulator.source import DDLJob, make_source
 from tidb2mysql.simulator.values import bogus_generated_value, random_value, to_native

@@ -44,8 +44,8 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from tidb2mysql.compare import values_equal
-from tidb2mysql.replication.sql import literal, quote_ident, table_ref
-from tidb2mysql.replication.writer import SESSION_SQL_MODE
+from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
+from tidb2mysql.mysql.session import SESSION_SQL_MODE
 from tidb2mysql.verify import render
 from tidb2mysql.verify.snapshot import VerifyError
 
@@ -531,7 +531,7 @@ class Checker:
                     repaired += n
                     skipped += left
                     break
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     self._rollback()
                     if getattr(e, "args", (None,))[0] in _RETRY_CODES and attempt + 1 < attempts:
                         time.sleep(0.05 * (attempt + 1))

@@ -42,7 +42,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from tidb2mysql.fullload.chunking import key_compare
-from tidb2mysql.replication.sql import quote_ident, table_ref
+from tidb2mysql.mysql.sql import quote_ident, table_ref
 
 CHAR_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"})
 BINARY_TYPES = frozenset({"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",

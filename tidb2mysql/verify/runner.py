@@ -21,16 +21,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tidb2mysql import db
+from tidb2mysql.mysql import db
 from tidb2mysql.fullload.chunking import Chunk, PlanError, TablePlan, make_plan, select_tables
-from tidb2mysql.fullload.settings import full_load_settings
 from tidb2mysql.fullload.progress import ProgressView, TableProgress
 from tidb2mysql.fullload.snapshot import detect_kind
 from tidb2mysql.ops.metrics import METRICS
 from tidb2mysql.selection.engine import Selection, SelectionError
 from tidb2mysql.selection.fullload import map_plan, select_source_tables
 from tidb2mysql.verify.engine import Checker, Difference, Lane, RateLimiter, TableSpec
-from tidb2mysql.verify.settings import verify_settings
 from tidb2mysql.verify.snapshot import VerifyError, make_snapshots
 from tidb2mysql.verify.store import VerifyStore
 
@@ -127,7 +125,7 @@ class _View(ProgressView):
 class Verifier:
     def __init__(self, cfg, opts: Options, out=None):
         self.cfg, self.opts = cfg, opts
-        self.s = verify_settings(cfg)
+        self.s = cfg.verify
         self.out = out or sys.stderr
         self.meta, self.job = cfg.job.meta_schema, cfg.job.name
         self.store = VerifyStore(self.meta, self.job)
@@ -137,7 +135,7 @@ class Verifier:
     # -- plan ----------------------------------------------------------------------------------
 
     def _plan(self, src) -> tuple[str, list, list]:
-        patterns = list(self.opts.tables) or list(self.s.tables) or list(full_load_settings(self.cfg).tables)
+        patterns = list(self.opts.tables) or list(self.s.tables) or list(self.cfg.full_load.tables)
         try:
             selected = select_tables(src, patterns, exclude_schemas=[self.meta])
             sel = Selection.from_config(self.cfg)
@@ -209,7 +207,7 @@ class Verifier:
             specs = [TableSpec.from_plan(TablePlan.from_json(t)) for t in plan["tables"]]
             chunks = [Chunk(**c) for c in plan["chunks"]]
             self._check_target(src, tgt, specs)
-            fl = full_load_settings(self.cfg)
+            fl = self.cfg.full_load
             snaps = make_snapshots(plan["kind"], fl.tso_table, self.cfg.kafka.topic, self.meta, self.job,
                                    self.s.wait_timeout)
             if snaps.applied(tgt) is None:

@@ -41,7 +41,7 @@ from typing import Optional
 
 from tidb2mysql.fullload.snapshot import MariaDBSnapshot, tidb_current_ts
 from tidb2mysql.replication.route import MAX_SEQ
-from tidb2mysql.replication.sql import quote_ident
+from tidb2mysql.mysql.sql import quote_ident
 
 log = logging.getLogger("tidb2mysql.verify")
 

@@ -13,41 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-from tidb2mysql.replication.sql import quote_ident
-
-
-def _ddl(meta: str) -> list[str]:
-    m = quote_ident(meta)
-    return [
-        f"CREATE DATABASE IF NOT EXISTS {m}",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`verify_run` (
-  job VARCHAR(128) NOT NULL,
-  run_id BIGINT NOT NULL,
-  state VARCHAR(16) NOT NULL,
-  started_at DATETIME(3) NOT NULL,
-  finished_at DATETIME(3) NULL,
-  plan LONGTEXT NOT NULL,
-  chunks INT NOT NULL DEFAULT 0,
-  rows_source BIGINT NOT NULL DEFAULT 0,
-  differences BIGINT NULL,
-  unsettled BIGINT NULL,
-  repaired BIGINT NULL,
-  report LONGTEXT NULL,
-  PRIMARY KEY (job, run_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-        f"""CREATE TABLE IF NOT EXISTS {m}.`verify_chunk` (
-  job VARCHAR(128) NOT NULL,
-  run_id BIGINT NOT NULL,
-  chunk INT NOT NULL,
-  rows_source BIGINT NOT NULL,
-  rows_target BIGINT NOT NULL,
-  snapshot_ts BIGINT NOT NULL,
-  ranges INT NOT NULL,
-  suspects LONGTEXT NOT NULL,
-  finished_at DATETIME(3) NOT NULL,
-  PRIMARY KEY (job, run_id, chunk)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-    ]
+from tidb2mysql.mysql import meta as meta_tables
+from tidb2mysql.mysql.sql import quote_ident
 
 
 @dataclass
@@ -68,9 +35,7 @@ class VerifyStore:
         self.chunks = f"{quote_ident(meta)}.`verify_chunk`"
 
     def ensure(self, conn) -> None:
-        with conn.cursor() as cur:
-            for s in _ddl(self.meta):
-                cur.execute(s)
+        meta_tables.ensure_meta(conn, self.meta, meta_tables.VERIFY)
 
     def latest(self, conn) -> Optional[Run]:
         with conn.cursor() as cur:

@@ -11,7 +11,7 @@ Dispatch is by value type rather than by column type on purpose: the native valu
 carry another type than its declared one (``None``; a zero date such as ``0000-00-00``
 that stays ``str`` in a DATE column), so a per-column encoder would need the same checks.
 
-Literals assume the session set up by :func:`tidb2mysql.replication.writer.prepare_session`:
+Literals assume the session set up by :func:`tidb2mysql.mysql.session.prepare_session`:
 utf8mb4, ``time_zone = '+00:00'``, and no ``NO_BACKSLASH_ESCAPES`` in ``sql_mode``.
 
 Statements are split so each stays under a byte budget (``max_allowed_packet`` must hold a
@@ -24,12 +24,13 @@ import datetime as _dt
 import decimal
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 from tidb2mysql.events import Row, TableSchema
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tidb2mysql.replication.target_schema import TargetTable
+    from tidb2mysql.mysql.dialect import Dialect
+    from tidb2mysql.mysql.target_schema import TargetTable
 
 DEFAULT_BUDGET = 4 * 1024 * 1024  # bytes per statement
 
@@ -132,7 +133,7 @@ def _enc_bool(v: bool) -> str:
     return "1" if v else "0"
 
 
-_ENCODERS: dict[type, Callable] = {
+_ENCODERS: dict[type, Callable[[Any], str]] = {
     int: int.__repr__,
     str: _enc_str,
     type(None): _enc_null,
@@ -151,7 +152,7 @@ _ENCODERS: dict[type, Callable] = {
 
 # (base type, conversion of a subclass instance to the base's plain value); bool before int,
 # datetime before date. str.__str__ gives the plain text of a str-mixin Enum (str() would not).
-_SUBCLASS_BASES: tuple = (
+_SUBCLASS_BASES: tuple[tuple[type, Callable[[Any], Any]], ...] = (
     (bool, bool),
     (int, int.__index__),
     (float, float),
@@ -166,23 +167,23 @@ _SUBCLASS_BASES: tuple = (
 )
 
 
-def literal(v) -> str:
+def literal(v: Any) -> str:
     """The exact SQL literal of a native value (see the table in ``tidb2mysql/events.py``)."""
     enc = _ENCODERS.get(type(v))
     if enc is not None:
-        return enc(v)
+        return str(enc(v))
     return _literal_subclass(v)
 
 
-def _literal_subclass(v) -> str:
+def _literal_subclass(v: Any) -> str:
     # Subclasses (IntEnum, str enums, ...) land here; order matters (bool < int, datetime < date).
     for base, plain in _SUBCLASS_BASES:
         if isinstance(v, base):
-            return _ENCODERS[base](plain(v))
+            return str(_ENCODERS[base](plain(v)))
     raise LiteralError(f"no SQL literal for a value of type {type(v).__name__}: {v!r:.80}")
 
 
-def encode_values(values: Iterable) -> str:
+def encode_values(values: Iterable[Any]) -> str:
     """``(v1,v2,...)`` - the VALUES tuple of a row (or a composite key)."""
     E = _ENCODERS
     try:
@@ -200,7 +201,7 @@ class Statement(NamedTuple):
     sql: str
     kind: str  # upsert | insert | delete | insert_one | delete_one | update_one
     first: int  # index of its first row/key in the input list
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count; the field name is the API
 
 
 def _byte_len(s: str) -> int:
@@ -261,7 +262,7 @@ class TableSQL:
     """
 
     def __init__(self, schema: TableSchema, target: Optional["TargetTable"] = None,
-                 budget: int = DEFAULT_BUDGET):
+                 budget: int = DEFAULT_BUDGET, dialect: Optional["Dialect"] = None):
         self.schema = schema
         self.target = target
         self.budget = budget
@@ -275,7 +276,7 @@ class TableSQL:
         self.column_list = "(" + ",".join(names) + ")"
         n = len(schema.columns)
         if plan.write == tuple(range(n)):
-            self._pick: Callable[[Row], Sequence] = _identity
+            self._pick: Callable[[Row], Sequence[Any]] = _identity
         elif len(plan.write) == 1:
             j = plan.write[0]
             self._pick = lambda row: (row[j],)
@@ -291,7 +292,7 @@ class TableSQL:
                 )
         self.pk_names = [quote_ident(schema.columns[i]) for i in pk]
         non_key = [nm for i, nm in zip(plan.write, names) if i not in pk] or names[:1]
-        self._odku = " ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}=VALUES({nm})" for nm in non_key)
+        self._odku = upsert_tail(non_key, schema.table, dialect)
         self._insert_head = f"INSERT INTO {self.ref} {self.column_list} VALUES "
         if len(pk) == 1:
             self._delete_head = f"DELETE FROM {self.ref} WHERE {self.pk_names[0]} IN ("
@@ -307,7 +308,7 @@ class TableSQL:
     def row_values(self, row: Row) -> str:
         return encode_values(self._pick(row))
 
-    def key_text(self, key: tuple) -> str:
+    def key_text(self, key: tuple[Any, ...]) -> str:
         if len(key) == 1:
             return literal(key[0])
         return encode_values(key)
@@ -320,7 +321,7 @@ class TableSQL:
             self._locate_bad_value(rows, [self.schema.columns[i] for i in self.plan.write], pick)
             raise
 
-    def _locate_bad_value(self, rows: Sequence, names: Sequence[str], pick: Callable) -> None:
+    def _locate_bad_value(self, rows: Sequence[Any], names: Sequence[str], pick: Callable[[Any], Sequence[Any]]) -> None:
         """Slow path after a failure: raise again naming the table, row index and column."""
         for index, row in enumerate(rows):
             for name, v in zip(names, pick(row)):
@@ -332,7 +333,7 @@ class TableSQL:
                     raise err from None
 
     def upsert(self, rows: Sequence[Row]) -> list[Statement]:
-        """``INSERT ... VALUES (..),(..) ON DUPLICATE KEY UPDATE c=VALUES(c),...``."""
+        """``INSERT ... VALUES (..),(..) ON DUPLICATE KEY UPDATE c=VALUES(c),...`` (see :func:`upsert_tail`)."""
         parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, self._odku, "upsert", self.budget)
 
@@ -341,16 +342,16 @@ class TableSQL:
         parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, "", "insert", self.budget)
 
-    def count_keys(self, keys: Sequence[tuple]) -> list[Statement]:
+    def count_keys(self, keys: Sequence[tuple[Any, ...]]) -> list[Statement]:
         """``SELECT COUNT(*) ... WHERE pk IN (...)``: how many of ``keys`` the target holds."""
         head = "SELECT COUNT(*) FROM " + self._delete_head[len("DELETE FROM "):]
         return [st._replace(kind="count") for st in split_statements(head, [self.key_text(k) for k in keys], ")",
                                                                       "count", self.budget)]
 
-    def exists_one(self, key: tuple) -> str:
+    def exists_one(self, key: tuple[Any, ...]) -> str:
         return "SELECT 1 FROM " + self._delete_head[len("DELETE FROM "):] + self.key_text(key) + ") LIMIT 1"
 
-    def delete(self, keys: Sequence[tuple]) -> list[Statement]:
+    def delete(self, keys: Sequence[tuple[Any, ...]]) -> list[Statement]:
         """``DELETE ... WHERE pk IN (...)`` / ``WHERE (a,b) IN ((..),(..))``."""
         kt = self.key_text
         try:
@@ -368,7 +369,7 @@ class TableSQL:
     def upsert_one(self, row: Row) -> str:
         return self._insert_head + encode_values(self._pick(row)) + self._odku
 
-    def delete_key_one(self, key: tuple) -> str:
+    def delete_key_one(self, key: tuple[Any, ...]) -> str:
         return self._delete_head + self.key_text(key) + ")"
 
     def _match(self, row: Row) -> str:
@@ -419,6 +420,20 @@ class TableSQL:
         return f"UPDATE {self.ref} SET {sets} WHERE {self._match(old)} LIMIT 1"
 
 
+def upsert_tail(names: Sequence[str], table: str, dialect: Optional["Dialect"] = None) -> str:
+    """What follows the ``VALUES`` rows of an upsert: ``ON DUPLICATE KEY UPDATE`` of ``names``
+    (quoted column names) to the inserted row's values.
+
+    ``c=VALUES(c)`` (MariaDB, MySQL before 8.0.20, and when the dialect is unknown: every
+    server runs it), or with a row alias ``AS new ... c=new.c`` where the dialect has one
+    (MySQL 8.0.20 deprecates ``VALUES()`` here). The alias must differ from the table name.
+    """
+    if dialect is not None and dialect.upsert_row_alias:
+        alias = "new" if table.lower() != "new" else "new_row"
+        return f" AS {alias} ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}={alias}.{nm}" for nm in names)
+    return " ON DUPLICATE KEY UPDATE " + ",".join(f"{nm}=VALUES({nm})" for nm in names)
+
+
 def _identity(row: Row) -> Row:
     return row
 
@@ -460,4 +475,5 @@ __all__ = [
     "quote_ident",
     "split_statements",
     "table_ref",
+    "upsert_tail",
 ]

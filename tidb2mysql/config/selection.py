@@ -26,10 +26,11 @@ literal = true }``. Names compare case-insensitively, as TiDB compares them.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from tidb2mysql.config.keys import setting
 from typing import Any, Optional
 
-from tidb2mysql.config import register_section
 
 
 def split_qualified(text: str) -> list[tuple[str, bool]]:
@@ -173,12 +174,12 @@ class TableMap:
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    include: list = field(default_factory=list)
-    exclude: list = field(default_factory=list)
-    databases: dict = field(default_factory=dict)  # source database -> target database
-    tables: list = field(default_factory=list)  # [TableMap as inline tables]
-    allow_merge: bool = False
-    warn_after_messages: int = 100_000
+    include: list[Any] = setting(help='"db" / "db.table" patterns, or { database, table, literal } tables; none = everything', factory=list)
+    exclude: list[Any] = setting(help="same form as include; wins over include", factory=list)
+    databases: dict[str, str] = setting(help="database renames: source database -> target database", factory=dict)
+    tables: list[Any] = setting(help="per-table mappings (TableMap as inline tables: name, to, columns, rename_columns)", factory=list)
+    allow_merge: bool = setting(False, "allow two source tables mapped onto one target table")
+    warn_after_messages: int = setting(100_000, "the incremental flow warns about rules that matched nothing after this many messages")
 
     def validate(self) -> None:
         self.parsed()
@@ -204,9 +205,3 @@ class SelectionConfig:
             seen[key] = m.text
         return inc, exc, dbs, maps
 
-
-register_section("selection", SelectionConfig)
-
-
-def selection_settings(cfg) -> SelectionConfig:
-    return cfg.extra.get("selection") or SelectionConfig()

@@ -21,7 +21,7 @@ import pymysql
 from tidb2mysql.config import Endpoint
 
 # MySQL's client error "SSL connection error" (CR_SSL_CONNECTION_ERROR). Not in the transient
-# codes of tidb2mysql.replication.errors: a certificate that does not verify will not start
+# codes of tidb2mysql.mysql.errors: a certificate that does not verify will not start
 # verifying on the next retry, so the flows stop at once instead of retrying forever.
 CR_SSL_CONNECTION_ERROR = 2026
 ER_ACCESS_DENIED = 1045
@@ -42,7 +42,7 @@ class _Connection(pymysql.connections.Connection):
     (required, verify_*) pass their own context and are untouched.
     """
 
-    def _create_ssl_ctx(self, sslp):
+    def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:  # PyMySQL's private hook (absent from its stubs)
         global _PREFERRED_CTX
         if sslp == {}:
             if _PREFERRED_CTX is None:
@@ -51,7 +51,8 @@ class _Connection(pymysql.connections.Connection):
                 ctx.verify_mode = ssl.CERT_NONE
                 _PREFERRED_CTX = ctx
             return _PREFERRED_CTX
-        return super()._create_ssl_ctx(sslp)
+        default: ssl.SSLContext = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
+        return default
 
 
 class TLSConnectError(pymysql.err.OperationalError):

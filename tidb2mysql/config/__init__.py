@@ -22,7 +22,17 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+from tidb2mysql.config.ddl import DDLConfig
+from tidb2mysql.config.full_load import FullLoadConfig
+from tidb2mysql.config.incremental import IncrementalConfig
+from tidb2mysql.config.metrics import MetricsConfig
+from tidb2mysql.config.verify import VerifyConfig
+from tidb2mysql.config.selection import SelectionConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ssl
 
 ENV_VAR = "TIDB2MYSQL_CONFIG"
 
@@ -115,7 +125,7 @@ class Endpoint:
         where = f"[{getattr(self, '_role', '')}]" if getattr(self, "_role", "") else f"[{self.describe()}]"
         return resolve_secret(where, self.password, self.password_env, self.password_file)
 
-    def ssl_context(self):
+    def ssl_context(self) -> Optional["ssl.SSLContext"]:
         """The ``ssl.SSLContext`` for ``tls`` (None for off/preferred: PyMySQL's own handling).
 
         Built here rather than with PyMySQL's ``ssl_*`` arguments because those cannot express
@@ -188,7 +198,7 @@ class KafkaConfig:
     partition: int = 0
     # Extra librdkafka settings for every client (tuning; security is better set with the
     # typed keys below, which are validated and keep the password out of the file).
-    client: dict = field(default_factory=dict)
+    client: dict[str, Any] = field(default_factory=dict)
     # plaintext | ssl | sasl_plaintext | sasl_ssl (librdkafka security.protocol)
     security: str = "plaintext"
     # SASL mechanism: SCRAM-SHA-256 (what Alibaba DTS / most managed Kafkas ask for),
@@ -249,8 +259,6 @@ class KafkaConfig:
 
     def client_config(self) -> dict[str, Any]:
         """bootstrap.servers, the security settings (password resolved now), then ``client``."""
-        from tidb2mysql.kafka_settings import security_settings
-
         return {"bootstrap.servers": self.brokers, **security_settings(self), **self.client}
 
     def describe(self) -> str:
@@ -269,6 +277,30 @@ class KafkaConfig:
                 f" password_env={self.password_env!r}, password_file={self.password_file!r},"
                 f" ca_file={self.ca_file!r}, cert_file={self.cert_file!r}, key_file={self.key_file!r},"
                 f" verify_hostname={self.verify_hostname!r}, client={client!r})")
+
+
+def security_settings(kafka: KafkaConfig) -> dict[str, Any]:
+    """librdkafka settings for ``[kafka] security`` & co. (the password resolved now).
+
+    These go into the client's config dict in memory only: librdkafka gets no file or command
+    line with the password, and none of tidb2mysql's logs print a client config.
+    """
+    if kafka.security == "plaintext":
+        return {}
+    conf: dict[str, Any] = {"security.protocol": KAFKA_SECURITY[kafka.security]}
+    if kafka.security.startswith("sasl_"):
+        conf["sasl.mechanism"] = kafka.mechanism
+        conf["sasl.username"] = kafka.username
+        conf["sasl.password"] = kafka.resolved_password()
+    if kafka.security in ("ssl", "sasl_ssl"):
+        if kafka.ca_file:
+            conf["ssl.ca.location"] = kafka.ca_file
+        if kafka.cert_file:
+            conf["ssl.certificate.location"] = kafka.cert_file
+            conf["ssl.key.location"] = kafka.key_file
+        # librdkafka >= 2.0 verifies the host name by default; say so explicitly either way.
+        conf["ssl.endpoint.identification.algorithm"] = "https" if kafka.verify_hostname else "none"
+    return conf
 
 
 @dataclass(frozen=True)
@@ -294,24 +326,28 @@ class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     drainer: DrainerConfig = field(default_factory=DrainerConfig)
     job: JobConfig = field(default_factory=JobConfig)
-    # Sections owned by later stages are registered here as they land.
-    extra: dict = field(default_factory=dict)
+    incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    full_load: FullLoadConfig = field(default_factory=FullLoadConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    ddl: DDLConfig = field(default_factory=DDLConfig)
 
 
-# Section name -> dataclass. Stages add their own sections with register_section().
-_SECTIONS: dict[str, type] = {
+# Section name -> dataclass: the whole tree (a new section is a field above and a line here).
+SECTIONS: dict[str, type] = {
     "source": Endpoint,
     "target": Endpoint,
     "kafka": KafkaConfig,
     "drainer": DrainerConfig,
     "job": JobConfig,
+    "incremental": IncrementalConfig,
+    "full_load": FullLoadConfig,
+    "selection": SelectionConfig,
+    "metrics": MetricsConfig,
+    "verify": VerifyConfig,
+    "ddl": DDLConfig,
 }
-_EXTRA_SECTIONS: dict[str, type] = {}
-
-
-def register_section(name: str, cls: type) -> None:
-    """Let a stage own a config section (e.g. ``incremental``); read via ``Config.extra``."""
-    _EXTRA_SECTIONS[name] = cls
 
 
 def _check_type(section: str, key: str, value: Any, expected: Any) -> Any:
@@ -364,30 +400,17 @@ def build_section(section: str, cls: type, data: dict[str, Any]) -> Any:
 OVERRIDES_ENV_VAR = "TIDB2MYSQL_OVERRIDES"
 
 
-def _register_stage_sections() -> None:
-    # Stages own their sections; importing their settings module registers them.
-    import tidb2mysql.replication.settings  # noqa: F401
-    import tidb2mysql.fullload.settings  # noqa: F401
-    import tidb2mysql.selection.rules  # noqa: F401
-    import tidb2mysql.ops.settings  # noqa: F401
-    import tidb2mysql.verify.settings  # noqa: F401
-    import tidb2mysql.ddl.settings  # noqa: F401
-
-
 def parse(data: dict[str, Any]) -> Config:
-    _register_stage_sections()
-    unknown = sorted(set(data) - set(_SECTIONS) - set(_EXTRA_SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        known = sorted(set(_SECTIONS) | set(_EXTRA_SECTIONS))
-        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        raise ConfigError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(sorted(SECTIONS))}")
     kw: dict[str, Any] = {}
-    for name, cls in _SECTIONS.items():
+    for name, cls in SECTIONS.items():
         kw[name] = build_section(name, cls, data.get(name, {}))
     for role in ("source", "target"):
         # Not a config key: only so that errors about this endpoint name its section.
         object.__setattr__(kw[role], "_role", role)
-    extra = {name: build_section(name, cls, data.get(name, {})) for name, cls in _EXTRA_SECTIONS.items()}
-    cfg = Config(**kw, extra=extra)
+    cfg = Config(**kw)
     _validate(cfg)
     return cfg
 
@@ -400,7 +423,7 @@ def _validate(cfg: Config) -> None:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(cfg.drainer.time_zone)
-    except Exception:
+    except Exception:  # noqa: BLE001 - ZoneInfo raises several types for a bad name; every one is a configuration error
         raise ConfigError(
             f"[drainer] time_zone: {cfg.drainer.time_zone!r} is not an IANA zone name (e.g. 'UTC', 'Asia/Shanghai')"
         ) from None
@@ -417,7 +440,7 @@ def _merge_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[st
     return out
 
 
-def load(path: Optional[str | os.PathLike] = None, overrides: Optional[dict[str, Any]] = None) -> Config:
+def load(path: Optional[str | os.PathLike[str]] = None, overrides: Optional[dict[str, Any]] = None) -> Config:
     """Load and validate the configuration file (``path`` or ``$TIDB2MYSQL_CONFIG``).
 
     ``overrides`` ({section: {key: value}}) and the JSON in ``$TIDB2MYSQL_OVERRIDES`` (set by

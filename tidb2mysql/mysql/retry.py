@@ -1,7 +1,7 @@
 """Retrying transient database failures (lost connection, restart, deadlock) with backoff.
 
 One helper for every connection of the flows: a MySQL restart or network cut must cost time,
-never data. Non-transient errors (see :mod:`tidb2mysql.replication.errors`) are raised at
+never data. Non-transient errors (see :mod:`tidb2mysql.mysql.errors`) are raised at
 once for the caller to handle (dead letter, stop).
 """
 
@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any, Callable, Optional, TypeVar
 
-from tidb2mysql.replication.errors import is_transient
+from tidb2mysql.mysql.errors import is_transient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,7 +38,7 @@ def retry_transient(fn: Callable[[], T], what: str, *, on_retry: Callable[[], No
     while True:
         try:
             return fn()
-        except Exception as e:  # noqa: BLE001 - classified; anything not transient is re-raised
+        except Exception as e:
             if not is_transient(root_cause(e)):
                 raise
             attempt += 1

@@ -19,18 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-# MySQL: EXTRA = 'VIRTUAL GENERATED' / 'STORED GENERATED' ('DEFAULT_GENERATED' is an ordinary
-# column with an expression default!). MariaDB: 'VIRTUAL GENERATED' / 'STORED GENERATED', older
-# versions 'VIRTUAL' / 'PERSISTENT'. Matched as whole words so DEFAULT_GENERATED is not.
-_GENERATED_WORDS = frozenset({"VIRTUAL", "STORED", "PERSISTENT", "GENERATED"})
-
-
-def is_generated_extra(extra: Optional[str]) -> bool:
-    """Whether an ``information_schema.COLUMNS.EXTRA`` value marks a generated column."""
-    if not extra:
-        return False
-    return not _GENERATED_WORDS.isdisjoint(extra.upper().replace(",", " ").split())
-
+from tidb2mysql.mysql.dialect import is_generated_extra
 
 class UnknownTableError(LookupError):
     """The target has no such table (dropped downstream, or never created)."""
@@ -58,7 +47,7 @@ class TargetTable:
     primary_key: tuple[str, ...] = ()
     # (index name, column names), PRIMARY first; only indexes whose parts are all columns.
     unique_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    _by_name: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_name: dict[str, TargetColumn] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Column names are case-insensitive in MySQL.
@@ -87,7 +76,7 @@ _KEYS_SQL = (
 )
 
 
-def read_target_table(conn, schema: str, table: str) -> TargetTable:
+def read_target_table(conn: Any, schema: str, table: str) -> TargetTable:
     """Read one table's structure from the target; :class:`UnknownTableError` if absent."""
     with conn.cursor() as cur:
         cur.execute(_COLUMNS_SQL, (schema, table))
@@ -97,20 +86,23 @@ def read_target_table(conn, schema: str, table: str) -> TargetTable:
         cur.execute(_KEYS_SQL, (schema, table))
         key_rows = cur.fetchall()
     columns = tuple(
-        TargetColumn(_text(name), _text(dtype).lower(), is_generated_extra(_text(extra)))
+        TargetColumn(as_text(name), as_text(dtype).lower(), is_generated_extra(as_text(extra)))
         for name, dtype, extra in cols
     )
-    keys: dict[str, list] = {}
+    keys: dict[str, list[Optional[str]]] = {}
     for index_name, column_name in key_rows:
-        keys.setdefault(_text(index_name), []).append(_text(column_name) if column_name is not None else None)
+        keys.setdefault(as_text(index_name), []).append(as_text(column_name) if column_name is not None else None)
     unique = tuple(
-        (name, tuple(parts)) for name, parts in keys.items() if None not in parts  # skip functional indexes
+        (name, tuple(p for p in parts if p is not None))
+        for name, parts in keys.items() if None not in parts  # skip functional indexes
     )
     pk = next((parts for name, parts in unique if name == "PRIMARY"), ())
     return TargetTable(schema, table, columns, pk, unique)
 
 
-def _text(v) -> str:
+def as_text(v: Any) -> str:
+    """A server value that is text in meaning as ``str`` (information_schema columns and
+    variables arrive as ``bytes`` under binary collations, e.g. MySQL 8's data dictionary)."""
     if isinstance(v, (bytes, bytearray)):
         return v.decode("utf-8")
     return "" if v is None else str(v)
@@ -141,10 +133,10 @@ class TargetTables:
 
 
 __all__ = [
+    "as_text",
     "TargetColumn",
     "TargetTable",
     "TargetTables",
     "UnknownTableError",
-    "is_generated_extra",
     "read_target_table",
 ]

@@ -151,14 +151,14 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _filter(tables: Optional[list[str]]) -> tuple[str, tuple]:
+def _filter(tables: Optional[list[str]]) -> tuple[str, tuple[str, ...]]:
     """SQL fragment and parameters restricting TABLE_NAME to ``tables`` (None = all)."""
     if tables is None:
         return "", ()
     return " AND TABLE_NAME IN (" + ", ".join(["%s"] * len(tables)) + ")", tuple(tables)
 
 
-def _check_warnings(cur, sql: str) -> None:
+def _check_warnings(cur: Any, sql: str) -> None:
     """Raise CatalogIncomplete when the last information_schema query warned (see there)."""
     if getattr(cur, "warning_count", None) == 0:
         return
@@ -169,7 +169,7 @@ def _check_warnings(cur, sql: str) -> None:
         raise CatalogIncomplete(1205, f"information_schema.{table} is incomplete: {bad[0][2]} (warning {bad[0][1]})")
 
 
-def _query(conn, sql: str, args: tuple) -> list[tuple]:
+def _query(conn: Any, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     with conn.cursor() as cur:  # a plain tuple cursor: values read by position
         cur.execute(sql, args)
         rows = [tuple(_text(v) for v in row) for row in cur.fetchall()]
@@ -177,7 +177,7 @@ def _query(conn, sql: str, args: tuple) -> list[tuple]:
         return rows
 
 
-def _query_named(conn, sql: str, args: tuple) -> list[dict[str, Any]]:
+def _query_named(conn: Any, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Rows as {UPPER-CASE column name: value}, whatever case the server reports."""
     with conn.cursor() as cur:
         cur.execute(sql, args)
@@ -187,7 +187,7 @@ def _query_named(conn, sql: str, args: tuple) -> list[dict[str, Any]]:
         return rows
 
 
-def describe_database(conn, schema: str, tables: Optional[Iterable[str]] = None) -> dict[str, TableDescription]:
+def describe_database(conn: Any, schema: str, tables: Optional[Iterable[str]] = None) -> dict[str, TableDescription]:
     """Tables and views of ``schema`` (only those named in ``tables`` when given), by name.
 
     A name in ``tables`` that does not exist is simply absent from the result; a schema that
@@ -281,7 +281,8 @@ def describe_database(conn, schema: str, tables: Optional[Iterable[str]] = None)
 _AUTO_RANDOM_COLUMN = re.compile(r"^\s*`((?:[^`]|``)+)`.*\bAUTO_RANDOM\b", re.I | re.M)
 
 
-def _mark_auto_random(conn, schema: str, kinds: dict, columns: dict) -> None:
+def _mark_auto_random(conn: Any, schema: str, kinds: dict[str, tuple[str, Optional[str]]],
+                      columns: dict[str, list[ColumnDescription]]) -> None:
     """TiDB: add ``auto_random`` to the EXTRA of AUTO_RANDOM columns.
 
     TiDB v7.0's information_schema.COLUMNS leaves EXTRA empty for them (and

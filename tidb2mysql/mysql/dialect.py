@@ -1,30 +1,45 @@
-"""The target server the DDL is translated for: flavour (mysql|mariadb) and version.
+"""The target server's flavour (mysql | mariadb) and version, and every rule that depends on it.
 
-Every "does the target support X" question the translator asks is a property here, so the
-version rules live in one place (sources: /work/shared/research/ddl.md section 2.4).
+Decided once per connection (:meth:`Dialect.detect`, or :func:`tidb2mysql.mysql.session.server_facts`
+together with ``max_allowed_packet``) and passed to whoever writes SQL for that server, so a
+"does the target support X" question has one answer in one place:
+
+* DDL (``ddl/translate.py``, ``ddl/charsets.py``): collations, index kinds, ``IF EXISTS`` on
+  columns, versioned comments, expression defaults, ... (the properties below);
+* DML (``mysql/sql.py``): the upsert spelling (:attr:`Dialect.upsert_row_alias`: MySQL 8.0.20
+  deprecates ``VALUES(col)`` in ``ON DUPLICATE KEY UPDATE`` for a row alias; MariaDB has only
+  ``VALUES()``);
+* introspection (``mysql/target_schema.py``): how ``information_schema.COLUMNS.EXTRA`` spells
+  a generated column (:func:`is_generated_extra`, every flavour's spelling).
+
+Error codes (transient, "already done", "not applied") are classified in
+``mysql/errors.py``: errors are classified where no connection is at hand, and the four
+flavours we support (MariaDB 10.x+, MySQL 5.7, 8.0, 8.4) do not give one code two meanings
+there, so each code is listed once with the flavour that sends it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Optional
 
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True)
-class Target:
+class Dialect:
     flavour: str                  # "mysql" | "mariadb"
     version: tuple[int, int, int]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.flavour not in ("mysql", "mariadb"):
             raise ValueError(f"target flavour must be 'mysql' or 'mariadb', not {self.flavour!r}")
         v = tuple(self.version) + (0, 0, 0)
         object.__setattr__(self, "version", tuple(int(x) for x in v[:3]))
 
     @classmethod
-    def parse(cls, spec: str) -> "Target":
+    def parse(cls, spec: str) -> "Dialect":
         """``mariadb:10.11``, ``mysql:8.0.36``, ``mysql:5.7``.
 
         Without a patch level the newest one is meant (``mysql:8.0`` has functional
@@ -38,16 +53,17 @@ class Target:
         return cls(flavour.strip().lower(), (int(major), int(minor), int(patch) if patch else 99))
 
     @classmethod
-    def from_version_string(cls, text: str) -> "Target":
+    def from_version_string(cls, text: str) -> "Dialect":
         """From ``SELECT VERSION()``: '10.11.6-MariaDB-1:10.11.6+maria~deb12', '8.0.36', ..."""
         m = _VERSION.search(text)
         if not m:
             raise ValueError(f"cannot read a server version from {text!r}")
         flavour = "mariadb" if "mariadb" in text.lower() else "mysql"
-        return cls(flavour, tuple(int(x or 0) for x in m.groups()))
+        major, minor, patch = (int(x or 0) for x in m.groups())
+        return cls(flavour, (major, minor, patch))
 
     @classmethod
-    def detect(cls, conn) -> "Target":
+    def detect(cls, conn: Any) -> "Dialect":
         """Ask a live server (PyMySQL connection) what it is."""
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
@@ -135,3 +151,27 @@ class Target:
     @property
     def vector_type(self) -> bool:
         return self.at_least(11, 7) if self.is_mariadb else self.at_least(9, 0)
+
+    # --- DML -------------------------------------------------------------------------------
+    @property
+    def upsert_row_alias(self) -> bool:
+        """``INSERT ... VALUES (..) AS new ON DUPLICATE KEY UPDATE c=new.c`` instead of
+        ``c=VALUES(c)``: MySQL 8.0.19 added row aliases and 8.0.20 deprecated ``VALUES()``
+        there (a warning per statement, removal announced). MariaDB has no row alias."""
+        return not self.is_mariadb and self.at_least(8, 0, 20)
+
+
+# MySQL: EXTRA = 'VIRTUAL GENERATED' / 'STORED GENERATED' ('DEFAULT_GENERATED' is an ordinary
+# column with an expression default!). MariaDB: 'VIRTUAL GENERATED' / 'STORED GENERATED', older
+# versions 'VIRTUAL' / 'PERSISTENT'. Matched as whole words so DEFAULT_GENERATED is not.
+_GENERATED_WORDS = frozenset({"VIRTUAL", "STORED", "PERSISTENT", "GENERATED"})
+
+
+def is_generated_extra(extra: Optional[str]) -> bool:
+    """Whether an ``information_schema.COLUMNS.EXTRA`` value marks a generated column (any flavour)."""
+    if not extra:
+        return False
+    return not _GENERATED_WORDS.isdisjoint(extra.upper().replace(",", " ").split())
+
+
+__all__ = ["Dialect", "is_generated_extra"]

@@ -1,0 +1,42 @@
+"""The ``[incremental]`` section of the configuration file (help text of each key: docs/configuration.md has the long form)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidb2mysql.config.keys import setting
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    shards: int = setting(8, 'Number of shards (Bytewax state keys) the row changes are spread over. Fixed for the life of a job: per-shard checkpoints depend on it. More shards than workers balances better; each shard holds one target connection.', flag='--shards')
+    batch_rows: int = setting(2000, 'A shard flushes when it holds this many merged rows ...')
+    batch_ms: int = setting(200, '... or when its oldest pending change is this old ...')
+    idle_ms: int = setting(20, '... or when no input reached it for this long.')
+    poll_ms: int = setting(20, 'How often a shard waiting at a DDL barrier polls the target.')
+    ddl_lock_wait_seconds: int = setting(60, 'A replicated DDL waiting longer than this (seconds) for a metadata lock on the target (a long transaction on the table) gives up and is retried with backoff, so the worker stays responsive and `status` can say the DDL is blocked and why.')
+    checkpoint_interval_ms: int = setting(500, 'How often an idle shard persists a watermark-advanced checkpoint.')
+    watermark_interval_ms: int = setting(200, 'How often the router sends watermarks to all shards.')
+    start_commit_ts: int = setting(0, 'Start after this commit_ts when the target has no checkpoint (the full load hands it over).', flag='--start-commit-ts')
+    source_batch: int = setting(500, 'Kafka messages per source batch.')
+    slice_bytes: int = setting(8 << 20, 'A message larger than this (bytes) is a large transaction: it is parsed once and decoded in slices of slice_rows row changes, so memory stays bounded by the message size plus one slice, not by the number of rows as Python objects.')
+    slice_rows: int = setting(5000, 'Row changes per slice of a large transaction (see slice_bytes).')
+    backlog_bytes: int = setting(16 << 20, 'A process stops reading Kafka while its shards hold this many bytes (Drainer wire size) read but not applied yet: memory stays bounded whatever the backlog (replication/backlog.py).')
+    stop_at_end: bool = setting(False, 'Stop (exit 0) once the end of the topic is reached and everything before it is applied.', flag='--stop-at-end')
+    stop_at_ts: int = setting(0, 'Stop once every change at or below this commit_ts is applied (0 = never).', flag='--stop-at-ts')
+    strict: bool = setting(False, 'Stop the flow instead of dead-lettering bad input or failing changes.')
+    apply_attempts: int = setting(3, 'Attempts for a batch that fails with a non-transient error before it is split and the failing changes are dead-lettered. Transient errors (lost connection, deadlock) retry with backoff for up to retry_seconds (0 = forever).')
+    retry_seconds: float = setting(0.0, 'Seconds to keep retrying transient errors (lost connection, deadlock) before giving up; 0 = forever.')
+    force: bool = setting(False, "Write even though the job was finished by a cut-over (target job_control row says 'finished'); without it such a flow refuses to start (see tidb2mysql/ops/fencing.py).", flag='--force')
+    control_poll_seconds: float = setting(1.0, 'Seconds between polls of the job_control row (cut-over requests).')
+    overlap_apply: bool = setting(True, "A shard's flush runs on its own writer thread while the worker decodes and merges the next batch (one flush in flight per shard: order and the checkpoint-in-the-same-transaction rule are unchanged). false = flush on the worker thread (replication/shard.py).")
+
+    def validate(self) -> None:
+        if self.shards < 1 or self.shards > 1024:
+            raise ValueError("shards must be between 1 and 1024")
+        for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "ddl_lock_wait_seconds", "source_batch", "apply_attempts", "slice_bytes", "slice_rows", "backlog_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.start_commit_ts < 0 or self.stop_at_ts < 0:
+            raise ValueError("commit_ts values must be >= 0")
+
