@@ -32,8 +32,9 @@ recording fake connection.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Optional
+
+from tidb2mysql.config.full_load import parse_go_duration
 
 from tidb2mysql.mysql.sql import quote_ident
 
@@ -171,15 +172,6 @@ class MariaDBSnapshot:
 
 
 GC_NOTE = "tidb_gc_life_time_before_load"
-
-
-def parse_go_duration(text: str) -> Optional[float]:
-    """'10m0s', '1h30m', '600s' -> seconds (TiDB's tidb_gc_life_time format)."""
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", text.strip())
-    if not parts or "".join(a + b for a, b in parts) != text.strip():
-        return None
-    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return sum(float(a) * mult[b] for a, b in parts)
 
 
 def _go_seconds(text: str) -> Optional[float]:
