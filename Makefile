@@ -131,6 +131,7 @@ bench: setup up
 FUZZ_CASES ?= 1000000
 fuzz: setup
 	$(PY) -m tests.support.drainer_fuzz --cases $(FUZZ_CASES)
+	$(PY) -m tests.support.ticdc_fuzz --cases $(FUZZ_CASES)
 
 # Container image (Dockerfile); needs a running container builder (docker, or IMAGE_BUILDER=podman).
 IMAGE ?= tidb2mysql:dev

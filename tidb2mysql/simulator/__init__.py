@@ -12,10 +12,14 @@ must equal the source.
     from tidb2mysql.simulator import SimulatorOptions, run_simulation
     summary = run_simulation(cfg, SimulatorOptions(seed=1, txns=1000, databases=["sim"]))
 
+``SimulatorOptions.output`` (default: the config's ``[input] format``) publishes the same
+workload as TiCDC would instead: canal-json or open protocol, N partitions, a partition
+dispatcher, watermarks, DDL placement and restarts (``ticdc``, docs/ticdc.md).
+
 Modules: ``catalog`` (table structure from information_schema, Drainer type names),
 ``values`` (random and edge values; PyMySQL -> native values), ``source`` (commit TSOs and
-DDL jobs: from TiDB, or the stand-in's own ``tso`` clock),
-``workload`` (the run itself).
+DDL jobs: from TiDB, or the stand-in's own ``tso`` clock), ``workload`` (the run itself),
+``ticdc`` (TiCDC's Kafka sink).
 """
 
 from tidb2mysql.simulator.workload import (

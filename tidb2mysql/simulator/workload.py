@@ -1,4 +1,5 @@
-"""The simulated TiDB workload: run it on the source, publish Drainer messages for it.
+"""The simulated TiDB workload: run it on the source, publish Drainer messages for it (or, with
+``output``, TiCDC's canal-json / open-protocol messages: ``simulator/ticdc.py``).
 
 Row images are read back from the source inside each transaction (``SELECT ... FOR UPDATE``
 before a change, ``SELECT`` after it), so a message always describes what the source holds,
@@ -28,6 +29,7 @@ from tidb2mysql.kafka_settings import admin_config, producer_config
 from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
 from tidb2mysql.simulator.source import DDLJob, make_source
+from tidb2mysql.simulator.ticdc import TiCDCOptions, TiCDCPublisher
 from tidb2mysql.simulator.values import bogus_generated_value, random_value, to_native
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,17 @@ class SimulatorOptions:
     special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen (+ autorand on TiDB)
     # "tidb": a real TiDB gives commit TSOs and DDL jobs; "mariadb": the stand-in; "auto": by VERSION()
     source: str = "auto"
+    # What to publish: "drainer", "ticdc-canal-json", "ticdc-open-protocol"; "" = the config's
+    # [input] format (so the flow reading the same config reads what is published).
+    output: str = ""
+    # TiCDC only (simulator/ticdc.py): partitions of a topic the simulator creates (an
+    # existing topic keeps its count, as TiCDC does), the partition dispatcher, a watermark on
+    # every partition after every N transactions and/or every M ms, open-protocol batch size.
+    partitions: int = 1
+    dispatcher: str = "table"
+    watermark_every: int = 1
+    watermark_ms: float = 0.0
+    batch_size: int = 16
 
 
 @dataclass
@@ -70,6 +83,7 @@ class SimulationSummary:
     databases: list = field(default_factory=list)
     tables: list = field(default_factory=list)  # qualified names existing at the end
     seconds: float = 0.0
+    output: str = "drainer"  # the message format published
 
 
 OLTP_COLUMNS = (
@@ -141,34 +155,51 @@ class Simulator:
         self.rng = random.Random(opts.seed)
         self.topic = cfg.kafka.topic
         self.time_zone = cfg.drainer.time_zone
+        self.output = opts.output or cfg.input.format
         self.databases = list(opts.databases) or [f"sim_{opts.seed}"]
         self.conn = db.connect(cfg.source, autocommit=False)
         with self.conn.cursor() as cur:
             cur.execute(f"SET SESSION time_zone = '+00:00', SESSION sql_mode = '{SESSION_SQL_MODE}'")
-        self.summary = SimulationSummary(databases=list(self.databases))
+        self.summary = SimulationSummary(databases=list(self.databases), output=self.output)
         self.tables: dict[tuple[str, str], _Table] = {}
         self.views: list[tuple[str, str]] = []
         self.extra_dbs: list[str] = []
         self.counter = 0
         self.sent: list[bytes] = []
         self.errors: list[str] = []
-        self._ensure_topic()
+        self.partitions = self._ensure_topic()
+        self.ticdc: Optional[TiCDCPublisher] = None
+        if self.output != "drainer":
+            self.time_zone = cfg.input.time_zone  # the changefeed's zone renders TIMESTAMPs
+            self.ticdc = TiCDCPublisher(TiCDCOptions(self.output, self.partitions, opts.dispatcher,
+                                                     opts.batch_size), self.time_zone)
+        # per partition: (key, value, is a watermark) of the last messages, for redeliveries
+        self.sent_by_partition: dict[int, list[tuple[Optional[bytes], bytes, bool]]] = {}
+        self._since_watermark = 0
+        self._watermark_at = time.monotonic()
+        self._last_ts = 0
+        self._watermarked_ts = 0
         self.producer = Producer(producer_config(cfg.kafka, **{"enable.idempotence": True, "linger.ms": 5}))
         self.source = make_source(opts.source, self.conn, self.topic)
 
     # -- infrastructure ------------------------------------------------------------------
 
-    def _ensure_topic(self) -> None:
+    def _ensure_topic(self) -> int:
+        """Create the topic if missing; returns its partition count (TiCDC uses what exists)."""
         admin = AdminClient(admin_config(self.cfg.kafka))
         md = admin.list_topics(timeout=30)
         if self.topic in md.topics and not md.topics[self.topic].error:
-            return
-        futures = admin.create_topics([NewTopic(self.topic, num_partitions=1, replication_factor=1)])
+            return len(md.topics[self.topic].partitions)
+        n = 1 if self.output == "drainer" else self.opts.partitions
+        futures = admin.create_topics([NewTopic(self.topic, num_partitions=n, replication_factor=1)])
         try:
             futures[self.topic].result(30)
         except KafkaException as e:
             if "TOPIC_ALREADY_EXISTS" not in str(e):
                 raise
+            md = admin.list_topics(self.topic, timeout=30)
+            return len(md.topics[self.topic].partitions)
+        return n
 
     def _on_delivery(self, err, msg) -> None:
         if err is not None:
@@ -193,7 +224,75 @@ class Simulator:
         if self.errors:
             raise RuntimeError(f"Kafka delivery failed: {self.errors[0]}")
 
+    # -- what TiCDC publishes (simulator/ticdc.py) ---------------------------------------------
+
+    def _publish_txn(self, txn: Txn) -> int:
+        """Publish one transaction in the output format; returns the bytes published."""
+        if self.ticdc is None:
+            value = encode_txn(txn, self.time_zone)
+            self._publish(value, txn.commit_ts)
+            return len(value)
+        size = self._emit(self.ticdc.txn(txn), txn.commit_ts)
+        self._since_watermark += 1
+        every, ms = self.opts.watermark_every, self.opts.watermark_ms
+        if (every and self._since_watermark >= every) or (ms and (time.monotonic() - self._watermark_at) * 1000 >= ms):
+            self._watermark()
+        return size
+
+    def _publish_ddl(self, ddl: DDL) -> None:
+        if self.ticdc is None:
+            self._publish(encode_ddl(ddl), ddl.commit_ts)
+        else:
+            self._emit(self.ticdc.ddl(ddl), ddl.commit_ts)
+
+    def _watermark(self) -> None:
+        """TiCDC's resolved ts on every partition: everything up to the last commit_ts is out."""
+        if self.ticdc is not None and self._last_ts > self._watermarked_ts:
+            self._emit(self.ticdc.watermark(self._last_ts), self._last_ts, watermark=True)
+            self._watermarked_ts = self._last_ts
+        self._since_watermark = 0
+        self._watermark_at = time.monotonic()
+
+    def _emit(self, messages: list, ts: int, watermark: bool = False) -> int:
+        size = 0
+        for partition, key, value in messages:
+            self.producer.produce(self.topic, value, key=key, partition=partition, on_delivery=self._on_delivery)
+            buf = self.sent_by_partition.setdefault(partition, [])
+            buf.append((key, value, watermark))
+            if len(buf) > 200:
+                del buf[0]
+            size += len(value) + (len(key) if key else 0)
+        self.producer.poll(0)
+        s = self.summary
+        s.messages += len(messages)
+        if not watermark:
+            s.first_commit_ts = s.first_commit_ts or ts
+            s.last_commit_ts = ts
+            self._last_ts = ts
+        if self.opts.redeliver and self.rng.random() < self.opts.redeliver:
+            self._redeliver()
+        if self.errors:
+            raise RuntimeError(f"Kafka delivery failed: {self.errors[0]}")
+        return size
+
+    def _redeliver(self) -> None:
+        """A TiCDC restart: it resumes from an earlier checkpoint, so every partition gets
+        again everything from one of its last watermarks on (that watermark included, then
+        rows, DDL and watermarks after it). TiCDC is at-least-once; docs/ticdc.md."""
+        back = self.rng.randint(1, 3)
+        s = self.summary
+        for partition, buf in self.sent_by_partition.items():
+            marks = [i for i, (_k, _v, wm) in enumerate(buf) if wm]
+            if not marks:
+                continue
+            start = marks[-min(back, len(marks))]
+            for key, value, _wm in buf[start:]:
+                self.producer.produce(self.topic, value, key=key, partition=partition, on_delivery=self._on_delivery)
+            s.messages += len(buf) - start
+            s.redelivered += len(buf) - start
+
     def close(self) -> None:
+        self._watermark()  # TiCDC's checkpoint reaches the last commit_ts
         remaining = self.producer.flush(120)
         if remaining or self.errors:
             raise RuntimeError(f"Kafka delivery failed ({remaining} undelivered): {self.errors[:1]}")
@@ -214,7 +313,7 @@ class Simulator:
             db_, name, kind = refresh
             self.tables[(db_, name)] = self._load(db_, name, kind, self.tables.get((db_, name)))
         for job in jobs:
-            self._publish(encode_ddl(DDL(job.commit_ts, job.schema, job.table, job.query)), job.commit_ts)
+            self._publish_ddl(DDL(job.commit_ts, job.schema, job.table, job.query))
             self.summary.ddls += 1
 
     def _load(self, database: str, name: str, kind: str, old: Optional[_Table]) -> _Table:
@@ -367,8 +466,9 @@ class Simulator:
         return tuple(to_native(c, v) for c, v in zip(t.meta.columns, row))
 
     def _image(self, t: _Table, row: tuple, op: str) -> tuple:
-        """Drainer's generated-column trap: bogus on insert, NULL on update, real on delete."""
-        if t.kind != "gen":
+        """Drainer's generated-column trap: bogus on insert, NULL on update, real on delete.
+        (TiCDC sends a stored generated column's real value: no trap.)"""
+        if t.kind != "gen" or self.ticdc is not None:
             return row
         out = list(row)
         for i, c in enumerate(t.meta.columns):
@@ -571,7 +671,7 @@ class Simulator:
             self.conn.rollback()
             return
         ts = self.source.commit()
-        self._publish(encode_txn(Txn(ts, tables), self.time_zone), ts)
+        self._publish_txn(Txn(ts, tables))
         self.summary.txns += 1
         self.summary.rows += sum(len(tc.rows) for tc in tables)
 
@@ -650,7 +750,6 @@ def publish_big_transaction(cfg, database: str, rows: int, payload_bytes: int, t
                             + ", ".join(f"({k}, {literal(p)})" for k, p in batch))
                 batch = []
     ts = sim.source.commit()
-    value = encode_txn(Txn(ts, [TableChanges(t.meta.schema, changes)]), sim.time_zone)
-    sim._publish(value, ts)
+    size = sim._publish_txn(Txn(ts, [TableChanges(t.meta.schema, changes)]))
     sim.close()
-    return ts, len(value)
+    return ts, size
