@@ -77,3 +77,13 @@ def test_binlog_verdict():
     assert status == FAIL and "no Drainer is online (drainer-1: paused)" in detail
     status, detail, _ = binlog_verdict("1", "SHOW PUMP STATUS failed: no PD", [])
     assert status == FAIL and "no PD" in detail and "none registered" in detail
+
+
+def test_binlog_is_not_checked_for_ticdc_input():
+    from tidb2mysql.config import parse
+    from tidb2mysql.ops.precheck import Precheck
+
+    p = Precheck(parse({"input": {"format": "ticdc-canal-json"}}))
+    p.src_version = "8.0.11-TiDB-v7.0.0"
+    p.check_binlog()  # no source connection needed: nothing is asked
+    assert p.checks[-1].status == PASS and "TiCDC" in p.checks[-1].detail

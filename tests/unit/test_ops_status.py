@@ -98,3 +98,13 @@ def test_a_source_that_is_not_tidb_keeps_the_kafka_verdict_and_says_so():
     assert st.not_delayed and any("cannot see TiDB" in n for n in st.notes)
     judge_source(st, SourceView(kind="unreachable", error="cannot connect"))
     assert not st.not_delayed
+
+
+def test_with_ticdc_input_binlog_and_drainer_do_not_count():
+    from tidb2mysql.ops.status import SourceView, Status, judge_source
+
+    st = Status(job="j", meta_schema="m", stage="incremental", shards=1, applied_commit_ts=_tso(1000),
+                caught_up_with_kafka=True, not_delayed=True)
+    judge_source(st, SourceView(kind="tidb", tso=_tso(1010), log_bin="0", error="SHOW DRAINER STATUS failed"),
+                 drainer=False)
+    assert st.not_delayed and st.source.error is None and any("TiDB's TSO now" in n for n in st.notes)

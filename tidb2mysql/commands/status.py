@@ -28,7 +28,7 @@ def run(args) -> int:
     finally:
         conn.close()
     if not args.no_source:
-        status.judge_source(st, _source_view(cfg, status))
+        status.judge_source(st, _source_view(cfg, status), drainer=cfg.input.format == "drainer")
     if args.json:
         print(json.dumps(st.to_json(), indent=2, default=str))
     else:

@@ -416,6 +416,10 @@ class Precheck:
         if "tidb" not in self.src_version.lower():
             self.add("source.binlog", PASS, "not applicable: the source is not TiDB")
             return
+        if self.cfg.input.format != "drainer":
+            self.add("source.binlog", PASS, f"not applicable: [input] format {self.cfg.input.format} (TiCDC reads"
+                     " TiKV's change log, not TiDB Binlog)")
+            return
         log_bin = as_text(_one(self.src, "SELECT @@global.log_bin"))
         status = {}
         for kind in ("PUMP", "DRAINER"):

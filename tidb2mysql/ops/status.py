@@ -124,8 +124,10 @@ def _s(v) -> str:
     return v.decode() if isinstance(v, (bytes, bytearray)) else str(v)
 
 
-def judge_source(st: Status, v: Optional[SourceView]) -> None:
-    """Fold TiDB's view into the verdict: "not delayed" needs TiDB's commits to reach Kafka."""
+def judge_source(st: Status, v: Optional[SourceView], drainer: bool = True) -> None:
+    """Fold TiDB's view into the verdict: "not delayed" needs TiDB's commits to reach Kafka.
+    ``drainer``: the input is TiDB Binlog (binlog and Drainer checked); False for TiCDC, where
+    only TiDB's current TSO is reported."""
     st.source = v
     if v is None or v.kind == "other":
         if st.caught_up_with_kafka:
@@ -136,6 +138,19 @@ def judge_source(st: Status, v: Optional[SourceView]) -> None:
         st.not_delayed = False
         st.notes.append(f"cannot ask TiDB ({v.error}): whether its commits reach Kafka is unknown")
         return
+    if not drainer:  # TiCDC: binlog and Drainer say nothing about it; TiDB's TSO is still shown
+        v = st.source = SourceView(kind=v.kind, tso=v.tso, log_bin=v.log_bin)
+    problems = _binlog_problems(st, v) if drainer else []
+    if st.applied_commit_ts:
+        behind = (tso_physical_ms(v.tso) - tso_physical_ms(st.applied_commit_ts)) / 1000
+        st.notes.append(f"TiDB's TSO now is {v.tso}: {_fmt_delay(max(0.0, behind))} after the applied commit_ts")
+    if problems:
+        st.not_delayed = False
+        st.notes.extend(problems)
+
+
+def _binlog_problems(st: Status, v: SourceView) -> list[str]:
+    """Why TiDB's commits would not reach Kafka through TiDB Binlog (empty: they do)."""
     problems = []
     if str(v.log_bin).upper() not in ("1", "ON"):
         problems.append(f"TiDB binlog is OFF (@@log_bin = {v.log_bin}): commits after commit_ts "
@@ -153,12 +168,7 @@ def judge_source(st: Status, v: Optional[SourceView]) -> None:
         if lag is None or lag >= st.threshold_seconds:
             problems.append(f"Drainer's newest commit_ts {newest} is {_fmt_delay(lag)} behind TiDB (TSO {v.tso}):"
                             " TiDB commits are waiting in Pump/Drainer, not in Kafka")
-    if st.applied_commit_ts:
-        behind = (tso_physical_ms(v.tso) - tso_physical_ms(st.applied_commit_ts)) / 1000
-        st.notes.append(f"TiDB's TSO now is {v.tso}: {_fmt_delay(max(0.0, behind))} after the applied commit_ts")
-    if problems:
-        st.not_delayed = False
-        st.notes.extend(problems)
+    return problems
 
 
 def _table_exists(cur, schema: str, table: str) -> bool:
