@@ -47,8 +47,7 @@ def test_ticdc_replay_rebuilds_the_source(stack_config, request, fmt, partitions
 
     topic = stack.unique_name(request.node.name, "ticdc")
     cfg = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=topic))
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "input": dataclasses.replace(
-        cfg.extra["input"], format=fmt, time_zone="Asia/Shanghai")})
+    cfg = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, format=fmt, time_zone="Asia/Shanghai"))
     databases = [stack.unique_name(f"ticdc_{seed}_{i}") for i in range(2)]
     cleanup = set(databases)
     try:

@@ -63,6 +63,29 @@ def check_tidb(cfg: Config) -> str:
     return version
 
 
+def ready_config() -> Config:
+    """The TiDB config, once TiDB, the target and Kafka all answer (else TiDBUnavailable /
+    StackUnavailable, naming what to start)."""
+    cfg = load_config()
+    check_tidb(cfg)
+    stack.check_reachable(cfg)
+    return cfg
+
+
+def assert_source_equals_target(cfg: Config, prefix: str) -> list[str]:
+    """Every source database named ``prefix``* (a workload's CREATE DATABASE DDL included)
+    equals the target database of the same name; returns their names."""
+    from tidb2mysql.compare import compare_databases
+
+    with stack.connect(cfg.source) as a, stack.connect(cfg.target) as b:
+        names = [r[0] for r in stack.run(a, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+                                            " WHERE SCHEMA_NAME LIKE %s", (prefix.replace("_", "\\_") + "%",))]
+        for name in names:
+            result = compare_databases(a, name, b, name)
+            assert result.equal, str(result)
+    return names
+
+
 def tso_now(conn) -> int:
     """A fresh TSO from TiDB (``@@tidb_current_ts`` is 0 outside a transaction): the full
     load's own helper."""

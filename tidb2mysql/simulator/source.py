@@ -7,7 +7,8 @@ TSO of each transaction, and for each DDL job its query text and finished TSO. T
   TiDB assigned, read with ``@@tidb_last_txn_info`` right after COMMIT. A DDL statement's
   jobs come from TiDB's own DDL history (the status port's ``/ddl/history``, the same jobs
   Drainer reads): one message per job, with the job's query text (what TiDB recorded, not
-  what the simulator typed), its schema and table, and ``FinishedTS``. A statement making two
+  what the simulator typed), its schema, the table as Drainer names it (the binlog table
+  info's name: the new one for RENAME TABLE), and ``FinishedTS``. A statement making two
   jobs (``DROP TABLE a, b``) yields two messages, as Drainer sends them.
 * :class:`MariaDBStandIn` - MariaDB playing TiDB: a TSO clock of our own
   (:class:`~tidb2mysql.simulator.tso.TsoClock`), and every transaction upserts its commit_ts
@@ -115,6 +116,14 @@ class MariaDBStandIn:
         return [DDLJob(self.commit(), schema, t, query) for t in (tables or [table])]
 
 
+def drainer_table_name(job: dict) -> str:
+    """The table name Drainer puts on a DDL job's message: the name in the job's binlog table
+    info - after the change, so RENAME TABLE carries the *new* name, while the job itself
+    (``table_name``) keeps the old one; "" for database DDL."""
+    info = (job.get("binlog") or {}).get("TableInfo") or {}
+    return (info.get("name") or {}).get("O") or job.get("table_name") or ""
+
+
 class TiDBSource:
     kind = "tidb"
     records_tso = False  # TiDB's full load reads at a TSO (tidb_snapshot): no TSO table needed
@@ -174,7 +183,7 @@ class TiDBSource:
             if j.get("state") not in (6, "synced"):  # JobStateSynced: done and visible everywhere
                 raise RuntimeError(f"TiDB DDL job {j['id']} ({query!r}) ended in state {j.get('state')}")
             out.append(DDLJob(int(j["binlog"]["FinishedTS"]), j.get("schema_name") or schema,
-                              j.get("table_name") or "", j["query"]))
+                              drainer_table_name(j), j["query"]))
         if not out:
             raise RuntimeError(f"TiDB recorded no DDL job for {query!r} in {schema!r}")
         return out

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -58,6 +58,9 @@ class SimulatorOptions:
     special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen (+ autorand on TiDB)
     # "tidb": a real TiDB gives commit TSOs and DDL jobs; "mariadb": the stand-in; "auto": by VERSION()
     source: str = "auto"
+    # Called before each transaction; True ends the run early (a test stops the workload once
+    # what it waits for has happened, instead of guessing a duration).
+    should_stop: Optional[Callable[[], bool]] = None
     # What to publish: "drainer", "ticdc-canal-json", "ticdc-open-protocol"; "" = the config's
     # [input] format (so the flow reading the same config reads what is published).
     output: str = ""
@@ -683,6 +686,8 @@ class Simulator:
             deadline = t0 + opts.duration_s if opts.txns == 0 else None
             next_ddl = self._ddl_gap()
             while (self.summary.txns < opts.txns) if deadline is None else (time.monotonic() < deadline):
+                if opts.should_stop is not None and opts.should_stop():
+                    break
                 if opts.rate:
                     due = t0 + self.summary.txns / opts.rate
                     delay = due - time.monotonic()
