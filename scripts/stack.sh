@@ -683,11 +683,49 @@ TIDB_RELEASE="v7.0.0-nightly-20230303"
 TIDB_BIN_DIR="$CACHE/tidb-$TIDB_VERSION"
 TDIR="$STATE/tidb"
 
+# A Go toolchain to build TiDB with: the machine's (PATH or /usr/local/go) if it is >= 1.20,
+# else one fetched once from the Go module proxy (golang.org/toolchain, the same zip `go`
+# itself downloads for GOTOOLCHAIN) into the cache: a fresh machine needs no hand install.
+GO_FALLBACK="1.22.12"
+go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+
 go_bin() {
-  local b
+  local b m dir zip url
   for b in go /usr/local/go/bin/go; do
-    command -v "$b" >/dev/null 2>&1 && { command -v "$b"; return 0; }
+    if command -v "$b" >/dev/null 2>&1; then
+      m="$(go_minor "$(command -v "$b")")"
+      [[ -n "$m" && "$m" -ge 20 ]] && { command -v "$b"; return 0; }
+    fi
   done
+  dir="$CACHE/go-$GO_FALLBACK"
+  if [[ ! -x "$dir/go/bin/go" ]]; then
+    url="${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-go$GO_FALLBACK.linux-amd64.zip"
+    log "no Go >= 1.20 here: fetching go$GO_FALLBACK from the Go module proxy ($url)" >&2
+    mkdir -p "$dir"
+    zip="$dir/toolchain.zip"
+    curl -fsSL -o "$zip" "$url" || { rm -rf "$dir"; return 1; }
+    # The module zip holds golang.org/toolchain@.../{bin,pkg,src}; unpack it as $dir/go.
+    "${PYTHON:-python3}" - "$zip" "$dir/go" <<'PY' || { rm -rf "$dir"; return 1; }
+import os, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    for info in z.infolist():
+        parts = info.filename.split("/")
+        at = next((i for i, p in enumerate(parts) if "@" in p), None)
+        name = "/".join(parts[at + 1:]) if at is not None else ""
+        if not name or info.is_dir():
+            continue
+        out = os.path.join(dst, name)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(info) as f, open(out, "wb") as g:
+            g.write(f.read())
+        # module zips carry no permissions: the commands (bin/, pkg/tool/) must be executable
+        executable = name.startswith("bin/") or name.startswith("pkg/tool/")
+        os.chmod(out, 0o755 if executable else 0o644)
+PY
+    rm -f "$zip"
+  fi
+  [[ -x "$dir/go/bin/go" ]] && { echo "$dir/go/bin/go"; return 0; }
   return 1
 }
 
@@ -704,8 +742,8 @@ ensure_tidb_bin() {
   local stamp go t0 tmp minor ldflags=""
   stamp="$(tidb_build_stamp)"
   tidb_bin_current "$stamp" && return 0
-  go="$(go_bin)" || die "building TiDB needs a Go toolchain (>= 1.20; https://go.dev/dl), and there is no 'go' on PATH or in /usr/local/go/bin"
-  minor="$("$go" env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+  go="$(go_bin)" || die "building TiDB needs a Go toolchain (>= 1.20): none on PATH or in /usr/local/go/bin, and fetching one from the Go module proxy failed"
+  minor="$(go_minor "$go")"
   [[ -n "$minor" && "$minor" -ge 20 ]] || die "building TiDB needs Go >= 1.20; $go is $("$go" env GOVERSION)"
   # -checklinkname=0: this TiDB reaches into the runtime with go:linkname, which the linkers of
   # Go 1.23 and later refuse by default (older ones know no such flag).
