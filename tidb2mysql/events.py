@@ -106,7 +106,7 @@ class TableChanges:
 
 
 @dataclass(slots=True)
-class Position:
+class KafkaPosition:
     """Where an event came from: Kafka coordinates of its message."""
 
     topic: str
@@ -123,7 +123,7 @@ class Txn:
 
     commit_ts: int
     tables: list[TableChanges]
-    position: Optional[Position] = None
+    position: Optional[KafkaPosition] = None
 
     @property
     def row_count(self) -> int:
@@ -143,7 +143,7 @@ class DDL:
     schema: str
     table: str
     query: str
-    position: Optional[Position] = None
+    position: Optional[KafkaPosition] = None
 
 
 Event = Txn | DDL
@@ -165,7 +165,7 @@ __all__ = [
     "DDL",
     "Event",
     "Op",
-    "Position",
+    "KafkaPosition",
     "Row",
     "RowChange",
     "TableChanges",

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -73,12 +75,68 @@ def flow_env(config_path: str, overrides: Optional[dict] = None) -> dict[str, st
 
 
 def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optional[dict] = None
-          ) -> list[subprocess.Popen]:
+          ) -> "ProcessGroup":
     """Start the flow's processes (recovery directory prepared first)."""
     if opts.recovery_dir:
         init_recovery(Path(opts.recovery_dir), max(opts.recovery_parts, opts.workers * opts.processes))
     env = flow_env(config_path, overrides)
-    return [subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)]
+    return ProcessGroup([subprocess.Popen(c, env=env, cwd=REPO) for c in flow_commands(module, opts)])
+
+
+class ProcessGroup:
+    """The processes of one flow, supervised together: they form one Bytewax cluster, so one
+    process down takes the others down (a restart restarts them all). The one supervisor of
+    both flows (``commands/incremental.py``, ``fullload/coordinator.py``)."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.procs = procs
+
+    def poll(self) -> Optional[int]:
+        """None while all run; else the first non-zero status, or 0 once all exited cleanly."""
+        rcs = [p.poll() for p in self.procs]
+        bad = [r for r in rcs if r not in (None, 0)]
+        if bad:
+            return bad[0]
+        if all(r == 0 for r in rcs):
+            return 0
+        return None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the running ones; kill what has not exited after ``timeout`` seconds."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def forward_signals(self) -> None:
+        """SIGTERM / SIGINT to this process go to every running flow process (they drain)."""
+        def forward(signum: int, _frame: object) -> None:
+            for p in self.procs:
+                if p.poll() is None:
+                    p.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+
+    def wait(self, interval: float = 0.1) -> int:
+        """Until all exited: the first non-zero status (the others are terminated then), or 0."""
+        running, rc = list(self.procs), 0
+        while running:
+            for p in list(running):
+                r = p.poll()
+                if r is None:
+                    continue
+                running.remove(p)
+                if r != 0:
+                    rc = rc or r
+                    for q in running:  # one process down takes the cluster down
+                        q.terminate()
+            time.sleep(interval)
+        return rc
 
 
 def add_arguments(p, recovery_help: str, snapshot_default: int) -> None:

@@ -23,7 +23,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tidb2mysql.compare import compare_databases
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.kafka_settings import consumer_config
 from tests.support import stack
 from tests.support.reference_applier import ReferenceApplyError, apply_events
@@ -49,7 +49,7 @@ def read_topic(cfg, topic: str, decoder) -> list[Txn | DDL]:
                 continue
             assert msg.error() is None, msg.error()
             assert msg.offset() == next_offset, f"expected offset {next_offset}, got {msg.offset()}"
-            events.append(decoder.decode(msg.value(), Position(topic, 0, msg.offset())))
+            events.append(decoder.decode(msg.value(), KafkaPosition(topic, 0, msg.offset())))
             next_offset += 1
         return events
     finally:
@@ -236,7 +236,7 @@ def test_reference_applier_refuses_a_change_that_matches_nothing(target_conn, ta
     missing_update = Txn(3, [TableChanges(s, [
         RowChange(Op.UPDATE, (1, 5), (1, 1)),          # applied, then rolled back
         RowChange(Op.UPDATE, (9, 9), (8, 8)),          # no row 8
-    ])], position=Position("topic_x", 0, 42))
+    ])], position=KafkaPosition("topic_x", 0, 42))
     with pytest.raises(ReferenceApplyError, match=r"commit_ts 3 at topic 'topic_x' partition 0 offset 42.*"
                                                   r"t.*change #1 \(UPDATE\): no row matches.*'id': 8"):
         apply_events(target_conn, [missing_update])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.ddl import Decision, Options, Translation, translate
+from tidb2mysql.ddl import Decision, TranslateOptions, Translation, translate
 from tidb2mysql.mysql.dialect import Dialect
 
 MARIADB = Dialect.parse("mariadb:10.11")
@@ -70,7 +70,7 @@ def test_tidb_comments_dropped(target):
 
 def test_tidb_comments_kept_as_option():
     tr = translate("CREATE TABLE t (a int) /*T! SHARD_ROW_ID_BITS=4 */ DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-                   MARIADB, options=Options(keep_tidb_comments=True))
+                   MARIADB, options=TranslateOptions(keep_tidb_comments=True))
     assert "/*T! SHARD_ROW_ID_BITS=4 */" in tr.statements[0]
 
 
@@ -252,7 +252,7 @@ def test_charset_collation_explicit(sql, expected):
 
 
 def test_default_charset_option():
-    out = one("CREATE TABLE t (a int)", options=Options(default_charset="latin1", default_collation="latin1_bin"))
+    out = one("CREATE TABLE t (a int)", options=TranslateOptions(default_charset="latin1", default_collation="latin1_bin"))
     assert out.endswith("DEFAULT CHARSET=latin1 COLLATE=latin1_bin")
 
 
@@ -306,7 +306,7 @@ def test_check_constraints_dropped_by_default():
 
 
 def test_check_constraints_kept_on_request():
-    keep = Options(keep_checks=True)
+    keep = TranslateOptions(keep_checks=True)
     sql = "CREATE TABLE t (a INT CHECK (a > 10) NOT ENFORCED, b INT, CONSTRAINT c1 CHECK (b > 0) ENFORCED) COLLATE=utf8mb4_bin"
     assert one(sql, MARIADB, options=keep) == "CREATE TABLE t (a INT, b INT, CONSTRAINT c1 CHECK (b > 0)) COLLATE=utf8mb4_bin"
     assert "CHECK (b > 0) ENFORCED" in one(sql, MYSQL8, options=keep)
@@ -330,7 +330,7 @@ VIEW = "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW 
 
 def test_view_definer_dropped_by_default_and_kept_on_request():
     assert one(VIEW) == "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS SELECT 1"
-    assert one(VIEW, options=Options(keep_definer=True)) == VIEW
+    assert one(VIEW, options=TranslateOptions(keep_definer=True)) == VIEW
     assert one("create definer=root@localhost view v as select 1") == "create view v as select 1"
     assert one("create definer=CURRENT_USER() view v as select 1") == "create view v as select 1"
 
@@ -396,7 +396,7 @@ def test_empty_and_comment_only_input():
 
 
 def test_ansi_quotes_option():
-    tr = translate('CREATE TABLE "t" ("c" timestamp) COLLATE=utf8mb4_bin', MARIADB, options=Options(ansi_quotes=True))
+    tr = translate('CREATE TABLE "t" ("c" timestamp) COLLATE=utf8mb4_bin', MARIADB, options=TranslateOptions(ansi_quotes=True))
     assert tr.statements == ['CREATE TABLE `t` (`c` timestamp NULL DEFAULT NULL) COLLATE=utf8mb4_bin']
 
 

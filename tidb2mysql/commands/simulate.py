@@ -7,7 +7,10 @@ import json
 import sys
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "simulate"
+HELP = "Play TiDB + Drainer: run a seeded workload on the source and publish Drainer messages."
 
 
 def run(args) -> int:
@@ -52,7 +55,3 @@ def add_arguments(p) -> None:
     p.add_argument("--no-drop", action="store_true", help="keep existing databases of the same names")
     p.add_argument("--setup-only", action="store_true", help="create the schema (and publish its DDL) only")
     p.add_argument("--json", action="store_true")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("simulate", "Play TiDB + Drainer: run a seeded workload on the source and publish Drainer messages.")(run)

@@ -12,7 +12,10 @@ import os
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.mysql import db
-from tidb2mysql.cli import command
+
+
+NAME = "status"
+HELP = "Show a job's stage, applied position, delay and counts (reads the target only)."
 
 
 def run(args) -> int:
@@ -41,7 +44,3 @@ def add_arguments(p) -> None:
     p.add_argument("--sample-seconds", type=float, default=1.0,
                    help="seconds between two checkpoint samples for rows/s (0 = skip)")
     p.add_argument("--no-kafka", action="store_true", help="do not ask Kafka for its end offset")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("status", "Show a job's stage, applied position, delay and counts (reads the target only).")(run)

@@ -29,6 +29,7 @@ from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.config.metrics import MetricsConfig
 from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.config.selection import SelectionConfig
+from tidb2mysql.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ENV_VAR = "TIDB2MYSQL_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """The configuration file is missing, unreadable or invalid."""
 
 

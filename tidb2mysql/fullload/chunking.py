@@ -36,13 +36,14 @@ import pymysql.cursors
 from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
 from tidb2mysql.mysql.dialect import is_generated_extra
 from tidb2mysql.mysql.target_schema import as_text
+from tidb2mysql.errors import ConfigurationError
 
 SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys", "metrics_schema",
                             "_tidb2mysql_sim"})
 _INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 
 
-class PlanError(ValueError):
+class LoadPlanError(ConfigurationError, ValueError):
     """The selection or a table cannot be planned (names the table)."""
 
 
@@ -101,7 +102,7 @@ class Chunk:
 
 
 @dataclass
-class Plan:
+class LoadPlan:
     tables: list = field(default_factory=list)  # [TablePlan]
     chunks: list = field(default_factory=list)  # [Chunk]
 
@@ -124,7 +125,7 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
         ps, pt = p.split(".", 1)
         hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
         if not hits:
-            raise PlanError(f"table selection {p!r} matches no base table in the source")
+            raise LoadPlanError(f"table selection {p!r} matches no base table in the source")
         out += [h for h in hits if h not in out]
     return out
 
@@ -139,7 +140,7 @@ def describe_table(conn, schema: str, table: str) -> TablePlan:
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
         cols = [(as_text(n), as_text(t).lower(), as_text(e), as_text(nl)) for n, t, e, nl in cur.fetchall()]
         if not cols:
-            raise PlanError(f"table {schema}.{table} does not exist in the source")
+            raise LoadPlanError(f"table {schema}.{table} does not exist in the source")
         cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
                     "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", (schema, table))
@@ -242,8 +243,8 @@ def assign_lanes(chunks: list[Chunk], lanes: int) -> None:
         load[i] += max(c.est_rows, 1)
 
 
-def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False) -> Plan:
-    plan = Plan()
+def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False) -> LoadPlan:
+    plan = LoadPlan()
     for schema, table in tables:
         tp = describe_table(conn, schema, table)
         if exact_counts:

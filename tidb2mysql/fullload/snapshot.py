@@ -35,11 +35,12 @@ import logging
 from typing import Optional
 
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import InternalError
 
 log = logging.getLogger(__name__)
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(InternalError, RuntimeError):
     """The snapshot cannot be taken or re-opened consistently; the message says what to do."""
 
 

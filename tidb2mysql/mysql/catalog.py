@@ -46,6 +46,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterable, Optional
 
 import pymysql
+from tidb2mysql.errors import TargetTransientError
 
 # information_schema warnings that do not make a description partial, because they report
 # lasting states of a view, not a skipped table: 1356, its tables or columns are gone or
@@ -54,7 +55,7 @@ import pymysql
 _BENIGN_WARNINGS = frozenset({1356, 1449})
 
 
-class CatalogIncomplete(pymysql.err.OperationalError):
+class CatalogIncomplete(TargetTransientError, pymysql.err.OperationalError):
     """information_schema skipped something and said so only in a warning: typically a table
     it could not open within lock_wait_timeout (another session holds its metadata lock, e.g.
     a running CREATE ... SELECT or ALTER), which would otherwise be described with no columns

@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 from tidb2mysql.mysql.sql import LiteralError, TableSQL
 from tidb2mysql.replication.change import Change
 from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
+from tidb2mysql.errors import InputDataError
 
 # Step operations, in the order plan_flush emits them.
 DELETE = "delete"  # a multi-row DELETE by key; `check`: every key must exist (upsert mode)
@@ -42,7 +43,7 @@ ORDERED_CHANGE = "ordered"  # one change of an ordered table
 ORDERED_KINDS = {0: "insert_one", 1: "update_one", 2: "delete_one"}
 
 
-class PlanningError(Exception):
+class PlanningError(InputDataError):
     """A batch cannot be written as it is: names the table, statement kind and row key.
     The cause (``LiteralError``, ``ValueError``) is chained."""
 

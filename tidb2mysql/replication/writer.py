@@ -35,10 +35,11 @@ from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.mysql.session import server_facts
 from tidb2mysql.mysql.sql import DEFAULT_BUDGET, LiteralError, TableSQL
 from tidb2mysql.mysql.target_schema import TargetTables, UnknownTableError
+from tidb2mysql.errors import TARGET_PERMANENT, TARGET_TRANSIENT, TargetPermanentError
 
 log = logging.getLogger(__name__)
 
-class DivergenceError(Exception):
+class DivergenceError(TargetPermanentError):
     """Strict mode: a DELETE/UPDATE matched no row in the target (rolled back, flow stops).
 
     Not a :class:`WriteError` on purpose: retrying cannot help, the target already differs
@@ -64,7 +65,7 @@ def divergence_text(kind: str) -> str:
 DivergenceHook = Callable[[list], Sequence[tuple[str, tuple]]]
 
 
-class WriteError(Exception):
+class WriteError(TargetPermanentError):
     """A batch could not be written; the transaction was rolled back.
 
     ``table`` ("schema.table" or "" for the caller's extra statements), ``kind`` (statement
@@ -88,6 +89,10 @@ class WriteError(Exception):
     def transient(self) -> bool:
         c = self.__cause__
         return c is not None and is_transient(c)
+
+    @property  # type: ignore[override]
+    def category(self) -> str:
+        return TARGET_TRANSIENT if self.transient else TARGET_PERMANENT
 
 
 @dataclass

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Protocol
 
 from tidb2mysql.schema.model import Catalog, SourceObject
+from tidb2mysql.errors import InternalError
 
 # Never migrated: server-internal schemas of TiDB, MySQL and MariaDB.
 SYSTEM_DATABASES = frozenset({
@@ -38,7 +39,7 @@ SYSTEM_DATABASES = frozenset({
 })
 
 
-class SchemaReadError(RuntimeError):
+class SchemaReadError(InternalError, RuntimeError):
     """The source could not be read, or the selection names something that is not there."""
 
 
