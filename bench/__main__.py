@@ -1,7 +1,8 @@
 """``python -m bench [--smoke | --full] [--only SECTION ...] [--out DIR]``
 
 Sections, in order: incremental (flow and ceiling per workload), apply (raw apply ceiling
-and LOAD DATA), delay, fullload, memory. Run one benchmark at a time on this 2-core
+and LOAD DATA), delay, fullload, fullload_tidb (from the real TiDB, ``make up-tidb``, vs
+dumpling + the mariadb client), memory. Run one benchmark at a time on this 2-core
 machine, and not while the test suite runs. A section that fails is recorded under
 ``errors`` and the run goes on; the exit status is 1 if any section failed.
 """
@@ -20,12 +21,12 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import apply_ceiling, ceiling, delay, env, fullload, incremental, oltp, report
+from bench import apply_ceiling, ceiling, delay, env, fullload, fullload_tidb, incremental, oltp, report
 from bench.sizes import MODES
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 
-SECTIONS = ("incremental", "shapes", "apply", "delay", "fullload", "memory")
+SECTIONS = ("incremental", "shapes", "apply", "delay", "fullload", "fullload_tidb", "memory")
 log = logging.getLogger("bench")
 
 
@@ -132,6 +133,10 @@ def section_fullload(cfg, sizes, workdir, res) -> None:
     log.info("full load: %s", res["full_load"])
 
 
+def section_fullload_tidb(cfg, sizes, workdir, res) -> None:
+    res["full_load_tidb"] = fullload_tidb.run_full_load_tidb(sizes.full_load_scale, workdir)
+
+
 def section_memory(cfg, sizes, workdir, res) -> None:
     """Flow peak RSS at two table sizes and two transaction sizes (same -w 1 flow)."""
     comps = []
@@ -165,7 +170,8 @@ def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
 
 
 RUNNERS = {"incremental": section_incremental, "apply": section_apply, "delay": section_delay,
-           "fullload": section_fullload, "memory": section_memory, "shapes": section_shapes}
+           "fullload": section_fullload, "fullload_tidb": section_fullload_tidb, "memory": section_memory,
+           "shapes": section_shapes}
 
 
 def main(argv=None) -> int:

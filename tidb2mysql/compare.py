@@ -502,13 +502,24 @@ def _default(col: ColumnDescription, flavour: str) -> tuple[str, Optional[str]]:
         if raw == "NULL":  # MariaDB's rendering of a NULL default; a 'NULL' string is quoted
             return ("none", None)
         if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-            return ("literal", raw[1:-1].replace("''", "'"))
+            return ("literal", _numeric_literal(col, raw[1:-1].replace("''", "'")))
         if _NUMBER.fullmatch(raw):
-            return ("literal", raw)
+            return ("literal", _numeric_literal(col, raw))
         return ("expression", _loose(raw))
     if "default_generated" in col.extra.lower() or _CURRENT_TS.fullmatch(raw):
         return ("expression", _loose(raw))
-    return ("literal", raw)
+    return ("literal", _numeric_literal(col, raw))
+
+
+_NUMERIC_TYPE = re.compile(r"(tiny|small|medium|big)?int|integer|decimal|numeric|float|double|real", re.I)
+
+
+def _numeric_literal(col: ColumnDescription, text: str) -> str:
+    """A numeric column's literal default by value: TiDB keeps it as typed (``1.5`` for a
+    DECIMAL(10,3)), MySQL and MariaDB render it at the column's scale (``1.500``)."""
+    if not (_NUMERIC_TYPE.match(col.column_type) and _NUMBER.fullmatch(text)):
+        return text
+    return str(decimal.Decimal(text).normalize())
 
 
 def _index_text(ix: IndexDescription, names: Mapping[str, Optional[str]]) -> str:

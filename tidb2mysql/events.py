@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Optional
 
+from tidb2mysql.errors import InputDataError
+
 Row = tuple[Any, ...]  # a row image: tuple of native values, positional to TableSchema.columns
 
 
@@ -76,6 +78,16 @@ class TableSchema:
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    def column_specs(self) -> list[tuple[str, int, int, bool]]:
+        """(type, flen, decimal, unsigned) per column, for encoders (flen/decimal 0 when absent)."""
+        n = len(self.columns)
+        flen = self.flen or (0,) * n
+        dec = self.decimal or (0,) * n
+        if len(self.types) != n or len(flen) != n or len(dec) != n:
+            raise ValueError(f"table {self.qualified}: columns, types, flen and decimal differ in length")
+        unsigned = set(self.unsigned)
+        return [(self.types[i], flen[i], dec[i], i in unsigned) for i in range(n)]
 
     @property
     def has_secondary_unique_key(self) -> bool:
@@ -149,6 +161,21 @@ class DDL:
 Event = Txn | DDL
 
 
+class InputDecodeError(InputDataError, ValueError):
+    """A Kafka message that cannot be decoded, in any input format.
+
+    Names where it came from (topic, partition, offset) and why, and carries the position
+    and payload size so the caller can dead-letter it. Each format's decoder raises its own
+    subclass (``DrainerDecodeError``, ``TiCDCDecodeError``), so callers catch this one.
+    """
+
+    def __init__(self, position: KafkaPosition, payload_size: int, reason: str, what: str = "message"):
+        self.position = position
+        self.payload_size = payload_size
+        self.reason = reason
+        super().__init__(f"cannot decode {what} at {position} ({payload_size} bytes): {reason}")
+
+
 def tso_physical_ms(commit_ts: int) -> int:
     """Physical wall-clock milliseconds of a TiDB TSO (``commit_ts >> 18``)."""
     return commit_ts >> 18
@@ -164,6 +191,7 @@ def make_tso(physical_ms: int, logical: int = 0) -> int:
 __all__ = [
     "DDL",
     "Event",
+    "InputDecodeError",
     "Op",
     "KafkaPosition",
     "Row",

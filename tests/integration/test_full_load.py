@@ -67,8 +67,17 @@ TABLES = [
 TOTAL_ROWS = sum(t[2] for t in TABLES)
 
 
-def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES) -> int:
-    """Create and fill the tables on the source; returns the number of rows."""
+def seq_rows(cur, n: int, tidb: bool = False) -> str:
+    """A derived table ``s`` of ``seq`` = 1..n: MariaDB's SEQUENCE engine, or on TiDB (which has
+    none) a recursive CTE, whose depth limit is raised for this session first."""
+    if not tidb:
+        return f"(SELECT CAST(seq AS SIGNED) AS seq FROM seq_1_to_{n}) AS s"
+    cur.execute(f"SET SESSION cte_max_recursion_depth = {n + 1}")
+    return f"(WITH RECURSIVE r (seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM r WHERE seq < {n}) SELECT seq FROM r) AS s"
+
+
+def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES, tidb: bool = False) -> int:
+    """Create and fill the tables on the source (``tidb``: a real TiDB); returns the number of rows."""
     total = 0
     with conn.cursor() as cur:
         cur.execute(f"USE `{db}`")
@@ -76,7 +85,7 @@ def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES) -> int:
         for name, body, rows, select in tables:
             n = max(1, int(rows * scale))
             cur.execute(f"CREATE TABLE `{name}` {body}")
-            cur.execute(f"INSERT INTO `{name}` {select.format(seq=f'(SELECT CAST(seq AS SIGNED) AS seq FROM seq_1_to_{n}) AS s')}")
+            cur.execute(f"INSERT INTO `{name}` {select.format(seq=seq_rows(cur, n, tidb))}")
             total += n
         cur.execute("ANALYZE TABLE " + ", ".join(f"`{t[0]}`" for t in tables))
         cur.fetchall()
@@ -94,10 +103,12 @@ def copy_structure(src_conn, src_db: str, tgt_conn, tgt_db: str) -> None:
             t.execute(s.fetchone()[1])
 
 
-def write_config(tmp_path: Path, job: str, **full_load) -> Path:
+def write_config(tmp_path: Path, job: str, base: Path | None = None, **full_load) -> Path:
+    """``base``: the stack config to start from (default the stack's; the TiDB one for TiDB)."""
     settings = {"chunk_rows": 50_000, "page_rows": 5_000, "progress_interval": 2.0}
     settings.update(full_load)
-    return flowrun.write_config(tmp_path / "t2m.toml", topic="fl_" + job[-16:], job=job, full_load=settings)
+    return flowrun.write_config(tmp_path / "t2m.toml", topic="fl_" + job[-16:], job=job, base=base,
+                                full_load=settings)
 
 
 def full_load_cmd(config: Path, db: str, workers: int = 1, processes: int = 1, recovery_dir=None,

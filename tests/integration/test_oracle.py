@@ -20,11 +20,9 @@ import time
 from decimal import Decimal
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
-from tidb2mysql.kafka_settings import consumer_config
 from tests.support import stack
 from tests.support.reference_applier import ReferenceApplyError, apply_events
 
@@ -35,25 +33,8 @@ TXNS = 500
 
 def read_topic(cfg, topic: str, decoder) -> list[Txn | DDL]:
     """Every message of partition 0 from the beginning to the current end, decoded."""
-    consumer = Consumer(consumer_config(cfg.kafka, **{"group.id": f"{topic}_oracle"}))
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        consumer.assign([TopicPartition(topic, 0, low)])
-        events: list[Txn | DDL] = []
-        next_offset = low
-        deadline = time.monotonic() + 60
-        while next_offset < high:
-            assert time.monotonic() < deadline, f"read {next_offset - low} of {high - low} messages in 60 s"
-            msg = consumer.poll(1.0)
-            if msg is None:
-                continue
-            assert msg.error() is None, msg.error()
-            assert msg.offset() == next_offset, f"expected offset {next_offset}, got {msg.offset()}"
-            events.append(decoder.decode(msg.value(), KafkaPosition(topic, 0, msg.offset())))
-            next_offset += 1
-        return events
-    finally:
-        consumer.close()
+    return [decoder.decode(m.value(), KafkaPosition(topic, 0, m.offset()))
+            for m in stack.read_partition(cfg.kafka, topic, 0)]
 
 
 def drop_redeliveries(events: list[Txn | DDL]) -> tuple[list[Txn | DDL], int]:

@@ -116,6 +116,33 @@ def delete_topic(kafka: KafkaConfig, name: str, timeout: float = 30.0) -> None:
             raise
 
 
+def read_partition(kafka: KafkaConfig, topic: str, partition: int, timeout: float = 60.0) -> list:
+    """Every message of one partition, from its low to its high watermark, in offset order."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from tidb2mysql.kafka_settings import consumer_config
+
+    consumer = Consumer(consumer_config(kafka, **{"group.id": f"{topic}_read"}))
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        consumer.assign([TopicPartition(topic, partition, low)])
+        out: list = []
+        nxt = low
+        deadline = time.monotonic() + timeout
+        while nxt < high:
+            assert time.monotonic() < deadline, f"partition {partition}: read {nxt - low} of {high - low} in {timeout} s"
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            assert msg.offset() == nxt, f"expected offset {nxt}, got {msg.offset()}"
+            out.append(msg)
+            nxt += 1
+        return out
+    finally:
+        consumer.close()
+
+
 def check_reachable(cfg: Config, timeout: float = 5.0) -> None:
     """Raise StackUnavailable naming what does not answer (both servers and Kafka)."""
     problems = []

@@ -27,6 +27,7 @@ WHERE = {
     "kafka": ("configuration.md", "### `[kafka]`"),
     "drainer": ("configuration.md", "### `[drainer]`"),
     "job": ("configuration.md", "### `[job]`"),
+    "input": ("configuration.md", "### `[input]`"),
     "incremental": ("configuration.md", "### `[incremental]`"),
     "metrics": ("configuration.md", "### `[metrics]`"),
     "selection": ("configuration.md", "### `[selection]`"),

@@ -10,7 +10,7 @@ from tidb2mysql import config as config_mod
 
 
 NAME = "simulate"
-HELP = "Play TiDB + Drainer: run a seeded workload on the source and publish Drainer messages."
+HELP = "Play TiDB + Drainer (or TiCDC): run a seeded workload on the source and publish its messages."
 
 
 def run(args) -> int:
@@ -25,7 +25,9 @@ def run(args) -> int:
         databases=[d for d in args.databases.split(",") if d] if args.databases else [],
         tables=args.tables, row_width=args.row_width, txn_rows=(lo, hi), ddl_every=args.ddl_every,
         edge_values=args.edge_values, redeliver=args.redeliver, drop_existing=not args.no_drop,
-        setup_only=args.setup_only,
+        setup_only=args.setup_only, source=args.source, output=args.output, partitions=args.partitions,
+        dispatcher=args.dispatcher, watermark_every=args.watermark_every, watermark_ms=args.watermark_ms,
+        batch_size=args.batch_size,
     )
     s = run_simulation(cfg, opts)
     if args.json:
@@ -33,7 +35,7 @@ def run(args) -> int:
     else:
         print(f"simulated {s.txns} transactions ({s.rows} row changes) and {s.ddls} DDL in {s.seconds:.1f}s"
               f" ({s.txns / max(s.seconds, 1e-9):.0f} txn/s) on {cfg.source.describe()}", file=sys.stderr)
-        print(f"published {s.messages} Drainer messages ({s.redelivered} redelivered) to topic"
+        print(f"published {s.messages} {s.output} messages ({s.redelivered} redelivered) to topic"
               f" {cfg.kafka.topic!r}, commit_ts {s.first_commit_ts}..{s.last_commit_ts}", file=sys.stderr)
         print(f"databases: {', '.join(s.databases)}; tables: {len(s.tables)}", file=sys.stderr)
     return 0
@@ -54,4 +56,15 @@ def add_arguments(p) -> None:
     p.add_argument("--topic", help="override [kafka] topic")
     p.add_argument("--no-drop", action="store_true", help="keep existing databases of the same names")
     p.add_argument("--setup-only", action="store_true", help="create the schema (and publish its DDL) only")
+    p.add_argument("--source", choices=("auto", "tidb", "mariadb"), default="auto",
+                   help="the source's flavour: a real TiDB gives commit TSOs and DDL jobs, the MariaDB"
+                        " stand-in gets them from the simulator (default: by the source's VERSION())")
+    p.add_argument("--output", default="", choices=["", "drainer", "ticdc-canal-json", "ticdc-open-protocol"],
+                   help="message format to publish (default: the config's [input] format)")
+    p.add_argument("--partitions", type=int, default=1, help="TiCDC: partitions of the topic when it is created")
+    p.add_argument("--dispatcher", default="table", choices=["default", "table", "index-value", "ts"],
+                   help="TiCDC: partition dispatcher")
+    p.add_argument("--watermark-every", type=int, default=1, help="TiCDC: a watermark after every N transactions")
+    p.add_argument("--watermark-ms", type=float, default=0.0, help="TiCDC: also a watermark every M ms (0: off)")
+    p.add_argument("--batch-size", type=int, default=16, help="TiCDC open protocol: rows per message")
     p.add_argument("--json", action="store_true")

@@ -22,20 +22,16 @@ from google.protobuf.message import DecodeError
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.values import decoders_for, zone_for
-from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
-from tidb2mysql.errors import InputDataError
+from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 
 
-class DrainerDecodeError(InputDataError, ValueError):
+class DrainerDecodeError(InputDecodeError):
     """A Drainer message that cannot be decoded; names where it came from and why."""
 
     def __init__(self, position: KafkaPosition, payload_size: int, reason: str):
-        self.position = position
-        self.payload_size = payload_size
-        self.reason = reason
-        super().__init__(f"cannot decode Drainer message at {position} ({payload_size} bytes): {reason}")
+        super().__init__(position, payload_size, reason, "Drainer message")
 
 
 class _Bad(Exception):
@@ -69,6 +65,38 @@ def _explain_row(cols: Any, convs: list, names: tuple) -> str:
         except ValueError as e:
             return f"column {names[i]!r}: {e}"
     return "unexpected value"
+
+
+def peek_commit_ts(value: bytes) -> int | None:
+    """commit_ts (field 2, varint) of a serialized Binlog without parsing the whole message.
+
+    Drainer's gogo marshaller writes fields in number order, so field 1 (type) and field 2
+    come first. Returns None when the bytes do not start that way; callers then decode fully.
+    """
+    i, n = 0, len(value)
+    for _ in range(2):
+        if i >= n:
+            return None
+        tag = value[i]
+        i += 1
+        if tag not in (0x08, 0x10):
+            return None
+        shift = result = 0
+        while True:
+            if i >= n or shift > 63:
+                return None
+            b = value[i]
+            i += 1
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                break
+            shift += 7
+        if tag == 0x10:
+            result &= (1 << 64) - 1  # a varint of 10 bytes may carry more than 64 bits
+            if result >= 1 << 63:
+                result -= 1 << 64
+            return result if result >= 0 else None  # a TSO is never negative: decode fully
+    return None
 
 
 class Decoder:
@@ -269,4 +297,4 @@ class Decoder:
         return rows
 
 
-__all__ = ["Decoder", "DrainerDecodeError"]
+__all__ = ["Decoder", "DrainerDecodeError", "peek_commit_ts"]

@@ -27,13 +27,7 @@ from tidb2mysql.events import DDL, Op, TableSchema, Txn
 
 
 def _encoders(schema: TableSchema, zone: Any) -> list:
-    n = len(schema.columns)
-    flen = schema.flen or (0,) * n
-    dec = schema.decimal or (0,) * n
-    unsigned = set(schema.unsigned)
-    if len(schema.types) != n or len(flen) != n or len(dec) != n:
-        raise ValueError(f"table {schema.qualified}: columns, types, flen and decimal differ in length")
-    return [encoder_for(schema.types[i], flen[i], dec[i], i in unsigned, zone) for i in range(n)]
+    return [encoder_for(t, flen, dec, uns, zone) for t, flen, dec, uns in schema.column_specs()]
 
 
 def _fill_row(out: Any, values: Any, encoders: list, schema: TableSchema, where: str) -> None:

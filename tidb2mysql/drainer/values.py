@@ -129,7 +129,11 @@ def _bytes(c: Any) -> bytes:
 
 
 def _dec_decimal(c: Any) -> Decimal | str:
-    s = _string(c)
+    return parse_decimal(_string(c))
+
+
+def parse_decimal(s: str) -> Decimal:
+    """TiDB's DECIMAL text -> Decimal (finite only)."""
     try:
         d = Decimal(s)
     except InvalidOperation:
@@ -148,7 +152,11 @@ def _zero_part_date(s: str) -> bool:
 
 
 def _dec_date(c: Any) -> date | str:
-    s = _string(c)
+    return parse_date(_string(c))
+
+
+def parse_date(s: str) -> date | str:
+    """``YYYY-MM-DD`` -> date; zero and partial-zero dates stay str."""
     if _DATE_RE.fullmatch(s) is None:
         raise ValueError(f"invalid DATE text {s!r}")
     try:
@@ -159,7 +167,8 @@ def _dec_date(c: Any) -> date | str:
         raise ValueError(f"invalid DATE text {s!r}") from None
 
 
-def _parse_datetime(s: str, kind: str) -> datetime | str:
+def parse_datetime(s: str, kind: str = "DATETIME") -> datetime | str:
+    """``YYYY-MM-DD hh:mm:ss[.ffffff]`` -> naive datetime; zero dates stay str."""
     if _DATETIME_RE.fullmatch(s) is None:
         raise ValueError(f"invalid {kind} text {s!r}")
     try:
@@ -171,26 +180,34 @@ def _parse_datetime(s: str, kind: str) -> datetime | str:
 
 
 def _dec_datetime(c: Any) -> datetime | str:
-    return _parse_datetime(_string(c), "DATETIME")
+    return parse_datetime(_string(c), "DATETIME")
 
 
 def _timestamp_decoder(zone: ZoneInfo | None) -> ColumnDecoder:
     if zone is None:  # Drainer runs in UTC: nothing to convert
         def dec(c: Any) -> datetime | str:
-            return _parse_datetime(_string(c), "TIMESTAMP")
+            return parse_datetime(_string(c), "TIMESTAMP")
         return dec
 
     def dec_zoned(c: Any) -> datetime | str:
-        v = _parse_datetime(_string(c), "TIMESTAMP")
-        if type(v) is str:
-            return v  # zero timestamps are not zone-converted
-        return v.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+        return timestamp_to_utc(parse_datetime(_string(c), "TIMESTAMP"), zone)
 
     return dec_zoned
 
 
+def timestamp_to_utc(v: datetime | str, zone: ZoneInfo | None) -> datetime | str:
+    """A TIMESTAMP read as wall time in ``zone`` -> naive UTC (zero timestamps unchanged)."""
+    if zone is None or type(v) is str:
+        return v  # zero timestamps are not zone-converted
+    return v.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
+
+
 def _dec_time(c: Any) -> timedelta:
-    s = _string(c)
+    return parse_time(_string(c))
+
+
+def parse_time(s: str) -> timedelta:
+    """``[-]hh:mm:ss[.ffffff]`` (TiDB's Duration text) -> timedelta."""
     m = _TIME_RE.fullmatch(s)
     if m is None:
         raise ValueError(f"invalid TIME text {s!r}")
@@ -203,7 +220,10 @@ def _dec_time(c: Any) -> timedelta:
 
 
 def _dec_year(c: Any) -> int:
-    s = _string(c)
+    return parse_year(_string(c))
+
+
+def parse_year(s: str) -> int:
     if _YEAR_RE.fullmatch(s) is None:
         raise ValueError(f"invalid YEAR text {s!r}")
     return int(s)
@@ -277,18 +297,25 @@ def _check_type(v: Any, types: tuple[type, ...], what: str) -> None:
         raise ValueError(f"{what} value must be {'/'.join(t.__name__ for t in types)}, got {v!r}")
 
 
-def _enc_int(v: Any, c: Any) -> None:
+def check_int(v: Any, unsigned: bool = False) -> int:
+    """An integer column's value: an int in the int64 (or uint64) range."""
+    if unsigned:
+        _check_type(v, (int,), "unsigned integer")
+        if not 0 <= v <= UINT64_MAX:
+            raise ValueError(f"unsigned integer {v} out of the uint64 range")
+        return v
     _check_type(v, (int,), "integer")
     if not INT64_MIN <= v <= INT64_MAX:
         raise ValueError(f"signed integer {v} out of the int64 range")
-    c.int64_value = v
+    return v
+
+
+def _enc_int(v: Any, c: Any) -> None:
+    c.int64_value = check_int(v)
 
 
 def _enc_uint(v: Any, c: Any) -> None:
-    _check_type(v, (int,), "unsigned integer")
-    if not 0 <= v <= UINT64_MAX:
-        raise ValueError(f"unsigned integer {v} out of the uint64 range")
-    c.uint64_value = v
+    c.uint64_value = check_int(v, True)
 
 
 def _finite(v: Any, what: str) -> float:
@@ -299,22 +326,32 @@ def _finite(v: Any, what: str) -> float:
     return v
 
 
-def _enc_double(v: Any, c: Any) -> None:
-    c.double_value = _finite(v, "DOUBLE")
+def check_double(v: Any) -> float:
+    return _finite(v, "DOUBLE")
 
 
-def _enc_float(v: Any, c: Any) -> None:
+def check_float32(v: Any) -> float:
+    """A FLOAT column's value: finite, rounded to float32 and widened like TiDB."""
     v = _finite(v, "FLOAT")
     try:
-        c.double_value = struct.unpack("<f", struct.pack("<f", v))[0]  # widen like TiDB
+        return struct.unpack("<f", struct.pack("<f", v))[0]
     except OverflowError:
         raise ValueError(f"FLOAT value {v!r} out of the float32 range") from None
 
 
-def _decimal_encoder(scale: int) -> Encoder:
+def _enc_double(v: Any, c: Any) -> None:
+    c.double_value = check_double(v)
+
+
+def _enc_float(v: Any, c: Any) -> None:
+    c.double_value = check_float32(v)
+
+
+def decimal_text_renderer(scale: int) -> Callable[[Any], str]:
+    """Native DECIMAL -> TiDB's text for a column of ``scale`` fractional digits."""
     quantum = Decimal(1).scaleb(-scale) if scale >= 0 else None
 
-    def enc(v: Any, c: Any) -> None:
+    def text(v: Any) -> str:
         _check_type(v, (Decimal, int), "DECIMAL")
         d = Decimal(v)
         if not d.is_finite():
@@ -326,19 +363,34 @@ def _decimal_encoder(scale: int) -> Encoder:
             d = q
         if d.is_zero():
             d = abs(d)  # TiDB never prints a negative zero
-        c.string_value = format(d, "f")
+        return format(d, "f")
+
+    return text
+
+
+def _decimal_encoder(scale: int) -> Encoder:
+    text = decimal_text_renderer(scale)
+
+    def enc(v: Any, c: Any) -> None:
+        c.string_value = text(v)
 
     return enc
+
+
+def check_bit(v: Any, flen: int) -> int:
+    """A BIT(flen) value: an int that fits the column's bytes (flen 0 = unknown: 64 bits)."""
+    nbytes = (flen + 7) // 8 if flen > 0 else 8
+    _check_type(v, (int,), "BIT")
+    if not 0 <= v < (1 << (nbytes * 8)):
+        raise ValueError(f"BIT value {v} does not fit BIT({flen})")
+    return v
 
 
 def _bit_encoder(flen: int) -> Encoder:
     nbytes = (flen + 7) // 8 if flen > 0 else 8
 
     def enc(v: Any, c: Any) -> None:
-        _check_type(v, (int,), "BIT")
-        if not 0 <= v < (1 << (nbytes * 8)):
-            raise ValueError(f"BIT value {v} does not fit BIT({flen})")
-        c.bytes_value = v.to_bytes(nbytes, "big")
+        c.bytes_value = check_bit(v, flen).to_bytes(nbytes, "big")
 
     return enc
 
@@ -354,13 +406,16 @@ def _frac(us: int, fsp: int, what: str, v: Any) -> str:
     return "." + digits[:fsp]
 
 
-def _enc_date(v: Any, c: Any) -> None:
+def date_text(v: Any) -> str:
     if isinstance(v, str):
-        c.string_value = _zero_date_text(v, _DATE_RE, "DATE")
-        return
+        return _zero_date_text(v, _DATE_RE, "DATE")
     if isinstance(v, datetime) or not isinstance(v, date):
         raise ValueError(f"DATE value must be datetime.date or a zero-date str, got {v!r}")
-    c.string_value = f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+
+
+def _enc_date(v: Any, c: Any) -> None:
+    c.string_value = date_text(v)
 
 
 def _zero_date_text(v: str, pattern: re.Pattern, what: str) -> str:
@@ -376,76 +431,104 @@ def _datetime_text(v: datetime, fsp: int, what: str) -> str:
     )
 
 
+def datetime_text(v: Any, fsp: int) -> str:
+    """Native DATETIME -> TiDB's text with ``fsp`` fractional digits."""
+    if isinstance(v, str):
+        return _zero_date_text(v, _DATETIME_RE, "DATETIME")
+    if not isinstance(v, datetime) or v.tzinfo is not None:
+        raise ValueError(f"DATETIME value must be a naive datetime, got {v!r}")
+    return _datetime_text(v, fsp, "DATETIME")
+
+
+def timestamp_text(v: Any, fsp: int, zone: ZoneInfo | None) -> str:
+    """Native TIMESTAMP (naive UTC) -> TiDB's text as wall time in ``zone``."""
+    if isinstance(v, str):
+        return _zero_date_text(v, _DATETIME_RE, "TIMESTAMP")
+    if not isinstance(v, datetime) or v.tzinfo is not None:
+        raise ValueError(f"TIMESTAMP value must be a naive UTC datetime, got {v!r}")
+    if zone is not None:
+        v = v.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
+    return _datetime_text(v, fsp, "TIMESTAMP")
+
+
 def _datetime_encoder(fsp: int) -> Encoder:
     def enc(v: Any, c: Any) -> None:
-        if isinstance(v, str):
-            c.string_value = _zero_date_text(v, _DATETIME_RE, "DATETIME")
-            return
-        if not isinstance(v, datetime) or v.tzinfo is not None:
-            raise ValueError(f"DATETIME value must be a naive datetime, got {v!r}")
-        c.string_value = _datetime_text(v, fsp, "DATETIME")
+        c.string_value = datetime_text(v, fsp)
 
     return enc
 
 
 def _timestamp_encoder(fsp: int, zone: ZoneInfo | None) -> Encoder:
     def enc(v: Any, c: Any) -> None:
-        if isinstance(v, str):
-            c.string_value = _zero_date_text(v, _DATETIME_RE, "TIMESTAMP")
-            return
-        if not isinstance(v, datetime) or v.tzinfo is not None:
-            raise ValueError(f"TIMESTAMP value must be a naive UTC datetime, got {v!r}")
-        if zone is not None:
-            v = v.replace(tzinfo=_UTC).astimezone(zone).replace(tzinfo=None)
-        c.string_value = _datetime_text(v, fsp, "TIMESTAMP")
+        c.string_value = timestamp_text(v, fsp, zone)
 
     return enc
 
 
 def _time_encoder(fsp: int) -> Encoder:
     def enc(v: Any, c: Any) -> None:
-        if not isinstance(v, timedelta):
-            raise ValueError(f"TIME value must be datetime.timedelta, got {v!r}")
-        us = (v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds
-        sign = "-" if us < 0 else ""
-        us = abs(us)
-        secs, frac = divmod(us, 1_000_000)
-        h, rest = divmod(secs, 3600)
-        m, s = divmod(rest, 60)
-        if h > 838:
-            raise ValueError(f"TIME value {v!r} outside -838:59:59..838:59:59")
-        c.string_value = f"{sign}{h:02d}:{m:02d}:{s:02d}" + _frac(frac, fsp, "TIME", v)
+        c.string_value = time_text(v, fsp)
 
     return enc
 
 
-def _enc_year(v: Any, c: Any) -> None:
+def time_text(v: Any, fsp: int) -> str:
+    """Native TIME (timedelta) -> TiDB's Duration text with ``fsp`` fractional digits."""
+    if not isinstance(v, timedelta):
+        raise ValueError(f"TIME value must be datetime.timedelta, got {v!r}")
+    us = (v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds
+    sign = "-" if us < 0 else ""
+    us = abs(us)
+    secs, frac = divmod(us, 1_000_000)
+    h, rest = divmod(secs, 3600)
+    m, s = divmod(rest, 60)
+    if h > 838:
+        raise ValueError(f"TIME value {v!r} outside -838:59:59..838:59:59")
+    return f"{sign}{h:02d}:{m:02d}:{s:02d}" + _frac(frac, fsp, "TIME", v)
+
+
+def check_year(v: Any) -> int:
     _check_type(v, (int,), "YEAR")
     if not (v == 0 or 1901 <= v <= 2155):
         raise ValueError(f"YEAR value {v} outside 0 and 1901..2155")
-    c.string_value = str(v)
+    return v
+
+
+def _enc_year(v: Any, c: Any) -> None:
+    c.string_value = str(check_year(v))
+
+
+def check_text(v: Any, what: str = "text") -> str:
+    _check_type(v, (str,), what)
+    return v
+
+
+def check_bytes(v: Any) -> bytes:
+    _check_type(v, (bytes,), "binary")
+    return v
 
 
 def _enc_text(v: Any, c: Any) -> None:
-    _check_type(v, (str,), "text")
-    c.string_value = v
+    c.string_value = check_text(v)
 
 
 def _enc_bytes(v: Any, c: Any) -> None:
-    _check_type(v, (bytes,), "binary")
-    c.bytes_value = v
+    c.bytes_value = check_bytes(v)
 
 
 def _enc_json(v: Any, c: Any) -> None:
-    _check_type(v, (str,), "JSON")
-    c.bytes_value = v.encode("utf-8")
+    c.bytes_value = check_text(v, "JSON").encode("utf-8")
 
 
-def _enc_enum_set(v: Any, c: Any) -> None:
+def check_enum_set(v: Any) -> int:
     _check_type(v, (int,), "ENUM/SET")
     if not 0 <= v <= UINT64_MAX:
         raise ValueError(f"ENUM/SET value {v} out of range")
-    c.uint64_value = v
+    return v
+
+
+def _enc_enum_set(v: Any, c: Any) -> None:
+    c.uint64_value = check_enum_set(v)
 
 
 def encoder_for(mysql_type: str, flen: int, decimal: int, unsigned: bool, zone: ZoneInfo | None) -> Encoder:
@@ -484,6 +567,25 @@ def encoder_for(mysql_type: str, flen: int, decimal: int, unsigned: bool, zone: 
 
 __all__ = [
     "BINARY_TYPES",
+    "check_bit",
+    "check_bytes",
+    "check_double",
+    "check_enum_set",
+    "check_float32",
+    "check_int",
+    "check_text",
+    "check_year",
+    "date_text",
+    "datetime_text",
+    "decimal_text_renderer",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
+    "parse_time",
+    "parse_year",
+    "time_text",
+    "timestamp_text",
+    "timestamp_to_utc",
     "FLOAT_TYPES",
     "INT_TYPES",
     "TEXT_TYPES",

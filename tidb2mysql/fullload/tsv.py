@@ -91,7 +91,9 @@ def page_text_sql(tp, rows_sql_where: str, limit: int) -> str:
     order = ", ".join(f"`_k{i}`" for i in range(len(keys)))
     inner = (f"SELECT {inner_keys}, {line_expr(tp.columns, tp.types)} AS `_l` {rows_sql_where}"
              f" ORDER BY {', '.join(keys)} LIMIT {int(limit)}")
-    return f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR X'0A') FROM ({inner}) AS `_p`"
+    # TiDB's parser takes only a quoted string after SEPARATOR (not X'0A'): a raw line feed
+    # between quotes, which no sql_mode reads differently.
+    return f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR '\n') FROM ({inner}) AS `_p`"
 
 
 def row_text_sql(tp, rows_sql_where: str, limit: Optional[int]) -> str:

@@ -1,21 +1,23 @@
-"""The simulated TiDB workload: run it on the source, publish Drainer messages for it.
+"""The simulated TiDB workload: run it on the source, publish Drainer messages for it (or, with
+``output``, TiCDC's canal-json / open-protocol messages: ``simulator/ticdc.py``).
 
 Row images are read back from the source inside each transaction (``SELECT ... FOR UPDATE``
 before a change, ``SELECT`` after it), so a message always describes what the source holds,
 whatever the server did to the value (rounding a FLOAT, trimming a CHAR, clipping a
-TIMESTAMP). Just before COMMIT, each transaction upserts its commit_ts into
-``_tidb2mysql_sim.tso`` (never published): a consistent snapshot of the source then knows
-exactly which commit_ts it contains, which is how the full load hands over to replication.
+TIMESTAMP, an AUTO_RANDOM key TiDB chose). Commit TSOs and DDL jobs come from the source
+(``simulator/source.py``): on a real TiDB, the commit_ts TiDB assigned and the DDL jobs TiDB
+recorded; on the MariaDB stand-in, our own TSO clock, recorded in ``_tidb2mysql_sim.tso``
+inside each transaction (never published) so a consistent snapshot knows which commit_ts it
+contains - the stand-in's full-load hand-over.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -26,12 +28,12 @@ from tidb2mysql.events import DDL, Op, RowChange, TableChanges, Txn
 from tidb2mysql.kafka_settings import admin_config, producer_config
 from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
-from tidb2mysql.simulator.tso import TsoClock
+from tidb2mysql.simulator.source import DDLJob, make_source
+from tidb2mysql.simulator.ticdc import TiCDCOptions, TiCDCPublisher
 from tidb2mysql.simulator.values import bogus_generated_value, random_value, to_native
 
 log = logging.getLogger(__name__)
 
-META_DB = "_tidb2mysql_sim"
 SESSION_SQL_MODE = "NO_ENGINE_SUBSTITUTION"  # zero dates allowed, as TiDB allows them without strict mode
 TIDB_TABLE_SUFFIX = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -53,7 +55,23 @@ class SimulatorOptions:
     redeliver: float = 0.0  # per message: probability of a "Drainer restart" re-sending 1..20 messages
     drop_existing: bool = True
     setup_only: bool = False
-    special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen
+    special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen (+ autorand on TiDB)
+    # "tidb": a real TiDB gives commit TSOs and DDL jobs; "mariadb": the stand-in; "auto": by VERSION()
+    source: str = "auto"
+    # Called before each transaction; True ends the run early (a test stops the workload once
+    # what it waits for has happened, instead of guessing a duration).
+    should_stop: Optional[Callable[[], bool]] = None
+    # What to publish: "drainer", "ticdc-canal-json", "ticdc-open-protocol"; "" = the config's
+    # [input] format (so the flow reading the same config reads what is published).
+    output: str = ""
+    # TiCDC only (simulator/ticdc.py): partitions of a topic the simulator creates (an
+    # existing topic keeps its count, as TiCDC does), the partition dispatcher, a watermark on
+    # every partition after every N transactions and/or every M ms, open-protocol batch size.
+    partitions: int = 1
+    dispatcher: str = "table"
+    watermark_every: int = 1
+    watermark_ms: float = 0.0
+    batch_size: int = 16
 
 
 @dataclass
@@ -68,6 +86,7 @@ class SimulationSummary:
     databases: list = field(default_factory=list)
     tables: list = field(default_factory=list)  # qualified names existing at the end
     seconds: float = 0.0
+    output: str = "drainer"  # the message format published
 
 
 OLTP_COLUMNS = (
@@ -93,20 +112,6 @@ def _create_table_text(name: str, columns: str, pk: str, extra: str, rng: random
     if pk:
         tidb = ""  # SHARD_ROW_ID_BITS needs a table without a clustered integer key in TiDB
     return f"create table {quote_ident(name)} ({columns}{pk_clause}{extra}){TIDB_TABLE_SUFFIX}{tidb}"
-
-
-_TIDB_VERSIONED_COMMENT = re.compile(r"\s*/\*!9\d{4}\b.*?\*/", re.S)
-
-
-def executable_text(query: str) -> str:
-    """The MariaDB-valid form of a TiDB-flavoured DDL text.
-
-    TiDB's binlog wraps SHARD_ROW_ID_BITS / PRE_SPLIT_REGIONS in ``/*!90000 ... */``; MariaDB
-    10.11 (version 101100 > 90000) would *execute* such a comment, so the simulator removes it
-    before running the statement on the source. ``/*T! ... */`` comments stay: every MySQL
-    flavour ignores them. The published text keeps everything, as Drainer would.
-    """
-    return _TIDB_VERSIONED_COMMENT.sub("", query)
 
 
 # Values of the key-less table's text column: duplicates, and pairs a collation calls equal
@@ -153,47 +158,51 @@ class Simulator:
         self.rng = random.Random(opts.seed)
         self.topic = cfg.kafka.topic
         self.time_zone = cfg.drainer.time_zone
+        self.output = opts.output or cfg.input.format
         self.databases = list(opts.databases) or [f"sim_{opts.seed}"]
         self.conn = db.connect(cfg.source, autocommit=False)
         with self.conn.cursor() as cur:
             cur.execute(f"SET SESSION time_zone = '+00:00', SESSION sql_mode = '{SESSION_SQL_MODE}'")
-        self.summary = SimulationSummary(databases=list(self.databases))
+        self.summary = SimulationSummary(databases=list(self.databases), output=self.output)
         self.tables: dict[tuple[str, str], _Table] = {}
         self.views: list[tuple[str, str]] = []
         self.extra_dbs: list[str] = []
         self.counter = 0
         self.sent: list[bytes] = []
         self.errors: list[str] = []
-        self._ensure_topic()
+        self.partitions = self._ensure_topic()
+        self.ticdc: Optional[TiCDCPublisher] = None
+        if self.output != "drainer":
+            self.time_zone = cfg.input.time_zone  # the changefeed's zone renders TIMESTAMPs
+            self.ticdc = TiCDCPublisher(TiCDCOptions(self.output, self.partitions, opts.dispatcher,
+                                                     opts.batch_size), self.time_zone)
+        # per partition: (key, value, is a watermark) of the last messages, for redeliveries
+        self.sent_by_partition: dict[int, list[tuple[Optional[bytes], bytes, bool]]] = {}
+        self._since_watermark = 0
+        self._watermark_at = time.monotonic()
+        self._last_ts = 0
+        self._watermarked_ts = 0
         self.producer = Producer(producer_config(cfg.kafka, **{"enable.idempotence": True, "linger.ms": 5}))
-        self.clock = TsoClock(self._stored_tso())
+        self.source = make_source(opts.source, self.conn, self.topic)
 
     # -- infrastructure ------------------------------------------------------------------
 
-    def _ensure_topic(self) -> None:
+    def _ensure_topic(self) -> int:
+        """Create the topic if missing; returns its partition count (TiCDC uses what exists)."""
         admin = AdminClient(admin_config(self.cfg.kafka))
         md = admin.list_topics(timeout=30)
         if self.topic in md.topics and not md.topics[self.topic].error:
-            return
-        futures = admin.create_topics([NewTopic(self.topic, num_partitions=1, replication_factor=1)])
+            return len(md.topics[self.topic].partitions)
+        n = 1 if self.output == "drainer" else self.opts.partitions
+        futures = admin.create_topics([NewTopic(self.topic, num_partitions=n, replication_factor=1)])
         try:
             futures[self.topic].result(30)
         except KafkaException as e:
             if "TOPIC_ALREADY_EXISTS" not in str(e):
                 raise
-
-    def _stored_tso(self) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{META_DB}`")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS `{META_DB}`.tso (topic VARCHAR(249) PRIMARY KEY, commit_ts BIGINT NOT NULL)")
-            cur.execute(f"SELECT commit_ts FROM `{META_DB}`.tso WHERE topic=%s", (self.topic,))
-            row = cur.fetchone()
-        self.conn.commit()
-        return int(row[0]) if row else 0
-
-    def _record_tso(self, cur, ts: int) -> None:
-        cur.execute(f"INSERT INTO `{META_DB}`.tso (topic, commit_ts) VALUES (%s, %s)"
-                    " ON DUPLICATE KEY UPDATE commit_ts = VALUES(commit_ts)", (self.topic, ts))
+            md = admin.list_topics(self.topic, timeout=30)
+            return len(md.topics[self.topic].partitions)
+        return n
 
     def _on_delivery(self, err, msg) -> None:
         if err is not None:
@@ -218,7 +227,75 @@ class Simulator:
         if self.errors:
             raise RuntimeError(f"Kafka delivery failed: {self.errors[0]}")
 
+    # -- what TiCDC publishes (simulator/ticdc.py) ---------------------------------------------
+
+    def _publish_txn(self, txn: Txn) -> int:
+        """Publish one transaction in the output format; returns the bytes published."""
+        if self.ticdc is None:
+            value = encode_txn(txn, self.time_zone)
+            self._publish(value, txn.commit_ts)
+            return len(value)
+        size = self._emit(self.ticdc.txn(txn), txn.commit_ts)
+        self._since_watermark += 1
+        every, ms = self.opts.watermark_every, self.opts.watermark_ms
+        if (every and self._since_watermark >= every) or (ms and (time.monotonic() - self._watermark_at) * 1000 >= ms):
+            self._watermark()
+        return size
+
+    def _publish_ddl(self, ddl: DDL) -> None:
+        if self.ticdc is None:
+            self._publish(encode_ddl(ddl), ddl.commit_ts)
+        else:
+            self._emit(self.ticdc.ddl(ddl), ddl.commit_ts)
+
+    def _watermark(self) -> None:
+        """TiCDC's resolved ts on every partition: everything up to the last commit_ts is out."""
+        if self.ticdc is not None and self._last_ts > self._watermarked_ts:
+            self._emit(self.ticdc.watermark(self._last_ts), self._last_ts, watermark=True)
+            self._watermarked_ts = self._last_ts
+        self._since_watermark = 0
+        self._watermark_at = time.monotonic()
+
+    def _emit(self, messages: list, ts: int, watermark: bool = False) -> int:
+        size = 0
+        for partition, key, value in messages:
+            self.producer.produce(self.topic, value, key=key, partition=partition, on_delivery=self._on_delivery)
+            buf = self.sent_by_partition.setdefault(partition, [])
+            buf.append((key, value, watermark))
+            if len(buf) > 200:
+                del buf[0]
+            size += len(value) + (len(key) if key else 0)
+        self.producer.poll(0)
+        s = self.summary
+        s.messages += len(messages)
+        if not watermark:
+            s.first_commit_ts = s.first_commit_ts or ts
+            s.last_commit_ts = ts
+            self._last_ts = ts
+        if self.opts.redeliver and self.rng.random() < self.opts.redeliver:
+            self._redeliver()
+        if self.errors:
+            raise RuntimeError(f"Kafka delivery failed: {self.errors[0]}")
+        return size
+
+    def _redeliver(self) -> None:
+        """A TiCDC restart: it resumes from an earlier checkpoint, so every partition gets
+        again everything from one of its last watermarks on (that watermark included, then
+        rows, DDL and watermarks after it). TiCDC is at-least-once; docs/ticdc.md."""
+        back = self.rng.randint(1, 3)
+        s = self.summary
+        for partition, buf in self.sent_by_partition.items():
+            marks = [i for i, (_k, _v, wm) in enumerate(buf) if wm]
+            if not marks:
+                continue
+            start = marks[-min(back, len(marks))]
+            for key, value, _wm in buf[start:]:
+                self.producer.produce(self.topic, value, key=key, partition=partition, on_delivery=self._on_delivery)
+            s.messages += len(buf) - start
+            s.redelivered += len(buf) - start
+
     def close(self) -> None:
+        self._watermark()  # TiCDC's checkpoint reaches the last commit_ts
         remaining = self.producer.flush(120)
         if remaining or self.errors:
             raise RuntimeError(f"Kafka delivery failed ({remaining} undelivered): {self.errors[:1]}")
@@ -230,22 +307,17 @@ class Simulator:
 
     # -- DDL ---------------------------------------------------------------------------------
 
-    def ddl(self, schema: str, table: str, query: str, refresh: Optional[tuple[str, str, str]] = None) -> None:
-        """Run a DDL on the source and publish it (Drainer: one message per DDL job)."""
-        with self.conn.cursor() as cur:
-            if schema and not query.lower().startswith(("create database", "drop database")):
-                cur.execute(f"USE {quote_ident(schema)}")
-            cur.execute(executable_text(query))
-        self.conn.commit()
+    def ddl(self, schema: str, table: str, query: str, refresh: Optional[tuple[str, str, str]] = None,
+            tables: Optional[list[str]] = None) -> None:
+        """Run a DDL on the source and publish it (Drainer: one message per DDL job; ``tables``
+        names the tables of a multi-table statement, one job each)."""
+        jobs: list[DDLJob] = self.source.run_ddl(schema, table, query, tables)
         if refresh:
             db_, name, kind = refresh
             self.tables[(db_, name)] = self._load(db_, name, kind, self.tables.get((db_, name)))
-        ts = self.clock.next()
-        with self.conn.cursor() as cur:
-            self._record_tso(cur, ts)
-        self.conn.commit()
-        self._publish(encode_ddl(DDL(ts, schema, table, query)), ts)
-        self.summary.ddls += 1
+        for job in jobs:
+            self._publish_ddl(DDL(job.commit_ts, job.schema, job.table, job.query))
+            self.summary.ddls += 1
 
     def _load(self, database: str, name: str, kind: str, old: Optional[_Table]) -> _Table:
         t = _Table(read_table(self.conn, database, name), kind)
@@ -276,6 +348,8 @@ class Simulator:
                 self._create(d, "ukonly", "code varchar(20) not null, v int", "", ", unique key uk_code (code)",
                              "ukonly")
                 self._create(d, "gen", "id int not null, x int, y int generated always as (x * 2) virtual", "id", "", "gen")
+                if self.source.kind == "tidb":  # keys TiDB chooses (random shard bits): read back, never ours
+                    self._create(d, "autorand", "id bigint not null auto_random(5), v int", "id", "", "autorand")
 
     def _create(self, database: str, name: str, columns: str, pk: str, extra: str, kind: str) -> None:
         self.ddl(database, name, _create_table_text(name, columns, pk, extra, self.rng), (database, name, kind))
@@ -344,13 +418,7 @@ class Simulator:
         elif kind == "drop_two_tables":
             a, b = rng.sample(extras, 2)
             q = f"drop table {quote_ident(a.meta.name)}, {quote_ident(b.meta.name)}"
-            self.ddl(d, a.meta.name, q)  # TiDB: one DDL job per table, each with the full text
-            ts = self.clock.next()
-            with self.conn.cursor() as cur:
-                self._record_tso(cur, ts)
-            self.conn.commit()
-            self._publish(encode_ddl(DDL(ts, d, b.meta.name, q)), ts)
-            self.summary.ddls += 1
+            self.ddl(d, a.meta.name, q, tables=[a.meta.name, b.meta.name])  # TiDB: one job per table
             del self.tables[(d, a.meta.name)], self.tables[(d, b.meta.name)]
         elif kind == "create_view":
             base = rng.choice(oltp) if oltp else None
@@ -401,8 +469,9 @@ class Simulator:
         return tuple(to_native(c, v) for c, v in zip(t.meta.columns, row))
 
     def _image(self, t: _Table, row: tuple, op: str) -> tuple:
-        """Drainer's generated-column trap: bogus on insert, NULL on update, real on delete."""
-        if t.kind != "gen":
+        """Drainer's generated-column trap: bogus on insert, NULL on update, real on delete.
+        (TiCDC sends a stored generated column's real value: no trap.)"""
+        if t.kind != "gen" or self.ticdc is not None:
             return row
         out = list(row)
         for i, c in enumerate(t.meta.columns):
@@ -417,6 +486,8 @@ class Simulator:
             vals[c.name] = random_value(c, rng, edge if t.kind == "all_types" else edge / 5, width)
         if t.kind == "composite":
             vals["a"], vals["b"] = self._next(), f"k{self.rng.randrange(1000)}"
+        elif t.kind == "autorand":
+            vals.pop("id", None)  # TiDB assigns it
         elif t.meta.pk:
             vals[t.meta.columns[t.meta.pk[0]].name] = self._next()
         if t.kind == "uniq":
@@ -432,6 +503,8 @@ class Simulator:
         return vals
 
     def insert(self, t: _Table, n: int, out: list[RowChange]) -> None:
+        if t.kind == "autorand":
+            return self._insert_auto_random(t, n, out)
         rows = [self._new_row(t) for _ in range(n)]
         cols, _ = self._values_sql(t, rows[0])
         values = ", ".join(self._values_sql(t, r)[1] for r in rows)
@@ -448,6 +521,18 @@ class Simulator:
             key = tuple(r[nm] for nm in names)
             t.add_key(key)
             out.append(RowChange(Op.INSERT, self._image(t, self._read(t, key), "insert"), None))
+
+    def _insert_auto_random(self, t: _Table, n: int, out: list[RowChange]) -> None:
+        """One row per statement: LAST_INSERT_ID() is then exactly the key TiDB chose."""
+        ref = f"{quote_ident(t.meta.database)}.{quote_ident(t.meta.name)}"
+        for _ in range(n):
+            cols, values = self._values_sql(t, self._new_row(t))
+            with self.conn.cursor() as cur:
+                cur.execute(f"INSERT INTO {ref} ({cols}) VALUES {values}")
+                cur.execute("SELECT LAST_INSERT_ID()")
+                key = (int(cur.fetchone()[0]),)
+            t.add_key(key)
+            out.append(RowChange(Op.INSERT, self._read(t, key), None))
 
     def _ukonly_change(self, t: _Table, out: list[RowChange], op: str) -> None:
         """ukonly: change the value (update), the key itself (key), or delete a row."""
@@ -524,7 +609,7 @@ class Simulator:
     def pk_update(self, t: _Table, out: list[RowChange]) -> None:
         if t.kind == "ukonly":
             return self._ukonly_change(t, out, "key")
-        if not t.keys or len(t.meta.pk) != 1 or t.kind == "nokey":
+        if not t.keys or len(t.meta.pk) != 1 or t.kind in ("nokey", "autorand"):
             return self.update(t, out)
         key = self.rng.choice(t.keys)
         new_key = (self._next(),)
@@ -588,11 +673,8 @@ class Simulator:
         if not tables:
             self.conn.rollback()
             return
-        ts = self.clock.next()
-        with self.conn.cursor() as cur:
-            self._record_tso(cur, ts)
-        self.conn.commit()
-        self._publish(encode_txn(Txn(ts, tables), self.time_zone), ts)
+        ts = self.source.commit()
+        self._publish_txn(Txn(ts, tables))
         self.summary.txns += 1
         self.summary.rows += sum(len(tc.rows) for tc in tables)
 
@@ -604,6 +686,8 @@ class Simulator:
             deadline = t0 + opts.duration_s if opts.txns == 0 else None
             next_ddl = self._ddl_gap()
             while (self.summary.txns < opts.txns) if deadline is None else (time.monotonic() < deadline):
+                if opts.should_stop is not None and opts.should_stop():
+                    break
                 if opts.rate:
                     due = t0 + self.summary.txns / opts.rate
                     delay = due - time.monotonic()
@@ -670,11 +754,7 @@ def publish_big_transaction(cfg, database: str, rows: int, payload_bytes: int, t
                 cur.execute(f"INSERT INTO {quote_ident(database)}.{quote_ident(table)} (id, payload) VALUES "
                             + ", ".join(f"({k}, {literal(p)})" for k, p in batch))
                 batch = []
-    ts = sim.clock.next()
-    with sim.conn.cursor() as cur:
-        sim._record_tso(cur, ts)
-    sim.conn.commit()
-    value = encode_txn(Txn(ts, [TableChanges(t.meta.schema, changes)]), sim.time_zone)
-    sim._publish(value, ts)
+    ts = sim.source.commit()
+    size = sim._publish_txn(Txn(ts, [TableChanges(t.meta.schema, changes)]))
     sim.close()
-    return ts, len(value)
+    return ts, size
