@@ -147,7 +147,7 @@ def drop_job(stack_config, job: str) -> None:
     conn = stack.connect(stack_config.target)
     try:
         with conn.cursor() as cur:
-            for t in ("full_load_job", "full_load_chunks", "full_load_lanes"):
+            for t in ("full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes"):
                 cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job = %s", (job,))
     finally:
         conn.close()
@@ -239,7 +239,12 @@ def test_value_the_target_cannot_hold_stops_with_table_chunk_and_key(stack_confi
     # the writer makes every warning an error and names the row (the insert path: 1406).
     assert (f"table {source_db}.narrow, chunk 0: writing 5 rows failed (first row key (6,)): (1265) Data truncated "
             f"for column 'v' at row 2 (key (7,))") in text
-    assert "run the same command again to resume" in text
+    # issue 20: ONE line, no traceback / Rust panic, and no "run again to resume" (it would fail the same way)
+    assert "Traceback" not in text and "panicked" not in text and "stack backtrace" not in text, text
+    errors = [ln for ln in text.splitlines() if ln.startswith("tidb2mysql full-load:")]
+    assert len(errors) == 1 and "(1265) Data truncated" in errors[0], text
+    assert "fail the same way" in errors[0] and "column definitions" in errors[0]
+    assert "run the same command again to resume" not in text
     with stack.connect(stack_config.target, mirror_db) as tgt, tgt.cursor() as cur:
         cur.execute("SELECT COUNT(*), MAX(id) FROM narrow")
         assert cur.fetchone() == (5, 5)  # the pages before the bad one are in; nothing after

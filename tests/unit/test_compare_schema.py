@@ -141,6 +141,10 @@ def test_tidb_auto_random_is_not_a_difference_but_auto_increment_is():
     assert sig(tidb, TIDB, MYSQL, mysql) == sig(mysql, MYSQL, TIDB, tidb)
     tidb_ai = Col("id", 1, "bigint(20)", False, None, None, None, "auto_increment", None)
     assert sig(tidb_ai, TIDB, MYSQL, mysql) != sig(mysql, MYSQL, TIDB, tidb_ai)
+    # [ddl] auto_random = "auto_increment" (the default): the target's AUTO_INCREMENT replaces it
+    mysql_ai = Col("id", 1, "bigint", False, None, None, None, "auto_increment", None)
+    assert sig(tidb, TIDB, MYSQL, mysql_ai) == sig(mysql_ai, MYSQL, TIDB, tidb)
+    assert sig(mysql, MYSQL, MYSQL, mysql_ai) != sig(mysql_ai, MYSQL, MYSQL, mysql)  # elsewhere it still counts
 
 
 def test_tidb_numeric_default_as_typed_equals_the_scaled_rendering():

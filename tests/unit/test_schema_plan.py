@@ -141,4 +141,6 @@ def test_render_shows_every_decision_and_summary():
     assert "| CREATE DATABASE `d`" in text
     doc = as_dict(plan, True, "src")
     assert doc["summary"]["views_create"] == 1 and doc["summary"]["errors"] == 0
-    assert doc["objects"][1]["decisions"][0]["level"] == "info"
+    # issue 20: the view's security changes (it runs as the migration account): a WARNING with what to do
+    assert doc["objects"][1]["decisions"][0]["level"] == "warning"
+    assert "keep_definer" in doc["objects"][1]["decisions"][0]["reason"]

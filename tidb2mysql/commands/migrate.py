@@ -3,7 +3,9 @@
 Resumable at each stage; the stage reached is recorded in the target
 (``<meta_schema>.full_load_job.stage``: ``loading`` -> ``loaded`` -> ``incremental``):
 
-1. precheck - not part of migrate: run ``tidb2mysql precheck`` first.
+1. precheck - ``tidb2mysql precheck``'s checks (in process) before a NEW job: any failed check
+   stops migrate before anything is created (``--skip-precheck`` to override); warnings are
+   printed and migrate goes on. A resumed job does not repeat it.
 2. schema - the schema stage (``commands/schema.py`` ``run_schema``, in this process) with the
    same config, the same table selection and ``existing="check"``, so a re-run accepts what
    an earlier run created; before the first full load only.
@@ -65,6 +67,15 @@ def run(args) -> int:
         conn.close()
     stage = job.stage if job else "new"
     print(f"tidb2mysql migrate: job {cfg.job.name!r} at stage {stage!r}", file=sys.stderr)
+    if job is None and not args.skip_precheck:
+        from tidb2mysql.ops import precheck
+
+        checks = precheck.run_precheck(cfg, precheck.PrecheckOptions(tables=tuple(full_load_cmd.tables_arg(args))))
+        print(precheck.render(checks), file=sys.stderr)
+        if any(c.status == precheck.FAIL for c in checks):
+            print("tidb2mysql migrate: precheck failed (above); fix what it names, or run with --skip-precheck",
+                  file=sys.stderr)
+            return 1
     if job is None:
         rc = schema_cmd.run_schema(cfg_path, existing="check", **schema_selection(full_load_cmd.tables_arg(args)))
         if rc != 0:
@@ -96,5 +107,6 @@ def run(args) -> int:
 def add_arguments(p) -> None:
     launch.add_arguments(p, "recovery directory root (one subdirectory per flow)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
+    p.add_argument("--skip-precheck", action="store_true", help="do not run the precheck before a new job")
     add_flags(p, "incremental", IncrementalConfig)
     add_flags(p, "metrics", MetricsConfig)

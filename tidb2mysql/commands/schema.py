@@ -109,7 +109,10 @@ def run_schema(cfg_path: str | None, *, dry_run: bool = False, databases: str | 
         except (SchemaPlanError, SelectionError) as e:
             return _fail(str(e))
         state = TargetState.read(target_conn, sorted(set(dbmap.values())))
-        plan = build_plan(catalog, state, target, existing=existing, dbmap=dbmap, selection=sel)
+        from tidb2mysql.ddl.settings import translate_options
+
+        plan = build_plan(catalog, state, target, existing=existing, dbmap=dbmap, selection=sel,
+                          options=translate_options(cfg))
         plan.notes.extend(notes)
         log.info("schema: %d database(s), %d table(s), %d view(s) from %s for %s%s", len(catalog.databases),
                  len(catalog.tables), len(catalog.views), source.description, target,

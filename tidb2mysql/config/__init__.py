@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from tidb2mysql.config.ddl import DDLConfig
 from tidb2mysql.config.full_load import FullLoadConfig
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.config.input import InputConfig
@@ -332,6 +333,7 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
+    ddl: DDLConfig = field(default_factory=DDLConfig)
     input: InputConfig = field(default_factory=InputConfig)
 
 
@@ -347,6 +349,7 @@ SECTIONS: dict[str, type] = {
     "selection": SelectionConfig,
     "metrics": MetricsConfig,
     "verify": VerifyConfig,
+    "ddl": DDLConfig,
     "input": InputConfig,
 }
 

@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 def make_translator(cfg, connect: Callable) -> Callable[..., BarrierTranslation]:
     """The DDL translator the barrier uses for this job's target (detected on first use)."""
+    from tidb2mysql.ddl.settings import translate_options
+
     lock = threading.Lock()
     target: Optional[Dialect] = None
+    options = translate_options(cfg)
 
     def detect() -> Dialect:
         nonlocal target
@@ -47,9 +50,10 @@ def make_translator(cfg, connect: Callable) -> Callable[..., BarrierTranslation]
         statement the target would reject never reaches the real table."""
         schema = ddl.schema or None
         if conn is None:
-            tr = translate(ddl.query, detect(), schema=schema)
+            tr = translate(ddl.query, detect(), schema=schema, options=options)
         else:
-            tr = validate(conn, translate(ddl.query, detect(), schema=schema, catalog=TargetCatalog(conn)), schema)
+            tr = validate(conn, translate(ddl.query, detect(), schema=schema, options=options,
+                                          catalog=TargetCatalog(conn)), schema)
         for d in tr.decisions:
             if d.level != "info":
                 log.warning("DDL at commit_ts %d: %s", ddl.commit_ts, d)

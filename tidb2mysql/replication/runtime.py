@@ -226,7 +226,7 @@ class SourceLoop:
         from tidb2mysql.events import KafkaPosition
 
         try:
-            b = self.decoder.parse(m.value, KafkaPosition(self.cfg.kafka.topic, self.cfg.kafka.partition, m.offset))
+            b = self.decoder.parse_large(m.value, KafkaPosition(self.cfg.kafka.topic, self.cfg.kafka.partition, m.offset))
         except ValueError:
             return False  # let the pipeline decode it and dead-letter it with its error
         if b.type != pb.DML or not sum(self.decoder.mutation_counts(b)):

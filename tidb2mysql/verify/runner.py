@@ -142,7 +142,9 @@ class Verifier:
             selected = select_source_tables(sel, selected)
             if not selected:
                 raise VerifyError("no tables selected for the verify")
-            plan = make_plan(src, selected, self.opts.chunk_rows or self.s.chunk_rows, 1, exact_counts=True)
+            # row_ids=False: chunks are compared on the target too, which has no _tidb_rowid
+            plan = make_plan(src, selected, self.opts.chunk_rows or self.s.chunk_rows, 1, exact_counts=True,
+                             row_ids=False)
             map_plan(sel, plan)
         except (LoadPlanError, SelectionError) as e:
             raise VerifyError(str(e)) from None
