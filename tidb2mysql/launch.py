@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def flow_env(config_path: str, overrides: Optional[dict] = None) -> dict[str, st
 
 def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optional[dict] = None,
           log_path: Optional[str] = None, echo: Optional[Callable[[str], bool]] = None,
-          console: Optional[TextIO] = None) -> list[subprocess.Popen]:
+          console: Optional[TextIO] = None) -> "ProcessGroup":
     """Start the flow's processes (recovery directory prepared first).
 
     With ``log_path`` every line the processes print goes to that file (appended), and only
@@ -107,7 +108,64 @@ def start(module: str, opts: LaunchOptions, config_path: str, overrides: Optiona
         t.start()
         p._t2m_pump = t  # type: ignore[attr-defined] - joined by wait_output()
         procs.append(p)
-    return procs
+    return ProcessGroup(procs)
+
+
+
+class ProcessGroup:
+    """The processes of one flow, supervised together: they form one Bytewax cluster, so one
+    process down takes the others down (a restart restarts them all). The one supervisor of
+    both flows (``commands/incremental.py``, ``fullload/coordinator.py``)."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.procs = procs
+
+    def poll(self) -> Optional[int]:
+        """None while all run; else the first non-zero status, or 0 once all exited cleanly."""
+        rcs = [p.poll() for p in self.procs]
+        bad = [r for r in rcs if r not in (None, 0)]
+        if bad:
+            return bad[0]
+        if all(r == 0 for r in rcs):
+            return 0
+        return None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the running ones; kill what has not exited after ``timeout`` seconds."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def forward_signals(self) -> None:
+        """SIGTERM / SIGINT to this process go to every running flow process (they drain)."""
+        def forward(signum: int, _frame: object) -> None:
+            for p in self.procs:
+                if p.poll() is None:
+                    p.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+
+    def wait(self, interval: float = 0.1) -> int:
+        """Until all exited: the first non-zero status (the others are terminated then), or 0."""
+        running, rc = list(self.procs), 0
+        while running:
+            for p in list(running):
+                r = p.poll()
+                if r is None:
+                    continue
+                running.remove(p)
+                if r != 0:
+                    rc = rc or r
+                    for q in running:  # one process down takes the cluster down
+                        q.terminate()
+            time.sleep(interval)
+        return rc
 
 
 def _address(cmd: list[str]) -> Optional[tuple[str, int]]:
@@ -162,9 +220,9 @@ def _pump(p: subprocess.Popen, index: int, logf, lock, echo, console) -> None:
             console.flush()
 
 
-def wait_output(procs: list[subprocess.Popen], timeout: float = 5.0) -> None:
+def wait_output(group: Optional["ProcessGroup"], timeout: float = 5.0) -> None:
     """Wait until the output of exited processes is in the log file."""
-    for p in procs:
+    for p in group.procs if group is not None else ():
         t = getattr(p, "_t2m_pump", None)
         if t is not None:
             t.join(timeout)

@@ -46,7 +46,7 @@ def env(stack_config, target_db):
         cur.execute(f"CREATE TABLE `{target_db}`.u (id BIGINT PRIMARY KEY, email VARCHAR(20), UNIQUE KEY uk(email))")
     cps = Checkpoints(meta, job)
     cps.ensure_shards(conn, SHARDS, (0, MAX_SEQ))
-    settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1)
+    settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1, overlap_apply=False)
     clock = Clock()
     ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS, make_translator(cfg, lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw))), lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw), clock)
     yield cfg, conn, target_db, ctx, clock

@@ -20,7 +20,7 @@ from tests.support import stack
 from tests.support.reference_applier import apply_events
 from tests.support.ticdc_consumer import assemble
 from tidb2mysql.compare import compare_databases
-from tidb2mysql.events import DDL, Position
+from tidb2mysql.events import DDL, KafkaPosition
 from tidb2mysql.input.codec import Watermark, codec_for
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def read_partitions(cfg, topic: str, codec) -> list[list]:
     """Every message of every partition, decoded, in offset order per partition."""
     md = stack.admin_client(cfg.kafka).list_topics(topic, timeout=10)
     return [[e for m in stack.read_partition(cfg.kafka, topic, p)
-             for e in codec.decode(m.key(), m.value(), Position(topic, p, m.offset()))]
+             for e in codec.decode(m.key(), m.value(), KafkaPosition(topic, p, m.offset()))]
             for p in sorted(md.topics[topic].partitions)]
 
 

@@ -11,12 +11,12 @@ from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.drainer.wire import WireBinlog, WireError
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 A = TableSchema("db", "a", ("id", "v", "d"), ("bigint", "varchar", "decimal"), flen=(20, 20, 10), decimal=(0, 0, 2),
                 pk=(0,), unique_keys=(("PRIMARY", (0,)),))
 B = TableSchema("db", "b", ("k", "x"), ("varchar", "double"), unique_keys=(("k", (0,)),))
-POS = Position("topic", 0, 42)
+POS = KafkaPosition("topic", 0, 42)
 
 
 def _txn(rows_a: int, rows_b: int, ts: int = 77) -> Txn:

@@ -9,17 +9,18 @@ through ``$TIDB2MYSQL_OVERRIDES``.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from typing import Optional
 
 from tidb2mysql import config as config_mod
 from tidb2mysql import launch
-from tidb2mysql.cli import command
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.config.keys import add_flags, flag_overrides
 from tidb2mysql.config.metrics import MetricsConfig
+
+
+NAME = "incremental"
+HELP = "Replicate Drainer binlogs from Kafka to the target (Bytewax flow)."
 
 
 def default_start(explicit: Optional[int], configured: int, job) -> tuple[Optional[int], str]:
@@ -62,6 +63,14 @@ def _recorded_job(cfg):
 def run(args) -> int:
     cfg_path = args.config or os.environ.get(config_mod.ENV_VAR)
     sections = flag_overrides(args)  # the [incremental] / [metrics] flags given (config/keys.py)
+    return run_incremental(cfg_path, launch.options_from_args(args), sections)
+
+
+def run_incremental(cfg_path: str | None, opts: launch.LaunchOptions, sections: dict | None = None) -> int:
+    """The incremental stage as a function (the ``incremental`` command and ``migrate`` call it):
+    validate the configuration with ``sections`` ({section: {key: value}}) over it, start the
+    flow's processes and supervise them until they end; their exit status."""
+    sections = dict(sections or {})
     base = config_mod.load(cfg_path)
     explicit = sections.get("incremental", {}).get("start_commit_ts")
     configured = base.incremental.start_commit_ts
@@ -80,38 +89,14 @@ def run(args) -> int:
         sections.setdefault("incremental", {})["start_commit_ts"] = start
     print(f"tidb2mysql incremental: start position: {note}", file=sys.stderr)
     cfg = config_mod.load(cfg_path, sections or None)  # validate early
-    opts = launch.options_from_args(args)
-    procs = launch.start("flows.incremental", opts, cfg_path, sections or None)
-    print(f"tidb2mysql incremental: job {cfg.job.name!r}, {args.processes} process(es) x {args.workers} worker(s),"
+    group = launch.start("flows.incremental", opts, cfg_path, sections or None)
+    print(f"tidb2mysql incremental: job {cfg.job.name!r}, {opts.processes} process(es) x {opts.workers} worker(s),"
           f" topic {cfg.kafka.topic!r} -> {cfg.target.describe()}", file=sys.stderr)
-
-    def forward(signum, _frame):
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    rc = 0
-    while procs:
-        for p in list(procs):
-            r = p.poll()
-            if r is None:
-                continue
-            procs.remove(p)
-            if r != 0:
-                rc = rc or r
-                for q in procs:  # one process down takes the cluster down; restart all together
-                    q.terminate()
-        time.sleep(0.1)
-    return rc
+    group.forward_signals()
+    return group.wait()
 
 
 def add_arguments(p) -> None:
     launch.add_arguments(p, "Bytewax recovery directory (enables crash recovery)", snapshot_default=5)
     add_flags(p, "incremental", IncrementalConfig)
     add_flags(p, "metrics", MetricsConfig)
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("incremental", "Replicate Drainer binlogs from Kafka to the target (Bytewax flow).")(run)

@@ -9,14 +9,17 @@ import json
 import os
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "precheck"
+HELP = "Check source, Kafka and target before migrating (pass/warn/fail with fixes)."
 
 
 def run(args) -> int:
     from tidb2mysql.ops import precheck
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
-    checks = precheck.run_precheck(cfg, precheck.Options(keyless=args.keyless, full_load_mb_per_s=args.full_load_mb_per_s,
+    checks = precheck.run_precheck(cfg, precheck.PrecheckOptions(keyless=args.keyless, full_load_mb_per_s=args.full_load_mb_per_s,
                                                           scan_data=not args.no_data_scan))
     failed = any(c.status == precheck.FAIL for c in checks)
     if args.json:
@@ -36,6 +39,3 @@ def add_arguments(p) -> None:
     p.add_argument("--no-data-scan", action="store_true",
                    help="skip scanning date and latin1/ascii columns for values the target refuses (full scans)")
 
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("precheck", "Check source, Kafka and target before migrating (pass/warn/fail with fixes).")(run)

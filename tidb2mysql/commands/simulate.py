@@ -7,7 +7,10 @@ import json
 import sys
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "simulate"
+HELP = "Play TiDB + Drainer (or TiCDC): run a seeded workload on the source and publish its messages."
 
 
 def run(args) -> int:
@@ -65,7 +68,3 @@ def add_arguments(p) -> None:
     p.add_argument("--watermark-ms", type=float, default=0.0, help="TiCDC: also a watermark every M ms (0: off)")
     p.add_argument("--batch-size", type=int, default=16, help="TiCDC open protocol: rows per message")
     p.add_argument("--json", action="store_true")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("simulate", "Play TiDB + Drainer (or TiCDC): run a seeded workload on the source and publish its messages.")(run)

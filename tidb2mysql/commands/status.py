@@ -12,7 +12,10 @@ import os
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.mysql import db
-from tidb2mysql.cli import command
+
+
+NAME = "status"
+HELP = "Show a job's stage, applied position, delay and counts (reads the target only)."
 
 
 def run(args) -> int:
@@ -60,6 +63,3 @@ def add_arguments(p) -> None:
                    help="do not ask TiDB for its current TSO, binlog and Drainer state (then \"caught up\" only means"
                         " caught up with Kafka)")
 
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("status", "Show a job's stage, applied position, delay and counts (reads the target only).")(run)

@@ -31,6 +31,7 @@ from tidb2mysql.config.input import InputConfig
 from tidb2mysql.config.metrics import MetricsConfig
 from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.config.selection import SelectionConfig
+from tidb2mysql.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ENV_VAR = "TIDB2MYSQL_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """The configuration file is missing, unreadable or invalid."""
 
 

@@ -55,7 +55,11 @@ class FullLoadConfig:
             raise ValueError("row_totals must be 'estimate' or 'count'")
         if self.tso_table.count(".") != 1:
             raise ValueError("tso_table must be 'schema.table'")
-        for t in self.tables:
-            if not isinstance(t, str) or t.count(".") != 1:
-                raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")
+        check_table_patterns(self.tables)
 
+
+def check_table_patterns(tables: list[str]) -> None:
+    """``tables`` of [full_load] and [verify]: each a 'db.table' or 'db.*' pattern."""
+    for t in tables:
+        if not isinstance(t, str) or t.count(".") != 1:
+            raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")

@@ -30,7 +30,7 @@ from tidb2mysql.ddl.tokenizer import (
 
 
 @dataclass(frozen=True)
-class Options:
+class TranslateOptions:
     """Choices the caller may make; the defaults are the safe ones."""
 
     ansi_quotes: bool = False            # the TiDB session ran with sql_mode ANSI_QUOTES
@@ -90,20 +90,20 @@ _INDEX_START = frozenset({"PRIMARY", "UNIQUE", "KEY", "INDEX", "FULLTEXT", "SPAT
                           "FOREIGN", "CHECK", "VECTOR", "COLUMNAR"})
 _CHECK_REASON = ("TiDB enforces CHECK only with tidb_enable_check_constraint=ON (off by default, ignored before "
                  "v7.2), so upstream rows may violate it and the target would reject them; pass "
-                 "Options.keep_checks when the variable was ON")
+                 "TranslateOptions.keep_checks when the variable was ON")
 _WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBUILD", "OPTIMIZE", "ANALYZE",
                                       "CHECK", "REPAIR", "DISCARD", "IMPORT"})
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
 
 
 def translate(sql: str, target: Dialect, schema: Optional[str] = None,
-              options: Optional[Options] = None, catalog: Optional[Catalog] = None) -> Translation:
+              options: Optional[TranslateOptions] = None, catalog: Optional[Catalog] = None) -> Translation:
     """Translate one DDL text (one or more statements) for ``target``.
 
     ``catalog`` (``tidb2mysql.ddl.catalog``) tells what the altered table looks like on the
     target now; rules that need it (UNIQUE keys vs partitioning, INTERVAL partition
     maintenance, a new VARCHAR's character set) use the text alone without it."""
-    options = options or Options()
+    options = options or TranslateOptions()
     try:
         parts = split_statements(sql, ansi_quotes=options.ansi_quotes)
     except TokenizeError as e:
@@ -151,7 +151,7 @@ def _clip(text: str, n: int = 200) -> str:
 class _Statement:
     """One statement's translation; the methods are the rewrite rules."""
 
-    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: Options,
+    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: TranslateOptions,
                  catalog: Optional[Catalog] = None):
         self.sql = sql
         self.catalog = catalog
@@ -586,7 +586,7 @@ class _Statement:
             e.insert_after(at, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
             self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
                       f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
-                      "database has another default, the table inherited that one: pass Options.default_charset")
+                      "database has another default, the table inherited that one: pass TranslateOptions.default_charset")
 
     # --- columns -------------------------------------------------------------------------
     def _column(self, a: int, b: int) -> None:
@@ -1193,7 +1193,7 @@ class _Statement:
         self.e.insert_after(close, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
         self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
                   f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
-                  "database has another default, the table inherited that one: pass Options.default_charset")
+                  "database has another default, the table inherited that one: pass TranslateOptions.default_charset")
 
     def _partitions(self, a: int, b: int, table: str) -> None:
         """Partitioning the target lacks: INTERVAL, LIST DEFAULT on MySQL, with a global unique key."""
@@ -1548,7 +1548,7 @@ class _Statement:
                 while end + 1 < len(e) and e.word(end + 1) not in ("SQL", "VIEW"):
                     end += 1
                 if self.opt.keep_definer:
-                    self.note("info", "unchanged", f"kept {e.source(k, end)} (Options.keep_definer; needs SUPER or "
+                    self.note("info", "unchanged", f"kept {e.source(k, end)} (TranslateOptions.keep_definer; needs SUPER or "
                               "SET_USER_ID on the target and the account must exist)")
                 else:
                     e.delete(k, end)

@@ -23,7 +23,7 @@ from google.protobuf.message import DecodeError
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.wire import WireBinlog, WireError
 from tidb2mysql.drainer.values import decoders_for, zone_for
-from tidb2mysql.events import DDL, InputDecodeError, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 
@@ -31,7 +31,7 @@ _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 class DrainerDecodeError(InputDecodeError):
     """A Drainer message that cannot be decoded; names where it came from and why."""
 
-    def __init__(self, position: Position, payload_size: int, reason: str):
+    def __init__(self, position: KafkaPosition, payload_size: int, reason: str):
         super().__init__(position, payload_size, reason, "Drainer message")
 
 
@@ -118,7 +118,7 @@ class Decoder:
         # converters per tuple of column types; converters are stateless, so sharing is safe
         self._converters: dict[tuple[str, ...], list] = {}
 
-    def decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
+    def decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
         size = len(value)
@@ -136,7 +136,7 @@ class Decoder:
     # caller parses it once (``parse``: the compact protobuf form) and decodes bounded row
     # ranges of one table at a time (``decode_slice``).
 
-    def parse(self, value: bytes, position: Position) -> Any:
+    def parse(self, value: bytes, position: KafkaPosition) -> Any:
         """Parse and check the envelope; returns the protobuf ``Binlog`` (DML or DDL)."""
         size = len(value) if value is not None else 0
         if value is None:
@@ -151,7 +151,7 @@ class Decoder:
         except DecodeError as e:
             raise DrainerDecodeError(position, size, f"protobuf parse error: {e}") from None
 
-    def parse_large(self, value: bytes, position: Position) -> Any:
+    def parse_large(self, value: bytes, position: KafkaPosition) -> Any:
         """``parse`` for a message that will be decoded in slices: a DML message is only
         indexed at the wire level (drainer/wire.py: its slices are parsed one at a time, so
         memory does not grow ~4x its size); anything else is parsed whole."""
@@ -169,7 +169,7 @@ class Decoder:
             return b.mutation_counts()
         return [len(t.mutations) for t in b.dml_data.tables]
 
-    def decode_slice(self, b: Any, position: Position, table_index: int, start: int, end: int,
+    def decode_slice(self, b: Any, position: KafkaPosition, table_index: int, start: int, end: int,
                      interest: Optional[Interest] = None) -> TableChanges:
         """Row changes ``[start, end)`` of table ``table_index`` of a parsed DML ``Binlog``."""
         try:
@@ -194,7 +194,7 @@ class Decoder:
         if b.type == pb.DDL and not b.HasField("ddl_data"):
             raise _Bad("DDL message without ddl_data")
 
-    def _decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
+    def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         b = pb.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):

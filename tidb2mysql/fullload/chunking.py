@@ -38,6 +38,7 @@ from tidb2mysql.mysql.catalog import SYSTEM_DATABASES
 from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
 from tidb2mysql.mysql.dialect import is_generated_extra
 from tidb2mysql.mysql.target_schema import as_text
+from tidb2mysql.errors import ConfigurationError
 
 SYSTEM_SCHEMAS = SYSTEM_DATABASES | {"_tidb2mysql_sim"}
 _TEMPORARY = re.compile(r"\bGLOBAL\s+TEMPORARY\b|\bON\s+COMMIT\s+DELETE\s+ROWS\b", re.I)
@@ -47,7 +48,7 @@ _INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer"
 log = logging.getLogger("tidb2mysql.full_load")
 
 
-class PlanError(ValueError):
+class LoadPlanError(ConfigurationError, ValueError):
     """The selection or a table cannot be planned (names the table)."""
 
 
@@ -116,7 +117,7 @@ class Chunk:
 
 
 @dataclass
-class Plan:
+class LoadPlan:
     tables: list = field(default_factory=list)  # [TablePlan]
     chunks: list = field(default_factory=list)  # [Chunk]
 
@@ -140,7 +141,7 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
             ps, pt = p.split(".", 1)
             hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
             if not hits:
-                raise PlanError(f"table selection {p!r} matches no base table in the source")
+                raise LoadPlanError(f"table selection {p!r} matches no base table in the source")
             out += [h for h in hits if h not in out]
     temporary = temporary_tables(conn, out)
     if temporary:
@@ -188,7 +189,7 @@ def describe_table(conn, schema: str, table: str, tidb: bool = False) -> TablePl
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
         cols = [(as_text(n), as_text(t).lower(), as_text(e), as_text(nl)) for n, t, e, nl in cur.fetchall()]
         if not cols:
-            raise PlanError(f"table {schema}.{table} does not exist in the source")
+            raise LoadPlanError(f"table {schema}.{table} does not exist in the source")
         cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
                     "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", (schema, table))
@@ -333,10 +334,10 @@ def assign_lanes(chunks: list[Chunk], lanes: int) -> None:
 
 
 def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False,
-              row_ids: bool = True) -> Plan:
+              row_ids: bool = True) -> LoadPlan:
     """``row_ids``: key TiDB tables without a clustered index by ``_tidb_rowid`` (the full load);
     False where the key must exist on the target too (verify compares key ranges on both sides)."""
-    plan = Plan()
+    plan = LoadPlan()
     tidb = False
     if row_ids:
         with conn.cursor() as cur:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,11 +40,12 @@ from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.progress import ProgressView, summary, table_progress
 from tidb2mysql.fullload.snapshot import GC_NOTE, GCHold, SnapshotError, detect_kind, make_snapshot
 from tidb2mysql.mysql.target_schema import UnknownTableError, read_target_table
+from tidb2mysql.errors import InternalError
 
 log = logging.getLogger("tidb2mysql.full_load")
 
 
-class FullLoadError(RuntimeError):
+class FullLoadError(InternalError, RuntimeError):
     """The load cannot start or did not complete (the message says why and what to do)."""
 
 
@@ -69,7 +69,7 @@ class Coordinator:
         self.tables = list(tables) or list(self.s.tables)
         self.store = JobStore(cfg.job.meta_schema, cfg.job.name)
         self.out = out or sys.stderr
-        self.procs: list[subprocess.Popen] = []
+        self.procs: Optional[launch.ProcessGroup] = None
 
     # -- planning ------------------------------------------------------------------------
 
@@ -176,23 +176,11 @@ class Coordinator:
 
     def _poll_procs(self) -> Optional[int]:
         """None while all run; else the first non-zero rc, or 0 once all exited cleanly."""
-        rcs = [p.poll() for p in self.procs]
-        bad = [r for r in rcs if r not in (None, 0)]
-        if bad:
-            return bad[0]
-        if all(r == 0 for r in rcs):
-            return 0
-        return None
+        return self.procs.poll() if self.procs is not None else 0
 
     def _stop_procs(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        if self.procs is not None:
+            self.procs.stop()
 
     def _wait_lanes(self, tgt, run: int, states: set, lanes: int, what: str) -> None:
         deadline = time.monotonic() + self.s.lane_timeout

@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-from tidb2mysql.fullload.chunking import Chunk, Plan, TablePlan
+from tidb2mysql.fullload.chunking import Chunk, LoadPlan, TablePlan
 from tidb2mysql.mysql import meta as meta_tables
 from tidb2mysql.mysql.sql import quote_ident
 
@@ -87,7 +87,7 @@ class JobStore:
             return None
         return int(row[0]), row[1], None if row[2] is None else int(row[2])
 
-    def create(self, conn, kind: str, plan: Plan, lanes: int) -> None:
+    def create(self, conn, kind: str, plan: LoadPlan, lanes: int) -> None:
         tables = json.dumps([t.to_json() for t in plan.tables])
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {self.m}.full_load_job (job, stage, snapshot_kind, lanes, plan, created_at) "

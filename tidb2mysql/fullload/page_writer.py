@@ -64,11 +64,12 @@ from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.mysql.session import prepare_load_session, server_facts
 from tidb2mysql.mysql.sql import TableSQL, table_ref
 from tidb2mysql.mysql.target_schema import read_target_table
+from tidb2mysql.errors import TargetPermanentError
 
 log = logging.getLogger("tidb2mysql.full_load")
 
 
-class PageWriteError(RuntimeError):
+class PageWriteError(TargetPermanentError, RuntimeError):
     """A page could not be written (names table, chunk and first row key)."""
 
 

@@ -37,11 +37,12 @@ from typing import Optional
 from tidb2mysql.config.full_load import parse_go_duration
 
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import InternalError
 
 log = logging.getLogger(__name__)
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(InternalError, RuntimeError):
     """The snapshot cannot be taken or re-opened consistently; the message says what to do."""
 
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Iterable, Optional
 
 import pymysql
+from tidb2mysql.errors import TargetTransientError
 
 # Never migrated by any stage: the server-internal schemas of TiDB, MySQL and MariaDB.
 SYSTEM_DATABASES = frozenset({
@@ -63,7 +64,7 @@ BOOTSTRAP_TEST_DATABASE = "test"
 _BENIGN_WARNINGS = frozenset({1356, 1449})
 
 
-class CatalogIncomplete(pymysql.err.OperationalError):
+class CatalogIncomplete(TargetTransientError, pymysql.err.OperationalError):
     """information_schema skipped something and said so only in a warning: typically a table
     it could not open within lock_wait_timeout (another session holds its metadata lock, e.g.
     a running CREATE ... SELECT or ALTER), which would otherwise be described with no columns

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from tidb2mysql.mysql.errors import error_code
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import ConfigurationError
 
 REPLICATION = "replication"
 FENCING = "fencing"
@@ -43,7 +44,7 @@ _INNODB_BIN = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 ER_DUP_FIELDNAME = 1060  # another process added the column first
 
 
-class MetaVersionError(RuntimeError):
+class MetaVersionError(ConfigurationError, RuntimeError):
     """The meta schema was written by a newer tidb2mysql than this one."""
 
 

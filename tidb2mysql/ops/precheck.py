@@ -44,7 +44,7 @@ class Check:
 
 
 @dataclass
-class Options:
+class PrecheckOptions:
     keyless: str = WARN  # policy for selected tables without a primary or unique key
     full_load_mb_per_s: float = 0.0  # assumed speed for the GC check; 0 = measure it (read the largest table)
     sample_timeout: float = 15.0  # seconds to read one sampled Kafka message
@@ -114,9 +114,9 @@ def grants_cover(grants: list[str], schema: str, privilege: str) -> bool:
 
 
 class Precheck:
-    def __init__(self, cfg, options: Optional[Options] = None):
+    def __init__(self, cfg, options: Optional[PrecheckOptions] = None):
         self.cfg = cfg
-        self.o = options or Options()
+        self.o = options or PrecheckOptions()
         self.checks: list[Check] = []
         self.src = self.tgt = None
         self.src_version = self.tgt_version = ""
@@ -627,7 +627,7 @@ class Precheck:
         from confluent_kafka import TopicPartition
 
         from tidb2mysql.drainer.decode import Decoder
-        from tidb2mysql.events import Position
+        from tidb2mysql.events import KafkaPosition
         from tidb2mysql.kafka_settings import ClientLog, consumer_config
         from tidb2mysql.replication.source import TopicReader
 
@@ -658,7 +658,7 @@ class Precheck:
             for off in sorted({lo, hi - 1}):
                 m = read_within(reader, off, self.o.sample_timeout)
                 self.sampled_max = max(self.sampled_max, len(m.value))
-                ev = decoder.decode(m.value, Position(k.topic, k.partition, off))
+                ev = decoder.decode(m.value, KafkaPosition(k.topic, k.partition, off))
                 seen.append(f"offset {off}: {type(ev).__name__} commit_ts {ev.commit_ts}, {len(m.value)} bytes")
         except Exception as e:  # noqa: BLE001 - unreadable or undecodable: that is the finding
             receive = consumer_config(k).get("receive.message.max.bytes", "librdkafka default")
@@ -855,9 +855,9 @@ def render(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def run_precheck(cfg, options: Optional[Options] = None) -> list[Check]:
+def run_precheck(cfg, options: Optional[PrecheckOptions] = None) -> list[Check]:
     return Precheck(cfg, options).run()
 
 
-__all__ = ["Check", "FAIL", "binlog_verdict", "foreign_text_predicate", "invalid_date_predicate", "Options", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
+__all__ = ["Check", "FAIL", "binlog_verdict", "foreign_text_predicate", "invalid_date_predicate", "PrecheckOptions", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
            "run_precheck", "utc_offset"]

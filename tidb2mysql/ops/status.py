@@ -358,7 +358,7 @@ def pending_after(kafka_cfg, position: tuple[int, int], first: int, end: int, wi
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     from tidb2mysql.drainer.decode import Decoder
-    from tidb2mysql.events import Position
+    from tidb2mysql.events import KafkaPosition
     from tidb2mysql.kafka_settings import ClientLog, consumer_config
     from tidb2mysql.replication.route import MAX_SEQ
     from tidb2mysql.replication.source import peek_commit_ts
@@ -391,7 +391,7 @@ def pending_after(kafka_cfg, position: tuple[int, int], first: int, end: int, wi
                 ts = peek_commit_ts(v)
                 if ts is None:
                     try:
-                        ts = decoder.parse(v, Position(topic, part, m.offset())).commit_ts
+                        ts = decoder.parse(v, KafkaPosition(topic, part, m.offset())).commit_ts
                     except ValueError:
                         ts = None
                 off = m.offset() + 1

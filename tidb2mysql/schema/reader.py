@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Iterable, Protocol
 
 from tidb2mysql.schema.model import Catalog, SourceObject
+from tidb2mysql.errors import InternalError
 
 from tidb2mysql.mysql.catalog import BOOTSTRAP_TEST_DATABASE, SYSTEM_DATABASES  # one list for every stage
 
 
-class SchemaReadError(RuntimeError):
+class SchemaReadError(InternalError, RuntimeError):
     """The source could not be read, or the selection names something that is not there."""
 
 
