@@ -2,8 +2,11 @@
 #
 #   make test    THE test command: venv + local stack + the whole pytest suite
 #   make demo    venv + local stack + simulated TiDB writing while the incremental flow replicates
+#                (SOURCE=tidb: the simulator writes to the real TiDB, make up-tidb)
 #   make up / down / status / wipe    the local stack (scripts/stack.sh)
 #   make up SECURE=1 (= make up-secure), make down SECURE=1, ...   the secured stack beside it
+#   make up-tidb / down-tidb / status-tidb   a real TiDB server as the source, beside the stack
+#                (built once into ~/.cache/tidb2mysql/tidb-<version>/; config .stack/tidb2mysql-tidb.toml)
 #                (TLS, SASL/SCRAM, least-privilege users; .stack-secure/, other ports)
 #   make unit    pure unit tests only (no stack needed)
 #   make lint    ruff + mypy (pyproject.toml); make test runs them too (tests/unit/test_lint.py)
@@ -25,7 +28,7 @@ SECURE ?= 0
 STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=$(SECURE) scripts/stack.sh
 SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
 
-.PHONY: setup up down status wipe proto test unit lint demo bench fuzz up-secure down-secure status-secure image k8s-check
+.PHONY: setup up down status wipe up-tidb down-tidb status-tidb proto test unit lint demo bench fuzz up-secure down-secure status-secure image k8s-check
 
 # The stamp is newer than pyproject.toml once the install succeeded, so a second
 # `make setup` does nothing.
@@ -62,6 +65,17 @@ status:
 wipe:
 	$(STACK) wipe
 
+# A real TiDB (tidb-server with its embedded storage), built from deploy/tidb/ the first time
+# (minutes; cached until the pinned version changes), started without touching the rest.
+up-tidb:
+	$(STACK) up-tidb
+
+down-tidb:
+	$(STACK) down-tidb
+
+status-tidb:
+	$(STACK) status-tidb
+
 up-secure: setup
 	$(SECURE_STACK) up
 
@@ -78,7 +92,9 @@ proto: setup
 # failure); .ci/run uses it to exit with pytest's status.
 # The secured stack (TLS, SASL/SCRAM; ~15 s from nothing, ~1 s when up) runs beside the
 # default one for tests/integration/test_security.py, whose fixture would start it anyway.
-test: setup up up-secure
+# The real TiDB (up-tidb) is the source of the tests marked `tidb`; its first build takes
+# minutes (cached afterwards).
+test: setup up up-secure up-tidb
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); s=$$?; \
 	  if [ -n "$(PYTEST_STATUS)" ]; then echo $$s > "$(PYTEST_STATUS)"; fi; exit $$s
 
@@ -91,8 +107,17 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-demo: setup up
-	$(PY) scripts/demo.py $(DEMO_ARGS)
+# make demo SOURCE=tidb: the simulator writes to the real TiDB (make up-tidb) instead of the
+# MariaDB stand-in (the default: fast on a fresh machine, no TiDB build).
+SOURCE ?= mariadb
+ifeq ($(SOURCE),tidb)
+DEMO_DEPS := up-tidb
+DEMO_CONFIG := --config $${T2M_STACK_DIR:-.stack}/tidb2mysql-tidb.toml
+else ifneq ($(SOURCE),mariadb)
+$(error SOURCE must be mariadb or tidb, not '$(SOURCE)')
+endif
+demo: setup up $(DEMO_DEPS)
+	$(PY) scripts/demo.py $(DEMO_CONFIG) $(DEMO_ARGS)
 
 bench: setup up
 	@if [ -d bench ]; then \

@@ -2,7 +2,8 @@
 
 Sections, in order: incremental (flow and ceiling per workload), shapes, ticdc (the mix
 workload from an 8-partition TiCDC canal-json topic next to Drainer), apply (raw apply
-ceiling and LOAD DATA), delay, fullload, memory. Run one benchmark at a time on this 2-core
+ceiling and LOAD DATA), delay, fullload, fullload_tidb (from the real TiDB, ``make up-tidb``, vs
+dumpling + the mariadb client), memory. Run one benchmark at a time on this 2-core
 machine, and not while the test suite runs. A section that fails is recorded under
 ``errors`` and the run goes on; the exit status is 1 if any section failed.
 """
@@ -21,12 +22,12 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import apply_ceiling, ceiling, delay, env, fullload, incremental, oltp, report
+from bench import apply_ceiling, ceiling, delay, env, fullload, fullload_tidb, incremental, oltp, report
 from bench.sizes import MODES
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 
-SECTIONS = ("incremental", "shapes", "ticdc", "apply", "delay", "fullload", "memory")
+SECTIONS = ("incremental", "shapes", "ticdc", "apply", "delay", "fullload", "fullload_tidb", "memory")
 log = logging.getLogger("bench")
 
 
@@ -117,6 +118,10 @@ def section_fullload(cfg, sizes, workdir, res) -> None:
     log.info("full load: %s", res["full_load"])
 
 
+def section_fullload_tidb(cfg, sizes, workdir, res) -> None:
+    res["full_load_tidb"] = fullload_tidb.run_full_load_tidb(sizes.full_load_scale, workdir)
+
+
 def section_memory(cfg, sizes, workdir, res) -> None:
     """Flow peak RSS at two table sizes and two transaction sizes (same -w 1 flow)."""
     comps = []
@@ -150,8 +155,8 @@ def bench_workload_flow_only(cfg, name, rows, sizes, workdir) -> dict:
 
 
 RUNNERS = {"incremental": section_incremental, "apply": section_apply, "delay": section_delay,
-           "fullload": section_fullload, "memory": section_memory, "shapes": section_shapes,
-           "ticdc": section_ticdc}
+           "fullload": section_fullload, "fullload_tidb": section_fullload_tidb, "memory": section_memory,
+           "shapes": section_shapes, "ticdc": section_ticdc}
 
 
 def main(argv=None) -> int:

@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
-from tidb2mysql.events import Op, Position, Txn
+from tidb2mysql.events import Op, KafkaPosition, Txn
 from tidb2mysql.kafka_settings import consumer_config
 from tidb2mysql.mysql.sql import TableSQL
 from tidb2mysql.mysql.session import prepare_session
@@ -92,7 +92,7 @@ def _apply_share(cfg, topic: str, index: int, count: int) -> dict:
             if m.error():
                 raise RuntimeError(f"kafka: {m.error()}")
             pos = m.offset() + 1
-            ev = dec.decode(m.value(), Position(topic, 0, m.offset()))
+            ev = dec.decode(m.value(), KafkaPosition(topic, 0, m.offset()))
             if not isinstance(ev, Txn):
                 continue
             for tc in ev.tables:

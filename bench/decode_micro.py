@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.drainer.encode import encode_txn
-from tidb2mysql.events import Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 S = TableSchema(
     "bench", "oltp",
@@ -38,7 +38,7 @@ def row(i: int) -> tuple:
 
 def bench(name: str, payloads: list[bytes], rows_per_msg: int, values_per_row: int, seconds: float) -> None:
     dec = Decoder("UTC")
-    pos = Position("bench", 0, 0)
+    pos = KafkaPosition("bench", 0, 0)
     n = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:

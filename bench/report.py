@@ -28,6 +28,10 @@ def goals(res: dict) -> list[dict]:
     if f:
         out.append({"goal": "full load >= 1.0x mariadb-dump \\| mariadb", "value": f["ratio_best_vs_dump"],
                     "met": f["ratio_best_vs_dump"] >= 1.0})
+    ft = res.get("full_load_tidb")
+    if ft:
+        out.append({"goal": "full load from TiDB >= 1.0x dumpling \\| mariadb", "value": ft["ratio_best_vs_dumpling"],
+                    "met": ft["ratio_best_vs_dumpling"] >= 1.0})
     m = res.get("memory")
     if m:
         out.append({"goal": "memory bounded (large / small peak RSS <= 1.5)", "value": m["max_growth"],
@@ -87,6 +91,18 @@ def markdown(res: dict) -> str:
                      f"{v['chunks']} chunks, {v['seconds']} s, **{_n(v['rows_per_s'])} rows/s**")
         if f.get("verify"):
             L.append("")
+    ft = res.get("full_load_tidb")
+    if ft:
+        L += [f"## Full load from TiDB ({ft['source']}; the same tables; peer: dumpling, loaded with the mariadb client)",
+              "", "| run | rows | seconds | rows/s | equal to TiDB |", "|---|---|---|---|---|"]
+        for k in ("w1", "p2", "dumpling_pipe"):
+            v = ft[k]
+            L.append(f"| {k} | {_n(v['rows'])} | {v['seconds']} | {_n(v['rows_per_s'])} | {'yes' if v['equal'] else 'no'} |")
+        d = ft["dumpling_pipe"]
+        L += ["", f"Best full load / dumpling pipe: **{ft['ratio_best_vs_dumpling']}x** (dumpling alone "
+                  f"{d['dump_seconds']} s of {d['seconds']} s)", ""]
+        if not d["equal"]:
+            L += ["The dumpling pipeline's copy differs from TiDB:", "", "```", d["difference"], "```", ""]
     sh = res.get("table_shapes")
     if sh:
         L += ["## Incremental per table shape (-w 2, startup included; 60 % inserts, 25 % updates, 15 % deletes)", "",

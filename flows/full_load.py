@@ -27,6 +27,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from tidb2mysql import config as config_mod
+from tidb2mysql.fullload import failure
 from tidb2mysql.mysql import db
 from tidb2mysql.fullload.jobstore import Job, JobStore
 from tidb2mysql.fullload.page_writer import PageWriter
@@ -40,8 +41,27 @@ def lane_name(lane: int) -> str:
     return f"lane-{lane:04d}"
 
 
+def _recorded(cfg, job: Job):
+    """Run ``fn`` and hand any exception to fullload/failure.py before re-raising it (Bytewax
+    turns it into a panic whose output only reaches the log file)."""
+    def wrap(fn, *args):
+        try:
+            return fn(*args)
+        except StopIteration:  # a lane that is done: Bytewax's end of input, not a failure
+            raise
+        except Exception as e:
+            failure.record(JobStore(cfg.job.meta_schema, cfg.job.name),
+                           lambda: db.connect(cfg.target, autocommit=True), job.run, e)
+            raise
+    return wrap
+
+
 class LanePartition(StatefulSourcePartition):
     def __init__(self, cfg, job: Job, lane: int, resume: Optional[dict]):
+        self._guard = _recorded(cfg, job)
+        self._guard(self._build, cfg, job, lane, resume)
+
+    def _build(self, cfg, job: Job, lane: int, resume: Optional[dict]):
         s = cfg.full_load
         store = JobStore(cfg.job.meta_schema, cfg.job.name)
         self.src = db.connect(cfg.source, autocommit=True)
@@ -52,6 +72,9 @@ class LanePartition(StatefulSourcePartition):
                                  text=s.method == "load_data", prefetch=s.read_ahead)
 
     def next_batch(self):
+        return self._guard(self._next_batch)
+
+    def _next_batch(self):
         r = self.reader
         if r.finished:
             raise StopIteration()
@@ -91,13 +114,14 @@ class LaneSource(FixedPartitionedSource):
 class _WriterPartition(StatelessSinkPartition):
     def __init__(self, cfg, job: Job):
         s = cfg.full_load
+        self._guard = _recorded(cfg, job)
         self.writer = PageWriter(job.tables, JobStore(cfg.job.meta_schema, cfg.job.name),
                                  lambda: db.connect(cfg.target, autocommit=False, local_infile=True),
-                                 s.disable_target_binlog)
+                                 s.disable_target_binlog, invalid_dates=s.invalid_dates)
 
     def write_batch(self, items):
         for page in items:
-            self.writer.write(page)
+            self._guard(self.writer.write, page)
 
     def close(self):
         self.writer.close()

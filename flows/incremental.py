@@ -23,7 +23,6 @@ import sys
 from typing import Optional
 
 import bytewax.operators as op
-import pymysql
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import DynamicSource, StatelessSourcePartition
 from bytewax.operators import StatefulBatchLogic
@@ -32,6 +31,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from tidb2mysql import config as config_mod
 from tidb2mysql import kafka_settings
 from tidb2mysql.mysql import db
+from tidb2mysql.errors import Tidb2MysqlError, exit_code, message
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.ops.metrics import record_flush
 from tidb2mysql.ops.metrics import serve as serve_metrics
@@ -190,19 +190,17 @@ def _flow_from_env() -> Dataflow:
     cfg = config_mod.load()
     try:
         built = build_flow(cfg)
-    except fencing.JobFenced as e:
-        log.error("%s", e)
-        sys.exit(3)
-    except (kafka_settings.KafkaConnectError, db.TLSConnectError) as e:
-        # Wrong Kafka credentials, an untrusted certificate: configuration, not a crash.
-        # One line naming the endpoint and the fix (exit 2, like a configuration error).
-        log.error("cannot start: %s", e.args[1] if isinstance(e, db.TLSConnectError) else e)
-        sys.exit(2)
-    except pymysql.err.OperationalError as e:
-        if e.args and e.args[0] == db.ER_ACCESS_DENIED:
-            log.error("cannot start: %s", e.args[1] if len(e.args) > 1 else e)
-            sys.exit(2)
-        raise
+    except Tidb2MysqlError as e:
+        # A fenced job, wrong credentials, an untrusted certificate, a changed shard count:
+        # configuration, not a crash. One line naming what to fix, and the exit code of
+        # tidb2mysql/errors.py (fenced 3, other configuration errors 2).
+        if e.headline is None:
+            raise
+        if isinstance(e, fencing.JobFenced):
+            log.error("%s", e)
+        else:
+            log.error("cannot start: %s", message(e))
+        sys.exit(exit_code(e))
     shutdown.install()  # SIGTERM/SIGINT -> drain and exit 0 (the source polls the flag)
     ms = cfg.metrics
     if ms.port:

@@ -1,7 +1,8 @@
 """`make demo`: the real thing, end to end, on the local stack.
 
-The simulator plays TiDB + Drainer (writes into the source MariaDB and publishes Drainer
-messages to Kafka) while `tidb2mysql incremental` applies them to the target. Progress and
+The simulator plays TiDB + Drainer (writes into the source - the MariaDB stand-in, or with
+`--config .stack/tidb2mysql-tidb.toml` (make demo SOURCE=tidb) a real TiDB - and publishes
+Drainer messages to Kafka) while `tidb2mysql incremental` applies them to the target. Progress and
 delay are printed every two seconds; at the end the source and target are compared.
 """
 
@@ -43,7 +44,7 @@ def main() -> int:
     databases = [f"demo_{run_id}_shop", f"demo_{run_id}_crm"]
     work = REPO / ".stack" / "demo"
     work.mkdir(parents=True, exist_ok=True)
-    cfg_path = write_config(work / f"{job}.toml", topic=topic, job=job)
+    cfg_path = write_config(work / f"{job}.toml", topic=topic, job=job, base=Path(args.config))
     cfg = config_mod.load(cfg_path)
     log_path = work / f"{job}.log"
     print(f"demo {run_id}: simulator -> {base.source.describe()} + Kafka topic {topic!r};"

@@ -8,6 +8,12 @@
 #   scripts/stack.sh down     stop what runs (a no-op when nothing runs)
 #   scripts/stack.sh status   show what runs and whether it answers
 #   scripts/stack.sh wipe     down + delete the state dir (keeps the download cache)
+#   scripts/stack.sh up-tidb  build (once, cached) and start a real TiDB server beside the
+#                             stack, write $T2M_STACK_DIR/tidb2mysql-tidb.toml (TiDB as the
+#                             source, the stack's MariaDB target and Kafka); needs only itself
+#                             running, so it can start while the rest of the stack runs
+#   scripts/stack.sh down-tidb / status-tidb    stop it / show it (`down` stops it too)
+#   scripts/stack.sh build-tidb  only build tidb-server and dumpling (cached; prints the dir)
 #
 # Why our own processes instead of the distro's mariadb service or a container: the tool
 # needs two independent MySQL-protocol servers with settings we control (1 GiB packets,
@@ -20,6 +26,8 @@
 #   T2M_CACHE_DIR   download cache (default ~/.cache/tidb2mysql); `wipe` keeps it
 #   T2M_KAFKA_PORT, T2M_KAFKA_CONTROLLER_PORT, T2M_SOURCE_PORT, T2M_TARGET_PORT
 #                   override the ports (default 19092, 19093, 14000, 13306)
+#   T2M_TIDB_PORT, T2M_TIDB_STATUS_PORT
+#                   TiDB's MySQL and status ports (default 14400, 14480)
 #   PYTHON          a python with confluent-kafka for the Kafka health check
 #                   (default <repo>/.venv/bin/python; falls back to Kafka's own Java tool)
 #   T2M_SECURE=1    the *secured* stack instead (`make up SECURE=1`), beside the default one:
@@ -656,16 +664,253 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# TiDB: a real TiDB server as the source (opt-in: up-tidb; `make test` starts it)
+#
+# TiDB is a Go module; the proxy lists no installable versions of it, so deploy/tidb/ is a
+# small module of ours that pins one TiDB commit (its go.mod repeats TiDB's requirements and
+# replacements, its go.sum TiDB's). tidb-server and dumpling are built from it once into
+# $CACHE/tidb-<version>/ and rebuilt only when deploy/tidb/go.mod or go.sum change (a stamp
+# holds their checksum). The server runs with its embedded storage (unistore): one process,
+# no PD/TiKV, data under $STATE/tidb. No Pump/Drainer: the binlog is off (@@log_bin = 0).
+
+TIDB_PORT="${T2M_TIDB_PORT:-14400}"
+TIDB_STATUS_PORT="${T2M_TIDB_STATUS_PORT:-14480}"
+TIDB_MODULE="$REPO/deploy/tidb"
+TIDB_VERSION="$(awk '$1 == "github.com/pingcap/tidb" {print $2; exit}' "$TIDB_MODULE/go.mod")"
+# What tidb_version() and VERSION() report (the pinned commit is TiDB's master of 2023-03-03,
+# the v7.0 development line); a build outside TiDB's Makefile reports "None".
+TIDB_RELEASE="v7.0.0-nightly-20230303"
+TIDB_BIN_DIR="$CACHE/tidb-$TIDB_VERSION"
+TDIR="$STATE/tidb"
+
+# A Go toolchain to build TiDB with: the machine's (PATH or /usr/local/go) if it is >= 1.20,
+# else one fetched once from the Go module proxy (golang.org/toolchain, the same zip `go`
+# itself downloads for GOTOOLCHAIN) into the cache: a fresh machine needs no hand install.
+GO_FALLBACK="1.22.12"
+go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+
+go_bin() {
+  local b m dir zip url
+  for b in go /usr/local/go/bin/go; do
+    if command -v "$b" >/dev/null 2>&1; then
+      m="$(go_minor "$(command -v "$b")")"
+      [[ -n "$m" && "$m" -ge 20 ]] && { command -v "$b"; return 0; }
+    fi
+  done
+  dir="$CACHE/go-$GO_FALLBACK"
+  if [[ ! -x "$dir/go/bin/go" ]]; then
+    url="${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-go$GO_FALLBACK.linux-amd64.zip"
+    log "no Go >= 1.20 here: fetching go$GO_FALLBACK from the Go module proxy ($url)" >&2
+    mkdir -p "$dir"
+    zip="$dir/toolchain.zip"
+    curl -fsSL -o "$zip" "$url" || { rm -rf "$dir"; return 1; }
+    # The module zip holds golang.org/toolchain@.../{bin,pkg,src}; unpack it as $dir/go.
+    "${PYTHON:-python3}" - "$zip" "$dir/go" <<'PY' || { rm -rf "$dir"; return 1; }
+import os, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    for info in z.infolist():
+        parts = info.filename.split("/")
+        at = next((i for i, p in enumerate(parts) if "@" in p), None)
+        name = "/".join(parts[at + 1:]) if at is not None else ""
+        if not name or info.is_dir():
+            continue
+        out = os.path.join(dst, name)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with z.open(info) as f, open(out, "wb") as g:
+            g.write(f.read())
+        # module zips carry no permissions: the commands (bin/, pkg/tool/) must be executable
+        executable = name.startswith("bin/") or name.startswith("pkg/tool/")
+        os.chmod(out, 0o755 if executable else 0o644)
+PY
+    rm -f "$zip"
+  fi
+  [[ -x "$dir/go/bin/go" ]] && { echo "$dir/go/bin/go"; return 0; }
+  return 1
+}
+
+tidb_build_stamp() { cat "$TIDB_MODULE/go.mod" "$TIDB_MODULE/go.sum" | sha256sum | cut -d' ' -f1; }
+
+tidb_bin_current() {
+  [[ -x "$TIDB_BIN_DIR/tidb-server" && -x "$TIDB_BIN_DIR/dumpling" \
+     && "$(cat "$TIDB_BIN_DIR/.stamp" 2>/dev/null)" == "$1" ]]
+}
+
+# Build tidb-server and dumpling unless the cache already holds them for this go.mod/go.sum.
+# One build at a time (flock): `make test` and a developer's `make up-tidb` may race.
+ensure_tidb_bin() {
+  local stamp go t0 tmp minor ldflags=""
+  stamp="$(tidb_build_stamp)"
+  tidb_bin_current "$stamp" && return 0
+  go="$(go_bin)" || die "building TiDB needs a Go toolchain (>= 1.20): none on PATH or in /usr/local/go/bin, and fetching one from the Go module proxy failed"
+  minor="$(go_minor "$go")"
+  [[ -n "$minor" && "$minor" -ge 20 ]] || die "building TiDB needs Go >= 1.20; $go is $("$go" env GOVERSION)"
+  # -checklinkname=0: this TiDB reaches into the runtime with go:linkname, which the linkers of
+  # Go 1.23 and later refuse by default (older ones know no such flag).
+  (( minor >= 23 )) && ldflags="-ldflags=-checklinkname=0"
+  mkdir -p "$TIDB_BIN_DIR"
+  exec 8>"$CACHE/tidb-build.lock"
+  flock 8
+  if tidb_bin_current "$stamp"; then
+    exec 8>&-; return 0        # another process built it while we waited
+  fi
+  log "building TiDB $TIDB_VERSION (tidb-server, dumpling) into $TIDB_BIN_DIR: ~20 min cold on 2 busy cores, ~1.5 min when only the link is left (warm Go caches); log $TIDB_BIN_DIR/build.log"
+  t0=$SECONDS
+  tmp="$TIDB_BIN_DIR/.build"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  # -mod=readonly: go.sum is complete and committed; a build must not change it.
+  if ! (cd "$TIDB_MODULE" && GOFLAGS=-mod=readonly "$go" build -trimpath $ldflags -o "$tmp/" \
+          github.com/pingcap/tidb/tidb-server github.com/pingcap/tidb/dumpling/cmd/dumpling) \
+        >"$TIDB_BIN_DIR/build.log" 2>&1; then
+    tail_log "$TIDB_BIN_DIR/build.log"
+    exec 8>&-
+    die "building TiDB failed (Go $("$go" env GOVERSION); module $TIDB_MODULE)"
+  fi
+  mv -f "$tmp/tidb-server" "$tmp/dumpling" "$TIDB_BIN_DIR/"
+  rmdir "$tmp"
+  echo "$stamp" >"$TIDB_BIN_DIR/.stamp"
+  log "built TiDB in $((SECONDS - t0)) s"
+  exec 8>&-
+}
+
+write_tidb_config() {
+  mkdir -p "$TDIR/data" "$TDIR/tmp"
+  cat >"$TDIR/tidb.toml" <<CONF
+# Written by scripts/stack.sh; rewritten on every \`up-tidb\`.
+tidb-release-version = "$TIDB_RELEASE"
+# VERSION(): the server builds it from the release version at start-up, before it reads this
+# file, so it would say "5.7.25-TiDB-None" without this line
+server-version = "5.7.25-TiDB-$TIDB_RELEASE"
+[performance]
+# like the MariaDB servers: transactions of hundreds of MB are part of the tests
+txn-total-size-limit = 1073741824
+[log]
+level = "warn"
+slow-threshold = 10000
+# the slow-query log's default is a path relative to the server's working directory
+slow-query-file = "$TDIR/tidb-slow.log"
+[log.file]
+filename = "$TDIR/tidb.log"
+CONF
+}
+
+tidb_pid() { our_pid "$TDIR/tidb.pid"; }
+
+# TiDB's root has no password; only this script (loopback) uses it.
+tidb_root() {
+  mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$TIDB_PORT" -uroot --connect-timeout=2 "$@"
+}
+
+tidb_user_sql() {
+  MYSQL_PWD="$DB_PASSWORD" mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$TIDB_PORT" \
+    -u"$DB_USER" --connect-timeout=2 -N -e "$1" 2>/dev/null
+}
+
+tidb_answers() { tidb_user_sql 'SELECT 1' >/dev/null; }
+
+# Run once the server answers: our user, and the GC safe point. The embedded storage never
+# runs TiDB's GC worker, so mysql.tidb lacks the tikv_gc_safe_point row a real cluster has,
+# and every `SET @@tidb_snapshot` fails without it ("can not get 'tikv_gc_safe_point'"). A
+# safe point in the past: every version the storage still holds may be read.
+prepare_tidb() {
+  tidb_root <<SQL || { tail_log "$TDIR/tidb.log"; die "could not prepare TiDB (user, GC safe point)"; }
+CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
+ALTER USER '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
+INSERT IGNORE INTO mysql.tidb (VARIABLE_NAME, VARIABLE_VALUE, COMMENT)
+  VALUES ('tikv_gc_safe_point', '20000101-00:00:00.000 +0000', 'All versions after safe point can be accessed. (DO NOT EDIT)');
+SQL
+}
+
+start_tidb() {
+  local pid i
+  write_tidb_config
+  if pid="$(tidb_pid)"; then
+    log "tidb already running (pid $pid, port $TIDB_PORT)"
+  else
+    require_free_port "$TIDB_PORT" "tidb"
+    require_free_port "$TIDB_STATUS_PORT" "tidb status"
+    log "starting tidb ($TIDB_RELEASE, embedded storage) on 127.0.0.1:$TIDB_PORT"
+    # The state dir is on the command line (-path, -config), which our_pid relies on.
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$TDIR/tidb.pid" \
+      "$TIDB_BIN_DIR/tidb-server" -config "$TDIR/tidb.toml" -store unistore -path "$TDIR/data" \
+      -host 127.0.0.1 -P "$TIDB_PORT" -status "$TIDB_STATUS_PORT" -status-host 127.0.0.1 \
+      -socket "" -temp-dir "$TDIR/tmp" \
+      </dev/null >>"$TDIR/stdout.log" 2>&1 &
+    sleep 1
+    for ((i = 0; i < 120; i++)); do
+      tidb_root -N -e 'SELECT 1' >/dev/null 2>&1 && break
+      if ! tidb_pid >/dev/null; then
+        tail_log "$TDIR/tidb.log"; tail_log "$TDIR/stdout.log"
+        die "tidb exited during startup"
+      fi
+      sleep 0.5
+    done
+    tidb_root -N -e 'SELECT 1' >/dev/null 2>&1 || { tail_log "$TDIR/tidb.log"; die "tidb did not answer within 60 s"; }
+  fi
+  prepare_tidb
+  tidb_answers || { tail_log "$TDIR/tidb.log"; die "tidb does not answer SELECT 1 over TCP 127.0.0.1:$TIDB_PORT as $DB_USER"; }
+}
+
+stop_tidb() {
+  local pid
+  pid="$(tidb_pid)" || return 0
+  stop_pid "$pid" "tidb"
+}
+
+# TiDB as the source, the stack's MariaDB target and Kafka: the config of the TiDB-backed
+# tests (tests/support/tidb.py) and of `make demo SOURCE=tidb`.
+write_tidb_tool_config() {
+  write_plain_config "$STATE/tidb2mysql-tidb.toml" \
+    "# Written by scripts/stack.sh (\`make up-tidb\`): TiDB as the source, the local stack's target.
+# tidb-server and dumpling: $TIDB_BIN_DIR" "a real TiDB ($TIDB_RELEASE, embedded storage)" "$TIDB_PORT"
+}
+
+cmd_up_tidb() {
+  local t0=$SECONDS
+  [[ "$SECURE" == 0 ]] || die "up-tidb belongs to the default stack, not the secured one"
+  mkdir -p "$STATE" "$CACHE"
+  command -v mariadb >/dev/null || apt_install mariadb-client
+  ensure_tidb_bin
+  start_tidb
+  write_tidb_tool_config
+  log "tidb is up in $((SECONDS - t0)) s: 127.0.0.1:$TIDB_PORT (status 127.0.0.1:$TIDB_STATUS_PORT), VERSION() $(tidb_user_sql 'SELECT VERSION()')"
+  log "config: $STATE/tidb2mysql-tidb.toml"
+}
+
+# One line for `make up` / `status`: whether TiDB runs, and its version.
+tidb_status_line() {
+  local pid
+  if pid="$(tidb_pid)"; then
+    if tidb_answers; then
+      printf '%-15s running  pid %-8s 127.0.0.1:%-6s %s\n' "tidb" "$pid" "$TIDB_PORT" "$(tidb_user_sql 'SELECT VERSION()')"
+    else
+      printf '%-15s running  pid %-8s 127.0.0.1:%-6s NOT ANSWERING\n' "tidb" "$pid" "$TIDB_PORT"; return 1
+    fi
+  else
+    printf '%-15s stopped (start it: make up-tidb)\n' "tidb"; return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------
 # the config file the tests and `make demo` use
 
 write_config() {
   if [[ "$SECURE" == 1 ]]; then write_secure_configs; return; fi
-  local tmp="$STATE/tidb2mysql.toml.tmp"
+  write_plain_config "$STATE/tidb2mysql.toml" \
+    "# Written by scripts/stack.sh (\`make up\`): a tidb2mysql config pointing at the local stack." \
+    "MariaDB playing TiDB" "$SOURCE_PORT"
+}
+
+# A plain (default stack) config file: $1 = file, $2 = header comment, $3 = what the source
+# is, $4 = its port. The target and Kafka are the stack's.
+write_plain_config() {
+  local file="$1" header="$2" source_note="$3" source_port="$4" tmp="$1.tmp"
   cat >"$tmp" <<EOF
-# Written by scripts/stack.sh (\`make up\`): a tidb2mysql config pointing at the local stack.
-[source]   # MariaDB playing TiDB
+$header
+[source]   # $source_note
 host = "127.0.0.1"
-port = $SOURCE_PORT
+port = $source_port
 user = "$DB_USER"
 password = "$DB_PASSWORD"
 
@@ -682,7 +927,7 @@ topic = "tidb_obinlog"
 [drainer]
 time_zone = "UTC"
 EOF
-  mv "$tmp" "$STATE/tidb2mysql.toml"
+  mv "$tmp" "$file"
 }
 
 # One secured config file: the MySQL endpoints with TLS and the Kafka client with SCRAM,
@@ -783,9 +1028,11 @@ cmd_up() {
   [[ "$SECURE" == 1 ]] && what="secured stack (kafka SASL_PLAINTEXT 127.0.0.1:$KAFKA_SASL_PLAINTEXT_PORT)"
   log "$what is up in $((SECONDS - t0)) s: kafka 127.0.0.1:$KAFKA_PORT, source 127.0.0.1:$SOURCE_PORT, target 127.0.0.1:$TARGET_PORT"
   log "config: $STATE/tidb2mysql.toml"
+  [[ "$SECURE" == 1 ]] || log "$(tidb_status_line || true)"
 }
 
 cmd_down() {
+  [[ "$SECURE" == 1 ]] || stop_tidb
   stop_kafka
   stop_db target
   stop_db source
@@ -814,6 +1061,7 @@ cmd_status() {
   else
     printf '%-15s stopped\n' "kafka"; ok=1
   fi
+  [[ "$SECURE" == 1 ]] || tidb_status_line || true   # opt-in: a stopped TiDB is no failure
   printf 'state dir       %s\n' "$STATE"
   [[ -f "$STATE/tidb2mysql.toml" ]] && printf 'config          %s\n' "$STATE/tidb2mysql.toml"
   return $ok
@@ -832,6 +1080,10 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   wipe) cmd_wipe ;;
+  up-tidb) cmd_up_tidb ;;
+  down-tidb) stop_tidb ;;
+  status-tidb) tidb_status_line ;;
+  build-tidb) mkdir -p "$CACHE"; ensure_tidb_bin; echo "$TIDB_BIN_DIR" ;;
   restart-kafka) ensure_kafka_libs; stop_kafka; start_kafka ;;  # tests: a broker restart under a running flow
-  *) echo "usage: $0 up|down|status|wipe|restart-kafka" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|wipe|up-tidb|down-tidb|status-tidb|build-tidb|restart-kafka" >&2; exit 2 ;;
 esac

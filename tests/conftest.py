@@ -13,18 +13,28 @@ import pytest
 from tests.support import stack
 
 
-@pytest.fixture(scope="session")
-def stack_config():
-    """The tidb2mysql Config of the local stack ($TIDB2MYSQL_CONFIG or .stack/tidb2mysql.toml)."""
+def _config_or_fail(load):
+    """``load()``'s Config, or the test FAILS with its StackUnavailable message (never skips)."""
     problem = None
     try:
-        cfg = stack.load_config()
-        stack.check_reachable(cfg)
+        cfg = load()
     except stack.StackUnavailable as e:
         problem = str(e)
     if problem:  # failed outside the except block: no chained traceback around the message
         pytest.fail(problem, pytrace=False)
     return cfg
+
+
+def _stack_config():
+    cfg = stack.load_config()
+    stack.check_reachable(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def stack_config():
+    """The tidb2mysql Config of the local stack ($TIDB2MYSQL_CONFIG or .stack/tidb2mysql.toml)."""
+    return _config_or_fail(_stack_config)
 
 
 def _db_fixture(request, endpoint):
@@ -47,24 +57,24 @@ def target_db(request, stack_config):
     yield from _db_fixture(request, stack_config.target)
 
 
-@pytest.fixture
-def source_conn(stack_config, source_db):
-    """Autocommit utf8mb4 PyMySQL connection to the source, ``source_db`` selected."""
-    conn = stack.connect(stack_config.source, source_db)
+def _conn_fixture(endpoint, db_name):
+    conn = stack.connect(endpoint, db_name)
     try:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture
+def source_conn(stack_config, source_db):
+    """Autocommit utf8mb4 PyMySQL connection to the source, ``source_db`` selected."""
+    yield from _conn_fixture(stack_config.source, source_db)
 
 
 @pytest.fixture
 def target_conn(stack_config, target_db):
     """Autocommit utf8mb4 PyMySQL connection to the target, ``target_db`` selected."""
-    conn = stack.connect(stack_config.target, target_db)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    yield from _conn_fixture(stack_config.target, target_db)
 
 
 @pytest.fixture
@@ -88,3 +98,26 @@ def kafka_topic(request, stack_config):
         yield name
     finally:
         stack.delete_topic(stack_config.kafka, name)
+
+
+# -- a real TiDB as the source (``make up-tidb``; tests marked ``tidb``) ------------------------
+
+@pytest.fixture(scope="session")
+def tidb_config():
+    """The tidb2mysql Config with the real TiDB as its source (tests/support/tidb.py): the
+    stack's target and Kafka. FAILS (never skips) when TiDB or the stack does not answer."""
+    from tests.support import tidb
+
+    return _config_or_fail(tidb.ready_config)
+
+
+@pytest.fixture
+def tidb_db(request, tidb_config):
+    """A fresh, uniquely named database on TiDB (dropped after the test)."""
+    yield from _db_fixture(request, tidb_config.source)
+
+
+@pytest.fixture
+def tidb_conn(tidb_config, tidb_db):
+    """Autocommit utf8mb4 PyMySQL connection to TiDB, ``tidb_db`` selected."""
+    yield from _conn_fixture(tidb_config.source, tidb_db)

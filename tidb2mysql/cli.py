@@ -1,7 +1,7 @@
 """The ``tidb2mysql`` console command.
 
-Each stage registers a subcommand here; the work itself lives in the stage's
-module, so this file stays a thin table of commands.
+The command tree is ``tidb2mysql.commands.COMMANDS`` (one module per subcommand); the work
+itself lives in the stages, so this file only builds the parser and maps errors to exit codes.
 """
 
 from __future__ import annotations
@@ -9,59 +9,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
 
 from tidb2mysql import __version__
-from tidb2mysql.config import ConfigError
-
-# (name, help, add_arguments(parser), run(args) -> exit code). Modules are imported lazily
-# inside run() so `tidb2mysql --help` stays fast and a missing optional part breaks only
-# its own command.
-Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-COMMANDS: list[Command] = []
-
-
-def command(name: str, help: str):
-    """Register ``run(args)``; its ``add_arguments`` is given as ``run.add_arguments``."""
-
-    def deco(run: Callable[[argparse.Namespace], int]):
-        add = getattr(run, "add_arguments", lambda p: None)
-        COMMANDS.append((name, help, add, run))
-        return run
-
-    return deco
-
-
-def _load_commands() -> None:
-    # Importing registers the commands (module-level @command decorators).
-    from tidb2mysql import commands  # noqa: F401
-
+from tidb2mysql.errors import Tidb2MysqlError, exit_code, one_line
 
 def build_parser() -> argparse.ArgumentParser:
-    _load_commands()
+    from tidb2mysql.commands import COMMANDS
     p = argparse.ArgumentParser(prog="tidb2mysql", description="Move a live TiDB database into MySQL.")
     p.add_argument("--version", action="version", version=f"tidb2mysql {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_, add, run in COMMANDS:
-        sp = sub.add_parser(name, help=help_, description=help_)
+    for cmd in COMMANDS:
+        sp = sub.add_parser(cmd.NAME, help=cmd.HELP, description=cmd.HELP)
         sp.add_argument("--config", help="configuration file (default: $TIDB2MYSQL_CONFIG)")
-        add(sp)
-        sp.set_defaults(_run=run)
+        cmd.add_arguments(sp)
+        sp.set_defaults(_run=cmd.run)
     return p
-
-
-def _connect_failure(e: BaseException) -> str | None:
-    """The message of a TLS / authentication failure while connecting, else None."""
-    from tidb2mysql.mysql.db import ER_ACCESS_DENIED, TLSConnectError
-    from tidb2mysql.kafka_settings import KafkaConnectError
-
-    if isinstance(e, KafkaConnectError):
-        return str(e)
-    args = getattr(e, "args", ())
-    if isinstance(e, TLSConnectError) or (type(e).__name__ == "OperationalError" and args and args[0] == ER_ACCESS_DENIED):
-        return str(args[1]) if len(args) > 1 else str(e)
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,24 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args._run(args) or 0)
-    except ConfigError as e:
-        print(f"tidb2mysql: configuration error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:
-        msg = _connect_failure(e)
-        if msg is None:
+    except Tidb2MysqlError as e:
+        # Configuration, credentials, TLS, a fenced job: one line naming what to fix (a
+        # traceback would only bury it), and the exit code of tidb2mysql/errors.py.
+        line = one_line(e)
+        if line is None:
             raise
-        # Wrong credentials or an untrusted certificate: the message names the endpoint and
-        # the fix; a traceback would only bury it.
-        print(f"tidb2mysql: cannot connect: {msg}", file=sys.stderr)
-        return 2
+        print(f"tidb2mysql: {line}", file=sys.stderr)
+        return exit_code(e)
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    # Run through the imported module, not __main__: the subcommands register themselves in
-    # tidb2mysql.cli.COMMANDS, which is a different module object from __main__.
-    from tidb2mysql.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

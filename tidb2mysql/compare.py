@@ -72,7 +72,8 @@ The schema, and what is deliberately evened out (``schema=False`` skips all of i
   defaults (MariaDB quotes literals and renders expressions as ``current_timestamp()``,
   MySQL/TiDB leave literals bare and mark expressions DEFAULT_GENERATED), the case and
   ``()`` of CURRENT_TIMESTAMP in EXTRA; whitespace, parentheses and backticks in
-  generation expressions and view text. TiDB's AUTO_RANDOM in EXTRA is ignored: the DDL
+  generation expressions and view text. TiDB's AUTO_RANDOM in EXTRA (and the target's
+  AUTO_INCREMENT that replaces it, [ddl] auto_random) is ignored: the DDL
   translation removes it on purpose (MySQL has no such attribute; rows carry the values).
 * **Views.** MySQL and MariaDB store a view's query rewritten and fully qualified with the
   view's own database; that database name is removed from both texts and, for side A,
@@ -486,9 +487,12 @@ def _column_signature(col: ColumnDescription, side: _Side, other: _Side, other_c
     elif ctype == "json" and _is_mariadb_json(other_col, other):
         collation = (None, None)
     # DEFAULT_GENERATED is MySQL's marker of an expression default (compared in "default");
-    # AUTO_RANDOM (TiDB) is removed by the DDL translation on purpose (ddl/translate.py).
+    # AUTO_RANDOM (TiDB) becomes AUTO_INCREMENT, or is removed, by the DDL translation on purpose
+    # ([ddl] auto_random, ddl/translate.py): neither side's marker counts for such a column.
+    random_key = other.flavour == "tidb" and "auto_random" in other_col.extra.lower()
     extra = " ".join(w for w in _EMPTY_CALL.sub(r"\1", col.extra.lower()).split()
-                     if w != "default_generated" and not (side.flavour == "tidb" and w.startswith("auto_random")))
+                     if w != "default_generated" and not (side.flavour == "tidb" and w.startswith("auto_random"))
+                     and not (random_key and w == "auto_increment"))
     return {"type": ctype, "nullable": col.nullable, "default": _default(col, side.flavour),
             "collation": collation, "extra": extra, "generated": _loose(col.generation_expression) or None}
 
@@ -502,13 +506,24 @@ def _default(col: ColumnDescription, flavour: str) -> tuple[str, Optional[str]]:
         if raw == "NULL":  # MariaDB's rendering of a NULL default; a 'NULL' string is quoted
             return ("none", None)
         if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-            return ("literal", raw[1:-1].replace("''", "'"))
+            return ("literal", _numeric_literal(col, raw[1:-1].replace("''", "'")))
         if _NUMBER.fullmatch(raw):
-            return ("literal", raw)
+            return ("literal", _numeric_literal(col, raw))
         return ("expression", _loose(raw))
     if "default_generated" in col.extra.lower() or _CURRENT_TS.fullmatch(raw):
         return ("expression", _loose(raw))
-    return ("literal", raw)
+    return ("literal", _numeric_literal(col, raw))
+
+
+_NUMERIC_TYPE = re.compile(r"(tiny|small|medium|big)?int|integer|decimal|numeric|float|double|real", re.I)
+
+
+def _numeric_literal(col: ColumnDescription, text: str) -> str:
+    """A numeric column's literal default by value: TiDB keeps it as typed (``1.5`` for a
+    DECIMAL(10,3)), MySQL and MariaDB render it at the column's scale (``1.500``)."""
+    if not (_NUMERIC_TYPE.match(col.column_type) and _NUMBER.fullmatch(text)):
+        return text
+    return str(decimal.Decimal(text).normalize())
 
 
 def _index_text(ix: IndexDescription, names: Mapping[str, Optional[str]]) -> str:

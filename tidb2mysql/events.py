@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Optional
 
+from tidb2mysql.errors import InputDataError
+
 Row = tuple[Any, ...]  # a row image: tuple of native values, positional to TableSchema.columns
 
 
@@ -116,7 +118,7 @@ class TableChanges:
 
 
 @dataclass(slots=True)
-class Position:
+class KafkaPosition:
     """Where an event came from: Kafka coordinates of its message."""
 
     topic: str
@@ -133,7 +135,7 @@ class Txn:
 
     commit_ts: int
     tables: list[TableChanges]
-    position: Optional[Position] = None
+    position: Optional[KafkaPosition] = None
 
     @property
     def row_count(self) -> int:
@@ -153,13 +155,13 @@ class DDL:
     schema: str
     table: str
     query: str
-    position: Optional[Position] = None
+    position: Optional[KafkaPosition] = None
 
 
 Event = Txn | DDL
 
 
-class InputDecodeError(ValueError):
+class InputDecodeError(InputDataError, ValueError):
     """A Kafka message that cannot be decoded, in any input format.
 
     Names where it came from (topic, partition, offset) and why, and carries the position
@@ -167,7 +169,7 @@ class InputDecodeError(ValueError):
     subclass (``DrainerDecodeError``, ``TiCDCDecodeError``), so callers catch this one.
     """
 
-    def __init__(self, position: Position, payload_size: int, reason: str, what: str = "message"):
+    def __init__(self, position: KafkaPosition, payload_size: int, reason: str, what: str = "message"):
         self.position = position
         self.payload_size = payload_size
         self.reason = reason
@@ -191,7 +193,7 @@ __all__ = [
     "Event",
     "InputDecodeError",
     "Op",
-    "Position",
+    "KafkaPosition",
     "Row",
     "RowChange",
     "TableChanges",

@@ -30,6 +30,7 @@ import logging
 import os
 import socket
 import time
+from tidb2mysql.errors import InternalError
 from typing import Any, Optional
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ POINTS = {
 }
 
 
-class FailpointError(RuntimeError):
+class FailpointError(InternalError, RuntimeError):
     pass
 
 

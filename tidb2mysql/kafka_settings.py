@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidb2mysql.config import KafkaConfig
+from tidb2mysql.errors import ConnectError
 
 # librdkafka caps a producer's message.max.bytes at 1e9 (just under the broker's 1 GiB).
 PRODUCER_MESSAGE_MAX_BYTES = 1_000_000_000
@@ -66,7 +67,7 @@ def admin_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
     return conf
 
 
-class KafkaConnectError(RuntimeError):
+class KafkaConnectError(ConnectError, RuntimeError):
     """Kafka cannot be used with these settings; the message names the brokers, the user and
     the mechanism (never the password), says what failed and how to fix it.
 

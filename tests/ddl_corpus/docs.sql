@@ -292,7 +292,7 @@ ALTER TABLE foo ADD VECTOR INDEX idx_embedding ((VEC_COSINE_DISTANCE(embedding))
 -- === docs_vector_auto_random
 -- source: https://docs.pingcap.com/tidb/stable/vector-search-index
 -- expect: run
--- check: column foo.id type=bigint(20) null=NO extra=
+-- check: column foo.id type=bigint(20) null=NO extra=auto_increment
 -- check: column foo.embedding type=longtext
 CREATE TABLE foo (
   id BIGINT PRIMARY KEY AUTO_RANDOM,
@@ -303,7 +303,7 @@ CREATE TABLE foo (
 -- === docs_auto_random_doc
 -- source: https://docs.pingcap.com/tidb/stable/auto-random
 -- expect: run
--- check: column t.a type=bigint(20) null=NO extra=
+-- check: column t.a type=bigint(20) null=NO extra=auto_increment
 CREATE TABLE t (a BIGINT PRIMARY KEY AUTO_RANDOM(5, 54), b VARCHAR(255));
 
 -- === docs_clustered_nonclustered

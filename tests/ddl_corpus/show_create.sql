@@ -5,7 +5,7 @@
 -- === show_auto_random_3
 -- source: pingcap/tidb tests/integrationtest/r/executor/show.result
 -- expect: run
--- check: column auto_random_tbl1.a type=bigint(20) null=NO extra=
+-- check: column auto_random_tbl1.a type=bigint(20) null=NO extra=auto_increment
 -- check: index auto_random_tbl1.PRIMARY columns=a unique=yes
 -- check: table auto_random_tbl1 collation=utf8mb4_bin
 -- check: output-lacks AUTO_RANDOM(3)
@@ -31,7 +31,7 @@ CREATE TABLE `auto_random_tbl4` (
 -- === show_auto_random_range_bits
 -- source: pingcap/tidb tests/integrationtest/r/executor/show.result
 -- expect: run
--- check: column auto_random_tbl7.a type=bigint(20) null=NO extra=
+-- check: column auto_random_tbl7.a type=bigint(20) null=NO extra=auto_increment
 CREATE TABLE `auto_random_tbl7` (
   `a` bigint(20) NOT NULL /*T![auto_rand] AUTO_RANDOM(4, 32) */,
   `b` varchar(255) DEFAULT NULL,
@@ -95,7 +95,7 @@ CREATE TABLE `t` (
 -- check: view v1
 -- check: output-lacks DEFINER=
 -- check: output-has SQL SECURITY DEFINER
--- check: decision info DEFINER
+-- check: decision warning DEFINER
 CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`127.0.0.1` SQL SECURITY DEFINER VIEW `v1` (`a`, `b`) AS SELECT `executor__show`.`t1`.`a` AS `a`,`executor__show`.`t1`.`b` AS `b` FROM `executor__show`.`t1`
 
 -- === show_view_introducer

@@ -32,7 +32,7 @@ create table t6 (id int ) shard_row_id_bits=2 shard_row_id_bits=3 pre_split_regi
 -- === binlog_auto_random_n
 -- source: pingcap/tidb pkg/sessionctx/binloginfo/binloginfo_test.go
 -- expect: run
--- check: column t1.id type=int(11) null=NO extra=
+-- check: column t1.id type=int(11) null=NO extra=auto_increment
 -- check: index t1.PRIMARY columns=id unique=yes
 -- check: decision warning AUTO_RANDOM
 create table t1 (id int primary key auto_random(2));
@@ -40,7 +40,7 @@ create table t1 (id int primary key auto_random(2));
 -- === binlog_auto_random_bare
 -- source: pingcap/tidb pkg/sessionctx/binloginfo/binloginfo_test.go
 -- expect: run
--- check: column t1.id null=NO extra=
+-- check: column t1.id null=NO extra=auto_increment
 create table t1 (id int primary key auto_random);
 
 -- === binlog_auto_random_spaced
@@ -192,7 +192,7 @@ PARTITION p4 VALUES LESS THAN (TO_DAYS('2021-11-04')))
 -- === show_input_auto_random_key
 -- source: pingcap/tidb tests/integrationtest/r/executor/show.result (input statement)
 -- expect: run
--- check: column auto_random_tbl2.a type=bigint(20) null=NO extra=
+-- check: column auto_random_tbl2.a type=bigint(20) null=NO extra=auto_increment
 create table auto_random_tbl2 (a bigint auto_random primary key, b char);
 
 -- === show_input_auto_random_comment

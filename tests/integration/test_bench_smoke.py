@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.flowrun import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.tidb]  # the fullload_tidb section reads TiDB
 
 
 def _positive(d: dict, *keys: str) -> None:
@@ -25,10 +25,10 @@ def _positive(d: dict, *keys: str) -> None:
         assert isinstance(d.get(k), (int, float)) and d[k] > 0, f"{k} = {d.get(k)!r} in {d}"
 
 
-def test_smoke_bench_writes_every_section(stack_config, tmp_path):
+def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)], cwd=REPO,
-                       capture_output=True, text=True, timeout=240)
+                       capture_output=True, text=True, timeout=360)
     secs = time.monotonic() - t0
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
     res = json.loads((tmp_path / "results.json").read_text())
@@ -64,6 +64,16 @@ def test_smoke_bench_writes_every_section(stack_config, tmp_path):
     _positive(fl["dump_pipe"], "rows_per_s")
     _positive(fl, "ratio_best_vs_dump")
 
+    ft = res["full_load_tidb"]
+    assert "TiDB" in ft["source"]
+    for k in ("w1", "p2"):
+        _positive(ft[k], "rows_per_s", "rows")
+        assert ft[k]["equal"] is True, k
+    _positive(ft["dumpling_pipe"], "rows_per_s", "files", "dump_seconds")
+    assert ft["dumpling_pipe"]["rows"] == ft["w1"]["rows"]
+    assert isinstance(ft["dumpling_pipe"]["equal"], bool)
+    _positive(ft, "ratio_best_vs_dumpling")
+
     mem = res["memory"]
     assert len(mem["comparisons"]) == 3
     for c in mem["comparisons"]:
@@ -82,7 +92,7 @@ def test_smoke_bench_writes_every_section(stack_config, tmp_path):
 
     assert {g["goal"].split(" ")[0] for g in res["goals"]} >= {"incremental", "p99", "full", "memory"}
     md = (tmp_path / "results.md").read_text()
-    for heading in ("## Incremental replication", "## Incremental per table shape", "## Incremental from TiCDC", "## Apply ceiling", "## Delay",
-                    "## Full load", "## Memory", "## Goals"):
+    for heading in ("## Incremental replication", "## Incremental per table shape", "## Incremental from TiCDC",
+                    "## Apply ceiling", "## Delay", "## Full load", "## Full load from TiDB", "## Memory", "## Goals"):
         assert heading in md
     print(f"smoke bench: {secs:.0f}s")

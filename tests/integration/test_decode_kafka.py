@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.kafka_settings import consumer_config, producer_config
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ def test_good_messages_decode_equal_and_corrupt_ones_name_their_offset(stack_con
     dec = Decoder(TZ)
     got = []
     for m in msgs:
-        pos = Position(m.topic(), m.partition(), m.offset())
+        pos = KafkaPosition(m.topic(), m.partition(), m.offset())
         try:
             got.append(dec.decode(m.value(), pos))
         except DrainerDecodeError as e:
@@ -88,13 +88,13 @@ def test_good_messages_decode_equal_and_corrupt_ones_name_their_offset(stack_con
     offsets = [m.offset() for m in msgs]
     assert offsets == list(range(len(payloads)))
     assert got[0].tables[0].rows == txns[0].tables[0].rows and got[0].commit_ts == 1000
-    assert got[0].position == Position(kafka_topic, 0, 0)
-    assert got[1] == DDL(2000, "shop", "orders", ddl.query, Position(kafka_topic, 0, 1))
+    assert got[0].position == KafkaPosition(kafka_topic, 0, 0)
+    assert got[1] == DDL(2000, "shop", "orders", ddl.query, KafkaPosition(kafka_topic, 0, 1))
     for off in (2, 3):
         e = got[off]
         assert isinstance(e, DrainerDecodeError), e
         assert f"topic {kafka_topic!r} partition 0 offset {off}" in str(e)
-        assert e.position == Position(kafka_topic, 0, off)
+        assert e.position == KafkaPosition(kafka_topic, 0, off)
         assert e.payload_size == len(payloads[off])
     for k, off in ((1, 4), (2, 5)):
         assert got[off].tables[0].rows == txns[k].tables[0].rows

@@ -67,8 +67,17 @@ TABLES = [
 TOTAL_ROWS = sum(t[2] for t in TABLES)
 
 
-def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES) -> int:
-    """Create and fill the tables on the source; returns the number of rows."""
+def seq_rows(cur, n: int, tidb: bool = False) -> str:
+    """A derived table ``s`` of ``seq`` = 1..n: MariaDB's SEQUENCE engine, or on TiDB (which has
+    none) a recursive CTE, whose depth limit is raised for this session first."""
+    if not tidb:
+        return f"(SELECT CAST(seq AS SIGNED) AS seq FROM seq_1_to_{n}) AS s"
+    cur.execute(f"SET SESSION cte_max_recursion_depth = {n + 1}")
+    return f"(WITH RECURSIVE r (seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM r WHERE seq < {n}) SELECT seq FROM r) AS s"
+
+
+def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES, tidb: bool = False) -> int:
+    """Create and fill the tables on the source (``tidb``: a real TiDB); returns the number of rows."""
     total = 0
     with conn.cursor() as cur:
         cur.execute(f"USE `{db}`")
@@ -76,7 +85,7 @@ def make_source_tables(conn, db: str, scale: float = 1.0, tables=TABLES) -> int:
         for name, body, rows, select in tables:
             n = max(1, int(rows * scale))
             cur.execute(f"CREATE TABLE `{name}` {body}")
-            cur.execute(f"INSERT INTO `{name}` {select.format(seq=f'(SELECT CAST(seq AS SIGNED) AS seq FROM seq_1_to_{n}) AS s')}")
+            cur.execute(f"INSERT INTO `{name}` {select.format(seq=seq_rows(cur, n, tidb))}")
             total += n
         cur.execute("ANALYZE TABLE " + ", ".join(f"`{t[0]}`" for t in tables))
         cur.fetchall()
@@ -94,10 +103,12 @@ def copy_structure(src_conn, src_db: str, tgt_conn, tgt_db: str) -> None:
             t.execute(s.fetchone()[1])
 
 
-def write_config(tmp_path: Path, job: str, **full_load) -> Path:
+def write_config(tmp_path: Path, job: str, base: Path | None = None, **full_load) -> Path:
+    """``base``: the stack config to start from (default the stack's; the TiDB one for TiDB)."""
     settings = {"chunk_rows": 50_000, "page_rows": 5_000, "progress_interval": 2.0}
     settings.update(full_load)
-    return flowrun.write_config(tmp_path / "t2m.toml", topic="fl_" + job[-16:], job=job, full_load=settings)
+    return flowrun.write_config(tmp_path / "t2m.toml", topic="fl_" + job[-16:], job=job, base=base,
+                                full_load=settings)
 
 
 def full_load_cmd(config: Path, db: str, workers: int = 1, processes: int = 1, recovery_dir=None,
@@ -136,7 +147,7 @@ def drop_job(stack_config, job: str) -> None:
     conn = stack.connect(stack_config.target)
     try:
         with conn.cursor() as cur:
-            for t in ("full_load_job", "full_load_chunks", "full_load_lanes"):
+            for t in ("full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes"):
                 cur.execute(f"DELETE FROM tidb2mysql.{t} WHERE job = %s", (job,))
     finally:
         conn.close()
@@ -228,7 +239,12 @@ def test_value_the_target_cannot_hold_stops_with_table_chunk_and_key(stack_confi
     # the writer makes every warning an error and names the row (the insert path: 1406).
     assert (f"table {source_db}.narrow, chunk 0: writing 5 rows failed (first row key (6,)): (1265) Data truncated "
             f"for column 'v' at row 2 (key (7,))") in text
-    assert "run the same command again to resume" in text
+    # issue 20: ONE line, no traceback / Rust panic, and no "run again to resume" (it would fail the same way)
+    assert "Traceback" not in text and "panicked" not in text and "stack backtrace" not in text, text
+    errors = [ln for ln in text.splitlines() if ln.startswith("tidb2mysql full-load:")]
+    assert len(errors) == 1 and "(1265) Data truncated" in errors[0], text
+    assert "fail the same way" in errors[0] and "column definitions" in errors[0]
+    assert "run the same command again to resume" not in text
     with stack.connect(stack_config.target, mirror_db) as tgt, tgt.cursor() as cur:
         cur.execute("SELECT COUNT(*), MAX(id) FROM narrow")
         assert cur.fetchone() == (5, 5)  # the pages before the bad one are in; nothing after

@@ -22,7 +22,7 @@ from tests.support.drainer_stream import q, stream_env
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_txn
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.source import peek_commit_ts
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def _hostile_corpus(n: int, rnd: random.Random) -> list[bytes]:
         ts = peek_commit_ts(raw)
         assert ts is None or 0 <= ts < 2**63
         try:
-            ev = dec.decode(raw, Position("x", 0, 0))
+            ev = dec.decode(raw, KafkaPosition("x", 0, 0))
         except DrainerDecodeError:
             keep.append(raw)
             continue
@@ -122,7 +122,7 @@ def test_ten_thousand_messages_half_hostile(env):
                 raw = hostile[hi]
                 hi += 1
                 try:
-                    ev = dec.decode(raw, Position("x", 0, 0))
+                    ev = dec.decode(raw, KafkaPosition("x", 0, 0))
                 except DrainerDecodeError:
                     ev = None
                 if isinstance(ev, Txn):
@@ -134,7 +134,7 @@ def test_ten_thousand_messages_half_hostile(env):
                     raw = b.SerializePartialToString()
             off = s.send(raw)
             try:
-                ev = dec.decode(raw, Position("x", 0, off))
+                ev = dec.decode(raw, KafkaPosition("x", 0, off))
                 if isinstance(ev, Txn) and ev.commit_ts == s.ts and any(tc.rows for tc in ev.tables):
                     apply_letters.add(ev.commit_ts)  # stamped forward: applied, fails, parked
             except DrainerDecodeError:

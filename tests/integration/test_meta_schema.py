@@ -43,7 +43,8 @@ def test_fresh_meta_schema_gets_tables_and_version_rows(admin, meta_schema):
     tables = {r[0] for r in run(admin, "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
                                 (meta_schema,))}
     assert tables == {"schema_version", "checkpoint", "ddl_history", "quarantine", "dead_letter", "job_control",
-                      "full_load_job", "full_load_chunks", "full_load_lanes", "verify_run", "verify_chunk"}
+                      "full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes",
+                      "verify_run", "verify_chunk"}
     assert _versions(admin, meta_schema) == {c: meta.COMPONENTS[c].version for c in meta.COMPONENTS}
     assert set(meta.DDL_HISTORY_UPGRADE) <= _columns(admin, meta_schema, "ddl_history")
 

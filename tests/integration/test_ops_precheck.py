@@ -18,7 +18,7 @@ from tidb2mysql import config as config_mod
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema, Txn
-from tidb2mysql.ops.precheck import FAIL, PASS, WARN, Options, run_precheck
+from tidb2mysql.ops.precheck import FAIL, PASS, WARN, PrecheckOptions, run_precheck
 from tests.support.drainer_stream import Stream
 from tests.support import flowrun
 
@@ -131,7 +131,7 @@ def test_table_without_key_warns_or_fails_by_policy(keyed, source_conn, source_d
     c = by_name(run_precheck(cfg))["source.keys"]
     assert c.status == WARN and f"{source_db}.nokey" in c.detail and f"{source_db}.nullable_uk" in c.detail
     assert f"{source_db}.t" not in c.detail.replace(f"{source_db}.t,", "")
-    c = by_name(run_precheck(cfg, Options(keyless=FAIL)))["source.keys"]
+    c = by_name(run_precheck(cfg, PrecheckOptions(keyless=FAIL)))["source.keys"]
     assert c.status == FAIL
 
 
@@ -145,7 +145,7 @@ def test_consumer_limit_smaller_than_a_message(source_db, source_conn, stack_con
         cur.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, v LONGTEXT)")
     limits = {"fetch.max.bytes": 1_000_000, "max.partition.fetch.bytes": 1_000_000, "receive.message.max.bytes": 1_100_000}
     path, cfg = write_cfg(tmp_path, kafka_topic, source_db, kafka={"client": limits})
-    checks = by_name(run_precheck(cfg, Options(sample_timeout=5)))
+    checks = by_name(run_precheck(cfg, PrecheckOptions(sample_timeout=5)))
     assert checks["kafka.topic"].status == FAIL, checks["kafka.topic"]
     assert "receive.message.max.bytes" in checks["kafka.topic"].fix
     assert "Invalid response size 2000" in checks["kafka.topic"].detail  # librdkafka's reason, collected

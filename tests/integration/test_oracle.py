@@ -22,7 +22,7 @@ from decimal import Decimal
 import pytest
 
 from tidb2mysql.compare import compare_databases
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tests.support import stack
 from tests.support.reference_applier import ReferenceApplyError, apply_events
 
@@ -33,7 +33,7 @@ TXNS = 500
 
 def read_topic(cfg, topic: str, decoder) -> list[Txn | DDL]:
     """Every message of partition 0 from the beginning to the current end, decoded."""
-    return [decoder.decode(m.value(), Position(topic, 0, m.offset()))
+    return [decoder.decode(m.value(), KafkaPosition(topic, 0, m.offset()))
             for m in stack.read_partition(cfg.kafka, topic, 0)]
 
 
@@ -217,7 +217,7 @@ def test_reference_applier_refuses_a_change_that_matches_nothing(target_conn, ta
     missing_update = Txn(3, [TableChanges(s, [
         RowChange(Op.UPDATE, (1, 5), (1, 1)),          # applied, then rolled back
         RowChange(Op.UPDATE, (9, 9), (8, 8)),          # no row 8
-    ])], position=Position("topic_x", 0, 42))
+    ])], position=KafkaPosition("topic_x", 0, 42))
     with pytest.raises(ReferenceApplyError, match=r"commit_ts 3 at topic 'topic_x' partition 0 offset 42.*"
                                                   r"t.*change #1 \(UPDATE\): no row matches.*'id': 8"):
         apply_events(target_conn, [missing_update])

@@ -57,8 +57,9 @@ def test_recorded_tidb_schema_is_created(capsys, stack_config, target_conn, targ
         assert query(target_conn, "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE "
                      "SCHEMA_NAME=%s", (more,)) == [("utf8mb4_bin",)]
 
-        # AUTO_RANDOM dropped: a plain BIGINT key, no auto_increment added
-        assert column(target_conn, target_db, "auto_random_tbl1", "a") == ("bigint(20)", "NO", None, "", None)
+        # AUTO_RANDOM -> AUTO_INCREMENT ([ddl] auto_random): the application's inserts after cut-over get ids
+        assert column(target_conn, target_db, "auto_random_tbl1", "a") == ("bigint(20)", "NO", None, "auto_increment",
+                                                                           None)
         # TIMESTAMP defaults and ON UPDATE kept; nullable TIMESTAMP made explicitly NULL
         assert column(target_conn, target_db, "t", "a") == ("timestamp", "NO", "current_timestamp()", "", None)
         assert column(target_conn, target_db, "t", "g") == (

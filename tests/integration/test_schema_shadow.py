@@ -11,7 +11,7 @@ import pytest
 from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.apply import apply_plan, exit_status
 from tidb2mysql.schema.model import CREATE, SourceObject, Step
-from tidb2mysql.schema.plan import Plan
+from tidb2mysql.schema.plan import SchemaPlan
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def _rows(conn, sql, *args):
 
 
 def test_rejected_create_table_gets_its_fallback_or_fails_untouched(target_conn, target_db):
-    plan = Plan(Dialect.detect(target_conn), steps=[
+    plan = SchemaPlan(Dialect.detect(target_conn), steps=[
         _step(target_db, "p", "CREATE TABLE p (a int, b int, UNIQUE KEY uk (a)) PARTITION BY HASH (b) PARTITIONS 4"),
         _step(target_db, "w", "CREATE TABLE w (a varchar(20000)) DEFAULT CHARSET=utf8mb4"),
         _step(target_db, "r", "CREATE TABLE r (a varchar(10000), b varchar(10000)) DEFAULT CHARSET=utf8mb4"),

@@ -34,8 +34,15 @@ class Clock:
         return self.t
 
 
+@pytest.fixture(params=[False], ids=["sync"])
+def overlap(request):
+    """Most tests drive the callbacks by hand and read reports synchronously (overlap off);
+    the first test runs with the flow's default too (a flush on the writer thread)."""
+    return request.param
+
+
 @pytest.fixture
-def env(stack_config, target_db):
+def env(stack_config, target_db, overlap):
     cfg = stack_config
     meta = f"t2m_meta_{uuid.uuid4().hex[:8]}"
     job = "test"
@@ -46,7 +53,7 @@ def env(stack_config, target_db):
         cur.execute(f"CREATE TABLE `{target_db}`.u (id BIGINT PRIMARY KEY, email VARCHAR(20), UNIQUE KEY uk(email))")
     cps = Checkpoints(meta, job)
     cps.ensure_shards(conn, SHARDS, (0, MAX_SEQ))
-    settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1)
+    settings = IncrementalConfig(shards=SHARDS, batch_rows=1000, batch_ms=50, idle_ms=10, poll_ms=1, overlap_apply=overlap)
     clock = Clock()
     ctx = ShardContext(settings, cps, DDLCoordinator(cps, SHARDS, make_translator(cfg, lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw))), lambda autocommit=True, **kw: db.connect(cfg.target, autocommit=autocommit, **kw), clock)
     yield cfg, conn, target_db, ctx, clock
@@ -73,7 +80,8 @@ def deliver(appliers, routed):
     return out
 
 
-def test_flush_writes_rows_and_checkpoint_atomically(env):
+@pytest.mark.parametrize("overlap", [False, True], ids=["sync", "overlap"], indirect=True)
+def test_flush_writes_rows_and_checkpoint_atomically(env, overlap):
     cfg, conn, dbname, ctx, clock = env
     router = Router(SHARDS)
     appliers = [ShardApplier(ctx, ShardState(s)) for s in range(SHARDS)]
@@ -86,6 +94,11 @@ def test_flush_writes_rows_and_checkpoint_atomically(env):
     assert rows(conn, f"SELECT COUNT(*) FROM `{dbname}`.t") == [(0,)]  # nothing flushed yet
     clock.t += 1
     reports = [r for a in appliers for r in a.on_notify()]
+    if overlap:  # the flushes ran on the writer threads; a snapshot waits for them
+        assert sum(r.rows for r in reports) == 0  # handed out by a later callback, not this one
+        for a in appliers:
+            a.snapshot()
+        reports += [r for a in appliers for r in a.on_notify()]
     assert sum(r.rows for r in reports) == 35
     got = rows(conn, f"SELECT id, v FROM `{dbname}`.t ORDER BY id")
     assert got == [(i, f"b{i}") for i in range(10)] + [(i, f"a{i}") for i in range(10, 15)]

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from tests.support import stack
 from tidb2mysql.drainer.decode import Decoder
-from tidb2mysql.events import DDL, Op, Position, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, Txn
 from tidb2mysql.kafka_settings import consumer_config
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
 
@@ -54,7 +54,7 @@ def read_messages(cfg, topic: str, expected: int, timeout_s: float = 60.0) -> li
 
 def decode_all(cfg, topic: str, msgs: list) -> list:
     dec = Decoder(cfg.drainer.time_zone)
-    return [dec.decode(m.value(), Position(topic, m.partition(), m.offset())) for m in msgs]
+    return [dec.decode(m.value(), KafkaPosition(topic, m.partition(), m.offset())) for m in msgs]
 
 
 def originals(msgs: list, events: list) -> tuple[list, int]:

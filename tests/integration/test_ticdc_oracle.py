@@ -20,7 +20,7 @@ from tests.support import stack
 from tests.support.reference_applier import apply_events
 from tests.support.ticdc_consumer import assemble
 from tidb2mysql.compare import compare_databases
-from tidb2mysql.events import DDL, Position
+from tidb2mysql.events import DDL, KafkaPosition
 from tidb2mysql.input.codec import Watermark, codec_for
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def read_partitions(cfg, topic: str, codec) -> list[list]:
     """Every message of every partition, decoded, in offset order per partition."""
     md = stack.admin_client(cfg.kafka).list_topics(topic, timeout=10)
     return [[e for m in stack.read_partition(cfg.kafka, topic, p)
-             for e in codec.decode(m.key(), m.value(), Position(topic, p, m.offset()))]
+             for e in codec.decode(m.key(), m.value(), KafkaPosition(topic, p, m.offset()))]
             for p in sorted(md.topics[topic].partitions)]
 
 
@@ -47,8 +47,7 @@ def test_ticdc_replay_rebuilds_the_source(stack_config, request, fmt, partitions
 
     topic = stack.unique_name(request.node.name, "ticdc")
     cfg = dataclasses.replace(stack_config, kafka=dataclasses.replace(stack_config.kafka, topic=topic))
-    cfg = dataclasses.replace(cfg, extra={**cfg.extra, "input": dataclasses.replace(
-        cfg.extra["input"], format=fmt, time_zone="Asia/Shanghai")})
+    cfg = dataclasses.replace(cfg, input=dataclasses.replace(cfg.input, format=fmt, time_zone="Asia/Shanghai"))
     databases = [stack.unique_name(f"ticdc_{seed}_{i}") for i in range(2)]
     cleanup = set(databases)
     try:

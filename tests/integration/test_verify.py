@@ -22,7 +22,7 @@ import pytest
 from tests.support import stack
 from tests.support.flowrun import REPO
 from tidb2mysql.compare import compare_databases
-from tidb2mysql.verify.runner import Options, verify
+from tidb2mysql.verify.runner import VerifyOptions, verify
 from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.config.selection import SelectionConfig
 
@@ -116,7 +116,7 @@ def test_equal_tables_verify_clean(stack_config, pair):
 
     db, job = pair
     before = METRICS.get("verify_rows_total") or 0
-    rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"]))
+    rep = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"]))
     assert rep.clean, rep.text()
     assert METRICS.get("verify_rows_total") - before == rep.rows
     assert METRICS.get("verify_chunks_planned") == rep.chunks
@@ -166,7 +166,7 @@ def test_injected_differences_are_found_and_the_repair_file_makes_the_target_equ
     db, job = pair
     expected = corrupt(stack_config, db)
     sql_file = tmp_path / "repair.sql"
-    rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], repair_sql=str(sql_file)))
+    rep = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"], repair_sql=str(sql_file)))
     assert not rep.clean
     assert found(rep) == expected, rep.text()
     assert rep.difference_count == sum(len(v) for v in expected.values())
@@ -187,20 +187,20 @@ def test_injected_differences_are_found_and_the_repair_file_makes_the_target_equ
     with stack.connect(stack_config.source) as a, stack.connect(stack_config.target) as b:
         res = compare_databases(a, db, b, db, schema=False)
     assert res.equal, str(res)
-    rep2 = verify(config(stack_config, job), Options(tables=[f"{db}.*"], restart=True))
+    rep2 = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"], restart=True))
     assert rep2.clean, rep2.text()
 
 
 def test_fix_repairs_online_and_a_second_verify_is_clean(stack_config, pair):
     db, job = pair
     expected = corrupt(stack_config, db)
-    rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], fix=True, repair_sql=None))
+    rep = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"], fix=True, repair_sql=None))
     assert found(rep) == expected, rep.text()
     assert rep.repaired == rep.difference_count
     with stack.connect(stack_config.source) as a, stack.connect(stack_config.target) as b:
         res = compare_databases(a, db, b, db, schema=False)
     assert res.equal, str(res)
-    rep2 = verify(config(stack_config, job), Options(tables=[f"{db}.*"]))
+    rep2 = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"]))
     assert rep2.clean, rep2.text()
     assert rep2.run_id == rep.run_id + 1
 
@@ -227,7 +227,7 @@ def test_command_line_json_and_exit_codes(stack_config, pair, tmp_path):
 def test_rate_limit_is_honoured(stack_config, pair):
     db, job = pair
     t0 = time.monotonic()
-    rep = verify(config(stack_config, job, chunk_rows=500), Options(tables=[f"{db}.t_main", f"{db}.t_ckey"], rate=2500))
+    rep = verify(config(stack_config, job, chunk_rows=500), VerifyOptions(tables=[f"{db}.t_main", f"{db}.t_ckey"], rate=2500))
     took = time.monotonic() - t0
     assert rep.clean, rep.text()
     # 7,500 rows at 2,500 rows/s: the first 500-row chunk is free, the rest must take >= 2.8 s
@@ -235,7 +235,7 @@ def test_rate_limit_is_honoured(stack_config, pair):
     assert 2.8 <= took
     assert rep.rows / took <= 2500 * 1.05
     t0 = time.monotonic()
-    fast = verify(config(stack_config, job, chunk_rows=500), Options(tables=[f"{db}.t_main", f"{db}.t_ckey"],
+    fast = verify(config(stack_config, job, chunk_rows=500), VerifyOptions(tables=[f"{db}.t_main", f"{db}.t_ckey"],
                                                                      restart=True))
     assert time.monotonic() - t0 < took  # the limit, not the servers, made the first run slow
     assert fast.clean
@@ -271,7 +271,7 @@ def test_a_killed_verify_resumes_with_the_chunks_it_had_not_finished(stack_confi
     # there when that chunk was read; one made now is in a chunk checked after the resume.
     with stack.connect(stack_config.target, db) as t, t.cursor() as cur:
         cur.execute("UPDATE t_main SET s = 'changed' WHERE id = 4990")  # the last chunk: read after the resume
-    rep = verify(config(stack_config, job, chunk_rows=500), Options(repair_sql=str(tmp_path / "r.sql")))
+    rep = verify(config(stack_config, job, chunk_rows=500), VerifyOptions(repair_sql=str(tmp_path / "r.sql")))
     assert rep.chunks_resumed == before and rep.run_id == 1
     assert rep.rows == 5000 + 2500 + 300  # every chunk counted once, none twice
     assert [(d.table, d.key) for d in rep.differences] == [(f"{db}.t_main", {"id": 4990})], rep.text()
@@ -294,13 +294,13 @@ def test_cutover_require_verify(stack_config, pair, tmp_path):
         assert "has never been verified" in refusal()
         with stack.connect(stack_config.target, db) as t, t.cursor() as cur:
             cur.execute("DELETE FROM t_ckey WHERE a = 'k1' AND b = 1")
-        rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], repair_sql=str(tmp_path / "r.sql")))
+        rep = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"], repair_sql=str(tmp_path / "r.sql")))
         assert rep.difference_count == 1
         assert "found 1 difference(s) and repaired 0" in refusal()
-        rep = verify(config(stack_config, job), Options(tables=[f"{db}.*"], fix=True))
+        rep = verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"], fix=True))
         assert rep.repaired == 1
         assert refusal() == ""  # a fully repaired verify lets the cut-over go on (to its caught-up check)
-        assert verify(config(stack_config, job), Options(tables=[f"{db}.*"])).clean
+        assert verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"])).clean
         assert refusal() == ""
     finally:
         with stack.connect(stack_config.target) as conn, conn.cursor() as cur:
@@ -315,7 +315,7 @@ def test_a_missing_target_table_or_column_is_named(stack_config, pair):
         cur.execute("DROP TABLE t_nokey")
         cur.execute("ALTER TABLE t_ckey DROP COLUMN v")
     with pytest.raises(VerifyError) as e:
-        verify(config(stack_config, job), Options(tables=[f"{db}.*"]))
+        verify(config(stack_config, job), VerifyOptions(tables=[f"{db}.*"]))
     assert f"table {db}.t_nokey (of source {db}.t_nokey) does not exist in the target" in str(e.value)
     assert f"table {db}.t_ckey: column(s) v missing in the target" in str(e.value)
 
@@ -334,20 +334,20 @@ def test_selection_and_name_mapping(stack_config, source_db, target_db, source_c
                           tables=[{"name": f"{source_db}.t_ckey", "to": "t_pairs", "rename_columns": {"v": "value"}}])
     cfg = dataclasses.replace(cfg, selection=sel)
     try:
-        rep = verify(cfg, Options(tables=[f"{source_db}.*"]))
+        rep = verify(cfg, VerifyOptions(tables=[f"{source_db}.*"]))
         assert rep.clean, rep.text()
         assert {t["table"]: t["target"] for t in rep.tables} == {
             f"{source_db}.t_main": f"{target_db}.t_main", f"{source_db}.t_ckey": f"{target_db}.t_pairs"}
         with target_conn.cursor() as cur:
             cur.execute("UPDATE t_pairs SET value = 'x' WHERE a = 'k2' AND b = 2")
-        rep = verify(cfg, Options(tables=[f"{source_db}.*"], fix=True, restart=True))
+        rep = verify(cfg, VerifyOptions(tables=[f"{source_db}.*"], fix=True, restart=True))
         assert [(d.table, d.key, [c for c, _, _ in d.columns]) for d in rep.differences] == [
             (f"{source_db}.t_ckey", {"a": "k2", "b": 2}, ["v"])]
         assert rep.repaired == 1
         with target_conn.cursor() as cur:
             cur.execute("SELECT value FROM t_pairs WHERE a = 'k2' AND b = 2")
             assert cur.fetchone() == ("v2",)
-        assert verify(cfg, Options(tables=[f"{source_db}.*"], restart=True)).clean
+        assert verify(cfg, VerifyOptions(tables=[f"{source_db}.*"], restart=True)).clean
     finally:
         cleanup_job(stack_config, job)
 
@@ -369,7 +369,7 @@ def test_key_that_differs_only_in_case_on_a_case_insensitive_target(stack_config
     cfg = config(stack_config, job, chunk_rows=50, leaf_rows=10)
     cfg = dataclasses.replace(cfg, selection=SelectionConfig(databases={source_db: target_db}))
     try:
-        rep = verify(cfg, Options(tables=[f"{source_db}.t"], fix=True))
+        rep = verify(cfg, VerifyOptions(tables=[f"{source_db}.t"], fix=True))
         print(rep.text().splitlines()[0], rep.lag_rechecked, rep.rounds)
         assert rep.chunks > 3
         assert sorted((d.kind, d.key["k"]) for d in rep.differences) == [("extra", "b001"), ("missing", "B001")], \
@@ -377,7 +377,7 @@ def test_key_that_differs_only_in_case_on_a_case_insensitive_target(stack_config
         assert rep.repaired == 2
         res = compare_databases(source_conn, source_db, target_conn, target_db, schema=False)
         assert res.equal, str(res)
-        assert verify(cfg, Options(tables=[f"{source_db}.t"], restart=True)).clean
+        assert verify(cfg, VerifyOptions(tables=[f"{source_db}.t"], restart=True)).clean
     finally:
         cleanup_job(stack_config, job)
 

@@ -17,7 +17,7 @@ from bench.verify import run_verify
 from tests.integration.test_full_load import make_source_tables
 from tests.integration.test_verify import cleanup_job, config
 from tests.support import stack
-from tidb2mysql.verify.runner import Options, verify
+from tidb2mysql.verify.runner import VerifyOptions, verify
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ def test_verify_throughput_on_a_million_rows(stack_config, source_db, tmp_path):
         job = f"vrate_{source_db[-10:]}"
         t0 = time.monotonic()
         limited = verify(config(stack_config, job, chunk_rows=50_000, lanes=2),
-                         Options(tables=[f"{source_db}.*"], rate=40_000))
+                         VerifyOptions(tables=[f"{source_db}.*"], rate=40_000))
         took = time.monotonic() - t0
         cleanup_job(stack_config, job)
         print(f"verify --rate 40000 --lanes 2: {took:.1f}s = {rows / took:,.0f} rows/s")
@@ -51,7 +51,7 @@ def test_verify_throughput_on_a_million_rows(stack_config, source_db, tmp_path):
         job = f"vbench_{source_db[-10:]}"
         t0 = time.monotonic()
         rep = verify(config(stack_config, job, chunk_rows=50_000, leaf_rows=2000, lanes=2),
-                     Options(tables=[f"{source_db}.*"], repair_sql=str(tmp_path / "r.sql")))
+                     VerifyOptions(tables=[f"{source_db}.*"], repair_sql=str(tmp_path / "r.sql")))
         took = time.monotonic() - t0
         cleanup_job(stack_config, job)
         print(f"verify with one FLOAT changed: {took:.1f}s, {rep.chunks} chunks, {rep.ranges} ranges; "

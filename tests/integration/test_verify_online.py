@@ -22,7 +22,7 @@ from tests.integration.test_verify import cleanup_job
 from tests.support import flowrun, stack
 from tidb2mysql.compare import compare_databases
 from tidb2mysql.simulator import SimulatorOptions, run_simulation
-from tidb2mysql.verify.runner import Options, verify
+from tidb2mysql.verify.runner import VerifyOptions, verify
 from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.verify.snapshot import applied_range
 
@@ -88,7 +88,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
         assert flow.poll() is None, flowrun.tail(log)
 
         t0 = time.monotonic()
-        rep = verify(cfg, Options(tables=[f"{database}.*"]))
+        rep = verify(cfg, VerifyOptions(tables=[f"{database}.*"]))
         took = time.monotonic() - t0
         assert sim.is_alive(), "the simulator stopped before the verify ended: it did not run against a moving target"
         print(f"\nonline verify: {rep.rows} rows, {rep.chunks} chunks, {rep.ranges} ranges, {rep.lag_rechecked} "
@@ -104,7 +104,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
             cur.execute("UPDATE oltp_0 SET c3 = CONCAT(c3, ' ') WHERE c3 IS NOT NULL ORDER BY id LIMIT 2")
             cur.execute("DELETE FROM oltp_1 ORDER BY id LIMIT 2")
             cur.execute("INSERT INTO oltp_1 (id) VALUES (900000001)")
-        fixed = verify(cfg, Options(tables=[f"{database}.*"], fix=True, restart=True))
+        fixed = verify(cfg, VerifyOptions(tables=[f"{database}.*"], fix=True, restart=True))
         print(f"fix: {fixed.difference_count} differences ({fixed.by_kind}), {fixed.repaired} repaired, "
               f"{len(fixed.unsettled)} unsettled")
         print("\n".join(str(d) for d in fixed.differences))
@@ -120,7 +120,7 @@ def test_verify_while_the_flow_replicates_a_simulator_workload(stack_config, kaf
         with stack.connect(base.source) as a, stack.connect(base.target) as b:
             res = compare_databases(a, database, b, database, schema=False)
         assert res.equal, str(res)
-        final = verify(cfg, Options(tables=[f"{database}.*"], restart=True))
+        final = verify(cfg, VerifyOptions(tables=[f"{database}.*"], restart=True))
         assert final.clean, final.text()
     finally:
         if flow.poll() is None:

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
-from tidb2mysql.events import DDL, Position, Txn
+from tidb2mysql.events import DDL, KafkaPosition, Txn
 
 KNOWN_TYPES = ["tinyint", "smallint", "mediumint", "int", "bigint", "float", "double", "decimal", "bit", "date",
                "datetime", "timestamp", "time", "year", "char", "varchar", "text", "tinytext", "mediumtext",
@@ -169,7 +169,7 @@ def binlog_bytes(draw) -> bytes:
 
 def check_decode(decoder: Decoder, raw: bytes, offset: int = 7):
     """Decode ``raw`` and enforce the contract (module docstring); returns the event or the error."""
-    pos = Position("fuzz", 0, offset)
+    pos = KafkaPosition("fuzz", 0, offset)
     try:
         ev = decoder.decode(raw, pos)
     except DrainerDecodeError as e:

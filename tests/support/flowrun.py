@@ -36,9 +36,11 @@ def dump_toml(data: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_config(path: Path, *, topic: str, job: str, **sections: dict[str, Any]) -> Path:
-    """A config file for the stack, with this test's topic, job name and extra sections."""
-    data = tomllib.loads(STACK_CONFIG.read_text())
+def write_config(path: Path, *, topic: str, job: str, base: Optional[Path] = None,
+                 **sections: dict[str, Any]) -> Path:
+    """A config file for the stack (or the config file ``base``, e.g. the TiDB one), with this
+    test's topic, job name and extra sections."""
+    data = tomllib.loads(Path(base or STACK_CONFIG).read_text())
     data.setdefault("kafka", {})["topic"] = topic
     data.setdefault("job", {})["name"] = job
     for name, values in sections.items():

@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 
 from tests.unit.test_ticdc_canal_json import ALL_TYPES, GOLDEN_DDL, GOLDEN_INSERT, GOLDEN_UPDATE, TS, native_row
 from tests.unit.test_ticdc_open_protocol import GOLDEN_KEYS, GOLDEN_VALUES, frame
-from tidb2mysql.events import DDL, Op, Position, RowChange, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, Txn
 from tidb2mysql.input import canal_json, open_protocol
 from tidb2mysql.input.codec import TiCDCDecodeError, Watermark
 
-POS = Position("fuzz", 3, 77)
+POS = KafkaPosition("fuzz", 3, 77)
 _rng = random.Random(5)
 _ROWS = [native_row(_rng, 0.3) for _ in range(6)]
 CANAL = [canal_json.encode_row(ALL_TYPES, RowChange(op, new, old), TS, "Asia/Shanghai")

@@ -27,7 +27,7 @@ def test_passthrough_qualifies_with_use_except_database_level():
 
 
 def test_translation_errors_are_error_level_decisions():
-    tr = barrier.Translation(["x"], [{"level": "warning", "reason": "w"}, {"level": "error", "reason": "e"}])
+    tr = barrier.BarrierTranslation(["x"], [{"level": "warning", "reason": "w"}, {"level": "error", "reason": "e"}])
     assert tr.errors == [{"level": "error", "reason": "e"}]
 
 

@@ -141,3 +141,20 @@ def test_tidb_auto_random_is_not_a_difference_but_auto_increment_is():
     assert sig(tidb, TIDB, MYSQL, mysql) == sig(mysql, MYSQL, TIDB, tidb)
     tidb_ai = Col("id", 1, "bigint(20)", False, None, None, None, "auto_increment", None)
     assert sig(tidb_ai, TIDB, MYSQL, mysql) != sig(mysql, MYSQL, TIDB, tidb_ai)
+    # [ddl] auto_random = "auto_increment" (the default): the target's AUTO_INCREMENT replaces it
+    mysql_ai = Col("id", 1, "bigint", False, None, None, None, "auto_increment", None)
+    assert sig(tidb, TIDB, MYSQL, mysql_ai) == sig(mysql_ai, MYSQL, TIDB, tidb)
+    assert sig(mysql, MYSQL, MYSQL, mysql_ai) != sig(mysql_ai, MYSQL, MYSQL, mysql)  # elsewhere it still counts
+
+
+def test_tidb_numeric_default_as_typed_equals_the_scaled_rendering():
+    """Seen on TiDB v7.0: DECIMAL(10,3) DEFAULT 1.5 is shown as '1.5'; MariaDB/MySQL say 1.500."""
+    tidb = Col("x", 1, "decimal(10,3)", True, "1.5", None, None, "", None)
+    maria = Col("x", 1, "decimal(10,3)", True, "1.500", None, None, "", None)
+    assert sig(tidb, TIDB, MARIA2, maria) == sig(maria, MARIA2, TIDB, tidb)
+    other = Col("x", 1, "decimal(10,3)", True, "1.501", None, None, "", None)
+    assert sig(tidb, TIDB, MARIA2, other) != sig(other, MARIA2, TIDB, tidb)
+    # a string column keeps its text: '1.5' and '1.500' are different strings
+    s_tidb = Col("s", 2, "varchar(9)", True, "1.5", "utf8mb4", "utf8mb4_bin", "", None)
+    s_maria = Col("s", 2, "varchar(9)", True, "'1.500'", "utf8mb4", "utf8mb4_bin", "", None)
+    assert sig(s_tidb, TIDB, MARIA2, s_maria) != sig(s_maria, MARIA2, TIDB, s_tidb)

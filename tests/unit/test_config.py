@@ -23,7 +23,7 @@ def write(tmp_path, text: str):
 def test_every_section_has_a_typed_default():
     cfg = parse({})
     assert set(config.SECTIONS) == {f for f in ("source", "target", "kafka", "drainer", "job", "incremental",
-                                                "full_load", "selection", "metrics", "verify", "input")}
+                                                "full_load", "selection", "metrics", "verify", "ddl", "input")}
     for name, cls in config.SECTIONS.items():
         assert isinstance(getattr(cfg, name), cls)
     assert cfg.incremental.shards == 8 and cfg.full_load.method == "load_data" and cfg.verify.hash == "crc32"

@@ -33,6 +33,7 @@ WHERE = {
     "selection": ("configuration.md", "### `[selection]`"),
     "full_load": ("full-load.md", "## Configuration: `[full_load]`"),
     "verify": ("verify.md", "## Configuration: `[verify]`"),
+    "ddl": ("configuration.md", "### `[ddl]`"),
 }
 
 
@@ -49,7 +50,7 @@ def documented(section: str) -> dict[str, str]:
             cells = [c.strip() for c in line.strip("|").split("|")]
             if cells[0] in ("key", "---") or set(cells[0]) <= {"-"}:
                 continue
-            for key in re.findall(r"`([a-z_]+)`", cells[0]):
+            for key in re.findall(r"`([a-z_][a-z_0-9]*)`", cells[0]):
                 rows[key] = cells[1]
         elif in_table:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.ddl import Decision, Options, Translation, translate
+from tidb2mysql.ddl import Decision, TranslateOptions, Translation, translate
 from tidb2mysql.mysql.dialect import Dialect
 
 MARIADB = Dialect.parse("mariadb:10.11")
@@ -65,12 +65,14 @@ def test_tidb_comments_dropped(target):
     out = one("CREATE TABLE t (a bigint NOT NULL /*T![auto_rand] AUTO_RANDOM(3) */, "
               "PRIMARY KEY (a) /*T![clustered_index] CLUSTERED */) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin "
               "/*T! SHARD_ROW_ID_BITS=4 */", target)
-    assert out == "CREATE TABLE t (a bigint NOT NULL, PRIMARY KEY (a)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    # AUTO_RANDOM becomes AUTO_INCREMENT ([ddl] auto_random default; test_auto_random_* below)
+    assert out == ("CREATE TABLE t (a bigint NOT NULL AUTO_INCREMENT, PRIMARY KEY (a)) DEFAULT CHARSET=utf8mb4 "
+                   "COLLATE=utf8mb4_bin")
 
 
 def test_tidb_comments_kept_as_option():
     tr = translate("CREATE TABLE t (a int) /*T! SHARD_ROW_ID_BITS=4 */ DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-                   MARIADB, options=Options(keep_tidb_comments=True))
+                   MARIADB, options=TranslateOptions(keep_tidb_comments=True))
     assert "/*T! SHARD_ROW_ID_BITS=4 */" in tr.statements[0]
 
 
@@ -102,11 +104,61 @@ def test_untouched_statement_is_byte_identical():
 
 @pytest.mark.parametrize("col", ["a BIGINT PRIMARY KEY AUTO_RANDOM(5, 54)", "a BIGINT AUTO_RANDOM PRIMARY KEY",
                                  "a bigint auto_random ( 4 ) primary key"])
-def test_auto_random_removed_no_auto_increment_added(col):
+def test_auto_random_becomes_auto_increment(col):
+    """Issue 20: after cut-over the application's inserts failed with 1364 (no default for id)."""
     tr = translate(f"CREATE TABLE t ({col})", MARIADB)
     out = tr.statements[0]
+    assert "auto_random" not in out.lower() and "auto_increment" in out.lower()
+    assert any(d.level == "warning" and "AUTO_RANDOM -> AUTO_INCREMENT" in d.reason for d in tr.decisions)
+
+
+@pytest.mark.parametrize("col", ["a BIGINT PRIMARY KEY AUTO_RANDOM(5, 54)", "a bigint auto_random ( 4 ) primary key"])
+def test_auto_random_none_policy_removes_it_and_says_what_breaks(col):
+    tr = translate(f"CREATE TABLE t ({col})", MARIADB, options=TranslateOptions(auto_random="none"))
+    out = tr.statements[0]
     assert "auto_random" not in out.lower() and "auto_increment" not in out.lower()
-    assert any(d.level == "warning" and "AUTO_RANDOM" in d.reason for d in tr.decisions)
+    assert any(d.level == "warning" and "1364" in d.reason and "[ddl] auto_random" in d.reason for d in tr.decisions)
+
+
+def test_auto_random_in_a_tidb_comment_follows_the_policy():
+    sql = ("CREATE TABLE t (id bigint NOT NULL /*T![auto_rand] AUTO_RANDOM(5) */, v int, PRIMARY KEY (id) "
+           "/*T![clustered_index] CLUSTERED */) /*T![auto_rand_base] AUTO_RANDOM_BASE=39456621 */")
+    assert "id bigint NOT NULL AUTO_INCREMENT, v int" in translate(sql, MARIADB).statements[0]
+    assert "AUTO_INCREMENT" not in translate(sql, MARIADB, options=TranslateOptions(auto_random="none")).statements[0]
+
+
+def test_sequence_default_becomes_auto_increment_only_where_mysql_allows_it():
+    ok = translate("CREATE TABLE s (id int NOT NULL DEFAULT nextval(`db`.`seq`), v int, PRIMARY KEY (id))", MARIADB)
+    assert "id int AUTO_INCREMENT NOT NULL" in ok.statements[0] and "nextval" not in ok.statements[0]
+    assert any(d.level == "warning" and "-> AUTO_INCREMENT" in d.reason for d in ok.decisions)
+    # not first in any key: MySQL refuses AUTO_INCREMENT there; the warning says what inserts must do
+    no = translate("CREATE TABLE s (id int NOT NULL DEFAULT nextval(`db`.`seq`), v int)", MARIADB)
+    assert "AUTO_INCREMENT" not in no.statements[0] and "nextval" not in no.statements[0]
+    assert any(d.level == "warning" and "must give this column a value" in d.reason for d in no.decisions)
+    # a second AUTO_INCREMENT column is not allowed
+    two = translate("CREATE TABLE s (id int NOT NULL AUTO_INCREMENT, n int NOT NULL DEFAULT nextval(`seq`), "
+                    "PRIMARY KEY (id), KEY (n))", MARIADB)
+    assert two.statements[0].count("AUTO_INCREMENT") == 1
+
+
+def test_latin1_policy_maps_columns_and_table_to_utf8mb4():
+    sql = ("CREATE TABLE t (id int PRIMARY KEY, v varchar(10) CHARACTER SET latin1 COLLATE latin1_swedish_ci, "
+           "w text CHARACTER SET latin1) DEFAULT CHARSET=latin1 COLLATE=latin1_bin")
+    kept = translate(sql, MARIADB).statements[0]
+    assert "utf8mb4" not in kept and "latin1_swedish_ci" in kept
+    tr = translate(sql, MARIADB, options=TranslateOptions(latin1="utf8mb4"))
+    out = tr.statements[0]
+    assert "latin1" not in out
+    assert "v varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci" in out
+    assert "w text CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" in out
+    assert out.endswith("DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+    assert any(d.level == "warning" and "latin1 -> utf8mb4" in d.reason for d in tr.decisions)
+
+
+def test_ttl_removal_says_what_to_do():
+    tr = translate("CREATE TABLE t (c datetime) /*T![ttl] TTL=`c` + INTERVAL 1 DAY */ /*T![ttl] TTL_ENABLE='ON' */",
+                   MARIADB)
+    assert any(d.level == "warning" and "EVENT" in d.reason for d in tr.decisions)
 
 
 @pytest.mark.parametrize("sql,expected", [
@@ -252,7 +304,7 @@ def test_charset_collation_explicit(sql, expected):
 
 
 def test_default_charset_option():
-    out = one("CREATE TABLE t (a int)", options=Options(default_charset="latin1", default_collation="latin1_bin"))
+    out = one("CREATE TABLE t (a int)", options=TranslateOptions(default_charset="latin1", default_collation="latin1_bin"))
     assert out.endswith("DEFAULT CHARSET=latin1 COLLATE=latin1_bin")
 
 
@@ -306,7 +358,7 @@ def test_check_constraints_dropped_by_default():
 
 
 def test_check_constraints_kept_on_request():
-    keep = Options(keep_checks=True)
+    keep = TranslateOptions(keep_checks=True)
     sql = "CREATE TABLE t (a INT CHECK (a > 10) NOT ENFORCED, b INT, CONSTRAINT c1 CHECK (b > 0) ENFORCED) COLLATE=utf8mb4_bin"
     assert one(sql, MARIADB, options=keep) == "CREATE TABLE t (a INT, b INT, CONSTRAINT c1 CHECK (b > 0)) COLLATE=utf8mb4_bin"
     assert "CHECK (b > 0) ENFORCED" in one(sql, MYSQL8, options=keep)
@@ -330,7 +382,7 @@ VIEW = "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW 
 
 def test_view_definer_dropped_by_default_and_kept_on_request():
     assert one(VIEW) == "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS SELECT 1"
-    assert one(VIEW, options=Options(keep_definer=True)) == VIEW
+    assert one(VIEW, options=TranslateOptions(keep_definer=True)) == VIEW
     assert one("create definer=root@localhost view v as select 1") == "create view v as select 1"
     assert one("create definer=CURRENT_USER() view v as select 1") == "create view v as select 1"
 
@@ -396,7 +448,7 @@ def test_empty_and_comment_only_input():
 
 
 def test_ansi_quotes_option():
-    tr = translate('CREATE TABLE "t" ("c" timestamp) COLLATE=utf8mb4_bin', MARIADB, options=Options(ansi_quotes=True))
+    tr = translate('CREATE TABLE "t" ("c" timestamp) COLLATE=utf8mb4_bin', MARIADB, options=TranslateOptions(ansi_quotes=True))
     assert tr.statements == ['CREATE TABLE `t` (`c` timestamp NULL DEFAULT NULL) COLLATE=utf8mb4_bin']
 
 

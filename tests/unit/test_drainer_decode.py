@@ -10,9 +10,9 @@ import pytest
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
-POS = Position("topic-x", 3, 987654321)
+POS = KafkaPosition("topic-x", 3, 987654321)
 
 S = TableSchema(
     "shop", "orders", ("id", "code", "amount", "note"), ("bigint", "varchar", "decimal", "text"),
@@ -115,7 +115,7 @@ def test_absent_value_field_reads_empty_like_go():
 # ------------------------------------------------------------------ errors
 
 
-def expect_error(payload, match: str, pos: Position = POS) -> DrainerDecodeError:
+def expect_error(payload, match: str, pos: KafkaPosition = POS) -> DrainerDecodeError:
     with pytest.raises(DrainerDecodeError, match=match) as ei:
         Decoder("UTC").decode(payload, pos)
     e = ei.value
@@ -236,5 +236,5 @@ def test_error_unique_key_names_unknown_column():
 
 
 def test_error_offset_is_the_given_one():
-    e = expect_error(b"\xff", "parse", Position("topic-x", 3, 987654321))
+    e = expect_error(b"\xff", "parse", KafkaPosition("topic-x", 3, 987654321))
     assert e.position.offset == 987654321

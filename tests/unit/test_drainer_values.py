@@ -16,9 +16,9 @@ import pytest
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.drainer.encode import encode_txn
-from tidb2mysql.events import Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
-POS = Position("t", 0, 1)
+POS = KafkaPosition("t", 0, 1)
 
 
 def schema(mysql_type: str, flen: int = 0, decimal: int = 0, unsigned: bool = False) -> TableSchema:

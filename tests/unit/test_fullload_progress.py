@@ -58,7 +58,19 @@ def test_summary_table():
     text = summary(ts, 4.0)
     assert text.splitlines()[0].split() == ["table", "rows", "time", "rows/s"]
     assert "db.a         1,000      0:02        500" in text
-    assert text.splitlines()[-1].split() == ["TOTAL", "1,000", "0:04", "250"]
+    assert text.splitlines()[-2].split() == ["TOTAL", "1,000", "0:04", "250"]
+    assert text.splitlines()[-1].startswith("(rows/s '-'")
+
+
+def test_summary_gives_no_rate_for_a_table_copied_in_a_blink():
+    """Issue 20: a 5k-row table showed 1,132,805 rows/s (its time is first page -> last page)."""
+    ts = [TableProgress("db.small", 5000, 5000, 1, 1, 0.0044), TableProgress("db.big", 10, 100_000, 2, 2, 10.0)]
+    lines = summary(ts, 11.0).splitlines()
+    assert lines[1].split() == ["db.small", "5,000", "0:00", "-"]
+    assert lines[2].split() == ["db.big", "100,000", "0:10", "10,000"]
+    assert "too short" in lines[-1]
+    ts = [TableProgress("db.big", 10, 100_000, 2, 2, 10.0)]
+    assert summary(ts, 11.0).splitlines()[-1].startswith("TOTAL")  # no footnote when every rate is real
 
 
 def test_table_progress_from_rows():

@@ -5,10 +5,10 @@ import pytest
 from tidb2mysql.config import ConfigError, parse
 from tidb2mysql.drainer.decode import DrainerDecodeError, peek_commit_ts
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
-from tidb2mysql.events import DDL, InputDecodeError, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import DrainerCodec, InputCodec, codec_for
 
-POS = Position("t", 0, 7)
+POS = KafkaPosition("t", 0, 7)
 SCHEMA = TableSchema("d", "t", ("id", "v"), ("int", "varchar"), (11, 20), (0, 0), (0,), (("PRIMARY", (0,)),))
 
 

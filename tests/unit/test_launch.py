@@ -38,3 +38,19 @@ def test_init_recovery_creates_the_directory_that_the_flow_is_given(tmp_path, mo
     opts = launch.options_from_args(parse(["-r", "rel"]))
     launch.init_recovery(Path(opts.recovery_dir), 2)
     assert (tmp_path / "rel" / "part-0.sqlite3").exists() and (tmp_path / "rel" / "part-1.sqlite3").exists()
+
+
+def test_listening_reads_the_kernel_table_without_connecting():
+    import socket
+
+    from tidb2mysql.launch import _address, _listening
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    assert _listening(port) is False  # bound, not listening yet
+    s.listen()
+    assert _listening(port) is True
+    s.close()
+    assert _address(["x", "-i", "1", "-a", "127.0.0.1:5;127.0.0.1:6"]) == ("127.0.0.1", 6)
+    assert _address(["x", "-w", "1"]) is None

@@ -74,7 +74,7 @@ def test_every_meta_component_creates_its_tables_and_the_version_table():
     expected = {
         meta.REPLICATION: {"checkpoint", "ddl_history", "quarantine", "dead_letter"},
         meta.FENCING: {"job_control"},
-        meta.FULL_LOAD: {"full_load_job", "full_load_chunks", "full_load_lanes"},
+        meta.FULL_LOAD: {"full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes"},
         meta.VERIFY: {"verify_run", "verify_chunk"},
     }
     assert set(meta.COMPONENTS) == set(expected)

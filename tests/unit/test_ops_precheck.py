@@ -51,8 +51,39 @@ def test_render_lists_fixes_only_for_problems_and_counts():
 def test_gc_life_time_against_the_estimated_full_load():
     from tidb2mysql.ops.precheck import gc_verdict
 
-    gib = 1 << 30
-    status, detail, fix = gc_verdict("10m0s", 20 * gib, 20.0)  # ~1024 s of loading vs 600 s of GC life
+    status, detail, fix = gc_verdict("10m0s", 1024.0, "20 GiB at an assumed 20 MiB/s")
     assert status == FAIL and "600s < 1.5 x estimated full load 1024s" in detail and "tidb_gc_life_time = '2648s'" in fix
-    assert gc_verdict("24h", 20 * gib, 20.0)[0] == PASS
-    assert gc_verdict(None, 20 * gib, 20.0)[0] == WARN
+    assert gc_verdict("24h", 1024.0, "x")[0] == PASS
+    assert gc_verdict(None, 1024.0, "x")[0] == WARN
+
+
+def test_gc_life_time_with_the_load_raising_it():
+    from tidb2mysql.ops.precheck import gc_verdict
+
+    status, detail, _ = gc_verdict("10m0s", 1024.0, "1,000,000 rows at 977 rows/s measured", "72h")
+    assert status == PASS and "raises it to 72h" in detail and "measured" in detail
+    status, detail, fix = gc_verdict("10m0s", 200_000.0, "x", "24h")  # a 2.3-day load
+    assert status == FAIL and "gc_life_time = '400600s'" in fix
+
+
+def test_binlog_verdict():
+    from tidb2mysql.ops.precheck import binlog_verdict
+
+    status, detail, fix = binlog_verdict("0", [], [])
+    assert status == FAIL and "binlog is off" in detail and "binlog.enable" in fix
+    up = [("pump-1", "online", 5)]
+    assert binlog_verdict("1", up, [("drainer-1", "online", 5)])[0] == PASS
+    status, detail, _ = binlog_verdict("ON", up, [("drainer-1", "paused", 5)])
+    assert status == FAIL and "no Drainer is online (drainer-1: paused)" in detail
+    status, detail, _ = binlog_verdict("1", "SHOW PUMP STATUS failed: no PD", [])
+    assert status == FAIL and "no PD" in detail and "none registered" in detail
+
+
+def test_binlog_is_not_checked_for_ticdc_input():
+    from tidb2mysql.config import parse
+    from tidb2mysql.ops.precheck import Precheck
+
+    p = Precheck(parse({"input": {"format": "ticdc-canal-json"}}))
+    p.src_version = "8.0.11-TiDB-v7.0.0"
+    p.check_binlog()  # no source connection needed: nothing is asked
+    assert p.checks[-1].status == PASS and "TiCDC" in p.checks[-1].detail

@@ -52,3 +52,59 @@ def test_kafka_error_is_said_without_checkpoints():
     text = render(base(shards=0, kafka_error="Kafka u@b:1 (sasl_ssl, SCRAM-SHA-256): SASL ... failed; fix: check"))
     assert "kafka            Kafka u@b:1 (sasl_ssl, SCRAM-SHA-256): SASL ... failed; fix: check" in text
     assert "verdict" not in text
+
+
+def _tso(seconds: float) -> int:
+    return int(seconds * 1000) << 18
+
+
+def test_caught_up_with_kafka_is_not_enough_when_tidb_binlog_is_off():
+    """Issue 20 item 4: binlog off, 209 unreplicated transactions, and status said NOT DELAYED."""
+    from tidb2mysql.ops.status import SourceView, Status, judge_source, render
+
+    st = Status(job="j", meta_schema="m", stage="incremental", shards=2, applied_commit_ts=_tso(1000),
+                caught_up_with_kafka=True, not_delayed=True, kafka_end_offset=5, applied_offset=4)
+    judge_source(st, SourceView(kind="tidb", tso=_tso(1300), log_bin="0", drainers=[]))
+    assert not st.not_delayed
+    text = render(st)
+    assert "verdict          DELAYED" in text and "binlog is OFF" in text and "5.0min after the applied" in text
+
+
+def test_idle_upstream_with_a_live_drainer_stays_not_delayed():
+    from tidb2mysql.ops.status import SourceView, Status, judge_source
+
+    st = Status(job="j", meta_schema="m", stage="incremental", shards=2, applied_commit_ts=_tso(1000),
+                caught_up_with_kafka=True, not_delayed=True)
+    judge_source(st, SourceView(kind="tidb", tso=_tso(1300), log_bin="1",
+                                drainers=[("drainer-1", "online", _tso(1298))]))
+    assert st.not_delayed
+
+
+def test_a_drainer_far_behind_tidb_or_offline_is_delayed():
+    from tidb2mysql.ops.status import SourceView, Status, judge_source
+
+    for drainers in ([("d", "online", _tso(1000))], [("d", "paused", _tso(1299))], []):
+        st = Status(job="j", meta_schema="m", stage="incremental", shards=1, applied_commit_ts=_tso(1000),
+                    caught_up_with_kafka=True, not_delayed=True)
+        judge_source(st, SourceView(kind="tidb", tso=_tso(1300), log_bin="ON", drainers=drainers))
+        assert not st.not_delayed, drainers
+
+
+def test_a_source_that_is_not_tidb_keeps_the_kafka_verdict_and_says_so():
+    from tidb2mysql.ops.status import SourceView, Status, judge_source
+
+    st = Status(job="j", meta_schema="m", stage="incremental", shards=1, caught_up_with_kafka=True, not_delayed=True)
+    judge_source(st, SourceView(kind="other"))
+    assert st.not_delayed and any("cannot see TiDB" in n for n in st.notes)
+    judge_source(st, SourceView(kind="unreachable", error="cannot connect"))
+    assert not st.not_delayed
+
+
+def test_with_ticdc_input_binlog_and_drainer_do_not_count():
+    from tidb2mysql.ops.status import SourceView, Status, judge_source
+
+    st = Status(job="j", meta_schema="m", stage="incremental", shards=1, applied_commit_ts=_tso(1000),
+                caught_up_with_kafka=True, not_delayed=True)
+    judge_source(st, SourceView(kind="tidb", tso=_tso(1010), log_bin="0", error="SHOW DRAINER STATUS failed"),
+                 drainer=False)
+    assert st.not_delayed and st.source.error is None and any("TiDB's TSO now" in n for n in st.notes)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.drainer.encode import encode_txn
-from tidb2mysql.events import Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
 from tidb2mysql.replication.pipeline import Pipeline, select_all
 from tidb2mysql.replication.route import Router, shards_of_process
@@ -126,7 +126,7 @@ def test_slices_of_a_large_transaction_decode_partially_like_the_whole(txns, pro
     for p in range(processes):
         owned = shards_of_process(SHARDS, p, 1, processes)
         d = Decoder("UTC")
-        b = d.parse(msg.value, Position("topic", 0, 9))
+        b = d.parse(msg.value, KafkaPosition("topic", 0, 9))
         slicer = MessageSlicer(9, b, d.mutation_counts(b), max_rows=5)
         slices: list[TxnSlice] = []
         while not slicer.done:
@@ -144,7 +144,7 @@ def test_rows_of_other_processes_are_not_converted():
     pipeline = _pipeline(owned, select_all)
     txn = Txn(7, [TableChanges(PK, [RowChange(Op.INSERT, (mine, "ok", 1), None),
                                     RowChange(Op.INSERT, (theirs, "ok", 2), None)])])
-    ev = pipeline.decoder.decode(encode_txn(txn, "UTC"), Position("t", 0, 0), pipeline.interest)
+    ev = pipeline.decoder.decode(encode_txn(txn, "UTC"), KafkaPosition("t", 0, 0), pipeline.interest)
     assert [r.new for r in ev.tables[0].rows] == [(mine, "ok", 1), None]
 
 

@@ -2,7 +2,7 @@
 
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.drainer.encode import encode_ddl, encode_txn
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline
 from tidb2mysql.replication.route import Router
@@ -60,7 +60,7 @@ def test_slices_route_like_the_whole_message_and_no_watermark_covers_a_partial_o
     clock = Clock()
     p = make(clock=clock)
     d = Decoder("UTC")
-    b = d.parse(whole.value, Position("topic", 0, 7))
+    b = d.parse(whole.value, KafkaPosition("topic", 0, 7))
     slicer = MessageSlicer(7, b, d.mutation_counts(b), max_rows=30)
     got, watermarks = [], []
     list(p.process([txn_msg(19, [1000], 6)]))

@@ -6,7 +6,7 @@ from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.apply import exit_status
 from tidb2mysql.schema.model import Catalog, SourceObject
 from tidb2mysql.schema.plan import (
-    PlanError, TargetState, build_plan, database_map, order_views, parse_mapping,
+    SchemaPlanError, TargetState, build_plan, database_map, order_views, parse_mapping,
 )
 from tidb2mysql.schema.render import as_dict, to_text
 
@@ -121,14 +121,14 @@ def test_dangling_foreign_key_is_warned():
 def test_database_map_rules():
     assert database_map(["a"], "x", {}) == {"a": "x"}
     assert database_map(["a", "b"], None, {"b": "y"}) == {"a": "a", "b": "y"}
-    with pytest.raises(PlanError, match="renames one database, but 2 are selected"):
+    with pytest.raises(SchemaPlanError, match="renames one database, but 2 are selected"):
         database_map(["a", "b"], "x", {})
-    with pytest.raises(PlanError, match="not selected: c"):
+    with pytest.raises(SchemaPlanError, match="not selected: c"):
         database_map(["a"], None, {"c": "z"})
     assert parse_mapping("a=x, b = y") == {"a": "x", "b": "y"}
-    with pytest.raises(PlanError, match="must be source=target"):
+    with pytest.raises(SchemaPlanError, match="must be source=target"):
         parse_mapping("a")
-    with pytest.raises(PlanError, match="existing must be one of"):
+    with pytest.raises(SchemaPlanError, match="existing must be one of"):
         build_plan(Catalog(), TargetState(), MARIADB, existing="overwrite")
 
 
@@ -141,4 +141,6 @@ def test_render_shows_every_decision_and_summary():
     assert "| CREATE DATABASE `d`" in text
     doc = as_dict(plan, True, "src")
     assert doc["summary"]["views_create"] == 1 and doc["summary"]["errors"] == 0
-    assert doc["objects"][1]["decisions"][0]["level"] == "info"
+    # issue 20: the view's security changes (it runs as the migration account): a WARNING with what to do
+    assert doc["objects"][1]["decisions"][0]["level"] == "warning"
+    assert "keep_definer" in doc["objects"][1]["decisions"][0]["reason"]

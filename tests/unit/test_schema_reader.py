@@ -77,3 +77,28 @@ def test_compat_differences():
         "key k is not in the source table",
         "partitioning differs: target not partitioned, source HASH (`a`) 2 partitions",
     ]
+
+
+def _conn(answers):
+    """Answers by exact SQL, by (SQL before WHERE, first argument), or by SQL prefix."""
+    from tests.support.fake_db import FakeConn
+
+    def answer(sql, args):
+        key = sql if args is None else (sql.split(" WHERE")[0], args[0])
+        return next((v for k, v in answers.items() if k == key or (isinstance(k, str) and sql.startswith(k))), [])
+
+    return FakeConn(answer)
+
+
+def test_empty_test_database_of_tidb_is_not_migrated_but_a_used_one_is():
+    from tidb2mysql.schema.reader import LiveSource, Selection
+
+    listing = "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+    answers = {"SHOW DATABASES": [("test",), ("shop",), ("mysql",)], (listing, "test"): [],
+               (listing, "shop"): [("t", "BASE TABLE")], "SHOW CREATE DATABASE": [("x", "CREATE DATABASE `x`")],
+               "SHOW CREATE TABLE": [("t", "CREATE TABLE `t` (`id` int)")]}
+    cat = LiveSource(_conn(answers)).read(Selection())
+    assert [d.database for d in cat.databases] == ["shop"]
+    assert cat.skipped and cat.skipped[0][0] == "test" and "bootstrap" in cat.skipped[0][1]
+    answers[(listing, "test")] = [("kept", "BASE TABLE")]
+    assert [d.database for d in LiveSource(_conn(answers)).read(Selection()).databases] == ["test", "shop"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tidb2mysql.events import DDL
-from tidb2mysql.replication.barrier import Translation
+from tidb2mysql.replication.barrier import BarrierTranslation
 from tidb2mysql.replication.ddl_seam import selecting_translator
 from tidb2mysql.selection.ddl import rewrite_ddl
 from tidb2mysql.selection.engine import Selection
@@ -109,7 +109,7 @@ def test_selecting_translator_passes_mapped_text_and_schema():
 
     def inner(ddl, conn=None):
         seen.append((ddl, conn))
-        return Translation([f"USE `{ddl.schema}`", ddl.query], [{"level": "info", "action": "unchanged", "reason": "x"}])
+        return BarrierTranslation([f"USE `{ddl.schema}`", ddl.query], [{"level": "info", "action": "unchanged", "reason": "x"}])
 
     tr = selecting_translator(S, inner)
     out = tr(DDL(5, "shop", "users", "ALTER TABLE users MODIFY email text"), "the-connection")

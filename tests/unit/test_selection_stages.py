@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tidb2mysql.mysql.dialect import Dialect
-from tidb2mysql.fullload.chunking import Plan as LoadPlan
+from tidb2mysql.fullload.chunking import LoadPlan as LoadPlan
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.schema.model import Catalog, SourceObject
 from tidb2mysql.schema.plan import TargetState, build_plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.canal_json import CanalJsonCodec
 from tidb2mysql.input.codec import Watermark
 from tidb2mysql.input.open_protocol import OpenProtocolCodec
@@ -93,7 +93,7 @@ def test_publisher_places_rows_ddl_and_watermarks(fmt):
     d = Dispatcher("index-value", 4)
     rows = []
     for p, k, v in msgs:
-        for e in codec.decode(k, v, Position("t", p, 0)):
+        for e in codec.decode(k, v, KafkaPosition("t", p, 0)):
             for rc in e.tables[0].rows:
                 assert d.partition(ONE, rc, 100) == p  # on the partition TiCDC would pick
                 rows.append(rc.new[ONE.columns.index("a")] if fmt == "ticdc-canal-json" else rc.new[0])
@@ -104,7 +104,7 @@ def test_publisher_places_rows_ddl_and_watermarks(fmt):
     assert [p for p, _k, _v in ddl] == ([0] if fmt == "ticdc-canal-json" else [0, 1, 2, 3])
     wm = pub.watermark(101)
     assert [p for p, _k, _v in wm] == [0, 1, 2, 3]
-    assert all(codec.decode(k, v, Position("t", p, 0)) == [Watermark(101, Position("t", p, 0))] for p, k, v in wm)
+    assert all(codec.decode(k, v, KafkaPosition("t", p, 0)) == [Watermark(101, KafkaPosition("t", p, 0))] for p, k, v in wm)
 
 
 def test_options_are_validated():

@@ -10,7 +10,8 @@ from decimal import Decimal
 from tests.unit.test_simulator_catalog import JSON_COLUMNS, RECORDED, _KEYS
 from tidb2mysql.simulator.catalog import column_from_row
 from tidb2mysql.simulator.values import _INT_RANGES, bogus_generated_value, random_value, to_native
-from tidb2mysql.simulator.workload import _create_table_text, executable_text
+from tidb2mysql.simulator.source import executable_text
+from tidb2mysql.simulator.workload import _create_table_text
 
 COLS = [column_from_row(dict(zip(_KEYS, r)), JSON_COLUMNS) for r in RECORDED]
 BY_NAME = {c.name: c for c in COLS}

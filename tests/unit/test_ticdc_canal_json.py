@@ -12,13 +12,13 @@ import pytest
 
 from tests.unit.test_simulator_catalog import JSON_COLUMNS, RECORDED, _KEYS
 from tidb2mysql.drainer.values import check_float32
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableSchema, Txn
 from tidb2mysql.input.canal_json import CanalJsonCodec, encode_ddl, encode_row, encode_watermark, split_mysql_type
 from tidb2mysql.input.codec import TiCDCDecodeError, Watermark
 from tidb2mysql.simulator.catalog import column_from_row
 from tidb2mysql.simulator.values import random_value
 
-POS = Position("cdc", 2, 41)
+POS = KafkaPosition("cdc", 2, 41)
 TS = 449_000_000_000_000_000
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.test_ticdc_canal_json import ALL_TYPES, TS, native_row
 from tidb2mysql.drainer.values import check_float32
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableSchema, Txn
 from tidb2mysql.input.codec import TiCDCDecodeError, Watermark
 from tidb2mysql.input.open_protocol import (
     BatchEncoder,
@@ -25,7 +25,7 @@ from tidb2mysql.input.open_protocol import (
     go_unquote,
 )
 
-POS = Position("cdc", 1, 9)
+POS = KafkaPosition("cdc", 1, 9)
 BIN, HANDLE, PK, UK, MULTI, NULLABLE, UNSIGNED = 1, 2, 8, 16, 32, 64, 128
 ID = {"t": 3, "h": True, "f": BIN | HANDLE | PK, "v": 1}
 

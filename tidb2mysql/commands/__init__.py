@@ -1,14 +1,27 @@
 """Subcommands of the ``tidb2mysql`` console command, one module each.
 
-Each module registers itself with :func:`tidb2mysql.cli.command`; import it here.
+Each module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> exit code``;
+:data:`COMMANDS` is the command tree, in ``--help`` order (``cli.build_parser`` reads it).
+The stage modules a command needs are imported inside ``run``, so ``tidb2mysql --help`` stays
+fast and a broken optional part breaks only its own command.
 """
-from tidb2mysql.commands import incremental  # noqa: F401
-from tidb2mysql.commands import ddl  # noqa: F401
-from tidb2mysql.commands import full_load  # noqa: F401
-from tidb2mysql.commands import migrate  # noqa: F401
-from tidb2mysql.commands import schema  # noqa: F401
-from tidb2mysql.commands import simulate  # noqa: F401
-from tidb2mysql.commands import precheck  # noqa: F401
-from tidb2mysql.commands import status  # noqa: F401
-from tidb2mysql.commands import cutover  # noqa: F401
-from tidb2mysql.commands import verify  # noqa: F401
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from tidb2mysql.commands import (
+    cutover,
+    ddl,
+    full_load,
+    incremental,
+    migrate,
+    precheck,
+    schema,
+    simulate,
+    status,
+    verify,
+)
+
+COMMANDS: tuple[ModuleType, ...] = (incremental, ddl, full_load, migrate, schema, simulate, precheck, status,
+                                    cutover, verify)

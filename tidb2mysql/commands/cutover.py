@@ -21,7 +21,10 @@ import time
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.mysql import db
-from tidb2mysql.cli import command
+
+
+NAME = "cutover"
+HELP = "Wait until caught up, stop the incremental flow, and fence the job in the target."
 
 
 def _say(msg: str) -> None:
@@ -105,7 +108,3 @@ def argparse_suppress():
     import argparse
 
     return argparse.SUPPRESS
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("cutover", "Wait until caught up, stop the incremental flow, and fence the job in the target.")(run)

@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import sys
 
-from tidb2mysql.cli import command
+
+NAME = "ddl"
+HELP = "DDL tools: translate TiDB DDL for MySQL/MariaDB; resolve a replicated DDL that stopped the flow"
 
 
 def add_arguments(p) -> None:
@@ -97,7 +99,7 @@ def resolve(args) -> int:
 
 def translate_command(args) -> int:
     """Exit status 0, or 1 when a statement has an error-level decision (e.g. re-copy needed)."""
-    from tidb2mysql.ddl import Options, translate
+    from tidb2mysql.ddl import TranslateOptions, translate
     from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.ddl.tokenizer import TokenizeError, split_statements
 
@@ -113,7 +115,7 @@ def translate_command(args) -> int:
             text = fh.read()
     else:
         text = sys.stdin.read()
-    options = Options(ansi_quotes=args.ansi_quotes, keep_definer=args.keep_definer,
+    options = TranslateOptions(ansi_quotes=args.ansi_quotes, keep_definer=args.keep_definer,
                       keep_tidb_comments=args.keep_tidb_comments)
     try:
         pieces = split_statements(text, ansi_quotes=args.ansi_quotes)
@@ -195,7 +197,3 @@ def _against_target(args, pieces: list[str], options):
         return detected, {"endpoint": endpoint, "version": str(detected), "shadow_database": scratch}, results, extra
     finally:
         conn.close()
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("ddl", "DDL tools: translate TiDB DDL for MySQL/MariaDB; resolve a replicated DDL that stopped the flow")(run)

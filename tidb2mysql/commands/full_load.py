@@ -11,7 +11,10 @@ import os
 
 from tidb2mysql import config as config_mod
 from tidb2mysql import launch
-from tidb2mysql.cli import command
+
+
+NAME = "full-load"
+HELP = "Copy the selected tables from one consistent source snapshot (Bytewax flow)."
 
 
 def tables_arg(args) -> list[str]:
@@ -36,7 +39,3 @@ def add_arguments(p) -> None:
     launch.add_arguments(p, "Bytewax recovery directory (resume inside chunks after a crash)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* (overrides [full_load] tables on the first run)")
     p.add_argument("--restart", action="store_true", help="forget the job's recorded state and plan it again")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("full-load", "Copy the selected tables from one consistent source snapshot (Bytewax flow).")(run)

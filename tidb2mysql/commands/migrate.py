@@ -3,11 +3,12 @@
 Resumable at each stage; the stage reached is recorded in the target
 (``<meta_schema>.full_load_job.stage``: ``loading`` -> ``loaded`` -> ``incremental``):
 
-1. precheck - not written yet (skipped).
-2. schema - if a ``tidb2mysql schema`` command is registered, it runs (as a subprocess with
-   the same config, the same table selection and ``--existing check``, so a re-run accepts
-   what an earlier run created) before the first full load; otherwise the target tables
-   must already exist, and the full load stops with a message naming any that are missing.
+1. precheck - ``tidb2mysql precheck``'s checks (in process) before a NEW job: any failed check
+   stops migrate before anything is created (``--skip-precheck`` to override); warnings are
+   printed and migrate goes on. A resumed job does not repeat it.
+2. schema - the schema stage (``commands/schema.py`` ``run_schema``, in this process) with the
+   same config, the same table selection and ``existing="check"``, so a re-run accepts what
+   an earlier run created; before the first full load only.
 3. full load - ``tidb2mysql full-load`` (resumes a started job; skipped once ``loaded``).
 4. incremental - ``tidb2mysql incremental`` starting right after the full load's snapshot
    TSO (binlogs at or below it are already in the copied data). Once this stage is recorded,
@@ -18,40 +19,39 @@ Resumable at each stage; the stage reached is recorded in the target
 
 from __future__ import annotations
 
-import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from tidb2mysql import config as config_mod
 from tidb2mysql import launch
 from tidb2mysql.mysql import db
-from tidb2mysql.cli import COMMANDS, command
 from tidb2mysql.config.incremental import IncrementalConfig
-from tidb2mysql.config.keys import add_flags, set_flag
+from tidb2mysql.config.keys import add_flags, flag_overrides
 from tidb2mysql.config.metrics import MetricsConfig
 
 
-def schema_selection(tables: list[str]) -> list[str]:
-    """The full load's ``db.*`` / ``db.table`` selection as ``tidb2mysql schema`` arguments."""
+NAME = "migrate"
+HELP = "Schema, full load and incremental replication in one resumable command."
+
+
+def schema_selection(tables: list[str]) -> dict[str, str]:
+    """The full load's ``db.*`` / ``db.table`` selection as the schema stage's ``databases`` /
+    ``tables`` arguments."""
     dbs = [t.split(".", 1)[0] for t in tables if t.endswith(".*")]
     named = [t for t in tables if not t.endswith(".*")]
-    out = []
+    out = {}
     if dbs:
-        out += ["--databases", ",".join(dbs)]
+        out["databases"] = ",".join(dbs)
     if named:
-        out += ["--tables", ",".join(named)]
+        out["tables"] = ",".join(named)
     return out
-
-
-def _has_command(name: str) -> bool:
-    return any(c[0] == name for c in COMMANDS)
 
 
 def run(args) -> int:
     from tidb2mysql.commands import full_load as full_load_cmd
     from tidb2mysql.commands import incremental as incremental_cmd
+    from tidb2mysql.commands import schema as schema_cmd
     from tidb2mysql.fullload.coordinator import Coordinator, FullLoadError
     from tidb2mysql.fullload.jobstore import JobStore
     from tidb2mysql.fullload.snapshot import SnapshotError
@@ -67,16 +67,20 @@ def run(args) -> int:
         conn.close()
     stage = job.stage if job else "new"
     print(f"tidb2mysql migrate: job {cfg.job.name!r} at stage {stage!r}", file=sys.stderr)
-    if job is None:
-        if _has_command("schema"):
-            rc = subprocess.call([sys.executable, "-m", "tidb2mysql.cli", "schema", "--config", cfg_path,
-                                  "--existing", "check", *schema_selection(full_load_cmd.tables_arg(args))])
-            if rc != 0:
-                print("tidb2mysql migrate: schema migration failed; fix it and run migrate again", file=sys.stderr)
-                return rc
-        else:
-            print("tidb2mysql migrate: no schema stage available yet: the target tables must exist",
+    if job is None and not args.skip_precheck:
+        from tidb2mysql.ops import precheck
+
+        checks = precheck.run_precheck(cfg, precheck.PrecheckOptions(tables=tuple(full_load_cmd.tables_arg(args))))
+        print(precheck.render(checks), file=sys.stderr)
+        if any(c.status == precheck.FAIL for c in checks):
+            print("tidb2mysql migrate: precheck failed (above); fix what it names, or run with --skip-precheck",
                   file=sys.stderr)
+            return 1
+    if job is None:
+        rc = schema_cmd.run_schema(cfg_path, existing="check", **schema_selection(full_load_cmd.tables_arg(args)))
+        if rc != 0:
+            print("tidb2mysql migrate: schema migration failed; fix it and run migrate again", file=sys.stderr)
+            return rc
     rdir = Path(args.recovery_dir) if args.recovery_dir else None
     if job is None or job.stage == "loading":
         opts = launch.options_from_args(args, str(rdir / "full_load") if rdir else None)
@@ -96,13 +100,10 @@ def run(args) -> int:
     print(f"tidb2mysql migrate: incremental replication from after commit_ts {ts}", file=sys.stderr)
     if not _print_changefeed(cfg, ts):
         return 3
-    # migrate takes the incremental command's launch options and config flags (the same
-    # add_arguments); only the recovery directory and the start position are its own.
-    inc_args = argparse.Namespace(**vars(args))
-    inc_args.config = cfg_path
-    inc_args.recovery_dir = str(rdir / "incremental") if rdir else None
-    set_flag(inc_args, "incremental", "start_commit_ts", ts)
-    return incremental_cmd.run(inc_args)
+    sections = flag_overrides(args)  # the [incremental] / [metrics] flags given
+    sections.setdefault("incremental", {})["start_commit_ts"] = ts
+    opts = launch.options_from_args(args, str(rdir / "incremental") if rdir else None)
+    return incremental_cmd.run_incremental(cfg_path, opts, sections)
 
 
 def _print_changefeed(cfg, ts: int) -> bool:
@@ -132,9 +133,6 @@ def _print_changefeed(cfg, ts: int) -> bool:
 def add_arguments(p) -> None:
     launch.add_arguments(p, "recovery directory root (one subdirectory per flow)", snapshot_default=1)
     p.add_argument("--tables", help="comma-separated db.table / db.* for the full load")
+    p.add_argument("--skip-precheck", action="store_true", help="do not run the precheck before a new job")
     add_flags(p, "incremental", IncrementalConfig)
     add_flags(p, "metrics", MetricsConfig)
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("migrate", "Schema, full load and incremental replication in one resumable command.")(run)

@@ -14,7 +14,11 @@ import os
 import sys
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "schema"
+HELP = "Create the source's databases, tables and views on the target (DDL translated)."
+
 
 log = logging.getLogger("tidb2mysql.schema")
 
@@ -39,29 +43,41 @@ def _fail(msg: str) -> int:
 
 
 def run(args) -> int:
+    return run_schema(args.config or os.environ.get(config_mod.ENV_VAR), dry_run=args.dry_run,
+                      databases=args.databases, tables=args.tables, existing=args.existing, as_json=args.json,
+                      target_database=args.target_database, map_database=args.map_database,
+                      recorded=args.recorded)
+
+
+def run_schema(cfg_path: str | None, *, dry_run: bool = False, databases: str | None = None,
+               tables: str | None = None, existing: str = "fail", as_json: bool = False,
+               target_database: str | None = None, map_database: str | None = None,
+               recorded: str | None = None) -> int:
+    """The schema stage as a function (the ``schema`` command and ``migrate`` call it); the
+    exit status of the module docstring."""
     import pymysql
 
     from tidb2mysql.mysql.db import connect
     from tidb2mysql.mysql.dialect import Dialect
     from tidb2mysql.schema import render
     from tidb2mysql.schema.apply import apply_plan, exit_status
-    from tidb2mysql.schema.plan import PlanError, TargetState, build_plan, database_map, parse_mapping
+    from tidb2mysql.schema.plan import SchemaPlanError, TargetState, build_plan, database_map, parse_mapping
     from tidb2mysql.schema.reader import LiveSource, RecordedSource, SchemaReadError, Selection as ReadSelection
     from tidb2mysql.selection.engine import Selection, SelectionError
     from tidb2mysql.schema.selection import filter_catalog
 
-    cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
+    cfg = config_mod.load(cfg_path)
     meta = getattr(getattr(cfg, "job", None), "meta_schema", "tidb2mysql")
     try:
-        selection = ReadSelection.parse(args.databases, args.tables, exclude=[meta])
-        mapping = parse_mapping(args.map_database)
-    except (SchemaReadError, PlanError) as e:
+        selection = ReadSelection.parse(databases, tables, exclude=[meta])
+        mapping = parse_mapping(map_database)
+    except (SchemaReadError, SchemaPlanError) as e:
         return _fail(str(e))
 
     source_conn = None
     try:
-        if args.recorded:
-            source = RecordedSource(args.recorded)
+        if recorded:
+            source = RecordedSource(recorded)
         else:
             try:
                 source_conn = connect(cfg.source)
@@ -85,26 +101,25 @@ def run(args) -> int:
     try:
         target = Dialect.detect(target_conn)
         try:
-            dbmap = database_map([o.database for o in catalog.databases], args.target_database, mapping)
+            dbmap = database_map([o.database for o in catalog.databases], target_database, mapping)
             # One rule engine: [selection] plus the command line's database renames.
             sel = Selection.from_config(cfg, dbmap)
             catalog, notes = filter_catalog(sel, catalog) if not sel.is_identity else (catalog, [])
             dbmap = {o.database: sel.map_database(o.database) for o in catalog.databases}
-        except (PlanError, SelectionError) as e:
+        except (SchemaPlanError, SelectionError) as e:
             return _fail(str(e))
         state = TargetState.read(target_conn, sorted(set(dbmap.values())))
-        plan = build_plan(catalog, state, target, existing=args.existing, dbmap=dbmap, selection=sel)
+        from tidb2mysql.ddl.settings import translate_options
+
+        plan = build_plan(catalog, state, target, existing=existing, dbmap=dbmap, selection=sel,
+                          options=translate_options(cfg))
         plan.notes.extend(notes)
         log.info("schema: %d database(s), %d table(s), %d view(s) from %s for %s%s", len(catalog.databases),
                  len(catalog.tables), len(catalog.views), source.description, target,
-                 " (dry run)" if args.dry_run else "")
-        apply_plan(plan, target_conn, dry_run=args.dry_run)
+                 " (dry run)" if dry_run else "")
+        apply_plan(plan, target_conn, dry_run=dry_run)
     finally:
         target_conn.close()
-    print(render.to_json(plan, args.dry_run, source.description) if args.json
-          else render.to_text(plan, args.dry_run, source.description))
+    print(render.to_json(plan, dry_run, source.description) if as_json
+          else render.to_text(plan, dry_run, source.description))
     return exit_status(plan)
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("schema", "Create the source's databases, tables and views on the target (DDL translated).")(run)

@@ -7,7 +7,10 @@ import json
 import sys
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "simulate"
+HELP = "Play TiDB + Drainer (or TiCDC): run a seeded workload on the source and publish its messages."
 
 
 def run(args) -> int:
@@ -22,7 +25,7 @@ def run(args) -> int:
         databases=[d for d in args.databases.split(",") if d] if args.databases else [],
         tables=args.tables, row_width=args.row_width, txn_rows=(lo, hi), ddl_every=args.ddl_every,
         edge_values=args.edge_values, redeliver=args.redeliver, drop_existing=not args.no_drop,
-        setup_only=args.setup_only, output=args.output, partitions=args.partitions,
+        setup_only=args.setup_only, source=args.source, output=args.output, partitions=args.partitions,
         dispatcher=args.dispatcher, watermark_every=args.watermark_every, watermark_ms=args.watermark_ms,
         batch_size=args.batch_size,
     )
@@ -53,6 +56,9 @@ def add_arguments(p) -> None:
     p.add_argument("--topic", help="override [kafka] topic")
     p.add_argument("--no-drop", action="store_true", help="keep existing databases of the same names")
     p.add_argument("--setup-only", action="store_true", help="create the schema (and publish its DDL) only")
+    p.add_argument("--source", choices=("auto", "tidb", "mariadb"), default="auto",
+                   help="the source's flavour: a real TiDB gives commit TSOs and DDL jobs, the MariaDB"
+                        " stand-in gets them from the simulator (default: by the source's VERSION())")
     p.add_argument("--output", default="", choices=["", "drainer", "ticdc-canal-json", "ticdc-open-protocol"],
                    help="message format to publish (default: the config's [input] format)")
     p.add_argument("--partitions", type=int, default=1, help="TiCDC: partitions of the topic when it is created")
@@ -62,7 +68,3 @@ def add_arguments(p) -> None:
     p.add_argument("--watermark-ms", type=float, default=0.0, help="TiCDC: also a watermark every M ms (0: off)")
     p.add_argument("--batch-size", type=int, default=16, help="TiCDC open protocol: rows per message")
     p.add_argument("--json", action="store_true")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("simulate", "Play TiDB + Drainer (or TiCDC): run a seeded workload on the source and publish its messages.")(run)

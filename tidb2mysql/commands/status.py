@@ -12,7 +12,10 @@ import os
 
 from tidb2mysql import config as config_mod
 from tidb2mysql.mysql import db
-from tidb2mysql.cli import command
+
+
+NAME = "status"
+HELP = "Show a job's stage, applied position, delay and counts (reads the target only)."
 
 
 def run(args) -> int:
@@ -27,11 +30,26 @@ def run(args) -> int:
                                 kafka=None if args.no_kafka else cfg.kafka, kafka_start=k.start)
     finally:
         conn.close()
+    if not args.no_source:
+        status.judge_source(st, _source_view(cfg, status), drainer=cfg.input.format == "drainer")
     if args.json:
         print(json.dumps(st.to_json(), indent=2, default=str))
     else:
         print(status.render(st))
     return 0 if st.not_delayed else 1
+
+
+def _source_view(cfg, status):
+    try:
+        src = db.connect(cfg.source, autocommit=True)
+    except Exception as e:  # noqa: BLE001 - status still reports the target's view
+        return status.SourceView(kind="unreachable", error=f"cannot connect to the source: {e}")
+    try:
+        return status.read_source(src)
+    except Exception as e:  # noqa: BLE001
+        return status.SourceView(kind="unreachable", error=str(e))
+    finally:
+        src.close()
 
 
 def add_arguments(p) -> None:
@@ -41,7 +59,7 @@ def add_arguments(p) -> None:
     p.add_argument("--sample-seconds", type=float, default=1.0,
                    help="seconds between two checkpoint samples for rows/s (0 = skip)")
     p.add_argument("--no-kafka", action="store_true", help="do not ask Kafka for its end offset")
+    p.add_argument("--no-source", action="store_true",
+                   help="do not ask TiDB for its current TSO, binlog and Drainer state (then \"caught up\" only means"
+                        " caught up with Kafka)")
 
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("status", "Show a job's stage, applied position, delay and counts (reads the target only).")(run)

@@ -11,17 +11,20 @@ import os
 import sys
 
 from tidb2mysql import config as config_mod
-from tidb2mysql.cli import command
+
+
+NAME = "verify"
+HELP = "Compare source and target (chunk checksums, rows re-checked past the flow's lag); --fix repairs."
 
 
 def run(args) -> int:
     from tidb2mysql.ops.metrics import serve
-    from tidb2mysql.verify.runner import Options, VerifyError, verify
+    from tidb2mysql.verify.runner import VerifyOptions, VerifyError, verify
 
     cfg = config_mod.load(args.config or os.environ.get(config_mod.ENV_VAR))
     if args.metrics_port:
         serve(args.metrics_bind, args.metrics_port)
-    opts = Options(tables=[t.strip() for t in (args.tables or "").split(",") if t.strip()], fix=args.fix,
+    opts = VerifyOptions(tables=[t.strip() for t in (args.tables or "").split(",") if t.strip()], fix=args.fix,
                    rate=args.rate, lanes=args.lanes, restart=args.restart, repair_sql=args.repair_sql,
                    chunk_rows=args.chunk_rows)
     try:
@@ -52,7 +55,3 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics on this port")
     p.add_argument("--metrics-bind", default="127.0.0.1", help="address of the metrics endpoint")
-
-
-run.add_arguments = add_arguments  # type: ignore[attr-defined]
-command("verify", "Compare source and target (chunk checksums, rows re-checked past the flow's lag); --fix repairs.")(run)

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from tidb2mysql.config.ddl import DDLConfig
 from tidb2mysql.config.full_load import FullLoadConfig
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.config.input import InputConfig
 from tidb2mysql.config.metrics import MetricsConfig
 from tidb2mysql.config.verify import VerifyConfig
 from tidb2mysql.config.selection import SelectionConfig
+from tidb2mysql.errors import ConfigurationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 ENV_VAR = "TIDB2MYSQL_CONFIG"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """The configuration file is missing, unreadable or invalid."""
 
 
@@ -331,6 +333,7 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
+    ddl: DDLConfig = field(default_factory=DDLConfig)
     input: InputConfig = field(default_factory=InputConfig)
 
 
@@ -346,6 +349,7 @@ SECTIONS: dict[str, type] = {
     "selection": SelectionConfig,
     "metrics": MetricsConfig,
     "verify": VerifyConfig,
+    "ddl": DDLConfig,
     "input": InputConfig,
 }
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Optional
 
 from tidb2mysql.config.keys import setting
 
 SNAPSHOT_KINDS = ("auto", "tidb", "mariadb")
+
+
+def parse_go_duration(text: str) -> Optional[float]:
+    """'10m0s', '1h30m', '600s' -> seconds (TiDB's tidb_gc_life_time format); None if not one."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", text.strip())
+    if not parts or "".join(a + b for a, b in parts) != text.strip():
+        return None
+    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(a) * mult[b] for a, b in parts)
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,8 @@ class FullLoadConfig:
     read_ahead: bool = setting(True, 'Each lane reads its next keyset page (in a thread) while the current one is written, so the source and the target work at the same time. A lane then holds two pages in memory.')
     lock_wait_seconds: int = setting(30, 'MariaDB stand-in: seconds FLUSH TABLES WITH READ LOCK may wait for running statements (writers queue behind it meanwhile) before the load gives up.')
     lane_timeout: float = setting(300.0, 'Seconds the coordinator waits for all lanes to connect / open their snapshot.')
+    invalid_dates: str = setting("copy", 'Dates TiDB stores but strict MySQL refuses (\'2020-02-30\', kept by TiDB under ALLOW_INVALID_DATES): "copy" them as they are (writer sessions add ALLOW_INVALID_DATES, as the incremental writer always does), or "fail" the load at the first one.')
+    gc_life_time: str = setting("72h", 'TiDB: tidb_gc_life_time while the load reads its snapshot (raised if shorter, restored afterwards; fullload/snapshot.py GCHold). "" = never touch it (then it must outlast the load).')
 
     def validate(self) -> None:
         if self.chunk_rows < 1 or self.page_rows < 1:
@@ -34,11 +47,19 @@ class FullLoadConfig:
             raise ValueError("lanes must be >= 0")
         if self.snapshot not in SNAPSHOT_KINDS:
             raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOT_KINDS)}")
+        if self.invalid_dates not in ("copy", "fail"):
+            raise ValueError("invalid_dates must be 'copy' or 'fail'")
+        if self.gc_life_time and parse_go_duration(self.gc_life_time) is None:
+            raise ValueError(f"gc_life_time {self.gc_life_time!r} is not a duration like '72h' or '90m'")
         if self.row_totals not in ("estimate", "count"):
             raise ValueError("row_totals must be 'estimate' or 'count'")
         if self.tso_table.count(".") != 1:
             raise ValueError("tso_table must be 'schema.table'")
-        for t in self.tables:
-            if not isinstance(t, str) or t.count(".") != 1:
-                raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")
+        check_table_patterns(self.tables)
 
+
+def check_table_patterns(tables: list[str]) -> None:
+    """``tables`` of [full_load] and [verify]: each a 'db.table' or 'db.*' pattern."""
+    for t in tables:
+        if not isinstance(t, str) or t.count(".") != 1:
+            raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")

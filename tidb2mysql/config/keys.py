@@ -58,10 +58,4 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def set_flag(args: argparse.Namespace, section: str, key: str, value: Any) -> None:
-    """Set a generated flag's value programmatically (e.g. ``migrate`` hands the full load's
-    snapshot to the incremental stage as ``[incremental] start_commit_ts``)."""
-    setattr(args, f"{_DEST}{section}.{key}", value)
-
-
-__all__ = ["add_flags", "flag_overrides", "flagged", "set_flag", "setting"]
+__all__ = ["add_flags", "flag_overrides", "flagged", "setting"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tidb2mysql.config.full_load import SNAPSHOT_KINDS, check_table_patterns
 from tidb2mysql.config.keys import setting
-
-SNAPSHOT_KINDS = ("auto", "tidb", "mariadb")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,5 @@ class VerifyConfig:
             raise ValueError("hash must be 'crc32' or 'md5'")
         if self.snapshot not in SNAPSHOT_KINDS:
             raise ValueError(f"snapshot must be one of {', '.join(SNAPSHOT_KINDS)}")
-        for t in self.tables:
-            if not isinstance(t, str) or t.count(".") != 1:
-                raise ValueError(f"tables: {t!r} is not 'db.table' or 'db.*'")
+        check_table_patterns(self.tables)
 

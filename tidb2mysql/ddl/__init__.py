@@ -10,7 +10,7 @@
 
 Policy (every decision is reported with its reason):
 
-* TiDB comments ``/*T! */`` are dropped (``Options.keep_tidb_comments`` keeps them);
+* TiDB comments ``/*T! */`` are dropped (``TranslateOptions.keep_tidb_comments`` keeps them);
   ``/*!NNNNN */`` comments holding TiDB options are removed (MySQL 9 would run
   ``/*!90000 SHARD_ROW_ID_BITS=4 */``); other versioned comments the target executes are
   inlined so their content is translated too, the rest stay as they are.
@@ -24,14 +24,14 @@ Policy (every decision is reported with its reason):
   EXECUTE are errors with ``needs_recopy`` (rows changed without row events), and so is INTERVAL
   FIRST PARTITION when no catalog gives the target's partitions (with one: exact DROP PARTITION).
 * Semantics made explicit: TiDB's default collation wherever a charset has none, and
-  utf8mb4/utf8mb4_bin on CREATE TABLE/DATABASE without any (``Options.default_charset``);
+  utf8mb4/utf8mb4_bin on CREATE TABLE/DATABASE without any (``TranslateOptions.default_charset``);
   0900 collations and gb18030 mapped where the target lacks them; nullable TIMESTAMP columns
   get ``NULL DEFAULT NULL`` (correct under explicit_defaults_for_timestamp OFF or ON).
 * Target gaps: VECTOR -> LONGTEXT; expression/multi-valued indexes, LIST DEFAULT partitions,
   NOT NULL on generated columns, expression defaults, IF [NOT] EXISTS on columns/indexes,
   invisible indexes (MariaDB: IGNORED) handled per target; INTERVAL partitioning expanded.
-* CHECK constraints are dropped unless ``Options.keep_checks`` (TiDB enforced them only with
-  tidb_enable_check_constraint=ON); view DEFINER dropped unless ``Options.keep_definer``.
+* CHECK constraints are dropped unless ``TranslateOptions.keep_checks`` (TiDB enforced them only with
+  tidb_enable_check_constraint=ON); view DEFINER dropped unless ``TranslateOptions.keep_definer``.
 * Replays: ``DROP TABLE/VIEW/DATABASE`` get IF EXISTS (TiDB logs ``DROP TABLE a, b`` once per table).
 * Schema: with ``schema`` given, table-level statements are preceded by an explicit
   ``USE `schema``` (names in the text are not rewritten); database-level ones are not.
@@ -53,6 +53,6 @@ target before a real table is touched).
 """
 
 from tidb2mysql.ddl.model import Decision, Translation
-from tidb2mysql.ddl.translate import Options, translate
+from tidb2mysql.ddl.translate import TranslateOptions, translate
 
-__all__ = ["Decision", "Options", "Translation", "translate"]
+__all__ = ["Decision", "TranslateOptions", "Translation", "translate"]

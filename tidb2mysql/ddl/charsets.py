@@ -44,6 +44,32 @@ def map_collation(collation: str, target: Dialect) -> tuple[str, Optional[str]]:
     return collation, None
 
 
+# TiDB does not check that text in a latin1 column is latin1: it stores the client's UTF-8
+# bytes as they are and returns them as UTF-8 (issue 20: a latin1 column holding Chinese text;
+# MySQL rejects it with 1366). With ``[ddl] latin1 = "utf8mb4"`` such columns become utf8mb4
+# on the target, with the collation that compares alike.
+LATIN1_TO_UTF8MB4 = {
+    "latin1_bin": "utf8mb4_bin",
+    "latin1_general_cs": "utf8mb4_bin",
+    "latin1_swedish_ci": "utf8mb4_general_ci",
+    "latin1_general_ci": "utf8mb4_general_ci",
+    "latin1_danish_ci": "utf8mb4_danish_ci",
+    "latin1_german1_ci": "utf8mb4_general_ci",
+    "latin1_german2_ci": "utf8mb4_german2_ci",
+    "latin1_spanish_ci": "utf8mb4_spanish_ci",
+}
+
+
+def latin1_as_utf8mb4(name: str, collation: bool) -> Optional[str]:
+    """The utf8mb4 replacement of a latin1 charset or collation name, else None."""
+    n = name.lower()
+    if not collation:
+        return "utf8mb4" if n == "latin1" else None
+    if not n.startswith("latin1_"):
+        return None
+    return LATIN1_TO_UTF8MB4.get(n, "utf8mb4_general_ci")
+
+
 def map_charset(charset: str, target: Dialect) -> tuple[str, Optional[str]]:
     """(character set to use on the target, warning or None)."""
     if charset.lower() == "gb18030" and not target.has_gb18030:

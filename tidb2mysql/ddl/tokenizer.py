@@ -21,6 +21,7 @@ What it knows:
 from __future__ import annotations
 
 import re
+from tidb2mysql.errors import InputDataError
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -37,7 +38,7 @@ OP = "op"
 INSIGNIFICANT = frozenset({WS, COMMENT, EXEC_COMMENT, TIDB_COMMENT})
 
 
-class TokenizeError(ValueError):
+class TokenizeError(InputDataError, ValueError):
     """The text is not valid SQL at the lexical level (unterminated quote or comment)."""
 
     def __init__(self, message: str, pos: int, sql: str):

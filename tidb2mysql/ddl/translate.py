@@ -30,7 +30,7 @@ from tidb2mysql.ddl.tokenizer import (
 
 
 @dataclass(frozen=True)
-class Options:
+class TranslateOptions:
     """Choices the caller may make; the defaults are the safe ones."""
 
     ansi_quotes: bool = False            # the TiDB session ran with sql_mode ANSI_QUOTES
@@ -39,6 +39,12 @@ class Options:
     default_charset: str = "utf8mb4"     # TiDB's server default, made explicit on CREATE TABLE/DATABASE
     default_collation: str = "utf8mb4_bin"
     keep_checks: bool = False            # keep CHECK constraints (TiDB had tidb_enable_check_constraint=ON)
+    # latin1 columns/tables: "keep", or "utf8mb4" (TiDB stores any UTF-8 text in latin1 columns;
+    # MySQL's latin1 refuses what is not latin1). [ddl] latin1, tidb2mysql/config/ddl.py
+    latin1: str = "keep"
+    # AUTO_RANDOM / DEFAULT NEXT VALUE FOR seq keys: "auto_increment" (the column becomes
+    # AUTO_INCREMENT where MySQL allows it, so inserts after cut-over get ids) or "none".
+    auto_random: str = "auto_increment"
 
 
 # Table/database options that only TiDB knows: name -> what it is (for the reason text).
@@ -64,6 +70,9 @@ TIDB_TABLE_OPTIONS = {
     "FOLLOWER_CONSTRAINTS": "placement option", "VOTER_CONSTRAINTS": "placement option",
     "LEARNER_CONSTRAINTS": "placement option", "SURVIVAL_PREFERENCES": "placement option",
 }
+# What to do about a removed TTL (rows stop expiring once the application writes to the target).
+_TTL_TODO = ("nothing expires rows on the target after cut-over: schedule the deletes there (e.g. a MySQL EVENT "
+             "running DELETE FROM the table WHERE <ttl column> < NOW() - INTERVAL ...)")
 # Words inside a removed /*T! */ or versioned comment whose removal has no effect at all on the
 # target (InnoDB always clusters by the primary key; LOCAL and VISIBLE are the defaults):
 # such a comment is INFO, any other TiDB content makes it a WARNING.
@@ -81,20 +90,20 @@ _INDEX_START = frozenset({"PRIMARY", "UNIQUE", "KEY", "INDEX", "FULLTEXT", "SPAT
                           "FOREIGN", "CHECK", "VECTOR", "COLUMNAR"})
 _CHECK_REASON = ("TiDB enforces CHECK only with tidb_enable_check_constraint=ON (off by default, ignored before "
                  "v7.2), so upstream rows may violate it and the target would reject them; pass "
-                 "Options.keep_checks when the variable was ON")
+                 "TranslateOptions.keep_checks when the variable was ON")
 _WHOLE_STATEMENT_CLAUSES = frozenset({"COMPACT", "REORGANIZE", "COALESCE", "REBUILD", "OPTIMIZE", "ANALYZE",
                                       "CHECK", "REPAIR", "DISCARD", "IMPORT"})
 _INNODB_ROW_FORMATS = frozenset({"DEFAULT", "DYNAMIC", "COMPACT", "REDUNDANT", "COMPRESSED"})
 
 
 def translate(sql: str, target: Dialect, schema: Optional[str] = None,
-              options: Optional[Options] = None, catalog: Optional[Catalog] = None) -> Translation:
+              options: Optional[TranslateOptions] = None, catalog: Optional[Catalog] = None) -> Translation:
     """Translate one DDL text (one or more statements) for ``target``.
 
     ``catalog`` (``tidb2mysql.ddl.catalog``) tells what the altered table looks like on the
     target now; rules that need it (UNIQUE keys vs partitioning, INTERVAL partition
     maintenance, a new VARCHAR's character set) use the text alone without it."""
-    options = options or Options()
+    options = options or TranslateOptions()
     try:
         parts = split_statements(sql, ansi_quotes=options.ansi_quotes)
     except TokenizeError as e:
@@ -142,7 +151,7 @@ def _clip(text: str, n: int = 200) -> str:
 class _Statement:
     """One statement's translation; the methods are the rewrite rules."""
 
-    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: Options,
+    def __init__(self, sql: str, target: Dialect, schema: Optional[str], options: TranslateOptions,
                  catalog: Optional[Catalog] = None):
         self.sql = sql
         self.catalog = catalog
@@ -221,6 +230,13 @@ class _Statement:
                 # the GLOBAL rule (index elements) must see it, so it is inlined, not dropped
                 push(Token(WORD, "GLOBAL", t.pos), inlined=True)
                 return False
+            if inner and inner[0].is_word("AUTO_RANDOM") and not self.opt.keep_tidb_comments:
+                # SHOW CREATE TABLE prints AUTO_RANDOM inside /*T![auto_rand] */: inlined, so the
+                # column rule applies [ddl] auto_random (AUTO_INCREMENT, or removed with a warning)
+                push(Token(WS, " ", t.pos), inlined=True)
+                for x in inner:
+                    push(x, inlined=True)
+                return False
             level = self._comment_level(inner)
             if self.opt.keep_tidb_comments:
                 push(t)
@@ -284,7 +300,8 @@ class _Statement:
         if "PLACEMENT" in words:
             return "TiDB data placement has no target equivalent"
         if "TTL" in words:
-            return "rows expire by TiDB background jobs; the target deletes them only through replicated DELETEs"
+            return ("rows expire by TiDB background jobs; the target deletes them only through replicated DELETEs: "
+                    + _TTL_TODO)
         return "TiDB-only behaviour with no target equivalent"
 
     # --- classification ------------------------------------------------------------------
@@ -431,19 +448,33 @@ class _Statement:
 
     def _map_charset_at(self, k: int) -> str:
         t = self.e.tok(k)
+        if self.opt.latin1 == "utf8mb4" and charsets.latin1_as_utf8mb4(t.name, False):
+            self.e.replace(k, "utf8mb4")
+            self.note("warning", "changed", "character set latin1 -> utf8mb4 ([ddl] latin1 = \"utf8mb4\": TiDB keeps "
+                      "any UTF-8 text in latin1 columns, which MySQL's latin1 refuses; values stay the same text)")
+            return "utf8mb4"
         new, warning = charsets.map_charset(t.name, self.target)
         if warning:
             self.e.replace(k, new)
             self.note("warning", "changed", warning)
         return new
 
+    def _collation_for(self, name: str) -> tuple[str, Optional[str]]:
+        """(collation on the target, warning or None) for a source collation name."""
+        if self.opt.latin1 == "utf8mb4":
+            alt = charsets.latin1_as_utf8mb4(name, True)
+            if alt:
+                name = alt
+        return charsets.map_collation(name, self.target)
+
     def _map_collation_at(self, k: int) -> None:
         t = self.e.tok(k)
         if t is None:
             return
-        new, warning = charsets.map_collation(t.name, self.target)
-        if warning:
+        new, warning = self._collation_for(t.name)
+        if warning or new != t.name:
             self.e.replace(k, new)
+        if warning:
             self.note("warning", "changed", warning)
 
     # --- TiDB-only table options ---------------------------------------------------------
@@ -482,7 +513,8 @@ class _Statement:
                 while end <= b and e.word(end) not in _INTERVAL_UNITS:
                     end += 1
                 end = min(end, b)
-                what = "TTL (rows expire by TiDB background jobs; the target deletes them only through replicated DELETEs)"
+                what = ("TTL (rows expire by TiDB background jobs; the target deletes them only through replicated "
+                        "DELETEs): " + _TTL_TODO)
             if end is None:
                 k += 1
                 continue
@@ -545,7 +577,7 @@ class _Statement:
         if cs is not None and not has_collate:
             coll = charsets.default_collation(e.tok(charset_at).name)  # TiDB's default for the original
             if coll and cs.lower() != "binary":
-                coll, _ = charsets.map_collation(coll, self.target)
+                coll, _ = self._collation_for(coll)
                 e.insert_after(charset_at, f" COLLATE{'=' if charset_eq else ' '}{coll}")
                 self.note("info", "changed", f"added COLLATE {coll}: TiDB's default for {cs} (the target's "
                           "default collation differs)")
@@ -554,7 +586,7 @@ class _Statement:
             e.insert_after(at, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
             self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
                       f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
-                      "database has another default, the table inherited that one: pass Options.default_charset")
+                      "database has another default, the table inherited that one: pass TranslateOptions.default_charset")
 
     # --- columns -------------------------------------------------------------------------
     def _column(self, a: int, b: int) -> None:
@@ -576,7 +608,8 @@ class _Statement:
             self.note("warning", "changed", f"column {name}: {e.source(k, type_end)} -> LONGTEXT (the value is kept "
                       "as TiDB's text '[1,2,...]', as TiCDC does; "
                       f"{'the target has no VECTOR type' if not self.target.vector_type else 'its VECTOR type does not accept that text'})")
-        has_null = has_default = has_pk = generated = has_unique = False
+        has_null = has_default = has_pk = generated = has_unique = auto_inc = False
+        seq_default = None
         null_span = None
         default_span = None
         charset_at = None
@@ -596,12 +629,21 @@ class _Statement:
                 continue
             if w == "AUTO_RANDOM":
                 end = e.close_of(j + 1) if e.is_op(j + 1, "(") else j
-                e.delete(j, end)
-                self.note("warning", "changed", f"column {name}: removed AUTO_RANDOM (TiDB-only); the column stays "
-                          f"{type_word} and replicated rows carry explicit values. Inserts made directly on the "
-                          "target need their own id strategy")
+                if self.opt.auto_random == "auto_increment":
+                    e.replace_range(j, end, "AUTO_INCREMENT")
+                    auto_inc = True
+                    self.note("warning", "changed", f"column {name}: AUTO_RANDOM -> AUTO_INCREMENT ([ddl] auto_random):"
+                              " copied and replicated rows keep TiDB's values; inserts on the target after cut-over"
+                              " get ids above the largest one (sequential, not random)")
+                else:
+                    e.delete(j, end)
+                    self.note("warning", "changed", f"column {name}: removed AUTO_RANDOM (TiDB-only); the column stays "
+                              f"{type_word} without a default, so inserts on the target after cut-over fail with "
+                              "1364 unless they give an id: set [ddl] auto_random = \"auto_increment\" or give ids")
                 j = end + 1
                 continue
+            if w == "AUTO_INCREMENT":
+                auto_inc = True
             if w in ("CLUSTERED", "NONCLUSTERED"):
                 e.delete(j, j)
                 self.note("info", "changed", f"column {name}: removed {w} (InnoDB primary keys are always clustered)")
@@ -622,12 +664,15 @@ class _Statement:
                 elif e.is_op(end + 1, "("):
                     end = e.close_of(end + 1)
                 body = e.source(j + 1, end).upper().replace(" ", "").replace("`", "")
-                if body.lstrip("(").startswith(("NEXTVAL(", "NEXT VALUE FOR")) or "NEXTVAL(" in body[:10]:
+                if body.lstrip("(").startswith(("NEXTVAL(", "NEXTVALUEFOR")) or "NEXTVAL(" in body[:10]:
                     e.delete(j, end)
                     has_default = False
                     default_span = None
-                    self.note("warning", "changed", f"column {name}: removed DEFAULT {e.source(j + 1, end)} (sequences "
-                              "are not created on the target; replicated rows carry the values)")
+                    seq_default = e.source(j + 1, end)
+                    if e.word(0) != "CREATE":  # CREATE TABLE decides in _sequence_defaults (it sees the keys)
+                        self.note("warning", "changed", f"column {name}: removed DEFAULT {seq_default} (sequences "
+                                  "are not created on the target; replicated rows carry the values): inserts on "
+                                  "the target after cut-over must give this column a value")
                 elif body.startswith("(") and not self.target.expression_defaults:
                     e.delete(j, end)
                     has_default = False
@@ -681,13 +726,14 @@ class _Statement:
         if cs is not None and not has_collate:
             coll = charsets.default_collation(e.tok(charset_at).name)  # TiDB's default for the original
             if coll and cs.lower() != "binary":
-                coll, _ = charsets.map_collation(coll, self.target)
+                coll, _ = self._collation_for(coll)
                 e.insert_after(charset_at, f" COLLATE {coll}")
                 self.note("info", "changed", f"column {name}: added COLLATE {coll} (TiDB's default for {cs})")
         rec = {"name": name, "type": type_word, "k": k, "type_end": type_end, "length": length,
                "charset": cs or (charsets.charset_of_collation(collation) if collation else None),
                "nullable": not (has_null and e.source(*null_span).upper() != "NULL") and not has_pk,
-               "default": default_span, "generated": generated, "widened": False}
+               "default": default_span, "generated": generated, "widened": False,
+               "auto_increment": auto_inc, "seq_default": seq_default}
         self.columns.append(rec)
         if has_pk or has_unique:
             self.keys.append({"unique": True, "primary": has_pk, "name": "PRIMARY" if has_pk else name,
@@ -1113,15 +1159,41 @@ class _Statement:
         else:
             raise ValueError(f"CREATE TABLE {table} has neither a column list nor LIKE/AS")
         table_cs = (self._table_charset(tail, last) if tail <= last else None) or self.opt.default_charset
+        self._sequence_defaults(f"table {table}")
         self._fit_columns(table_cs, f"table {table}")
         self._fit_keys(lambda n: self._column_shape(n, table_cs, None), f"table {table}")
         self._partitions(tail, last, table)
+
+    def _sequence_defaults(self, where: str) -> None:
+        """Columns whose DEFAULT nextval(seq) was removed: AUTO_INCREMENT where MySQL allows it
+        (an integer column first in a key, no other AUTO_INCREMENT column), so the application's
+        inserts after cut-over still get ids ([ddl] auto_random)."""
+        cols = [c for c in self.columns if c.get("seq_default")]
+        if not cols:
+            return
+        has_auto = any(c.get("auto_increment") for c in self.columns)
+        for c in cols:
+            first_in_key = any(k["columns"] and k["columns"][0][0].lower() == c["name"].lower() for k in self.keys)
+            integer = c["type"] in ("TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT")
+            if self.opt.auto_random == "auto_increment" and integer and first_in_key and not has_auto:
+                self.e.insert_after(c["type_end"], " AUTO_INCREMENT")
+                has_auto = c["auto_increment"] = True
+                self.note("warning", "changed", f"{where}, column {c['name']}: DEFAULT {c['seq_default']} -> "
+                          "AUTO_INCREMENT ([ddl] auto_random; sequences are not created on the target): copied and "
+                          "replicated rows keep their values, inserts after cut-over get ids above the largest one")
+            else:
+                why = ("[ddl] auto_random = \"none\"" if self.opt.auto_random != "auto_increment" else
+                       "not an integer column first in a key" if not (integer and first_in_key) else
+                       "the table already has an AUTO_INCREMENT column")
+                self.note("warning", "changed", f"{where}, column {c['name']}: removed DEFAULT {c['seq_default']} "
+                          f"(sequences are not created on the target; replicated rows carry the values; {why}): "
+                          "inserts on the target after cut-over must give this column a value")
 
     def _append_default_charset(self, close: int) -> None:
         self.e.insert_after(close, f" DEFAULT CHARSET={self.opt.default_charset} COLLATE={self.opt.default_collation}")
         self.note("info", "changed", f"added DEFAULT CHARSET={self.opt.default_charset} "
                   f"COLLATE={self.opt.default_collation} (TiDB's defaults; the target's differ). If the TiDB "
-                  "database has another default, the table inherited that one: pass Options.default_charset")
+                  "database has another default, the table inherited that one: pass TranslateOptions.default_charset")
 
     def _partitions(self, a: int, b: int, table: str) -> None:
         """Partitioning the target lacks: INTERVAL, LIST DEFAULT on MySQL, with a global unique key."""
@@ -1476,12 +1548,16 @@ class _Statement:
                 while end + 1 < len(e) and e.word(end + 1) not in ("SQL", "VIEW"):
                     end += 1
                 if self.opt.keep_definer:
-                    self.note("info", "unchanged", f"kept {e.source(k, end)} (Options.keep_definer; needs SUPER or "
+                    self.note("info", "unchanged", f"kept {e.source(k, end)} (TranslateOptions.keep_definer; needs SUPER or "
                               "SET_USER_ID on the target and the account must exist)")
                 else:
                     e.delete(k, end)
-                    self.note("info", "changed", f"removed {e.source(k, end)}: the view is owned by the replicating "
-                              "account (another definer needs SUPER/SET_USER_ID, which managed MySQL lacks)")
+                    self.note("warning", "changed", f"removed {e.source(k, end)}: the view is created with the "
+                              "migration account as its DEFINER (another definer needs SUPER/SET_USER_ID, which "
+                              "managed MySQL lacks), so with SQL SECURITY DEFINER it runs with that account's rights "
+                              "and fails once the account is dropped. After cut-over: ALTER ... DEFINER="
+                              f"{e.source(k + 2, end) if e.is_op(k + 1, '=') else '<original>'} (or SQL SECURITY "
+                              "INVOKER) before dropping the account, or set [ddl] keep_definer = true")
                 k = end + 1
                 continue
             k += 1

@@ -21,8 +21,9 @@ from typing import Any, Callable, Optional
 from google.protobuf.message import DecodeError
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+from tidb2mysql.drainer.wire import WireBinlog, WireError
 from tidb2mysql.drainer.values import decoders_for, zone_for
-from tidb2mysql.events import DDL, InputDecodeError, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 
@@ -30,7 +31,7 @@ _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 class DrainerDecodeError(InputDecodeError):
     """A Drainer message that cannot be decoded; names where it came from and why."""
 
-    def __init__(self, position: Position, payload_size: int, reason: str):
+    def __init__(self, position: KafkaPosition, payload_size: int, reason: str):
         super().__init__(position, payload_size, reason, "Drainer message")
 
 
@@ -117,7 +118,7 @@ class Decoder:
         # converters per tuple of column types; converters are stateless, so sharing is safe
         self._converters: dict[tuple[str, ...], list] = {}
 
-    def decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
+    def decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
         size = len(value)
@@ -135,7 +136,7 @@ class Decoder:
     # caller parses it once (``parse``: the compact protobuf form) and decodes bounded row
     # ranges of one table at a time (``decode_slice``).
 
-    def parse(self, value: bytes, position: Position) -> Any:
+    def parse(self, value: bytes, position: KafkaPosition) -> Any:
         """Parse and check the envelope; returns the protobuf ``Binlog`` (DML or DDL)."""
         size = len(value) if value is not None else 0
         if value is None:
@@ -150,18 +151,37 @@ class Decoder:
         except DecodeError as e:
             raise DrainerDecodeError(position, size, f"protobuf parse error: {e}") from None
 
+    def parse_large(self, value: bytes, position: KafkaPosition) -> Any:
+        """``parse`` for a message that will be decoded in slices: a DML message is only
+        indexed at the wire level (drainer/wire.py: its slices are parsed one at a time, so
+        memory does not grow ~4x its size); anything else is parsed whole."""
+        if value is not None:
+            try:
+                return WireBinlog(value)
+            except WireError:
+                pass  # not a plain DML message: parse it whole (and fail there if it is bad)
+        return self.parse(value, position)
+
     @staticmethod
     def mutation_counts(b: Any) -> list[int]:
-        """Row changes per table of a parsed DML ``Binlog``."""
+        """Row changes per table of a parsed (or wire-indexed) DML ``Binlog``."""
+        if isinstance(b, WireBinlog):
+            return b.mutation_counts()
         return [len(t.mutations) for t in b.dml_data.tables]
 
-    def decode_slice(self, b: Any, position: Position, table_index: int, start: int, end: int,
+    def decode_slice(self, b: Any, position: KafkaPosition, table_index: int, start: int, end: int,
                      interest: Optional[Interest] = None) -> TableChanges:
         """Row changes ``[start, end)`` of table ``table_index`` of a parsed DML ``Binlog``."""
         try:
+            if isinstance(b, WireBinlog):
+                return self._table(b.table_slice(table_index, start, end), table_index, 0, None, interest,
+                                   number_from=start)
             return self._table(b.dml_data.tables[table_index], table_index, start, end, interest)
         except _Bad as e:
-            raise DrainerDecodeError(position, b.ByteSize(), str(e)) from None
+            size = len(b.value) if isinstance(b, WireBinlog) else b.ByteSize()
+            raise DrainerDecodeError(position, size, str(e)) from None
+        except DecodeError as e:
+            raise DrainerDecodeError(position, len(b.value), f"protobuf parse error in rows {start}-{end}: {e}") from None
 
     @staticmethod
     def _check_envelope(b: Any) -> None:
@@ -174,7 +194,7 @@ class Decoder:
         if b.type == pb.DDL and not b.HasField("ddl_data"):
             raise _Bad("DDL message without ddl_data")
 
-    def _decode(self, value: bytes, position: Position, interest: Optional[Interest] = None) -> Txn | DDL:
+    def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         b = pb.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):
@@ -199,7 +219,7 @@ class Decoder:
         return Txn(ts, [self._table(t, i, 0, None, interest) for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
-               interest: Optional[Interest] = None) -> TableChanges:
+               interest: Optional[Interest] = None, number_from: Optional[int] = None) -> TableChanges:
         # One pass over column_info (proto attribute reads dominate small messages).
         info = [(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info]
         names = tuple([c[0] for c in info])
@@ -240,7 +260,8 @@ class Decoder:
             convs = self._converters[types] = decoders_for(types, self._zone)
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         want = interest(schema) if interest is not None else None
-        return TableChanges(schema, self._rows(mutations, start, convs, names, want, where))
+        first = start if number_from is None else number_from  # row numbers in error messages
+        return TableChanges(schema, self._rows(mutations, first, convs, names, want, where))
 
     @staticmethod
     def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any, where: str) -> list:

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
 
-Decoder = Callable[[Any], Any]  # non-NULL Column -> native value
+ColumnDecoder = Callable[[Any], Any]  # non-NULL Column -> native value
 Encoder = Callable[[Any, Any], None]  # (native value, Column to fill) -> None
 
 INT_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "bigint"})
@@ -183,7 +183,7 @@ def _dec_datetime(c: Any) -> datetime | str:
     return parse_datetime(_string(c), "DATETIME")
 
 
-def _timestamp_decoder(zone: ZoneInfo | None) -> Decoder:
+def _timestamp_decoder(zone: ZoneInfo | None) -> ColumnDecoder:
     if zone is None:  # Drainer runs in UTC: nothing to convert
         def dec(c: Any) -> datetime | str:
             return parse_datetime(_string(c), "TIMESTAMP")
@@ -240,14 +240,14 @@ def _dec_json(c: Any) -> str:
 _warned_types: set[str] = set()
 
 
-def _unknown_decoder(mysql_type: str) -> Decoder:
+def _unknown_decoder(mysql_type: str) -> ColumnDecoder:
     if mysql_type not in _warned_types:
         _warned_types.add(mysql_type)
         log.warning("unknown Drainer mysql_type %r: decoding its string_value as text", mysql_type)
     return _string
 
 
-_FIXED_DECODERS: dict[str, Decoder] = {
+_FIXED_DECODERS: dict[str, ColumnDecoder] = {
     "decimal": _dec_decimal,
     "bit": _dec_bit,
     "date": _dec_date,
@@ -275,7 +275,7 @@ def zone_for(time_zone: str) -> ZoneInfo | None:
     return ZoneInfo(time_zone)
 
 
-def decoder_for(mysql_type: str, zone: ZoneInfo | None) -> Decoder:
+def decoder_for(mysql_type: str, zone: ZoneInfo | None) -> ColumnDecoder:
     """The converter for one column of Drainer type ``mysql_type`` (lower-cased here)."""
     t = mysql_type.lower()
     if t == "timestamp":
@@ -284,7 +284,7 @@ def decoder_for(mysql_type: str, zone: ZoneInfo | None) -> Decoder:
     return dec if dec is not None else _unknown_decoder(t)
 
 
-def decoders_for(types: tuple[str, ...], zone: ZoneInfo | None) -> list[Decoder]:
+def decoders_for(types: tuple[str, ...], zone: ZoneInfo | None) -> list[ColumnDecoder]:
     """One converter per column, built once per ``Table`` and applied to each row."""
     return [decoder_for(t, zone) for t in types]
 

@@ -27,22 +27,28 @@ constructors ``(a,b) > (x,y)``, which some MariaDB versions do not turn into ind
 from __future__ import annotations
 
 import fnmatch
+import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
-import pymysql.cursors
 
+from tidb2mysql.mysql.catalog import SYSTEM_DATABASES
 from tidb2mysql.mysql.sql import literal, quote_ident, table_ref
 from tidb2mysql.mysql.dialect import is_generated_extra
 from tidb2mysql.mysql.target_schema import as_text
+from tidb2mysql.errors import ConfigurationError
 
-SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys", "metrics_schema",
-                            "_tidb2mysql_sim"})
+SYSTEM_SCHEMAS = SYSTEM_DATABASES | {"_tidb2mysql_sim"}
+_TEMPORARY = re.compile(r"\bGLOBAL\s+TEMPORARY\b|\bON\s+COMMIT\s+DELETE\s+ROWS\b", re.I)
 _INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
 
 
-class PlanError(ValueError):
+log = logging.getLogger("tidb2mysql.full_load")
+
+
+class LoadPlanError(ConfigurationError, ValueError):
     """The selection or a table cannot be planned (names the table)."""
 
 
@@ -52,9 +58,15 @@ class TablePlan:
     table: str
     columns: list  # copied (non-generated) columns, in table order
     types: list  # information_schema DATA_TYPE per copied column
-    key: list  # key column names (PK, or a NOT NULL unique key); [] = no usable key
-    key_kind: str  # "primary" | "unique" | "none"
+    key: list  # key column names (PK, or a NOT NULL unique key; or ["_tidb_rowid"]); [] = no usable key
+    key_kind: str  # "primary" | "unique" | "rowid" | "none"
     est_rows: int = 0
+    # The key is TiDB's hidden row id (_tidb_rowid), not a copied column: tables without a
+    # clustered index (no primary key, or a NONCLUSTERED one) are stored in _tidb_rowid order,
+    # so ranges and keyset pages on it are cheap. ``unique_key``: the table's own PK / NOT NULL
+    # unique key, if any ([] = truly key-less: the target cannot tell a row twice).
+    hidden_key: bool = False
+    unique_key: list = field(default_factory=list)
     # Target names when [selection] maps them (tidb2mysql/selection/fullload.py); empty = same.
     target_schema: str = ""
     target_table: str = ""
@@ -80,7 +92,11 @@ class TablePlan:
                         for c, t in zip(self.columns, self.types))
 
     def key_positions(self) -> list[int]:
-        return [self.columns.index(k) for k in self.key]
+        """Positions of the key among the copied columns ([] for the hidden _tidb_rowid)."""
+        return [] if self.hidden_key else [self.columns.index(k) for k in self.key]
+
+    def key_types(self) -> list[str]:
+        return ["bigint"] if self.hidden_key else [self.types[self.columns.index(k)] for k in self.key]
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -101,7 +117,7 @@ class Chunk:
 
 
 @dataclass
-class Plan:
+class LoadPlan:
     tables: list = field(default_factory=list)  # [TablePlan]
     chunks: list = field(default_factory=list)  # [Chunk]
 
@@ -118,28 +134,62 @@ def select_tables(conn, patterns: Sequence[str], exclude_schemas: Sequence[str] 
                     "WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_SCHEMA, TABLE_NAME")
         every = [(as_text(s), as_text(t)) for s, t in cur.fetchall()]
     if not patterns:
-        return [(s, t) for s, t in every if s.lower() not in skip]
-    out: list[tuple[str, str]] = []
-    for p in patterns:
-        ps, pt = p.split(".", 1)
-        hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
-        if not hits:
-            raise PlanError(f"table selection {p!r} matches no base table in the source")
-        out += [h for h in hits if h not in out]
+        out = [(s, t) for s, t in every if s.lower() not in skip]
+    else:
+        out = []
+        for p in patterns:
+            ps, pt = p.split(".", 1)
+            hits = [(s, t) for s, t in every if fnmatch.fnmatchcase(s, ps) and fnmatch.fnmatchcase(t, pt)]
+            if not hits:
+                raise LoadPlanError(f"table selection {p!r} matches no base table in the source")
+            out += [h for h in hits if h not in out]
+    temporary = temporary_tables(conn, out)
+    if temporary:
+        log.warning("not copied: %d GLOBAL TEMPORARY table(s) %s (TiDB-only; their rows are private to each "
+                    "transaction, never replicated, and the schema stage does not create them)", len(temporary),
+                    ", ".join(f"{s}.{t}" for s, t in temporary[:10]))
+    return [x for x in out if x not in temporary]
+
+
+def is_temporary_create(create_sql: str) -> bool:
+    """SHOW CREATE TABLE text of a TiDB GLOBAL TEMPORARY table (information_schema.TABLES lists
+    it as a plain BASE TABLE; only its CREATE text tells)."""
+    return bool(_TEMPORARY.search(create_sql))
+
+
+def temporary_tables(conn, tables: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of ``tables`` are GLOBAL TEMPORARY (TiDB only: one SHOW CREATE TABLE each)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        if "tidb" not in as_text(cur.fetchone()[0]).lower():
+            return []
+        out = []
+        for s, t in tables:
+            cur.execute(f"SHOW CREATE TABLE {table_ref(s, t)}")
+            if is_temporary_create(as_text(cur.fetchone()[1])):
+                out.append((s, t))
     return out
 
 
 # -- one table -----------------------------------------------------------------------------
 
 
-def describe_table(conn, schema: str, table: str) -> TablePlan:
-    """Columns (generated ones are not copied: the target computes them) and the key."""
+ROWID = "_tidb_rowid"
+
+
+def describe_table(conn, schema: str, table: str, tidb: bool = False) -> TablePlan:
+    """Columns (generated ones are not copied: the target computes them) and the key.
+
+    ``tidb``: a table without a clustered index (TIDB_PK_TYPE NONCLUSTERED: no primary key, or
+    a NONCLUSTERED one) is keyed by its hidden ``_tidb_rowid`` (the order TiDB stores it in),
+    except a partitioned one (row ids are allocated per table, but after EXCHANGE PARTITION they
+    need not be unique across partitions)."""
     with conn.cursor() as cur:
         cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, IS_NULLABLE FROM information_schema.COLUMNS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
         cols = [(as_text(n), as_text(t).lower(), as_text(e), as_text(nl)) for n, t, e, nl in cur.fetchall()]
         if not cols:
-            raise PlanError(f"table {schema}.{table} does not exist in the source")
+            raise LoadPlanError(f"table {schema}.{table} does not exist in the source")
         cur.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
                     "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
                     "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", (schema, table))
@@ -164,7 +214,15 @@ def describe_table(conn, schema: str, table: str) -> TablePlan:
             key, kind = parts, "unique"
             break
     est = int(row[0]) if row and row[0] is not None else 0
-    return TablePlan(schema, table, names, [t for _, t in copied], key, kind, est)
+    tp = TablePlan(schema, table, names, [t for _, t in copied], key, kind, est, unique_key=list(key))
+    if tidb:
+        with conn.cursor() as cur:
+            cur.execute("SELECT TIDB_PK_TYPE, CREATE_OPTIONS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+                        " AND TABLE_NAME = %s", (schema, table))
+            pk_type, options = (as_text(v) for v in (cur.fetchone() or ("", "")))
+        if pk_type.upper() == "NONCLUSTERED" and "partitioned" not in options.lower():
+            tp.key, tp.key_kind, tp.hidden_key = [ROWID], "rowid", True
+    return tp
 
 
 def count_rows(conn, tp: TablePlan) -> int:
@@ -178,10 +236,9 @@ def split_table(conn, tp: TablePlan, chunk_rows: int) -> list[tuple[Optional[lis
     if not tp.key or tp.est_rows <= chunk_rows:
         return [(None, None, tp.est_rows)]
     n = math.ceil(tp.est_rows / chunk_rows)
-    kt = tp.types[tp.columns.index(tp.key[0])] if tp.key else ""
-    if len(tp.key) == 1 and kt in _INTEGER_TYPES:
+    if len(tp.key) == 1 and tp.key_types()[0] in _INTEGER_TYPES:
         return _split_integer(conn, tp, n)
-    return _split_sampled(conn, tp, chunk_rows)
+    return _split_sampled(conn, tp, chunk_rows, n)
 
 
 def _split_integer(conn, tp: TablePlan, n: int):
@@ -205,29 +262,63 @@ def integer_ranges(lo: int, hi: int, n: int, est_rows: int):
     return [(edges[i], edges[i + 1], per) for i in range(len(edges) - 1)]
 
 
-def _split_sampled(conn, tp: TablePlan, chunk_rows: int):
-    """Every ``chunk_rows``-th key in key order becomes a boundary (one index-only scan)."""
-    keys = ",".join(quote_ident(k) for k in tp.key)
-    types = [tp.types[tp.columns.index(k)] for k in tp.key]
-    select = ",".join(f"({quote_ident(k)} + 0E0)" if t == "float" else quote_ident(k) for k, t in zip(tp.key, types))
-    bounds: list[list] = []
-    cur = conn.cursor(pymysql.cursors.SSCursor)
-    try:
-        cur.execute(f"SELECT {select} FROM {tp.ref} ORDER BY {keys}")
-        seen = 0
-        while True:
-            rows = cur.fetchmany(10_000)
-            if not rows:
-                break
-            for r in rows:
-                if seen and seen % chunk_rows == 0:
-                    bounds.append([literal(v) for v in r])
-                seen += 1
-    finally:
-        cur.close()
-    per = seen // (len(bounds) + 1) if seen else 0
+def _key_select(tp: TablePlan) -> str:
+    return ",".join(f"({quote_ident(k)} + 0E0)" if t == "float" else quote_ident(k)
+                    for k, t in zip(tp.key, tp.key_types()))
+
+
+def _split_sampled(conn, tp: TablePlan, chunk_rows: int, n: int):
+    """Boundaries for a composite or non-integer key, without reading every key.
+
+    TiDB: the first row of every region (``TABLESAMPLE REGIONS()``, read from region
+    metadata and one row per region), thinned to about ``n`` chunks. Where that gives too few
+    (a small cluster keeps a big table in one region) and on MySQL/MariaDB: ``n - 1`` probes
+    ``WHERE key >= previous ORDER BY key LIMIT 1 OFFSET chunk_rows``, each skipping
+    ``chunk_rows`` index entries on the server and returning ONE key (before: every key was
+    sent to the client, 480k for one table)."""
+    bounds = _region_starts(conn, tp)
+    if len(bounds) + 1 >= max(2, n // 2):
+        step = max(1, len(bounds) // max(1, n - 1))
+        bounds = bounds[step - 1::step][:max(0, n - 1)] if step > 1 else bounds
+    else:
+        bounds = _probed_bounds(conn, tp, chunk_rows, n)
+    per = tp.est_rows // (len(bounds) + 1) if tp.est_rows else 0
     edges: list = [None] + bounds + [None]
     return [(edges[i], edges[i + 1], per) for i in range(len(edges) - 1)]
+
+
+def _region_starts(conn, tp: TablePlan) -> list[list]:
+    """TiDB: the key of the first row of each region but the first, in key order; [] elsewhere."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        if "tidb" not in as_text(cur.fetchone()[0]).lower():
+            return []
+        try:
+            cur.execute(f"SELECT {_key_select(tp)} FROM {tp.ref} TABLESAMPLE REGIONS() ORDER BY "
+                        + ",".join(quote_ident(k) for k in tp.key))
+            rows = cur.fetchall()
+        except Exception as e:  # noqa: BLE001 - older TiDB without TABLESAMPLE: probe instead
+            log.info("TABLESAMPLE REGIONS() on %s failed (%s); probing boundaries", tp.qualified, e)
+            return []
+    keys = [[literal(v) for v in r] for r in rows]
+    return keys[1:]
+
+
+def _probed_bounds(conn, tp: TablePlan, chunk_rows: int, n: int) -> list[list]:
+    keys = ",".join(quote_ident(k) for k in tp.key)
+    bounds: list[list] = []
+    with conn.cursor() as cur:
+        for _ in range(max(0, n - 1)):
+            where = f" WHERE {key_compare(tp.key, bounds[-1], '>=')}" if bounds else ""
+            cur.execute(f"SELECT {_key_select(tp)} FROM {tp.ref}{where} ORDER BY {keys} LIMIT 1 OFFSET {int(chunk_rows)}")
+            row = cur.fetchone()
+            if row is None:
+                break
+            key = [literal(v) for v in row]
+            if bounds and key == bounds[-1]:
+                break
+            bounds.append(key)
+    return bounds
 
 
 # -- lanes ---------------------------------------------------------------------------------
@@ -242,10 +333,18 @@ def assign_lanes(chunks: list[Chunk], lanes: int) -> None:
         load[i] += max(c.est_rows, 1)
 
 
-def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False) -> Plan:
-    plan = Plan()
+def make_plan(conn, tables: list[tuple[str, str]], chunk_rows: int, lanes: int, exact_counts: bool = False,
+              row_ids: bool = True) -> LoadPlan:
+    """``row_ids``: key TiDB tables without a clustered index by ``_tidb_rowid`` (the full load);
+    False where the key must exist on the target too (verify compares key ranges on both sides)."""
+    plan = LoadPlan()
+    tidb = False
+    if row_ids:
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            tidb = "tidb" in as_text(cur.fetchone()[0]).lower()
     for schema, table in tables:
-        tp = describe_table(conn, schema, table)
+        tp = describe_table(conn, schema, table, tidb=tidb)
         if exact_counts:
             tp.est_rows = count_rows(conn, tp)
         ti = len(plan.tables)
@@ -295,7 +394,9 @@ def page_from(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Opti
 
 
 def page_sql(tp: TablePlan, lo: Optional[list], hi: Optional[list], after: Optional[list], limit: int) -> str:
-    """One keyset page: rows of the chunk ``[lo, hi)`` with key > ``after`` (if given), in key order."""
-    sql = f"SELECT {tp.select_list()} " + page_from(tp, lo, hi, after)
+    """One keyset page: rows of the chunk ``[lo, hi)`` with key > ``after`` (if given), in key order.
+    A hidden key (``_tidb_rowid``) is read as an extra last value (the reader strips it)."""
+    extra = f", {quote_ident(ROWID)}" if tp.hidden_key else ""
+    sql = f"SELECT {tp.select_list()}{extra} " + page_from(tp, lo, hi, after)
     keys = ",".join(quote_ident(k) for k in tp.key)
     return sql + f" ORDER BY {keys} LIMIT {int(limit)}"

@@ -13,6 +13,10 @@ rows that were not written.
   key after which to continue, done flag and times.
 * ``full_load_lanes``: one row per lane - which run it belongs to and whether its snapshot
   is open (``connected`` -> ``opened``; ``idle`` when it has nothing left to copy).
+* ``full_load_errors``: why a run's flow stopped (one line each, ``fullload/failure.py``), so
+  the coordinator can print it instead of the child processes' tracebacks.
+* ``full_load_notes``: small named values of a job, e.g. the source's ``tidb_gc_life_time``
+  before the load raised it (restored at the end, also by a later run after a crash).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-from tidb2mysql.fullload.chunking import Chunk, Plan, TablePlan
+from tidb2mysql.fullload.chunking import Chunk, LoadPlan, TablePlan
 from tidb2mysql.mysql import meta as meta_tables
 from tidb2mysql.mysql.sql import quote_ident
 
@@ -83,7 +87,7 @@ class JobStore:
             return None
         return int(row[0]), row[1], None if row[2] is None else int(row[2])
 
-    def create(self, conn, kind: str, plan: Plan, lanes: int) -> None:
+    def create(self, conn, kind: str, plan: LoadPlan, lanes: int) -> None:
         tables = json.dumps([t.to_json() for t in plan.tables])
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {self.m}.full_load_job (job, stage, snapshot_kind, lanes, plan, created_at) "
@@ -97,7 +101,7 @@ class JobStore:
 
     def delete(self, conn) -> None:
         with conn.cursor() as cur:
-            for t in ("full_load_job", "full_load_chunks", "full_load_lanes"):
+            for t in ("full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors"):
                 cur.execute(f"DELETE FROM {self.m}.{t} WHERE job = %s", (self.job,))
 
     def set(self, conn, **values) -> None:
@@ -145,6 +149,36 @@ class JobStore:
                         f"ORDER BY tbl", (self.job,))
             return [(s, t, int(e or 0), int(d or 0), int(n), int(nd or 0), st, fin)
                     for s, t, e, d, n, nd, st, fin in cur.fetchall()]
+
+    # -- failures and notes --------------------------------------------------------------
+
+    def record_failure(self, conn, run: int, permanent: bool, message: str) -> None:
+        with conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {self.m}.full_load_errors (job, run, permanent, message, at) "
+                        f"VALUES (%s, %s, %s, %s, NOW(6))", (self.job, run, int(permanent), message))
+
+    def failures(self, conn, run: int) -> list[tuple[bool, str]]:
+        """``[(permanent, message)]`` recorded by the flow during ``run``, oldest first."""
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT permanent, message FROM {self.m}.full_load_errors WHERE job = %s AND run = %s "
+                        f"ORDER BY id", (self.job, run))
+            return [(bool(p), m.decode() if isinstance(m, (bytes, bytearray)) else m) for p, m in cur.fetchall()]
+
+    def note(self, conn, name: str) -> Optional[str]:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT value FROM {self.m}.full_load_notes WHERE job = %s AND name = %s", (self.job, name))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return row[0].decode() if isinstance(row[0], (bytes, bytearray)) else row[0]
+
+    def set_note(self, conn, name: str, value: Optional[str]) -> None:
+        with conn.cursor() as cur:
+            if value is None:
+                cur.execute(f"DELETE FROM {self.m}.full_load_notes WHERE job = %s AND name = %s", (self.job, name))
+            else:
+                cur.execute(f"INSERT INTO {self.m}.full_load_notes (job, name, value) VALUES (%s, %s, %s) "
+                            f"ON DUPLICATE KEY UPDATE value = VALUES(value)", (self.job, name, value))
 
     # -- lanes -------------------------------------------------------------------------
 

@@ -64,11 +64,12 @@ from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.mysql.session import prepare_load_session, server_facts
 from tidb2mysql.mysql.sql import TableSQL, table_ref
 from tidb2mysql.mysql.target_schema import read_target_table
+from tidb2mysql.errors import TargetPermanentError
 
 log = logging.getLogger("tidb2mysql.full_load")
 
 
-class PageWriteError(RuntimeError):
+class PageWriteError(TargetPermanentError, RuntimeError):
     """A page could not be written (names table, chunk and first row key)."""
 
 
@@ -89,11 +90,12 @@ class LoadWarning(RuntimeError):
 
 class PageWriter:
     def __init__(self, tables: list[TablePlan], store: JobStore, connect: Callable[[], object],
-                 disable_binlog: bool = False, retries: int = 5):
+                 disable_binlog: bool = False, retries: int = 5, invalid_dates: str = "copy"):
         self.tables = tables
         self.store = store
         self._connect = connect
         self.disable_binlog = disable_binlog
+        self.invalid_dates = invalid_dates
         self.retries = retries
         self.conn = None
         self.dialect: Optional[Dialect] = None  # the target's, read with the statement budget
@@ -106,7 +108,7 @@ class PageWriter:
     def _conn(self):
         if self.conn is None:
             self.conn = self._connect()
-            prepare_load_session(self.conn, self.disable_binlog)
+            prepare_load_session(self.conn, self.disable_binlog, self.invalid_dates)
             facts = server_facts(self.conn)
             self.budget = facts.budget()
             self.dialect = facts.dialect
@@ -177,7 +179,10 @@ class PageWriter:
             if page.data is not None:
                 self._load_page(cur, page)
             elif page.rows:
-                stmts = ts.upsert(page.rows) if self.tables[page.table].key else ts.insert(page.rows)
+                tp = self.tables[page.table]
+                # hidden key (_tidb_rowid): plain INSERT; a page is written once (its progress row
+                # is in the same transaction, a resumed chunk continues after the committed key)
+                stmts = ts.upsert(page.rows) if tp.key and not tp.hidden_key else ts.insert(page.rows)
                 for st in stmts:
                     cur.execute(st.sql)
             sql, args = self.store.page_sql(page.chunk, page.rows_done, page.after, page.last)
@@ -270,9 +275,9 @@ _TOKEN = tsv.TOKEN_PREFIX + "page"
 
 def _first_key(tp: TablePlan, page: Page) -> str:
     if page.data is not None:
-        return f" (first row{' key' if tp.key else ''} {tsv.first_key_text(tp, page.data):.120})"
+        return f" (first row{' key' if tp.key and not tp.hidden_key else ''} {tsv.first_key_text(tp, page.data):.120})"
     if not page.rows:
         return ""
-    if tp.key:
+    if tp.key and not tp.hidden_key:
         return f" (first row key {tuple(page.rows[0][i] for i in tp.key_positions())!r:.120})"
     return f" (first row {tuple(page.rows[0])!r:.120})"

@@ -112,14 +112,24 @@ class ProgressView:
         self._drawn = len(lines)
 
 
+MIN_RATE_SECONDS = 2.0  # per-table rates below this duration are noise (see summary)
+
+
 def summary(tables: list[TableProgress], wall_seconds: float) -> str:
     """A table of rows, time and rate per table, and the total."""
     name_w = max([len("table")] + [len(t.name) for t in tables])
     out = [f"{'table':<{name_w}} {'rows':>12} {'time':>9} {'rows/s':>10}"]
+    short = False
     for t in tables:
-        rate = f"{t.rows / t.seconds:,.0f}" if t.seconds else "-"
+        # A table's time runs from its first committed page to its last chunk done, so a table
+        # of one or two pages shows ~0 s and a rate of millions of rows/s: say nothing instead.
+        measurable = t.seconds is not None and t.seconds >= MIN_RATE_SECONDS
+        short = short or not measurable
+        rate = f"{t.rows / t.seconds:,.0f}" if measurable else "-"
         out.append(f"{t.name:<{name_w}} {t.rows:>12,} {_fmt_secs(t.seconds):>9} {rate:>10}")
     total = sum(t.rows for t in tables)
     rate = f"{total / wall_seconds:,.0f}" if wall_seconds > 0 else "-"
     out.append(f"{'TOTAL':<{name_w}} {total:>12,} {_fmt_secs(wall_seconds):>9} {rate:>10}")
+    if short:
+        out.append(f"(rows/s '-': copied in under {MIN_RATE_SECONDS:g} s, too short to measure a rate)")
     return "\n".join(out)

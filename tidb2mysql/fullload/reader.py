@@ -243,17 +243,20 @@ class LaneReader:
 
     def _text_page(self, cs: ChunkState, tp: TablePlan) -> Page:
         where = page_from(tp, cs.chunk.lo, cs.chunk.hi, cs.after_key)
-        count, data = self._raw(tsv.page_text_sql(tp, where, self.page_rows), one=True)
-        count = int(count)
+        got = self._raw(tsv.page_text_sql(tp, where, self.page_rows), one=True)
+        count, data, hidden_last = int(got[0]), got[1], (got[2] if tp.hidden_key else None)
         if count and data.count(b"\n") + 1 != count:  # longer than group_concat_max_len: row by row
             log.info("lane %d: chunk %d of %s: page text over group_concat_max_len, reading it row by row",
                      self.lane, cs.chunk.chunk, tp.qualified)
-            lines = [r[0] for r in self._raw(tsv.row_text_sql(tp, where, self.page_rows), one=False)]
+            rows = self._raw(tsv.row_text_sql(tp, where, self.page_rows), one=False)
+            lines = [r[0] for r in rows]
             count, data = len(lines), b"\n".join(lines)
+            hidden_last = rows[-1][1] if rows and tp.hidden_key else hidden_last
         last = count < self.page_rows
         after = cs.after_key
         if count:
-            after = tsv.key_literals(tp, tsv.last_line(data))
+            after = ([hidden_last.decode("ascii") if isinstance(hidden_last, bytes) else str(hidden_last)]
+                     if tp.hidden_key else tsv.key_literals(tp, tsv.last_line(data)))
             data += b"\n"
         return Page(cs.chunk.chunk, cs.chunk.table, [], cs.rows_done + count, after, last,
                     data=data if count else None, count=count, upsert=cs.chunk.chunk in self.resumed)
@@ -267,7 +270,10 @@ class LaneReader:
             rows = list(cur.fetchall())
         last = len(rows) < self.page_rows
         after = cs.after_key
-        if rows:
+        if rows and tp.hidden_key:  # _tidb_rowid came as an extra last value
+            after = [literal(rows[-1][-1])]
+            rows = [r[:-1] for r in rows]
+        elif rows:
             kp = tp.key_positions()
             after = [literal(rows[-1][i]) for i in kp]
         return Page(cs.chunk.chunk, cs.chunk.table, rows, cs.rows_done + len(rows), after, last)

@@ -34,12 +34,15 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
+from tidb2mysql.config.full_load import parse_go_duration
+
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import InternalError
 
 log = logging.getLogger(__name__)
 
 
-class SnapshotError(RuntimeError):
+class SnapshotError(InternalError, RuntimeError):
     """The snapshot cannot be taken or re-opened consistently; the message says what to do."""
 
 
@@ -74,9 +77,7 @@ class TiDBSnapshot:
 
     def record_ts(self, conn) -> int:
         """A fresh TSO: the start TSO of a transaction (everything committed before is visible)."""
-        ts = tidb_current_ts(conn)
-        self.warn_gc(conn)
-        return ts
+        return tidb_current_ts(conn)
 
     def warn_gc(self, conn) -> Optional[str]:
         try:
@@ -169,6 +170,69 @@ class MariaDBSnapshot:
                 f"and the source changed since (recorded TSO {ts}; {e}). The load must restart from "
                 f"scratch: drop the job's rows (tidb2mysql full-load --restart) and empty the target tables."
             ) from None
+
+
+GC_NOTE = "tidb_gc_life_time_before_load"
+
+
+def _go_seconds(text: str) -> Optional[float]:
+    return parse_go_duration(text) if text else None
+
+
+class GCHold:
+    """Keep the snapshot's MVCC versions alive while the load reads them.
+
+    ``tidb_snapshot`` reads are not transactions, so nothing stops TiDB's GC from collecting
+    the versions at the snapshot TSO once it is older than ``tidb_gc_life_time`` (default
+    10m): readers then fail with "GC life time is shorter than transaction duration" and the
+    snapshot is lost for good. Like TiDB's dumpling does when it cannot register a PD service
+    safe point, the coordinator raises ``tidb_gc_life_time`` for the duration of the load and
+    restores it afterwards. The value it found is written to the job's notes BEFORE raising,
+    so a coordinator killed mid-load leaves the original behind, and the next run (resume or
+    restart) restores that one, not its own raised value.
+    """
+
+    def __init__(self, want: str, store):
+        self.want = want
+        self.store = store
+        self.raised = False
+
+    def acquire(self, src, tgt) -> Optional[str]:
+        """Raise the GC life time to ``want`` if it is shorter. Returns a line for the operator."""
+        if not self.want:
+            return None
+        want_s = _go_seconds(self.want)
+        current = str(_one(src, "SELECT @@global.tidb_gc_life_time")[0])
+        original = self.store.note(tgt, GC_NOTE)  # left by an earlier run that did not restore it
+        cur_s = _go_seconds(current)
+        if original is None and cur_s is not None and want_s is not None and cur_s >= want_s:
+            return f"tidb_gc_life_time is {current} (>= {self.want}): left as it is"
+        if original is None:
+            self.store.set_note(tgt, GC_NOTE, current)
+            original = current
+        try:
+            _exec(src, f"SET GLOBAL tidb_gc_life_time = '{self.want}'")
+        except Exception as e:  # noqa: BLE001 - no SUPER / SYSTEM_VARIABLES_ADMIN: warn, the load may still fit
+            if self.store.note(tgt, GC_NOTE) == current:
+                self.store.set_note(tgt, GC_NOTE, None)
+            msg = (f"could not raise tidb_gc_life_time ({current}) to {self.want} for the load: "
+                   f"{e.args[-1] if getattr(e, 'args', None) else e}. If the load outlasts {current}, its snapshot is "
+                   f"garbage-collected and the load fails: grant SYSTEM_VARIABLES_ADMIN (or SUPER), or raise it by hand")
+            log.warning(msg)
+            return msg
+        self.raised = True
+        return (f"tidb_gc_life_time raised from {original} to {self.want} while the load reads its snapshot"
+                f" (restored at the end)")
+
+    def release(self, src, tgt) -> Optional[str]:
+        """Restore the value found before the load (also one left by a crashed earlier run)."""
+        original = self.store.note(tgt, GC_NOTE)
+        if original is None:
+            return None
+        _exec(src, f"SET GLOBAL tidb_gc_life_time = '{original}'")
+        self.store.set_note(tgt, GC_NOTE, None)
+        self.raised = False
+        return f"tidb_gc_life_time restored to {original}"
 
 
 def detect_kind(conn) -> str:

@@ -91,12 +91,18 @@ def page_text_sql(tp, rows_sql_where: str, limit: int) -> str:
     order = ", ".join(f"`_k{i}`" for i in range(len(keys)))
     inner = (f"SELECT {inner_keys}, {line_expr(tp.columns, tp.types)} AS `_l` {rows_sql_where}"
              f" ORDER BY {', '.join(keys)} LIMIT {int(limit)}")
-    return f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR X'0A') FROM ({inner}) AS `_p`"
+    # a hidden key (TiDB's _tidb_rowid) is not in the lines: the page's last key comes as a third value
+    last = ", MAX(`_k0`)" if getattr(tp, "hidden_key", False) else ""
+    # SEPARATOR takes a string literal on TiDB (its parser refuses X'0A' there, error 1064; MySQL and
+    # MariaDB take either): a quoted raw LF byte, which means LF whatever NO_BACKSLASH_ESCAPES says.
+    return (f"SELECT COUNT(*), GROUP_CONCAT(`_l` ORDER BY {order} SEPARATOR '\n'){last}"
+            f" FROM ({inner}) AS `_p`")
 
 
 def row_text_sql(tp, rows_sql_where: str, limit: Optional[int]) -> str:
     """The same lines one row each (fallback for a page too large for GROUP_CONCAT; keyless)."""
-    sql = f"SELECT {line_expr(tp.columns, tp.types)} {rows_sql_where}"
+    hidden = f", {quote_ident(tp.key[0])}" if getattr(tp, "hidden_key", False) else ""  # the key, 2nd value
+    sql = f"SELECT {line_expr(tp.columns, tp.types)}{hidden} {rows_sql_where}"
     if tp.key:
         sql += " ORDER BY " + ", ".join(quote_ident(k) for k in tp.key)
     if limit is not None:
@@ -150,7 +156,7 @@ def row_key_text(tp, data: bytes, row: int = 1) -> str:
     end = data.find(b"\n", start)
     line = data[start:] if end < 0 else data[start:end]
     fields = line.split(b"\t")
-    pos = tp.key_positions() if tp.key else range(len(fields))
+    pos = tp.key_positions() if tp.key and not getattr(tp, "hidden_key", False) else range(len(fields))
     vals = [field_literal(fields[p], tp.types[p]) for p in pos if p < len(fields)]
     return "(" + ", ".join(vals) + ("," if len(vals) == 1 else "") + ")"
 

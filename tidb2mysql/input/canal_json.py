@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from tidb2mysql.drainer.values import zone_for
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import Event, TiCDCDecodeError, Watermark
 from tidb2mysql.input.ticdc_values import BINARY_TYPES, TableCache, go_text_renderers, text_parser
 
@@ -119,7 +119,7 @@ class CanalJsonCodec(TableCache):
     def __init__(self, time_zone: str = "UTC"):
         super().__init__(time_zone)
 
-    def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
+    def decode(self, key: bytes | None, value: bytes, position: KafkaPosition) -> list[Event]:
         if value is None:
             raise TiCDCDecodeError(position, 0, "message value is None (tombstone or empty record)", PROTOCOL)
         try:
@@ -147,7 +147,7 @@ class CanalJsonCodec(TableCache):
                 return int(value[j:k]) if k > j and k - j < 21 else None
         return None
 
-    def _decode(self, value: bytes, position: Position) -> Event:
+    def _decode(self, value: bytes, position: KafkaPosition) -> Event:
         m = orjson.loads(value)
         if not isinstance(m, dict):
             raise _Bad(f"top level is {type(m).__name__}, not an object")

@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from tidb2mysql.events import DDL, InputDecodeError, Position, Txn
+from tidb2mysql.events import DDL, InputDecodeError, KafkaPosition, Txn
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Watermark:
     partition has been delivered (earlier in this partition)."""
 
     resolved_ts: int
-    position: Position
+    position: KafkaPosition
 
 
 Event = Txn | DDL | Watermark
@@ -53,7 +53,7 @@ Event = Txn | DDL | Watermark
 class TiCDCDecodeError(InputDecodeError):
     """A TiCDC message (canal-json or open protocol) that cannot be decoded."""
 
-    def __init__(self, position: Position, payload_size: int, reason: str, protocol: str = "TiCDC"):
+    def __init__(self, position: KafkaPosition, payload_size: int, reason: str, protocol: str = "TiCDC"):
         super().__init__(position, payload_size, reason, f"{protocol} message")
 
 
@@ -63,7 +63,7 @@ class InputCodec(Protocol):
 
     name: str  # "drainer" | "ticdc-canal-json" | "ticdc-open-protocol"
 
-    def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
+    def decode(self, key: bytes | None, value: bytes, position: KafkaPosition) -> list[Event]:
         """All events of one Kafka message, in message order; raises InputDecodeError."""
         ...
 
@@ -83,7 +83,7 @@ class DrainerCodec:
 
         self.decoder = Decoder(time_zone)
 
-    def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
+    def decode(self, key: bytes | None, value: bytes, position: KafkaPosition) -> list[Event]:
         return [self.decoder.decode(value, position)]
 
     def peek_commit_ts(self, key: bytes | None, value: bytes) -> int | None:
@@ -121,7 +121,7 @@ def detect_format(key: bytes | None, value: bytes | None) -> str:
         from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 
         try:
-            Decoder("UTC").parse(value, Position("", 0, 0))
+            Decoder("UTC").parse(value, KafkaPosition("", 0, 0))
             return "drainer"
         except DrainerDecodeError:
             pass

@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from tidb2mysql.drainer.values import zone_for
-from tidb2mysql.events import DDL, Op, Position, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.input.codec import Event, TiCDCDecodeError, Watermark
 from tidb2mysql.input.ticdc_values import (
     BINARY_OF_TEXT,
@@ -281,7 +281,7 @@ class OpenProtocolCodec(TableCache):
     def __init__(self, time_zone: str = "UTC"):
         super().__init__(time_zone)
 
-    def decode(self, key: bytes | None, value: bytes, position: Position) -> list[Event]:
+    def decode(self, key: bytes | None, value: bytes, position: KafkaPosition) -> list[Event]:
         size = (len(key) if key else 0) + (len(value) if value else 0)
         try:
             return self._decode(key, value, position)
@@ -301,7 +301,7 @@ class OpenProtocolCodec(TableCache):
         ts = k.get("ts") if isinstance(k, dict) else None
         return ts if ts.__class__ is int and ts > 0 else None
 
-    def _decode(self, key: bytes | None, value: bytes | None, position: Position) -> list[Event]:
+    def _decode(self, key: bytes | None, value: bytes | None, position: KafkaPosition) -> list[Event]:
         if not key or len(key) < 8:
             raise _Bad("message key is missing or shorter than the 8-byte version header")
         (version,) = struct.unpack_from(">Q", key, 0)

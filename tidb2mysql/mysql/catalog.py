@@ -42,10 +42,20 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+import re
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Iterable, Optional
 
 import pymysql
+from tidb2mysql.errors import TargetTransientError
+
+# Never migrated by any stage: the server-internal schemas of TiDB, MySQL and MariaDB.
+SYSTEM_DATABASES = frozenset({
+    "mysql", "information_schema", "performance_schema", "sys", "metrics_schema", "inspection_schema",
+})
+# TiDB bootstraps an empty `test` database: migrated only when it holds tables or views
+# (schema/reader.py skips it when empty, with a note).
+BOOTSTRAP_TEST_DATABASE = "test"
 
 # information_schema warnings that do not make a description partial, because they report
 # lasting states of a view, not a skipped table: 1356, its tables or columns are gone or
@@ -54,7 +64,7 @@ import pymysql
 _BENIGN_WARNINGS = frozenset({1356, 1449})
 
 
-class CatalogIncomplete(pymysql.err.OperationalError):
+class CatalogIncomplete(TargetTransientError, pymysql.err.OperationalError):
     """information_schema skipped something and said so only in a warning: typically a table
     it could not open within lock_wait_timeout (another session holds its metadata lock, e.g.
     a running CREATE ... SELECT or ALTER), which would otherwise be described with no columns
@@ -249,6 +259,7 @@ def describe_database(conn: Any, schema: str, tables: Optional[Iterable[str]] = 
             args):
         partitions.setdefault(table, []).append((int(ppos or 0), int(spos or 0), pname))
 
+    _mark_auto_random(conn, schema, kinds, columns)
     result: dict[str, TableDescription] = {}
     for name in sorted(kinds):
         kind, collation = kinds[name]
@@ -266,6 +277,31 @@ def describe_database(conn: Any, schema: str, tables: Optional[Iterable[str]] = 
             view_security=security if kind == "view" else None,
         )
     return result
+
+
+_AUTO_RANDOM_COLUMN = re.compile(r"^\s*`((?:[^`]|``)+)`.*\bAUTO_RANDOM\b", re.I | re.M)
+
+
+def _mark_auto_random(conn: Any, schema: str, kinds: dict[str, tuple[str, Optional[str]]],
+                      columns: dict[str, list[ColumnDescription]]) -> None:
+    """TiDB: add ``auto_random`` to the EXTRA of AUTO_RANDOM columns.
+
+    TiDB v7.0's information_schema.COLUMNS leaves EXTRA empty for them (and
+    TIDB_ROW_ID_SHARDING_INFO names them only for a one-column primary key), so a comparison
+    could not tell them from a plain BIGINT; SHOW CREATE TABLE prints ``/*T![auto_rand]
+    AUTO_RANDOM(n) */`` on the column's line. Other servers (told by the handshake's server
+    version): no query at all."""
+    if "tidb" not in str(_text(getattr(conn, "server_version", "") or "")).lower():
+        return
+    with conn.cursor() as cur:
+        for name, (kind, _) in kinds.items():
+            if kind != "table":
+                continue
+            cur.execute(f"SHOW CREATE TABLE `{schema.replace('`', '``')}`.`{name.replace('`', '``')}`")
+            marked = {m.group(1).replace("``", "`") for m in _AUTO_RANDOM_COLUMN.finditer(_text(cur.fetchone()[1]))}
+            for i, col in enumerate(columns.get(name, [])):
+                if col.name in marked and "auto_random" not in col.extra.lower():
+                    columns[name][i] = replace(col, extra=(col.extra + " auto_random").strip())
 
 
 def to_jsonable(desc: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any, Optional
 import pymysql
 
 from tidb2mysql.config import Endpoint
+from tidb2mysql.errors import ConnectError
 
 # MySQL's client error "SSL connection error" (CR_SSL_CONNECTION_ERROR). Not in the transient
 # codes of tidb2mysql.mysql.errors: a certificate that does not verify will not start
@@ -55,7 +56,11 @@ class _Connection(pymysql.connections.Connection):
         return default
 
 
-class TLSConnectError(pymysql.err.OperationalError):
+class AccessDeniedError(ConnectError, pymysql.err.OperationalError):
+    """The server refused the user or password (1045): a configuration problem, never retried."""
+
+
+class TLSConnectError(ConnectError, pymysql.err.OperationalError):
     """The TLS handshake with a MySQL-protocol server failed (untrusted CA, wrong host name,
     no TLS on the server): a configuration problem, never retried."""
 
@@ -112,7 +117,7 @@ def connect_error(endpoint: Endpoint, e: pymysql.err.OperationalError) -> pymysq
         hint = "check user and password"
         if endpoint.tls == "off":
             hint += "; if the user REQUIRE SSL (e.g. RDS with require_secure_transport), set tls = \"verify_identity\""
-        return type(e)(code, f"{where}: {msg}; fix: {hint}")
+        return AccessDeniedError(code, f"{where}: {msg}; fix: {hint}")
     return type(e)(code, f"{where}: {msg}")
 
 

@@ -9,7 +9,8 @@ only the tables of its own component, when it starts:
   in the same transaction as the rows), ``ddl_history`` (the crash-safe DDL barrier),
   ``quarantine``, ``dead_letter``;
 * ``fencing`` (cut-over): ``job_control``;
-* ``full_load``: ``full_load_job``, ``full_load_chunks``, ``full_load_lanes``;
+* ``full_load``: ``full_load_job``, ``full_load_chunks``, ``full_load_lanes``, ``full_load_errors``,
+  ``full_load_notes``;
 * ``verify``: ``verify_run``, ``verify_chunk``.
 
 Why a version row per component (table ``schema_version``): a meta schema written by an
@@ -32,6 +33,7 @@ from typing import Any, Callable
 
 from tidb2mysql.mysql.errors import error_code
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import ConfigurationError
 
 REPLICATION = "replication"
 FENCING = "fencing"
@@ -42,7 +44,7 @@ _INNODB_BIN = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 ER_DUP_FIELDNAME = 1060  # another process added the column first
 
 
-class MetaVersionError(RuntimeError):
+class MetaVersionError(ConfigurationError, RuntimeError):
     """The meta schema was written by a newer tidb2mysql than this one."""
 
 
@@ -171,6 +173,23 @@ def _full_load_tables(m: str) -> list[str]:
             run INT NOT NULL,
             state VARCHAR(16) NOT NULL,
             PRIMARY KEY (job, lane)
+        ) DEFAULT CHARSET=utf8mb4""",
+        # why a run's flow stopped, one line each (fullload/failure.py); new tables need no migration
+        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_errors (
+            id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            job VARCHAR(128) NOT NULL,
+            run INT NOT NULL,
+            permanent TINYINT NOT NULL,
+            message TEXT NOT NULL,
+            at DATETIME(6) NOT NULL,
+            KEY (job, run)
+        ) DEFAULT CHARSET=utf8mb4""",
+        # small named values of a job, e.g. TiDB's tidb_gc_life_time before the load raised it
+        f"""CREATE TABLE IF NOT EXISTS {m}.full_load_notes (
+            job VARCHAR(128) NOT NULL,
+            name VARCHAR(64) NOT NULL,
+            value TEXT NULL,
+            PRIMARY KEY (job, name)
         ) DEFAULT CHARSET=utf8mb4""",
     ]
 

@@ -27,12 +27,17 @@ from tidb2mysql.mysql.sql import DEFAULT_BUDGET
 # NO_AUTO_VALUE_ON_ZERO: an explicit 0 in an AUTO_INCREMENT column stays 0 (as in the source)
 # instead of drawing a new value. NO_BACKSLASH_ESCAPES and ANSI_QUOTES must be off: the
 # literal encoder (sql.py) escapes with backslashes and quotes identifiers with backticks.
-SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+# ALLOW_INVALID_DATES: TiDB keeps dates like '2020-02-30' (written under its ALLOW_INVALID_DATES)
+# and replicates them; without it MySQL refuses them (1292) and the row could not be applied.
+# It only relaxes the day-of-month check of DATE/DATETIME (month 1-12, day 1-31 still hold).
+# The full load's policy ([full_load] invalid_dates = "fail") takes it out: STRICT_SESSION_SQL_MODE.
+SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES"
+STRICT_SESSION_SQL_MODE = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 PACKET_MARGIN = 1024  # bytes kept free below max_allowed_packet
 MIN_BUDGET = 1024  # a statement budget is never smaller (a tiny max_allowed_packet is misconfiguration)
 
 
-def prepare_session(conn: Any) -> None:
+def prepare_session(conn: Any, sql_mode: str = SESSION_SQL_MODE) -> None:
     """Session settings every apply connection needs (see module notes and sql.py).
 
     utf8mb4; ``time_zone = '+00:00'`` (TIMESTAMP values are UTC after decoding);
@@ -46,15 +51,17 @@ def prepare_session(conn: Any) -> None:
         cur.execute("SET NAMES utf8mb4")
         cur.execute(
             "SET SESSION time_zone = '+00:00', SESSION foreign_key_checks = 0, "
-            f"SESSION unique_checks = 1, SESSION sql_mode = '{SESSION_SQL_MODE}'"
+            f"SESSION unique_checks = 1, SESSION sql_mode = '{sql_mode}'"
         )
     conn.autocommit(False)
 
 
-def prepare_load_session(conn: Any, disable_binlog: bool = False) -> None:
+def prepare_load_session(conn: Any, disable_binlog: bool = False, invalid_dates: str = "copy") -> None:
     """:func:`prepare_session` plus the full load's relaxations (see ``fullload/page_writer.py``):
-    ``unique_checks = 0``, and ``sql_log_bin = 0`` when asked (needs SUPER / BINLOG ADMIN)."""
-    prepare_session(conn)
+    ``unique_checks = 0``, and ``sql_log_bin = 0`` when asked (needs SUPER / BINLOG ADMIN).
+    ``invalid_dates``: ``copy`` keeps ALLOW_INVALID_DATES (dates like '2020-02-30' that TiDB
+    stores load as they are), ``fail`` stops the load at the first one."""
+    prepare_session(conn, SESSION_SQL_MODE if invalid_dates == "copy" else STRICT_SESSION_SQL_MODE)
     with conn.cursor() as cur:
         cur.execute("SET SESSION unique_checks = 0")
         if disable_binlog:
@@ -96,6 +103,7 @@ def server_facts(conn: Any) -> ServerFacts:
 __all__ = [
     "PACKET_MARGIN",
     "SESSION_SQL_MODE",
+    "STRICT_SESSION_SQL_MODE",
     "ServerFacts",
     "prepare_load_session",
     "prepare_schema_session",

@@ -27,6 +27,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 from tidb2mysql.events import Row, TableSchema
+from tidb2mysql.errors import InputDataError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tidb2mysql.mysql.dialect import Dialect
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_BUDGET = 4 * 1024 * 1024  # bytes per statement
 
 
-class LiteralError(ValueError):
+class LiteralError(InputDataError, ValueError):
     """A value that has no exact SQL literal (NaN, infinity, an unknown type).
 
     When raised by a multi-row builder, ``index`` is the position of the offending row (or

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from tidb2mysql.mysql.dialect import is_generated_extra
+from tidb2mysql.errors import TargetPermanentError
 
-class UnknownTableError(LookupError):
+class UnknownTableError(TargetPermanentError, LookupError):
     """The target has no such table (dropped downstream, or never created)."""
 
     code = 1146  # ER_NO_SUCH_TABLE, so callers can treat it like the server's own error

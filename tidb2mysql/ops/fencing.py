@@ -19,6 +19,7 @@ from typing import Optional
 
 from tidb2mysql.mysql import meta as meta_tables
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import ConfigurationError
 
 REQUESTED = "cutover_requested"
 STOPPED = "stopped"
@@ -26,8 +27,11 @@ FINISHED = "finished"
 STATES = (REQUESTED, STOPPED, FINISHED)
 
 
-class JobFenced(RuntimeError):
+class JobFenced(ConfigurationError, RuntimeError):
     """The job was finished by a cut-over; writing again needs an explicit --force."""
+
+    exit_code = 3
+    headline = "job fenced"
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,98 @@ class Status:
     quarantined: list = field(default_factory=list)  # "db.table (since commit_ts N: reason)"
     last_update: Optional[str] = None
     notes: list = field(default_factory=list)
+    # TiDB itself (source_view): its current TSO, binlog and Drainer; None when not asked
+    source: Optional["SourceView"] = None
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class SourceView:
+    """What TiDB says right now: the counterpart of the applied position.
+
+    Kafka alone cannot tell "the upstream is idle" from "TiDB commits that never reach Kafka"
+    (binlog off, Pump or Drainer down): the topic just stops growing in both cases. TiDB's
+    current TSO, ``@@log_bin`` and ``SHOW DRAINER STATUS`` (Drainer's Max_Commit_Ts keeps
+    advancing while TiDB is idle, Pump sends it fake binlogs) tell them apart."""
+
+    kind: str = "unknown"  # "tidb", "other" (not TiDB: nothing to compare), "unreachable"
+    tso: Optional[int] = None
+    log_bin: Optional[str] = None
+    drainers: list = field(default_factory=list)  # [(node id, state, max commit ts)]
+    error: Optional[str] = None
+
+
+def read_source(conn) -> SourceView:
+    from tidb2mysql.fullload.snapshot import tidb_current_ts
+
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        version = str(cur.fetchone()[0])
+    if "tidb" not in version.lower():
+        return SourceView(kind="other")
+    v = SourceView(kind="tidb", tso=tidb_current_ts(conn, RuntimeError))
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@global.log_bin")
+        v.log_bin = str(cur.fetchone()[0])
+        try:
+            cur.execute("SHOW DRAINER STATUS")
+            v.drainers = [(_s(r[0]), _s(r[2]), int(r[3] or 0)) for r in cur.fetchall()]
+        except Exception as e:  # noqa: BLE001 - no binlog registry reachable: said in the verdict
+            v.error = f"SHOW DRAINER STATUS failed: {e.args[-1] if getattr(e, 'args', None) else e}"
+    return v
+
+
+def _s(v) -> str:
+    return v.decode() if isinstance(v, (bytes, bytearray)) else str(v)
+
+
+def judge_source(st: Status, v: Optional[SourceView], drainer: bool = True) -> None:
+    """Fold TiDB's view into the verdict: "not delayed" needs TiDB's commits to reach Kafka.
+    ``drainer``: the input is TiDB Binlog (binlog and Drainer checked); False for TiCDC, where
+    only TiDB's current TSO is reported."""
+    st.source = v
+    if v is None or v.kind == "other":
+        if st.caught_up_with_kafka:
+            st.notes.append("TiDB not asked (source not TiDB or --no-source): \"caught up with Kafka\" cannot see TiDB"
+                            " commits that never reached Kafka (binlog off, Pump/Drainer down)")
+        return
+    if v.kind != "tidb":
+        st.not_delayed = False
+        st.notes.append(f"cannot ask TiDB ({v.error}): whether its commits reach Kafka is unknown")
+        return
+    if not drainer:  # TiCDC: binlog and Drainer say nothing about it; TiDB's TSO is still shown
+        v = st.source = SourceView(kind=v.kind, tso=v.tso, log_bin=v.log_bin)
+    problems = _binlog_problems(st, v) if drainer else []
+    if st.applied_commit_ts:
+        behind = (tso_physical_ms(v.tso) - tso_physical_ms(st.applied_commit_ts)) / 1000
+        st.notes.append(f"TiDB's TSO now is {v.tso}: {_fmt_delay(max(0.0, behind))} after the applied commit_ts")
+    if problems:
+        st.not_delayed = False
+        st.notes.extend(problems)
+
+
+def _binlog_problems(st: Status, v: SourceView) -> list[str]:
+    """Why TiDB's commits would not reach Kafka through TiDB Binlog (empty: they do)."""
+    problems = []
+    if str(v.log_bin).upper() not in ("1", "ON"):
+        problems.append(f"TiDB binlog is OFF (@@log_bin = {v.log_bin}): commits after commit_ts "
+                        f"{st.applied_commit_ts} never reach Kafka, so the target is missing them")
+    online = [d for d in v.drainers if d[1].lower() == "online"]
+    if v.error:
+        problems.append(v.error)
+    elif not online:
+        problems.append("no Drainer is online" + (f" ({', '.join(f'{d[0]}: {d[1]}' for d in v.drainers)})"
+                                                   if v.drainers else " (none registered)")
+                        + ": TiDB's commits are not written to Kafka")
+    else:
+        newest = max(d[2] for d in online)
+        lag = (tso_physical_ms(v.tso) - tso_physical_ms(newest)) / 1000 if newest else None
+        if lag is None or lag >= st.threshold_seconds:
+            problems.append(f"Drainer's newest commit_ts {newest} is {_fmt_delay(lag)} behind TiDB (TSO {v.tso}):"
+                            " TiDB commits are waiting in Pump/Drainer, not in Kafka")
+    return problems
 
 
 def _table_exists(cur, schema: str, table: str) -> bool:
@@ -203,7 +292,8 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
                                     " in the snapshot or read before the start position")
     st.not_delayed = bool(st.caught_up_with_kafka) or (st.delay_seconds is not None and st.delay_seconds < threshold)
     if st.delay_seconds is not None and st.delay_seconds >= threshold and st.caught_up_with_kafka:
-        st.notes.append("delay grows because the upstream is idle (Drainer sends no heartbeats); all of Kafka is applied")
+        st.notes.append("all of Kafka is applied; the delay grows while no new binlog arrives (Drainer sends no"
+                        " heartbeats to Kafka): the upstream is idle, or its commits do not reach Kafka (see TiDB below)")
     return st
 
 
@@ -268,7 +358,7 @@ def pending_after(kafka_cfg, position: tuple[int, int], first: int, end: int, wi
     from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     from tidb2mysql.drainer.decode import Decoder
-    from tidb2mysql.events import Position
+    from tidb2mysql.events import KafkaPosition
     from tidb2mysql.kafka_settings import ClientLog, consumer_config
     from tidb2mysql.replication.route import MAX_SEQ
     from tidb2mysql.replication.source import peek_commit_ts
@@ -301,7 +391,7 @@ def pending_after(kafka_cfg, position: tuple[int, int], first: int, end: int, wi
                 ts = peek_commit_ts(v)
                 if ts is None:
                     try:
-                        ts = decoder.parse(v, Position(topic, part, m.offset())).commit_ts
+                        ts = decoder.parse(v, KafkaPosition(topic, part, m.offset())).commit_ts
                     except ValueError:
                         ts = None
                 off = m.offset() + 1
@@ -360,11 +450,17 @@ def render(st: Status) -> str:
         else:
             lines.append(f"kafka            {st.kafka_error or 'not asked'}; applied offset {st.applied_offset}")
         verdict = "NOT DELAYED" if st.not_delayed else "DELAYED"
-        lines.append(f"verdict          {verdict} (threshold {st.threshold_seconds:g}s or caught up with Kafka)")
+        basis = "caught up with Kafka" + (" and TiDB's binlog reaches it" if st.source and st.source.kind == "tidb"
+                                          else "")
+        lines.append(f"verdict          {verdict} (threshold {st.threshold_seconds:g}s or {basis})")
         rate = "-" if st.rows_per_second is None else f"{st.rows_per_second:.0f}"
         lines.append(f"rows             {st.rows_applied} applied, {rate} rows/s; last checkpoint {st.last_update}")
     elif st.kafka_error:
         lines.append(f"kafka            {st.kafka_error}")
+    v = st.source
+    if v is not None and v.kind == "tidb":
+        dr = ", ".join(f"{d[0]} {d[1]} at commit_ts {d[2]}" for d in v.drainers) or v.error or "none registered"
+        lines.append(f"TiDB             TSO now {v.tso}, binlog {v.log_bin}, Drainer: {dr}")
     ddl = ", ".join(f"{n} {s}" for s, n in sorted(st.ddl.items())) or "none"
     lines.append(f"DDL              {ddl}")
     lines += [f"DDL waiting      {w}" for w in st.ddl_waiting]
@@ -379,5 +475,5 @@ def render(st: Status) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["TAIL_WINDOW", "FullLoadProgress", "KafkaEnd", "Status", "kafka_end_offset", "kafka_offsets",
+__all__ = ["TAIL_WINDOW", "FullLoadProgress", "KafkaEnd", "SourceView", "Status", "judge_source", "read_source", "kafka_end_offset", "kafka_offsets",
            "pending_after", "read_status", "render"]

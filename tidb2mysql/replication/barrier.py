@@ -79,7 +79,7 @@ class DDLStopped(RuntimeError):
 
 
 @dataclass
-class Translation:
+class BarrierTranslation:
     """What to run on the target for one DDL, and why (filled by the DDL translator).
 
     ``statements`` run in order; a ``USE db`` among them sets the default database of the
@@ -116,16 +116,16 @@ _DB_LEVEL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(create|drop|alter)\s+(database|sc
 _USE = re.compile(r"^\s*USE\s+(`(?:[^`]|``)+`|\w+)\s*;?\s*$", re.I)
 
 
-def passthrough_translate(ddl: DDL, conn=None) -> Translation:
+def passthrough_translate(ddl: DDL, conn=None) -> BarrierTranslation:
     """Strip TiDB-only comments and nothing else (the fallback when no translator is set)."""
     q = _VERSIONED_9.sub("", _TIDB_COMMENT.sub("", ddl.query)).strip().rstrip(";")
     decisions = []
     if q != ddl.query.strip().rstrip(";"):
         decisions.append({"level": "info", "action": "changed", "reason": "removed TiDB-only comments"})
     if not q:
-        return Translation([], decisions, skipped=True)
+        return BarrierTranslation([], decisions, skipped=True)
     use = [f"USE {quote_ident(ddl.schema)}"] if ddl.schema and not _DB_LEVEL.match(q) else []
-    return Translation(use + [q], decisions)
+    return BarrierTranslation(use + [q], decisions)
 
 
 def use_target(stmt: str) -> Optional[str]:
@@ -144,7 +144,7 @@ class DDLCoordinator:
         self,
         checkpoints: Checkpoints,
         shard_count: int,
-        translate: Callable[..., Translation] = passthrough_translate,
+        translate: Callable[..., BarrierTranslation] = passthrough_translate,
         strict: bool = False,
         lock_wait_timeout: int = 60,
         target_name: Callable[[str, str], tuple[str, str]] = lambda db, table: (db, table),

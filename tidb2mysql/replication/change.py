@@ -16,6 +16,11 @@ from typing import Optional
 from tidb2mysql.events import DDL, Op, Row, TableSchema
 
 
+# A position in the replication stream: (commit_ts, seq). Not a Kafka coordinate
+# (that is events.KafkaPosition): see Change.seq for what seq counts.
+StreamPos = tuple[int, int]
+
+
 @dataclass(slots=True)
 class Change:
     """One row change routed to a shard.
@@ -33,7 +38,7 @@ class Change:
     old: Optional[Row]  # UPDATE: before image; DELETE: the deleted row
 
     @property
-    def position(self) -> tuple[int, int]:
+    def position(self) -> StreamPos:
         return (self.commit_ts, self.seq)
 
 

@@ -16,11 +16,12 @@ from typing import Collection, Optional
 
 from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.change import StreamPos
+from tidb2mysql.errors import ConfigurationError
 
-Position = tuple[int, int]
 
 
-class ShardCountMismatch(RuntimeError):
+class ShardCountMismatch(ConfigurationError, RuntimeError):
     pass
 
 
@@ -33,7 +34,7 @@ class ShardCheckpoint:
     rows_applied: int
 
     @property
-    def position(self) -> Position:
+    def position(self) -> StreamPos:
         return (self.commit_ts, self.seq)
 
 
@@ -63,7 +64,7 @@ class Checkpoints:
             mx, n = cur.fetchone()
         return int(mx) if n else None
 
-    def load(self, conn, shard: int) -> Optional[Position]:
+    def load(self, conn, shard: int) -> Optional[StreamPos]:
         with conn.cursor() as cur:
             cur.execute(
                 f"SELECT commit_ts, seq FROM {self.table} WHERE job=%s AND shard=%s", (self.job, shard)
@@ -71,7 +72,7 @@ class Checkpoints:
             row = cur.fetchone()
         return (int(row[0]), int(row[1])) if row else None
 
-    def min_position(self, conn, shard_count: int, shards: Optional[Collection[int]] = None) -> Optional[Position]:
+    def min_position(self, conn, shard_count: int, shards: Optional[Collection[int]] = None) -> Optional[StreamPos]:
         """Lowest position over all shards (or over ``shards``); None unless all those rows exist."""
         cps = self.load_all(conn)
         if shards is not None:
@@ -80,7 +81,7 @@ class Checkpoints:
             return None
         return min(c.position for c in cps)
 
-    def count_at_or_after(self, conn, position: Position, shards: Optional[Collection[int]] = None) -> int:
+    def count_at_or_after(self, conn, position: StreamPos, shards: Optional[Collection[int]] = None) -> int:
         """How many shards (of all, or of ``shards``) are at or after ``position``."""
         ts, seq = position
         only = ""
@@ -98,7 +99,7 @@ class Checkpoints:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def ensure_shards(self, conn, shard_count: int, initial: Position) -> None:
+    def ensure_shards(self, conn, shard_count: int, initial: StreamPos) -> None:
         """Create the job's shard rows at ``initial`` (no-op for existing rows).
 
         Refuses a different shard count than the one stored: routing depends on it, and the
@@ -118,7 +119,7 @@ class Checkpoints:
             )
         conn.commit()
 
-    def update_sql(self, shard: int, position: Position, offset: int = -1, rows: int = 0) -> str:
+    def update_sql(self, shard: int, position: StreamPos, offset: int = -1, rows: int = 0) -> str:
         """The statement a batch transaction runs to move its shard's checkpoint forward."""
         ts, seq = position
         return (

@@ -48,13 +48,12 @@ from operator import itemgetter
 from typing import Any, Callable, Optional
 
 from tidb2mysql.events import Op, Row, TableSchema
-from tidb2mysql.replication.change import Change
+from tidb2mysql.replication.change import Change, StreamPos
 
 UPSERT = "upsert"
 REPLACE_BY_KEY = "replace_by_key"
 ORDERED = "ordered"
 
-Position = tuple[int, int]
 
 _INSERT = Op.INSERT
 _DELETE = Op.DELETE
@@ -95,8 +94,8 @@ class TableBatch:
     delete_keys: list[tuple] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     ordered: list[Change] = field(default_factory=list)
-    first_position: Position = (0, 0)
-    last_position: Position = (0, 0)
+    first_position: StreamPos = (0, 0)
+    last_position: StreamPos = (0, 0)
     delete_sources: list[Change] = field(default_factory=list)
     row_sources: list[Change] = field(default_factory=list)
     # indexes into ``rows`` of rows that existed before the window (their first change was
@@ -118,7 +117,7 @@ class _Entry:
     """Merged state of one row: was its first change an INSERT, where it started, its last change."""
 
     born: bool
-    first: Position
+    first: StreamPos
     last: Change
 
 
@@ -140,7 +139,7 @@ class RowMerger:
     tables: dict = field(default_factory=dict)  # (schema, table) -> _Table, first-seen order
     pending_rows: int = 0  # distinct pending entries (rows, or ordered changes)
     changes_added: int = 0
-    last_position: Optional[Position] = None
+    last_position: Optional[StreamPos] = None
     first_added_at: Optional[float] = None  # time.monotonic() of the first pending change
     # id(TableSchema) -> (TableSchema, _Table, key getter); not pickled (ids change).
     _cache: dict = field(default_factory=dict, repr=False, compare=False)

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.redelivery import RedeliveryFilter
-from tidb2mysql.events import DDL, Event, Position, Txn
+from tidb2mysql.events import DDL, Event, KafkaPosition, Txn
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.route import NO_ROWS, RowInterest, Router
 from tidb2mysql.replication.source import RawMessage, TxnSlice
@@ -158,7 +158,7 @@ class Pipeline:
         self.last_offset = sl.offset
         if not self._slice_accepted:
             return
-        pos = Position(self.topic, self.partition, sl.offset)
+        pos = KafkaPosition(self.topic, self.partition, sl.offset)
         try:
             tc = self.decoder.decode_slice(sl.binlog, pos, sl.table_index, sl.start, sl.end, self.interest)
         except DrainerDecodeError as e:
@@ -179,7 +179,7 @@ class Pipeline:
 
     def _decode(self, m: RawMessage) -> Optional[Event]:
         try:
-            return self.decoder.decode(m.value, Position(self.topic, self.partition, m.offset), self.interest)
+            return self.decoder.decode(m.value, KafkaPosition(self.topic, self.partition, m.offset), self.interest)
         except DrainerDecodeError as e:
             if self.strict:
                 raise

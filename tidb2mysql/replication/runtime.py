@@ -223,10 +223,10 @@ class SourceLoop:
     def _start_slicing(self, m) -> bool:
         """Parse a large message once and hand it out in slices (bounded memory)."""
         from tidb2mysql.drainer import secondary_binlog_pb2 as pb
-        from tidb2mysql.events import Position
+        from tidb2mysql.events import KafkaPosition
 
         try:
-            b = self.decoder.parse(m.value, Position(self.cfg.kafka.topic, self.cfg.kafka.partition, m.offset))
+            b = self.decoder.parse_large(m.value, KafkaPosition(self.cfg.kafka.topic, self.cfg.kafka.partition, m.offset))
         except ValueError:
             return False  # let the pipeline decode it and dead-letter it with its error
         if b.type != pb.DML or not sum(self.decoder.mutation_counts(b)):

@@ -28,7 +28,7 @@ from tidb2mysql import failpoints
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.backlog import Backlog
 from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
-from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
+from tidb2mysql.replication.change import Barrier, ShardChunk, StreamPos, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.mysql.errors import is_transient
 from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
@@ -41,8 +41,7 @@ from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_te
 
 log = logging.getLogger(__name__)
 
-Position = tuple[int, int]
-ZERO: Position = (0, -2)
+ZERO: StreamPos = (0, -2)
 
 
 @dataclass
@@ -51,7 +50,7 @@ class ShardState:
 
     shard: int
     merger: RowMerger = field(default_factory=RowMerger)
-    received: Position = ZERO
+    received: StreamPos = ZERO
     received_offset: int = -1
     held: list = field(default_factory=list)  # items that arrived while waiting at a barrier
     waiting: Optional[Barrier] = None
@@ -65,8 +64,8 @@ class FlushReport:
     shard: int
     rows: int  # changes merged into this flush
     statements: int
-    first: Position
-    last: Position
+    first: StreamPos
+    last: StreamPos
     seconds: float
     dead_letters: int = 0
     skipped_replays: int = 0
@@ -98,7 +97,7 @@ class ShardApplier:
         self._coord_conn = None
         self.target_tables: Optional[TargetTables] = None
         self.writer: Optional[BatchWriter] = None
-        self.cp: Position = self._load_checkpoint()
+        self.cp: StreamPos = self._load_checkpoint()
         m = state.merger
         if not m.is_empty and m.last_position <= self.cp:
             # A flush after the restored snapshot already applied these.
@@ -157,7 +156,7 @@ class ShardApplier:
         return retry_transient(fn, f"shard {self.shard}: {what}", on_retry=self._reset_connections,
                                retry_seconds=self.s.retry_seconds, clock=self.ctx.clock)
 
-    def _load_checkpoint(self) -> Position:
+    def _load_checkpoint(self) -> StreamPos:
         pos = self._with_retry("reading checkpoint", lambda: self.ctx.checkpoints.load(self.coord_conn(), self.shard))
         if pos is None:
             raise RuntimeError(f"shard {self.shard}: no checkpoint row; the flow must create them at start")
@@ -439,7 +438,7 @@ class ShardApplier:
         out, self._finished = self._finished, []
         return out
 
-    def _write(self, batches, pos: Position, rows: int, offset: int):
+    def _write(self, batches, pos: StreamPos, rows: int, offset: int):
         cps = self.ctx.checkpoints
         extra = [cps.update_sql(self.shard, pos, offset, rows)]
         attempts = 0
@@ -491,7 +490,7 @@ class ShardApplier:
             for ch, kind in divergent
         ]
 
-    def _write_salvaging(self, batches, extra, first_error, pos: Position):
+    def _write_salvaging(self, batches, extra, first_error, pos: StreamPos):
         """Apply the changes one by one; the failing ones go to the dead-letter table in the
         same transaction as the rest and the checkpoint, so none is lost or parked twice.
 
@@ -561,11 +560,11 @@ class _InFlight:
 
     started: float
     rows: int
-    pos: Position  # the checkpoint its transaction writes
+    pos: StreamPos  # the checkpoint its transaction writes
     offset: int
     pending_bytes: int
     skipped: int
-    first: Position = ZERO
+    first: StreamPos = ZERO
     future: Optional[Future] = None
 
 

@@ -1,4 +1,4 @@
-"""Running a ``Plan`` on the target: databases, then tables, then views.
+"""Running a ``SchemaPlan`` on the target: databases, then tables, then views.
 
 Session: ``foreign_key_checks = 0`` (tables referencing each other, in any order or in a
 cycle, can all be created; the keys are enforced again for later sessions) and a
@@ -31,7 +31,7 @@ from tidb2mysql.schema.compat import compare_with_existing
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, Step
 from tidb2mysql.mysql.session import prepare_schema_session
 from tidb2mysql.mysql.sql import quote_ident
-from tidb2mysql.schema.plan import Plan
+from tidb2mysql.schema.plan import SchemaPlan
 
 log = logging.getLogger("tidb2mysql.schema")
 
@@ -71,7 +71,7 @@ def _check(conn, step: Step, dry_run: bool) -> None:
         step.status = "dry-run" if dry_run else "done"
 
 
-def apply_plan(plan: Plan, conn, dry_run: bool = False) -> Plan:
+def apply_plan(plan: SchemaPlan, conn, dry_run: bool = False) -> SchemaPlan:
     """Carry out ``plan`` on ``conn`` (the target); statuses and errors land on the steps."""
     for step in plan.steps:
         for d in step.decisions:
@@ -111,7 +111,7 @@ def _shadow_check(shadow: Shadow, step: Step) -> bool:
     return True
 
 
-def _create_steps(plan: Plan, conn, dry_run: bool, shadow: Shadow, retry: list[Step]) -> None:
+def _create_steps(plan: SchemaPlan, conn, dry_run: bool, shadow: Shadow, retry: list[Step]) -> None:
     for step in plan.steps:
         if step.action == CHECK:
             _check(conn, step, dry_run)
@@ -161,7 +161,7 @@ def _retry_views(conn, retry: list[Step]) -> None:
         retry = still
 
 
-def exit_status(plan: Plan) -> int:
+def exit_status(plan: SchemaPlan) -> int:
     """1 when any step failed or carries an error-level decision (or a note does), else 0."""
     bad = any(s.status == "failed" or s.level == "error" for s in plan.steps)
     bad |= any(n["level"] == "error" for n in plan.notes)

@@ -1,4 +1,4 @@
-"""Ordering and decisions: from a source ``Catalog`` and the target's state to a ``Plan``.
+"""Ordering and decisions: from a source ``Catalog`` and the target's state to a ``SchemaPlan``.
 
 Nothing here talks to a server, so every decision is unit-testable. Order:
 
@@ -21,16 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tidb2mysql.ddl import Options, translate
+from tidb2mysql.ddl import TranslateOptions, translate
 from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.schema.model import CHECK, CREATE, FAIL, KEEP, SKIP, Catalog, SourceObject, Step
 from tidb2mysql.schema.names import foreign_key_targets, referenced_names, rename_created_database, rename_qualifiers
 from tidb2mysql.schema.selection import create_text, view_warnings
+from tidb2mysql.errors import ConfigurationError
 
 EXISTING_MODES = ("fail", "skip", "check")
 
 
-class PlanError(ValueError):
+class SchemaPlanError(ConfigurationError, ValueError):
     """The request itself is inconsistent (e.g. a rename for several databases)."""
 
 
@@ -56,7 +57,7 @@ class TargetState:
 
 
 @dataclass
-class Plan:
+class SchemaPlan:
     target: Dialect
     steps: list[Step] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)      # objects not migrated, with why
@@ -76,14 +77,14 @@ def database_map(source_dbs: list[str], target_database: Optional[str], mapping:
     """Source database -> target database; identity unless renamed."""
     if target_database:
         if len(source_dbs) != 1:
-            raise PlanError(f"--target-database renames one database, but {len(source_dbs)} are selected "
+            raise SchemaPlanError(f"--target-database renames one database, but {len(source_dbs)} are selected "
                             f"({', '.join(source_dbs) or 'none'}); use --map-database src=dst,...")
         if mapping:
-            raise PlanError("give either --target-database or --map-database, not both")
+            raise SchemaPlanError("give either --target-database or --map-database, not both")
         return {source_dbs[0]: target_database}
     unknown = sorted(set(mapping) - set(source_dbs))
     if unknown:
-        raise PlanError(f"--map-database names database(s) that are not selected: {', '.join(unknown)}")
+        raise SchemaPlanError(f"--map-database names database(s) that are not selected: {', '.join(unknown)}")
     return {d: mapping.get(d, d) for d in source_dbs}
 
 
@@ -94,22 +95,22 @@ def parse_mapping(text: Optional[str]) -> dict[str, str]:
             continue
         src, sep, dst = part.partition("=")
         if not sep or not src.strip() or not dst.strip():
-            raise PlanError(f"--map-database entry {part.strip()!r} must be source=target")
+            raise SchemaPlanError(f"--map-database entry {part.strip()!r} must be source=target")
         out[src.strip()] = dst.strip()
     return out
 
 
 def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: str = "fail",
-               dbmap: Optional[dict[str, str]] = None, options: Optional[Options] = None,
-               selection=None) -> Plan:
+               dbmap: Optional[dict[str, str]] = None, options: Optional[TranslateOptions] = None,
+               selection=None) -> SchemaPlan:
     """``selection`` (a ``tidb2mysql.selection.engine.Selection``, already applied to the
     catalog by ``schema.selection.filter_catalog``) renames tables and columns and drops
     unselected columns; database renames come from ``dbmap`` (which it also folds in)."""
     if existing not in EXISTING_MODES:
-        raise PlanError(f"existing must be one of {EXISTING_MODES}, not {existing!r}")
+        raise SchemaPlanError(f"existing must be one of {EXISTING_MODES}, not {existing!r}")
     dbmap = dbmap if dbmap is not None else {o.database: o.database for o in catalog.databases}
     renames = {s: d for s, d in dbmap.items() if s != d}
-    plan = Plan(target, database_map=dict(dbmap), existing=existing)
+    plan = SchemaPlan(target, database_map=dict(dbmap), existing=existing)
     for name, reason in catalog.skipped:
         plan.notes.append({"source": name, "level": "warning", "action": "skipped", "reason": reason})
     for obj in catalog.databases:
@@ -135,7 +136,7 @@ def build_plan(catalog: Catalog, state: TargetState, target: Dialect, existing: 
 
 
 def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Dialect,
-                   options: Optional[Options]) -> Step:
+                   options: Optional[TranslateOptions]) -> Step:
     step = Step(obj, tdb, CREATE)
     if tdb != obj.database:
         step.decide("info", "changed", f"database {obj.database} is created as {tdb} (database rename)")
@@ -156,7 +157,7 @@ def _database_step(obj: SourceObject, tdb: str, state: TargetState, target: Dial
 
 
 def _object_step(obj: SourceObject, tname: tuple[str, str], state: TargetState, target: Dialect, existing: str,
-                 renames: dict[str, str], options: Optional[Options], selection=None) -> Step:
+                 renames: dict[str, str], options: Optional[TranslateOptions], selection=None) -> Step:
     tdb = tname[0]
     step = Step(obj, tdb, CREATE, target_table=tname[1] if tname[1] != obj.name else "")
     tr = translate(obj.create_sql, target, options=options)

@@ -31,14 +31,12 @@ from pathlib import Path
 from typing import Iterable, Protocol
 
 from tidb2mysql.schema.model import Catalog, SourceObject
+from tidb2mysql.errors import InternalError
 
-# Never migrated: server-internal schemas of TiDB, MySQL and MariaDB.
-SYSTEM_DATABASES = frozenset({
-    "mysql", "information_schema", "performance_schema", "sys", "metrics_schema", "inspection_schema",
-})
+from tidb2mysql.mysql.catalog import BOOTSTRAP_TEST_DATABASE, SYSTEM_DATABASES  # one list for every stage
 
 
-class SchemaReadError(RuntimeError):
+class SchemaReadError(InternalError, RuntimeError):
     """The source could not be read, or the selection names something that is not there."""
 
 
@@ -112,11 +110,15 @@ class LiveSource:
         for db in all_dbs:
             if not selection.wants_database(db):
                 continue
-            create = self._rows(f"SHOW CREATE DATABASE {_qi(db)}")[0][1]
-            cat.databases.append(SourceObject("database", db, db, create, self.description))
             listing = self._rows(
                 "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
                 "ORDER BY TABLE_NAME", (db,))
+            if db == BOOTSTRAP_TEST_DATABASE and not listing and selection.everything:
+                cat.skipped.append((db, "the empty `test` database TiDB creates at bootstrap is not migrated (it is "
+                                    "once it holds tables or views; name it with --databases test to create it)"))
+                continue
+            create = self._rows(f"SHOW CREATE DATABASE {_qi(db)}")[0][1]
+            cat.databases.append(SourceObject("database", db, db, create, self.description))
             for name, ttype in listing:
                 if not selection.wants_object(db, name):
                     continue

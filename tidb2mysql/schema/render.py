@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 
-from tidb2mysql.schema.plan import Plan
+from tidb2mysql.schema.plan import SchemaPlan
 
 
-def as_dict(plan: Plan, dry_run: bool, source: str) -> dict:
+def as_dict(plan: SchemaPlan, dry_run: bool, source: str) -> dict:
     steps = [s.as_dict() for s in plan.steps]
     summary: dict[str, int] = {}
     for s in plan.steps:
@@ -26,11 +26,11 @@ def as_dict(plan: Plan, dry_run: bool, source: str) -> dict:
             "database_map": plan.database_map, "objects": steps, "not_migrated": plan.notes, "summary": summary}
 
 
-def to_json(plan: Plan, dry_run: bool, source: str) -> str:
+def to_json(plan: SchemaPlan, dry_run: bool, source: str) -> str:
     return json.dumps(as_dict(plan, dry_run, source), indent=2, default=str)
 
 
-def to_text(plan: Plan, dry_run: bool, source: str, statements: bool = True) -> str:
+def to_text(plan: SchemaPlan, dry_run: bool, source: str, statements: bool = True) -> str:
     d = as_dict(plan, dry_run, source)
     lines = [f"schema migration {'plan (dry run: nothing is changed)' if dry_run else 'result'}: "
              f"{source} -> target {d['target']} (existing objects: {plan.existing})"]

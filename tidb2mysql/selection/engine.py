@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from tidb2mysql.config.selection import SelectionConfig, TableMap
+from tidb2mysql.errors import ConfigurationError
 
 log = logging.getLogger("tidb2mysql.selection")
 
 
-class SelectionError(ValueError):
+class SelectionError(ConfigurationError, ValueError):
     """The selection cannot be applied (names the object): e.g. two tables merged into one."""
 
 

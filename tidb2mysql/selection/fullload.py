@@ -25,7 +25,7 @@ def map_plan(sel: Selection, plan) -> None:
         return
     for tp in plan.tables:
         cp = sel.column_plan(tp.schema, tp.table, tp.columns)
-        lost = [k for k in tp.key if k not in [tp.columns[i] for i in cp.keep]]
+        lost = [k for k in (tp.unique_key if tp.hidden_key else tp.key) if k not in [tp.columns[i] for i in cp.keep]]
         if lost:
             raise SelectionError(f"table {tp.qualified}: the column selection leaves out key column(s) "
                                  f"{', '.join(lost)}, which the full load and replication need")

@@ -4,19 +4,20 @@
 Row images are read back from the source inside each transaction (``SELECT ... FOR UPDATE``
 before a change, ``SELECT`` after it), so a message always describes what the source holds,
 whatever the server did to the value (rounding a FLOAT, trimming a CHAR, clipping a
-TIMESTAMP). Just before COMMIT, each transaction upserts its commit_ts into
-``_tidb2mysql_sim.tso`` (never published): a consistent snapshot of the source then knows
-exactly which commit_ts it contains, which is how the full load hands over to replication.
+TIMESTAMP, an AUTO_RANDOM key TiDB chose). Commit TSOs and DDL jobs come from the source
+(``simulator/source.py``): on a real TiDB, the commit_ts TiDB assigned and the DDL jobs TiDB
+recorded; on the MariaDB stand-in, our own TSO clock, recorded in ``_tidb2mysql_sim.tso``
+inside each transaction (never published) so a consistent snapshot knows which commit_ts it
+contains - the stand-in's full-load hand-over.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -27,13 +28,12 @@ from tidb2mysql.events import DDL, Op, RowChange, TableChanges, Txn
 from tidb2mysql.kafka_settings import admin_config, producer_config
 from tidb2mysql.mysql.sql import literal, quote_ident
 from tidb2mysql.simulator.catalog import TableMeta, read_table
+from tidb2mysql.simulator.source import DDLJob, make_source
 from tidb2mysql.simulator.ticdc import TiCDCOptions, TiCDCPublisher
-from tidb2mysql.simulator.tso import TsoClock
 from tidb2mysql.simulator.values import bogus_generated_value, random_value, to_native
 
 log = logging.getLogger(__name__)
 
-META_DB = "_tidb2mysql_sim"
 SESSION_SQL_MODE = "NO_ENGINE_SUBSTITUTION"  # zero dates allowed, as TiDB allows them without strict mode
 TIDB_TABLE_SUFFIX = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -55,7 +55,12 @@ class SimulatorOptions:
     redeliver: float = 0.0  # per message: probability of a "Drainer restart" re-sending 1..20 messages
     drop_existing: bool = True
     setup_only: bool = False
-    special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen
+    special_tables: bool = True  # all_types, composite, uniq, nokey, ukonly, gen (+ autorand on TiDB)
+    # "tidb": a real TiDB gives commit TSOs and DDL jobs; "mariadb": the stand-in; "auto": by VERSION()
+    source: str = "auto"
+    # Called before each transaction; True ends the run early (a test stops the workload once
+    # what it waits for has happened, instead of guessing a duration).
+    should_stop: Optional[Callable[[], bool]] = None
     # What to publish: "drainer", "ticdc-canal-json", "ticdc-open-protocol"; "" = the config's
     # [input] format (so the flow reading the same config reads what is published).
     output: str = ""
@@ -107,20 +112,6 @@ def _create_table_text(name: str, columns: str, pk: str, extra: str, rng: random
     if pk:
         tidb = ""  # SHARD_ROW_ID_BITS needs a table without a clustered integer key in TiDB
     return f"create table {quote_ident(name)} ({columns}{pk_clause}{extra}){TIDB_TABLE_SUFFIX}{tidb}"
-
-
-_TIDB_VERSIONED_COMMENT = re.compile(r"\s*/\*!9\d{4}\b.*?\*/", re.S)
-
-
-def executable_text(query: str) -> str:
-    """The MariaDB-valid form of a TiDB-flavoured DDL text.
-
-    TiDB's binlog wraps SHARD_ROW_ID_BITS / PRE_SPLIT_REGIONS in ``/*!90000 ... */``; MariaDB
-    10.11 (version 101100 > 90000) would *execute* such a comment, so the simulator removes it
-    before running the statement on the source. ``/*T! ... */`` comments stay: every MySQL
-    flavour ignores them. The published text keeps everything, as Drainer would.
-    """
-    return _TIDB_VERSIONED_COMMENT.sub("", query)
 
 
 # Values of the key-less table's text column: duplicates, and pairs a collation calls equal
@@ -192,7 +183,7 @@ class Simulator:
         self._last_ts = 0
         self._watermarked_ts = 0
         self.producer = Producer(producer_config(cfg.kafka, **{"enable.idempotence": True, "linger.ms": 5}))
-        self.clock = TsoClock(self._stored_tso())
+        self.source = make_source(opts.source, self.conn, self.topic)
 
     # -- infrastructure ------------------------------------------------------------------
 
@@ -212,19 +203,6 @@ class Simulator:
             md = admin.list_topics(self.topic, timeout=30)
             return len(md.topics[self.topic].partitions)
         return n
-
-    def _stored_tso(self) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{META_DB}`")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS `{META_DB}`.tso (topic VARCHAR(249) PRIMARY KEY, commit_ts BIGINT NOT NULL)")
-            cur.execute(f"SELECT commit_ts FROM `{META_DB}`.tso WHERE topic=%s", (self.topic,))
-            row = cur.fetchone()
-        self.conn.commit()
-        return int(row[0]) if row else 0
-
-    def _record_tso(self, cur, ts: int) -> None:
-        cur.execute(f"INSERT INTO `{META_DB}`.tso (topic, commit_ts) VALUES (%s, %s)"
-                    " ON DUPLICATE KEY UPDATE commit_ts = VALUES(commit_ts)", (self.topic, ts))
 
     def _on_delivery(self, err, msg) -> None:
         if err is not None:
@@ -329,22 +307,17 @@ class Simulator:
 
     # -- DDL ---------------------------------------------------------------------------------
 
-    def ddl(self, schema: str, table: str, query: str, refresh: Optional[tuple[str, str, str]] = None) -> None:
-        """Run a DDL on the source and publish it (Drainer: one message per DDL job)."""
-        with self.conn.cursor() as cur:
-            if schema and not query.lower().startswith(("create database", "drop database")):
-                cur.execute(f"USE {quote_ident(schema)}")
-            cur.execute(executable_text(query))
-        self.conn.commit()
+    def ddl(self, schema: str, table: str, query: str, refresh: Optional[tuple[str, str, str]] = None,
+            tables: Optional[list[str]] = None) -> None:
+        """Run a DDL on the source and publish it (Drainer: one message per DDL job; ``tables``
+        names the tables of a multi-table statement, one job each)."""
+        jobs: list[DDLJob] = self.source.run_ddl(schema, table, query, tables)
         if refresh:
             db_, name, kind = refresh
             self.tables[(db_, name)] = self._load(db_, name, kind, self.tables.get((db_, name)))
-        ts = self.clock.next()
-        with self.conn.cursor() as cur:
-            self._record_tso(cur, ts)
-        self.conn.commit()
-        self._publish_ddl(DDL(ts, schema, table, query))
-        self.summary.ddls += 1
+        for job in jobs:
+            self._publish_ddl(DDL(job.commit_ts, job.schema, job.table, job.query))
+            self.summary.ddls += 1
 
     def _load(self, database: str, name: str, kind: str, old: Optional[_Table]) -> _Table:
         t = _Table(read_table(self.conn, database, name), kind)
@@ -375,6 +348,8 @@ class Simulator:
                 self._create(d, "ukonly", "code varchar(20) not null, v int", "", ", unique key uk_code (code)",
                              "ukonly")
                 self._create(d, "gen", "id int not null, x int, y int generated always as (x * 2) virtual", "id", "", "gen")
+                if self.source.kind == "tidb":  # keys TiDB chooses (random shard bits): read back, never ours
+                    self._create(d, "autorand", "id bigint not null auto_random(5), v int", "id", "", "autorand")
 
     def _create(self, database: str, name: str, columns: str, pk: str, extra: str, kind: str) -> None:
         self.ddl(database, name, _create_table_text(name, columns, pk, extra, self.rng), (database, name, kind))
@@ -443,13 +418,7 @@ class Simulator:
         elif kind == "drop_two_tables":
             a, b = rng.sample(extras, 2)
             q = f"drop table {quote_ident(a.meta.name)}, {quote_ident(b.meta.name)}"
-            self.ddl(d, a.meta.name, q)  # TiDB: one DDL job per table, each with the full text
-            ts = self.clock.next()
-            with self.conn.cursor() as cur:
-                self._record_tso(cur, ts)
-            self.conn.commit()
-            self._publish_ddl(DDL(ts, d, b.meta.name, q))
-            self.summary.ddls += 1
+            self.ddl(d, a.meta.name, q, tables=[a.meta.name, b.meta.name])  # TiDB: one job per table
             del self.tables[(d, a.meta.name)], self.tables[(d, b.meta.name)]
         elif kind == "create_view":
             base = rng.choice(oltp) if oltp else None
@@ -517,6 +486,8 @@ class Simulator:
             vals[c.name] = random_value(c, rng, edge if t.kind == "all_types" else edge / 5, width)
         if t.kind == "composite":
             vals["a"], vals["b"] = self._next(), f"k{self.rng.randrange(1000)}"
+        elif t.kind == "autorand":
+            vals.pop("id", None)  # TiDB assigns it
         elif t.meta.pk:
             vals[t.meta.columns[t.meta.pk[0]].name] = self._next()
         if t.kind == "uniq":
@@ -532,6 +503,8 @@ class Simulator:
         return vals
 
     def insert(self, t: _Table, n: int, out: list[RowChange]) -> None:
+        if t.kind == "autorand":
+            return self._insert_auto_random(t, n, out)
         rows = [self._new_row(t) for _ in range(n)]
         cols, _ = self._values_sql(t, rows[0])
         values = ", ".join(self._values_sql(t, r)[1] for r in rows)
@@ -548,6 +521,18 @@ class Simulator:
             key = tuple(r[nm] for nm in names)
             t.add_key(key)
             out.append(RowChange(Op.INSERT, self._image(t, self._read(t, key), "insert"), None))
+
+    def _insert_auto_random(self, t: _Table, n: int, out: list[RowChange]) -> None:
+        """One row per statement: LAST_INSERT_ID() is then exactly the key TiDB chose."""
+        ref = f"{quote_ident(t.meta.database)}.{quote_ident(t.meta.name)}"
+        for _ in range(n):
+            cols, values = self._values_sql(t, self._new_row(t))
+            with self.conn.cursor() as cur:
+                cur.execute(f"INSERT INTO {ref} ({cols}) VALUES {values}")
+                cur.execute("SELECT LAST_INSERT_ID()")
+                key = (int(cur.fetchone()[0]),)
+            t.add_key(key)
+            out.append(RowChange(Op.INSERT, self._read(t, key), None))
 
     def _ukonly_change(self, t: _Table, out: list[RowChange], op: str) -> None:
         """ukonly: change the value (update), the key itself (key), or delete a row."""
@@ -624,7 +609,7 @@ class Simulator:
     def pk_update(self, t: _Table, out: list[RowChange]) -> None:
         if t.kind == "ukonly":
             return self._ukonly_change(t, out, "key")
-        if not t.keys or len(t.meta.pk) != 1 or t.kind == "nokey":
+        if not t.keys or len(t.meta.pk) != 1 or t.kind in ("nokey", "autorand"):
             return self.update(t, out)
         key = self.rng.choice(t.keys)
         new_key = (self._next(),)
@@ -688,10 +673,7 @@ class Simulator:
         if not tables:
             self.conn.rollback()
             return
-        ts = self.clock.next()
-        with self.conn.cursor() as cur:
-            self._record_tso(cur, ts)
-        self.conn.commit()
+        ts = self.source.commit()
         self._publish_txn(Txn(ts, tables))
         self.summary.txns += 1
         self.summary.rows += sum(len(tc.rows) for tc in tables)
@@ -704,6 +686,8 @@ class Simulator:
             deadline = t0 + opts.duration_s if opts.txns == 0 else None
             next_ddl = self._ddl_gap()
             while (self.summary.txns < opts.txns) if deadline is None else (time.monotonic() < deadline):
+                if opts.should_stop is not None and opts.should_stop():
+                    break
                 if opts.rate:
                     due = t0 + self.summary.txns / opts.rate
                     delay = due - time.monotonic()
@@ -770,10 +754,7 @@ def publish_big_transaction(cfg, database: str, rows: int, payload_bytes: int, t
                 cur.execute(f"INSERT INTO {quote_ident(database)}.{quote_ident(table)} (id, payload) VALUES "
                             + ", ".join(f"({k}, {literal(p)})" for k, p in batch))
                 batch = []
-    ts = sim.clock.next()
-    with sim.conn.cursor() as cur:
-        sim._record_tso(cur, ts)
-    sim.conn.commit()
+    ts = sim.source.commit()
     size = sim._publish_txn(Txn(ts, [TableChanges(t.meta.schema, changes)]))
     sim.close()
     return ts, size

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tidb2mysql.mysql import db
-from tidb2mysql.fullload.chunking import Chunk, PlanError, TablePlan, make_plan, select_tables
+from tidb2mysql.fullload.chunking import Chunk, LoadPlanError, TablePlan, make_plan, select_tables
 from tidb2mysql.fullload.progress import ProgressView, TableProgress
 from tidb2mysql.fullload.snapshot import detect_kind
 from tidb2mysql.ops.metrics import METRICS
@@ -36,7 +36,7 @@ log = logging.getLogger("tidb2mysql.verify")
 
 
 @dataclass
-class Options:
+class VerifyOptions:
     tables: Sequence[str] = ()
     fix: bool = False
     rate: Optional[float] = None
@@ -123,7 +123,7 @@ class _View(ProgressView):
 
 
 class Verifier:
-    def __init__(self, cfg, opts: Options, out=None):
+    def __init__(self, cfg, opts: VerifyOptions, out=None):
         self.cfg, self.opts = cfg, opts
         self.s = cfg.verify
         self.out = out or sys.stderr
@@ -142,9 +142,11 @@ class Verifier:
             selected = select_source_tables(sel, selected)
             if not selected:
                 raise VerifyError("no tables selected for the verify")
-            plan = make_plan(src, selected, self.opts.chunk_rows or self.s.chunk_rows, 1, exact_counts=True)
+            # row_ids=False: chunks are compared on the target too, which has no _tidb_rowid
+            plan = make_plan(src, selected, self.opts.chunk_rows or self.s.chunk_rows, 1, exact_counts=True,
+                             row_ids=False)
             map_plan(sel, plan)
-        except (PlanError, SelectionError) as e:
+        except (LoadPlanError, SelectionError) as e:
             raise VerifyError(str(e)) from None
         kind = self.s.snapshot if self.s.snapshot != "auto" else detect_kind(src)
         return kind, plan.tables, plan.chunks
@@ -403,8 +405,8 @@ class Verifier:
         return str(path)
 
 
-def verify(cfg, opts: Options, out=None) -> Report:
+def verify(cfg, opts: VerifyOptions, out=None) -> Report:
     return Verifier(cfg, opts, out).run()
 
 
-__all__ = ["Difference", "Options", "Report", "VerifyError", "Verifier", "verify"]
+__all__ = ["Difference", "VerifyOptions", "Report", "VerifyError", "Verifier", "verify"]

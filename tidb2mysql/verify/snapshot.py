@@ -42,11 +42,12 @@ from typing import Optional
 from tidb2mysql.fullload.snapshot import MariaDBSnapshot, tidb_current_ts
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.mysql.sql import quote_ident
+from tidb2mysql.errors import InternalError
 
 log = logging.getLogger("tidb2mysql.verify")
 
 
-class VerifyError(RuntimeError):
+class VerifyError(InternalError, RuntimeError):
     """The verify cannot go on (the message names the table/chunk and what to do)."""
 
 

@@ -1,0 +1,272 @@
+"""The pure half of applying a flush: merged table batches -> the ordered statements to run.
+
+No connection, no I/O: everything here is decided from the batches and each table's
+:class:`~tidb2mysql.mysql.sql.TableSQL` (which already holds the target's structure), so every
+decision is unit-tested without a server (tests/unit/test_dml_plan.py). The executor,
+:class:`tidb2mysql.replication.writer.BatchWriter`, runs what this returns in one transaction
+and does the checks that need the server's answers (rows matched, keys found).
+
+Decisions made here:
+
+* **Effective mode per table.** The merger picks the mode from the message; the target can
+  make ``upsert`` unsafe: ``ON DUPLICATE KEY UPDATE`` fires on *any* unique key, so unless the
+  target's only unique key is the message's row key (compared as sets: Drainer lists key
+  columns in column order, the target in key order), the batch is written as
+  ``replace_by_key``: every key of its rows is deleted too, then the rows are plainly inserted.
+* **A message column the target lacks** is an error for the whole table (never a silently
+  dropped value); columns left out on purpose were removed by ``[selection]`` before routing.
+* **Statement order** (:func:`plan_flush`): the deletes of every keyed table first (so no final
+  image collides with a row the window deletes or re-keys; different tables are independent,
+  foreign-key checks are off), then the existence checks of rows updated in the window, then
+  the upserts / inserts, then the ordered (key-less or ordered-mode) tables change by change.
+* **Salvage** (:func:`salvage_units`): the same order, one row per unit, each unit's SQL built
+  lazily so a value without a literal fails that change only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from tidb2mysql.mysql.sql import LiteralError, TableSQL
+from tidb2mysql.replication.change import Change
+from tidb2mysql.replication.merge import ORDERED, REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
+from tidb2mysql.errors import InputDataError
+
+# Step operations, in the order plan_flush emits them.
+DELETE = "delete"  # a multi-row DELETE by key; `check`: every key must exist (upsert mode)
+CHECK_EXISTING = "check_existing"  # COUNT(*) of keys that must be in the target
+WRITE = "write"  # a multi-row upsert or insert
+ORDERED_CHANGE = "ordered"  # one change of an ordered table
+
+ORDERED_KINDS = {0: "insert_one", 1: "update_one", 2: "delete_one"}
+
+
+class PlanningError(InputDataError):
+    """A batch cannot be written as it is: names the table, statement kind and row key.
+    The cause (``LiteralError``, ``ValueError``) is chained."""
+
+    def __init__(self, table: str, kind: str, key: Any, message: str, code: int = -1):
+        super().__init__(message)
+        self.table, self.kind, self.key, self.message, self.code = table, kind, key, message, code
+
+
+@dataclass
+class TablePlan:
+    """One table's part of a flush: the effective mode and what to delete first."""
+
+    batch: TableBatch
+    sql: TableSQL
+    mode: str  # effective mode (may be stricter than batch.mode, see module docstring)
+    delete_keys: list[tuple[Any, ...]]  # keys to delete first
+    delete_sources: list[Change]  # parallel to delete_keys
+    upgraded: bool = False  # upsert -> replace_by_key because of the target's keys
+
+    @property
+    def table(self) -> str:
+        return self.batch.qualified
+
+
+@dataclass(slots=True)  # one per statement (per change for ordered tables): cheap to build
+class Step:
+    """One statement of the flush, with what the executor needs to run, count and report it."""
+
+    op: str  # DELETE | CHECK_EXISTING | WRITE | ORDERED_CHANGE
+    plan: TablePlan
+    kind: str  # statement kind (upsert, insert, delete, count, insert_one, update_one, delete_one)
+    sql: str
+    key: Any  # key of the statement's first row / the change's row key (error messages)
+    first: int = 0  # DELETE / WRITE: slice [first, first+count) of the keys / rows it covers
+    count: int = 0
+    check: bool = False  # DELETE: every key must exist (upsert mode; a missing one is a divergence);
+    #                      CHECK_EXISTING: the table's last count statement (compare the total now)
+    change: Optional[Change] = None  # ORDERED_CHANGE
+    keys: tuple[tuple[tuple[Any, ...], Change], ...] = ()  # CHECK_EXISTING: (key, source change) pairs
+
+
+def plan_table(batch: TableBatch, sql: TableSQL) -> TablePlan:
+    """The effective mode and delete list of ``batch`` for the target described by ``sql``."""
+    if sql.plan.dropped_missing:
+        raise PlanningError(batch.qualified, "metadata", first_key(batch),
+                            f"message column(s) {', '.join(sql.plan.dropped_missing)} missing in the target table")
+    mode = batch.mode
+    upgraded = False
+    if mode == UPSERT:
+        t = sql.target  # None only without target knowledge (tests): the message's mode stands
+        msg_key = {batch.schema.columns[i].lower() for i in batch.schema.pk}
+        if t is not None and (len(t.unique_keys) != 1 or {c.lower() for c in t.unique_keys[0][1]} != msg_key):
+            mode, upgraded = REPLACE_BY_KEY, True
+    delete_keys, delete_sources = batch.delete_keys, batch.delete_sources
+    if upgraded and batch.rows:
+        get = key_getter(batch.schema.pk)
+        delete_keys = delete_keys + [get(r) for r in batch.rows]
+        delete_sources = delete_sources + batch.row_sources
+    return TablePlan(batch, sql, mode, delete_keys, delete_sources, upgraded)
+
+
+def _located(e: LiteralError, table: str, kind: str, items: Sequence[Any],
+             key_of: Callable[[Any], Any]) -> PlanningError:
+    key = key_of(items[e.index]) if isinstance(e.index, int) else None
+    err = PlanningError(table, kind, key, str(e))
+    err.__cause__ = e
+    return err
+
+
+def plan_flush(plans: Sequence[TablePlan]) -> list[Step]:
+    """Every statement of one flush transaction, in execution order (see module docstring).
+
+    :class:`PlanningError` when a value has no SQL literal, naming the table, the statement
+    kind and the row's key.
+    """
+    steps: list[Step] = []
+    for p in plans:
+        if p.mode == ORDERED or not p.delete_keys:
+            continue
+        try:
+            statements = p.sql.delete(p.delete_keys)
+        except LiteralError as e:
+            raise _located(e, p.table, "delete", p.delete_keys, _same) from e
+        check = p.mode == UPSERT
+        steps.extend(Step(DELETE, p, st.kind, st.sql, p.delete_keys[st.first], st.first, st.count, check)
+                     for st in statements)
+    for p in plans:
+        if p.mode == UPSERT and p.batch.must_exist:
+            pairs = existence_checks(p)
+            if pairs:
+                counts = p.sql.count_keys([k for k, _ in pairs])
+                steps.extend(Step(CHECK_EXISTING, p, st.kind, st.sql, None, st.first, st.count,
+                                  check=i == len(counts) - 1, keys=pairs)
+                             for i, st in enumerate(counts))
+    for p in plans:
+        if p.mode == ORDERED or not p.batch.rows:
+            continue
+        rows, batch = p.batch.rows, p.batch
+        kind = "upsert" if p.mode == UPSERT else "insert"
+        try:
+            statements = p.sql.upsert(rows) if kind == "upsert" else p.sql.insert(rows)
+        except LiteralError as e:
+            raise _located(e, p.table, kind, rows, lambda r: row_key(batch, r)) from e
+        steps.extend(Step(WRITE, p, st.kind, st.sql, row_key(batch, rows[st.first]), st.first, st.count)
+                     for st in statements)
+    for p in plans:
+        if p.mode != ORDERED:
+            continue
+        for ch in p.batch.ordered:
+            try:
+                kind, sql = ordered_statement(p.sql, ch)
+            except LiteralError as e:
+                raise _located(e, p.table, ORDERED_KINDS[int(ch.op)], [ch], change_key) from e
+            steps.append(Step(ORDERED_CHANGE, p, kind, sql, change_key(ch), change=ch))
+    return steps
+
+
+def existence_checks(p: TablePlan) -> tuple[tuple[tuple[Any, ...], Change], ...]:
+    """(key, change) of rows updated in the window that existed before it and are not deleted
+    earlier in this flush: each must be in the target (``INSERT ... ON DUPLICATE KEY UPDATE``
+    would silently insert a missing one, hiding a divergence)."""
+    b = p.batch
+    get = key_getter(b.schema.pk)
+    pairs = [(get(b.rows[i]), b.row_sources[i]) for i in b.must_exist]
+    if p.delete_keys:  # a DELETE..INSERT..UPDATE row was deleted first: not to be found then
+        gone = set(p.delete_keys)
+        pairs = [kc for kc in pairs if kc[0] not in gone]
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One change of the row-by-row salvage path; ``build()`` makes its SQL (may raise
+    ``LiteralError``, which fails this change only)."""
+
+    plan: TablePlan
+    kind: str  # delete_key_one | upsert_one | insert_one | insert_one/update_one/delete_one (ordered)
+    key: Any
+    build: Callable[[], str]
+    change: Change
+    counts_attr: str  # the TableCounts field a success adds to
+    skip_if_key_failed: bool = False  # a row whose key's delete failed is not written
+
+
+def salvage_units(plans: Sequence[TablePlan]) -> Iterator[Unit]:
+    """The flush as single-row units, in the same order as :func:`plan_flush`."""
+    for p in plans:
+        if p.mode == ORDERED:
+            continue
+        q = p.sql
+        for key, ch in zip(p.delete_keys, p.delete_sources):
+            yield Unit(p, "delete_key_one", key, partial(q.delete_key_one, key), ch, "deleted")
+        get = key_getter(p.batch.schema.pk)
+        for row, ch in zip(p.batch.rows, p.batch.row_sources):
+            if p.mode == UPSERT:
+                yield Unit(p, "upsert_one", get(row), partial(q.upsert_one, row), ch, "upserted", True)
+            else:
+                yield Unit(p, "insert_one", get(row), partial(q.insert_one, row), ch, "inserted", True)
+    for p in plans:
+        if p.mode != ORDERED:
+            continue
+        q = p.sql
+        for ch in p.batch.ordered:
+            yield Unit(p, ORDERED_KINDS[int(ch.op)], change_key(ch), partial(_ordered_sql, q, ch),
+                       ch, "inserted")
+
+
+def ordered_statement(q: TableSQL, ch: Change) -> tuple[str, str]:
+    """(kind, SQL) of one change of an ordered table: the row is found by all its values."""
+    op = int(ch.op)
+    if op == 0:
+        assert ch.new is not None
+        return "insert_one", q.insert_one(ch.new)
+    assert ch.old is not None
+    if op == 2:
+        return "delete_one", q.delete_one(ch.old)
+    assert ch.new is not None
+    return "update_one", q.update_one(ch.old, ch.new)
+
+
+def _ordered_sql(q: TableSQL, ch: Change) -> str:
+    return ordered_statement(q, ch)[1]
+
+
+def row_key(batch: TableBatch, row: Any) -> tuple[Any, ...]:
+    return tuple(key_getter(batch.schema.pk)(row)) if batch.schema.pk else tuple(row)
+
+
+def change_key(ch: Change) -> tuple[Any, ...]:
+    row = ch.old if ch.old is not None else ch.new
+    if row is None:
+        return ()
+    if ch.schema.pk:
+        return tuple(key_getter(ch.schema.pk)(row))
+    return tuple(row)
+
+
+def first_key(batch: TableBatch) -> Optional[tuple[Any, ...]]:
+    if batch.delete_keys:
+        return batch.delete_keys[0]
+    if batch.rows:
+        return row_key(batch, batch.rows[0])
+    if batch.ordered:
+        return change_key(batch.ordered[0])
+    return None
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+__all__ = [
+    "CHECK_EXISTING",
+    "DELETE",
+    "ORDERED_CHANGE",
+    "WRITE",
+    "PlanningError",
+    "Step",
+    "TablePlan",
+    "Unit",
+    "existence_checks",
+    "first_key",
+    "plan_flush",
+    "plan_table",
+    "salvage_units",
+]
