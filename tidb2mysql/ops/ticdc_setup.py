@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tidb2mysql.events import InputDecodeError, Position
+from tidb2mysql.events import InputDecodeError, KafkaPosition
 
 PROTOCOL = {"ticdc-canal-json": "canal-json", "ticdc-open-protocol": "open-protocol"}
 
@@ -95,7 +95,7 @@ def sample_topic(cfg, codec, per_partition: int = 20, timeout: float = 10.0) -> 
             for m in got:
                 out.messages += 1
                 try:
-                    events = codec.decode(m.key, m.value, Position(k.topic, p, m.offset))
+                    events = codec.decode(m.key, m.value, KafkaPosition(k.topic, p, m.offset))
                 except InputDecodeError as e:
                     out.errors.append(str(e)[:300])
                     continue

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 from tidb2mysql.mysql import db
-from tidb2mysql.events import DDL, InputDecodeError, Op, Position, Txn
+from tidb2mysql.events import DDL, InputDecodeError, KafkaPosition, Op, Txn
 from tidb2mysql.input.codec import InputCodec, Watermark
 from tidb2mysql.ops import shutdown
 from tidb2mysql.replication import deadletter
@@ -86,7 +86,7 @@ def first_resolved_from(reader: TopicReader, codec: InputCodec, offset: int, end
             if m.offset >= end:
                 return None
             try:
-                events = codec.decode(m.key, m.value, Position(reader.topic, reader.partition, m.offset))
+                events = codec.decode(m.key, m.value, KafkaPosition(reader.topic, reader.partition, m.offset))
             except InputDecodeError:
                 continue
             for ev in events:
@@ -285,7 +285,7 @@ def last_resolved(reader: TopicReader, codec: InputCodec, window: int = 500, max
                 if m.offset >= end:
                     break
                 try:
-                    events = codec.decode(m.key, m.value, Position(reader.topic, reader.partition, m.offset))
+                    events = codec.decode(m.key, m.value, KafkaPosition(reader.topic, reader.partition, m.offset))
                 except InputDecodeError:
                     continue
                 for ev in events:
@@ -434,7 +434,7 @@ class PartitionSource:
 
     def _message(self, m, out: list) -> None:
         p = self.partition
-        pos = Position(self.topic, p, m.offset)
+        pos = KafkaPosition(self.topic, p, m.offset)
         try:
             events = self.codec.decode(m.key, m.value, pos)
         except InputDecodeError as e:
