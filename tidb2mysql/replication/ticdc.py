@@ -440,8 +440,13 @@ class PartitionSource:
         except InputDecodeError as e:
             if self.s.strict:
                 raise
-            # seq = the partition: the dead-letter origin key has no partition column.
-            self.dead_letter([deadletter.DeadLetter("decode", str(e), m.value, topic=self.topic, partition=p,
+            # seq = the partition: the dead-letter origin key has no partition column. The
+            # open protocol carries events in the Kafka key too: both are kept.
+            payload, why = m.value, str(e)
+            if m.key is not None:
+                payload = len(m.key).to_bytes(4, "big") + m.key + m.value
+                why += " (payload: 4-byte key length, the Kafka key, the value)"
+            self.dead_letter([deadletter.DeadLetter("decode", why, payload, topic=self.topic, partition=p,
                                                     offset=m.offset, seq=p)])
             return
         flt = self.state.filter
