@@ -124,6 +124,8 @@ def test_transactions_over_partitions_ddl_on_partition_zero_and_redeliveries(sta
     assert status == "pass" and "3 partition(s)" in detail, detail
     status, detail, _fix = precheck_topic(dataclasses.replace(cfg, input=InputConfig(format="ticdc-open-protocol")))
     assert status == "fail" and "do not decode as ticdc-open-protocol" in detail, detail
+    s.p.produce(topic, b"{not canal-json", partition=1)  # undecodable: dead-lettered, the rest goes on
+    s.flush()
 
     job = f"cdcs_{uuid.uuid4().hex[:6]}"
     cfg_path = flowrun.write_config(tmp_path / "t2m.toml", topic=topic, job=job, input={"format": "ticdc-canal-json"},
@@ -138,8 +140,8 @@ def test_transactions_over_partitions_ddl_on_partition_zero_and_redeliveries(sta
         cps = Checkpoints("tidb2mysql", job).load_all(conn)
         assert {c.position for c in cps} == {(ts(5), MAX_SEQ)}, cps  # the global resolved ts
         with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM tidb2mysql.dead_letter WHERE job=%s", (job,))
-            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT kind, kafka_partition, payload FROM tidb2mysql.dead_letter WHERE job=%s", (job,))
+            assert [tuple(r) for r in cur.fetchall()] == [("decode", 1, b"{not canal-json")]
             cur.execute("SELECT status FROM tidb2mysql.ddl_history WHERE job=%s", (job,))
             assert [r[0] for r in cur.fetchall()] == ["applied"]
     finally:
