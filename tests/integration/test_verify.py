@@ -230,10 +230,13 @@ def test_rate_limit_is_honoured(stack_config, pair):
     rep = verify(config(stack_config, job, chunk_rows=500), VerifyOptions(tables=[f"{db}.t_main", f"{db}.t_ckey"], rate=2500))
     took = time.monotonic() - t0
     assert rep.clean, rep.text()
-    # 7,500 rows at 2,500 rows/s: the first 500-row chunk is free, the rest must take >= 2.8 s
+    # 7,500 rows at 2,500 rows/s: each lane pays for a chunk before its next query, so the last
+    # 500-row chunk is never waited for (RateLimiter: at most one range over the rate); the other
+    # 7,000 rows must take >= 2.8 s. The rate is judged on those 7,000: judged on all 7,500 the
+    # bound was below the limiter's own exact schedule (7,500 / 2.8 s = 2,679 rows/s > 2,625).
     print(f"\n7,500 rows at --rate 2500: {took:.2f}s = {rep.rows / took:,.0f} rows/s")
     assert 2.8 <= took
-    assert rep.rows / took <= 2500 * 1.05
+    assert (rep.rows - 500) / took <= 2500 * 1.05
     t0 = time.monotonic()
     fast = verify(config(stack_config, job, chunk_rows=500), VerifyOptions(tables=[f"{db}.t_main", f"{db}.t_ckey"],
                                                                      restart=True))

@@ -49,11 +49,15 @@ def default_start(explicit: Optional[int], configured: int, job) -> tuple[Option
 
 def _recorded_job(cfg):
     from tidb2mysql.fullload.jobstore import JobStore
-    from tidb2mysql.mysql import db
+    from tidb2mysql.mysql import db, meta
 
     store = JobStore(cfg.job.meta_schema, cfg.job.name)
     conn = db.connect(cfg.target, autocommit=True)
     try:
+        # Only read: nothing is created before the flow has checked Kafka and the target (a wrong
+        # password must leave the target untouched); an existing table is brought forward.
+        if not meta.table_exists(conn, cfg.job.meta_schema, "full_load_job"):
+            return None
         store.ensure(conn)
         return store.load(conn)
     finally:

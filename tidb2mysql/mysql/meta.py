@@ -316,6 +316,16 @@ def ensure_meta(conn: Any, meta: str, component: str) -> None:
     conn.commit()
 
 
+def table_exists(conn: Any, meta: str, table: str) -> bool:
+    """Whether ``meta``.``table`` exists, asked without creating anything: a read-only caller
+    (the incremental command looking for a full-load record before the flow has checked its
+    credentials) must leave a target it may never be allowed to write untouched."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
+                    (meta, table))
+        return cur.fetchone() is not None
+
+
 __all__ = [
     "COMPONENTS",
     "DDL_HISTORY_UPGRADE",
@@ -327,4 +337,5 @@ __all__ = [
     "MetaVersionError",
     "create_statements",
     "ensure_meta",
+    "table_exists",
 ]
