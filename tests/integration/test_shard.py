@@ -234,3 +234,74 @@ def test_change_that_keeps_failing_is_dead_lettered_with_the_rest_applied(env):
     assert (kind, ts, sch, tbl) == ("apply", 500, dbname, "t")
     assert too_long.encode() in payload and "1406" in error
     assert ctx.checkpoints.load(conn, 0)[0] == 500
+
+
+@pytest.mark.parametrize("overlap", [True], ids=["overlap"], indirect=True)
+def test_timers_never_wait_for_a_flush_in_flight(env, overlap):
+    """A due flush or checkpoint-only write of a shard whose previous flush is still on its
+    writer thread must not block the worker (it decodes for every shard): the next flush starts
+    once that one committed, and no checkpoint-only write runs meanwhile (the flush writes a
+    newer one). Before: the worker waited for the flush on every timer tick, a quarter of its
+    time at -p 2 (docs/performance.md)."""
+    import threading
+    import time
+
+    cfg, conn, dbname, ctx, clock = env
+    router = Router(SHARDS)
+    a = ShardApplier(ctx, ShardState(0))
+    gate, entered = threading.Event(), threading.Event()
+    real_write = a._write
+
+    def slow_write(*args):  # the target is slow to commit this shard's first flush
+        entered.set()
+        assert gate.wait(30)
+        return real_write(*args)
+
+    a._write = slow_write
+    s = schema_t(dbname)
+    first = Txn(100, [TableChanges(s, [RowChange(Op.INSERT, (i, "a"), None) for i in range(40)])])
+    second = Txn(101, [TableChanges(s, [RowChange(Op.INSERT, (i, "b"), None) for i in range(40, 80)])])
+    expected = 0
+
+    def feed(routed):
+        nonlocal expected
+        for _k, (shard, item) in routed:
+            if shard == 0:  # this test drives shard 0 only
+                expected += len(getattr(item, "changes", ()))
+                a.on_batch([item])
+
+    feed(router.route_txn(first))
+    assert expected > 0
+    clock.t += 1
+    a.on_notify()  # the first flush goes to the writer thread, which now blocks
+    assert entered.wait(10)
+    feed(router.watermark(100, 0))  # nothing pending: a checkpoint-only write becomes due
+    assert a.cp_dirty and a.st.merger.is_empty
+    clock.t += 10  # past checkpoint_interval_ms
+    t0 = time.monotonic()
+    for _ in range(5):
+        assert a.on_notify() == []
+    assert time.monotonic() - t0 < 1.0, "on_notify waited for the flush in flight (checkpoint-only write)"
+    assert ctx.checkpoints.load(conn, 0) == (0, MAX_SEQ)  # no checkpoint-only write meanwhile
+    in_first = expected
+    feed(router.route_txn(second))
+    assert expected > in_first
+    clock.t += 10  # past batch_ms
+    t0 = time.monotonic()
+    for _ in range(5):
+        assert a.on_notify() == []
+    assert time.monotonic() - t0 < 1.0, "on_notify waited for the flush in flight (due flush)"
+    assert a._inflight is not None and not a.st.merger.is_empty  # the second flush waits its turn
+    assert ctx.checkpoints.load(conn, 0) == (0, MAX_SEQ)
+    gate.set()
+    reports = []
+    deadline = time.monotonic() + 20
+    while sum(r.rows for r in reports) < expected and time.monotonic() < deadline:
+        reports += a.on_notify()
+        time.sleep(0.01)
+    a.snapshot()
+    reports += a.on_notify()
+    assert sum(r.rows for r in reports) == expected
+    assert rows(conn, f"SELECT COUNT(*) FROM `{dbname}`.t") == [(expected,)]
+    assert ctx.checkpoints.load(conn, 0)[0] >= 101
+    a.close()

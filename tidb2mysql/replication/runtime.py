@@ -70,6 +70,7 @@ class SourceLoop:
         self.process = process
         self.backlog = backlog or Backlog(self.s.backlog_bytes)
         self.paused = False
+        self.got_input = False  # the last batch read something: read again at once (next_awake)
         self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
         self.reader = TopicReader(reader_client_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)
@@ -102,6 +103,7 @@ class SourceLoop:
     def next_batch(self) -> list:
         """Routed ``(shard_key, (shard, item))`` pairs for the apply step (maybe none)."""
         raw = self._read()
+        self.got_input = any(isinstance(r, (RawMessage, TxnSlice)) for r in raw)
         items = list(self.pipeline.process(raw))
         # The stop target counts what was decoded and routed (also what the selection filtered
         # or a redelivery repeated), never the commit_ts bytes of a message that failed to
@@ -245,7 +247,9 @@ class SourceLoop:
         return sl
 
     def next_awake(self):
-        if self.slicer is not None:
+        # Messages came: read again at once. A 5 ms wait after every batch capped the flow
+        # (mix, -p 2: 11.8k -> 16.8k rows/s without it; docs/performance.md).
+        if self.slicer is not None or (self.got_input and not self.paused and not self.draining):
             return None
         # Poll Kafka (non-blocking) about every 5 ms when idle, without busy-looping the worker.
         return datetime.now(timezone.utc) + timedelta(milliseconds=5 if not self.draining else 50)

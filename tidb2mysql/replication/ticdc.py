@@ -373,15 +373,18 @@ class PartitionSource:
         self.redelivered = 0
         self.drain_ts: Optional[int] = None  # at the end of a bounded run: the topic's global resolved ts
         self.next_drain_poll = 0.0
+        self.got_input = False  # the last poll read messages: poll again at once (next_awake)
 
     def next_batch(self) -> list:
         """``(shard_key, (shard, partition, item))`` triples for the apply step."""
         if shutdown.requested():
             log.info("partition %d: stop requested at offset %d", self.partition, self.state.offset)
             raise StopIteration()
+        self.got_input = False
         if not self.read_gate.may_read(self.partition):
             return []  # ahead of the global resolved ts while the byte budget is full
         msgs = self.reader.poll_batch(self.s.source_batch, 0)
+        self.got_input = bool(msgs)
         if not msgs:
             if self.s.stop_at_end and self.reader.at_end:
                 self._drain()
@@ -502,6 +505,8 @@ class PartitionSource:
                                                               self.state.filter.ddl_high))
 
     def next_awake(self):
+        if self.got_input:  # messages came: read again at once (as replication/runtime.py SourceLoop)
+            return None
         return datetime.now(timezone.utc) + timedelta(milliseconds=5)
 
     def close(self) -> None:
