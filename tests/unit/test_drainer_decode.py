@@ -238,3 +238,54 @@ def test_error_unique_key_names_unknown_column():
 def test_error_offset_is_the_given_one():
     e = expect_error(b"\xff", "parse", KafkaPosition("topic-x", 3, 987654321))
     assert e.position.offset == 987654321
+
+
+# -- the table header is decoded once per structure (Decoder._headers) -------------------
+
+def _one_table(mutate=None) -> bytes:
+    b = pb.Binlog(type=pb.DML, commit_ts=9)
+    t = b.dml_data.tables.add(schema_name="db", table_name="t")
+    for name, typ, pk, flen, dec in (("id", "bigint", True, 20, 0), ("v", "varchar", False, 64, 0),
+                                     ("d", "decimal", False, 12, 2)):
+        t.column_info.add(name=name, mysql_type=typ, is_primary_key=pk, flen=flen, decimal=dec)
+    t.unique_keys.add(name="PRIMARY", column_names=["id"])
+    m = t.mutations.add(type=pb.Insert)
+    m.row.columns.add(int64_value=1)
+    m.row.columns.add(string_value="x")
+    m.row.columns.add(string_value="1.50")
+    if mutate is not None:
+        mutate(t)
+    return b.SerializeToString()
+
+
+def _schema(d: Decoder, raw: bytes) -> TableSchema:
+    return d.decode(raw, KafkaPosition("t", 0, 1)).tables[0].schema
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: setattr(t.column_info[1], "mysql_type", "text"),
+    lambda t: setattr(t.column_info[1], "flen", 65),
+    lambda t: setattr(t.column_info[2], "decimal", 3),
+    lambda t: setattr(t.column_info[1], "is_primary_key", True),
+    lambda t: setattr(t.column_info[1], "name", "w"),
+    lambda t: t.unique_keys.add(name="uk_v", column_names=["v"]),
+    lambda t: setattr(t, "table_name", "t2"),
+    lambda t: setattr(t, "schema_name", "db2"),
+], ids=["type", "flen", "decimal", "pk flag", "name", "unique key", "table", "schema"])
+def test_a_header_is_reused_only_while_every_field_of_it_is_the_same(change):
+    d = Decoder()
+    first = _schema(d, _one_table())
+    assert _schema(d, _one_table()) is first  # the same structure: decoded once
+    other = _schema(d, _one_table(change))
+    assert other is not first and other != first
+    assert other == _schema(Decoder(), _one_table(change))  # exactly what a fresh decoder makes
+    assert _schema(d, _one_table()) is first
+
+
+def test_a_malformed_header_fails_every_time_and_is_not_remembered():
+    d = Decoder()
+    bad = _one_table(lambda t: t.unique_keys.add(name="uk", column_names=["nope"]))
+    for _ in range(2):
+        with pytest.raises(DrainerDecodeError, match="names column 'nope' not in column_info"):
+            d.decode(bad, KafkaPosition("t", 0, 5))
+    assert not any("nope" in str(k) for k in d._headers)
