@@ -36,7 +36,7 @@ accepts back under a sql_mode without NO_ZERO_DATE/NO_ZERO_IN_DATE.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Optional
 
@@ -74,6 +74,11 @@ class TableSchema:
     # of int64_value/uint64_value is set), so the decoder leaves this empty; the
     # simulator knows it and the encoder needs it to pick uint64_value vs int64_value.
     unsigned: tuple[int, ...] = ()
+    # Derived once (read for every row change by routing and merging): see the property.
+    _secondary_uk: bool = field(init=False, repr=False, compare=False, default=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_secondary_uk", any(name != "PRIMARY" for name, _ in self.unique_keys))
 
     @property
     def qualified(self) -> str:
@@ -91,7 +96,7 @@ class TableSchema:
 
     @property
     def has_secondary_unique_key(self) -> bool:
-        return any(name != "PRIMARY" for name, _ in self.unique_keys)
+        return self._secondary_uk
 
 
 @dataclass(slots=True)
