@@ -96,7 +96,10 @@ class TableSchema:
 
     @property
     def has_secondary_unique_key(self) -> bool:
-        return self._secondary_uk
+        try:
+            return self._secondary_uk
+        except AttributeError:  # unpickled from a snapshot written before the field existed
+            return any(name != "PRIMARY" for name, _ in self.unique_keys)
 
 
 @dataclass(slots=True)

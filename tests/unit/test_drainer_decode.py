@@ -289,3 +289,14 @@ def test_a_malformed_header_fails_every_time_and_is_not_remembered():
         with pytest.raises(DrainerDecodeError, match="names column 'nope' not in column_info"):
             d.decode(bad, KafkaPosition("t", 0, 5))
     assert not any("nope" in str(k) for k in d._headers)
+
+
+def test_a_schema_from_a_snapshot_written_before_the_derived_field_still_answers():
+    # Bytewax snapshots pickle TableSchema; one written by the previous version has no
+    # _secondary_uk (dataclass __setstate__ restores the fields it has and skips __post_init__).
+    s = TableSchema("a", "b", ("x", "y"), ("int", "int"), pk=(0,), unique_keys=(("PRIMARY", (0,)), ("u", (1,))))
+    old_state = [s.schema, s.table, s.columns, s.types, s.flen, s.decimal, s.pk, s.unique_keys, s.unsigned]
+    restored = TableSchema.__new__(TableSchema)
+    restored.__setstate__(old_state)
+    assert restored == s and restored.has_secondary_unique_key is True
+    assert TableSchema("a", "b", ("x",), ("int",), pk=(0,), unique_keys=(("PRIMARY", (0,)),)).has_secondary_unique_key is False
