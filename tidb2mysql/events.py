@@ -78,7 +78,7 @@ class TableSchema:
     _secondary_uk: bool = field(init=False, repr=False, compare=False, default=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_secondary_uk", any(name != "PRIMARY" for name, _ in self.unique_keys))
+        object.__setattr__(self, "_secondary_uk", _secondary_unique_key(self.unique_keys))
 
     @property
     def qualified(self) -> str:
@@ -99,7 +99,11 @@ class TableSchema:
         try:
             return self._secondary_uk
         except AttributeError:  # unpickled from a snapshot written before the field existed
-            return any(name != "PRIMARY" for name, _ in self.unique_keys)
+            return _secondary_unique_key(self.unique_keys)
+
+
+def _secondary_unique_key(unique_keys: tuple[tuple[str, tuple[int, ...]], ...]) -> bool:
+    return any(name != "PRIMARY" for name, _ in unique_keys)
 
 
 @dataclass(slots=True)

@@ -52,6 +52,11 @@ def _key(cols: Any, convs: list, n: int, key: tuple) -> tuple:
     return tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key])
 
 
+def _where(t: Any, ti: int) -> str:
+    """The table of a message, as error messages name it."""
+    return f"table {t.schema_name!s}.{t.table_name!s} (#{ti})"
+
+
 # What a reader wants of a table's rows (replication/route.py RowInterest): ``.key`` (column
 # positions in the decoded schema) and ``.owns(key values)``; None = every row fully.
 Interest = Callable[[TableSchema], Optional[Any]]
@@ -229,9 +234,8 @@ class Decoder:
         ukeys = tuple([(k.name, tuple(k.column_names)) for k in t.unique_keys])
         hkey = (t.schema_name, t.table_name, info, ukeys)
         hit = self._headers.get(hkey)
-        where = f"table {t.schema_name!s}.{t.table_name!s} (#{ti})"
         if hit is None:
-            hit = self._header(t.schema_name, t.table_name, info, ukeys, where)
+            hit = self._header(t.schema_name, t.table_name, info, ukeys, _where(t, ti))
             if len(self._headers) >= _HEADER_CACHE:
                 self._headers.clear()  # many structures (DDL after DDL): start again, still exact
             self._headers[hkey] = hit
@@ -239,7 +243,11 @@ class Decoder:
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         want = interest(schema) if interest is not None else None
         first = start if number_from is None else number_from  # row numbers in error messages
-        return TableChanges(schema, self._rows(mutations, first, convs, schema.columns, want, where))
+        try:
+            rows = self._rows(mutations, first, convs, schema.columns, want)
+        except _Bad as e:
+            raise _Bad(f"{_where(t, ti)} {e}") from None  # the table named only when it failed
+        return TableChanges(schema, rows)
 
     def _header(self, schema_name: Any, table_name: Any, info: tuple, ukeys: tuple, where: str) -> tuple:
         """(TableSchema, value converters) of a table header; :class:`_Bad` if it is malformed.
@@ -286,7 +294,7 @@ class Decoder:
         return schema, convs
 
     @staticmethod
-    def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any, where: str) -> list:
+    def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any) -> list:
         """The row changes of ``mutations``; with ``want`` (an interest), the rows it does not
         own are ``RowChange(op, None, None)`` placeholders whose keys alone were converted."""
         n = len(names)
@@ -331,12 +339,12 @@ class Decoder:
                 else:  # pragma: no cover - unknown enum numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
         except _Bad as e:
-            raise _Bad(f"{where} mutation {mi}: {e}") from None
+            raise _Bad(f"mutation {mi}: {e}") from None
         except ValueError:
             detail = _explain_row(m.row.columns, convs, names)
             if detail == "unexpected value" and m.HasField("change_row"):
                 detail = "change_row " + _explain_row(m.change_row.columns, convs, names)
-            raise _Bad(f"{where} mutation {mi}: {detail}") from None
+            raise _Bad(f"mutation {mi}: {detail}") from None
         return rows
 
 

@@ -317,9 +317,9 @@ def ensure_meta(conn: Any, meta: str, component: str) -> None:
 
 
 def table_exists(conn: Any, meta: str, table: str) -> bool:
-    """Whether ``meta``.``table`` exists, asked without creating anything: a read-only caller
-    (the incremental command looking for a full-load record before the flow has checked its
-    credentials) must leave a target it may never be allowed to write untouched."""
+    """Whether ``meta``.``table`` exists, asked without creating anything: read-only callers
+    (status, the job_control lookup, the incremental command looking for a full-load record
+    before the flow has checked its credentials) must leave the target untouched."""
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
                     (meta, table))

@@ -55,11 +55,9 @@ class JobControl:
 
     def load(self, conn) -> Optional[ControlRow]:
         """The row, or None (also when the table does not exist yet)."""
+        if not meta_tables.table_exists(conn, self.meta, "job_control"):
+            return None
         with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME='job_control'",
-                        (self.meta,))
-            if not cur.fetchone()[0]:
-                return None
             cur.execute(f"SELECT state, detail, requested_at, stopped_at, finished_at FROM {self.table} WHERE job=%s",
                         (self.job,))
             row = cur.fetchone()

@@ -29,6 +29,7 @@ from typing import Optional
 
 from tidb2mysql.events import tso_physical_ms
 from tidb2mysql.ops.fencing import JobControl
+from tidb2mysql.mysql.meta import table_exists
 from tidb2mysql.mysql.sql import quote_ident
 
 
@@ -171,12 +172,6 @@ def _binlog_problems(st: Status, v: SourceView) -> list[str]:
     return problems
 
 
-def _table_exists(cur, schema: str, table: str) -> bool:
-    cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
-                (schema, table))
-    return bool(cur.fetchone()[0])
-
-
 def _rows_applied(cur, m: str, job: str) -> int:
     cur.execute(f"SELECT COALESCE(SUM(rows_applied), 0) FROM {m}.`checkpoint` WHERE job=%s", (job,))
     return int(cur.fetchone()[0])
@@ -196,9 +191,8 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
                 kafka_end_offset=kafka_end, kafka_error=kafka_error)
     ctl = JobControl(meta, job).load(conn)
     st.control_state = ctl.state if ctl else None
+    has = {t: table_exists(conn, meta, t) for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job", "quarantine")}
     with conn.cursor() as cur:
-        has = {t: _table_exists(cur, meta, t)
-               for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job", "quarantine")}
         if has["full_load_job"]:
             cur.execute(f"SELECT stage, snapshot_ts FROM {m}.full_load_job WHERE job=%s", (job,))
             row = cur.fetchone()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from tidb2mysql.mysql import db
@@ -31,7 +30,7 @@ from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.shard import ShardContext
 from tidb2mysql.replication.backlog import READER_CLIENT, Backlog, charge
-from tidb2mysql.replication.source import MessageSlicer, RawMessage, TopicReader, TxnSlice, resolve_start
+from tidb2mysql.replication.source import MessageSlicer, RawMessage, TopicReader, TxnSlice, next_poll, resolve_start
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
 
@@ -247,12 +246,11 @@ class SourceLoop:
         return sl
 
     def next_awake(self):
-        # Messages came: read again at once. A 5 ms wait after every batch capped the flow
-        # (mix, -p 2: 11.8k -> 16.8k rows/s without it; docs/performance.md).
-        if self.slicer is not None or (self.got_input and not self.paused and not self.draining):
-            return None
-        # Poll Kafka (non-blocking) about every 5 ms when idle, without busy-looping the worker.
-        return datetime.now(timezone.utc) + timedelta(milliseconds=5 if not self.draining else 50)
+        if self.slicer is not None:
+            return None  # the large message's next slice is ready now
+        if self.draining:
+            return next_poll(False, 50)  # waiting for the shards' checkpoints: poll the target less often
+        return next_poll(self.got_input and not self.paused)
 
     def close(self):
         self.reader.close()

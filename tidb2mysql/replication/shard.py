@@ -188,8 +188,7 @@ class ShardApplier:
         # checkpoint-only write is not needed while one is in flight (also the one just
         # started here): that flush writes a newer checkpoint. Only a full batch (on_batch)
         # waits: that is the backpressure.
-        idle = self._inflight is None
-        if idle and not self.st.merger.is_empty and self._flush_due(now):
+        if self._inflight is None and not self.st.merger.is_empty and self._flush_due(now):
             self.flush(out)
         if self._inflight is None and self.cp_dirty and self.st.merger.is_empty and self.st.waiting is None and (
             now - self.last_cp_write >= self.s.checkpoint_interval_ms / 1000

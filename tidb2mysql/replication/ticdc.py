@@ -25,7 +25,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 from tidb2mysql.mysql import db
@@ -40,7 +39,7 @@ from tidb2mysql.replication.resolved import GateState, PartitionFilter, Partitio
 from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
-from tidb2mysql.replication.source import TopicReader
+from tidb2mysql.replication.source import TopicReader, next_poll
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
 
@@ -505,9 +504,7 @@ class PartitionSource:
                                                               self.state.filter.ddl_high))
 
     def next_awake(self):
-        if self.got_input:  # messages came: read again at once (as replication/runtime.py SourceLoop)
-            return None
-        return datetime.now(timezone.utc) + timedelta(milliseconds=5)
+        return next_poll(self.got_input)
 
     def close(self) -> None:
         self.reader.close()
