@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     ap.add_argument("--raw", type=Path, help="also keep py-spy's raw stacks in this file")
     ap.add_argument("--idle", action="store_true", help="also sample waiting threads, one stack per thread (where the flow waits)")
+    ap.add_argument("--native", action="store_true", help="also sample native frames (Bytewax's Rust, librdkafka)")
     args = ap.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     cfg = env.load_config()
@@ -65,7 +66,7 @@ def main() -> None:
         job = env.unique("prof")
         conf = env.flowrun.write_config(Path(tmp) / "p.toml", topic=topic, job=job, incremental={"shards": 8})
         raw = Path(tmp) / "profile.txt"
-        cmd = [spy, "record", "--subprocesses", "--format", "raw", *(["--idle", "--threads"] if args.idle else []), "--rate", str(args.rate), "-o", str(raw), "--"]
+        cmd = [spy, "record", "--subprocesses", "--format", "raw", *(["--idle", "--threads"] if args.idle else []), *(["--native"] if args.native else []), "--rate", str(args.rate), "-o", str(raw), "--"]
         cmd += env.flowrun.incremental_cmd(conf, 1, args.processes, stop_at_end=True)
         t0 = time.monotonic()
         subprocess.run(cmd, check=True, cwd=env.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -40,7 +40,7 @@ from tidb2mysql.mysql.retry import retry_transient
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
-from tidb2mysql.replication.runtime import Services, SourceLoop
+from tidb2mysql.replication.runtime import Services, SourceLoop, tune_gc
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
@@ -149,6 +149,7 @@ def build_flow(cfg) -> Dataflow:
     retry_transient(lambda: _prepare_target(cfg, s), "preparing the target's meta schema",
                     retry_seconds=s.retry_seconds)
     services = Services(cfg)
+    tune_gc()
     if _is_ticdc(cfg):  # TiCDC input: one Bytewax input partition per Kafka partition (flows/ticdc.py)
         from flows import ticdc
 

@@ -17,7 +17,8 @@ from tidb2mysql.replication.barrier import DDLCoordinator
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator
-from tidb2mysql.replication.route import MAX_SEQ, Router
+from tidb2mysql.replication.change import ShardChunks
+from tidb2mysql.replication.route import MAX_SEQ, Router, coalesce
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 
@@ -141,7 +142,10 @@ def _ncols(conn, dbname):
     return rows(conn, f"SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{dbname}' AND TABLE_NAME='t'")[0][0]
 
 
-def test_ddl_barrier_orders_ddl_between_changes_across_shards(env):
+@pytest.mark.parametrize("batched", [False, True], ids=["item-per-message", "coalesced"])
+def test_ddl_barrier_orders_ddl_between_changes_across_shards(env, batched):
+    """``coalesced``: the reader's batch as it reaches Bytewax (route.coalesce): each shard's
+    chunks before and after the barrier as one ShardChunks item each, the later one held."""
     cfg, conn, dbname, ctx, clock = env
     router = Router(SHARDS)
     appliers = [ShardApplier(ctx, ShardState(s)) for s in range(SHARDS)]
@@ -152,7 +156,13 @@ def test_ddl_barrier_orders_ddl_between_changes_across_shards(env):
     after = Txn(302, [TableChanges(s2, [RowChange(Op.UPDATE, (i, f"y{i}", i), (i, f"x{i}", None)) for i in range(40)])])
     # Per-shard streams in stream order: before, barrier, after.
     streams = {s: [] for s in range(SHARDS)}
-    for _k, (shard, item) in list(router.route_txn(before)) + list(router.route_ddl(ddl)) + list(router.route_txn(after)):
+    routed = list(router.route_txn(before)) + list(router.route_ddl(ddl)) + list(router.route_txn(after))
+    if batched:
+        more = Txn(299, [TableChanges(s1, [RowChange(Op.INSERT, (i, f"x{i}"), None) for i in range(40, 60)])])
+        later = Txn(303, [TableChanges(s2, [RowChange(Op.INSERT, (i, f"z{i}", i), None) for i in range(60, 80)])])
+        routed = coalesce(list(router.route_txn(more)) + routed + list(router.route_txn(later)))
+        assert sum(isinstance(it, ShardChunks) for _k, (_s, it) in routed) >= 2 * SHARDS - 1  # before and after
+    for _k, (shard, item) in routed:
         streams[shard].append(item)
     # Shards 0 and 1 receive their whole stream; 2 and 3 only what precedes the barrier.
     for shard in (0, 1):
@@ -177,7 +187,8 @@ def test_ddl_barrier_orders_ddl_between_changes_across_shards(env):
     assert all(a.st.waiting is None and not a.st.held for a in appliers)
     assert _ncols(conn, dbname) == 3
     got = rows(conn, f"SELECT id, v, w FROM `{dbname}`.t ORDER BY id")
-    assert got == [(i, f"y{i}", i) for i in range(40)]
+    assert got == [(i, f"y{i}", i) for i in range(40)] + ([(i, f"x{i}", None) for i in range(40, 60)]
+                                                          + [(i, f"z{i}", i) for i in range(60, 80)] if batched else [])
     hist = ctx.coordinator.history_rows(conn)
     assert [(h["commit_ts"], h["status"]) for h in hist] == [(301, "applied")]
     assert "SHARD_ROW_ID_BITS" not in hist[0]["statements"]

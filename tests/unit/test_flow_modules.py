@@ -44,3 +44,13 @@ def test_other_attributes_are_still_missing():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         flows.incremental.nope
+
+
+def test_tune_gc_freezes_start_up_objects_and_raises_the_first_threshold():
+    probe = ("import gc\nfrom tidb2mysql.replication.runtime import tune_gc\n"
+             "assert gc.get_threshold()[0] == 700 and gc.get_freeze_count() == 0\n"
+             "tune_gc()\n"
+             "assert gc.get_threshold() == (50_000, 20, 20), gc.get_threshold()\n"
+             "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n")
+    r = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

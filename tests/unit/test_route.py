@@ -6,9 +6,10 @@ import zlib
 import pytest
 
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
-from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
+from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 from tidb2mysql.replication.route import (
-    Router, bytewax_worker_for_key, shard_index_of_key, shard_key_names,
+    Router, _key_hash, _key_text, _table_seed, bytewax_worker_for_key, coalesce, shard_index_of_key,
+    shard_key_names,
 )
 
 PK_ONLY = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
@@ -134,3 +135,75 @@ def test_shard_key_placement_matches_bytewax():
     op.output("out", counted, TestingSink([]))
     cluster_main(flow, [], 0, worker_count_per_proc=4)
     assert dict(seen) == {n: bytewax_worker_for_key(n, 4) for n in names}
+
+
+# -- the shard function never changes (checkpoints are per shard) ------------------------
+
+
+def test_row_shards_are_those_of_every_earlier_version():
+    """Pinned shards, computed by the code before the one-column fast path (79fc0a0): a job's
+    checkpoints are per shard, so a row routed elsewhere after an upgrade could be skipped."""
+    from decimal import Decimal
+
+    r = Router(64)
+    one = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+    two = TableSchema("db", "t2", ("a", "b", "v"), ("varchar", "decimal", "int"), pk=(0, 1),
+                      unique_keys=(("PRIMARY", (0, 1)),))
+
+    def shard(schema, row):
+        return next(iter(dict(r.route_txn(Txn(1, [TableChanges(schema, [ins(row)])]))).values()))[0]
+
+    assert [shard(one, (k, "v")) for k in (1, -7, 2**63 - 1, "x", "caf\u00e9", "\udc80")] == [38, 45, 63, 49, 20, 35]
+    assert [shard(two, (a, b, 1)) for a, b in (("a", Decimal("1.50")), ("", Decimal("-0")), ("z\x1f", Decimal("9")))] \
+        == [36, 10, 29]
+
+
+@pytest.mark.parametrize("key", [
+    (0,), (-1,), (2**64 - 1,), ("",), ("\x1f",), ("\udcff",), (b"\x00\xff",), (1.5,), (None,),
+    (1, 2), ("a", None, b"b"), ("a\x1fb",), ("a", "\x1fb"),
+])
+def test_key_hash_is_crc32_of_table_prefix_and_key_text(key):
+    seed = _table_seed(PK_ONLY)
+    assert _key_hash(seed, key) == zlib.crc32(b"db.t\x1e" + _key_text(key))
+
+
+# -- one Bytewax item per shard and source batch ---------------------------------------------
+
+
+def _chunk(ts, shard_rows, offset):
+    return ShardChunk(ts, [Change(ts, 2 * i, PK_ONLY, Op.INSERT, (k, "v"), None) for i, k in enumerate(shard_rows)], offset)
+
+
+def test_coalesce_keeps_each_shards_order_and_ends_a_run_at_a_barrier_or_watermark():
+    a1, a2, a3, b1 = _chunk(1, [1], 10), _chunk(2, [2], 11), _chunk(4, [3], 13), _chunk(1, [9], 10)
+    bar = Barrier(DDL(3, "db", "t", "ALTER TABLE t ADD c INT"), 12)
+    wm = Watermark(4, 13)
+    items = [("k0", (0, a1)), ("k1", (1, b1)), ("k0", (0, a2)), ("k0", (0, bar)), ("k1", (1, bar)),
+             ("k0", (0, a3)), ("k1", (1, wm))]
+    out = coalesce(items)
+    assert out == [("k0", (0, ShardChunks([a1, a2]))), ("k1", (1, b1)), ("k0", (0, bar)), ("k1", (1, bar)),
+                   ("k0", (0, a3)), ("k1", (1, wm))]
+
+    def per_shard(its):
+        seen: dict = {}
+        for _k, (s, it) in its:
+            seen.setdefault(s, []).extend(it.chunks if isinstance(it, ShardChunks) else [it])
+        return seen
+
+    assert per_shard(out) == per_shard(items)  # every item, in its shard's order
+    assert coalesce([]) == []
+    assert pickle.loads(pickle.dumps(out)) == out  # Bytewax snapshots hold items behind a barrier
+
+
+def test_coalesced_batch_of_a_real_route_has_one_item_per_shard():
+    r = Router(8)
+    items = []
+    for i in range(50):
+        items += list(r.route_txn(Txn(100 + i, [TableChanges(PK_ONLY, [ins((10 * i + k, "v")) for k in range(10)])]), i))
+    out = coalesce(items)
+    assert len({k for k, _ in out}) == len(out) <= 8
+    for _k, (s, it) in out:
+        chunks_ = it.chunks if isinstance(it, ShardChunks) else [it]
+        positions = [c.position for ch in chunks_ for c in ch.changes]
+        assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert sum(len(c.changes) for _k, (_s, it) in out for c in (it.chunks if isinstance(it, ShardChunks) else [it])) == 500

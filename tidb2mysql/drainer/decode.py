@@ -49,7 +49,17 @@ def _row(cols: Any, convs: list, n: int) -> tuple:
 def _key(cols: Any, convs: list, n: int, key: tuple) -> tuple:
     if len(cols) != n:
         raise _Bad(f"row has {len(cols)} columns but column_info has {n}")
+    if len(key) == 1:  # the common case, for every row of the topic in every process: one lookup
+        c = cols[key[0]]
+        return (None if c.is_null else convs[key[0]](c),)
     return tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key])
+
+
+# The row changes a reader does not decode (another process applies them): one shared,
+# never-mutated placeholder per operation instead of an object per row.
+_SKIPPED_INSERT = RowChange(Op.INSERT, None, None)
+_SKIPPED_UPDATE = RowChange(Op.UPDATE, None, None)
+_SKIPPED_DELETE = RowChange(Op.DELETE, None, None)
 
 
 def _where(t: Any, ti: int) -> str:
@@ -319,7 +329,7 @@ class Decoder:
                     if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
                         append(RowChange(Op.INSERT, _row(m.row.columns, convs, n), None))
                     else:
-                        append(RowChange(Op.INSERT, None, None))
+                        append(_SKIPPED_INSERT)
                 elif op == _UPDATE:
                     if not m.HasField("change_row"):
                         raise _Bad("Update mutation without change_row (the before image)")
@@ -328,14 +338,14 @@ class Decoder:
                         append(RowChange(Op.UPDATE, _row(m.row.columns, convs, n),
                                          _row(m.change_row.columns, convs, n)))
                     else:
-                        append(RowChange(Op.UPDATE, None, None))
+                        append(_SKIPPED_UPDATE)
                 elif op == _DELETE:
                     if m.HasField("change_row"):
                         raise _Bad("Delete mutation carries a change_row")
                     if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
                         append(RowChange(Op.DELETE, None, _row(m.row.columns, convs, n)))
                     else:
-                        append(RowChange(Op.DELETE, None, None))
+                        append(_SKIPPED_DELETE)
                 else:  # pragma: no cover - unknown enum numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
         except _Bad as e:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Iterator, Optional
 
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
-from tidb2mysql.replication.change import Barrier, Change, ShardChunk, Watermark
+from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,23 @@ def _key_text(values: Iterable) -> bytes:
     return "\x1f".join(map(repr, values)).encode("utf-8", "surrogatepass")
 
 
+def _table_seed(schema: TableSchema) -> int:
+    """crc32 of the table prefix of every row key of ``schema``: the running value
+    :func:`_key_hash` continues from (``crc32(prefix + key) == crc32(key, crc32(prefix))``)."""
+    return zlib.crc32(f"{schema.schema}.{schema.table}\x1e".encode())
+
+
+def _key_hash(seed: int, key: tuple) -> int:
+    """``crc32(table prefix + key text)``, the shard function's hash of one row key.
+
+    Why the fast path: every process hashes the key of every row of the topic (also of the
+    rows other processes apply); a one-column key skips the join (same bytes: the text of a
+    one-value key is its ``repr``)."""
+    if len(key) == 1:
+        return zlib.crc32(repr(key[0]).encode("utf-8", "surrogatepass"), seed)
+    return zlib.crc32(_key_text(key), seed)
+
+
 def sole_unique_key(schema: TableSchema) -> tuple[int, ...]:
     """The row-identity key of a table without primary key: its only unique key, or ()."""
     if schema.pk or len(schema.unique_keys) != 1:
@@ -214,14 +231,14 @@ class Router:
             return None
         pk = schema.pk
         n, owned = self.shard_count, self.owned
-        prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+        seed = _table_seed(schema)
         if not pk and len(schema.unique_keys) == 1 and schema.unique_keys[0][1]:
             whole = self._whole_table_shard(schema) in owned
             return RowInterest(tuple(schema.unique_keys[0][1]), lambda k: (
-                whole if None in k else zlib.crc32(prefix + _key_text(k)) % n in owned))
+                whole if None in k else _key_hash(seed, k) % n in owned))
         if not pk or schema.has_secondary_unique_key:
             return None if self._whole_table_shard(schema) in owned else NO_ROWS
-        return RowInterest(tuple(pk), lambda k: zlib.crc32(prefix + _key_text(k)) % n in owned)
+        return RowInterest(tuple(pk), lambda k: _key_hash(seed, k) % n in owned)
 
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
         """Route one transaction (or one slice of a large one).
@@ -255,7 +272,7 @@ class Router:
                         bucket.append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
                     seq += 2
                 continue
-            prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+            seed = _table_seed(schema)
             for rc in tc.rows:
                 if rc.new is None and rc.old is None:  # undecoded: another process's row
                     seq += 2
@@ -264,8 +281,8 @@ class Router:
                     old_k = tuple(rc.old[i] for i in pk)
                     new_k = tuple(rc.new[i] for i in pk)
                     if old_k != new_k:
-                        s_old = zlib.crc32(prefix + _key_text(old_k)) % n
-                        s_new = zlib.crc32(prefix + _key_text(new_k)) % n
+                        s_old = _key_hash(seed, old_k) % n
+                        s_new = _key_hash(seed, new_k) % n
                         per_shard.setdefault(s_old, []).append(
                             Change(ts_, seq, schema, Op.DELETE, None, rc.old)
                         )
@@ -277,7 +294,7 @@ class Router:
                     row = rc.new
                 else:
                     row = rc.new if rc.op == Op.INSERT else rc.old
-                s = zlib.crc32(prefix + _key_text(row[i] for i in pk)) % n
+                s = _key_hash(seed, tuple([row[i] for i in pk])) % n
                 per_shard.setdefault(s, []).append(Change(ts_, seq, schema, rc.op, rc.new, rc.old))
                 seq += 2
         keys, owned, everything = self.keys, self.owned, self._all
@@ -294,7 +311,7 @@ class Router:
         keyed = hit[1]
         uk = keyed.pk
         n = self.shard_count
-        prefix = f"{schema.schema}.{schema.table}\x1e".encode()
+        seed = _table_seed(schema)
 
         def place(op: Op, new, old, at: int) -> None:
             row = old if op == Op.DELETE else new
@@ -302,7 +319,7 @@ class Router:
             if None in k:
                 per_shard.setdefault(self._whole_table_shard(schema), []).append(Change(ts_, at, schema, op, new, old))
             else:
-                per_shard.setdefault(zlib.crc32(prefix + _key_text(k)) % n, []).append(
+                per_shard.setdefault(_key_hash(seed, k) % n, []).append(
                     Change(ts_, at, keyed, op, new, old))
 
         for rc in tc.rows:
@@ -337,3 +354,24 @@ class Router:
 
 def _pk_changed(old, new, pk) -> bool:
     return any(old[i] != new[i] for i in pk)
+
+
+def coalesce(items: list) -> list:
+    """Routed items of one source batch with each shard's runs of consecutive chunks as one
+    :class:`ShardChunks` item. Per shard the order is unchanged (a barrier or watermark ends a
+    run); across shards there is no order to keep (each shard is its own stream)."""
+    out: list = []
+    runs: dict[int, list] = {}  # shard -> the chunk list of its open run (an item in ``out``)
+    for key, (s, it) in items:
+        if it.__class__ is ShardChunk:
+            run = runs.get(s)
+            if run is not None:
+                run.append(it)
+                continue
+            run = runs[s] = [it]
+            out.append((key, (s, ShardChunks(run))))
+        else:
+            runs.pop(s, None)
+            out.append((key, (s, it)))
+    return [(k, (s, it.chunks[0])) if it.__class__ is ShardChunks and len(it.chunks) == 1 else (k, (s, it))
+            for k, (s, it) in out]

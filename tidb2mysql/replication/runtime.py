@@ -11,6 +11,7 @@ Plain Python: no Bytewax types here, so the flow module stays wiring only.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator, selecting_translator
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline, Tick, select_all
 from tidb2mysql.mysql.retry import ReconnectingConnection
-from tidb2mysql.replication.route import MAX_SEQ, Router
+from tidb2mysql.replication.route import MAX_SEQ, Router, coalesce
 from tidb2mysql.replication.shard import ShardContext
 from tidb2mysql.replication.backlog import READER_CLIENT, Backlog, charge
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TopicReader, TxnSlice, next_poll, resolve_start
@@ -115,7 +116,7 @@ class SourceLoop:
                 sizes[r.offset] = self.slice_bytes
         if sizes:
             charge(items, sizes, self.backlog)
-        return items
+        return coalesce(items)
 
     def _read(self) -> list:
         if self.draining:
@@ -255,6 +256,19 @@ class SourceLoop:
     def close(self):
         self.reader.close()
         self.conn.close()
+
+
+def tune_gc() -> None:
+    """Fewer cyclic garbage collections in a flow process (called once, after start-up).
+
+    Why: the hot path allocates several container objects per row change (row tuples,
+    ``Change``, lists) that live until their flush; CPython's default first threshold (700
+    allocations) ran the collector over them again and again (``gc_collect_main`` was ~5 % of
+    a ``-p 2`` process's native samples, py-spy ``--native``). They hardly ever form cycles:
+    reference counting frees them. ``gc.freeze`` moves what start-up built (modules,
+    configuration, compiled regexes) out of the collector's sight for good."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def reader_client_config(kafka) -> dict:

@@ -28,7 +28,7 @@ from tidb2mysql import failpoints
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.backlog import Backlog
 from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
-from tidb2mysql.replication.change import Barrier, ShardChunk, StreamPos, Watermark
+from tidb2mysql.replication.change import Barrier, ShardChunk, ShardChunks, StreamPos, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.mysql.errors import is_transient
 from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
@@ -262,6 +262,9 @@ class ShardApplier:
                 st.received = floor
                 st.received_offset = item.offset
             self.last_input = self.ctx.clock()
+        elif isinstance(item, ShardChunks):
+            for chunk in item.chunks:
+                self._process(chunk, out)
         elif isinstance(item, Barrier):
             pos = (item.ddl.commit_ts, -1)
             floor = st.received if st.received > self.cp else self.cp
