@@ -92,8 +92,11 @@ def section_delay(cfg, sizes, workdir, res) -> None:
     with env.target_database(cfg, "delay") as database, env.topic(cfg, "delay") as topic:
         w = oltp.make_workload("mix", database, 0)
         oltp.fresh_tables(cfg, w)
+        settle = env.settle_target(cfg)  # the background work of earlier sections (env.py: why)
+        log.info("delay: target settled in %ss: %s", settle["waited_s"], settle)
         res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir,
                                        warmup=min(5.0, sizes.delay_seconds / 2))
+        res["delay"]["target_settle"] = settle
         res["delay"]["rate_from"] = ("--delay-rate" if res.get("delay_rate")
                                      else "half of the mix workload's flow -w 1 rows/s in this run")
     log.info("delay: %s", res["delay"])

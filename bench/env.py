@@ -73,4 +73,57 @@ def wait(pred, timeout: float, what: str, interval: float = 0.05) -> float:
     raise TimeoutError(f"bench: timed out after {timeout:.0f}s waiting for {what}")
 
 
-__all__ = ["REPO", "delete_job", "flowrun", "load_config", "target", "target_database", "topic", "unique", "wait"]
+_STATE = ("Innodb_buffer_pool_pages_dirty", "Innodb_buffer_pool_pages_total", "Innodb_checkpoint_age",
+          "Innodb_checkpoint_max_age", "Innodb_history_list_length")
+
+
+def target_state(cfg: Config) -> dict[str, int]:
+    """The target's InnoDB background work in progress: dirty pages, redo checkpoint age, purge."""
+    conn = target(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join(["%s"] * len(_STATE)), _STATE)
+            return {k.lower(): int(v) for k, v in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def _settled(st: dict[str, int]) -> bool:
+    return (st.get("innodb_buffer_pool_pages_dirty", 0) <= st.get("innodb_buffer_pool_pages_total", 0) // 100
+            and st.get("innodb_checkpoint_age", 0) <= st.get("innodb_checkpoint_max_age", 1) // 10
+            and st.get("innodb_history_list_length", 0) <= 1000)
+
+
+def settle_target(cfg: Config, timeout: float = 180.0) -> dict:
+    """Let the target finish the background work earlier sections left before a latency run.
+
+    Why: in ``--full`` the delay section follows sections that write and drop 1M-row tables;
+    on 780908c its first minute was slow throughout (p50 by thirds 687 / 299 / 249 ms) while
+    the same section run alone had no stall. InnoDB then still flushes dirty pages and
+    advances its redo checkpoint, on the same 2 cores. Here the page cleaner is asked to
+    flush everything (``innodb_max_dirty_pages_pct = 0``, restored after) until at most 1 %
+    of the pool is dirty, the checkpoint age is at most 10 % of its maximum and purge is done,
+    or ``timeout``. Returns the state before and after and the seconds waited (reported)."""
+    before = target_state(cfg)
+    t0 = time.monotonic()
+    conn = target(cfg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.innodb_max_dirty_pages_pct")
+            pct = cur.fetchone()[0]
+            cur.execute("SET GLOBAL innodb_max_dirty_pages_pct = 0")
+        try:
+            after = before
+            while not _settled(after) and time.monotonic() - t0 < timeout:
+                time.sleep(1.0)
+                after = target_state(cfg)
+        finally:
+            with conn.cursor() as cur:
+                cur.execute("SET GLOBAL innodb_max_dirty_pages_pct = %s", (pct,))
+    finally:
+        conn.close()
+    return {"waited_s": round(time.monotonic() - t0, 1), "settled": _settled(after), "before": before, "after": after}
+
+
+__all__ = ["REPO", "delete_job", "flowrun", "load_config", "settle_target", "target", "target_database",
+           "target_state", "topic", "unique", "wait"]

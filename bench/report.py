@@ -77,6 +77,14 @@ def markdown(res: dict) -> str:
               f"| {_n(d['offered_rows_per_s'])} | {_n(d['achieved_rows_per_s'])} | {d['seconds']} | {_n(d['txns'])} | "
               f"{d['p50_ms']} | {d['p99_ms']} | {d['max_ms']} | {d['poll_p50_ms']}/{d['poll_p99_ms']}/{d['poll_max_ms']} | "
               f"{d['peak_rss_mib']} |", ""]
+        st = d.get("target_settle")
+        if st:
+            b, a = st["before"], st["after"]
+            L += [f"Before it the target was let settle ({st['waited_s']} s, settled: {st['settled']}): dirty pages "
+                  f"{_n(b.get('innodb_buffer_pool_pages_dirty'))} -> {_n(a.get('innodb_buffer_pool_pages_dirty'))}, "
+                  f"redo checkpoint age {_n(b.get('innodb_checkpoint_age'))} -> {_n(a.get('innodb_checkpoint_age'))} "
+                  f"bytes, purge history {_n(b.get('innodb_history_list_length'))} -> "
+                  f"{_n(a.get('innodb_history_list_length'))} (bench/env.py settle_target).", ""]
     f = res.get("full_load")
     if f:
         L += ["## Full load (every column kind; same tables for all three)", "",
