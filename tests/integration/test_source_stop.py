@@ -26,7 +26,7 @@ from tidb2mysql.events import Op, RowChange, TableChanges
 from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.replication.change import ShardChunk, Watermark
+from tidb2mysql.replication.change import ShardChunk, ShardChunks, Watermark
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.replication.runtime import SourceLoop
 from tests.support import flowrun, stack
@@ -117,8 +117,19 @@ def end_of_input(items):
     return next(iter(forced), None)
 
 
+def chunks_of(items) -> list[ShardChunk]:
+    """The row chunks in routed items (a shard's chunks of one batch travel as one ShardChunks)."""
+    out = []
+    for _key, (_shard, it) in items:
+        if isinstance(it, ShardChunks):
+            out.extend(it.chunks)
+        elif isinstance(it, ShardChunk):
+            out.append(it)
+    return out
+
+
 def offsets_read(items) -> list[int]:
-    return sorted({it[1][1].offset for it in items if isinstance(it[1][1], ShardChunk)})
+    return sorted({c.offset for c in chunks_of(items)})
 
 
 def apply_everything(env: Env, upto: int) -> None:
@@ -309,7 +320,7 @@ def test_a_large_message_is_routed_again_in_full_after_a_restart(env):
     apply_everything(env, 1)
     lp = env.loop(stop_at_end=True, slice_bytes=1000, slice_rows=10)
     items = pump(lp, end_of_input)
-    rows = sum(len(it[1][1].changes) for it in items if isinstance(it[1][1], ShardChunk) and it[1][1].offset == 2)
+    rows = sum(len(c.changes) for c in chunks_of(items) if c.offset == 2)
     assert rows == 40
     assert end_of_input(items) == env.ts[2]
     assert_drains_exactly_at(env, lp, env.ts[2])
@@ -436,6 +447,6 @@ def test_reads_again_at_once_while_messages_come_and_every_5_ms_when_idle(env):
     while len(offsets_read(items)) < 6 and time.monotonic() < deadline:
         items += lp.next_batch()
     assert offsets_read(items) == list(range(6))
-    assert not any(isinstance(it[1][1], ShardChunk) for it in lp.next_batch())  # the end of the topic
+    assert not chunks_of(lp.next_batch())  # the end of the topic
     wake = lp.next_awake()
     assert wake is not None and 0 < (wake - datetime.now(timezone.utc)).total_seconds() <= 0.05
