@@ -11,9 +11,11 @@ changes, NULL unique keys, slices, and a selection that renames tables and drops
 from __future__ import annotations
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given, settings
 
-from tidb2mysql.drainer.decode import Decoder
+from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
@@ -151,3 +153,37 @@ def test_rows_of_other_processes_are_not_converted():
 def _shards(router, k):
     return [(s, it) for _key, (s, it) in router.route_txn(Txn(1, [TableChanges(PK, [RowChange(Op.INSERT, (k, "", 0),
                                                                                             None)])]))]
+
+
+def test_a_table_applied_wholly_elsewhere_is_not_walked_and_keeps_its_positions():
+    """A table whose every row goes to another process (secondary unique key: one shard) is
+    not walked: its rows are placeholders with their operations (they count for ``seq``);
+    the rows of the other tables of the same message are decoded as usual. A structural
+    error in such a table is the owner's to find (as a bad value in a row it applies)."""
+    whole = Router(SHARDS)._whole_table_shard(SUK)
+    process = next(p for p in (0, 1) if whole not in shards_of_process(SHARDS, p, 1, 2))
+    owned = shards_of_process(SHARDS, process, 1, 2)
+    pipeline = _pipeline(owned, select_all)
+    router = Router(SHARDS, owned)
+    mine = next(k for k in range(100) if any(s in owned for s, _ in _shards(router, k)))
+    txn = Txn(7, [TableChanges(SUK, [RowChange(Op.INSERT, (1, "e1", "a"), None),
+                                     RowChange(Op.UPDATE, (1, "e1", "b"), (1, "e1", "a")),
+                                     RowChange(Op.DELETE, None, (1, "e1", "b"))]),
+                  TableChanges(PK, [RowChange(Op.INSERT, (mine, "ok", 1), None)])])
+    value = encode_txn(txn, "UTC")
+    ev = pipeline.decoder.decode(value, KafkaPosition("t", 0, 0), pipeline.interest)
+    assert [(r.op, r.new, r.old) for r in ev.tables[0].rows] == [(Op.INSERT, None, None), (Op.UPDATE, None, None),
+                                                                  (Op.DELETE, None, None)]
+    assert [r.new for r in ev.tables[1].rows] == [(mine, "ok", 1)]
+    routed = list(pipeline.router.route_txn(ev))
+    assert [c.seq for _k, (_s, ch) in routed for c in ch.changes] == [6]  # after the 3 placeholders
+
+    bad = pb.Binlog()
+    bad.ParseFromString(value)
+    bad.dml_data.tables[0].mutations[1].ClearField("row")  # structurally broken, in the SUK table
+    broken = bad.SerializePartialToString()
+    ev = pipeline.decoder.decode(broken, KafkaPosition("t", 0, 1), pipeline.interest)
+    assert len(ev.tables[0].rows) == 3  # not this process's table: not walked
+    owner = _pipeline(shards_of_process(SHARDS, 1 - process, 1, 2), select_all)
+    with pytest.raises(DrainerDecodeError, match="mutation 1: mutation without row"):
+        owner.decoder.decode(broken, KafkaPosition("t", 0, 1), owner.interest)
