@@ -126,7 +126,12 @@ class Decoder:
     its own shards, so converting the other processes' rows was half of its CPU at two
     processes (docs/performance.md). The key columns of every row are still converted and
     checked; the other values of a placeholder row are not, so a malformed value is found
-    (and its message dead-lettered) by the process that owns the row.
+    (and its message dead-lettered) by the process that owns the row. A table none of whose
+    rows this reader applies (its interest has no key: whole table elsewhere, or not
+    selected) is not walked at all: its rows are checked by the process that applies them,
+    and an unselected table's rows are then checked by none (they are not replicated; with
+    one process, where nothing is partial, they are still decoded and a malformed one parks
+    its message).
     """
 
     def __init__(self, time_zone: str = "UTC"):
