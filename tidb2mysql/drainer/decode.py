@@ -57,10 +57,8 @@ def _key(cols: Any, convs: list, n: int, key: tuple) -> tuple:
 
 # The row changes a reader does not decode (another process applies them): one shared,
 # never-mutated placeholder per operation instead of an object per row.
-_SKIPPED_INSERT = RowChange(Op.INSERT, None, None)
-_SKIPPED_UPDATE = RowChange(Op.UPDATE, None, None)
-_SKIPPED_DELETE = RowChange(Op.DELETE, None, None)
-_SKIPPED = {_INSERT: _SKIPPED_INSERT, _UPDATE: _SKIPPED_UPDATE, _DELETE: _SKIPPED_DELETE}
+_SKIPPED = {_INSERT: RowChange(Op.INSERT, None, None), _UPDATE: RowChange(Op.UPDATE, None, None),
+            _DELETE: RowChange(Op.DELETE, None, None)}
 
 
 def _where(t: Any, ti: int) -> str:
@@ -342,26 +340,26 @@ class Decoder:
                 if op == _INSERT:
                     if m.HasField("change_row"):
                         raise _Bad("Insert mutation carries a change_row")
-                    if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
+                    if owns is None or owns(_key(m.row.columns, convs, n, key)):
                         append(RowChange(Op.INSERT, _row(m.row.columns, convs, n), None))
                     else:
-                        append(_SKIPPED_INSERT)
+                        append(_SKIPPED[_INSERT])
                 elif op == _UPDATE:
                     if not m.HasField("change_row"):
                         raise _Bad("Update mutation without change_row (the before image)")
-                    if owns is None or (key and (owns(_key(m.row.columns, convs, n, key))
-                                                 or owns(_key(m.change_row.columns, convs, n, key)))):
+                    if owns is None or (owns(_key(m.row.columns, convs, n, key))
+                                        or owns(_key(m.change_row.columns, convs, n, key))):
                         append(RowChange(Op.UPDATE, _row(m.row.columns, convs, n),
                                          _row(m.change_row.columns, convs, n)))
                     else:
-                        append(_SKIPPED_UPDATE)
+                        append(_SKIPPED[_UPDATE])
                 elif op == _DELETE:
                     if m.HasField("change_row"):
                         raise _Bad("Delete mutation carries a change_row")
-                    if owns is None or (key and owns(_key(m.row.columns, convs, n, key))):
+                    if owns is None or owns(_key(m.row.columns, convs, n, key)):
                         append(RowChange(Op.DELETE, None, _row(m.row.columns, convs, n)))
                     else:
-                        append(_SKIPPED_DELETE)
+                        append(_SKIPPED[_DELETE])
                 else:  # pragma: no cover - unknown enum numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
         except _Bad as e:

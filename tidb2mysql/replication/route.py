@@ -361,17 +361,18 @@ def coalesce(items: list) -> list:
     :class:`ShardChunks` item. Per shard the order is unchanged (a barrier or watermark ends a
     run); across shards there is no order to keep (each shard is its own stream)."""
     out: list = []
-    runs: dict[int, list] = {}  # shard -> the chunk list of its open run (an item in ``out``)
+    runs: dict[int, int] = {}  # shard -> index in ``out`` of its open run of chunks
     for key, (s, it) in items:
-        if it.__class__ is ShardChunk:
-            run = runs.get(s)
-            if run is not None:
-                run.append(it)
-                continue
-            run = runs[s] = [it]
-            out.append((key, (s, ShardChunks(run))))
-        else:
+        if it.__class__ is not ShardChunk:
             runs.pop(s, None)
-            out.append((key, (s, it)))
-    return [(k, (s, it.chunks[0])) if it.__class__ is ShardChunks and len(it.chunks) == 1 else (k, (s, it))
-            for k, (s, it) in out]
+        elif (i := runs.get(s)) is not None:
+            prev = out[i][1][1]
+            if prev.__class__ is ShardChunks:
+                prev.chunks.append(it)
+            else:
+                out[i] = (key, (s, ShardChunks([prev, it])))
+            continue
+        else:
+            runs[s] = len(out)
+        out.append((key, (s, it)))
+    return out
