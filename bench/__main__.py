@@ -38,25 +38,34 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
         last_ts, msgs = oltp.publish(cfg, topic, w)
         log.info("%s: %d rows in %d messages published in %.1fs", name, rows, msgs, time.monotonic() - t0)
         out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {}}
+        want = oltp.expected_names(w)
         sums = set()
+
+        def check(run: str) -> None:  # every run against the generator's final state
+            sums.add(oltp.checksum(cfg, w))
+            d = oltp.divergence(cfg, w, want)
+            if d:
+                out.setdefault("divergence", {})[run] = d
+                log.error("%s %s: the target differs from the generator's final state: %s", name, run, d)
+
         for workers, processes in flows:
             oltp.fresh_tables(cfg, w)
             label = "w1" if processes == 1 else f"p{processes}"
             r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, processes=processes,
                                      timeout=sizes.timeout)
             out["flow"][label] = r
-            sums.add(oltp.checksum(cfg, w))
+            check(f"flow {label}")
             log.info("%s flow %s: %s", name, label, r)
         for n in sizes.ceiling_procs:
             oltp.fresh_tables(cfg, w)
             r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout)
             out["ceiling"][str(n)] = r
-            sums.add(oltp.checksum(cfg, w))
+            check(f"ceiling {n}")
             log.info("%s ceiling %d procs: %s", name, n, r)
         best = max(c["rows_per_s"] for c in out["ceiling"].values())
         out["ceiling_best"] = best
         out["ratio"] = {k: round(v["rows_per_s"] / best, 2) for k, v in out["flow"].items()}
-        out["target_equal"] = len(sums) == 1
+        out["target_equal"] = len(sums) == 1 and not out.get("divergence")
         return out
 
 
@@ -176,6 +185,8 @@ def main(argv=None) -> int:
     ap.add_argument("--snapshot-seconds", type=int, default=0,
                     help="run the flows with a recovery directory and -s N (Bytewax epoch = N s)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
+    ap.add_argument("--workdir", type=Path,
+                    help="keep the flows' configs and logs here (default: a temporary directory, removed)")
     args = ap.parse_args(argv)
     mode = args.mode or "default"
     sizes = MODES[mode]
@@ -208,6 +219,9 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp:
+        if args.workdir:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            tmp = str(args.workdir)
         for name in args.only or SECTIONS:
             s0 = time.monotonic()
             try:

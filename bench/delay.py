@@ -39,7 +39,7 @@ def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float,
     try:
         seconds += warmup
         w = oltp.make_workload("mix", database, int(rate * (seconds + 10)))
-        p = Producer(producer_config(cfg.kafka, **{"linger.ms": 1}))
+        p = Producer(producer_config(cfg.kafka, **{"linger.ms": 1, "enable.idempotence": True}))  # in order (oltp.producer)
         router = Router(SHARDS)
         need, warm = [], []
         last_ms, logical = 0, 0

@@ -63,6 +63,15 @@ def delete_job(cfg: Config, job: str, meta: str = "tidb2mysql") -> None:
         conn.close()
 
 
+def dead_letters(conn, job: str, meta: str = "tidb2mysql") -> dict[str, int]:
+    """The job's dead letters by kind ({} when none): a bench run that parked rows did not
+    apply them, and its numbers say so."""
+    with contextlib.suppress(Exception), conn.cursor() as cur:
+        cur.execute(f"SELECT kind, COUNT(*) FROM `{meta}`.`dead_letter` WHERE job = %s GROUP BY kind", (job,))
+        return {k: int(n) for k, n in cur.fetchall()}
+    return {"(unreadable)": -1}
+
+
 def wait(pred, timeout: float, what: str, interval: float = 0.05) -> float:
     """Poll ``pred`` until true; returns the monotonic time it became true."""
     deadline = time.monotonic() + timeout

@@ -76,6 +76,7 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
         peak = mem.stop()
         if proc.poll() is None:
             env.flowrun.kill(proc)
+        dead = env.dead_letters(conn, job)  # read before the job is forgotten
         conn.close()
         env.delete_job(cfg, job)
     _ = cps
@@ -86,4 +87,6 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
         "rows_per_s": round(rows / max(done - first, 1e-9)),
         "rows_per_s_wall": round(rows / max(done - t0, 1e-9)),
         "peak_rss_mib": round(peak / 1048576, 1),
+        "log": str(log),
+        "dead_letters": dead,
     }

@@ -168,8 +168,13 @@ def transactions(w: Workload, seed: int = 1, start_ms: int | None = None) -> Ite
 
 
 def producer(cfg) -> Producer:
+    """The bench's producer. Idempotent, like the simulator's: a retried request must not put
+    a later message of the partition before an earlier one (librdkafka's default allows up to
+    1,000,000 requests in flight, so a retry can reorder), and the stream must be exactly the
+    one the generator produced, as Drainer's and TiCDC's ordered producers deliver it."""
     return Producer(producer_config(cfg.kafka, **{"linger.ms": 20, "batch.size": 4_000_000,
-                                                   "queue.buffering.max.messages": 1_000_000}))
+                                                   "queue.buffering.max.messages": 1_000_000,
+                                                   "enable.idempotence": True}))
 
 
 def publish(cfg, topic: str, w: Workload, seed: int = 1) -> tuple[int, int]:
@@ -222,6 +227,45 @@ def checksum(cfg, w: Workload) -> tuple:
         return sums + (sum(counts),)
     finally:
         conn.close()
+
+
+def expected_names(w: Workload, seed: int = 1) -> list[dict[int, str]]:
+    """The oracle: per table, primary key -> ``name`` of its final image (the name carries the
+    row's version, so a stale row shows), from the generator itself, not from any flow."""
+    out: list[dict[int, str]] = [{} for _ in w.tables]
+    index = {(s.schema, s.table): i for i, s in enumerate(w.tables)}
+    for txn in transactions(w, seed):
+        for tc in txn.tables:
+            rows = out[index[(tc.schema.schema, tc.schema.table)]]
+            for rc in tc.rows:
+                if rc.new is None:
+                    rows.pop(rc.old[0], None)
+                else:
+                    rows[rc.new[0]] = rc.new[3]
+    return out
+
+
+def divergence(cfg, w: Workload, want: list[dict[int, str]], limit: int = 10) -> dict:
+    """How the target's tables differ from the oracle ``want`` (:func:`expected_names`): per
+    table that differs, the counts and the first ``limit`` missing, extra and stale primary
+    keys; {} when equal. Checked after every run, so a report says which run lost what."""
+    out: dict = {}
+    conn = env.target(cfg)
+    try:
+        with conn.cursor() as cur:
+            for s, exp in zip(w.tables, want):
+                cur.execute(f"SELECT id, name FROM `{s.schema}`.`{s.table}`")
+                got = dict(cur.fetchall())
+                missing = sorted(set(exp) - set(got))
+                extra = sorted(set(got) - set(exp))
+                stale = sorted(k for k in set(exp) & set(got) if got[k] != exp[k])
+                if missing or extra or stale:
+                    out[s.table] = {"missing": len(missing), "extra": len(extra), "stale": len(stale),
+                                    "first_missing": missing[:limit], "first_extra": extra[:limit],
+                                    "first_stale": [(k, got[k], exp[k]) for k in stale[:limit]]}
+    finally:
+        conn.close()
+    return out
 
 
 def fresh_tables(cfg, w: Workload) -> None:

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,8 @@ def _positive(d: dict, *keys: str) -> None:
 
 def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)], cwd=REPO,
+    p = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path),
+                        "--workdir", str(tmp_path / "work")], cwd=REPO,
                        capture_output=True, text=True, timeout=360)
     secs = time.monotonic() - t0
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
@@ -38,13 +40,14 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
     assert set(inc) == {"insert", "mix", "tables16", "uk"}
     for name, w in inc.items():
         assert w["txns"] > 0 and w["rows"] > 0, name
-        assert w["target_equal"] is True, f"{name}: flow and ceiling left different targets"
+        assert w["target_equal"] is True, f"{name}: flow and ceiling left different targets: {w.get('divergence')}"
         assert "w1" in w["flow"] and "1" in w["ceiling"] and "2" in w["ceiling"], name
         for r in list(w["flow"].values()) + list(w["ceiling"].values()):
             assert r["rows"] == w["rows"], name
             _positive(r, "rows_per_s", "seconds")
         for r in w["flow"].values():
             _positive(r, "rows_per_s_wall", "peak_rss_mib")
+            assert r["dead_letters"] == {}, (name, r)  # every row applied, none parked
         _positive(w["ratio"], *w["flow"])
     assert "p2" in inc["insert"]["flow"]
 
@@ -86,7 +89,10 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
     assert len({r["rows_in_table"] for r in shapes.values()}) == 1  # same workload, same end state
 
     tc = res["ticdc"]
-    assert tc["target_equal"] is True and tc["partitions"] == 8 and tc["messages"] > tc["rows"]
+    assert tc["target_equal"] is True, _ticdc_why(tc)
+    assert tc["partitions"] == 8 and tc["messages"] > tc["rows"]
+    for r in [*tc["flow"].values(), tc["drainer_w1"]]:
+        assert r["dead_letters"] == {}, r
     for r in [*tc["flow"].values(), tc["drainer_w1"]]:
         _positive(r, "rows_per_s", "rows_per_s_wall", "peak_rss_mib")
 
@@ -96,3 +102,14 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
                     "## Apply ceiling", "## Delay", "## Full load", "## Full load from TiDB", "## Memory", "## Goals"):
         assert heading in md
     print(f"smoke bench: {secs:.0f}s")
+
+
+def _ticdc_why(tc: dict) -> str:
+    """What a failed TiCDC equality says: each run's checksum, how it differs from the
+    generator's final state, and the end of the log of each run that differs."""
+    runs = {"ticdc_w1": tc["flow"].get("w1"), "ticdc_w2": tc["flow"].get("w2"), "drainer_w1": tc.get("drainer_w1")}
+    out = [f"checksums {tc.get('checksums')}", f"divergence {tc.get('divergence')}"]
+    for run in tc.get("divergence") or {}:
+        log = Path((runs.get(run) or {}).get("log", "/nonexistent"))
+        out.append(f"--- {run} log {log}:\n" + (log.read_text()[-6000:] if log.exists() else "(missing)"))
+    return "\n".join(out)
