@@ -140,7 +140,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
             time.sleep(0.05)
         keys = {s: [p for p, _, _ in lst] for s, lst in seen.items()}
 
-        def delays(txns):
+        def delays(txns, when=None):
             server, polled, missing = [], [], 0
             for ts, shards in txns:
                 t_srv = t_poll = 0.0
@@ -159,9 +159,12 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
                 c = (ts >> 18) / 1000
                 server.append(t_srv - c)
                 polled.append(t_poll - c)
+                if when is not None:
+                    when.append(c)
             return server, polled, missing
 
-        server, polled, missing = delays(need)
+        commit_s: list[float] = []  # commit time of each measured transaction, in order
+        server, polled, missing = delays(need, commit_s)
         warm_server, _, warm_missing = delays(warm)
         missing += warm_missing
     finally:
@@ -182,4 +185,19 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         "poll_max_ms": ms(max(polled)), "peak_rss_mib": round(peak / 1048576, 1),
         # a backlog that grows shows as a rising p50 from the first to the last third
         "p50_ms_by_third": [ms(_percentile(server[i * third:(i + 1) * third], 0.5)) for i in range(3)],
+        # where the slow transactions are: the worst delay of each 10 s of commit time
+        "max_ms_by_10s": _max_by_window(commit_s, server, 10.0),
     }
+
+
+def _max_by_window(when: list[float], delay: list[float], window: float) -> list[float]:
+    if not when:
+        return []
+    t0 = when[0]
+    out: list[float] = []
+    for c, d in zip(when, delay):
+        i = int((c - t0) // window)
+        while len(out) <= i:
+            out.append(0.0)
+        out[i] = max(out[i], round(d * 1000, 1))
+    return out

@@ -13,6 +13,7 @@ when every shard's checkpoint in the target covers the topic's last commit_ts (p
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -89,4 +90,18 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
         "peak_rss_mib": round(peak / 1048576, 1),
         "log": str(log),
         "dead_letters": dead,
+        "redeliveries_skipped": redeliveries_skipped(log),
     }
+
+
+_SKIPPED = re.compile(r"(\d+) messages skipped as (?:Drainer|TiCDC) re-deliveries in this run")
+
+
+def redeliveries_skipped(log: Path) -> int:
+    """Messages the flow's sources skipped as re-deliveries (their log lines at close). A
+    bench topic is written once, in order (idempotent producer): anything but 0 means the
+    topic was out of order and rows were dropped as old."""
+    try:
+        return sum(int(n) for n in _SKIPPED.findall(log.read_text(errors="replace")))
+    except OSError:
+        return -1

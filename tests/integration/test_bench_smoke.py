@@ -48,6 +48,7 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
         for r in w["flow"].values():
             _positive(r, "rows_per_s_wall", "peak_rss_mib")
             assert r["dead_letters"] == {}, (name, r)  # every row applied, none parked
+            assert r["redeliveries_skipped"] == 0, (name, r)  # the topic was read in the order written
         _positive(w["ratio"], *w["flow"])
     assert "p2" in inc["insert"]["flow"]
 
@@ -92,7 +93,7 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
     assert tc["target_equal"] is True, _ticdc_why(tc)
     assert tc["partitions"] == 8 and tc["messages"] > tc["rows"]
     for r in [*tc["flow"].values(), tc["drainer_w1"]]:
-        assert r["dead_letters"] == {}, r
+        assert r["dead_letters"] == {} and r["redeliveries_skipped"] == 0, r
     for r in [*tc["flow"].values(), tc["drainer_w1"]]:
         _positive(r, "rows_per_s", "rows_per_s_wall", "peak_rss_mib")
 

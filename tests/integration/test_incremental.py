@@ -109,6 +109,10 @@ def test_target_equals_source(workload, tmp_path, workers, processes):
     print(f"{workers}w x {processes}p: {workload.summary.rows} rows in {took:.1f}s")
     assert_target_equals_source(workload)
     assert dead_letters(workload, job) == 0
+    # the simulator re-sent messages: every reading process reports how many it skipped
+    skipped = re.findall(r"(\d+) messages skipped as Drainer re-deliveries in this run", log.read_text())
+    assert workload.summary.redelivered > 0 and len(skipped) == processes, flowrun.tail(log)
+    assert all(int(n) >= workload.summary.redelivered for n in skipped), (skipped, workload.summary.redelivered)
 
 
 def _wait_for_new_line(log: Path, start: int, pattern: "re.Pattern[str]", p, timeout: float) -> bool:

@@ -138,6 +138,8 @@ def test_target_equals_source(stack_config, tmp_path, fmt, partitions, dispatche
         assert rc == 0, flowrun.tail(log)
         print(f"flow -w {workers} -p {processes}: {case.summary.rows} rows in {time.monotonic() - t0:.1f}s")
         assert_target_equals_source(case, job, redelivered=redeliver > 0)
+        # a skipped re-delivery is reported, and only when something was re-sent
+        assert ("re-deliveries in this run" in log.read_text()) == (redeliver > 0), flowrun.tail(log)
     finally:
         cleanup(case)
 

@@ -39,6 +39,19 @@ def test_redelivered_messages_are_dropped_and_counted():
     assert p.redelivered == 1 and p.messages == 3
 
 
+def test_a_redelivery_is_counted_in_the_metric_and_the_first_is_logged_with_its_place(caplog):
+    from tidb2mysql.ops.metrics import METRICS
+
+    before = METRICS.get("redelivered_messages_total", input="drainer") or 0
+    p = make()
+    with caplog.at_level("INFO", logger="tidb2mysql.replication.pipeline"):
+        list(p.process([txn_msg(10, [1], 0), txn_msg(9, [2], 1), txn_msg(10, [1], 2), txn_msg(12, [3], 3)]))
+    assert METRICS.get("redelivered_messages_total", input="drainer") - before == 2
+    lines = [r.getMessage() for r in caplog.records if "re-delivery" in r.getMessage()]
+    assert lines == ["offset 1: commit_ts 9 is not above the last routed 10: skipped as a Drainer re-delivery"
+                     " (the first of this run; all are counted)"]
+
+
 def test_undecodable_message_goes_to_dead_letters_with_its_offset():
     letters = []
     p = make(letters)

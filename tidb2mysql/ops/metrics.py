@@ -42,7 +42,9 @@ SPEC: dict[str, tuple[str, str]] = {
     "ddl_total": ("counter", "DDL jobs passed, by their ddl_history status (applied, skipped, failed, ...); once per process."),
     "ddl_blocked": ("gauge", "1 while a DDL waits on transient errors (lock wait, lost connection): alert when it stays 1."),
     "ddl_blocked_polls_total": ("counter", "Polls of a DDL that failed transiently (each is retried with backoff)."),
-    "skipped_replays_total": ("counter", "Changes skipped as replays or Drainer redeliveries."),
+    "skipped_replays_total": ("counter", "Changes a shard skipped as replays (at or below its checkpoint)."),
+    "redelivered_messages_total": ("counter", "Messages a source skipped as re-deliveries (nothing newer than what"
+                                              " it already routed: a Drainer or TiCDC restart re-sends), by input."),
     "kafka_position": ("gauge", "Next Kafka offset the source will read."),
     "kafka_high_watermark": ("gauge", "Kafka high watermark (end offset) of the Drainer partition."),
     "kafka_offset_lag": ("gauge", "Kafka high watermark minus the source's position."),

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, KafkaPosition, Txn
+from tidb2mysql.ops.metrics import METRICS
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.route import NO_ROWS, RowInterest, Router
 from tidb2mysql.replication.source import RawMessage, TxnSlice
@@ -121,7 +122,7 @@ class Pipeline:
                 if ev is None:
                     continue
                 if not self.redelivery.accept(ev.commit_ts):
-                    self.redelivered += 1
+                    self._redelivered(item.offset, ev.commit_ts)
                     continue
                 self.messages += 1
                 self.last_ts = ev.commit_ts
@@ -146,13 +147,22 @@ class Pipeline:
             self.last_watermark = now
             yield from router.watermark(self.last_ts, self.last_offset)
 
+    def _redelivered(self, offset: int, commit_ts: int) -> None:
+        """Skipped, never silently: counted (metric ``redelivered_messages_total``), the first
+        of the run logged with its place (the run's total is logged when the reader closes)."""
+        if self.redelivered == 0:
+            log.info("offset %d: commit_ts %d is not above the last routed %d: skipped as a Drainer re-delivery"
+                     " (the first of this run; all are counted)", offset, commit_ts, self.last_ts)
+        self.redelivered += 1
+        METRICS.inc("redelivered_messages_total", input="drainer")
+
     def _slice(self, sl: TxnSlice) -> Iterator[tuple[str, tuple]]:
         if sl.first:
             self._slice_accepted = self._slice_counted = self.redelivery.accept(sl.commit_ts)
             if self._slice_accepted:
                 self.messages += 1
             else:
-                self.redelivered += 1
+                self._redelivered(sl.offset, sl.commit_ts)
         if sl.last and self._slice_counted:
             self.last_ts = sl.commit_ts  # complete once this last slice is routed (below)
         self.last_offset = sl.offset

@@ -31,6 +31,7 @@ from tidb2mysql.mysql import db
 from tidb2mysql.events import DDL, InputDecodeError, KafkaPosition, Op, Txn
 from tidb2mysql.input.codec import InputCodec, Watermark
 from tidb2mysql.ops import shutdown
+from tidb2mysql.ops.metrics import METRICS
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk
 from tidb2mysql.replication.change import Watermark as FlushMark
@@ -462,7 +463,7 @@ class PartitionSource:
                 continue
             if isinstance(ev, DDL):
                 if flt.ddl_is_old(ev.commit_ts, ev.query):
-                    self.redelivered += 1
+                    self._redelivered(m.offset, ev.commit_ts, "DDL")
                     continue
                 sel = self.selector(ev) if self.selector else ev
                 if sel is not None:
@@ -471,7 +472,7 @@ class PartitionSource:
             if isinstance(ev, Txn):
                 tables = [tc for tc in ev.tables if not flt.row_is_old(tc.schema.schema, tc.schema.table, ev.commit_ts)]
                 if not tables:
-                    self.redelivered += 1
+                    self._redelivered(m.offset, ev.commit_ts, "row")
                     continue
                 self.messages += 1
                 txn = Txn(ev.commit_ts, tables, ev.position)
@@ -487,14 +488,23 @@ class PartitionSource:
                     chunk.nbytes = size * len(chunk.changes) // total
                     out.append((k, (s, p, chunk)))
 
+    def _redelivered(self, offset: int, commit_ts: int, what: str) -> None:
+        """Skipped, never silently: counted (metric ``redelivered_messages_total``), the first
+        of the run logged with its place (the run's total when the reader closes)."""
+        if self.redelivered == 0:
+            f = self.state.filter
+            log.info("partition %d offset %d: %s at commit_ts %d skipped as a TiCDC re-delivery (partition resolved"
+                     " ts %d; the first of this run, all are counted)", self.partition, offset, what, commit_ts,
+                     f.resolved)
+        self.redelivered += 1
+        METRICS.inc("redelivered_messages_total", input="ticdc")
+
     def _dead_letter_to_target(self, letters: list) -> None:
         if self._conn is None:
             cfg = self.cfg
             self._conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target")
         cfg = self.cfg
         self._conn.run(lambda c: deadletter.write(c, cfg.job.meta_schema, cfg.job.name, letters))
-        from tidb2mysql.ops.metrics import METRICS
-
         for _ in letters:
             METRICS.inc("dead_letters_total", kind="decode")
 
@@ -507,6 +517,9 @@ class PartitionSource:
         return next_poll(self.got_input)
 
     def close(self) -> None:
+        if self.redelivered:
+            log.info("partition %d: %d messages skipped as TiCDC re-deliveries in this run", self.partition,
+                     self.redelivered)
         self.reader.close()
         if self._conn is not None:
             self._conn.close()
