@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         conn.close()
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
-           "errors": []}
+           "commit": _commit(), "errors": []}
     for kv in args.kafka_client:
         k, _, v = kv.partition("=")
         incremental.KAFKA_CLIENT[k] = int(v) if v.isdigit() else v
@@ -234,6 +234,21 @@ def main(argv=None) -> int:
             report.write(res, args.out)  # partial results survive a later failure
     print((args.out / "results.md").read_text())
     return 1 if res["errors"] else 0
+
+
+def _commit() -> str:
+    """The commit measured (``+ uncommitted changes`` when the tree differs from it)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" + uncommitted changes" if dirty else "")
 
 
 if __name__ == "__main__":

@@ -226,7 +226,27 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         "p50_ms_by_third": [ms(_percentile(server[i * third:(i + 1) * third], 0.5)) for i in range(3)],
         # where the slow transactions are: the worst delay of each 10 s of commit time
         "max_ms_by_10s": _max_by_window(commit_s, server, 10.0),
+        "checkpoint_gaps": _gaps(seen, commit_s[0] if commit_s else 0.0),
     }
+
+
+def _gaps(seen: dict, start: float, top: int = 5) -> dict:
+    """Why a transaction was late: the longest pauses between successive checkpoint writes
+    of each shard (server time) after ``start``, and for the worst ones how many shards wrote
+    nothing during the same pause (all of them = the flow process stalled; one = that
+    shard's flush was slow)."""
+    times = {s: [t for _p, t, _q in lst if t >= start] for s, lst in seen.items()}
+    gaps = []
+    for s, ts in times.items():
+        gaps.extend((b - a, a, s) for a, b in zip(ts, ts[1:]))
+    gaps.sort(reverse=True)
+    worst = []
+    for g, a, s in gaps[:top]:
+        quiet = sum(1 for ts in times.values() if not any(a < t < a + g for t in ts))
+        worst.append({"at_s": round(a - start, 1), "shard": s, "gap_ms": round(g * 1000), "shards_quiet": quiet})
+    return {"max_ms_by_shard": [round(max((b - a for a, b in zip(ts, ts[1:])), default=0) * 1000)
+                                for _s, ts in sorted(times.items())],
+            "worst": worst}
 
 
 def _max_by_window(when: list[float], delay: list[float], window: float) -> list[float]:
