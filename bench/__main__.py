@@ -39,14 +39,6 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
         log.info("%s: %d rows in %d messages published in %.1fs", name, rows, msgs, time.monotonic() - t0)
         out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {}}
         want = oltp.expected_names(w)
-        sums = set()
-
-        def check(run: str) -> None:  # every run against the generator's final state
-            sums.add(oltp.checksum(cfg, w))
-            d = oltp.divergence(cfg, w, want)
-            if d:
-                out.setdefault("divergence", {})[run] = d
-                log.error("%s %s: the target differs from the generator's final state: %s", name, run, d)
 
         for workers, processes in flows:
             oltp.fresh_tables(cfg, w)
@@ -54,18 +46,18 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
             r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, processes=processes,
                                      timeout=sizes.timeout)
             out["flow"][label] = r
-            check(f"flow {label}")
+            oltp.check_run(cfg, w, want, f"flow {label}", out, log.error)
             log.info("%s flow %s: %s", name, label, r)
         for n in sizes.ceiling_procs:
             oltp.fresh_tables(cfg, w)
             r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout)
             out["ceiling"][str(n)] = r
-            check(f"ceiling {n}")
+            oltp.check_run(cfg, w, want, f"ceiling {n}", out, log.error)
             log.info("%s ceiling %d procs: %s", name, n, r)
         best = max(c["rows_per_s"] for c in out["ceiling"].values())
         out["ceiling_best"] = best
         out["ratio"] = {k: round(v["rows_per_s"] / best, 2) for k, v in out["flow"].items()}
-        out["target_equal"] = len(sums) == 1 and not out.get("divergence")
+        out["target_equal"] = oltp.runs_equal(out)
         return out
 
 

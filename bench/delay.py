@@ -28,6 +28,7 @@ from confluent_kafka import Producer
 from bench import env, oltp
 from bench.procmem import PeakRSS
 from tidb2mysql.drainer.encode import encode_txn
+from tidb2mysql.drainer.wire import _varint as read_varint
 from tidb2mysql.events import make_tso
 from tidb2mysql.kafka_settings import producer_config
 from tidb2mysql.replication.route import Router
@@ -102,13 +103,11 @@ def with_commit_ts(message: bytes, commit_ts: int) -> bytes:
     if not message.startswith(_HEAD):
         raise ValueError("not an encode_txn DML message")
     i = len(_HEAD)
-    j = i
-    while message[j] & 0x80:
-        j += 1
+    _old, j = read_varint(message, i, len(message))
     new = _varint(commit_ts)
-    if len(new) != j + 1 - i:
-        raise ValueError(f"commit_ts {commit_ts} does not fit the placeholder's {j + 1 - i} bytes")
-    return message[:i] + new + message[j + 1:]
+    if len(new) != j - i:
+        raise ValueError(f"commit_ts {commit_ts} does not fit the placeholder's {j - i} bytes")
+    return message[:i] + new + message[j:]
 
 
 def _percentile(xs: list[float], q: float) -> float:

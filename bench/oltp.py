@@ -268,6 +268,22 @@ def divergence(cfg, w: Workload, want: list[dict[int, str]], limit: int = 10) ->
     return out
 
 
+def check_run(cfg, w: Workload, want: list[dict[int, str]], run: str, out: dict, log) -> None:
+    """After one run of a workload: its target's checksum under ``out["checksums"][run]`` and,
+    if it differs from the oracle ``want``, how (:func:`divergence`) under
+    ``out["divergence"][run]``; :func:`runs_equal` then says whether every run was right."""
+    out.setdefault("checksums", {})[run] = checksum(cfg, w)
+    d = divergence(cfg, w, want)
+    if d:
+        out.setdefault("divergence", {})[run] = d
+        log(f"{w.name} {run}: the target differs from the generator's final state: {d}")
+
+
+def runs_equal(out: dict) -> bool:
+    """Every run checked by :func:`check_run` left the same tables, the generator's final state."""
+    return len(set(out.get("checksums", {}).values())) == 1 and not out.get("divergence")
+
+
 def fresh_tables(cfg, w: Workload) -> None:
     """(Re)create the workload's tables, empty, in the target."""
     conn = env.target(cfg)

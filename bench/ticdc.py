@@ -62,7 +62,6 @@ def publish(cfg, topic: str, w: oltp.Workload, seed: int = 1) -> tuple[int, int]
 def run_ticdc(cfg, rows: int, workdir: Path, timeout: float, log=print) -> dict:
     out: dict = {"workload": "mix", "rows": rows, "format": FORMAT, "partitions": PARTITIONS,
                  "dispatcher": "index-value", "flow": {}}
-    sums: dict = {}  # run -> checksum of its target
     with env.target_database(cfg, "ticdc") as database:
         w = oltp.make_workload("mix", database, rows)
         want = oltp.expected_names(w)
@@ -74,28 +73,13 @@ def run_ticdc(cfg, rows: int, workdir: Path, timeout: float, log=print) -> dict:
                 r = incremental.run_flow(cfg, topic, last_ts, rows, workdir, workers=workers, timeout=timeout,
                                          sections={"input": {"format": FORMAT}})
                 out["flow"][f"w{workers}"] = r
-                sums[f"ticdc_w{workers}"] = oltp.checksum(cfg, w)
-                _check(cfg, w, want, sums, out, log)
+                oltp.check_run(cfg, w, want, f"ticdc_w{workers}", out, log)
                 log(f"ticdc flow -w {workers}: {r}")
         with env.topic(cfg, "ticdc_drainer") as topic:
             last_ts, _ = oltp.publish(cfg, topic, w)
             oltp.fresh_tables(cfg, w)
             out["drainer_w1"] = incremental.run_flow(cfg, topic, last_ts, rows, workdir, timeout=timeout)
-            sums["drainer_w1"] = oltp.checksum(cfg, w)
-            _check(cfg, w, want, sums, out, log)
+            oltp.check_run(cfg, w, want, "drainer_w1", out, log)
             log(f"drainer flow -w 1 (same workload): {out['drainer_w1']}")
-    # TiCDC -w 1, -w 2 and Drainer left the same tables, and they are the generator's final state
-    out["checksums"] = sums
-    out["target_equal"] = len(set(sums.values())) == 1 and not out.get("divergence")
+    out["target_equal"] = oltp.runs_equal(out)  # TiCDC -w 1, -w 2 and Drainer: the generator's final state
     return out
-
-
-def _check(cfg, w: oltp.Workload, want: list, sums: dict, out: dict, log) -> None:
-    """After each run: its target against the generator's oracle; a difference is recorded
-    under ``divergence`` with the run's name and the first keys that differ."""
-    run = list(sums)[-1]
-    d = oltp.divergence(cfg, w, want)
-    if d:
-        out.setdefault("divergence", {})[run] = d
-        log(f"ticdc: the target after {run} differs from the generator's final state: {d}")
-

@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Iterator, Optional
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, KafkaPosition, Txn
-from tidb2mysql.ops.metrics import METRICS
 from tidb2mysql.replication import deadletter
+from tidb2mysql.replication.progress import Redeliveries
 from tidb2mysql.replication.route import NO_ROWS, RowInterest, Router
 from tidb2mysql.replication.source import RawMessage, TxnSlice
 
@@ -108,7 +108,7 @@ class Pipeline:
         self.last_offset = -1
         self.last_watermark = clock()
         self.messages = 0
-        self.redelivered = 0
+        self.redeliveries = Redeliveries("drainer", "Drainer", "source", log)
         self.dead_letters = 0
         self._slice_accepted = False  # the current large message is being routed
         self._slice_counted = False  # ... and was not a redelivery
@@ -147,14 +147,14 @@ class Pipeline:
             self.last_watermark = now
             yield from router.watermark(self.last_ts, self.last_offset)
 
+    @property
+    def redelivered(self) -> int:
+        return self.redeliveries.count
+
     def _redelivered(self, offset: int, commit_ts: int) -> None:
-        """Skipped, never silently: counted (metric ``redelivered_messages_total``), the first
-        of the run logged with its place (the run's total is logged when the reader closes)."""
-        if self.redelivered == 0:
-            log.info("offset %d: commit_ts %d is not above the last routed %d: skipped as a Drainer re-delivery"
-                     " (the first of this run; all are counted)", offset, commit_ts, self.last_ts)
-        self.redelivered += 1
-        METRICS.inc("redelivered_messages_total", input="drainer")
+        self.redeliveries.skipped(lambda: f"offset {offset}: commit_ts {commit_ts} is not above the last routed"
+                                          f" {self.last_ts}: skipped as a Drainer re-delivery (the first of this"
+                                          " run; all are counted)")
 
     def _slice(self, sl: TxnSlice) -> Iterator[tuple[str, tuple]]:
         if sl.first:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from tidb2mysql.events import tso_physical_ms
+from tidb2mysql.ops.metrics import METRICS
 
 log = logging.getLogger("tidb2mysql.progress")
 
@@ -55,3 +56,28 @@ class ProgressLog:
         )
         self.window_rows = 0
         self.window_start = now
+
+
+class Redeliveries:
+    """What a source skipped as re-deliveries, never silently: each skip counted (metric
+    ``redelivered_messages_total{input}``), the first of a run logged with its place, the
+    run's total logged when the reader closes. One per reader (Drainer: a process's reader;
+    TiCDC: a Kafka partition's); ``log`` is the reader's own logger."""
+
+    def __init__(self, input_name: str, label: str, where: str, logger: logging.Logger):
+        self.input = input_name
+        self.label = label  # "Drainer" / "TiCDC", as the log lines say it
+        self.where = where  # "source" / "partition 3"
+        self.log = logger
+        self.count = 0
+
+    def skipped(self, first_line: Callable[[], str]) -> None:
+        if self.count == 0:
+            self.log.info(first_line())
+        self.count += 1
+        METRICS.inc("redelivered_messages_total", input=self.input)
+
+    def close(self) -> None:
+        if self.count:
+            self.log.info("%s: %d messages skipped as %s re-deliveries in this run", self.where, self.count,
+                          self.label)

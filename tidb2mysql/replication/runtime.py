@@ -254,8 +254,7 @@ class SourceLoop:
         return next_poll(self.got_input and not self.paused)
 
     def close(self):
-        if self.pipeline.redelivered:
-            log.info("source: %d messages skipped as Drainer re-deliveries in this run", self.pipeline.redelivered)
+        self.pipeline.redeliveries.close()
         self.reader.close()
         self.conn.close()
 

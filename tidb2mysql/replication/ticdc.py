@@ -36,6 +36,7 @@ from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk
 from tidb2mysql.replication.change import Watermark as FlushMark
 from tidb2mysql.replication.checkpoint import Checkpoints
+from tidb2mysql.replication.progress import Redeliveries
 from tidb2mysql.replication.resolved import GateState, PartitionFilter, PartitionResolved, ReadGate, ResolvedGate
 from tidb2mysql.mysql.retry import ReconnectingConnection
 from tidb2mysql.replication.route import MAX_SEQ, Router
@@ -370,7 +371,7 @@ class PartitionSource:
         log.info("%s partition %d: reading from offset %d (%s)", self.topic, partition, self.state.offset, why)
         self.reader.assign(self.state.offset)
         self.messages = 0
-        self.redelivered = 0
+        self.redeliveries = Redeliveries("ticdc", "TiCDC", f"partition {partition}", log)
         self.drain_ts: Optional[int] = None  # at the end of a bounded run: the topic's global resolved ts
         self.next_drain_poll = 0.0
         self.got_input = False  # the last poll read messages: poll again at once (next_awake)
@@ -489,15 +490,9 @@ class PartitionSource:
                     out.append((k, (s, p, chunk)))
 
     def _redelivered(self, offset: int, commit_ts: int, what: str) -> None:
-        """Skipped, never silently: counted (metric ``redelivered_messages_total``), the first
-        of the run logged with its place (the run's total when the reader closes)."""
-        if self.redelivered == 0:
-            f = self.state.filter
-            log.info("partition %d offset %d: %s at commit_ts %d skipped as a TiCDC re-delivery (partition resolved"
-                     " ts %d; the first of this run, all are counted)", self.partition, offset, what, commit_ts,
-                     f.resolved)
-        self.redelivered += 1
-        METRICS.inc("redelivered_messages_total", input="ticdc")
+        self.redeliveries.skipped(lambda: f"partition {self.partition} offset {offset}: {what} at commit_ts {commit_ts}"
+                                          " skipped as a TiCDC re-delivery (partition resolved ts"
+                                          f" {self.state.filter.resolved}; the first of this run, all are counted)")
 
     def _dead_letter_to_target(self, letters: list) -> None:
         if self._conn is None:
@@ -517,9 +512,7 @@ class PartitionSource:
         return next_poll(self.got_input)
 
     def close(self) -> None:
-        if self.redelivered:
-            log.info("partition %d: %d messages skipped as TiCDC re-deliveries in this run", self.partition,
-                     self.redelivered)
+        self.redeliveries.close()
         self.reader.close()
         if self._conn is not None:
             self._conn.close()
