@@ -400,3 +400,46 @@ def test_value_without_literal_fails_only_its_change(target_db, admin, writer):
     assert [c for c, _ in failures] == [bad, bad_n]
     assert run(admin, f"SELECT * FROM `{target_db}`.`f`") == ((1, 1.5),)
     assert run(admin, f"SELECT * FROM `{target_db}`.`fn`") == ((2.5,),)
+
+
+# -- sessions of different shards ------------------------------------------------------------
+
+
+def _session(stack_config, prepared: bool):
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs())
+    if prepared:
+        prepare_session(c)
+    with c.cursor() as cur:
+        if not prepared:  # the default of MySQL and MariaDB
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            c.autocommit(False)
+        cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    return c
+
+
+@pytest.mark.parametrize("prepared", [True, False], ids=["apply-session", "repeatable-read"])
+def test_a_shard_never_waits_on_another_shards_gap_lock(stack_config, target_db, admin, prepared):
+    """Two shards write disjoint keys of one table. Shard A deletes a row that is not there
+    (a replayed delete) and has not committed yet; shard B inserts a key in the same gap.
+    In an apply session B goes ahead; under REPEATABLE READ (the servers' default) it waits for
+    A's gap lock (shown by the second case, so the first one means something)."""
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`t` VALUES (5, 0), (20, 0)")
+    a, b = _session(stack_config, prepared), _session(stack_config, prepared)
+    try:
+        with a.cursor() as cur:
+            cur.execute(f"DELETE FROM `{target_db}`.`t` WHERE id = 10")  # no such row: a gap lock under RR
+        with b.cursor() as cur:
+            if prepared:
+                cur.execute(f"INSERT INTO `{target_db}`.`t` VALUES (11, 1)")
+                b.commit()
+            else:
+                with pytest.raises(pymysql.err.OperationalError) as e:
+                    cur.execute(f"INSERT INTO `{target_db}`.`t` VALUES (11, 1)")
+                assert e.value.args[0] == 1205  # lock wait timeout
+        a.commit()
+    finally:
+        a.close()
+        b.close()
+    expected = ((5, 0), (11, 1), (20, 0)) if prepared else ((5, 0), (20, 0))
+    assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == expected

@@ -9,7 +9,7 @@ import pytest
 from tidb2mysql.events import TableSchema
 from tidb2mysql.mysql import meta
 from tidb2mysql.mysql.dialect import Dialect
-from tidb2mysql.mysql.session import PACKET_MARGIN, ServerFacts, statement_budget
+from tidb2mysql.mysql.session import PACKET_MARGIN, ServerFacts, isolation_for, statement_budget
 from tidb2mysql.mysql.sql import DEFAULT_BUDGET, TableSQL, upsert_tail
 
 MARIADB_10 = Dialect.from_version_string("10.11.6-MariaDB-1:10.11.6+maria~deb12")
@@ -93,3 +93,15 @@ def test_new_ddl_history_already_has_every_migrated_column():
     for col, decl in meta.DDL_HISTORY_UPGRADE.items():
         assert f"`{col}` {decl}," in history
     assert meta.COMPONENTS[meta.REPLICATION].version == 1
+
+
+@pytest.mark.parametrize("binlog_format, log_bin, level", [
+    ("ROW", 1, "READ COMMITTED"),
+    ("MIXED", "ON", "READ COMMITTED"),
+    ("STATEMENT", 0, "READ COMMITTED"),      # no binary log: nothing to refuse
+    ("STATEMENT", 1, "REPEATABLE READ"),     # InnoDB refuses RC writes (1665)
+    ("statement", "ON", "REPEATABLE READ"),
+    (None, None, "READ COMMITTED"),
+])
+def test_isolation_for(binlog_format, log_bin, level):
+    assert isolation_for(binlog_format, log_bin) == level
