@@ -316,3 +316,78 @@ def test_timers_never_wait_for_a_flush_in_flight(env, overlap):
     assert rows(conn, f"SELECT COUNT(*) FROM `{dbname}`.t") == [(expected,)]
     assert ctx.checkpoints.load(conn, 0)[0] >= 101
     a.close()
+
+
+@pytest.mark.parametrize("overlap", [True], ids=["overlap"], indirect=True)
+def test_a_full_batch_waits_for_the_flush_in_flight_only_when_a_second_one_is_full(env, overlap):
+    """While a shard's flush is on its writer thread, one more full batch collects without
+    blocking the worker (it decodes for every shard meanwhile) and starts as soon as that
+    flush committed; only when a second full batch has filled up behind it does on_batch wait
+    (the backpressure). Every row is applied, in one flush after the other."""
+    import dataclasses
+    import threading
+    import time
+
+    cfg, conn, dbname, ctx, clock = env
+    batch = 10
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, batch_rows=batch, batch_ms=10**6,
+                                                                 idle_ms=10**6))
+    router = Router(SHARDS)
+    a = ShardApplier(ctx, ShardState(0))
+    gate, entered = threading.Event(), threading.Event()
+    real_write = a._write
+    writes = []
+
+    def slow_write(*args):  # the target is slow to commit this shard's first flush
+        writes.append(args[2])  # rows of the flush
+        entered.set()
+        assert gate.wait(30)
+        return real_write(*args)
+
+    a._write = slow_write
+    s = schema_t(dbname)
+    ids = iter(range(10**6))
+    ts = iter(range(100, 10**6))
+    expected = 0
+
+    reports = []
+
+    def feed_until(pending: int) -> float:
+        """Feeds shard 0's rows one transaction at a time until this many are pending or a
+        flush started; returns the longest on_batch call."""
+        nonlocal expected
+        longest = 0.0
+        started = a._inflight
+        while a.st.merger.pending_rows < pending and a._inflight is started:
+            txn = Txn(next(ts), [TableChanges(s, [RowChange(Op.INSERT, (next(ids), "x"), None) for _ in range(4)])])
+            for _k, (shard, item) in router.route_txn(txn):
+                if shard == 0:
+                    expected += len(getattr(item, "changes", ()))
+                    t0 = time.monotonic()
+                    reports.extend(a.on_batch([item]))
+                    longest = max(longest, time.monotonic() - t0)
+        return longest
+
+    feed_until(batch)  # the first full batch: flushed at once, its writer blocks
+    assert entered.wait(10) and a._inflight is not None
+    longest = feed_until(2 * batch - 1)  # a second batch fills up behind it
+    assert longest < 0.5, "on_batch waited for the flush in flight with only one full batch behind it"
+    assert a.st.merger.pending_rows >= batch and writes == [writes[0]]
+    waiter = threading.Thread(target=feed_until, args=(2 * batch,), daemon=True)
+    waiter.start()  # the batch that makes two full ones waits for the first flush
+    waiter.join(0.5)
+    assert waiter.is_alive(), "on_batch did not wait with two full batches behind the flush in flight"
+    gate.set()
+    waiter.join(20)
+    assert not waiter.is_alive()
+    deadline = time.monotonic() + 20
+    while sum(r.rows for r in reports) < expected and time.monotonic() < deadline:
+        clock.t += 1
+        reports += a.on_notify()
+        time.sleep(0.01)
+    a.snapshot()
+    reports += a.on_notify()
+    assert sum(r.rows for r in reports) == expected == sum(writes), (writes, [r.rows for r in reports])
+    assert len(writes) == 2 and writes[0] >= batch and writes[1] >= 2 * batch  # the two behind went together
+    assert rows(conn, f"SELECT COUNT(*) FROM `{dbname}`.t") == [(expected,)]
+    a.close()

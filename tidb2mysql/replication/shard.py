@@ -41,6 +41,11 @@ from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_te
 
 log = logging.getLogger(__name__)
 
+# How many full batches (``batch_rows``) a shard may hold while its previous flush is in flight
+# before the worker waits for that flush: the pending rows of a shard stay under this many
+# batches (plus one input chunk), and the reader's byte budget bounds them all together.
+FULL_BATCHES_BEFORE_WAIT = 2
+
 ZERO: StreamPos = (0, -2)
 
 
@@ -171,8 +176,14 @@ class ShardApplier:
                 self.st.held.append(item)
             else:
                 self._process(item, out)
-        if self.st.merger.pending_rows >= self.s.batch_rows:
-            self.flush(out)
+        m = self.st.merger
+        if m.pending_rows >= self.s.batch_rows:
+            # A full batch waits for this shard's flush in flight only when a second batch has
+            # filled up behind it (the backpressure); before that the worker goes on decoding
+            # for the other shards and on_notify starts this flush once that one has committed.
+            job = self._inflight
+            if job is None or job.future.done() or m.pending_rows >= FULL_BATCHES_BEFORE_WAIT * self.s.batch_rows:
+                self.flush(out)
         return out
 
     def on_notify(self) -> list[FlushReport]:
@@ -186,9 +197,11 @@ class ShardApplier:
         # stop decoding for every shard meanwhile: a quarter of its time at -p 2, measured):
         # a due flush starts when that one has committed (notify_at polls every 2 ms), and a
         # checkpoint-only write is not needed while one is in flight (also the one just
-        # started here): that flush writes a newer checkpoint. Only a full batch (on_batch)
-        # waits: that is the backpressure.
-        if self._inflight is None and not self.st.merger.is_empty and self._flush_due(now):
+        # started here): that flush writes a newer checkpoint. Only on_batch waits, when
+        # FULL_BATCHES_BEFORE_WAIT batches are pending: that is the backpressure. A full batch
+        # that collected behind a flush starts here, without waiting for its timers.
+        m = self.st.merger
+        if self._inflight is None and not m.is_empty and (m.pending_rows >= self.s.batch_rows or self._flush_due(now)):
             self.flush(out)
         if self._inflight is None and self.cp_dirty and self.st.merger.is_empty and self.st.waiting is None and (
             now - self.last_cp_write >= self.s.checkpoint_interval_ms / 1000
