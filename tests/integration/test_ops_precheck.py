@@ -76,6 +76,7 @@ def test_everything_passes_and_the_cli_exits_0(keyed, source_db, tmp_path):
     checks = by_name(run_precheck(cfg))
     assert [c for c in checks.values() if c.status == FAIL] == []
     assert checks["source.privileges"].status == PASS and checks["target.privileges"].status == PASS
+    assert checks["target.isolation"].status == PASS and "READ COMMITTED" in checks["target.isolation"].detail
     assert checks["kafka.topic"].status == PASS and "1 messages" in checks["kafka.topic"].detail
     assert checks["source.keys"].status == PASS
     assert checks["space"].status == WARN and "unknown" in checks["space"].detail  # honest: not observable

@@ -359,7 +359,10 @@ def test_a_full_batch_waits_for_the_flush_in_flight_only_when_a_second_one_is_fu
         longest = 0.0
         started = a._inflight
         while a.st.merger.pending_rows < pending and a._inflight is started:
-            txn = Txn(next(ts), [TableChanges(s, [RowChange(Op.INSERT, (next(ids), "x"), None) for _ in range(4)])])
+            # one row per transaction, so the pending count steps by one and stops exactly at
+            # ``pending`` (with more, the database name - part of the shard hash - decided
+            # whether a step jumped past 2 * batch - 1 straight into the wait)
+            txn = Txn(next(ts), [TableChanges(s, [RowChange(Op.INSERT, (next(ids), "x"), None)])])
             for _k, (shard, item) in router.route_txn(txn):
                 if shard == 0:
                     expected += len(getattr(item, "changes", ()))

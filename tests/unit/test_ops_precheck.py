@@ -87,3 +87,13 @@ def test_binlog_is_not_checked_for_ticdc_input():
     p.src_version = "8.0.11-TiDB-v7.0.0"
     p.check_binlog()  # no source connection needed: nothing is asked
     assert p.checks[-1].status == PASS and "TiCDC" in p.checks[-1].detail
+
+
+def test_isolation_verdict():
+    from tidb2mysql.ops.precheck import WARN, isolation_verdict
+
+    status, detail, fix = isolation_verdict("ROW", "1")
+    assert status == PASS and "READ COMMITTED" in detail and fix == ""
+    assert isolation_verdict("STATEMENT", "0")[0] == PASS  # no binary log: nothing refuses RC
+    status, detail, fix = isolation_verdict("STATEMENT", "1")
+    assert status == WARN and "REPEATABLE READ" in detail and "binlog_format = 'ROW'" in fix

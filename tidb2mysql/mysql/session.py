@@ -130,10 +130,10 @@ __all__ = [
     "SESSION_SQL_MODE",
     "STRICT_SESSION_SQL_MODE",
     "ServerFacts",
+    "isolation_for",
     "prepare_load_session",
     "prepare_schema_session",
     "prepare_session",
     "server_facts",
-    "isolation_for",
     "statement_budget",
 ]

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from tidb2mysql.config.full_load import parse_go_duration
 from tidb2mysql.mysql import db
+from tidb2mysql.mysql.session import isolation_for
 from tidb2mysql.mysql.sql import quote_ident
 from tidb2mysql.mysql.target_schema import as_text
 
@@ -150,6 +151,7 @@ class Precheck:
                 self.guarded("source.charset_data", self.check_charset_data)
         if self.tgt is not None:
             self.guarded("target.privileges", self.check_target_privileges)
+            self.guarded("target.isolation", self.check_target_isolation)
         if self.src is not None and self.tgt is not None:
             self.guarded("space", self.check_space)
             self.guarded("compat.variables", self.check_variables)
@@ -546,6 +548,12 @@ class Precheck:
             return
         self.add("target.privileges", PASS, "CREATE/INSERT/UPDATE/DELETE/ALTER/INDEX/VIEW/DROP probes passed in a scratch schema")
 
+    def check_target_isolation(self) -> None:
+        with self.tgt.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.binlog_format, @@GLOBAL.log_bin")
+            binlog_format, log_bin = cur.fetchone()
+        self.add("target.isolation", *isolation_verdict(binlog_format, log_bin))
+
     def check_space(self) -> None:
         size = self.source_bytes() if self.selected else 0
         free = None
@@ -771,6 +779,21 @@ def read_within(reader, offset: int, timeout: float):
     raise TimeoutError(f"could not read offset {offset} within {timeout:.0f}s with the configured consumer settings")
 
 
+def isolation_verdict(binlog_format, log_bin) -> tuple[str, str, str]:
+    """The isolation level the apply sessions will get on this target (``mysql.session.isolation_for``).
+
+    READ COMMITTED is what lets the shards of a job write side by side; a binary log in
+    STATEMENT format forces REPEATABLE READ, whose gap locks make shards wait on each other
+    (and deadlock, which is retried): slower, not wrong, so a warning."""
+    level = isolation_for(binlog_format, log_bin)
+    if level == "READ COMMITTED":
+        return PASS, f"apply sessions run READ COMMITTED (binlog_format {binlog_format}, log_bin {log_bin})", ""
+    return (WARN, f"the target's binary log is on in STATEMENT format: apply sessions must keep {level}, "
+            "whose gap locks make the shards of a job wait on each other (slower; deadlocks are retried)",
+            "SET GLOBAL binlog_format = 'ROW' (and in the server's config), if nothing that reads the target's "
+            "binary log needs STATEMENT")
+
+
 def binlog_verdict(log_bin: str, pumps, drainers) -> tuple[str, str, str]:
     """``pumps``/``drainers``: ``[(node id, state, max commit ts)]`` or the error text of SHOW.
 
@@ -864,5 +887,5 @@ def run_precheck(cfg, options: Optional[PrecheckOptions] = None) -> list[Check]:
     return Precheck(cfg, options).run()
 
 
-__all__ = ["Check", "FAIL", "binlog_verdict", "foreign_text_predicate", "invalid_date_predicate", "PrecheckOptions", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
+__all__ = ["Check", "FAIL", "binlog_verdict", "isolation_verdict", "foreign_text_predicate", "invalid_date_predicate", "PrecheckOptions", "PASS", "Precheck", "WARN", "grants_cover", "is_loopback", "parse_go_duration", "render",
            "run_precheck", "utc_offset"]
