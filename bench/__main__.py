@@ -176,6 +176,8 @@ def main(argv=None) -> int:
                     help="librdkafka settings for the flow's consumer (e.g. queued.max.messages.kbytes=65536)")
     ap.add_argument("--snapshot-seconds", type=int, default=0,
                     help="run the flows with a recovery directory and -s N (Bytewax epoch = N s)")
+    ap.add_argument("--shards", type=int, default=incremental.SHARDS,
+                    help="[incremental] shards of the throughput flows (the delay section keeps its own)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     ap.add_argument("--workdir", type=Path,
                     help="keep the flows' configs and logs here (default: a temporary directory, removed)")
@@ -202,6 +204,7 @@ def main(argv=None) -> int:
         incremental.KAFKA_CLIENT[k] = int(v) if v.isdigit() else v
     if incremental.KAFKA_CLIENT:
         res["kafka_client"] = dict(incremental.KAFKA_CLIENT)
+    incremental.SHARDS = res["shards"] = args.shards
     if args.snapshot_seconds:
         incremental.SNAPSHOT_SECONDS = res["snapshot_seconds"] = args.snapshot_seconds
     if args.delay_rate:

@@ -53,6 +53,7 @@ def markdown(res: dict) -> str:
     inc = res.get("incremental", {})
     if inc:
         L += ["## Incremental replication (rows/s, steady state: first commit to last commit)", "",
+              f"Flows run with `[incremental] shards = {res.get('shards', 8)}`.", "",
               "| workload | rows | flow -w 1 | flow -p 2 | ceiling 1 proc | 2 procs | 4 procs | flow/ceiling -w 1 | -p 2 | flow peak RSS MiB | target equal |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, w in inc.items():
