@@ -24,8 +24,8 @@ from tidb2mysql.replication.route import MAX_SEQ
 
 # The flows' [incremental] shards (``--shards``). 2 = one apply connection per process at the
 # largest -p measured. On this 2-core machine more concurrent apply connections cost CPU per
-# row in the flow and in MariaDB alike (A/B in docs/performance.md: 8 shards were 10-13 %
-# slower at -w 1 than 2; the ceiling is slower at 4 processes than at 2 for the same reason).
+# row in the flow and in MariaDB alike (A/B in docs/performance.md: at -w 1 the flow's
+# CPU per row is 20 % lower with 2 than with 8; the ceiling is slower at 4 processes than at 2).
 SHARDS = 2
 # librdkafka overrides for every flow run (``--kafka-client KEY=VALUE``), e.g. to bound the
 # consumer's prefetch; empty = the project's settings (tidb2mysql/kafka_settings.py).
