@@ -9,7 +9,7 @@ from tidb2mysql.config.keys import setting
 
 @dataclass(frozen=True)
 class IncrementalConfig:
-    shards: int = setting(8, 'Number of shards (Bytewax state keys) the row changes are spread over. Fixed for the life of a job: per-shard checkpoints depend on it. Each shard holds one target connection, and every concurrent apply connection costs CPU per row in the flow and in the target: about 1-2 per worker, and no more than the target has cores to spare, is fastest (on 2 cores, 1M inserts at -w 1: 2 shards cost the flow 20 % less CPU per row than 8; docs/performance.md).', flag='--shards')
+    shards: int = setting(8, 'Number of shards (Bytewax state keys) the row changes are spread over. Fixed for the life of a job: per-shard checkpoints depend on it. Each shard holds one target connection, and every concurrent apply connection costs CPU per row in the flow and in the target: about 1-2 per worker, and no more than the target has cores to spare, costs least (on 2 cores, 1M inserts at -w 1: 2 shards cost the flow 20 % less CPU per row than 8; docs/performance.md).', flag='--shards')
     batch_rows: int = setting(2000, 'A shard flushes when it holds this many merged rows ...')
     batch_ms: int = setting(200, '... or when its oldest pending change is this old ...')
     idle_ms: int = setting(20, '... or when no input reached it for this long.')
