@@ -54,4 +54,13 @@ def test_concurrent_add_and_settle_balance():
 def test_reader_prefetch_is_bounded_but_large_messages_still_fit():
     # fetch sizes are soft limits in Kafka (KIP-74): a larger first batch is still returned
     assert READER_CLIENT["queued.max.messages.kbytes"] * 1024 <= 64 << 20
-    assert READER_CLIENT["fetch.max.bytes"] == READER_CLIENT["max.partition.fetch.bytes"]
+    assert READER_CLIENT["max.partition.fetch.bytes"] <= READER_CLIENT["fetch.max.bytes"]
+
+
+def test_reader_queue_refills_in_small_steps_soon_after_it_drains():
+    # a fetch as large as the queue bound crosses it every time, and librdkafka then waits
+    # fetch.queue.backoff.ms (1 s by default) before the next fetch: the reader starved
+    # (backlog.py). One partition fetch is a small part of the queue; the backoff is short.
+    queue = READER_CLIENT["queued.max.messages.kbytes"] * 1024
+    assert READER_CLIENT["max.partition.fetch.bytes"] * 8 <= queue
+    assert 0 < READER_CLIENT["fetch.queue.backoff.ms"] <= 50
