@@ -27,8 +27,9 @@ from tidb2mysql.replication.change import ShardChunk
 #
 # Why one partition fetch is 1 MiB and the queue backoff 20 ms: once the prefetch queue is
 # over ``queued.max.messages.kbytes``, librdkafka postpones the partition's next fetch by
-# ``fetch.queue.backoff.ms`` (1,000 ms by default since 2.x). With 16 MiB fetches into a
-# 16 MiB queue, every fetch crossed the threshold, the next one came a second later, and a
+# ``fetch.queue.backoff.ms`` (1,000 ms by default; the setting exists since librdkafka 2.3,
+# pyproject.toml pins 2.16). With 16 MiB fetches into a 16 MiB queue, every fetch crossed
+# the threshold, the next one came a second later, and a
 # reader faster than ~16 MiB/s emptied the queue first and waited: the flow ran in phases of
 # ~70k and ~50k rows/s (inserts, -w 1, rows/s sampled each second), CPU idle in the slow ones.
 # With 1 MiB fetches the queue refills in small steps and at most 20 ms after it drains
