@@ -96,7 +96,7 @@ def section_delay(cfg, sizes, workdir, res) -> None:
         settle = env.settle_target(cfg)  # the background work of earlier sections (env.py: why)
         log.info("delay: target settled in %ss: %s", settle["waited_s"], settle)
         res["delay"] = delay.run_delay(cfg, topic, database, rate, sizes.delay_seconds, workdir,
-                                       warmup=min(5.0, sizes.delay_seconds / 2))
+                                       shards=incremental.SHARDS, warmup=min(5.0, sizes.delay_seconds / 2))
         res["delay"]["target_settle"] = settle
         res["delay"]["rate_from"] = ("--delay-rate" if res.get("delay_rate")
                                      else "half of the mix workload's flow -w 1 rows/s in this run")
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     ap.add_argument("--snapshot-seconds", type=int, default=0,
                     help="run the flows with a recovery directory and -s N (Bytewax epoch = N s)")
     ap.add_argument("--shards", type=int, default=incremental.SHARDS,
-                    help="[incremental] shards of the throughput flows (the delay section keeps its own)")
+                    help="[incremental] shards of every flow the bench runs (throughput, delay, memory)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where results.* go")
     ap.add_argument("--workdir", type=Path,
                     help="keep the flows' configs and logs here (default: a temporary directory, removed)")

@@ -33,10 +33,8 @@ from tidb2mysql.events import make_tso
 from tidb2mysql.kafka_settings import producer_config
 from tidb2mysql.replication.route import Router
 
-SHARDS = 8
-
-
-def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float, warmup: float, out) -> None:
+def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float, warmup: float, shards: int,
+                    out) -> None:
     """Why everything is encoded first: encoding ~16k rows/s in Python took ~0.75 of a core,
     on a 2-core machine that also runs the flow, Kafka and MariaDB - the delay then measured
     the load generator's CPU more than the flow (Drainer runs on other machines). While
@@ -44,7 +42,7 @@ def _paced_producer(cfg, topic: str, database: str, rate: float, seconds: float,
     try:
         seconds += warmup
         w = oltp.make_workload("mix", database, int(rate * (seconds + 10)))
-        router = Router(SHARDS)
+        router = Router(shards)
         stamp = make_tso(int(time.time() * 1000), 0)
         plan = []  # (message with a placeholder commit_ts, [(shard, last seq)], rows)
         for txn in oltp.transactions(w, seed=7):
@@ -118,17 +116,22 @@ def _percentile(xs: list[float], q: float) -> float:
 
 
 def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workdir: Path,
-              warmup: float = 5.0) -> dict:
+              shards: int, warmup: float = 5.0) -> dict:
     """``warmup`` seconds at the same rate come first and are reported apart: the flow opens
     each shard's connection and reads the target's structure when the shard's first change
-    arrives, which delays the first transactions by up to several seconds once."""
+    arrives, which delays the first transactions by up to several seconds once.
+
+    ``shards``: the flow's ``[incremental] shards``, the same as the throughput flows of the
+    run (``--shards``). A transaction's delay ends when the last of the shards its rows went
+    to has committed; measured on 2 cores at 29,425 rows/s offered: p99 1,044 / 2,888 /
+    2,165 ms with 8 shards, 461-730 ms with 2 (docs/performance.md)."""
     job = env.unique("delay")
-    conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental={"shards": SHARDS})
+    conf = env.flowrun.write_config(workdir / f"{job}.toml", topic=topic, job=job, incremental={"shards": shards})
     log = workdir / f"{job}.log"
     conn = env.target(cfg)
     proc = env.flowrun.start(env.flowrun.incremental_cmd(conf, 1, 1, stop_at_end=False), log)
     mem = PeakRSS(proc.pid)
-    seen: dict[int, list] = {s: [] for s in range(SHARDS)}  # shard -> [((ts, seq), server_t, poll_t)]
+    seen: dict[int, list] = {s: [] for s in range(shards)}  # shard -> [((ts, seq), server_t, poll_t)]
 
     def poll():
         with conn.cursor() as cur:
@@ -144,11 +147,11 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         return rows
 
     try:
-        env.wait(lambda: len(poll()) >= SHARDS and proc.poll() is None, 120, "the flow to start")
+        env.wait(lambda: len(poll()) >= shards and proc.poll() is None, 120, "the flow to start")
         time.sleep(3)  # the flow is up and has read the (empty) topic
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
-        prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, warmup, out), daemon=True)
+        prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, warmup, shards, out), daemon=True)
         prod.start()
         result = None
         while result is None:
@@ -215,7 +218,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
     ms = lambda x: round(x * 1000, 1)  # noqa: E731
     third = max(1, len(server) // 3)
     return {
-        "offered_rows_per_s": round(rate), "achieved_rows_per_s": round(result["rows"] / result["seconds"]),  # warm-up included
+        "shards": shards, "offered_rows_per_s": round(rate), "achieved_rows_per_s": round(result["rows"] / result["seconds"]),  # warm-up included
         "seconds": round(result["seconds"] - warmup, 1), "txns": len(need),
         "warmup_s": warmup, "warmup_max_ms": ms(max(warm_server)) if warm_server else None,
         "p50_ms": ms(_percentile(server, 0.5)), "p99_ms": ms(_percentile(server, 0.99)), "max_ms": ms(max(server)),

@@ -77,7 +77,7 @@ def markdown(res: dict) -> str:
         L.append("")
     d = res.get("delay")
     if d:
-        L += ["## Delay at half load (mix workload, flow -w 1)", "",
+        L += [f"## Delay at half load (mix workload, flow -w 1, {d.get('shards', 8)} shards)", "",
               f"After {d.get('warmup_s')} s of warm-up at the same rate (max delay during warm-up: "
               f"{d.get('warmup_max_ms')} ms; shards connect on their first change). Median by thirds of the "
               f"window: {d.get('p50_ms_by_third')} ms (rising = a growing backlog).", "",
