@@ -61,7 +61,7 @@ def test_table_sql_upserts_in_the_dialect(dialect, expected_tail):
 
 @pytest.mark.parametrize("packet, ceiling, budget", [
     (1 << 30, DEFAULT_BUDGET, DEFAULT_BUDGET),         # large packet: the ceiling
-    (1 << 20, DEFAULT_BUDGET, (1 << 20) - PACKET_MARGIN),  # small packet: below it, with a margin
+    (256 << 10, DEFAULT_BUDGET, (256 << 10) - PACKET_MARGIN),  # small packet: below it, with a margin
     (100, DEFAULT_BUDGET, 1024),                      # absurdly small: never below 1 KiB
     (1 << 30, 5000, 5000),
 ])
