@@ -35,11 +35,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Bytes per statement (also capped by the server's max_allowed_packet: session.statement_budget).
 # Why 512 KiB and not more: MariaDB 10.11 spends more CPU per row on larger multi-row
-# statements. 400k inserts through the flow, 4 rounds: 4 MiB (~3,300-5,000 rows per
-# statement) cost the server 8.5-9.3 us/row, 1 MiB 8.5-9.3, 512 KiB (~1,700 rows) 7.8-8.2,
-# 256 KiB 7.9-8.2; one connection, 200k pre-built rows: 1,000-3,000 rows per statement
-# 6.2-6.9 us/row, 8,000 rows 7.4-8.0 (docs/performance.md). A row larger than the budget
-# still goes alone in its own statement.
+# statements. 400k inserts through the flow, -w 1 and -p 2, 2-3 rounds per size: 4 MiB
+# (~3,300-5,000 rows per statement) cost the server 8.5-9.3 us/row, 1 MiB 8.5-9.3, 512 KiB
+# (~1,700 rows) 7.8-8.2, 256 KiB 7.9-8.2; one connection, 200k pre-built rows: 1,000-3,000
+# rows per statement 6.2-6.9 us/row, 8,000 rows 7.4-8.0 (docs/performance.md). A row larger
+# than the budget still goes alone in its own statement.
 DEFAULT_BUDGET = 512 * 1024
 
 
