@@ -7,6 +7,7 @@ flow in strict mode); they are never skipped silently.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, KafkaPosition, Txn
 from tidb2mysql.replication import deadletter
 from tidb2mysql.replication.progress import Redeliveries
-from tidb2mysql.replication.route import NO_ROWS, RowInterest, Router
+from tidb2mysql.replication.route import NO_ROWS, Router
 from tidb2mysql.replication.source import RawMessage, TxnSlice
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def reader_interest(router: Router, selector: Selector):
             schema, keep = p
             want = router.interest(schema)
             if want is not None and want.key and keep is not None:
-                want = RowInterest(tuple(keep[i] for i in want.key), want.owns)
+                want = dataclasses.replace(want, key=tuple([keep[i] for i in want.key]))
         cache[ts] = want
         return want
 
