@@ -21,11 +21,13 @@ from typing import Any, Callable, Optional
 from google.protobuf.message import DecodeError
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+from tidb2mysql.drainer import view
 from tidb2mysql.drainer.wire import WireBinlog, WireError
 from tidb2mysql.drainer.values import decoders_for, zone_for
 from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
+_COLUMN_INFO, _KEY = pb.ColumnInfo.FromString, pb.Key.FromString
 _HEADER_CACHE = 4096  # table structures remembered by a Decoder
 
 
@@ -151,7 +153,7 @@ class Decoder:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
         try:
-            b = pb.Binlog()
+            b = view.Binlog()
             b.ParseFromString(value)
             self._check_envelope(b)
             return b
@@ -204,7 +206,7 @@ class Decoder:
             raise _Bad("DDL message without ddl_data")
 
     def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
-        b = pb.Binlog()
+        b = view.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):
             # An unknown enum number lands in unknown fields, leaving `type` unset.
@@ -229,13 +231,14 @@ class Decoder:
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
                interest: Optional[Interest] = None, number_from: Optional[int] = None) -> TableChanges:
-        # One pass over column_info (proto attribute reads dominate small messages); the rest
-        # of the header's work is done once per table structure (``_headers``).
-        info = tuple([(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in t.column_info])
-        ukeys = tuple([(k.name, tuple(k.column_names)) for k in t.unique_keys])
-        hkey = (t.schema_name, t.table_name, info, ukeys)
+        # The header as the bytes of its entries (drainer/view.py): a structure seen before is
+        # recognised without reading a field; a new one is parsed and checked (``_header``).
+        hkey = (t.schema_name, t.table_name, tuple(t.column_info), tuple(t.unique_keys))
         hit = self._headers.get(hkey)
         if hit is None:
+            cinfo = [_COLUMN_INFO(x) for x in hkey[2]]
+            info = tuple([(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in cinfo])
+            ukeys = tuple([(k.name, tuple(k.column_names)) for k in [_KEY(x) for x in hkey[3]]])
             hit = self._header(t.schema_name, t.table_name, info, ukeys, _where(t, ti))
             if len(self._headers) >= _HEADER_CACHE:
                 self._headers.clear()  # many structures (DDL after DDL): start again, still exact
@@ -253,8 +256,9 @@ class Decoder:
     def _header(self, schema_name: Any, table_name: Any, info: tuple, ukeys: tuple, where: str) -> tuple:
         """(TableSchema, value converters) of a table header; :class:`_Bad` if it is malformed.
 
-        A function of exactly the fields in the cache key of ``_table`` (schema and table name,
-        every column_info field read, every unique key), so a cached result is the result.
+        A function of the cache key of ``_table`` (schema and table name, the bytes of every
+        column_info entry and unique key: a superset of the fields read here), so a cached
+        result is the result.
         The same structure arrives in every message of a table: this work was ~20 us of ~30 us
         per table and message (10-row transactions), paid by every process at ``-p 2``."""
         names = tuple([c[0] for c in info])

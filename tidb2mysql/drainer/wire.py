@@ -9,7 +9,7 @@ the table's header. Memory is then the message bytes, two offset arrays and one 
 
 Only what the slicing path needs (``Decoder.parse`` -> ``MessageSlicer`` ->
 ``Decoder.decode_slice``): ``type``, ``commit_ts``, the row count per table, a table slice as
-a ``pb.Table``, and the original bytes (dead letters keep them exactly). A message whose
+a ``view.Table``, and the original bytes (dead letters keep them exactly). A message whose
 structure the scan does not handle the plain way (a singular field repeated, which protobuf
 would merge; a group; a truncated field) is refused with :class:`WireError`, and the caller
 parses it whole instead, so nothing is ever decoded differently from the protobuf library.
@@ -20,6 +20,7 @@ from __future__ import annotations
 from array import array
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+from tidb2mysql.drainer import view
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
 
@@ -127,7 +128,7 @@ class WireBinlog:
         return [len(t.starts) for t in self.tables]
 
     def table_slice(self, table_index: int, start: int, end: int):
-        """Table ``table_index`` with only its row changes ``[start, end)`` (a ``pb.Table``)."""
+        """Table ``table_index`` with only its row changes ``[start, end)`` (a ``view.Table``)."""
         t = self.tables[table_index]
         v = self.value
         parts = [bytes(t.header)]
@@ -139,7 +140,7 @@ class WireBinlog:
                 j += 1
             parts.append(v[starts[i]:ends[j - 1]])
             i = j
-        table = pb.Table()
+        table = view.Table()
         table.ParseFromString(b"".join(parts))
         return table
 
