@@ -188,6 +188,54 @@ def test_datetime_extra_fraction_rejected():
         encode_one(datetime(2021, 1, 1, 0, 0, 0, 5), "datetime", 0, 3)
 
 
+def _parsed(f, s):
+    try:
+        return f(s)
+    except ValueError as e:
+        return ("error", str(e))
+
+
+def test_datetime_fast_path_admits_exactly_what_the_pattern_admits():
+    """parse_datetime's fast path (fixed separators + fromisoformat) against the exact path
+    (the pattern, then fromisoformat), on valid texts and on >15k near misses: one or two
+    characters replaced, inserted or deleted, offsets and suffixes appended, other separators."""
+    import random
+
+    from tidb2mysql.drainer.values import _parse_datetime_exact, parse_datetime
+
+    rnd = random.Random(7)
+    alphabet = "0123456789 -:.T+Z,_\u0661\uff10ab"
+    seeds = ["2021-03-04 05:06:07", "1999-12-31 23:59:59.999999", "2020-02-29 00:00:00.5", "0000-00-00 00:00:00",
+             "2020-00-00 00:00:00", "2021-02-29 01:02:03", "9999-12-31 23:59:59.12", "2024-05-06 07:08:09.123"]
+    texts = set(seeds)
+    for seed in seeds:
+        for suffix in ("Z", "+01:00", "-0530", "+01", ".", ".1234567", " ", "\n", ".1Z", ".12+02:00", ".123-05"):
+            texts.add(seed + suffix)
+        texts.add(seed.replace(" ", "T"))
+        texts.add(seed.replace("-", ""))
+        for _ in range(4000):
+            t = list(seed)
+            for _ in range(rnd.randint(1, 2)):
+                i = rnd.randrange(len(t) + 1)
+                kind = rnd.randrange(3)
+                if kind == 0 and i < len(t):
+                    t[i] = rnd.choice(alphabet)
+                elif kind == 1:
+                    t.insert(i, rnd.choice(alphabet))
+                elif i < len(t):
+                    del t[i]
+            texts.add("".join(t))
+    assert len(texts) > 15_000
+    fast_accepts = 0
+    for t in sorted(texts):
+        want = _parsed(_parse_datetime_exact, t)
+        got = _parsed(parse_datetime, t)
+        assert got == want, t
+        assert type(got) is type(want), t
+        fast_accepts += isinstance(want, datetime)
+    assert fast_accepts > 100  # the valid texts are many, not only the seeds
+
+
 def test_zero_datetime_and_timestamp_not_zone_converted():
     z = "0000-00-00 00:00:00"
     for t in ("datetime", "timestamp"):
