@@ -345,21 +345,7 @@ class Decoder:
                 cols = m.row.columns
                 if len(cols) != n:
                     raise _Bad(_count_failure(m, len(cols), n))
-                if op == _INSERT:
-                    if m.HasField("change_row"):
-                        raise _Bad("Insert mutation carries a change_row")
-                    if owns is not None:
-                        if k0 >= 0:
-                            c = cols[k0]
-                            mine = owns_one(None if c.is_null else conv0(c))
-                        else:
-                            mine = owns(tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key]))
-                        if not mine:
-                            append(_SKIP_INSERT)
-                            continue
-                    append(RowChange(_OP_INSERT, tuple([None if c.is_null else f(c) for f, c in zip(convs, cols)]),
-                                     None))
-                elif op == _UPDATE:
+                if op == _UPDATE:
                     if not m.HasField("change_row"):
                         raise _Bad("Update mutation without change_row (the before image)")
                     before = m.change_row.columns
@@ -379,22 +365,23 @@ class Decoder:
                             continue
                     append(RowChange(_OP_UPDATE, tuple([None if c.is_null else f(c) for f, c in zip(convs, cols)]),
                                      tuple([None if c.is_null else f(c) for f, c in zip(convs, before)])))
-                elif op == _DELETE:
-                    if m.HasField("change_row"):
-                        raise _Bad("Delete mutation carries a change_row")
-                    if owns is not None:
-                        if k0 >= 0:
-                            c = cols[k0]
-                            mine = owns_one(None if c.is_null else conv0(c))
-                        else:
-                            mine = owns(tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key]))
-                        if not mine:
-                            append(_SKIP_DELETE)
-                            continue
-                    append(RowChange(_OP_DELETE, None,
-                                     tuple([None if c.is_null else f(c) for f, c in zip(convs, cols)])))
-                else:  # pragma: no cover - unknown enum numbers never reach `type`
+                    continue
+                if op != _INSERT and op != _DELETE:  # pragma: no cover - unknown numbers never reach `type`
                     raise _Bad(f"unknown MutationType {op}")
+                # INSERT (row = the new image) or DELETE (row = the deleted image)
+                if m.HasField("change_row"):
+                    raise _Bad(("Insert" if op == _INSERT else "Delete") + " mutation carries a change_row")
+                if owns is not None:
+                    if k0 >= 0:
+                        c = cols[k0]
+                        mine = owns_one(None if c.is_null else conv0(c))
+                    else:
+                        mine = owns(tuple([None if cols[i].is_null else convs[i](cols[i]) for i in key]))
+                    if not mine:
+                        append(_SKIP_INSERT if op == _INSERT else _SKIP_DELETE)
+                        continue
+                row = tuple([None if c.is_null else f(c) for f, c in zip(convs, cols)])
+                append(RowChange(_OP_INSERT, row, None) if op == _INSERT else RowChange(_OP_DELETE, None, row))
         except _Bad as e:
             raise _Bad(f"mutation {mi}: {e}") from None
         except ValueError:

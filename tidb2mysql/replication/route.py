@@ -148,7 +148,7 @@ def _key_hash(seed: int, key: tuple) -> int:
     rows other processes apply); a one-column key skips the join (same bytes: the text of a
     one-value key is its ``repr``)."""
     if len(key) == 1:
-        return _crc32(repr(key[0]).encode("utf-8", "surrogatepass"), seed)
+        return _hash_one(seed, key[0])
     return _crc32(_key_text(key), seed)
 
 
