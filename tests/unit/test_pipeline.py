@@ -52,6 +52,17 @@ def test_a_redelivery_is_counted_in_the_metric_and_the_first_is_logged_with_its_
                      " (the first of this run; all are counted)"]
 
 
+def test_rows_seen_counts_every_row_of_accepted_messages_also_those_other_processes_apply():
+    """What a source step is sized by (runtime.step_wants_more): the rows of the messages the
+    pipeline accepted, whoever applies them; not a redelivery's, not a DDL's."""
+    mine = Pipeline(Decoder("UTC"), Router(4, [0]), "topic", 0, -1, [].extend, watermark_interval=1.0, clock=Clock())
+    msgs = [txn_msg(10, range(0, 10), 0), txn_msg(11, range(10, 30), 1), txn_msg(10, [1], 2),
+            RawMessage(3, encode_ddl(DDL(12, "db", "t", "alter table t add c int")), 12)]
+    out = list(mine.process(msgs))
+    assert mine.rows_seen == 30
+    assert 0 < len(changes(out)) < 30  # only shard 0's rows were routed here
+
+
 def test_undecodable_message_goes_to_dead_letters_with_its_offset():
     letters = []
     p = make(letters)
@@ -87,3 +98,20 @@ def test_slices_route_like_the_whole_message_and_no_watermark_covers_a_partial_o
     assert watermarks[-1] == 20  # after the last slice the transaction is complete
     end = list(p.process([EndOfInput(20)]))
     assert {it.commit_ts for _k, (_s, it) in end} == {20} and all(it.force for _k, (_s, it) in end)
+
+
+def test_a_source_step_reads_on_only_while_full_polls_carry_too_few_own_rows():
+    from tidb2mysql.replication.runtime import MAX_POLLS_PER_STEP, step_wants_more
+
+    # one process owns every row: its first poll is the whole step (-w 1 as before)
+    assert not step_wants_more(1, True, owned_rows=5000, first_poll_rows=5000)
+    # -p 2: half the rows of the first poll are its own -> one more poll, then enough
+    assert step_wants_more(1, True, owned_rows=2500, first_poll_rows=5000)
+    assert not step_wants_more(2, True, owned_rows=5000, first_poll_rows=5000)
+    # a poll that was not full (caught up, a large message, a barrier or watermark): stop at once
+    assert not step_wants_more(1, False, owned_rows=0, first_poll_rows=5000)
+    # a process that applies none of these rows reads at most MAX_POLLS_PER_STEP polls
+    assert step_wants_more(MAX_POLLS_PER_STEP - 1, True, owned_rows=0, first_poll_rows=5000)
+    assert not step_wants_more(MAX_POLLS_PER_STEP, True, owned_rows=0, first_poll_rows=5000)
+    # nothing seen (all redeliveries or DDL): nothing to fill
+    assert not step_wants_more(1, True, owned_rows=0, first_poll_rows=0)

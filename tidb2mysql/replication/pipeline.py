@@ -109,6 +109,7 @@ class Pipeline:
         self.last_offset = -1
         self.last_watermark = clock()
         self.messages = 0
+        self.rows_seen = 0  # row changes of the accepted messages, every process's (sizes a source step)
         self.redeliveries = Redeliveries("drainer", "Drainer", "source", log)
         self.dead_letters = 0
         self._slice_accepted = False  # the current large message is being routed
@@ -127,6 +128,8 @@ class Pipeline:
                     continue
                 self.messages += 1
                 self.last_ts = ev.commit_ts
+                if ev.__class__ is Txn:
+                    self.rows_seen += ev.row_count
                 ev = self.selector(ev)
                 if ev is None:
                     continue
