@@ -24,6 +24,11 @@ class Sizes:
     memory_small_rows: int  # inserts at this size vs rows["insert"]: memory must not follow
     bigtxn_rows: int
     timeout: float
+    # Rounds of the incremental section: every flow and ceiling configuration runs once per
+    # round, rounds one after another (alternating), and each reports its best round. Why:
+    # this machine's speed drifts 10-20 % within minutes; one sample per configuration let a
+    # slow minute decide a goal (docs/performance.md, ninth session).
+    rounds: int = 1
 
 
 SMOKE = Sizes(
@@ -42,6 +47,6 @@ FULL = Sizes(
     rows={"insert": 1_000_000, "mix": 1_000_000, "tables16": 300_000, "uk": 300_000},
     flows=((1, 1), (1, 2)), flows_small=((1, 1), (1, 2)), ceiling_procs=(1, 2, 4),
     raw_rows=1_000_000, delay_seconds=180, full_load_scale=1.0, memory_small_rows=250_000,
-    bigtxn_rows=1_000_000, timeout=3600,
+    bigtxn_rows=1_000_000, timeout=3600, rounds=2,
 )
 MODES = {"smoke": SMOKE, "default": DEFAULT, "full": FULL}
