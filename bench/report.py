@@ -64,15 +64,15 @@ def markdown(res: dict) -> str:
                 _n(c.get("1", {}).get("rows_per_s")), _n(c.get("2", {}).get("rows_per_s")),
                 _n(c.get("4", {}).get("rows_per_s")), _n(r.get("w1")), _n(r.get("p2")),
                 "/".join(_n(x.get("peak_rss_mib")) for x in f.values()), "yes" if w["target_equal"] else "NO"]) + " |")
-        rounds = {n: w for n, w in inc.items()
-                  if any(len(x.get("rounds_rows_per_s", ())) > 1 for x in (*w["flow"].values(), *w["ceiling"].values()))}
-        if rounds:
+        per_workload = []  # every round's rows/s of every configuration, when there were rounds
+        for n, w in inc.items():
+            runs = [(f"{kind} {k}", x.get("rounds_rows_per_s", ())) for kind in ("flow", "ceiling")
+                    for k, x in w[kind].items()]
+            if any(len(r) > 1 for _, r in runs):
+                per_workload.append(f"{n} " + ", ".join(f"{k} " + "/".join(_n(v) for v in r) for k, r in runs))
+        if per_workload:
             L += ["", "Each configuration ran once per round, rounds one after another; the table shows each one's "
-                  "best round. Every round (rows/s): " + "; ".join(
-                      f"{n} " + ", ".join(f"{k} " + "/".join(_n(v) for v in x["rounds_rows_per_s"])
-                                          for k, x in [*((f"flow {k}", x) for k, x in w["flow"].items()),
-                                                       *((f"ceiling {k}", x) for k, x in w["ceiling"].items())])
-                      for n, w in rounds.items()) + "."]
+                  "best round. Every round (rows/s): " + "; ".join(per_workload) + "."]
         L += ["", "Start-up of the flow (process start to first commit) is excluded above; "
               "with it: " + "; ".join(f"{n} " + "/".join(_n(x["rows_per_s_wall"]) for x in w["flow"].values())
                                       for n, w in inc.items()) + " rows/s.", ""]
