@@ -138,6 +138,28 @@ def test_replay_after_restore_is_skipped_and_never_regresses(env):
     assert ctx.checkpoints.load(conn, 0)[0] == 201
 
 
+def test_a_chunk_replayed_in_part_applies_only_the_changes_after_the_checkpoint(env):
+    """A checkpoint inside a transaction (a large one is applied in slices): a chunk of that
+    transaction that arrives again applies only its changes after the checkpoint, and a
+    chunk entirely after it is taken whole."""
+    cfg, conn, dbname, ctx, clock = env
+    router = Router(1)
+    ctx.checkpoints.delete_job(conn)
+    ctx.checkpoints.ensure_shards(conn, 1, (300, 2))  # changes seq 0 and 2 of ts 300 applied
+    a = ShardApplier(ctx, ShardState(0))
+    s = schema_t(dbname)
+    t300 = Txn(300, [TableChanges(s, [RowChange(Op.INSERT, (i, f"a{i}"), None) for i in range(3)])])
+    t301 = Txn(301, [TableChanges(s, [RowChange(Op.INSERT, (i, f"b{i}"), None) for i in range(3, 5)])])
+    a.on_batch([item for _k, (_s, item) in router.route_txn(t300)])
+    a.on_batch([item for _k, (_s, item) in router.route_txn(t301)])
+    assert a.skipped == 2 and a.st.merger.pending_rows == 3
+    clock.t += 1
+    a.on_notify()
+    a.on_eof()
+    assert rows(conn, f"SELECT id, v FROM `{dbname}`.t ORDER BY id") == [(2, "a2"), (3, "b3"), (4, "b4")]
+    assert ctx.checkpoints.load(conn, 0) == (301, 2)
+
+
 def _ncols(conn, dbname):
     return rows(conn, f"SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='{dbname}' AND TABLE_NAME='t'")[0][0]
 
