@@ -30,7 +30,7 @@ from confluent_kafka import Consumer, TopicPartition
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.events import Op, KafkaPosition, Txn
-from tidb2mysql.kafka_settings import consumer_config
+from tidb2mysql.kafka_settings import consumer_config, watermark_offsets
 from tidb2mysql.mysql.sql import TableSQL
 from tidb2mysql.mysql.session import prepare_session
 
@@ -47,7 +47,7 @@ def _worker(cfg, topic: str, index: int, count: int, out) -> None:
 
 def _apply_share(cfg, topic: str, index: int, count: int) -> dict:
     consumer = Consumer(consumer_config(cfg.kafka, **{"group.id": f"bench-ceiling-{index}"}))
-    low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    low, high = watermark_offsets(consumer, TopicPartition(topic, 0))  # as the flow's reader asks
     consumer.assign([TopicPartition(topic, 0, low)])
     conn = db.connect(cfg.target, autocommit=False)
     prepare_session(conn)

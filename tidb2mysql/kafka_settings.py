@@ -27,6 +27,38 @@ CONSUMER_FETCH_MAX_BYTES = 1 << 30
 CONSUMER_RECEIVE_MAX_BYTES = CONSUMER_FETCH_MAX_BYTES + (1 << 20)
 
 
+# One attempt of a watermark query (watermark_offsets); asked again until the caller's timeout.
+WATERMARK_ATTEMPT_SECONDS = 0.1
+
+
+def watermark_offsets(consumer: Any, tp: Any, timeout: float = 10.0) -> tuple[int, int]:
+    """``consumer.get_watermark_offsets(tp)`` (low, high), asked again every
+    :data:`WATERMARK_ATTEMPT_SECONDS` until ``timeout``; the last error is raised after it.
+
+    Why: on a consumer created a moment before, librdkafka 2.16 sometimes takes 0.5-0.7 s to
+    answer one query that otherwise takes 5-50 ms (3 of 10 process starts of a ``-p 2`` flow,
+    in ``resolve_start``); the debug log of such a start shows a metadata request failing with
+    "Broker handle destroyed" as the client swapped its bootstrap connection for the broker's
+    own (a likely cause, not a proven one). A second query right away is answered at once
+    (12 starts with 0.1 s attempts: 2 needed a second one, 0.11 s). Each start of a reader
+    queries the watermarks, and a process of a ``-p N`` flow that starts 0.7 s late makes the
+    whole flow end 0.7 s later (docs/performance.md).
+    """
+    import time
+
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        attempt = min(WATERMARK_ATTEMPT_SECONDS, deadline - time.monotonic())
+        try:
+            lo, hi = consumer.get_watermark_offsets(tp, timeout=max(attempt, 0.001))
+            return lo, hi
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+
+
 def producer_config(kafka: KafkaConfig, **overrides: Any) -> dict[str, Any]:
     """Config for ``confluent_kafka.Producer`` writing Drainer-size messages to ``kafka``."""
     conf: dict[str, Any] = {

@@ -637,8 +637,6 @@ class Precheck:
 
             self.add("kafka.topic", *precheck_topic(self.cfg))
             return
-        from confluent_kafka import TopicPartition
-
         from tidb2mysql.drainer.decode import Decoder
         from tidb2mysql.events import KafkaPosition
         from tidb2mysql.kafka_settings import ClientLog, consumer_config
@@ -661,7 +659,7 @@ class Precheck:
         reader = TopicReader(consumer_config(k, **{"group.id": "tidb2mysql-precheck"}, **clog.config()), k.topic,
                              k.partition)
         try:
-            lo, hi = reader.consumer.get_watermark_offsets(TopicPartition(k.topic, k.partition), timeout=10)
+            lo, hi = reader.watermarks(timeout=10)
             if hi <= lo:
                 self.add("kafka.topic", WARN if not extra else WARN, f"topic {k.topic!r} partition {k.partition} is empty{extra}",
                          "nothing to sample yet: run precheck again once Drainer has written")

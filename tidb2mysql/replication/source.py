@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from tidb2mysql.drainer.decode import peek_commit_ts  # re-exported: Drainer's cheap commit_ts read
+from tidb2mysql.kafka_settings import watermark_offsets
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,7 @@ class TopicReader:
         self.peek: Callable[[bytes], Optional[int]] = peek_commit_ts  # Drainer's; TiCDC readers replace it
 
     def watermarks(self, timeout: float = 10.0) -> tuple[int, int]:
-        lo, hi = self.consumer.get_watermark_offsets(TopicPartition(self.topic, self.partition), timeout=timeout)
-        return lo, hi
+        return watermark_offsets(self.consumer, TopicPartition(self.topic, self.partition), timeout)
 
     def caught_up(self) -> bool:
         """At the end of the partition as the broker sees it now (a round trip; ``at_end`` is
