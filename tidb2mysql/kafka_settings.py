@@ -36,11 +36,11 @@ def watermark_offsets(consumer: Any, tp: Any, timeout: float = 10.0) -> tuple[in
     :data:`WATERMARK_ATTEMPT_SECONDS` until ``timeout``; the last error is raised after it.
 
     Why: on a consumer created a moment before, librdkafka 2.16 sometimes takes 0.5-0.7 s to
-    answer one query that otherwise takes 5-50 ms (3 of 10 process starts of a ``-p 2`` flow,
-    in ``resolve_start``); the debug log of such a start shows a metadata request failing with
+    answer one query that otherwise takes 5-50 ms (3 of 20 process starts, 10 runs of a ``-p 2``
+    flow, in ``resolve_start``); the debug log of such a start shows a metadata request failing with
     "Broker handle destroyed" as the client swapped its bootstrap connection for the broker's
     own (a likely cause, not a proven one). A second query right away is answered at once
-    (12 starts with 0.1 s attempts: 2 needed a second one, 0.11 s). Each start of a reader
+    (12 runs with 0.1 s attempts: 2 starts needed a second one, 0.11 s). Each start of a reader
     queries the watermarks, and a process of a ``-p N`` flow that starts 0.7 s late makes the
     whole flow end 0.7 s later (docs/performance.md).
     """
