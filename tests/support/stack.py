@@ -120,11 +120,11 @@ def read_partition(kafka: KafkaConfig, topic: str, partition: int, timeout: floa
     """Every message of one partition, from its low to its high watermark, in offset order."""
     from confluent_kafka import Consumer, TopicPartition
 
-    from tidb2mysql.kafka_settings import consumer_config
+    from tidb2mysql.kafka_settings import consumer_config, watermark_offsets
 
     consumer = Consumer(consumer_config(kafka, **{"group.id": f"{topic}_read"}))
     try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        low, high = watermark_offsets(consumer, TopicPartition(topic, partition))
         consumer.assign([TopicPartition(topic, partition, low)])
         out: list = []
         nxt = low
