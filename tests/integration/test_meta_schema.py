@@ -11,13 +11,18 @@ from tests.support.stack import run, unique_name
 pytestmark = pytest.mark.integration
 
 
-def old_ddl_history(schema: str) -> str:
-    """``ddl_history`` as releases before the crash-safe barrier created it: today's
-    definition without the columns the migration adds."""
-    [stmt] = [s for s in meta.create_statements(schema, meta.REPLICATION) if "`ddl_history`" in s]
-    lines = [ln for ln in stmt.split("\n") if not any(ln.startswith(f"  `{c}` ") for c in meta.DDL_HISTORY_UPGRADE)]
-    assert len(lines) == len(stmt.split("\n")) - len(meta.DDL_HISTORY_UPGRADE)
+def old_table(schema: str, table: str, added: dict) -> str:
+    """``table`` as releases before a migration created it: today's definition without the
+    columns the migration adds (``ddl_history``: before the crash-safe barrier;
+    ``checkpoint``: before the routing rule)."""
+    [stmt] = [s for s in meta.create_statements(schema, meta.REPLICATION) if f"`{table}`" in s]
+    lines = [ln for ln in stmt.split("\n") if not any(ln.startswith(f"  `{c}` ") for c in added)]
+    assert len(lines) == len(stmt.split("\n")) - len(added)
     return "\n".join(lines)
+
+
+def old_ddl_history(schema: str) -> str:
+    return old_table(schema, "ddl_history", meta.DDL_HISTORY_UPGRADE)
 
 
 @pytest.fixture
@@ -61,6 +66,31 @@ def test_ddl_history_of_an_older_release_is_migrated_forward(admin, meta_schema)
     assert set(meta.DDL_HISTORY_UPGRADE) <= _columns(admin, meta_schema, "ddl_history")
     assert run(admin, f"SELECT job, commit_ts, step, attempts FROM `{meta_schema}`.`ddl_history`") == (("j", 7, 0, 0),)
     assert _versions(admin, meta_schema) == {meta.REPLICATION: meta.COMPONENTS[meta.REPLICATION].version}
+
+
+def test_checkpoint_of_an_older_release_is_migrated_forward_and_its_jobs_keep_hashing(admin, meta_schema):
+    """Jobs created before the routing rule was recorded placed rows by whole-key hashes: the
+    migration must say so (``hash``), or they would resume under the new rule and could skip
+    rows (tests/integration/test_routing_rule.py)."""
+    from tidb2mysql.replication.checkpoint import Checkpoints
+    from tidb2mysql.replication.route import HASH, KEY_RUNS
+
+    run(admin, f"CREATE DATABASE `{meta_schema}`")
+    run(admin, old_table(meta_schema, "checkpoint", meta.CHECKPOINT_UPGRADE))
+    run(admin, f"CREATE TABLE `{meta_schema}`.`schema_version` (component VARCHAR(32) NOT NULL PRIMARY KEY,"
+               " version INT NOT NULL)")
+    run(admin, f"INSERT INTO `{meta_schema}`.`schema_version` VALUES (%s, 1)", (meta.REPLICATION,))
+    run(admin, f"INSERT INTO `{meta_schema}`.`checkpoint` (job, shard, shard_count, commit_ts, seq)"
+               " VALUES ('old', 0, 2, 5, 0), ('old', 1, 2, 7, 0)")
+    assert not set(meta.CHECKPOINT_UPGRADE) & _columns(admin, meta_schema, "checkpoint")
+
+    meta.ensure_meta(admin, meta_schema, meta.REPLICATION)
+
+    assert set(meta.CHECKPOINT_UPGRADE) <= _columns(admin, meta_schema, "checkpoint")
+    assert Checkpoints(meta_schema, "old").routing(admin) == HASH
+    assert Checkpoints(meta_schema, "old").ensure_shards(admin, 2, (0, 0)) == HASH
+    assert Checkpoints(meta_schema, "new").ensure_shards(admin, 2, (0, 0)) == KEY_RUNS
+    assert _versions(admin, meta_schema)[meta.REPLICATION] == meta.COMPONENTS[meta.REPLICATION].version == 2
 
 
 def test_meta_schema_of_a_newer_release_is_refused(admin, meta_schema):

@@ -18,13 +18,15 @@ from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.ddl_seam import make_translator
 from tidb2mysql.replication.change import ShardChunks
-from tidb2mysql.replication.route import MAX_SEQ, Router, coalesce
+from tidb2mysql.replication.route import HASH, MAX_SEQ, Router, coalesce
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.shard import ShardApplier, ShardContext, ShardState
 
 pytestmark = pytest.mark.integration
 
 SHARDS = 4
+# The routers below hash every key on its own (the rule of jobs created before key runs): these
+# tests are about shards, and their few small keys then reach every shard.
 
 
 class Clock:
@@ -84,7 +86,7 @@ def deliver(appliers, routed):
 @pytest.mark.parametrize("overlap", [False, True], ids=["sync", "overlap"], indirect=True)
 def test_flush_writes_rows_and_checkpoint_atomically(env, overlap):
     cfg, conn, dbname, ctx, clock = env
-    router = Router(SHARDS)
+    router = Router(SHARDS, routing=HASH)
     appliers = [ShardApplier(ctx, ShardState(s)) for s in range(SHARDS)]
     s = schema_t(dbname)
     t1 = Txn(100, [TableChanges(s, [RowChange(Op.INSERT, (i, f"a{i}"), None) for i in range(20)])])
@@ -169,7 +171,7 @@ def test_ddl_barrier_orders_ddl_between_changes_across_shards(env, batched):
     """``coalesced``: the reader's batch as it reaches Bytewax (route.coalesce): each shard's
     chunks before and after the barrier as one ShardChunks item each, the later one held."""
     cfg, conn, dbname, ctx, clock = env
-    router = Router(SHARDS)
+    router = Router(SHARDS, routing=HASH)
     appliers = [ShardApplier(ctx, ShardState(s)) for s in range(SHARDS)]
     s1 = schema_t(dbname)
     s2 = schema_t(dbname, ("id", "v", "w"))
@@ -224,7 +226,7 @@ def test_ddl_barrier_orders_ddl_between_changes_across_shards(env, batched):
 
 def test_unique_key_swap_in_one_transaction(env):
     cfg, conn, dbname, ctx, clock = env
-    router = Router(SHARDS)
+    router = Router(SHARDS, routing=HASH)
     appliers = [ShardApplier(ctx, ShardState(s)) for s in range(SHARDS)]
     su = TableSchema(dbname, "u", ("id", "email"), ("bigint", "varchar"), pk=(0,),
                      unique_keys=(("PRIMARY", (0,)), ("uk", (1,))))
@@ -280,7 +282,7 @@ def test_timers_never_wait_for_a_flush_in_flight(env, overlap):
     import time
 
     cfg, conn, dbname, ctx, clock = env
-    router = Router(SHARDS)
+    router = Router(SHARDS, routing=HASH)
     a = ShardApplier(ctx, ShardState(0))
     gate, entered = threading.Event(), threading.Event()
     real_write = a._write
@@ -354,7 +356,7 @@ def test_a_full_batch_waits_for_the_flush_in_flight_only_when_a_second_one_is_fu
     batch = 10
     ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, batch_rows=batch, batch_ms=10**6,
                                                                  idle_ms=10**6))
-    router = Router(SHARDS)
+    router = Router(SHARDS, routing=HASH)
     a = ShardApplier(ctx, ShardState(0))
     gate, entered = threading.Event(), threading.Event()
     real_write = a._write

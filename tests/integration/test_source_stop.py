@@ -55,7 +55,8 @@ class Env:
         s1 = schema("d")
         for i in range(n):
             s = self.stream
-            s.txn(TableChanges(s1, [RowChange(Op.INSERT, (len(self.ts), "v"), None)]))
+            # one key per run of 1,024 (route.py's key-runs rule): the rows spread over the shards
+            s.txn(TableChanges(s1, [RowChange(Op.INSERT, (len(self.ts) << 10, "v"), None)]))
             self.ts.append(s.ts)
         if garbage_last:
             self.stream.send(b"not a binlog at all")  # undecodable: dead-lettered, no commit_ts

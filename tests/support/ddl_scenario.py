@@ -69,7 +69,10 @@ class Scenario:
 
 
 def rows(first: int, n: int, tag: str, extra: tuple = ()) -> list[tuple]:
-    return [(first + i, f"{tag}{first + i}", *extra) for i in range(n)]
+    """Row number ``first + i`` has the key ``(first + i) * 1024``: one key per run of the
+    key-runs routing rule (replication/route.py), so a table's rows spread over the shards
+    and every barrier has shards with and without changes on each side of it."""
+    return [((first + i) << 10, f"{tag}{first + i}", *extra) for i in range(n)]
 
 
 def build_ddl_kinds(sc: Scenario, per_txn: int = 12) -> None:

@@ -87,12 +87,14 @@ def test_every_meta_component_creates_its_tables_and_the_version_table():
         assert all(s.startswith("CREATE TABLE IF NOT EXISTS") for s in stmts[1:])
 
 
-def test_new_ddl_history_already_has_every_migrated_column():
-    """A fresh table is created at the current version: the migration's columns are in it."""
-    [history] = [s for s in meta.create_statements("m", meta.REPLICATION) if "`ddl_history`" in s]
-    for col, decl in meta.DDL_HISTORY_UPGRADE.items():
-        assert f"`{col}` {decl}," in history
-    assert meta.COMPONENTS[meta.REPLICATION].version == 1
+@pytest.mark.parametrize("table, columns", [("ddl_history", meta.DDL_HISTORY_UPGRADE),
+                                            ("checkpoint", meta.CHECKPOINT_UPGRADE)])
+def test_new_replication_tables_already_have_every_migrated_column(table, columns):
+    """A fresh table is created at the current version: the migrations' columns are in it."""
+    [stmt] = [s for s in meta.create_statements("m", meta.REPLICATION) if f"`{table}`" in s]
+    for col, decl in columns.items():
+        assert f"`{col}` {decl}," in stmt
+    assert [v for v, _ in meta.COMPONENTS[meta.REPLICATION].migrations] == [1, 2]
 
 
 @pytest.mark.parametrize("binlog_format, log_bin, level", [

@@ -20,7 +20,7 @@ from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
 from tidb2mysql.replication.pipeline import Pipeline, select_all
-from tidb2mysql.replication.route import Router, shards_of_process
+from tidb2mysql.replication.route import ROUTING_RULES, Router, shards_of_process
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TxnSlice
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -61,14 +61,15 @@ def transactions(draw):
             rows = []
             for _ in range(draw(st.integers(1, 12))):
                 op = draw(st.sampled_from([Op.INSERT, Op.UPDATE, Op.DELETE]))
-                k = draw(st.integers(0, 60))
+                # keys spread over runs of 1,024 (key-runs routing) and several keys per run
+                k = draw(st.integers(-30, 60)) * 301
                 v = draw(st.text(max_size=4))
                 if op == Op.INSERT:
                     rows.append(RowChange(op, _row(schema, k, v), None))
                 elif op == Op.DELETE:
                     rows.append(RowChange(op, None, _row(schema, k, v)))
                 else:  # sometimes the key changes (a split into DELETE + INSERT)
-                    k2 = k if draw(st.booleans()) else draw(st.integers(0, 60))
+                    k2 = k if draw(st.booleans()) else draw(st.integers(-30, 60)) * 301
                     rows.append(RowChange(op, _row(schema, k2, v + "!"), _row(schema, k, v)))
             tables.append(TableChanges(schema, rows))
         txns.append(Txn(ts, tables))
@@ -85,8 +86,8 @@ def _selector(kind: str):
     return EventSelector(Selection(cfg))
 
 
-def _pipeline(owned, selector):
-    return Pipeline(Decoder("UTC"), Router(SHARDS, owned), "topic", 0, -1, lambda letters: None,
+def _pipeline(owned, selector, routing=ROUTING_RULES[-1]):
+    return Pipeline(Decoder("UTC"), Router(SHARDS, owned, routing), "topic", 0, -1, lambda letters: None,
                     selector=selector, watermark_interval=1e9, clock=lambda: 0.0)
 
 
@@ -104,14 +105,15 @@ def _messages(txns):
 
 
 @settings(max_examples=150, deadline=None)
-@given(txns=transactions(), processes=st.sampled_from([2, 3, 4]), sel=st.sampled_from(["all", "rename", "exclude"]))
-def test_each_process_routes_exactly_what_full_decoding_would_route_to_it(txns, processes, sel):
+@given(txns=transactions(), processes=st.sampled_from([2, 3, 4]), sel=st.sampled_from(["all", "rename", "exclude"]),
+       routing=st.sampled_from(ROUTING_RULES))
+def test_each_process_routes_exactly_what_full_decoding_would_route_to_it(txns, processes, sel, routing):
     msgs = _messages(txns)
-    everything = _routed(_pipeline(None, _selector(sel)), msgs)
+    everything = _routed(_pipeline(None, _selector(sel), routing), msgs)
     union = []
     for p in range(processes):
         owned = shards_of_process(SHARDS, p, 1, processes)
-        partial = _pipeline(owned, _selector(sel))
+        partial = _pipeline(owned, _selector(sel), routing)
         assert partial.interest is not None  # the partial path is the one under test
         got = _routed(partial, msgs)
         assert got == [r for r in everything if r[1] in owned]
@@ -120,11 +122,11 @@ def test_each_process_routes_exactly_what_full_decoding_would_route_to_it(txns, 
 
 
 @settings(max_examples=40, deadline=None)
-@given(txns=transactions(), processes=st.sampled_from([2, 3]))
-def test_slices_of_a_large_transaction_decode_partially_like_the_whole(txns, processes):
+@given(txns=transactions(), processes=st.sampled_from([2, 3]), routing=st.sampled_from(ROUTING_RULES))
+def test_slices_of_a_large_transaction_decode_partially_like_the_whole(txns, processes, routing):
     big = Txn(500, [tc for t in txns for tc in t.tables])
     msg = RawMessage(9, encode_txn(big, "UTC"), 500)
-    everything = _routed(_pipeline(None, select_all), [msg])
+    everything = _routed(_pipeline(None, select_all, routing), [msg])
     for p in range(processes):
         owned = shards_of_process(SHARDS, p, 1, processes)
         d = Decoder("UTC")
@@ -133,7 +135,7 @@ def test_slices_of_a_large_transaction_decode_partially_like_the_whole(txns, pro
         slices: list[TxnSlice] = []
         while not slicer.done:
             slices.append(slicer.next_slice())
-        assert _routed(_pipeline(owned, select_all), slices) == [r for r in everything if r[1] in owned]
+        assert _routed(_pipeline(owned, select_all, routing), slices) == [r for r in everything if r[1] in owned]
 
 
 def test_rows_of_other_processes_are_not_converted():
@@ -141,8 +143,8 @@ def test_rows_of_other_processes_are_not_converted():
     even looked at (its owner finds it and parks the message), while the key is checked."""
     owned = shards_of_process(SHARDS, 0, 1, 2)
     router = Router(SHARDS, owned)
-    mine = next(k for k in range(100) if any(s in owned for s, _ in _shards(router, k)))
-    theirs = next(k for k in range(100) if not any(s in owned for s, _ in _shards(router, k)))
+    mine = next(k for k in range(0, 100 << 10, 1 << 10) if any(s in owned for s, _ in _shards(router, k)))
+    theirs = next(k for k in range(0, 100 << 10, 1 << 10) if not any(s in owned for s, _ in _shards(router, k)))
     pipeline = _pipeline(owned, select_all)
     txn = Txn(7, [TableChanges(PK, [RowChange(Op.INSERT, (mine, "ok", 1), None),
                                     RowChange(Op.INSERT, (theirs, "ok", 2), None)])])

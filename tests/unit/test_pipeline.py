@@ -56,7 +56,8 @@ def test_rows_seen_counts_every_row_of_accepted_messages_also_those_other_proces
     """What a source step is sized by (runtime.step_wants_more): the rows of the messages the
     pipeline accepted, whoever applies them; not a redelivery's, not a DDL's."""
     mine = Pipeline(Decoder("UTC"), Router(4, [0]), "topic", 0, -1, [].extend, watermark_interval=1.0, clock=Clock())
-    msgs = [txn_msg(10, range(0, 10), 0), txn_msg(11, range(10, 30), 1), txn_msg(10, [1], 2),
+    run = 1 << 10  # keys in different runs of the key-runs routing rule, so they spread over shards
+    msgs = [txn_msg(10, range(0, 10 * run, run), 0), txn_msg(11, range(10 * run, 30 * run, run), 1), txn_msg(10, [1], 2),
             RawMessage(3, encode_ddl(DDL(12, "db", "t", "alter table t add c int")), 12)]
     out = list(mine.process(msgs))
     assert mine.rows_seen == 30

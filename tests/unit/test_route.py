@@ -8,8 +8,8 @@ import pytest
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 from tidb2mysql.replication.route import (
-    Router, _key_hash, _key_text, _table_seed, bytewax_worker_for_key, coalesce, shard_index_of_key,
-    shard_key_names,
+    HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, Router, _key_hash, _key_text, _table_seed, bytewax_worker_for_key,
+    check_routing, coalesce, shard_index_of_key, shard_key_names,
 )
 
 PK_ONLY = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
@@ -42,9 +42,10 @@ def all_changes(routed):
     return out
 
 
-def test_same_row_always_same_shard_and_order_kept():
-    r = Router(16)
-    txns = [Txn(100 + i, [TableChanges(PK_ONLY, [ins((k, f"v{i}")) for k in range(50)])]) for i in range(3)]
+@pytest.mark.parametrize("routing", ROUTING_RULES)
+def test_same_row_always_same_shard_and_order_kept(routing):
+    r = Router(16, routing=routing)
+    txns = [Txn(100 + i, [TableChanges(PK_ONLY, [ins((k * 997, f"v{i}")) for k in range(50)])]) for i in range(3)]
     shard_of = {}
     for t in txns:
         for shard, c in all_changes(chunks(r, t)):
@@ -141,11 +142,12 @@ def test_shard_key_placement_matches_bytewax():
 
 
 def test_row_shards_are_those_of_every_earlier_version():
-    """Pinned shards, computed by the code before the one-column fast path (79fc0a0): a job's
-    checkpoints are per shard, so a row routed elsewhere after an upgrade could be skipped."""
+    """Pinned shards of the ``hash`` rule, computed by the code before the one-column fast path
+    (79fc0a0): a job's checkpoints are per shard, so a row routed elsewhere after an upgrade
+    could be skipped."""
     from decimal import Decimal
 
-    r = Router(64)
+    r = Router(64, routing=HASH)
     one = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
     two = TableSchema("db", "t2", ("a", "b", "v"), ("varchar", "decimal", "int"), pk=(0, 1),
                       unique_keys=(("PRIMARY", (0, 1)),))
@@ -156,6 +158,67 @@ def test_row_shards_are_those_of_every_earlier_version():
     assert [shard(one, (k, "v")) for k in (1, -7, 2**63 - 1, "x", "caf\u00e9", "\udc80")] == [38, 45, 63, 49, 20, 35]
     assert [shard(two, (a, b, 1)) for a, b in (("a", Decimal("1.50")), ("", Decimal("-0")), ("z\x1f", Decimal("9")))] \
         == [36, 10, 29]
+
+
+def test_key_runs_shards_are_pinned():
+    """Pinned shards of the ``key-runs-1024`` rule (computed when it was introduced): the same
+    reason as above, for the jobs created under it."""
+    from decimal import Decimal
+
+    r = Router(64, routing=KEY_RUNS)
+    one = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+    two = TableSchema("db", "t2", ("a", "b", "v"), ("varchar", "bigint", "int"), pk=(0, 1),
+                      unique_keys=(("PRIMARY", (0, 1)),))
+    dec = TableSchema("db", "t3", ("a", "b", "v"), ("bigint", "decimal", "int"), pk=(0, 1),
+                      unique_keys=(("PRIMARY", (0, 1)),))
+
+    def shard(schema, row):
+        return next(iter(dict(r.route_txn(Txn(1, [TableChanges(schema, [ins(row)])]))).values()))[0]
+
+    # 1 and 1023 share run 0, 1024 is run 1 (hashed like the old rule hashed the key 1), -1
+    # and -1024 share run -1; strings keep the old rule's shards
+    assert [shard(one, (k, "v")) for k in (1, 1023, 1024, -1, -1024, -1025, 2**63 - 1, "x", "\udc80")] \
+        == [48, 48, 38, 24, 24, 34, 33, 49, 35]
+    # a composite key: its last column by run, the others as they are
+    assert [shard(two, (a, b, 1)) for a, b in (("a", 5), ("a", 1000), ("a", 1024), ("", -3), ("z\x1f", 2**64 - 1))] \
+        == [53, 53, 35, 27, 8]
+    # the last column not an integer: the key is hashed as it is
+    assert [shard(dec, (a, b, 1)) for a, b in ((1, Decimal("1.50")), (1024, Decimal("1.50")), (5, Decimal("-0")))] \
+        == [48, 14, 38]
+
+
+def test_key_runs_keep_runs_of_1024_integer_values_together_and_spread_the_runs():
+    """Why the rule exists (route.py): consecutive integer keys land in one shard for 1,024
+    values, so the shards do not fill the same target pages; the runs spread over shards."""
+    r = Router(8, routing=KEY_RUNS)
+
+    def shard(k):
+        return next(iter(dict(r.route_txn(Txn(1, [TableChanges(PK_ONLY, [ins((k, "v"))])]))).values()))[0]
+
+    for run in range(-3, 40):
+        assert len({shard(k) for k in range(run * 1024, (run + 1) * 1024, 97)} | {shard(run * 1024 + 1023)}) == 1
+    assert len({shard(run * 1024) for run in range(40)}) == 8  # every shard gets runs
+    hashed = Router(8, routing=HASH)
+    assert len({next(iter(dict(hashed.route_txn(Txn(1, [TableChanges(PK_ONLY, [ins((k, "v"))])]))).values()))[0]
+                for k in range(16)}) > 4  # the old rule: every key on its own
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "5", b"5", None])
+def test_key_runs_hash_other_types_as_they_are(value):
+    """Only a plain ``int`` is taken by its run (not a bool, float, string, bytes or NULL)."""
+    schema = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
+
+    def shard(routing):
+        r = Router(64, routing=routing)
+        return next(iter(dict(r.route_txn(Txn(1, [TableChanges(schema, [ins((value, "v"))])]))).values()))[0]
+
+    assert shard(KEY_RUNS) == shard(HASH)
+
+
+def test_routing_rules_are_checked_and_new_jobs_get_key_runs():
+    assert NEW_JOB_ROUTING == KEY_RUNS and check_routing(HASH) == HASH
+    with pytest.raises(ValueError, match="unknown routing rule 'hash-v9'"):
+        Router(4, routing="hash-v9")
 
 
 @pytest.mark.parametrize("key", [

@@ -6,7 +6,7 @@ coordinating commands and ``status`` see the same state from anywhere. Each stag
 only the tables of its own component, when it starts:
 
 * ``replication`` (incremental flow, ``ddl`` command): ``checkpoint`` (shard positions, written
-  in the same transaction as the rows), ``ddl_history`` (the crash-safe DDL barrier),
+  in the same transaction as the rows, and each job's shard count and routing rule), ``ddl_history`` (the crash-safe DDL barrier),
   ``quarantine``, ``dead_letter``;
 * ``fencing`` (cut-over): ``job_control``;
 * ``full_load``: ``full_load_job``, ``full_load_chunks``, ``full_load_lanes``, ``full_load_errors``,
@@ -64,8 +64,19 @@ DDL_HISTORY_UPGRADE = {
 }
 
 
+# checkpoint columns added after its first release (version 2): the job's routing rule
+# (replication/route.py). A row from before it was routed by whole-key hashes, hence the default:
+# an upgraded job keeps routing its rows where it always did; new jobs write their rule.
+CHECKPOINT_UPGRADE = {
+    "routing": "VARCHAR(32) NOT NULL DEFAULT 'hash'",
+}
+
+
+def _extra(columns: dict[str, str]) -> str:
+    return "\n".join(f"  `{c}` {d}," for c, d in columns.items())
+
+
 def _replication_tables(m: str) -> list[str]:
-    history_extra = "\n".join(f"  `{c}` {d}," for c, d in DDL_HISTORY_UPGRADE.items())
     return [
         f"""CREATE TABLE IF NOT EXISTS {m}.`checkpoint` (
   job VARCHAR(128) NOT NULL,
@@ -76,6 +87,7 @@ def _replication_tables(m: str) -> list[str]:
   kafka_offset BIGINT NOT NULL DEFAULT -1,
   rows_applied BIGINT NOT NULL DEFAULT 0,
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+{_extra(CHECKPOINT_UPGRADE)}
   PRIMARY KEY (job, shard)
 ) {_INNODB_BIN}""",
         f"""CREATE TABLE IF NOT EXISTS {m}.`ddl_history` (
@@ -90,7 +102,7 @@ def _replication_tables(m: str) -> list[str]:
   error TEXT NULL,
   kafka_offset BIGINT NOT NULL DEFAULT -1,
   applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-{history_extra}
+{_extra(DDL_HISTORY_UPGRADE)}
   PRIMARY KEY (job, commit_ts)
 ) {_INNODB_BIN}""",
         f"""CREATE TABLE IF NOT EXISTS {m}.`quarantine` (
@@ -245,6 +257,11 @@ def _ddl_history_barrier_columns(cur: Any, meta: str) -> None:
     _add_missing_columns(cur, meta, "ddl_history", DDL_HISTORY_UPGRADE)
 
 
+def _checkpoint_routing_column(cur: Any, meta: str) -> None:
+    """Version 2: the routing rule on a ``checkpoint`` of an older release (its jobs: ``hash``)."""
+    _add_missing_columns(cur, meta, "checkpoint", CHECKPOINT_UPGRADE)
+
+
 Migration = Callable[[Any, str], None]  # (cursor, meta schema name)
 
 
@@ -262,7 +279,8 @@ class Component:
 
 COMPONENTS = {
     c.name: c for c in (
-        Component(REPLICATION, _replication_tables, ((1, _ddl_history_barrier_columns),)),
+        Component(REPLICATION, _replication_tables, ((1, _ddl_history_barrier_columns),
+                                                     (2, _checkpoint_routing_column))),
         Component(FENCING, _fencing_tables),
         Component(FULL_LOAD, _full_load_tables),
         Component(VERIFY, _verify_tables),
@@ -327,6 +345,7 @@ def table_exists(conn: Any, meta: str, table: str) -> bool:
 
 
 __all__ = [
+    "CHECKPOINT_UPGRADE",
     "COMPONENTS",
     "DDL_HISTORY_UPGRADE",
     "FENCING",

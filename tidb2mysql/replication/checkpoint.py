@@ -7,6 +7,11 @@ transaction as the batch it covers. Special positions:
 
 * ``(ts, -1)``: the shard reached the DDL barrier at ``ts`` (all its changes before it applied);
 * ``(ts, MAX_SEQ)``: all of transaction ``ts`` (and everything before) is applied.
+
+The rows also fix, for the life of the job, what the positions are relative to: the shard
+count and the routing rule (replication/route.py) the job was created with. Under another
+count or rule a change could move from a shard that is behind to one that is ahead, and be
+skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Collection, Optional
 
 from tidb2mysql.mysql.sql import literal, quote_ident
-from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.route import MAX_SEQ, NEW_JOB_ROUTING, check_routing
 from tidb2mysql.replication.change import StreamPos
 from tidb2mysql.errors import ConfigurationError
 
@@ -23,6 +28,10 @@ from tidb2mysql.errors import ConfigurationError
 
 class ShardCountMismatch(ConfigurationError, RuntimeError):
     pass
+
+
+class RoutingMismatch(ConfigurationError, RuntimeError):
+    """The job's checkpoint rows do not name exactly one routing rule this version knows."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,24 @@ class Checkpoints:
             mx, n = cur.fetchone()
         return int(mx) if n else None
 
+    def routing(self, conn) -> str:
+        """The job's routing rule, as its checkpoint rows (created by :meth:`ensure_shards`) say.
+
+        Raises if the rows are missing (the caller must not guess: under the wrong rule rows
+        would be skipped), name different rules, or a rule this version does not know."""
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT DISTINCT routing FROM {self.table} WHERE job=%s", (self.job,))
+            rules = sorted(str(r[0]) for r in cur.fetchall())
+        if len(rules) != 1:
+            raise RoutingMismatch(
+                f"job {self.job!r}: " + (f"its checkpoint rows name several routing rules {rules}" if rules
+                                         else "no checkpoint rows to read the routing rule from")
+                + f" (table {self.table}); the job's shards cannot be placed safely.")
+        try:
+            return check_routing(rules[0])
+        except ValueError as e:
+            raise RoutingMismatch(f"job {self.job!r}: {e} (a newer tidb2mysql created the job?)") from None
+
     def load(self, conn, shard: int) -> Optional[StreamPos]:
         with conn.cursor() as cur:
             cur.execute(
@@ -99,8 +126,10 @@ class Checkpoints:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def ensure_shards(self, conn, shard_count: int, initial: StreamPos) -> None:
-        """Create the job's shard rows at ``initial`` (no-op for existing rows).
+    def ensure_shards(self, conn, shard_count: int, initial: StreamPos, routing: str = NEW_JOB_ROUTING) -> str:
+        """Create the job's shard rows at ``initial`` under ``routing`` (no-op for existing
+        rows); returns the job's routing rule: ``routing`` for a new job, the stored one for
+        an existing job (a job keeps the rule it was created with).
 
         Refuses a different shard count than the one stored: routing depends on it, and the
         per-shard checkpoints mean nothing under another one.
@@ -113,11 +142,16 @@ class Checkpoints:
                 " use the stored count, or start a new job name."
             )
         with conn.cursor() as cur:
+            if stored is not None:  # missing rows of an existing job get its rule, not the new one
+                cur.execute(f"SELECT MIN(routing) FROM {self.table} WHERE job=%s", (self.job,))
+                routing = str(cur.fetchone()[0])
             cur.executemany(
-                f"INSERT IGNORE INTO {self.table} (job, shard, shard_count, commit_ts, seq) VALUES (%s,%s,%s,%s,%s)",
-                [(self.job, s, shard_count, initial[0], initial[1]) for s in range(shard_count)],
+                f"INSERT IGNORE INTO {self.table} (job, shard, shard_count, commit_ts, seq, routing)"
+                " VALUES (%s,%s,%s,%s,%s,%s)",
+                [(self.job, s, shard_count, initial[0], initial[1], check_routing(routing)) for s in range(shard_count)],
             )
         conn.commit()
+        return self.routing(conn)
 
     def update_sql(self, shard: int, position: StreamPos, offset: int = -1, rows: int = 0) -> str:
         """The statement a batch transaction runs to move its shard's checkpoint forward."""
@@ -134,4 +168,4 @@ class Checkpoints:
         conn.commit()
 
 
-__all__ = ["Checkpoints", "MAX_SEQ", "ShardCheckpoint", "ShardCountMismatch"]
+__all__ = ["Checkpoints", "MAX_SEQ", "RoutingMismatch", "ShardCheckpoint", "ShardCountMismatch"]

@@ -101,7 +101,8 @@ class SourceLoop:
         log.info("process %d reads %s partition %d from offset %d (%s) for shards %s", process, cfg.kafka.topic,
                  cfg.kafka.partition, start.offset, start.reason, self.owned)
         self.reader.assign(start.offset)
-        self.pipeline = make_pipeline(cfg, self.owned, start.skip_through_ts, decoder)
+        routing = self.conn.run(self.checkpoints.routing)  # the job's rule, for its life (route.py)
+        self.pipeline = make_pipeline(cfg, self.owned, start.skip_through_ts, decoder, routing)
         self.last_ts = max(start.skip_through_ts, 0)
         self.stop_ts: Optional[int] = None  # the drain target, once draining
         self.last_tick = time.monotonic()
@@ -326,8 +327,9 @@ def reader_client_config(kafka) -> dict:
     return conf
 
 
-def make_pipeline(cfg, owned: list[int], skip_through_ts: int, decoder: Decoder) -> Pipeline:
-    """The decode -> select -> route pipeline of one reader, routing to its ``owned`` shards."""
+def make_pipeline(cfg, owned: list[int], skip_through_ts: int, decoder: Decoder, routing: str) -> Pipeline:
+    """The decode -> select -> route pipeline of one reader, routing to its ``owned`` shards
+    under the job's ``routing`` rule (``Checkpoints.routing``)."""
     s = cfg.incremental
     dl_conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "dead-letter write")
 
@@ -338,7 +340,7 @@ def make_pipeline(cfg, owned: list[int], skip_through_ts: int, decoder: Decoder)
 
     sel = Selection.from_config(cfg)
     return Pipeline(
-        decoder, Router(s.shards, owned), cfg.kafka.topic, cfg.kafka.partition, skip_through_ts, dead_letter,
+        decoder, Router(s.shards, owned, routing), cfg.kafka.topic, cfg.kafka.partition, skip_through_ts, dead_letter,
         strict=s.strict, watermark_interval=s.watermark_interval_ms / 1000,
         selector=select_all if sel.is_identity else EventSelector(sel),
     )

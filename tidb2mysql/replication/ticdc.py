@@ -347,26 +347,26 @@ class PartitionSource:
 
         self.reader = TopicReader(reader_client_config(cfg.kafka), self.topic, partition)
         self.reader.peek = lambda v: None
-        self.router = Router(self.s.shards)
         sel = Selection.from_config(cfg)
         self.selector = None if sel.is_identity else EventSelector(sel)
         self.dead_letter = dead_letter or self._dead_letter_to_target
         self.keys = services.keys
         self._conn: Optional[ReconnectingConnection] = None
-        if resume is not None:
-            self.state = resume
-            why = "Bytewax snapshot"
-        else:
-            conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
-            try:
-                cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
+        conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
+        try:
+            cps = Checkpoints(cfg.job.meta_schema, cfg.job.name)
+            self.router = Router(self.s.shards, routing=conn.run(cps.routing))  # the job's rule (route.py)
+            if resume is not None:
+                self.state = resume
+                why = "Bytewax snapshot"
+            else:
                 low = conn.run(lambda c: cps.min_position(c, self.s.shards))
-            finally:
-                conn.close()
-            applied = applied_through(low) if low is not None else self.s.start_commit_ts
-            offset, why = resume_offset(self.reader, codec, applied)
-            why = f"target checkpoints (applied through commit_ts {applied}): {why}"
-            self.state = SourceState(offset)
+                applied = applied_through(low) if low is not None else self.s.start_commit_ts
+                offset, why = resume_offset(self.reader, codec, applied)
+                why = f"target checkpoints (applied through commit_ts {applied}): {why}"
+                self.state = SourceState(offset)
+        finally:
+            conn.close()
         read_gate.note(partition, self.state.filter.resolved)
         log.info("%s partition %d: reading from offset %d (%s)", self.topic, partition, self.state.offset, why)
         self.reader.assign(self.state.offset)
