@@ -22,7 +22,7 @@ from tidb2mysql.mysql.meta import MetaVersionError
 from tidb2mysql.mysql.sql import LiteralError
 from tidb2mysql.mysql.target_schema import UnknownTableError
 from tidb2mysql.ops.fencing import JobFenced
-from tidb2mysql.replication.checkpoint import ShardCountMismatch
+from tidb2mysql.replication.checkpoint import RoutingMismatch, ShardCountMismatch
 from tidb2mysql.replication.writer import WriteError
 from tidb2mysql.schema.plan import SchemaPlanError
 from tidb2mysql.selection.engine import SelectionError
@@ -33,6 +33,7 @@ CASES = [
     (SchemaPlanError("x"), errors.CONFIGURATION, 2, "configuration error: x", ValueError),
     (LoadPlanError("x"), errors.CONFIGURATION, 2, "configuration error: x", ValueError),
     (ShardCountMismatch("x"), errors.CONFIGURATION, 2, "configuration error: x", RuntimeError),
+    (RoutingMismatch("x"), errors.CONFIGURATION, 2, "configuration error: x", RuntimeError),
     (MetaVersionError("x"), errors.CONFIGURATION, 2, "configuration error: x", RuntimeError),
     (JobFenced("finished"), errors.CONFIGURATION, 3, "job fenced: finished", RuntimeError),
     (KafkaConnectError("brokers b: auth"), errors.CONFIGURATION, 2, "cannot connect: brokers b: auth", RuntimeError),
