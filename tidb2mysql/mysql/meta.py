@@ -6,8 +6,8 @@ coordinating commands and ``status`` see the same state from anywhere. Each stag
 only the tables of its own component, when it starts:
 
 * ``replication`` (incremental flow, ``ddl`` command): ``checkpoint`` (shard positions, written
-  in the same transaction as the rows, and each job's shard count and routing rule), ``ddl_history`` (the crash-safe DDL barrier),
-  ``quarantine``, ``dead_letter``;
+  in the same transaction as the rows, and each job's shard count and routing rule),
+  ``ddl_history`` (the crash-safe DDL barrier), ``quarantine``, ``dead_letter``;
 * ``fencing`` (cut-over): ``job_control``;
 * ``full_load``: ``full_load_job``, ``full_load_chunks``, ``full_load_lanes``, ``full_load_errors``,
   ``full_load_notes``;
