@@ -23,6 +23,7 @@ from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.replication.route import RUN_BITS
 from tidb2mysql.replication.source import peek_commit_ts
 
 pytestmark = pytest.mark.integration
@@ -158,7 +159,7 @@ def test_ten_thousand_messages_half_hostile(env):
                     k_rows.append(row)
                     changes.append(TableChanges(ks, [RowChange(Op.INSERT, row, None)]))
             elif r < 0.66:
-                key = rnd.randrange(500) << 10  # one key per run of 1,024: spread over the shards (route.py)
+                key = rnd.randrange(500) << RUN_BITS  # one key per run: spread over the shards (route.py)
                 if key in p_rows and rnd.random() < 0.3:
                     changes.append(TableChanges(ps, [RowChange(Op.DELETE, None, (key, p_rows.pop(key)))]))
                 elif key in p_rows:

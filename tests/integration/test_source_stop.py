@@ -27,7 +27,7 @@ from tidb2mysql.ops import fencing, shutdown
 from tidb2mysql.mysql.meta import REPLICATION, ensure_meta
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.change import ShardChunk, ShardChunks, Watermark
-from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.route import MAX_SEQ, RUN_BITS
 from tidb2mysql.replication.runtime import SourceLoop
 from tests.support import flowrun, stack
 from tests.support.drainer_stream import Stream, q, schema, stream_env
@@ -56,7 +56,7 @@ class Env:
         for i in range(n):
             s = self.stream
             # one key per run of 1,024 (route.py's key-runs rule): the rows spread over the shards
-            s.txn(TableChanges(s1, [RowChange(Op.INSERT, (len(self.ts) << 10, "v"), None)]))
+            s.txn(TableChanges(s1, [RowChange(Op.INSERT, (len(self.ts) << RUN_BITS, "v"), None)]))
             self.ts.append(s.ts)
         if garbage_last:
             self.stream.send(b"not a binlog at all")  # undecodable: dead-lettered, no commit_ts

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tidb2mysql.events import Op, RowChange, TableChanges, TableSchema
+from tidb2mysql.replication.route import RUN_BITS
 
 
 @dataclass
@@ -69,10 +70,10 @@ class Scenario:
 
 
 def rows(first: int, n: int, tag: str, extra: tuple = ()) -> list[tuple]:
-    """Row number ``first + i`` has the key ``(first + i) * 1024``: one key per run of the
+    """Row number ``first + i`` has the key ``(first + i) << RUN_BITS``: one key per run of the
     key-runs routing rule (replication/route.py), so a table's rows spread over the shards
     and every barrier has shards with and without changes on each side of it."""
-    return [((first + i) << 10, f"{tag}{first + i}", *extra) for i in range(n)]
+    return [((first + i) << RUN_BITS, f"{tag}{first + i}", *extra) for i in range(n)]
 
 
 def build_ddl_kinds(sc: Scenario, per_txn: int = 12) -> None:

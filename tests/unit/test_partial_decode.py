@@ -20,7 +20,7 @@ from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
 from tidb2mysql.replication.pipeline import Pipeline, select_all
-from tidb2mysql.replication.route import ROUTING_RULES, Router, shards_of_process
+from tidb2mysql.replication.route import ROUTING_RULES, RUN_BITS, Router, shards_of_process
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TxnSlice
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -143,8 +143,8 @@ def test_rows_of_other_processes_are_not_converted():
     even looked at (its owner finds it and parks the message), while the key is checked."""
     owned = shards_of_process(SHARDS, 0, 1, 2)
     router = Router(SHARDS, owned)
-    mine = next(k for k in range(0, 100 << 10, 1 << 10) if any(s in owned for s, _ in _shards(router, k)))
-    theirs = next(k for k in range(0, 100 << 10, 1 << 10) if not any(s in owned for s, _ in _shards(router, k)))
+    mine = next(k for k in range(0, 100 << RUN_BITS, 1 << RUN_BITS) if any(s in owned for s, _ in _shards(router, k)))
+    theirs = next(k for k in range(0, 100 << RUN_BITS, 1 << RUN_BITS) if not any(s in owned for s, _ in _shards(router, k)))
     pipeline = _pipeline(owned, select_all)
     txn = Txn(7, [TableChanges(PK, [RowChange(Op.INSERT, (mine, "ok", 1), None),
                                     RowChange(Op.INSERT, (theirs, "ok", 2), None)])])

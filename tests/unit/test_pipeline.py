@@ -5,7 +5,7 @@ from tidb2mysql.drainer.encode import encode_ddl, encode_txn
 from tidb2mysql.events import DDL, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, ShardChunk, Watermark
 from tidb2mysql.replication.pipeline import EndOfInput, Pipeline
-from tidb2mysql.replication.route import Router
+from tidb2mysql.replication.route import RUN_BITS, Router
 from tidb2mysql.replication.source import MessageSlicer, RawMessage
 
 S = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
@@ -56,7 +56,7 @@ def test_rows_seen_counts_every_row_of_accepted_messages_also_those_other_proces
     """What a source step is sized by (runtime.step_wants_more): the rows of the messages the
     pipeline accepted, whoever applies them; not a redelivery's, not a DDL's."""
     mine = Pipeline(Decoder("UTC"), Router(4, [0]), "topic", 0, -1, [].extend, watermark_interval=1.0, clock=Clock())
-    run = 1 << 10  # keys in different runs of the key-runs routing rule, so they spread over shards
+    run = 1 << RUN_BITS  # keys in different runs of the key-runs routing rule, so they spread over shards
     msgs = [txn_msg(10, range(0, 10 * run, run), 0), txn_msg(11, range(10 * run, 30 * run, run), 1), txn_msg(10, [1], 2),
             RawMessage(3, encode_ddl(DDL(12, "db", "t", "alter table t add c int")), 12)]
     out = list(mine.process(msgs))
