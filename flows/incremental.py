@@ -40,7 +40,7 @@ from tidb2mysql.mysql.retry import retry_transient
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
-from tidb2mysql.replication.runtime import Services, SourceLoop, tune_gc
+from tidb2mysql.replication.runtime import Services, SourceLoop, reported_start, tune_gc
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
@@ -68,7 +68,10 @@ class DrainerReaders(DynamicSource):
             return _NoInput()
         process, processes = worker_index // self.wpp, worker_count // self.wpp
         owned = shards_of_process(self.cfg.incremental.shards, process, self.wpp, processes)
-        return DrainerPartition(self.cfg, owned, process, self.services.backlog) if owned else _NoInput()
+        if not owned:
+            return _NoInput()
+        with reported_start(f"process {process}: the reader of {self.cfg.kafka.topic!r} partition {self.cfg.kafka.partition}"):
+            return DrainerPartition(self.cfg, owned, process, self.services.backlog)
 
 
 class ShardLogic(StatefulBatchLogic):
@@ -142,8 +145,10 @@ def build_flow(cfg) -> Dataflow:
     s = cfg.incremental
     # A wrong Kafka password or an untrusted broker certificate would otherwise look like a
     # flow waiting for messages forever (librdkafka retries quietly): stop here instead, with
-    # the brokers, the user and the fix in the message (KafkaConnectError).
-    kafka_settings.check_connection(cfg.kafka)
+    # the brokers, the user and the fix in the message (KafkaConnectError). So would a missing
+    # topic or partition, from inside the Bytewax build (KafkaTopicMissing).
+    _admin, md = kafka_settings.check_connection(cfg.kafka)
+    kafka_settings.require_topic(md, cfg.kafka, None if _is_ticdc(cfg) else cfg.kafka.partition)
     # A target restarting while the flow starts costs time, not the start (the same transient
     # retry as every other target connection of the flow; [incremental] retry_seconds bounds it).
     retry_transient(lambda: _prepare_target(cfg, s), "preparing the target's meta schema",

@@ -21,7 +21,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
 
 from tidb2mysql.input.codec import codec_for
-from tidb2mysql.replication.runtime import Services, reader_client_config
+from tidb2mysql.replication.runtime import Services, reader_client_config, reported_start
 from tidb2mysql.replication.ticdc import PartitionSource, ReaderServices, TiCDCShard, topic_partitions
 
 
@@ -43,7 +43,8 @@ class TiCDCPartitions(FixedPartitionedSource):
 
     def build_part(self, step_id, for_part, resume_state):
         resume = pickle.loads(resume_state) if resume_state is not None else None
-        return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.readers, resume)
+        with reported_start(f"the reader of {self.cfg.kafka.topic!r} partition {for_part}"):
+            return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.readers, resume)
 
 
 class TiCDCShardLogic(StatefulBatchLogic):

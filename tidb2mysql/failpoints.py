@@ -50,6 +50,8 @@ POINTS = {
     # COMMIT points (see commit()): `drop` = the COMMIT took effect but its reply is lost
     "apply.commit": "a batch's COMMIT took effect on the target; the client has not seen the reply",
     "apply.salvage_commit": "a change-by-change (salvage) transaction's COMMIT took effect; reply not seen",
+    # key: the Drainer reader's process index, or the TiCDC reader's Kafka partition
+    "source.start": "Bytewax is building a reader (a source partition); it has not connected to anything",
     "page.commit": "a full-load page's COMMIT took effect on the target; the client has not seen the reply",
 }
 

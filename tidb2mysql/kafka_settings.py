@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidb2mysql.config import KafkaConfig
-from tidb2mysql.errors import ConnectError
+from tidb2mysql.errors import ConfigurationError, ConnectError
 
 # librdkafka caps a producer's message.max.bytes at 1e9 (just under the broker's 1 GiB).
 PRODUCER_MESSAGE_MAX_BYTES = 1_000_000_000
@@ -109,6 +109,45 @@ class KafkaConnectError(ConnectError, RuntimeError):
     def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class KafkaTopicMissing(ConfigurationError):
+    """The configured topic (or its partition) is not on the brokers, or this user cannot see it."""
+
+
+def topic_problem(md: Any, kafka: KafkaConfig, partition: Any = None) -> tuple[str, str] | None:
+    """``(what, fix)`` when ``kafka.topic`` is missing from the cluster metadata ``md``
+    (``list_topics()`` of every topic: naming one may auto-create it) or has no ``partition``;
+    None when it is there. One wording for precheck and for the flows' start.
+
+    Why the flows ask before they build: a missing topic otherwise surfaced from inside the
+    Bytewax build as librdkafka's "Unknown partition" at the bottom of a Rust traceback with
+    ``-w 1``, and with ``-p 2`` as nothing but "Send thread panic" in both processes.
+    """
+    t = md.topics.get(kafka.topic)
+    if t is None or t.error is not None:
+        err = f" ({t.error})" if t is not None and t.error is not None else ""
+        fix = "check [kafka] topic; Drainer's default is <cluster-id>_obinlog, or set topic-name in drainer.toml"
+        if kafka.username:
+            fix += (f"; with ACLs, a topic the user {kafka.username!r} may not Describe is invisible: grant"
+                    " Describe and Read on it (docs/operations.md, Securing connections)")
+        return f"topic {kafka.topic!r} does not exist{err}", fix
+    if partition is not None and partition not in t.partitions:
+        return (f"topic {kafka.topic!r} has no partition {partition} (it has {len(t.partitions)})",
+                "Drainer writes partition 0: check [kafka] partition")
+    if not t.partitions:
+        return f"topic {kafka.topic!r} has no partitions", "check [kafka] topic"
+    return None
+
+
+def require_topic(md: Any, kafka: KafkaConfig, partition: Any = None) -> int:
+    """The number of partitions of ``kafka.topic``, or :class:`KafkaTopicMissing` (see
+    :func:`topic_problem`) naming the brokers, the topic and the fix."""
+    problem = topic_problem(md, kafka, partition)
+    if problem is not None:
+        what, fix = problem
+        raise KafkaTopicMissing(f"Kafka {kafka.describe()}: {what}; fix: {fix}")
+    return len(md.topics[kafka.topic].partitions)
 
 
 class ClientLog:

@@ -36,13 +36,15 @@ def dump_toml(data: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_config(path: Path, *, topic: str, job: str, base: Optional[Path] = None,
+def write_config(path: Path, *, topic: str, job: str, base: Optional[Path] = None, meta_schema: Optional[str] = None,
                  **sections: dict[str, Any]) -> Path:
     """A config file for the stack (or the config file ``base``, e.g. the TiDB one), with this
-    test's topic, job name and extra sections."""
+    test's topic, job name (and meta schema) and extra sections."""
     data = tomllib.loads(Path(base or STACK_CONFIG).read_text())
     data.setdefault("kafka", {})["topic"] = topic
     data.setdefault("job", {})["name"] = job
+    if meta_schema is not None:
+        data["job"]["meta_schema"] = meta_schema
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     path.write_text(dump_toml(data))

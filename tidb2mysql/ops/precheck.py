@@ -639,21 +639,16 @@ class Precheck:
             return
         from tidb2mysql.drainer.decode import Decoder
         from tidb2mysql.events import KafkaPosition
-        from tidb2mysql.kafka_settings import ClientLog, consumer_config
+        from tidb2mysql.kafka_settings import ClientLog, consumer_config, topic_problem
         from tidb2mysql.replication.source import TopicReader
 
         k = self.cfg.kafka
         md = self.admin.list_topics(timeout=10)  # all topics: naming one may auto-create it
-        t = md.topics.get(k.topic)
-        if t is None or t.error is not None:
-            self.add("kafka.topic", FAIL, f"topic {k.topic!r} does not exist{f' ({t.error})' if t is not None and t.error else ''}",
-                     "check [kafka] topic; Drainer's default is <cluster-id>_obinlog, or set topic-name in drainer.toml"
-                     + (f"; with ACLs, a topic the user {k.username!r} may not Describe is invisible: grant Describe and"
-                        " Read on it (docs/operations.md, Securing connections)" if k.username else ""))
+        problem = topic_problem(md, k, k.partition)
+        if problem is not None:
+            self.add("kafka.topic", FAIL, *problem)
             return
-        if k.partition not in t.partitions:
-            self.add("kafka.topic", FAIL, f"topic {k.topic!r} has no partition {k.partition}", "Drainer writes partition 0")
-            return
+        t = md.topics[k.topic]
         extra = f"; {len(t.partitions)} partitions (Drainer writes only partition 0)" if len(t.partitions) > 1 else ""
         clog = ClientLog()  # librdkafka's lines are collected, not printed; the relevant one goes into the detail
         reader = TopicReader(consumer_config(k, **{"group.id": "tidb2mysql-precheck"}, **clog.config()), k.topic,

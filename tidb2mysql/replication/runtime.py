@@ -11,12 +11,15 @@ Plain Python: no Bytewax types here, so the flow module stays wiring only.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
 import time
 from typing import Optional
 
+from tidb2mysql import failpoints
+from tidb2mysql.errors import message
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.kafka_settings import consumer_config
@@ -53,6 +56,25 @@ def step_wants_more(polls: int, full: bool, owned_rows: int, first_poll_rows: in
     return full and polls < MAX_POLLS_PER_STEP and owned_rows < first_poll_rows
 
 
+@contextlib.contextmanager
+def reported_start(what: str):
+    """Log, on one ERROR line, why ``what`` (a reader Bytewax is building) could not start,
+    then let the exception go on to Bytewax.
+
+    Why: an exception raised while Bytewax builds a source partition reaches the user of a
+    ``-p 2`` flow only as "Send thread panic: Any { .. }" from each process (the cause is lost
+    in the cluster's teardown), and with ``-w 1`` at the bottom of a long Rust/Python chain.
+    Errors the flow can foresee are raised before the build, with exit code 2 (a missing topic,
+    a wrong password: flows/incremental.py); this line is for the rest (a target that refuses a
+    query, a failpoint).
+    """
+    try:
+        yield
+    except Exception as e:
+        log.error("%s could not start: %s: %s", what, type(e).__name__, message(e))
+        raise
+
+
 class SourceLoop:
     """The reading side of the flow for ONE process: Kafka partition 0 -> routed shard items.
 
@@ -86,6 +108,8 @@ class SourceLoop:
         self.backlog = backlog or Backlog(self.s.backlog_bytes)
         self.paused = False
         self.got_input = False  # the last batch read something: read again at once (next_awake)
+        if failpoints.ENABLED:
+            failpoints.hit("source.start", process)
         self.conn = ReconnectingConnection(lambda: db.connect(cfg.target, autocommit=True), "source: target query")
         self.checkpoints = Checkpoints(cfg.job.meta_schema, cfg.job.name)
         self.reader = TopicReader(reader_client_config(cfg.kafka), cfg.kafka.topic, cfg.kafka.partition)

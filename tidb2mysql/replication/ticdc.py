@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from tidb2mysql import failpoints
 from tidb2mysql.mysql import db
 from tidb2mysql.events import DDL, InputDecodeError, KafkaPosition, Op, Txn
 from tidb2mysql.input.codec import InputCodec, Watermark
@@ -335,6 +336,8 @@ class PartitionSource:
     def __init__(self, cfg, partition: int, codec: InputCodec, services: ReaderServices,
                  resume: Optional[SourceState] = None,
                  dead_letter: Optional[Callable[[list], None]] = None):
+        if failpoints.ENABLED:
+            failpoints.hit("source.start", partition)
         self.cfg = cfg
         self.s = cfg.incremental
         self.partition = partition
