@@ -136,7 +136,10 @@ def _prepare_target(cfg, s) -> None:
         ensure_meta(conn, cfg.job.meta_schema, REPLICATION)
         fencing.JobControl(cfg.job.meta_schema, cfg.job.name).ensure(conn)
         initial = (s.start_commit_ts, MAX_SEQ)
-        Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial)
+        rule = Checkpoints(cfg.job.meta_schema, cfg.job.name).ensure_shards(conn, s.shards, initial, s.routing)
+        if rule != s.routing:
+            log.warning("job %r routes row changes by %r, the rule it was created with ([incremental] routing = %r"
+                        " applies to new jobs only: a job's rule cannot change)", cfg.job.name, rule, s.routing)
     finally:
         conn.close()
 

@@ -5,7 +5,7 @@ changed where a row goes while the shards stand at different positions, a row co
 a shard that is behind to one that is ahead, and be skipped. These tests run the real flow on
 the real broker and target: a new job routes by ``key-runs-1024``, an upgraded (``hash``) job
 keeps hashing whole keys, and an upgraded job whose shards stand at different positions (as a
-crash leaves them) loses nothing. ~40 s.
+crash leaves them) loses nothing; ``[incremental] routing`` chooses the rule of new jobs only. ~20 s.
 """
 
 from __future__ import annotations
@@ -89,6 +89,28 @@ def test_a_new_job_routes_by_key_runs_and_every_shard_applies_exactly_its_rows(s
     assert q(conn, "SELECT DISTINCT routing FROM tidb2mysql.checkpoint WHERE job=%s", job) == [(KEY_RUNS,)]
     assert _applied(conn, job) == expected
     assert q(conn, f"SELECT COUNT(*), MIN(id), MAX(id) FROM `{dbn}`.t") == [(TXNS * ROWS, 0, TXNS * ROWS - 1)]
+
+
+def test_a_new_job_configured_for_hash_hashes_whole_keys(setup):
+    s, dbn, job, conn, tmp = setup
+    _st, txns = _publish(s, dbn)
+    _run(s, job, tmp, routing=HASH)
+    assert q(conn, "SELECT DISTINCT routing FROM tidb2mysql.checkpoint WHERE job=%s", job) == [(HASH,)]
+    assert _applied(conn, job) == _rows_per_shard(txns, HASH)
+    assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t") == [(TXNS * ROWS,)]
+
+
+def test_an_existing_job_keeps_its_rule_whatever_the_setting_says(setup, stack_config):
+    """The setting is for new jobs: a job created under key runs, run with routing = "hash",
+    keeps routing by key runs (and says so), or its per-shard checkpoints would mean nothing."""
+    s, dbn, job, conn, tmp = setup
+    _st, txns = _publish(s, dbn)
+    _create_job(stack_config, job, KEY_RUNS)
+    _run(s, job, tmp, routing=HASH)
+    assert f"job {job!r} routes row changes by {KEY_RUNS!r}, the rule it was created with" in (tmp / f"{job}.log").read_text()
+    assert q(conn, "SELECT DISTINCT routing FROM tidb2mysql.checkpoint WHERE job=%s", job) == [(KEY_RUNS,)]
+    assert _applied(conn, job) == _rows_per_shard(txns, KEY_RUNS)
+    assert q(conn, f"SELECT COUNT(*) FROM `{dbn}`.t") == [(TXNS * ROWS,)]
 
 
 def test_an_upgraded_job_keeps_hashing_whole_keys(setup, stack_config):

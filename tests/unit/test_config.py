@@ -81,6 +81,7 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
     ({"drainer": {"time_zone": "Mars/Olympus"}}, r"\[drainer\] time_zone: 'Mars/Olympus' is not an IANA zone"),
     ({"job": {"meta_schema": "bad-name"}}, r"\[job\] meta_schema"),
     ({"incremental": []}, r"\[incremental\] must be a table of keys"),
+    ({"incremental": {"routing": "key-runs"}}, r"\[incremental\] routing: 'key-runs' is not one of hash, key-runs-1024"),
 ])
 def test_errors_name_the_section_and_key(data, message):
     with pytest.raises(ConfigError, match=message):

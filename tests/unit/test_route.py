@@ -7,6 +7,7 @@ import pytest
 
 from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
+from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.route import (
     HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, Router, _key_hash, _key_text, _table_seed, bytewax_worker_for_key,
     check_routing, coalesce, shard_index_of_key, shard_key_names,
@@ -217,6 +218,10 @@ def test_key_runs_hash_other_types_as_they_are(value):
 
 def test_routing_rules_are_checked_and_new_jobs_get_key_runs():
     assert NEW_JOB_ROUTING == KEY_RUNS and check_routing(HASH) == HASH
+    assert IncrementalConfig().routing == NEW_JOB_ROUTING  # the setting's default is the new jobs' rule
+    for rule in ROUTING_RULES:  # every rule the configuration accepts has its hash functions
+        routed = dict(Router(4, routing=rule).route_txn(Txn(1, [TableChanges(PK_ONLY, [ins((1, "v"))])])))
+        assert check_routing(rule) == rule and [shard for shard, _chunk in routed.values()][0] in range(4)
     with pytest.raises(ValueError, match="unknown routing rule 'hash-v9'"):
         Router(4, routing="hash-v9")
 

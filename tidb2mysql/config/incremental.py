@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from tidb2mysql.config.keys import setting
 
+# Routing rules (replication/route.py hashes by them; a job keeps its rule for life).
+ROUTING_KEY_RUNS, ROUTING_HASH = "key-runs-1024", "hash"
+ROUTING_RULES = (ROUTING_HASH, ROUTING_KEY_RUNS)
+
 
 @dataclass(frozen=True)
 class IncrementalConfig:
@@ -29,6 +33,7 @@ class IncrementalConfig:
     retry_seconds: float = setting(0.0, 'Seconds to keep retrying transient errors (lost connection, deadlock) before giving up; 0 = forever.')
     force: bool = setting(False, "Write even though the job was finished by a cut-over (target job_control row says 'finished'); without it such a flow refuses to start (see tidb2mysql/ops/fencing.py).", flag='--force')
     control_poll_seconds: float = setting(1.0, 'Seconds between polls of the job_control row (cut-over requests).')
+    routing: str = setting(ROUTING_KEY_RUNS, 'How a NEW job spreads row changes over shards; an existing job keeps the rule it was created with (stored in its checkpoint rows; a different setting is logged and ignored). key-runs-1024: the key\'s last column, when an integer, by runs of 1,024 consecutive values, so sequential (AUTO_INCREMENT) keys do not make the shards\' writers fill the same target pages (1M inserts at -p 2: 17 instead of 44 InnoDB pages per 1,000 rows, 288 instead of 630 KB of redo); hash: every key hashed on its own, which spreads a hot set of recent keys (rows updated soon after their insert) over every shard (docs/performance.md).')
     overlap_apply: bool = setting(True, "A shard's flush runs on its own writer thread while the worker decodes and merges the next batch (one flush in flight per shard: order and the checkpoint-in-the-same-transaction rule are unchanged). false = flush on the worker thread (replication/shard.py).")
 
     def validate(self) -> None:
@@ -37,6 +42,8 @@ class IncrementalConfig:
         for name in ("batch_rows", "batch_ms", "idle_ms", "poll_ms", "ddl_lock_wait_seconds", "source_batch", "apply_attempts", "slice_bytes", "slice_rows", "backlog_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if self.routing not in ROUTING_RULES:
+            raise ValueError(f"routing: {self.routing!r} is not one of {', '.join(ROUTING_RULES)}")
         if self.start_commit_ts < 0 or self.stop_at_ts < 0:
             raise ValueError("commit_ts values must be >= 0")
 

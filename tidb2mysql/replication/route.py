@@ -27,7 +27,7 @@ The shard of a key is ``crc32(table, key text) % shard_count`` under the job's *
 stable across processes and runs: a job keeps the rule it was created with (stored in its
 checkpoint rows, like its shard count):
 
-* ``key-runs-1024`` (jobs created from 2026-12-03 on): the key's last column, when it is an
+* ``key-runs-1024`` (the default of ``[incremental] routing`` for new jobs): the key's last column, when it is an
   integer, is hashed as ``value >> 10``, so runs of 1,024 consecutive values share a shard.
   Why: with every key hashed on its own, sequential keys (AUTO_INCREMENT, the common case)
   were spread over all shards, so the shards' writers filled the same target B-tree pages
@@ -36,7 +36,9 @@ checkpoint rows, like its shard count):
   table 2.6x its size), 630 KB of redo per 1,000 rows instead of 288, and MariaDB ~0.6 us more
   CPU per row (docs/performance.md). Runs keep a shard's rows together in the index, while
   changes still spread over shards at any realistic rate (1,024 rows is a fraction of a batch).
-* ``hash`` (jobs created before): the whole key hashed as it is.
+* ``hash`` (jobs created before it, or new jobs configured so): the whole key hashed as it is.
+  Why a user may choose it: key runs put a hot set of recent keys (rows updated soon after
+  their insert) on one or two shards, while whole-key hashing spreads it over every shard.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Iterator, Optional
 
+from tidb2mysql.config.incremental import ROUTING_HASH, ROUTING_KEY_RUNS, ROUTING_RULES
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 
@@ -172,10 +175,8 @@ def _hash_one(seed: int, value) -> int:
 
 # -- routing rules (module docstring): a job keeps its rule for life ---------------------
 
-HASH = "hash"
-KEY_RUNS = "key-runs-1024"
-ROUTING_RULES = (HASH, KEY_RUNS)
-NEW_JOB_ROUTING = KEY_RUNS  # the rule a job gets when its checkpoint rows are created
+HASH, KEY_RUNS = ROUTING_HASH, ROUTING_KEY_RUNS  # the names: config/incremental.py (validated there)
+NEW_JOB_ROUTING = KEY_RUNS  # the default of [incremental] routing: the rule a new job gets
 RUN_BITS = 10  # KEY_RUNS: 2**10 consecutive integer values of the key's last column per run
 
 
