@@ -40,7 +40,7 @@ from tidb2mysql.mysql.retry import retry_transient
 from tidb2mysql.replication.checkpoint import Checkpoints
 from tidb2mysql.replication.progress import ProgressLog
 from tidb2mysql.replication.route import MAX_SEQ, shards_of_process
-from tidb2mysql.replication.runtime import Services, SourceLoop, reported_start, tune_gc
+from tidb2mysql.replication.runtime import Services, SourceLoop, reported_start, reporting, tune_gc
 from tidb2mysql.replication.shard import ShardApplier, ShardState
 
 log = logging.getLogger("tidb2mysql.incremental")
@@ -48,6 +48,10 @@ log = logging.getLogger("tidb2mysql.incremental")
 
 class DrainerPartition(SourceLoop, StatelessSourcePartition):
     """The reader of one process (logic: replication/runtime.py)."""
+
+    @reporting(lambda self: f"process {self.process}: the reader stopped the flow")
+    def next_batch(self):
+        return SourceLoop.next_batch(self)
 
 
 class _NoInput(StatelessSourcePartition):
@@ -74,6 +78,11 @@ class DrainerReaders(DynamicSource):
             return DrainerPartition(self.cfg, owned, process, self.services.backlog)
 
 
+def _shard_stopped(logic) -> str:
+    applier = logic.applier
+    return f"shard {applier.shard if applier is not None else '?'}: applying stopped the flow"
+
+
 class ShardLogic(StatefulBatchLogic):
     """Thin Bytewax adapter around :class:`ShardApplier`."""
 
@@ -88,13 +97,16 @@ class ShardLogic(StatefulBatchLogic):
             self.applier = ShardApplier(self.services.shard_context(), ShardState(shard))
         return self.applier
 
+    @reporting(_shard_stopped)
     def on_batch(self, values):
         a = self._ensure(values[0][0])
         return a.on_batch([v[1] for v in values]), StatefulBatchLogic.RETAIN
 
+    @reporting(_shard_stopped)
     def on_notify(self):
         return (self.applier.on_notify() if self.applier else []), StatefulBatchLogic.RETAIN
 
+    @reporting(_shard_stopped)
     def on_eof(self):
         return (self.applier.on_eof() if self.applier else []), StatefulBatchLogic.RETAIN
 

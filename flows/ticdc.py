@@ -21,12 +21,16 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
 
 from tidb2mysql.input.codec import codec_for
-from tidb2mysql.replication.runtime import Services, reader_client_config, reported_start
+from tidb2mysql.replication.runtime import Services, reader_client_config, reported_start, reporting
 from tidb2mysql.replication.ticdc import PartitionSource, ReaderServices, TiCDCShard, topic_partitions
 
 
 class _Partition(PartitionSource, StatefulSourcePartition):
     """One Kafka partition (logic: replication/ticdc.py)."""
+
+    @reporting(lambda self: f"the reader of partition {self.partition} stopped the flow")
+    def next_batch(self):
+        return PartitionSource.next_batch(self)
 
     def snapshot(self):
         return pickle.dumps(PartitionSource.snapshot(self), protocol=pickle.HIGHEST_PROTOCOL)
@@ -47,6 +51,11 @@ class TiCDCPartitions(FixedPartitionedSource):
             return _Partition(self.cfg, int(for_part), codec_for(self.cfg), self.readers, resume)
 
 
+def _shard_stopped(logic) -> str:
+    shard = logic.shard
+    return f"shard {shard.applier.shard if shard is not None else '?'}: applying stopped the flow"
+
+
 class TiCDCShardLogic(StatefulBatchLogic):
     """Thin Bytewax adapter around :class:`TiCDCShard`."""
 
@@ -58,14 +67,17 @@ class TiCDCShardLogic(StatefulBatchLogic):
             gate, state = pickle.loads(resume)
             self.shard = TiCDCShard(services.shard_context(), state.shard, partitions, (gate, state))
 
+    @reporting(_shard_stopped)
     def on_batch(self, values):
         if self.shard is None:
             self.shard = TiCDCShard(self.services.shard_context(), values[0][0], self.partitions)
         return self.shard.on_batch(values), StatefulBatchLogic.RETAIN
 
+    @reporting(_shard_stopped)
     def on_notify(self):
         return (self.shard.on_notify() if self.shard else []), StatefulBatchLogic.RETAIN
 
+    @reporting(_shard_stopped)
     def on_eof(self):
         return (self.shard.on_eof() if self.shard else []), StatefulBatchLogic.RETAIN
 

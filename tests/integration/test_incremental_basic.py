@@ -62,15 +62,34 @@ def test_ddl_dml_redelivery_and_dead_letter(setup, workers, processes):
     assert len(q(conn, "SELECT 1 FROM tidb2mysql.dead_letter WHERE job=%s", job)) == 1
 
 
-def test_strict_mode_stops_on_an_undecodable_message(setup):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_strict_mode_stops_on_an_undecodable_message(setup, processes):
+    """With -p 2 too: Bytewax reports an exception of a cluster process only as "Send thread
+    panic", so the flow logs why it stops itself (replication/runtime.py ``reporting``)."""
     s, dbn, job, conn, tmp = setup
     s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
     bad = s.send(b"not a binlog at all")
     s.flush()
-    rc, log = run_flow(s, job, tmp, strict=True)
+    rc, log = run_flow(s, job, tmp, processes=processes, strict=True)
     assert rc != 0
     text = log.read_text()
-    assert f"offset {bad}" in text and "cannot decode Drainer message" in text
+    assert f"offset {bad}" in text and "cannot decode Drainer message" in text, text[-3000:]
+    assert "the reader stopped the flow: DrainerDecodeError (input data): " in text, text[-3000:]
+    assert q(conn, "SELECT COUNT(*) FROM tidb2mysql.dead_letter WHERE job=%s", job) == [(0,)]
+
+
+def test_strict_mode_names_the_shard_and_the_refused_row_with_two_processes(setup):
+    """An apply failure in a process of a -p 2 cluster is named before Bytewax's "Send thread
+    panic" (which is all Bytewax itself says)."""
+    s, dbn, job, conn, tmp = setup
+    s.ddl(dbn, "", f"CREATE DATABASE `{dbn}`")
+    s.txn(TableChanges(schema(dbn), [RowChange(Op.INSERT, (i << 10, "x"), None) for i in range(8)]))  # no table t
+    s.flush()
+    rc, log = run_flow(s, job, tmp, processes=2, strict=True)
+    assert rc != 0
+    text = log.read_text()
+    assert (": applying stopped the flow: WriteError (target permanent): " in text
+            and f"target table `{dbn}`.`t` does not exist in the target database" in text), text[-3000:]
     assert q(conn, "SELECT COUNT(*) FROM tidb2mysql.dead_letter WHERE job=%s", job) == [(0,)]
 
 

@@ -12,14 +12,15 @@ Plain Python: no Bytewax types here, so the flow module stays wiring only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import threading
 import time
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from tidb2mysql import failpoints
-from tidb2mysql.errors import message
+from tidb2mysql.errors import INTERNAL, Tidb2MysqlError, message
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.kafka_settings import consumer_config
@@ -56,22 +57,62 @@ def step_wants_more(polls: int, full: bool, owned_rows: int, first_poll_rows: in
     return full and polls < MAX_POLLS_PER_STEP and owned_rows < first_poll_rows
 
 
+def report_stop(what: str, e: BaseException) -> None:
+    """Log, once per exception, ``what: <type> (<category>): <message>`` for an exception ``e``
+    that is about to stop the flow (the caller re-raises it).
+
+    Why: Bytewax reports an exception raised in a process of a ``-p 2`` cluster only as "Send
+    thread panic: Any { .. }" from each process (the cause is lost in the cluster's teardown),
+    and with ``-w 1`` at the bottom of a long Rust/Python chain. So every callback of the
+    flows logs the cause first (:func:`reporting`, :func:`reported_start`): a strict-mode
+    decode error names its offset with any number of processes. Errors tidb2mysql raises on
+    purpose (bad input, a refusing target, settings) are one line with their category;
+    anything else comes with its traceback.
+    """
+    if getattr(e, "_t2m_reported", False):
+        return
+    try:
+        e._t2m_reported = True  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+    if isinstance(e, Tidb2MysqlError) and e.category != INTERNAL:
+        log.error("%s: %s (%s): %s", what, type(e).__name__, e.category, message(e))
+    else:
+        log.error("%s: %s: %s", what, type(e).__name__, message(e), exc_info=e)
+
+
+def reporting(what: Callable[[Any], str]):
+    """Decorate a Bytewax callback method: an exception leaving it (not ``StopIteration``, a
+    source's normal end) is logged by :func:`report_stop` as ``what(self)`` and re-raised."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args):
+            try:
+                return method(self, *args)
+            except StopIteration:
+                raise
+            except Exception as e:
+                report_stop(what(self), e)
+                raise
+
+        return call
+
+    return wrap
+
+
 @contextlib.contextmanager
 def reported_start(what: str):
-    """Log, on one ERROR line, why ``what`` (a reader Bytewax is building) could not start,
-    then let the exception go on to Bytewax.
+    """:func:`report_stop` for a reader Bytewax is building (``what`` could not start).
 
-    Why: an exception raised while Bytewax builds a source partition reaches the user of a
-    ``-p 2`` flow only as "Send thread panic: Any { .. }" from each process (the cause is lost
-    in the cluster's teardown), and with ``-w 1`` at the bottom of a long Rust/Python chain.
     Errors the flow can foresee are raised before the build, with exit code 2 (a missing topic,
-    a wrong password: flows/incremental.py); this line is for the rest (a target that refuses a
+    a wrong password: flows/incremental.py); this is for the rest (a target that refuses a
     query, a failpoint).
     """
     try:
         yield
     except Exception as e:
-        log.error("%s could not start: %s: %s", what, type(e).__name__, message(e))
+        report_stop(f"{what} could not start", e)
         raise
 
 
