@@ -9,7 +9,8 @@ from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.route import (
-    HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, Router, _key_hash, _key_text, _table_seed, bytewax_worker_for_key,
+    HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, Router, _key_hash, _key_text, _run_hash_one, _table_seed,
+    bytewax_worker_for_key,
     check_routing, coalesce, shard_index_of_key, shard_key_names,
 )
 
@@ -275,3 +276,24 @@ def test_coalesced_batch_of_a_real_route_has_one_item_per_shard():
         positions = [c.position for ch in chunks_ for c in ch.changes]
         assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert sum(len(c.changes) for _k, (_s, it) in out for c in (it.chunks if isinstance(it, ShardChunks) else [it])) == 500
+
+
+def test_remembered_runs_give_the_same_shards_as_hashing_every_key():
+    """Key runs remember the last run's answer (``_run_owner``, ``route_txn``): whatever the
+    order of values, runs revisited, bools (never a run), negative and non-integer keys."""
+    import random
+
+    rnd = random.Random(5)
+    values = [rnd.choice([rnd.randrange(-5000, 50_000), rnd.randrange(1 << 63), True, False, 1, 0, None, "7", 1.0])
+              for _ in range(3000)]
+    values += list(range(0, 10_000, 97)) + [1023, 1024, 1023, -1, -1024, -1025, -1]
+    seed = _table_seed(PK_ONLY)
+    for owned in ({1, 3}, {0}, {2, 4, 5, 6, 7}):
+        owns_one = Router(8, owned, KEY_RUNS).interest(PK_ONLY).owns_one
+        assert [owns_one(v) for v in values] == [_run_hash_one(seed, v) % 8 in owned for v in values]
+    r = Router(8, routing=KEY_RUNS)
+    keys = [v for v in values if v is not None]
+    txn = Txn(1, [TableChanges(PK_ONLY, [ins((k, "v")) for k in keys])])
+    routed = {c.new[0].__class__.__name__ + repr(c.new[0]): shard for _key, (shard, chunk) in r.route_txn(txn)
+              for c in chunk.changes}
+    assert routed == {k.__class__.__name__ + repr(k): _run_hash_one(seed, k) % 8 for k in keys}
