@@ -27,8 +27,9 @@ The shard of a key is ``crc32(table, key text) % shard_count`` under the job's *
 stable across processes and runs: a job keeps the rule it was created with (stored in its
 checkpoint rows, like its shard count):
 
-* ``key-runs-1024`` (the default of ``[incremental] routing`` for new jobs): the key's last column, when it is an
-  integer, is hashed as ``value >> 10``, so runs of 1,024 consecutive values share a shard.
+* ``key-runs-1024`` (the default of ``[incremental] routing`` for new jobs): the key's last
+  column, when it is an integer, is hashed as ``value >> 10``, so runs of 1,024 consecutive
+  values share a shard.
   Why: with every key hashed on its own, sequential keys (AUTO_INCREMENT, the common case)
   were spread over all shards, so the shards' writers filled the same target B-tree pages
   concurrently, each inserting between the other's rows: pages split half-empty. Measured on
@@ -330,11 +331,11 @@ class Router:
                                if len(uk) == 1 else None)
         if not pk or schema.has_secondary_unique_key:
             return None if self._whole_table_shard(schema) in owned else NO_ROWS
-        if len(pk) != 1:
-            return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned)
-        return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned,
-                           _run_owner(seed, n, owned) if self.routing == KEY_RUNS
-                           else lambda v: hash_one(seed, v) % n in owned)
+        one = None
+        if len(pk) == 1:
+            one = (_run_owner(seed, n, owned) if self.routing == KEY_RUNS
+                   else lambda v: hash_one(seed, v) % n in owned)
+        return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned, one)
 
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
         """Route one transaction (or one slice of a large one).
