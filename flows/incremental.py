@@ -163,7 +163,7 @@ def build_flow(cfg) -> Dataflow:
     # the brokers, the user and the fix in the message (KafkaConnectError). So would a missing
     # topic or partition, from inside the Bytewax build (KafkaTopicMissing).
     _admin, md = kafka_settings.check_connection(cfg.kafka)
-    kafka_settings.require_topic(md, cfg.kafka, None if _is_ticdc(cfg) else cfg.kafka.partition)
+    partitions = kafka_settings.require_topic(md, cfg.kafka, None if _is_ticdc(cfg) else cfg.kafka.partition)
     # A target restarting while the flow starts costs time, not the start (the same transient
     # retry as every other target connection of the flow; [incremental] retry_seconds bounds it).
     retry_transient(lambda: _prepare_target(cfg, s), "preparing the target's meta schema",
@@ -173,7 +173,7 @@ def build_flow(cfg) -> Dataflow:
     if _is_ticdc(cfg):  # TiCDC input: one Bytewax input partition per Kafka partition (flows/ticdc.py)
         from flows import ticdc
 
-        return ticdc.build(cfg, services, ProgressSink())
+        return ticdc.build(cfg, services, ProgressSink(), partitions)
     flow = Dataflow("tidb2mysql_incremental")
     routed = op.input("drainer", flow, DrainerReaders(cfg, _workers_per_process(sys.argv), services))
     applied = op.stateful_batch("apply", routed, lambda resume: ShardLogic(services, resume))

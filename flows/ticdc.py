@@ -21,8 +21,8 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from bytewax.operators import StatefulBatchLogic
 
 from tidb2mysql.input.codec import codec_for
-from tidb2mysql.replication.runtime import Services, reader_client_config, reported_start, reporting
-from tidb2mysql.replication.ticdc import PartitionSource, ReaderServices, TiCDCShard, topic_partitions
+from tidb2mysql.replication.runtime import Services, reported_start, reporting
+from tidb2mysql.replication.ticdc import PartitionSource, ReaderServices, TiCDCShard
 
 
 class _Partition(PartitionSource, StatefulSourcePartition):
@@ -88,8 +88,8 @@ class TiCDCShardLogic(StatefulBatchLogic):
         return pickle.dumps(self.shard.snapshot(), protocol=pickle.HIGHEST_PROTOCOL) if self.shard else None
 
 
-def build(cfg, services: Services, progress_sink) -> Dataflow:
-    partitions = topic_partitions(reader_client_config(cfg.kafka), cfg.kafka.topic)
+def build(cfg, services: Services, progress_sink, partitions: int) -> Dataflow:
+    """``partitions``: the topic's partition count (flows/incremental.py read it at the start)."""
     flow = Dataflow("tidb2mysql_incremental")
     routed = op.input("ticdc", flow, TiCDCPartitions(cfg, partitions, ReaderServices(cfg, services.backlog)))
     applied = op.stateful_batch("apply", routed, lambda resume: TiCDCShardLogic(services, partitions, resume))

@@ -279,7 +279,7 @@ def test_coalesced_batch_of_a_real_route_has_one_item_per_shard():
 
 
 def test_remembered_runs_give_the_same_shards_as_hashing_every_key():
-    """Key runs remember the last run's answer (``_run_owner``, ``route_txn``): whatever the
+    """Key runs remember the last run's answer (``_run_shards``, used by the interest and ``route_txn``): whatever the
     order of values, runs revisited, bools (never a run), negative and non-integer keys."""
     import random
 

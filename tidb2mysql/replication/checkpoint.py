@@ -141,17 +141,17 @@ class Checkpoints:
                 " The shard count of a job cannot change (per-shard checkpoints depend on it):"
                 " use the stored count, or start a new job name."
             )
+        if stored is not None:  # an existing job keeps its rule (missing rows get it too)
+            routing = self.routing(conn)
         with conn.cursor() as cur:
-            if stored is not None:  # missing rows of an existing job get its rule, not the new one
-                cur.execute(f"SELECT MIN(routing) FROM {self.table} WHERE job=%s", (self.job,))
-                routing = str(cur.fetchone()[0])
             cur.executemany(
                 f"INSERT IGNORE INTO {self.table} (job, shard, shard_count, commit_ts, seq, routing)"
                 " VALUES (%s,%s,%s,%s,%s,%s)",
                 [(self.job, s, shard_count, initial[0], initial[1], check_routing(routing)) for s in range(shard_count)],
             )
         conn.commit()
-        return self.routing(conn)
+        # A new job: read back, so two first starts racing with different rules are refused.
+        return routing if stored is not None else self.routing(conn)
 
     def update_sql(self, shard: int, position: StreamPos, offset: int = -1, rows: int = 0) -> str:
         """The statement a batch transaction runs to move its shard's checkpoint forward."""

@@ -199,28 +199,30 @@ def _run_hash_one(seed: int, value) -> int:
 _HASHES = {HASH: (_key_hash, _hash_one), KEY_RUNS: (_run_key_hash, _run_hash_one)}
 
 
-def _run_owner(seed: int, shard_count: int, owned: Collection[int]) -> Callable[[Any], bool]:
-    """``RowInterest.owns_one`` of a one-column key under ``key-runs-1024``: the answer for
-    the last run asked is remembered.
+def _run_shards(seed: int, shard_count: int, owned: Optional[Collection[int]] = None) -> Callable[[Any], Any]:
+    """A one-column key's shard under ``key-runs-1024`` (with ``owned``: whether this reader
+    owns it, ``RowInterest.owns_one``), remembering the answer for the last run asked.
 
-    Why: the decoder asks this for every row of the topic in every process, consecutive rows
-    mostly fall in one run (sequential keys), and the hash was most of the call
-    (microbenchmark, 10-row inserts, a row another process applies: 1.80 -> 1.67 us)."""
+    Why: the decoder asks for every row of the topic in every process and ``route_txn`` again
+    for every owned row; consecutive rows mostly fall in one run (sequential keys), and the
+    hash was most of the call (microbenchmark, 10-row inserts, a row another process applies:
+    1.80 -> 1.67 us)."""
     last_run: Any = None
-    last = False
+    last: Any = None
 
-    def owns(value) -> bool:
+    def of(value):
         nonlocal last_run, last
         if value.__class__ is int:
             run = value >> RUN_BITS
-            if run == last_run:
-                return last
-            last = _run_hash_one(seed, value) % shard_count in owned
-            last_run = run
+            if run != last_run:
+                shard = _run_hash_one(seed, value) % shard_count
+                last = shard if owned is None else shard in owned
+                last_run = run
             return last
-        return _run_hash_one(seed, value) % shard_count in owned
+        shard = _run_hash_one(seed, value) % shard_count
+        return shard if owned is None else shard in owned
 
-    return owns
+    return of
 
 
 def check_routing(rule: str) -> str:
@@ -333,7 +335,7 @@ class Router:
             return None if self._whole_table_shard(schema) in owned else NO_ROWS
         one = None
         if len(pk) == 1:
-            one = (_run_owner(seed, n, owned) if self.routing == KEY_RUNS
+            one = (_run_shards(seed, n, owned) if self.routing == KEY_RUNS
                    else lambda v: hash_one(seed, v) % n in owned)
         return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned, one)
 
@@ -373,7 +375,7 @@ class Router:
                 continue
             seed = _table_seed(schema)
             one = pk[0] if len(pk) == 1 else -1  # a one-column key: hashed without a tuple
-            last_run, last_shard = None, 0  # key runs: the shard of the last run seen (_run_owner)
+            run_shard = _run_shards(seed, n) if runs else None  # remembers the last run's shard
             for rc in tc.rows:
                 op, new, old = rc.op, rc.new, rc.old
                 if new is None and old is None:  # undecoded: another process's row
@@ -396,13 +398,7 @@ class Router:
                 else:
                     row = new if op == _INSERT else old
                 if one >= 0:
-                    v = row[one]
-                    if runs and v.__class__ is int:
-                        if v >> RUN_BITS != last_run:
-                            last_run, last_shard = v >> RUN_BITS, _run_hash_one(seed, v) % n
-                        s = last_shard
-                    else:
-                        s = hash_one(seed, v) % n
+                    s = run_shard(row[one]) if run_shard is not None else hash_one(seed, row[one]) % n
                 else:
                     s = key_hash(seed, tuple([row[i] for i in pk])) % n
                 bucket = per_shard.get(s)
