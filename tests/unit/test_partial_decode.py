@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
-from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
+from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError, UnwalkedRows
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
@@ -174,8 +174,10 @@ def test_a_table_applied_wholly_elsewhere_is_not_walked_and_keeps_its_positions(
                   TableChanges(PK, [RowChange(Op.INSERT, (mine, "ok", 1), None)])])
     value = encode_txn(txn, "UTC")
     ev = pipeline.decoder.decode(value, KafkaPosition("t", 0, 0), pipeline.interest)
-    assert [(r.op, r.new, r.old) for r in ev.tables[0].rows] == [(Op.INSERT, None, None), (Op.UPDATE, None, None),
-                                                                  (Op.DELETE, None, None)]
+    rows = ev.tables[0].rows
+    assert isinstance(rows, UnwalkedRows) and len(rows) == 3 and ev.row_count == 4
+    assert [(r.op, r.new, r.old) for r in rows] == [(Op.INSERT, None, None), (Op.UPDATE, None, None),
+                                                    (Op.DELETE, None, None)]
     assert [r.new for r in ev.tables[1].rows] == [(mine, "ok", 1)]
     routed = list(pipeline.router.route_txn(ev))
     assert [c.seq for _k, (_s, ch) in routed for c in ch.changes] == [6]  # after the 3 placeholders
@@ -189,3 +191,29 @@ def test_a_table_applied_wholly_elsewhere_is_not_walked_and_keeps_its_positions(
     owner = _pipeline(shards_of_process(SHARDS, 1 - process, 1, 2), select_all)
     with pytest.raises(DrainerDecodeError, match="mutation 1: mutation without row"):
         owner.decoder.decode(broken, KafkaPosition("t", 0, 1), owner.interest)
+
+
+def test_the_decoder_asks_an_interest_once_per_table_structure():
+    """The interest's answer is kept with the table's header (asking it hashed the whole
+    TableSchema per table and message); another interest object is asked anew, and a new
+    structure of the same table is asked again."""
+    asked = []
+
+    def interest(ts):
+        asked.append((ts.table, len(ts.columns)))
+        return None
+
+    d = Decoder("UTC")
+    pos = KafkaPosition("t", 0, 0)
+    pk = encode_txn(Txn(1, [TableChanges(PK, [RowChange(Op.INSERT, (1, "a", 2), None)])]), "UTC")
+    both = encode_txn(Txn(2, [TableChanges(PK, [RowChange(Op.INSERT, (2, "b", 3), None)]),
+                              TableChanges(SUK, [RowChange(Op.INSERT, (1, "e1", "x"), None)])]), "UTC")
+    wider = TableSchema("db", "pk", ("id", "v", "n", "w"), ("bigint", "varchar", "int", "int"), pk=(0,),
+                        unique_keys=(("PRIMARY", (0,)),))
+    altered = encode_txn(Txn(3, [TableChanges(wider, [RowChange(Op.INSERT, (3, "c", 4, 5), None)])]), "UTC")
+    for v in (pk, both, pk, both, altered, altered):
+        d.decode(v, pos, interest)
+    assert asked == [("pk", 3), ("suk", 3), ("pk", 4)]
+    d.decode(pk, pos, lambda ts: asked.append("other"))
+    assert asked[-1] == "other"
+    assert d.decode(pk, pos).tables[0].rows[0].new == (1, "a", 2)  # no interest: every row, as always

@@ -350,6 +350,7 @@ class Router:
         n = self.shard_count
         key_hash, hash_one = self._key_hash, self._hash_one
         runs = self.routing == KEY_RUNS
+        owned = self.owned
         per_shard: dict[int, list[Change]] = {}
         seq = 2 * first_index
         ts_ = txn.commit_ts
@@ -361,6 +362,11 @@ class Router:
                 continue
             if not pk or schema.has_secondary_unique_key:
                 shard = self._whole_table_shard(schema)
+                if shard not in owned:
+                    # Every row of the table goes to that one shard, so none here: skipped by
+                    # count (its rows are placeholders anyway, see interest()).
+                    seq += 2 * len(tc.rows)
+                    continue
                 bucket = per_shard.setdefault(shard, [])
                 for rc in tc.rows:
                     if rc.new is None and rc.old is None:  # undecoded: another process's row
@@ -406,7 +412,7 @@ class Router:
                     bucket = per_shard[s] = []
                 bucket.append(Change(ts_, seq, schema, op, new, old))
                 seq += 2
-        keys, owned, everything = self.keys, self.owned, self._all
+        keys, everything = self.keys, self._all
         for s, changes in per_shard.items():
             if everything or s in owned:
                 yield keys[s], (s, ShardChunk(ts_, changes, offset))
