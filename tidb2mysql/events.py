@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Optional
+from typing import Any, Collection, Optional
 
 from tidb2mysql.errors import InputDataError
 
@@ -123,10 +123,13 @@ class RowChange:
 
 @dataclass(slots=True)
 class TableChanges:
-    """All changes of one transaction to one table, in statement order."""
+    """All changes of one transaction to one table, in statement order.
+
+    ``rows`` is a list, or (a table none of whose rows a scaled-out reader applies) the
+    not-walked :class:`~tidb2mysql.drainer.decode.UnwalkedRows`: sized and iterable only."""
 
     schema: TableSchema
-    rows: list[RowChange]
+    rows: Collection[RowChange]
 
 
 @dataclass(slots=True)
