@@ -97,7 +97,7 @@ def test_a_dead_letter_names_the_commit_ts_peeked_from_the_bytes_that_failed():
     good = txn_msg(10, [1], 0).value
     broken = good[:-3]  # the envelope (type, commit_ts) intact, the last row cut
     out = list(p.process([RawMessage(5, broken, None, None, peek_commit_ts)]))
-    assert out == [] or not changes(out)
+    assert not changes(out)
     assert [(d.offset, d.commit_ts) for d in letters] == [(5, 10)]
 
 
