@@ -36,7 +36,10 @@ SNAPSHOT_SECONDS: int = 0
 
 
 def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers: int = 1, processes: int = 1,
-             timeout: float = 1800, settings: dict | None = None, sections: dict | None = None) -> dict:
+             timeout: float = 1800, settings: dict | None = None, sections: dict | None = None,
+             sampler=PeakRSS) -> dict:
+    """Run the flow on the pre-filled ``topic`` until every shard covers ``last_ts``; ``sampler(pid)``
+    watches the flow's process tree (peak RSS; bench/threads.py also samples CPU per thread)."""
     job = env.unique(f"flow_{workers}x{processes}")
     inc = {"shards": SHARDS}
     inc.update(settings or {})
@@ -52,7 +55,7 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
         (workdir / job).mkdir()
         cmd += ["-r", str(workdir / job), "-s", str(SNAPSHOT_SECONDS)]
     proc = env.flowrun.start(cmd, log)
-    mem = PeakRSS(proc.pid)
+    mem = sampler(proc.pid)
     first = None
     try:
         deadline = t0 + timeout

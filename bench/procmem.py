@@ -58,9 +58,12 @@ class PeakRSS:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
-            self.samples += 1
+            self._run_once()
             self._stop.wait(self.interval)
+
+    def _run_once(self) -> None:
+        self.peak = max(self.peak, tree_rss(self.pid))
+        self.samples += 1
 
     def stop(self) -> int:
         self._stop.set()

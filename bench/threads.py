@@ -1,0 +1,152 @@
+"""Where a flow's CPU goes, per process and thread, next to the target server's.
+
+    .venv/bin/python -m bench.threads [--workload insert] [--rows 300000] [--rounds 2] [w1 p2 ...]
+
+Pre-fills a fresh topic like :mod:`bench.incremental`, then runs each layout (``wN``: ``-w N``,
+``pN``: ``-p N``) on fresh tables, alternating them round by round (this machine drifts between
+minutes), while sampling the CPU time of every thread of the flow's process tree from /proc. It
+prints rows/s, the flow's and the local target's CPU per row, and each thread's CPU seconds
+(Bytewax's worker ``timely:work-N``, the shards' writer threads, Bytewax's cluster main thread
+``python``, librdkafka's ``rdk:*``).
+
+Why a tool: the measurements behind docs/performance.md ("Where ``-p 2``'s extra CPU goes")
+were made with throw-away scripts each session; this keeps the method. Not part of ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Optional
+
+from bench import env, incremental, oltp
+from bench.procmem import PeakRSS, _children
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def stat_cpu(stat: bytes) -> tuple[str, float]:
+    """(command name, user + system CPU seconds) of one ``/proc/.../stat`` line; the name may
+    hold spaces and parentheses (it runs to the last ')')."""
+    name = stat[stat.index(b"(") + 1:stat.rindex(b")")].decode(errors="replace")
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return name, (int(fields[11]) + int(fields[12])) / _HZ
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class ThreadCPU(PeakRSS):
+    """:class:`PeakRSS` that also keeps the last CPU time seen of every thread of the tree
+    (``(pid, tid) -> (name, seconds)``): a thread that ended keeps its last sample, so up to one
+    interval of CPU at the very end (shutdown) is not counted."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.threads: dict[tuple[int, int], tuple[str, float]] = {}
+        self.commands: dict[int, str] = {}
+        self._lock = threading.Lock()
+        super().__init__(pid, interval)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._run_once()
+            self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        kids = _children()
+        todo = [self.pid]
+        while todo:
+            pid = todo.pop()
+            todo.extend(kids.get(pid, ()))
+            if pid not in self.commands:
+                cmd = _read(f"/proc/{pid}/cmdline")
+                if cmd:
+                    self.commands[pid] = cmd.replace(b"\0", b" ").decode(errors="replace").strip()
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                st = _read(f"/proc/{pid}/task/{tid}/stat")
+                if st:
+                    with self._lock:
+                        self.threads[(pid, int(tid))] = stat_cpu(st)
+
+
+def by_thread(threads: dict[tuple[int, int], tuple[str, float]], min_seconds: float = 0.05) -> list[tuple[int, str, float]]:
+    """``(pid, thread, seconds)`` of the threads that used at least ``min_seconds``, largest first.
+
+    Threads are kept apart (the shards' writer threads carry the name of the thread that
+    started them); a process's main thread is marked ``(main)``: in a Bytewax cluster it runs
+    no dataflow, only Bytewax's signal-check loop."""
+    out = [(pid, f"{name} (main)" if tid == pid else f"{name} {tid}", round(secs, 2))
+           for (pid, tid), (name, secs) in threads.items() if secs >= min_seconds]
+    return sorted(out, key=lambda r: (-r[2], r[0], r[1]))
+
+
+def target_cpu() -> Optional[float]:
+    """CPU seconds of the local stack's MariaDB (None when the target is not the local stack)."""
+    pid = _read(str(env.REPO / ".stack" / "target" / "mysqld.pid"))
+    st = _read(f"/proc/{pid.decode().strip()}/stat") if pid else None
+    return stat_cpu(st)[1] if st else None
+
+
+def layout(name: str) -> tuple[int, int]:
+    """``w2`` -> (2 workers, 1 process); ``p2`` -> (1 worker, 2 processes)."""
+    if len(name) < 2 or name[0] not in "wp" or not name[1:].isdigit() or int(name[1:]) < 1:
+        raise argparse.ArgumentTypeError(f"layout {name!r}: expected wN (-w N) or pN (-p N), e.g. w1 p2")
+    n = int(name[1:])
+    return (n, 1) if name[0] == "w" else (1, n)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.threads", description=__doc__.split("\n\n")[0])
+    ap.add_argument("layouts", nargs="*", default=["w1", "p2"], help="wN (-w N) or pN (-p N); default: w1 p2")
+    ap.add_argument("--workload", default="insert", choices=oltp.WORKLOADS)
+    ap.add_argument("--rows", type=int, default=300_000)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args(argv)
+    try:
+        layouts = [(name, layout(name)) for name in args.layouts]
+    except argparse.ArgumentTypeError as e:
+        ap.error(str(e))
+    cfg = env.load_config()
+    with env.target_database(cfg, "threads") as database, env.topic(cfg, "threads") as topic, \
+            tempfile.TemporaryDirectory() as tmp:
+        w = oltp.make_workload(args.workload, database, args.rows)
+        last_ts, _ = oltp.publish(cfg, topic, w)
+        for r in range(args.rounds):
+            for name, (workers, processes) in layouts:
+                oltp.fresh_tables(cfg, w)
+                samplers: list[ThreadCPU] = []
+
+                def sampler(pid: int) -> ThreadCPU:
+                    samplers.append(ThreadCPU(pid))
+                    return samplers[-1]
+
+                m0 = target_cpu()
+                out = incremental.run_flow(cfg, topic, last_ts, args.rows, Path(tmp), workers=workers,
+                                           processes=processes, sampler=sampler)
+                m1 = target_cpu()
+                s = samplers[0]
+                flow = sum(secs for _name, secs in s.threads.values())
+                maria = f"{(m1 - m0) / args.rows * 1e6:.2f}" if m0 is not None and m1 is not None else "-"
+                print(f"{args.workload} {name} round {r + 1}: {out['rows_per_s']:,} rows/s, flow CPU "
+                      f"{flow / args.rows * 1e6:.2f} us/row, target {maria} us/row")
+                for pid, tname, secs in by_thread(s.threads):
+                    print(f"    {secs:6.2f} s  {tname:22s} pid {pid}  {s.commands.get(pid, '')[-70:]}")
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
