@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from bench.threads import _HZ, by_thread, layout, stat_cpu
+from bench.threads import _HZ, by_thread, layout, stat_cpu, window
 
 
 def test_a_stat_line_whose_name_holds_spaces_and_parentheses():
@@ -16,8 +16,18 @@ def test_a_stat_line_whose_name_holds_spaces_and_parentheses():
 def test_threads_are_listed_apart_largest_first_main_threads_marked_small_ones_dropped():
     threads = {(1, 1): ("python", 0.5), (1, 11): ("timely:work-0", 1.5), (1, 12): ("timely:work-0", 0.25),
                (2, 20): ("timely:work-0", 1.0), (2, 21): ("rdk:main", 0.01)}
-    assert by_thread(threads) == [(1, "timely:work-0 11", 1.5), (2, "timely:work-0 20", 1.0), (1, "python (main)", 0.5),
-                                  (1, "timely:work-0 12", 0.25)]
+    assert by_thread(threads) == [((1, 11), "timely:work-0 11", 1.5), ((2, 20), "timely:work-0 20", 1.0),
+                                  ((1, 1), "python (main)", 0.5), ((1, 12), "timely:work-0 12", 0.25)]
+
+
+def test_the_window_takes_each_thread_from_the_sample_before_it_opens_to_the_one_after_it_closes():
+    snap = lambda **cpu: {(1, int(k[1:])): ("t", v) for k, v in cpu.items()}  # noqa: E731
+    series = [(10.0, snap(t1=0.1)), (10.5, snap(t1=0.3)), (11.0, snap(t1=0.4, t2=0.2)), (11.5, snap(t1=0.9, t2=0.5)),
+              (12.0, snap(t1=1.0, t2=0.6))]
+    # opens at 10.7 (last sample before: 10.5), closes at 11.2 (first after: 11.5); thread 2 appeared inside
+    assert window(series, 10.7, 11.2) == {(1, 1): ("t", 0.9 - 0.3), (1, 2): ("t", 0.5)}
+    assert window(series, 12.5, 13.0) == {(1, 1): ("t", 0.0), (1, 2): ("t", 0.0)}  # nothing after: the last sample
+    assert window([], 0, 1) == {}
 
 
 @pytest.mark.parametrize("name, expected", [("w1", (1, 1)), ("w2", (2, 1)), ("p2", (1, 2)), ("p4", (1, 4))])
