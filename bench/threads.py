@@ -56,6 +56,7 @@ class ThreadCPU(PeakRSS):
     def __init__(self, pid: int, interval: float = 0.1):
         self.threads: dict[tuple[int, int], tuple[str, float]] = {}
         self.series: list[tuple[float, dict[tuple[int, int], tuple[str, float]]]] = []
+        self.busy: list[tuple[float, float]] = []  # (time, CPU seconds the whole machine was busy)
         self.commands: dict[int, str] = {}
         self._lock = threading.Lock()
         super().__init__(pid, interval)
@@ -63,8 +64,11 @@ class ThreadCPU(PeakRSS):
     def _run(self) -> None:
         while not self._stop.is_set():
             self._sample()
+            now, busy = time.monotonic(), machine_busy()
             with self._lock:
-                self.series.append((time.monotonic(), dict(self.threads)))
+                self.series.append((now, dict(self.threads)))
+                if busy is not None:
+                    self.busy.append((now, busy))
             self._run_once()
             self._stop.wait(self.interval)
 
@@ -100,6 +104,14 @@ def by_thread(threads: dict[tuple[int, int], tuple[str, float]],
     return sorted(out, key=lambda r: (-r[2], r[0]))
 
 
+def _bracket(series: list, start: float, end: float) -> tuple:
+    """The last sample at or before ``start`` (None: none yet) and the first at or after ``end``
+    (the last sample when none is)."""
+    before = [x for x in series if x[0] <= start]
+    after = [x for x in series if x[0] >= end]
+    return (before[-1] if before else None), (after[0] if after else series[-1])
+
+
 def window(series: list[tuple[float, dict]], start: float, end: float) -> dict[tuple[int, int], tuple[str, float]]:
     """Each thread's CPU between the last sample at or before ``start`` and the first at or
     after ``end`` (a thread not yet there at the first of them counts from 0).
@@ -109,11 +121,30 @@ def window(series: list[tuple[float, dict]], start: float, end: float) -> dict[t
     it looked like a per-row cost of every extra process (docs/performance.md)."""
     if not series:
         return {}
-    before = [snap for t, snap in series if t <= start]
-    after = [snap for t, snap in series if t >= end]
-    a = before[-1] if before else {}
-    b = after[0] if after else series[-1][1]
-    return {k: (name, secs - (a[k][1] if k in a else 0.0)) for k, (name, secs) in b.items()}
+    first, last = _bracket(series, start, end)
+    a = first[1] if first is not None else {}
+    return {k: (name, secs - (a[k][1] if k in a else 0.0)) for k, (name, secs) in last[1].items()}
+
+
+def machine_busy() -> Optional[float]:
+    """CPU seconds all cores of the machine were busy since boot (``/proc/stat``: all but idle
+    and iowait)."""
+    st = _read("/proc/stat")
+    if not st:
+        return None
+    f = [int(x) for x in st.split(b"\n", 1)[0].split()[1:]]
+    return (sum(f[:8]) - f[3] - f[4]) / _HZ
+
+
+def cores_busy(busy: list[tuple[float, float]], start: float, end: float) -> Optional[float]:
+    """Average cores busy (the whole machine: flow, target, Kafka) between the samples that
+    bracket the window."""
+    if not busy:
+        return None
+    first, last = _bracket(busy, start, end)
+    if first is None or last[0] <= first[0]:
+        return None
+    return (last[1] - first[1]) / (last[0] - first[0])
 
 
 def target_cpu() -> Optional[float]:
@@ -167,9 +198,11 @@ def main(argv: Optional[list[str]] = None) -> None:
                 whole = sum(secs for _name, secs in s.threads.values())
                 inside = sum(secs for _name, secs in timed.values())
                 maria = f"{(m1 - m0) / args.rows * 1e6:.2f}" if m0 is not None and m1 is not None else "-"
+                cores = cores_busy(s.busy, start, start + out["seconds"])
                 print(f"{args.workload} {name} round {r + 1}: {out['rows_per_s']:,} rows/s over {out['seconds']} s;"
                       f" flow CPU {inside / args.rows * 1e6:.2f} us/row in that window"
-                      f" ({whole / args.rows * 1e6:.2f} with start-up), target {maria} us/row (whole run)")
+                      f" ({whole / args.rows * 1e6:.2f} with start-up), target {maria} us/row (whole run),"
+                      f" machine {'-' if cores is None else f'{cores:.2f}'} cores busy in the window")
                 print("    in the window / whole run, per thread:")
                 for key, label, secs in by_thread(s.threads):
                     print(f"    {timed.get(key, ('', 0.0))[1]:6.2f} / {secs:5.2f} s  {label:22s} pid {key[0]}"

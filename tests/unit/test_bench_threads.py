@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from bench.threads import _HZ, by_thread, layout, stat_cpu, window
+from bench.threads import _HZ, by_thread, cores_busy, layout, machine_busy, stat_cpu, window
 
 
 def test_a_stat_line_whose_name_holds_spaces_and_parentheses():
@@ -39,3 +39,15 @@ def test_layout_names(name, expected):
 def test_a_bad_layout_name_is_refused_with_its_text(bad):
     with pytest.raises(argparse.ArgumentTypeError, match="expected wN"):
         layout(bad)
+
+
+def test_cores_busy_is_the_busy_time_over_the_bracketing_samples():
+    busy = [(10.0, 100.0), (10.5, 100.9), (11.0, 101.9), (11.5, 102.9)]
+    assert cores_busy(busy, 10.6, 11.4) == pytest.approx((102.9 - 100.9) / 1.0)
+    assert cores_busy(busy, 9.0, 11.4) is None  # no sample before the window opened
+    assert cores_busy([], 0, 1) is None
+
+
+def test_the_machine_has_been_busy_at_least_a_little():
+    b = machine_busy()
+    assert b is not None and b > 0
