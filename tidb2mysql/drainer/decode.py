@@ -273,9 +273,9 @@ class Decoder:
             self._headers[hkey] = hit
         schema, convs, asked, want = hit
         if interest is not asked:
-            # The answer of the caller's interest, kept with the header: an interest is a fixed
-            # function of the schema (a reader's shards and selection do not change), and asking
-            # it hashed the whole TableSchema per table and message, in every process.
+            # The answer of the caller's interest, kept with the header (the only cache of it):
+            # an interest is a fixed function of the schema (a reader's shards and selection do
+            # not change), and a cache keyed by the TableSchema hashed it per table and message.
             want = interest(schema) if interest is not None else None
             hit[2], hit[3] = interest, want
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]

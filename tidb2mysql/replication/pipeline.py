@@ -50,28 +50,21 @@ def reader_interest(router: Router, selector: Selector):
 
     Composes the selection's projection (which tables are kept, renamed, which columns) with
     the router's ownership (route.py ``Router.interest``), so a process decodes fully only
-    the rows it will apply. Cached per table structure (a message carries its table's
-    structure; equal structures hash equal).
+    the rows it will apply. Asked once per table structure: the decoder keeps the answer with
+    its cached header (drainer/decode.py ``Decoder._table``).
     """
     if router.routes_everything:
         return None
     project = getattr(selector, "project", None)
-    cache: dict = {}
 
     def interest(ts):
-        try:
-            return cache[ts]
-        except KeyError:
-            pass
         p = project(ts) if project is not None else (ts, None)
         if p is None:
-            want = NO_ROWS  # not selected: its rows are dropped whole
-        else:
-            schema, keep = p
-            want = router.interest(schema)
-            if want is not None and want.key and keep is not None:
-                want = dataclasses.replace(want, key=tuple([keep[i] for i in want.key]))
-        cache[ts] = want
+            return NO_ROWS  # not selected: its rows are dropped whole
+        schema, keep = p
+        want = router.interest(schema)
+        if want is not None and want.key and keep is not None:
+            want = dataclasses.replace(want, key=tuple([keep[i] for i in want.key]))
         return want
 
     return interest
