@@ -29,18 +29,26 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss(root: int) -> int:
-    """Bytes of RSS of ``root`` and all its descendants (0 if it is gone)."""
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants now (a process that is gone is still listed once)."""
     kids = _children()
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, ()))
+    return out
+
+
+def tree_rss(root: int) -> int:
+    """Bytes of RSS of ``root`` and all its descendants (0 if it is gone)."""
+    total = 0
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
                 total += int(f.read().split()[1]) * _PAGE
         except OSError:
             continue
-        todo.extend(kids.get(pid, ()))
     return total
 
 

@@ -19,13 +19,12 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Optional
 
 from bench import env, incremental, oltp
-from bench.procmem import PeakRSS, _children
+from bench.procmem import PeakRSS, tree_pids
 
 _HZ = os.sysconf("SC_CLK_TCK")
 
@@ -54,30 +53,15 @@ class ThreadCPU(PeakRSS):
     start-up (:func:`window`)."""
 
     def __init__(self, pid: int, interval: float = 0.1):
+        # read only after stop() has joined the sampling thread
         self.threads: dict[tuple[int, int], tuple[str, float]] = {}
         self.series: list[tuple[float, dict[tuple[int, int], tuple[str, float]]]] = []
         self.busy: list[tuple[float, float]] = []  # (time, CPU seconds the whole machine was busy)
         self.commands: dict[int, str] = {}
-        self._lock = threading.Lock()
         super().__init__(pid, interval)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            now, busy = time.monotonic(), machine_busy()
-            with self._lock:
-                self.series.append((now, dict(self.threads)))
-                if busy is not None:
-                    self.busy.append((now, busy))
-            self._run_once()
-            self._stop.wait(self.interval)
-
-    def _sample(self) -> None:
-        kids = _children()
-        todo = [self.pid]
-        while todo:
-            pid = todo.pop()
-            todo.extend(kids.get(pid, ()))
+    def _run_once(self) -> None:
+        for pid in tree_pids(self.pid):
             if pid not in self.commands:
                 cmd = _read(f"/proc/{pid}/cmdline")
                 if cmd:
@@ -89,8 +73,12 @@ class ThreadCPU(PeakRSS):
             for tid in tids:
                 st = _read(f"/proc/{pid}/task/{tid}/stat")
                 if st:
-                    with self._lock:
-                        self.threads[(pid, int(tid))] = stat_cpu(st)
+                    self.threads[(pid, int(tid))] = stat_cpu(st)
+        now, busy = time.monotonic(), machine_busy()
+        self.series.append((now, dict(self.threads)))
+        if busy is not None:
+            self.busy.append((now, busy))
+        super()._run_once()
 
 
 def by_thread(threads: dict[tuple[int, int], tuple[str, float]],
