@@ -173,3 +173,52 @@ def test_salvage_units_follow_the_same_order_one_row_each():
         ("insert_one", (9, "n"), "INSERT INTO `d`.`n` (`a`,`b`) VALUES (9,'n')"),
     ]
     assert [u.skip_if_key_failed for u in units] == [False, True, False]
+
+
+# -- loads: rows expected new as one LOAD DATA step ------------------------------------------
+
+
+def load_steps(p, load_rows=1):
+    return [(s.op, s.kind, [r for r in s.rows] if s.op == "load" else s.sql) for s in dml_plan.plan_flush([p], load_rows)]
+
+
+def test_rows_whose_first_change_is_an_insert_are_loaded_the_updated_ones_upserted():
+    p = plan([ins(PK, (1, "a")), upd(PK, (2, "b"), (2, "c")), ins(PK, (3, "d"))], T_PK)
+    got = load_steps(p)
+    assert [g[:2] for g in got] == [("check_existing", "count"), ("load", "upsert"), ("write", "upsert")]
+    assert got[1][2] == [(1, "a"), (3, "d")]
+    assert got[2][2] == "INSERT INTO `d`.`t` (`id`,`v`) VALUES (2,'c') ON DUPLICATE KEY UPDATE `v`=VALUES(`v`)"
+    [load] = [s for s in dml_plan.plan_flush([p], 1) if s.op == "load"]
+    assert load.data == b"1\ta\n3\td\n" and load.key == (1,) and load.count == 2
+    assert load.sql.startswith("LOAD DATA LOCAL INFILE 'tidb2mysql-memory:rows' INTO TABLE `d`.`t`")
+    # the statements of its rows, for a load that did not insert them as given
+    assert [st.sql for st in load.fallback()] == [
+        "INSERT INTO `d`.`t` (`id`,`v`) VALUES (1,'a'),(3,'d') ON DUPLICATE KEY UPDATE `v`=VALUES(`v`)"]
+
+
+def test_a_replace_by_key_table_loads_every_row_after_deleting_their_keys():
+    p = plan([upd(UK, (5, "e@x"), (5, "f@x")), ins(UK, (6, "g@x"))], T_UK)
+    got = load_steps(p)
+    assert [g[:2] for g in got] == [("delete", "delete"), ("load", "insert")]
+    assert got[1][2] == [(5, "f@x"), (6, "g@x")]
+    [load] = [s for s in dml_plan.plan_flush([p], 1) if s.op == "load"]
+    assert [st.kind for st in load.fallback()] == ["insert"]
+
+
+def test_no_load_below_load_rows_or_when_off():
+    p = plan([ins(PK, (1, "a")), ins(PK, (2, "b"))], T_PK)
+    assert [s.op for s in dml_plan.plan_flush([p], 3)] == ["write"]
+    assert [s.op for s in dml_plan.plan_flush([p], 0)] == ["write"]
+    assert [s.op for s in dml_plan.plan_flush([p], 2)] == ["load"]
+
+
+def test_rows_with_a_value_without_load_text_are_written_with_statements():
+    # NaN has neither text nor a literal: the upsert path names it, as without loads
+    p = plan([ins(PK, (1, "a")), ins(PK, (2, float("nan")))], target(PK, ("PRIMARY", ("id",))))
+    with pytest.raises(dml_plan.PlanningError) as e:
+        dml_plan.plan_flush([p], 1)
+    assert e.value.key == (2,)
+    # bytes in a column the target declares as text: no load text, the INSERT literal is exact
+    p = plan([ins(PK, (1, b"\xff"))], T_PK)
+    assert [(s.op, s.sql) for s in dml_plan.plan_flush([p], 1)] == [
+        ("write", "INSERT INTO `d`.`t` (`id`,`v`) VALUES (1,X'ff') ON DUPLICATE KEY UPDATE `v`=VALUES(`v`)")]

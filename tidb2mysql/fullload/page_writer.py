@@ -55,6 +55,7 @@ from typing import Callable, Optional
 from tidb2mysql import failpoints
 from tidb2mysql.events import TableSchema
 from tidb2mysql.fullload import tsv
+from tidb2mysql.mysql import load_data
 from tidb2mysql.fullload.chunking import TablePlan
 from tidb2mysql.fullload.jobstore import JobStore
 from tidb2mysql.fullload.reader import Page
@@ -103,7 +104,7 @@ class PageWriter:
         self._load: dict[tuple, str] = {}
         self.rows = 0
         self.replaced_pages = 0  # fresh LOAD pages that met existing rows and were re-loaded with REPLACE
-        tsv.install_memory_infile()
+        load_data.install_memory_infile()
 
     def _conn(self):
         if self.conn is None:
@@ -218,11 +219,7 @@ class PageWriter:
                                      "SET GLOBAL local_infile = 1 on the target for the load, or set "
                                      "[full_load] method = \"insert\"")
             conn._t2m_local_infile_checked = True
-        conn._t2m_infile = (_TOKEN, page.data)
-        try:
-            affected = cur.execute(self.load_sql(page.table, replace))
-        finally:
-            conn._t2m_infile = None
+        affected = load_data.send_from_memory(cur, self.load_sql(page.table, replace), _TOKEN, page.data)
         if cur.warning_count:
             cur.execute("SHOW WARNINGS LIMIT 20")
             warnings = [list(w) for w in cur.fetchall()]

@@ -45,11 +45,10 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
-import pymysql.connections
-
+from tidb2mysql.mysql import load_data
 from tidb2mysql.mysql.sql import literal, quote_ident
 
-HEX_TYPES = frozenset({"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"})
+HEX_TYPES = load_data.BINARY_TYPES | {"bit"}  # read as HEX(col) from the source
 TEXT_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"})
 PLAIN_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
                          "double", "real", "date", "datetime", "timestamp", "time", "year"})
@@ -170,62 +169,15 @@ def first_key_text(tp, data: bytes) -> str:
 
 def load_sql(table_ref: str, target_columns: Sequence[str], source_types: Sequence[str], replace: bool,
              token: str) -> str:
-    """``LOAD DATA LOCAL INFILE`` of one page's lines into ``table_ref``.
+    """``LOAD DATA LOCAL INFILE`` of one page's lines into ``table_ref`` (mysql/load_data.py).
 
     ``replace``: rows whose key exists are replaced (the upsert of a resumed chunk). Without
     it, LOCAL means IGNORE semantics (a duplicate key or a bad value is only a warning), so
     the writer treats every warning as an error."""
-    cols, sets = [], []
-    for i, (c, t) in enumerate(zip(target_columns, source_types)):
-        if t in HEX_TYPES:
-            cols.append(f"@`_v{i}`")
-            sets.append(f"{quote_ident(c)} = UNHEX(@`_v{i}`)")
-        else:
-            cols.append(quote_ident(c))
-    # separators as hex literals: independent of the session's NO_BACKSLASH_ESCAPES
-    sql = (f"LOAD DATA LOCAL INFILE '{token}' {'REPLACE ' if replace else ''}INTO TABLE {table_ref}"
-           f" CHARACTER SET utf8mb4 FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C'"
-           f" LINES TERMINATED BY X'0A' STARTING BY '' ({', '.join(cols)})")
-    if sets:
-        sql += " SET " + ", ".join(sets)
-    return sql
+    kinds = [load_data.HEX if t in HEX_TYPES else load_data.PLAIN for t in source_types]
+    return load_data.load_statement(table_ref, [quote_ident(c) for c in target_columns], kinds, replace, token)
 
 
-# -- feeding LOAD DATA LOCAL from memory ------------------------------------------------------
-
-TOKEN_PREFIX = "tidb2mysql-memory:"
-SEND_CHUNK = 1 << 20  # bytes per wire packet (the server accepts up to its max_allowed_packet)
-_installed = False
-
-
-def install_memory_infile() -> None:
-    """Let a PyMySQL connection answer LOAD DATA LOCAL from bytes in memory.
-
-    PyMySQL answers the server's file request with ``open(filename)`` in the module function
-    ``pymysql.connections._send_local_file`` (16 KiB packets). Wrapped here: a connection
-    with ``_t2m_infile = (token, data)`` set answers the request for ``token`` from ``data``
-    in 1 MiB packets; a request for any other name on such a connection is refused (a
-    server can ask for any file; ours only ever gets the page it was sent). Connections
-    without the attribute keep PyMySQL's behaviour."""
-    global _installed
-    if _installed:
-        return
-    original = pymysql.connections._send_local_file
-
-    def send_local(filename, conn):
-        infile = getattr(conn, "_t2m_infile", None)
-        if infile is None:
-            return original(filename, conn)
-        token, data = infile
-        if isinstance(filename, (bytes, bytearray)):
-            filename = filename.decode("utf-8", "replace")
-        if filename != token:
-            raise pymysql.err.OperationalError(
-                2000, f"LOAD DATA LOCAL: the server asked for {filename!r}, not the page being loaded")
-        size = max(16384, min(SEND_CHUNK, int(getattr(conn, "max_allowed_packet", SEND_CHUNK)) - 1024))
-        mv = memoryview(data)
-        for i in range(0, len(mv), size):
-            conn.write_packet(mv[i:i + size])
-
-    pymysql.connections._send_local_file = send_local
-    _installed = True
+# feeding LOAD DATA LOCAL from memory: one implementation, in the target layer
+TOKEN_PREFIX, SEND_CHUNK = load_data.TOKEN_PREFIX, load_data.SEND_CHUNK
+install_memory_infile = load_data.install_memory_infile

@@ -112,17 +112,18 @@ def statement_budget(max_allowed_packet: int, ceiling: int = DEFAULT_BUDGET) -> 
 class ServerFacts:
     dialect: Dialect
     max_allowed_packet: int
+    local_infile: bool = False  # the server accepts LOAD DATA LOCAL (MySQL 8.0's default is OFF)
 
     def budget(self, ceiling: int = DEFAULT_BUDGET) -> int:
         return statement_budget(self.max_allowed_packet, ceiling)
 
 
 def server_facts(conn: Any) -> ServerFacts:
-    """The server's flavour/version and ``max_allowed_packet``, in one round trip."""
+    """The server's flavour/version, ``max_allowed_packet`` and ``local_infile``, in one round trip."""
     with conn.cursor() as cur:
-        cur.execute("SELECT VERSION(), @@max_allowed_packet")
-        version, packet = cur.fetchone()
-    return ServerFacts(Dialect.from_version_string(str(version)), int(packet))
+        cur.execute("SELECT VERSION(), @@max_allowed_packet, @@GLOBAL.local_infile")
+        version, packet, infile = cur.fetchone()
+    return ServerFacts(Dialect.from_version_string(str(version)), int(packet), bool(int(infile or 0)))
 
 
 __all__ = [

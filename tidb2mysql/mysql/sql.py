@@ -27,6 +27,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 from tidb2mysql.events import Row, TableSchema
+from tidb2mysql.mysql import load_data
 from tidb2mysql.errors import InputDataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -203,6 +204,9 @@ def encode_values(values: Iterable[Any]) -> str:
 # -- statements --------------------------------------------------------------------------
 
 
+LOAD_TOKEN = load_data.TOKEN_PREFIX + "rows"  # the "file" a TableSQL.load statement names
+
+
 class Statement(NamedTuple):
     """One SQL statement and the slice of input rows/keys it covers (for error messages)."""
 
@@ -306,6 +310,8 @@ class TableSQL:
             self._delete_head = f"DELETE FROM {self.ref} WHERE {self.pk_names[0]} IN ("
         else:
             self._delete_head = f"DELETE FROM {self.ref} WHERE ({','.join(self.pk_names)}) IN ("
+        self._row_text: Optional[load_data.RowText] = None  # built on the first load()
+        self._load_sql = ""
         # How each written column is compared in a whole-row match (see _match).
         self._cmp = [(nm, _JSON if c else (_TEXT if _is_text(schema, target, i) else _PLAIN),
                       _is_char(schema, target, i))
@@ -349,6 +355,22 @@ class TableSQL:
         """Plain multi-row ``INSERT`` (replace_by_key: the keys were deleted first)."""
         parts = self._encode_rows(rows)
         return split_statements(self._insert_head, parts, "", "insert", self.budget)
+
+    def load(self, rows: Sequence[Row]) -> Optional[tuple[str, bytes]]:
+        """``(LOAD DATA LOCAL statement, its text)`` of ``rows`` (mysql/load_data.py), or None
+        when a value has no exact LOAD DATA text (write those rows with :meth:`upsert` /
+        :meth:`insert`). The statement names :data:`LOAD_TOKEN` as its file; LOCAL means
+        IGNORE semantics: a caller checks the count and the warnings."""
+        text = self._row_text
+        if text is None:
+            kinds = []
+            for i in self.plan.write:
+                col = self.target.column(self.schema.columns[i]) if self.target is not None else None
+                kinds.append(load_data.column_kind(col.data_type if col is not None else self.schema.types[i]))
+            text = self._row_text = load_data.RowText(kinds)
+            self._load_sql = load_data.load_statement(self.ref, self.names, kinds, False, LOAD_TOKEN)
+        data = load_data.rows_text(text, rows, self._pick)
+        return None if data is None else (self._load_sql, data)
 
     def count_keys(self, keys: Sequence[tuple[Any, ...]]) -> list[Statement]:
         """``SELECT COUNT(*) ... WHERE pk IN (...)``: how many of ``keys`` the target holds."""

@@ -38,6 +38,7 @@ from tidb2mysql.errors import InputDataError
 DELETE = "delete"  # a multi-row DELETE by key; `check`: every key must exist (upsert mode)
 CHECK_EXISTING = "check_existing"  # COUNT(*) of keys that must be in the target
 WRITE = "write"  # a multi-row upsert or insert
+LOAD = "load"  # rows expected new, as one LOAD DATA LOCAL (`data`); `rows`: what to write instead
 ORDERED_CHANGE = "ordered"  # one change of an ordered table
 
 ORDERED_KINDS = {0: "insert_one", 1: "update_one", 2: "delete_one"}
@@ -83,6 +84,13 @@ class Step:
     #                      CHECK_EXISTING: the table's last count statement (compare the total now)
     change: Optional[Change] = None  # ORDERED_CHANGE
     keys: tuple[tuple[tuple[Any, ...], Change], ...] = ()  # CHECK_EXISTING: (key, source change) pairs
+    rows: Sequence[Any] = ()  # LOAD: the rows loaded (written by `fallback()` when not loaded as given)
+    data: bytes = b""  # LOAD: their text (mysql/load_data.py)
+
+    def fallback(self) -> list[Any]:
+        """LOAD: the statements that write the same rows (the upsert or insert of the table's
+        mode), for when the load met an existing key or warned (IGNORE semantics)."""
+        return self.plan.sql.upsert(self.rows) if self.kind == "upsert" else self.plan.sql.insert(self.rows)
 
 
 def plan_table(batch: TableBatch, sql: TableSQL) -> TablePlan:
@@ -113,8 +121,16 @@ def _located(e: LiteralError, table: str, kind: str, items: Sequence[Any],
     return err
 
 
-def plan_flush(plans: Sequence[TablePlan]) -> list[Step]:
+def plan_flush(plans: Sequence[TablePlan], load_rows: int = 0) -> list[Step]:
     """Every statement of one flush transaction, in execution order (see module docstring).
+
+    ``load_rows`` (0 = never): a table's rows expected to be new - every row of a
+    ``replace_by_key`` table (its keys are deleted first), the rows of an ``upsert`` table
+    whose first change in the window was an INSERT - are one LOAD step when there are at
+    least this many and each value has LOAD DATA text (:meth:`TableSQL.load`); the rest
+    are upserts / inserts as before. Why: the target spends less CPU per row on a load
+    (mysql/load_data.py); the executor writes a LOAD's rows with the usual statement when
+    the load did not insert every row exactly (:meth:`Step.fallback`).
 
     :class:`PlanningError` when a value has no SQL literal, naming the table, the statement
     kind and the row's key.
@@ -143,6 +159,10 @@ def plan_flush(plans: Sequence[TablePlan]) -> list[Step]:
             continue
         rows, batch = p.batch.rows, p.batch
         kind = "upsert" if p.mode == UPSERT else "insert"
+        if load_rows:
+            rows = _load_new_rows(steps, p, kind, load_rows)
+            if not rows:
+                continue
         try:
             statements = p.sql.upsert(rows) if kind == "upsert" else p.sql.insert(rows)
         except LiteralError as e:
@@ -159,6 +179,25 @@ def plan_flush(plans: Sequence[TablePlan]) -> list[Step]:
                 raise _located(e, p.table, ORDERED_KINDS[int(ch.op)], [ch], change_key) from e
             steps.append(Step(ORDERED_CHANGE, p, kind, sql, change_key(ch), change=ch))
     return steps
+
+
+def _load_new_rows(steps: list[Step], p: TablePlan, kind: str, load_rows: int) -> list[Any]:
+    """Append the LOAD step of ``p``'s rows expected new (see :func:`plan_flush`); the rows
+    left to upsert or insert."""
+    rows = p.batch.rows
+    if kind == "upsert" and p.batch.must_exist:
+        old = set(p.batch.must_exist)
+        new = [r for i, r in enumerate(rows) if i not in old]
+        rest = [rows[i] for i in p.batch.must_exist]
+    else:
+        new, rest = rows, []
+    if len(new) < load_rows:
+        return rows
+    loaded = p.sql.load(new)
+    if loaded is None:
+        return rows
+    steps.append(Step(LOAD, p, kind, loaded[0], row_key(p.batch, new[0]), 0, len(new), rows=new, data=loaded[1]))
+    return rest
 
 
 def existence_checks(p: TablePlan) -> tuple[tuple[tuple[Any, ...], Change], ...]:
@@ -258,6 +297,7 @@ def _same(x: Any) -> Any:
 __all__ = [
     "CHECK_EXISTING",
     "DELETE",
+    "LOAD",
     "ORDERED_CHANGE",
     "WRITE",
     "PlanningError",

@@ -133,11 +133,13 @@ class ShardApplier:
 
     def conn(self):
         if self._conn is None:
-            c = self.ctx.connect(autocommit=False, client_flag=FOUND_ROWS)
+            load_rows = self.s.load_rows
+            c = (self.ctx.connect(autocommit=False, client_flag=FOUND_ROWS, local_infile=True) if load_rows
+                 else self.ctx.connect(autocommit=False, client_flag=FOUND_ROWS))
             prepare_session(c)
             self._conn = c
             self.target_tables = TargetTables(lambda: self.coord_conn())
-            self.writer = BatchWriter(c, self.target_tables)
+            self.writer = BatchWriter(c, self.target_tables, load_rows=load_rows)
         return self._conn
 
     def coord_conn(self):

@@ -2,10 +2,13 @@
 
 The executor half: :mod:`tidb2mysql.replication.dml_plan` decides, without I/O, the effective
 mode of each table and the ordered statements of the flush (deletes of every keyed table,
-existence checks, upserts / inserts, ordered tables change by change); this module runs them
+existence checks, loads / upserts / inserts, ordered tables change by change); this module runs them
 between ``BEGIN`` and ``COMMIT`` with the caller's ``extra`` statements (the shard
 checkpoint), and does what needs the server's answers: a DELETE that matched fewer rows than
-it named, an updated row the target lacks (divergence), FOUND_ROWS of ordered statements.
+it named, an updated row the target lacks (divergence), FOUND_ROWS of ordered statements, a
+LOAD DATA of rows expected new that did not insert each of them as given (an existing key or
+a warning: LOCAL means IGNORE semantics), whose rows are then written with the upsert or
+insert they would have had (``Step.fallback``) in the same transaction.
 
 On any error the transaction is rolled back and :class:`WriteError` names the table, the
 statement kind, the first row key of the failing statement and the server's error code; the
@@ -27,13 +30,14 @@ from tidb2mysql.failpoints import commit
 from tidb2mysql.replication.change import Change
 from tidb2mysql.mysql.errors import error_code, error_message, is_transient
 from tidb2mysql.replication.dml_plan import (
-    CHECK_EXISTING, DELETE, WRITE, PlanningError, Step, TablePlan, Unit, change_key, first_key, plan_flush,
+    CHECK_EXISTING, DELETE, LOAD, WRITE, PlanningError, Step, TablePlan, Unit, change_key, first_key, plan_flush,
     plan_table, salvage_units,
 )
 from tidb2mysql.replication.merge import UPSERT, TableBatch
+from tidb2mysql.mysql import load_data
 from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.mysql.session import server_facts
-from tidb2mysql.mysql.sql import DEFAULT_BUDGET, LiteralError, TableSQL
+from tidb2mysql.mysql.sql import DEFAULT_BUDGET, LOAD_TOKEN, LiteralError, TableSQL
 from tidb2mysql.mysql.target_schema import TargetTables, UnknownTableError
 from tidb2mysql.errors import TARGET_PERMANENT, TARGET_TRANSIENT, TargetPermanentError
 
@@ -108,7 +112,9 @@ class TableCounts:
 class WriteStats:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     statements: int = 0
-    bytes: int = 0  # UTF-8 bytes of SQL text sent
+    bytes: int = 0  # UTF-8 bytes of SQL text (and LOAD DATA text) sent
+    loaded: int = 0  # rows written by LOAD DATA as given
+    load_fallbacks: int = 0  # LOAD DATA steps whose rows were written again with upsert / insert
     failed: int = 0  # write_one_by_one: changes that failed
     # (change, statement kind) of every DELETE/UPDATE that matched no target row: divergence
     divergent: list = field(default_factory=list)
@@ -128,10 +134,17 @@ class BatchWriter:
     """Writes :class:`TableBatch` lists through one connection prepared by
     :func:`tidb2mysql.mysql.session.prepare_session`."""
 
-    def __init__(self, conn, target_tables: TargetTables, budget: int = DEFAULT_BUDGET):
+    def __init__(self, conn, target_tables: TargetTables, budget: int = DEFAULT_BUDGET, load_rows: int = 0):
         self.conn = conn
         self.target_tables = target_tables
         self.budget = budget
+        # Rows expected new are loaded (LOAD DATA LOCAL) from this many per table and flush
+        # (0 = never): only on a connection opened with local_infile=True to a server with
+        # local_infile ON (checked once, with the budget).
+        self.load_rows = load_rows if getattr(conn, "_local_infile", False) else 0
+        if self.load_rows:
+            load_data.install_memory_infile()
+            conn._t2m_infile = None  # refuse any file the server asks for between loads
         self._budget_checked = False
         self.dialect: Optional[Dialect] = None  # the target's, read with the statement budget
         self._sql_cache: dict[tuple, tuple[int, TableSQL]] = {}
@@ -145,6 +158,10 @@ class BatchWriter:
             facts = server_facts(self.conn)
             self.budget = facts.budget(self.budget)
             self.dialect = facts.dialect
+            if self.load_rows and not facts.local_infile:
+                log.warning("the target has local_infile = OFF: new rows are written with INSERT, not LOAD DATA"
+                            " (SET GLOBAL local_infile = 1 lets the target spend less CPU on them)")
+                self.load_rows = 0
             self._budget_checked = True
         return self.budget
 
@@ -194,7 +211,7 @@ class BatchWriter:
         self._strict = strict
         plans = [self._plan(b) for b in batches]
         try:
-            steps = plan_flush(plans)
+            steps = plan_flush(plans, self.load_rows)
         except PlanningError as e:
             raise WriteError(e.table, e.kind, e.key, e.code, e.message) from e.__cause__
         conn = self.conn
@@ -221,8 +238,11 @@ class BatchWriter:
                             if found < len(step.keys):
                                 self._find_missing(cur, step, stats)
                             found = 0
-                    elif step.op == WRITE:
-                        self._exec(cur, step.sql, stats)
+                    elif step.op == WRITE or step.op == LOAD:
+                        if step.op == WRITE:
+                            self._exec(cur, step.sql, stats)
+                        else:
+                            self._load(cur, step, stats)
                         c = stats.table(name)
                         if step.kind == "upsert":
                             c.upserted += step.count
@@ -251,6 +271,29 @@ class BatchWriter:
             raise WriteError(ctx[0], ctx[1], ctx[2], error_code(e), error_message(e)) from e
         self._log_divergence(stats)
         return stats
+
+    def _load(self, cur, step: Step, stats: WriteStats) -> None:
+        """One LOAD step; its rows written again by the usual statements unless the load
+        inserted every one of them without a warning."""
+        n = load_data.send_from_memory(cur, step.sql, LOAD_TOKEN, step.data)
+        stats.statements += 1
+        stats.bytes += len(step.sql) + len(step.data)
+        if n == step.count and not cur.warning_count:
+            stats.loaded += step.count
+            return
+        # An existing key (a replay after a crash, a row the target already had) or a value
+        # the server adjusted: the upsert / insert gives these rows the outcome they would
+        # have had without the load (an upsert overwrites what the load inserted; an error
+        # fails the batch as before).
+        stats.load_fallbacks += 1
+        log.debug("table %s: LOAD DATA inserted %d of %d rows with %d warnings; writing them with %s",
+                  step.plan.table, n, step.count, cur.warning_count, step.kind)
+        try:
+            statements = step.fallback()
+        except LiteralError as e:
+            raise PlanningError(step.plan.table, step.kind, step.key, str(e)) from e
+        for st in statements:
+            self._exec(cur, st.sql, stats)
 
     def _diverged(self, stats: WriteStats, ch: Change, kind: str, table: str) -> None:
         stats.divergent.append((ch, kind))

@@ -1,0 +1,102 @@
+"""mysql/load_data.py: rows of native values as LOAD DATA text, the statement, the memory infile.
+
+What the server makes of the text is tested against the real target in
+tests/integration/test_writer.py (every type written with INSERT and with LOAD DATA).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pymysql
+import pytest
+
+from tidb2mysql.mysql import load_data
+from tidb2mysql.mysql.load_data import HEX, NUMBER, PLAIN, RowText, column_kind, load_statement
+
+
+def test_plain_values_as_text():
+    t = RowText([PLAIN] * 9)
+    row = (-5, "a\\b\tc\nd\0e", None, 0.1, Decimal("1E+3"), dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+           dt.date(2024, 1, 2), -dt.timedelta(hours=838, microseconds=1), dt.time(1, 2, 3))
+    assert t.encode([row]) == ("-5\ta\\\\b\\tc\\nd\\0e\t\\N\t0.1\t1000\t2024-01-02 03:04:05.000006\t2024-01-02\t"
+                               "-838:00:00.000001\t01:02:03\n").encode()
+
+
+def test_text_is_utf8_and_the_null_marker_is_escaped_when_it_is_a_value():
+    t = RowText([PLAIN, PLAIN])
+    assert t.encode([("\\N", "é😀"), ("", None)]) == "\\\\N\té😀\n\t\\N\n".encode()
+
+
+def test_hex_and_number_columns():
+    t = RowText([HEX, NUMBER, HEX])
+    assert t.encode([(b"\x00\xff", 7, None)]) == b"00ff\t7\t\\N\n"
+
+
+def test_aware_datetimes_are_written_in_utc():
+    v = dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert RowText([PLAIN]).encode([(v,)]) == b"2024-01-01 10:00:00\n"
+
+
+@pytest.mark.parametrize("kinds,row", [
+    ([PLAIN], (float("nan"),)), ([PLAIN], (float("inf"),)), ([PLAIN], (Decimal("NaN"),)),
+    ([PLAIN], (b"x",)),  # bytes only in a binary column
+    ([HEX], ("x",)), ([NUMBER], ("a",)), ([NUMBER], (1.5,)),
+    ([PLAIN], (True,)),  # a subclass of int: not on the exact-type fast path
+    ([PLAIN], ("\ud800",)),  # not encodable as UTF-8
+    ([PLAIN], (object(),)),
+], ids=["nan", "inf", "decimal-nan", "bytes-in-text", "str-in-binary", "str-in-number", "float-in-number",
+        "bool", "surrogate", "object"])
+def test_a_value_without_exact_text_gives_none(kinds, row):
+    assert RowText(kinds).encode([row]) is None
+
+
+def test_column_kinds_follow_the_column_type():
+    assert [column_kind(t) for t in ("VARBINARY", "blob", "bit", "enum", "set", "year", "int", "varchar", "json")] == [
+        HEX, HEX, NUMBER, NUMBER, NUMBER, NUMBER, PLAIN, PLAIN, PLAIN]
+
+
+def test_load_statement_assigns_hex_and_number_fields_through_variables():
+    sql = load_statement("`d`.`t`", ["`a`", "`b`", "`c`"], [PLAIN, HEX, NUMBER], False, "tok")
+    assert sql.startswith("LOAD DATA LOCAL INFILE 'tok' INTO TABLE `d`.`t` CHARACTER SET utf8mb4")
+    assert sql.endswith("(`a`, @`_v1`, @`_v2`) SET `b` = UNHEX(@`_v1`), `c` = CAST(@`_v2` AS UNSIGNED)")
+    assert " REPLACE INTO " in load_statement("`d`.`t`", ["`a`"], [PLAIN], True, "tok")
+
+
+class _Conn:
+    max_allowed_packet = 16 * 1024 * 1024
+
+    def __init__(self):
+        self.packets = []
+
+    def write_packet(self, p):
+        self.packets.append(bytes(p))
+
+
+def test_a_connection_between_loads_refuses_every_file_the_server_asks_for():
+    load_data.install_memory_infile()
+    send = pymysql.connections._send_local_file
+    c = _Conn()
+    c._t2m_infile = None  # what BatchWriter sets on its connection, and what a load leaves
+    with pytest.raises(pymysql.err.OperationalError, match="/etc/passwd"):
+        send(b"/etc/passwd", c)
+    c._t2m_infile = ("tidb2mysql-memory:rows", b"1\n")
+    send(b"tidb2mysql-memory:rows", c)
+    assert c.packets == [b"1\n"]
+
+
+class _Cursor:
+    def __init__(self, conn):
+        self.connection = conn
+        self.seen = None
+
+    def execute(self, sql):
+        self.seen = (sql, self.connection._t2m_infile)
+        return 3
+
+
+def test_send_from_memory_sets_the_data_only_for_its_statement():
+    cur = _Cursor(_Conn())
+    assert load_data.send_from_memory(cur, "LOAD ...", "tok", b"x") == 3
+    assert cur.seen == ("LOAD ...", ("tok", b"x")) and cur.connection._t2m_infile is None
