@@ -37,7 +37,8 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
         t0 = time.monotonic()
         last_ts, msgs = oltp.publish(cfg, topic, w)
         log.info("%s: %d rows in %d messages published in %.1fs", name, rows, msgs, time.monotonic() - t0)
-        out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {}}
+        out = {"describe": w.describe, "rows": rows, "txns": msgs, "flow": {}, "ceiling": {}, "ratio": {},
+               "ceiling_load": {}}
         want = oltp.expected_names(w)
 
         runs: dict = {}  # (kind, configuration) -> its result in every round
@@ -57,6 +58,12 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
                 runs.setdefault(("ceiling", str(n)), []).append(r)
                 oltp.check_run(cfg, w, want, f"ceiling {n}{at}", out, log.error)
                 log.info("%s ceiling %d procs%s: %s", name, n, at, r)
+            for n in sizes.ceiling_load_procs:
+                oltp.fresh_tables(cfg, w)
+                r = ceiling.run_ceiling(cfg, topic, rows, n, timeout=sizes.timeout, load=True)
+                runs.setdefault(("ceiling_load", str(n)), []).append(r)
+                oltp.check_run(cfg, w, want, f"ceiling with loads {n}{at}", out, log.error)
+                log.info("%s ceiling with loads %d procs%s: %s", name, n, at, r)
         for (kind, key), rs in runs.items():  # each configuration's best round (sizes.Sizes.rounds)
             best_run = max(rs, key=lambda r: r["rows_per_s"])
             best_run["rounds_rows_per_s"] = [r["rows_per_s"] for r in rs]
@@ -64,6 +71,9 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
         best = max(c["rows_per_s"] for c in out["ceiling"].values())
         out["ceiling_best"] = best
         out["ratio"] = {k: round(v["rows_per_s"] / best, 2) for k, v in out["flow"].items()}
+        if out["ceiling_load"]:
+            best_load = max(c["rows_per_s"] for c in out["ceiling_load"].values())
+            out["ratio_load"] = {k: round(v["rows_per_s"] / best_load, 2) for k, v in out["flow"].items()}
         out["target_equal"] = oltp.runs_equal(out)
         return out
 

@@ -42,7 +42,8 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
         assert w["txns"] > 0 and w["rows"] > 0, name
         assert w["target_equal"] is True, f"{name}: flow and ceiling left different targets: {w.get('divergence')}"
         assert "w1" in w["flow"] and "1" in w["ceiling"] and "2" in w["ceiling"], name
-        for r in list(w["flow"].values()) + list(w["ceiling"].values()):
+        assert set(w["ceiling_load"]) == {"1", "2"}, name  # the ceiling loading new rows, like the flow
+        for r in list(w["flow"].values()) + list(w["ceiling"].values()) + list(w["ceiling_load"].values()):
             assert r["rows"] == w["rows"], name
             _positive(r, "rows_per_s", "seconds")
         for r in w["flow"].values():
@@ -50,7 +51,9 @@ def test_smoke_bench_writes_every_section(stack_config, tidb_config, tmp_path):
             assert r["dead_letters"] == {}, (name, r)  # every row applied, none parked
             assert r["redeliveries_skipped"] == 0, (name, r)  # the topic was read in the order written
         _positive(w["ratio"], *w["flow"])
+        _positive(w["ratio_load"], *w["flow"])
     assert "p2" in inc["insert"]["flow"]
+    assert "ceiling with loads 1 proc" in (tmp_path / "results.md").read_text()
 
     ap = res["apply_ceiling"]
     for r in ap["upsert"].values():

@@ -77,6 +77,7 @@ def test_everything_passes_and_the_cli_exits_0(keyed, source_db, tmp_path):
     assert [c for c in checks.values() if c.status == FAIL] == []
     assert checks["source.privileges"].status == PASS and checks["target.privileges"].status == PASS
     assert checks["target.isolation"].status == PASS and "READ COMMITTED" in checks["target.isolation"].detail
+    assert checks["target.local_infile"].status == PASS  # the stack's target accepts LOAD DATA LOCAL
     assert checks["kafka.topic"].status == PASS and "1 messages" in checks["kafka.topic"].detail
     assert checks["source.keys"].status == PASS
     assert checks["space"].status == WARN and "unknown" in checks["space"].detail  # honest: not observable
@@ -179,3 +180,19 @@ def test_drainer_time_zone_differs_from_the_source(keyed, source_db, tmp_path):
     path, cfg = write_cfg(tmp_path, keyed.topic, source_db, drainer={"time_zone": "Asia/Shanghai"})
     c = by_name(run_precheck(cfg))["drainer.time_zone"]
     assert c.status == WARN and "Asia/Shanghai" in c.detail and "UTC+08:00" in c.detail and "UTC+00:00" in c.detail
+
+
+def test_a_target_with_local_infile_off_is_a_warning_with_the_fix(keyed, source_db, tmp_path):
+    path, cfg = write_cfg(tmp_path, keyed.topic, source_db)
+    conn = db.connect(cfg.target)
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.local_infile")
+        (was,) = cur.fetchone()
+        cur.execute("SET GLOBAL local_infile = 0")
+    try:
+        c = by_name(run_precheck(cfg))["target.local_infile"]
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"SET GLOBAL local_infile = {int(was)}")
+        conn.close()
+    assert c.status == WARN and "local_infile = OFF" in c.detail and "SET GLOBAL local_infile = 1" in c.fix

@@ -480,3 +480,28 @@ def test_a_shard_never_waits_on_another_shards_gap_lock(stack_config, target_db,
         b.close()
     expected = ((5, 0), (11, 1), (20, 0)) if prepared else ((5, 0), (20, 0))
     assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == expected
+
+
+def test_a_target_with_local_infile_off_gets_inserts(stack_config, target_db, admin):
+    """MySQL 8.0 ships with local_infile = OFF: the writer sees it once and inserts instead."""
+    (was,), = run(admin, "SELECT @@GLOBAL.local_infile")
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v VARCHAR(20))")
+    schema = TableSchema(target_db, "t", ("id", "v"), ("int", "varchar"), pk=(0,))
+    run(admin, "SET GLOBAL local_infile = 0")
+    try:
+        c = pymysql.connect(**stack_config.target.pymysql_kwargs(), local_infile=True)
+        prepare_session(c)
+        w = BatchWriter(c, TargetTables(lambda: admin), load_rows=1)
+        stats = w.write(merged(*[ch(schema, Op.INSERT, (i, "v")) for i in range(3)]))
+        c.close()
+    finally:
+        run(admin, f"SET GLOBAL local_infile = {int(was)}")
+    assert (stats.loaded, w.load_rows, stats.table(f"{target_db}.t").upserted) == (0, 0, 3)
+    assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`t`") == ((3,),)
+
+
+def test_a_connection_without_local_infile_never_loads(stack_config, target_db, admin):
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs())
+    w = BatchWriter(c, TargetTables(lambda: admin), load_rows=1)
+    assert w.load_rows == 0 and not hasattr(c, "_t2m_infile")
+    c.close()

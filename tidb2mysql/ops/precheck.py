@@ -152,6 +152,7 @@ class Precheck:
         if self.tgt is not None:
             self.guarded("target.privileges", self.check_target_privileges)
             self.guarded("target.isolation", self.check_target_isolation)
+            self.guarded("target.local_infile", self.check_target_local_infile)
         if self.src is not None and self.tgt is not None:
             self.guarded("space", self.check_space)
             self.guarded("compat.variables", self.check_variables)
@@ -553,6 +554,19 @@ class Precheck:
             cur.execute("SELECT @@GLOBAL.binlog_format, @@GLOBAL.log_bin")
             binlog_format, log_bin = cur.fetchone()
         self.add("target.isolation", *isolation_verdict(binlog_format, log_bin))
+
+    def check_target_local_infile(self) -> None:
+        with self.tgt.cursor() as cur:
+            cur.execute("SELECT @@GLOBAL.local_infile")
+            on = bool(int(cur.fetchone()[0] or 0))
+        if on:
+            self.add("target.local_infile", PASS, "LOAD DATA LOCAL accepted: the full load and the replication of new"
+                     " rows load them (less target CPU than INSERT)")
+            return
+        self.add("target.local_infile", WARN, "local_infile = OFF on the target: the full load's default method"
+                 " (load_data) refuses to start, and replication writes new rows with INSERT (~30 % more target"
+                 " CPU per row)", "SET GLOBAL local_infile = 1 on the target (RDS: the local_infile parameter), or"
+                 " [full_load] method = \"insert\" and [incremental] load_rows = 0")
 
     def check_space(self) -> None:
         size = self.source_bytes() if self.selected else 0
