@@ -500,6 +500,26 @@ def test_a_target_with_local_infile_off_gets_inserts(stack_config, target_db, ad
     assert run(admin, f"SELECT COUNT(*) FROM `{target_db}`.`t`") == ((3,),)
 
 
+def test_local_infile_turned_off_while_writing_gets_inserts_from_then_on(stack_config, target_db, admin):
+    """The server refuses the load itself (MariaDB 10.11: error 4166): the rows are inserted in the same
+    transaction, and the writer stops loading."""
+    (was,), = run(admin, "SELECT @@GLOBAL.local_infile")
+    run(admin, f"CREATE TABLE `{target_db}`.`t` (id INT PRIMARY KEY, v VARCHAR(20))")
+    schema = TableSchema(target_db, "t", ("id", "v"), ("int", "varchar"), pk=(0,))
+    c = pymysql.connect(**stack_config.target.pymysql_kwargs(), local_infile=True)
+    prepare_session(c)
+    w = BatchWriter(c, TargetTables(lambda: admin), load_rows=1)
+    assert w.write(merged(ch(schema, Op.INSERT, (1, "a")))).loaded == 1
+    run(admin, "SET GLOBAL local_infile = 0")
+    try:
+        stats = w.write(merged(ch(schema, Op.INSERT, (2, "b")), ch(schema, Op.INSERT, (3, "c"))))
+    finally:
+        run(admin, f"SET GLOBAL local_infile = {int(was)}")
+        c.close()
+    assert (stats.loaded, stats.load_fallbacks, w.load_rows) == (0, 1, 0)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`t` ORDER BY id") == ((1, "a"), (2, "b"), (3, "c"))
+
+
 def test_a_connection_without_local_infile_never_loads(stack_config, target_db, admin):
     c = pymysql.connect(**stack_config.target.pymysql_kwargs())
     w = BatchWriter(c, TargetTables(lambda: admin), load_rows=1)

@@ -92,6 +92,12 @@ def load_statement(table_ref: str, names: Sequence[str], kinds: Sequence[str], r
     return sql
 
 
+# Server errors that refuse LOAD DATA LOCAL itself (local_infile turned OFF after a writer
+# checked it): 1148 ER_NOT_ALLOWED_COMMAND (MySQL 5.7, older MariaDB), 3948
+# ER_CLIENT_LOCAL_FILES_DISABLED (MySQL 8.0), 4166 ER_LOAD_INFILE_CAPABILITY_DISABLED (MariaDB
+# 10.11, the stack's: found by tests/integration/test_writer.py).
+LOCAL_INFILE_REFUSED = frozenset({1148, 3948, 4166})
+
 # -- feeding LOAD DATA LOCAL from memory ------------------------------------------------------
 
 _installed = False
@@ -251,5 +257,5 @@ def rows_text(text: RowText, rows: Sequence[Row], pick: Callable[[Row], Sequence
     return text.encode([pick(r) for r in rows])
 
 
-__all__ = ["BINARY_TYPES", "HEX", "NUMBER_TYPES", "NUMBER", "PLAIN", "NoText", "RowText", "SEND_CHUNK", "TOKEN_PREFIX", "column_kind",
+__all__ = ["BINARY_TYPES", "HEX", "LOCAL_INFILE_REFUSED", "NUMBER_TYPES", "NUMBER", "PLAIN", "NoText", "RowText", "SEND_CHUNK", "TOKEN_PREFIX", "column_kind",
            "install_memory_infile", "load_statement", "rows_text", "send_from_memory"]

@@ -25,6 +25,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+import pymysql
+
 from tidb2mysql import failpoints
 from tidb2mysql.failpoints import commit
 from tidb2mysql.replication.change import Change
@@ -275,7 +277,17 @@ class BatchWriter:
     def _load(self, cur, step: Step, stats: WriteStats) -> None:
         """One LOAD step; its rows written again by the usual statements unless the load
         inserted every one of them without a warning."""
-        n = load_data.send_from_memory(cur, step.sql, LOAD_TOKEN, step.data)
+        try:
+            n = load_data.send_from_memory(cur, step.sql, LOAD_TOKEN, step.data)
+        except pymysql.err.MySQLError as e:
+            if error_code(e) not in load_data.LOCAL_INFILE_REFUSED:
+                raise
+            # local_infile was turned OFF since the check: the statement was refused before
+            # doing anything (the transaction goes on); insert from now on.
+            log.warning("the target refused LOAD DATA LOCAL (%s): new rows are written with INSERT from now on",
+                        error_message(e))
+            self.load_rows = 0
+            n = -1
         stats.statements += 1
         stats.bytes += len(step.sql) + len(step.data)
         if n == step.count and not cur.warning_count:
