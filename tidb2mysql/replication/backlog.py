@@ -36,11 +36,19 @@ from tidb2mysql.replication.change import ShardChunk
 # below the threshold: flat 66-70k rows/s (A/B, 1M inserts: -w 1 60,687 -> 68,039, -p 2
 # 59,669 -> 68,289; docs/performance.md). A backoff of 0 makes librdkafka re-fetch in a loop
 # while the queue is full (the flow's process used 1.4 cores instead of 0.9, no faster).
-# Peak prefetch: the queue bound plus one fetch (17 MiB) instead of 32 MiB.
+#
+# Why 4 MiB and not 1 MiB: the broker serves each fetch request, and at 1 MiB it spent
+# 0.9-1.3 us of CPU per row at ``-p 2`` (two readers of the partition), 0.4 at 4 MiB - the
+# same as the bench ceiling's readers with librdkafka's large default fetches (the broker's
+# JVM idles at ~0.2 us per row of those runs). On two cores shared with the target and the
+# broker that CPU is the flow's: A/B on 300k rows, same minutes, inserts ``-p 2`` 101,893 /
+# 107,738 -> 112,720 / 115,463 rows/s, mix 76,048 / 78,502 -> 80,870 / 82,234; ``-w 1``
+# unchanged (a core is idle there); 8 MiB no better than 4 (docs/performance.md).
+# Peak prefetch: the queue bound plus one fetch (20 MiB) instead of 32 MiB.
 READER_CLIENT = {
     "queued.max.messages.kbytes": 16 * 1024,
     "fetch.max.bytes": 16 << 20,
-    "max.partition.fetch.bytes": 1 << 20,
+    "max.partition.fetch.bytes": 4 << 20,
     "fetch.queue.backoff.ms": 20,
 }
 
