@@ -37,10 +37,13 @@ from tidb2mysql.replication.change import ShardChunk
 # 59,669 -> 68,289; docs/performance.md). A backoff of 0 makes librdkafka re-fetch in a loop
 # while the queue is full (the flow's process used 1.4 cores instead of 0.9, no faster).
 #
-# Why 4 MiB and not 1 MiB: the broker serves each fetch request, and at 1 MiB it spent
-# 0.9-1.3 us of CPU per row at ``-p 2`` (two readers of the partition), 0.4 at 4 MiB - the
-# same as the bench ceiling's readers with librdkafka's large default fetches (the broker's
-# JVM idles at ~0.2 us per row of those runs). On two cores shared with the target and the
+# Why 4 MiB and not 1 MiB: a fetch ends inside a record batch (the producer's, up to 1 MB by
+# librdkafka's default batch.size), the broker sends that batch's head anyway and the client
+# throws it away and fetches the batch again. At 1 MiB that re-sent 76 % more bytes than the
+# topic holds (300k-row topic of 95.7 MB: 168.3 MB received in 163 requests; at 4 MiB 104.3
+# MB in 37, librdkafka statistics), and the broker spent 0.9-1.3 us of CPU per row at ``-p 2``
+# (two readers of the partition), 0.4 at 4 MiB - the same as the bench ceiling's readers with
+# librdkafka's large default fetches (the broker's JVM idles at ~0.2 us per row of a run). On two cores shared with the target and the
 # broker that CPU is the flow's: A/B on 300k rows, same minutes, inserts ``-p 2`` 101,893 /
 # 107,738 -> 112,720 / 115,463 rows/s, mix 76,048 / 78,502 -> 80,870 / 82,234; ``-w 1``
 # unchanged (a core is idle there); 8 MiB no better than 4 (docs/performance.md).
