@@ -43,10 +43,12 @@ from tidb2mysql.replication.change import ShardChunk
 # topic holds (300k-row topic of 95.7 MB: 168.3 MB received in 163 requests; at 4 MiB 104.3
 # MB in 37, librdkafka statistics), and the broker spent 0.9-1.3 us of CPU per row at ``-p 2``
 # (two readers of the partition), 0.4 at 4 MiB - the same as the bench ceiling's readers with
-# librdkafka's large default fetches (the broker's JVM idles at ~0.2 us per row of a run). On two cores shared with the target and the
-# broker that CPU is the flow's: A/B on 300k rows, same minutes, inserts ``-p 2`` 101,893 /
-# 107,738 -> 112,720 / 115,463 rows/s, mix 76,048 / 78,502 -> 80,870 / 82,234; ``-w 1``
-# unchanged (a core is idle there); 8 MiB no better than 4 (docs/performance.md).
+# librdkafka's large default fetches (the broker's JVM idles at ~0.2 us per row of a run).
+# On two cores shared with the target and the broker that CPU is the flow's. A/B, same
+# minutes: 300k inserts ``-p 2`` 101,893 / 107,738 -> 112,720 / 115,463 rows/s; 1M inserts
+# (where the broker's excess was 0.3 us per row, not 1) 90,798 / 92,174 -> 94,430 / 92,073:
+# a small gain, within run-to-run noise at 1M. ``-w 1`` unchanged (a core is idle there);
+# 8 MiB no better than 4 (docs/performance.md).
 # Peak prefetch: the queue bound plus one fetch (20 MiB) instead of 32 MiB.
 READER_CLIENT = {
     "queued.max.messages.kbytes": 16 * 1024,
