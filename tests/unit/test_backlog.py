@@ -60,8 +60,8 @@ def test_reader_prefetch_is_bounded_but_large_messages_still_fit():
 def test_reader_queue_refills_in_small_steps_soon_after_it_drains():
     # a fetch as large as the queue bound crosses it every time, and librdkafka then waits
     # fetch.queue.backoff.ms (1 s by default) before the next fetch: the reader starved
-    # (backlog.py). One partition fetch is at most a quarter of the queue (but not tiny: each
-    # fetch costs the broker CPU); the backoff is short.
+    # (backlog.py). One partition fetch is at most a quarter of the queue, but not 1 MiB:
+    # a fetch ending inside a producer batch makes the broker send that batch twice.
     assert READER_CLIENT["max.partition.fetch.bytes"] >= 4 << 20
     queue = READER_CLIENT["queued.max.messages.kbytes"] * 1024
     assert READER_CLIENT["max.partition.fetch.bytes"] * 4 <= queue

@@ -25,14 +25,14 @@ from tidb2mysql.replication.change import ShardChunk
 # librdkafka settings of the flow's reader: fetch sizes are soft limits (a larger message is
 # still returned whole), so they bound the prefetch without refusing Drainer's large messages.
 #
-# Why one partition fetch is 1 MiB and the queue backoff 20 ms: once the prefetch queue is
+# Why one partition fetch is a quarter of the queue and the backoff 20 ms: once the queue is
 # over ``queued.max.messages.kbytes``, librdkafka postpones the partition's next fetch by
 # ``fetch.queue.backoff.ms`` (1,000 ms by default; the setting exists since librdkafka 2.3,
 # pyproject.toml pins 2.16). With 16 MiB fetches into a 16 MiB queue, every fetch crossed
 # the threshold, the next one came a second later, and a
 # reader faster than ~16 MiB/s emptied the queue first and waited: the flow ran in phases of
 # ~70k and ~50k rows/s (inserts, -w 1, rows/s sampled each second), CPU idle in the slow ones.
-# With 1 MiB fetches the queue refills in small steps and at most 20 ms after it drains
+# With 1 MiB fetches (then; 4 MiB now, below) the queue refilled in steps, at most 20 ms after it drained
 # below the threshold: flat 66-70k rows/s (A/B, 1M inserts: -w 1 60,687 -> 68,039, -p 2
 # 59,669 -> 68,289; docs/performance.md). A backoff of 0 makes librdkafka re-fetch in a loop
 # while the queue is full (the flow's process used 1.4 cores instead of 0.9, no faster).
