@@ -25,31 +25,21 @@ from tidb2mysql.replication.change import ShardChunk
 # librdkafka settings of the flow's reader: fetch sizes are soft limits (a larger message is
 # still returned whole), so they bound the prefetch without refusing Drainer's large messages.
 #
-# Why one partition fetch is a quarter of the queue and the backoff 20 ms: once the queue is
-# over ``queued.max.messages.kbytes``, librdkafka postpones the partition's next fetch by
-# ``fetch.queue.backoff.ms`` (1,000 ms by default; the setting exists since librdkafka 2.3,
-# pyproject.toml pins 2.16). With 16 MiB fetches into a 16 MiB queue, every fetch crossed
-# the threshold, the next one came a second later, and a
-# reader faster than ~16 MiB/s emptied the queue first and waited: the flow ran in phases of
-# ~70k and ~50k rows/s (inserts, -w 1, rows/s sampled each second), CPU idle in the slow ones.
-# With 1 MiB fetches (then; 4 MiB now, below) the queue refilled in steps, at most 20 ms after it drained
-# below the threshold: flat 66-70k rows/s (A/B, 1M inserts: -w 1 60,687 -> 68,039, -p 2
-# 59,669 -> 68,289; docs/performance.md). A backoff of 0 makes librdkafka re-fetch in a loop
-# while the queue is full (the flow's process used 1.4 cores instead of 0.9, no faster).
+# Why the queue backoff is 20 ms and one partition fetch a quarter of the queue: once the
+# queue is over ``queued.max.messages.kbytes``, librdkafka postpones the partition's next
+# fetch by ``fetch.queue.backoff.ms`` (1,000 ms by default; since librdkafka 2.3, pyproject.toml
+# pins 2.16). With 16 MiB fetches into a 16 MiB queue every fetch crossed the threshold and a
+# fast reader emptied the queue and waited a second: the flow ran in phases of ~70k and ~50k
+# rows/s. Smaller fetches refill the queue in steps, at most 20 ms after it drains (A/B, 1M
+# inserts: -w 1 60,687 -> 68,039 rows/s). A backoff of 0 makes librdkafka re-fetch in a loop
+# while the queue is full (1.4 cores instead of 0.9, no faster).
 #
-# Why 4 MiB and not 1 MiB: a fetch ends inside a record batch (the producer's, up to 1 MB by
-# librdkafka's default batch.size), the broker sends that batch's head anyway and the client
-# throws it away and fetches the batch again. At 1 MiB that re-sent 76 % more bytes than the
-# topic holds (300k-row topic of 95.7 MB: 168.3 MB received in 163 requests; at 4 MiB 104.3
-# MB in 37, librdkafka statistics), and the broker spent 0.9-1.3 us of CPU per row at ``-p 2``
-# (two readers of the partition), 0.4 at 4 MiB - the same as the bench ceiling's readers with
-# librdkafka's large default fetches (the broker's JVM idles at ~0.2 us per row of a run).
-# On two cores shared with the target and the broker that CPU is the flow's. A/B, same
-# minutes: 300k inserts ``-p 2`` 101,893 / 107,738 -> 112,720 / 115,463 rows/s; 1M inserts
-# (where the broker's excess was 0.3 us per row, not 1) 90,798 / 92,174 -> 94,430 / 92,073:
-# a small gain, within run-to-run noise at 1M. ``-w 1`` unchanged (a core is idle there);
-# 8 MiB no better than 4 (docs/performance.md).
-# Peak prefetch: the queue bound plus one fetch (20 MiB) instead of 32 MiB.
+# Why 4 MiB and not smaller: a fetch that ends inside a producer record batch (up to 1 MB)
+# still carries the batch's head, which the client drops and fetches again. At 1 MiB the
+# broker sent 1.76x the topic's bytes (168.3 MB for 95.7 MB, librdkafka statistics; 1.09x at
+# 4 MiB) and spent 0.9-1.3 us of CPU per row serving two readers at ``-p 2``, CPU the flow
+# needs on two cores (A/B and the 1M-row caveat: docs/performance.md, "Fifteenth session").
+# Peak prefetch: the queue bound plus one fetch (20 MiB).
 READER_CLIENT = {
     "queued.max.messages.kbytes": 16 * 1024,
     "fetch.max.bytes": 16 << 20,
