@@ -17,6 +17,8 @@ import re
 import time
 from pathlib import Path
 
+import pymysql
+
 from bench import env
 from bench.procmem import PeakRSS
 from tidb2mysql.replication.checkpoint import Checkpoints
@@ -63,10 +65,15 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
             if proc.poll() is not None and proc.returncode != 0:
                 raise RuntimeError(f"bench: flow exited {proc.returncode}; log {log}:\n{env.flowrun.tail(log)}")
             with conn.cursor() as cur:
-                cur.execute("SELECT COALESCE(SUM(rows_applied), 0), "
-                            "SUM(commit_ts > %s OR (commit_ts = %s AND seq >= %s)), COUNT(*) "
-                            "FROM tidb2mysql.checkpoint WHERE job = %s", (last_ts, last_ts, MAX_SEQ, job))
-                applied, covered, n = cur.fetchone()
+                try:
+                    cur.execute("SELECT COALESCE(SUM(rows_applied), 0), "
+                                "SUM(commit_ts > %s OR (commit_ts = %s AND seq >= %s)), COUNT(*) "
+                                "FROM tidb2mysql.checkpoint WHERE job = %s", (last_ts, last_ts, MAX_SEQ, job))
+                    applied, covered, n = cur.fetchone()
+                except pymysql.err.ProgrammingError as e:
+                    if e.args[0] != 1146:  # ER_NO_SUCH_TABLE: a fresh target, the flow creates it
+                        raise
+                    applied = covered = n = 0
             now = time.monotonic()
             if first is None and applied and int(applied) > 0:
                 first = now

@@ -23,12 +23,17 @@ from google.protobuf.message import DecodeError
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer import view
 from tidb2mysql.drainer.wire import WireBinlog, WireError
-from tidb2mysql.drainer.values import decoders_for, zone_for
+from tidb2mysql.drainer.values import INT_TYPES, decoders_for, zone_for
 from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
 _COLUMN_INFO, _KEY = pb.ColumnInfo.FromString, pb.Key.FromString
 _HEADER_CACHE = 4096  # table structures remembered by a Decoder
+
+try:  # the C row scan (setup.py builds it); without it the Python path gives the same rows
+    from tidb2mysql.drainer._rowscan import owned_rows as _owned_rows
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _owned_rows = None
 
 
 class DrainerDecodeError(InputDecodeError):
@@ -255,10 +260,12 @@ class Decoder:
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
-        return Txn(ts, [self._table(t, i, 0, None, interest) for i, t in enumerate(b.dml_data.tables)], position)
+        return Txn(ts, [self._table(t, i, 0, None, interest, value=value)
+                        for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
-               interest: Optional[Interest] = None, number_from: Optional[int] = None) -> TableChanges:
+               interest: Optional[Interest] = None, number_from: Optional[int] = None,
+               value: Optional[bytes] = None) -> TableChanges:
         # The header as the bytes of its entries (drainer/view.py): a structure seen before is
         # recognised without reading a field; a new one is parsed and checked (``_header``).
         hkey = (t.schema_name, t.table_name, tuple(t.column_info), tuple(t.unique_keys))
@@ -271,15 +278,20 @@ class Decoder:
             if len(self._headers) >= _HEADER_CACHE:
                 self._headers.clear()  # many structures (DDL after DDL): start again, still exact
             self._headers[hkey] = hit
-        schema, convs, asked, want = hit
+        schema, convs, asked, want, scan = hit
         if interest is not asked:
             # The answer of the caller's interest, kept with the header (the only cache of it):
             # an interest is a fixed function of the schema (a reader's shards and selection do
             # not change), and a cache keyed by the TableSchema hashed it per table and message.
             want = interest(schema) if interest is not None else None
-            hit[2], hit[3] = interest, want
+            scan = _scan_args(schema, want)
+            hit[2], hit[3], hit[4] = interest, want, scan
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         first = start if number_from is None else number_from  # row numbers in error messages
+        if scan is not None and value is not None and start == 0 and end is None:
+            rows = _scanned_rows(value, ti, scan, mutations, convs)
+            if rows is not None:
+                return TableChanges(schema, rows)
         try:
             rows = self._rows(mutations, first, convs, schema.columns, want)
         except _Bad as e:
@@ -330,7 +342,7 @@ class Decoder:
         convs = self._converters.get(types)
         if convs is None:
             convs = self._converters[types] = decoders_for(types, self._zone)
-        return [schema, convs, None, None]
+        return [schema, convs, None, None, None]
 
     @staticmethod
     def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any) -> list:
@@ -423,6 +435,55 @@ class Decoder:
         return rows
 
 
+def row_scan_built() -> bool:
+    """Whether the C row scan is here (setup.py builds it where a C compiler is)."""
+    return _owned_rows is not None
+
+
+_PLACEHOLDERS = (_SKIP_INSERT, _SKIP_UPDATE, _SKIP_DELETE)  # by MutationType number, for the C scan
+
+
+def _scan_args(schema: TableSchema, want: Any) -> Optional[tuple]:
+    """The C row scan's arguments for a table (None: the Python path decides its rows).
+
+    Only for an interest that asks a one-column integer primary key (``RowInterest.scan``: the
+    shard rule's parameters); other keys' values (text, decimals, dates) are converted and
+    hashed in Python, where their exact ``repr`` is."""
+    if _owned_rows is None or want is None or getattr(want, "scan", None) is None or len(want.key) != 1:
+        return None
+    k = want.key[0]
+    if schema.types[k] not in INT_TYPES:
+        return None
+    seed, owned, run_bits = want.scan
+    return (k, len(schema.columns), seed, owned, run_bits, _PLACEHOLDERS)
+
+
+def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: list) -> Optional[list]:
+    """The row changes of table ``ti`` with the C scan choosing the owned rows (module
+    ``_rowscan``), or None when the scan or a conversion is unsure: the Python path then
+    decodes the table again and gives the exact rows or the exact error.
+
+    Why: the rows another process applies cost no Python work at all here (the scan read
+    their keys from the bytes), which was most of the second process's cost per row."""
+    found = _owned_rows(value, ti, *scan)
+    if found is None:
+        return None
+    rows, owned = found
+    try:
+        for mi in owned:
+            m = mutations[mi]
+            op = m.type
+            new = tuple([None if c.is_null else f(c) for f, c in zip(convs, m.row.columns)])
+            if op == _UPDATE:
+                rows[mi] = RowChange(_OP_UPDATE, new, tuple([None if c.is_null else f(c)
+                                                              for f, c in zip(convs, m.change_row.columns)]))
+            else:
+                rows[mi] = RowChange(_OP_INSERT, new, None) if op == _INSERT else RowChange(_OP_DELETE, None, new)
+    except ValueError:
+        return None  # a malformed value: the Python path names it
+    return rows
+
+
 def _count_failure(m: Any, got: int, n: int) -> str:
     """Why a mutation's row has the wrong number of columns (slow path, after the fact)."""
     if not m.HasField("row"):
@@ -430,4 +491,4 @@ def _count_failure(m: Any, got: int, n: int) -> str:
     return f"row has {got} columns but column_info has {n}"
 
 
-__all__ = ["Decoder", "DrainerDecodeError", "UnwalkedRows", "peek_commit_ts"]
+__all__ = ["Decoder", "DrainerDecodeError", "UnwalkedRows", "peek_commit_ts", "row_scan_built"]

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional
 
-from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
+from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError, row_scan_built
 from tidb2mysql.drainer.redelivery import RedeliveryFilter
 from tidb2mysql.events import DDL, Event, KafkaPosition, Txn
 from tidb2mysql.replication import deadletter
@@ -55,6 +55,10 @@ def reader_interest(router: Router, selector: Selector):
     """
     if router.routes_everything:
         return None
+    if not row_scan_built():
+        log.warning("the C row scan (tidb2mysql/drainer/_rowscan.c) is not built, probably no C compiler at"
+                    " install: this process tells the other processes' rows from its own in Python, ~1 us"
+                    " more CPU per row of the topic (docs/performance.md); reinstall with gcc to build it")
     project = getattr(selector, "project", None)
 
     def interest(ts):

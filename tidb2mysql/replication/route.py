@@ -268,6 +268,10 @@ class RowInterest:
     key: tuple[int, ...]
     owns: Callable[[tuple], bool]
     owns_one: Optional[Callable[[Any], bool]] = None
+    # (table seed, owned shards as bytes of 0/1 per shard, run bits or -1 for ``hash``): the
+    # shard rule of a one-column primary key as parameters, for the decoder's C row scan
+    # (drainer/_rowscan.c), which computes ``owns_one`` of integer keys from the bytes.
+    scan: Optional[tuple[int, bytes, int]] = None
 
 
 NO_ROWS = RowInterest((), lambda k: False)
@@ -333,11 +337,12 @@ class Router:
                                if len(uk) == 1 else None)
         if not pk or schema.has_secondary_unique_key:
             return None if self._whole_table_shard(schema) in owned else NO_ROWS
-        one = None
+        one = scan = None
         if len(pk) == 1:
             one = (_run_shards(seed, n, owned) if self.routing == KEY_RUNS
                    else lambda v: hash_one(seed, v) % n in owned)
-        return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned, one)
+            scan = (seed, bytes([s in owned for s in range(n)]), RUN_BITS if self.routing == KEY_RUNS else -1)
+        return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned, one, scan)
 
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
         """Route one transaction (or one slice of a large one).

@@ -1,0 +1,271 @@
+"""The C row scan (tidb2mysql/drainer/_rowscan.c) chooses exactly the rows the Python path
+would, and gives way to it whenever it is unsure.
+
+Why this matters: in a ``-p N`` flow each process applies only the row changes the scan (or
+the Python path) says it owns. A row both paths disagree on would be applied by no process
+(lost) or by two (out of order). So every answer of the scan is compared with the Python
+path's over random tables, keys at the edges of every integer field, both routing rules and
+any shard ownership, and over damaged messages: where protobuf still parses the bytes, both
+paths must give the same rows or the same error.
+"""
+
+from __future__ import annotations
+
+import random
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given, settings
+
+from tidb2mysql.drainer import decode as decode_mod
+from tidb2mysql.drainer import secondary_binlog_pb2 as pb
+from tidb2mysql.drainer.decode import Decoder, DrainerDecodeError
+from tidb2mysql.drainer.encode import encode_txn
+from tidb2mysql.events import KafkaPosition, Op, RowChange, TableChanges, TableSchema, Txn
+from tidb2mysql.replication.route import ROUTING_RULES, Router
+
+POS = KafkaPosition("topic", 0, 7)
+INT64_MIN, INT64_MAX, UINT64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
+
+
+def test_the_extension_is_built():
+    # The build makes it optional (a machine without a C compiler still installs); the test
+    # environment must have it, or the suite would test only the Python path.
+    assert decode_mod.row_scan_built()
+
+
+def _schema(key_type: str, width: int, key_at: int, name: str = "t", unsigned: bool = False) -> TableSchema:
+    cols = tuple(f"c{i}" for i in range(width))
+    types = tuple(key_type if i == key_at else ("varchar" if i % 2 else "int") for i in range(width))
+    return TableSchema("db", name, cols, types, pk=(key_at,), unique_keys=(("PRIMARY", (key_at,)),),
+                       unsigned=(key_at,) if unsigned else ())
+
+
+def _both(value: bytes, shards: int, owned, routing: str):
+    """(scan path, Python path): each the decoded tables' rows, or the error text."""
+    out = []
+    for scan in (True, False):
+        saved = decode_mod._owned_rows
+        if not scan:
+            decode_mod._owned_rows = None
+        try:
+            interest = Router(shards, owned, routing).interest
+            try:
+                txn = Decoder("UTC").decode(value, POS, interest)
+                out.append([(tc.schema.qualified, list(tc.rows)) for tc in txn.tables])
+            except DrainerDecodeError as e:
+                out.append(str(e))
+        finally:
+            decode_mod._owned_rows = saved
+    return out
+
+
+# Drainer writes a signed column's value as int64_value, an unsigned one's as uint64_value
+SIGNED = st.one_of(st.integers(INT64_MIN, INT64_MAX), st.integers(-3000, 3000),
+                   st.sampled_from([0, -1, 1, 1023, 1024, -1024, -1025, INT64_MIN, INT64_MAX]))
+UNSIGNED = st.one_of(st.integers(0, UINT64_MAX), st.integers(0, 5000),
+                     st.sampled_from([0, 1, 1023, 1024, INT64_MAX, 1 << 63, UINT64_MAX]))
+
+
+@st.composite
+def messages(draw):
+    tables = []
+    for ti in range(draw(st.integers(1, 3))):
+        width = draw(st.integers(1, 5))
+        key_type = draw(st.sampled_from(["tinyint", "smallint", "mediumint", "int", "bigint"]))
+        unsigned = draw(st.booleans())
+        keys = UNSIGNED if unsigned else SIGNED
+        schema = _schema(key_type, width, draw(st.integers(0, width - 1)), f"t{ti}", unsigned)
+        rows = []
+        for _ in range(draw(st.integers(0, 12))):
+            def image():
+                return tuple(draw(keys) if i in schema.pk else (f"v{draw(st.integers(0, 9))}" if i % 2 else i)
+                             for i in range(width))
+            op = draw(st.sampled_from([Op.INSERT, Op.UPDATE, Op.DELETE]))
+            if op == Op.INSERT:
+                rows.append(RowChange(op, image(), None))
+            elif op == Op.DELETE:
+                rows.append(RowChange(op, None, image()))
+            else:
+                rows.append(RowChange(op, image(), image()))
+        tables.append(TableChanges(schema, rows))
+    return encode_txn(Txn(draw(st.integers(1, 1 << 40)), tables), "UTC")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=messages(), shards=st.integers(1, 9), data=st.data(), routing=st.sampled_from(ROUTING_RULES))
+def test_the_scan_owns_the_rows_python_owns(value, shards, data, routing):
+    owned = data.draw(st.sets(st.integers(0, shards - 1), max_size=shards - 1))  # never all: partial
+    scanned, python = _both(value, shards, owned, routing)
+    assert scanned == python
+
+
+def test_the_scan_is_used_and_skips_only_the_others_rows():
+    schema = _schema("bigint", 3, 0)
+    rows = [RowChange(Op.INSERT, (k << 10, "x", 1), None) for k in range(40)]
+    value = encode_txn(Txn(5, [TableChanges(schema, rows)]), "UTC")
+    calls = []
+    real = decode_mod._owned_rows
+
+    def spy(*a):
+        calls.append(real(*a))
+        return calls[-1]
+
+    decode_mod._owned_rows = spy
+    try:
+        mine = Decoder("UTC").decode(value, POS, Router(2, {0}).interest).tables[0].rows
+    finally:
+        decode_mod._owned_rows = real
+    assert len(calls) == 1 and calls[0] is not None  # the scan decided, not the Python path
+    full = [r for r in mine if r.new is not None]
+    assert 0 < len(full) < 40  # some rows of each process, the placeholders count the others
+    assert len(mine) == 40 and all(r.op is Op.INSERT for r in mine)
+
+
+def _column(**fields) -> bytes:
+    c = pb.Column()
+    for k, v in fields.items():
+        setattr(c, k, v)
+    return c.SerializeToString()
+
+
+def _field(number: int, wire_type: int, payload: bytes) -> bytes:
+    tag = (number << 3) | wire_type
+    out = bytearray()
+    while True:
+        b = tag & 0x7F
+        tag >>= 7
+        out.append(b | (0x80 if tag else 0))
+        if not tag:
+            break
+    if wire_type == 2:
+        n = len(payload)
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                break
+    return bytes(out) + payload
+
+
+def _message(mutations: list[bytes], width: int = 2, key_type: str = "bigint") -> bytes:
+    """A Drainer DML message of table db.t (key column 0) with these raw mutations."""
+    head = (_field(1, 2, b"db") + _field(2, 2, b"t")
+            + b"".join(_field(3, 2, pb.ColumnInfo(name=f"c{i}", mysql_type=key_type if i == 0 else "varchar",
+                                                   is_primary_key=i == 0).SerializeToString())
+                       for i in range(width))
+            + _field(5, 2, pb.Key(name="PRIMARY", column_names=["c0"]).SerializeToString()))
+    table = head + b"".join(_field(4, 2, m) for m in mutations)
+    dml = _field(1, 2, table)
+    return b"\x08\x00\x10\x2a" + _field(3, 2, dml)
+
+
+def _row(*columns: bytes) -> bytes:
+    return b"".join(_field(1, 2, c) for c in columns)
+
+
+KEY5, TEXT = _column(int64_value=5), _column(string_value="x")
+INSERT = _field(1, 0, b"\x00") + _field(2, 2, _row(KEY5, TEXT))
+
+
+@pytest.mark.parametrize("name,mutation", [
+    ("row given twice (protobuf merges the two)", INSERT + _field(2, 2, _row(KEY5, TEXT))),
+    ("key in string_value", _field(1, 0, b"\x00") + _field(2, 2, _row(_column(string_value="5"), TEXT))),
+    ("key field with the wrong wire type", _field(1, 0, b"\x00") + _field(2, 2, _row(_field(2, 2, b"5"), TEXT))),
+    ("unknown mutation type", _field(1, 0, b"\x07") + _field(2, 2, _row(KEY5, TEXT))),
+    ("no type", _field(2, 2, _row(KEY5, TEXT))),
+    ("no row", _field(1, 0, b"\x00")),
+    ("too few columns", _field(1, 0, b"\x00") + _field(2, 2, _row(KEY5))),
+    ("too many columns", _field(1, 0, b"\x00") + _field(2, 2, _row(KEY5, TEXT, TEXT))),
+    ("insert with a before image", INSERT + _field(3, 2, _row(KEY5, TEXT))),
+    ("update without a before image", _field(1, 0, b"\x01") + _field(2, 2, _row(KEY5, TEXT))),
+    ("update with a short before image", _field(1, 0, b"\x01") + _field(2, 2, _row(KEY5, TEXT))
+     + _field(3, 2, _row(KEY5))),
+    ("type given twice", _field(1, 0, b"\x02") + INSERT),
+    ("NULL key", _field(1, 0, b"\x00") + _field(2, 2, _row(_column(is_null=True), TEXT))),
+    ("both integer fields: the non-zero one counts", [
+        _field(1, 0, b"\x00") + _field(2, 2, _row(_column(int64_value=0, uint64_value=k << 10), TEXT))
+        for k in range(1, 9)]),
+    ("unknown fields everywhere", _field(1, 0, b"\x00") + _field(9, 0, b"\x01") + _field(2, 2, _row(
+        _column(int64_value=5) + _field(12, 5, b"abcd") + _field(13, 1, b"12345678"), TEXT) + _field(7, 2, b"zz"))),
+    ("a value of another type in the key column", _field(1, 0, b"\x00")
+     + _field(2, 2, _row(_column(int64_value=5, double_value=1.5), TEXT))),
+])
+@pytest.mark.parametrize("owned", [{0}, {1}])
+def test_odd_and_malformed_mutations_decode_as_the_python_path_decodes_them(name, mutation, owned):
+    value = _message([INSERT] + (mutation if isinstance(mutation, list) else [mutation]) + [INSERT])
+    scanned, python = _both(value, 2, owned, ROUTING_RULES[-1])
+    assert scanned == python, name
+
+
+def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
+    rng = random.Random(13)
+    schema = _schema("bigint", 3, 1)
+    base = []
+    for n in range(20):
+        rows = [RowChange(Op.UPDATE, (7, k + 1, 3), (7, k, 3)) if k % 3 == 0 else
+                RowChange(Op.INSERT, (8, k * 977, 4), None) for k in range(n * 50, n * 50 + 8)]
+        base.append(encode_txn(Txn(9 + n, [TableChanges(schema, rows)]), "UTC"))
+    compared = differ = 0
+    for i in range(3000):
+        value = bytearray(rng.choice(base))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(value))
+            if rng.random() < 0.7:
+                value[at] = rng.randrange(256)
+            elif rng.random() < 0.5:
+                del value[at]
+            else:
+                value.insert(at, rng.randrange(256))
+        scanned, python = _both(bytes(value), 3, {i % 3}, ROUTING_RULES[i % 2])
+        assert scanned == python, bytes(value).hex()
+        compared += 1
+        differ += isinstance(python, str)
+    assert compared == 3000 and 0 < differ < compared  # both outcomes were exercised
+
+
+def test_the_scan_decides_every_well_formed_message():
+    # The comparisons above would pass if the scan always gave way to the Python path.
+    rng = random.Random(5)
+    real = decode_mod._owned_rows
+    answers = []
+
+    def spy(*a):
+        answers.append(real(*a))
+        return answers[-1]
+
+    for n in range(200):
+        schema = _schema(rng.choice(["int", "bigint", "tinyint"]), rng.randint(1, 4), 0, unsigned=n % 2 == 1)
+        width = len(schema.columns)
+        low = 0 if n % 2 else INT64_MIN
+
+        def image():
+            return (rng.choice([rng.randint(low, INT64_MAX), rng.randint(0, 5000)]),) + tuple(
+                f"v{i}" if i % 2 else i for i in range(1, width))
+        rows = [rng.choice([RowChange(Op.INSERT, image(), None), RowChange(Op.DELETE, None, image()),
+                            RowChange(Op.UPDATE, image(), image())]) for _ in range(rng.randint(1, 10))]
+        value = encode_txn(Txn(n + 1, [TableChanges(schema, rows)]), "UTC")
+        decode_mod._owned_rows = spy
+        try:
+            scanned, python = _both(value, 3, {n % 3}, ROUTING_RULES[n % 2])
+        finally:
+            decode_mod._owned_rows = real
+        assert scanned == python
+    assert len(answers) == 200 and None not in answers
+
+
+def test_a_message_with_its_tables_in_two_dml_data_fields_decodes_as_protobuf_merges_it():
+    # protobuf merges a repeated message field given twice (the tables of both join); the
+    # scan must not read only one of them.
+    schema = _schema("bigint", 2, 0)
+    a = encode_txn(Txn(3, [TableChanges(schema, [RowChange(Op.INSERT, (k << 10, "a"), None) for k in range(16)])]), "UTC")
+    b = encode_txn(Txn(3, [TableChanges(schema, [RowChange(Op.INSERT, ((k << 10) + 7, "b"), None)
+                                                 for k in range(16, 40)])]), "UTC")
+    dml_a = pb.Binlog.FromString(a).dml_data.SerializeToString()
+    dml_b = pb.Binlog.FromString(b).dml_data.SerializeToString()
+    value = b"\x08\x00\x10\x03" + _field(3, 2, dml_a) + _field(3, 2, dml_b)
+    assert len(pb.Binlog.FromString(value).dml_data.tables) == 2
+    for owned in ({0}, {1}):
+        scanned, python = _both(value, 2, owned, ROUTING_RULES[-1])
+        assert scanned == python
