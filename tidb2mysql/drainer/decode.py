@@ -469,6 +469,8 @@ def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: lis
     if found is None:
         return None
     rows, owned = found
+    if not owned:
+        return UnwalkedRows(mutations)  # nothing here: routing skips the table by its count
     try:
         for mi in owned:
             m = mutations[mi]
