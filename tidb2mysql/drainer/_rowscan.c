@@ -175,26 +175,48 @@ typedef struct {
     const char *owned;
     Py_ssize_t shards;
     int run_bits;
+    /* the last key (or run) hashed and its answer: consecutive rows mostly share a run */
+    int last_kind;
+    uint64_t last_value;
+    int last_answer;
 } Rule;
 
+/* Decimal digits of v into the end of buf; returns where they start. */
+static char *digits(uint64_t v, char *end) {
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 /* Does this process own the shard of key k?  crc32(seed, repr(key or its run)) % shards. */
-static int owns(const Rule *r, const Key *k) {
-    char text[32];
-    int n;
-    if (k->kind == 0) {
-        n = 4;
-        memcpy(text, "None", 4);
-    } else if (k->kind == 1) {
+static int owns(Rule *r, const Key *k) {
+    char buf[24];
+    char *end = buf + sizeof buf, *start;
+    uint64_t value = 0;
+    if (k->kind == 1) {
         int64_t v = k->s;
         if (r->run_bits >= 0) v >>= r->run_bits; /* arithmetic: floors like Python's >> */
-        n = snprintf(text, sizeof text, "%lld", (long long)v);
-    } else {
-        uint64_t v = k->u;
-        if (r->run_bits >= 0) v >>= r->run_bits;
-        n = snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+        value = (uint64_t)v;
+    } else if (k->kind == 2) {
+        value = r->run_bits >= 0 ? k->u >> r->run_bits : k->u;
     }
-    uint32_t h = crc32_continue(r->seed, text, (size_t)n);
-    return r->owned[h % (uint32_t)r->shards] != 0;
+    if (r->last_kind == k->kind && r->last_value == value) return r->last_answer;
+    if (k->kind == 0) {
+        start = end - 4;
+        memcpy(start, "None", 4);
+    } else if (k->kind == 1 && (int64_t)value < 0) {
+        start = digits(0 - value, end); /* two's complement: the magnitude, even of INT64_MIN */
+        *--start = '-';
+    } else {
+        start = digits(value, end);
+    }
+    uint32_t h = crc32_continue(r->seed, start, (size_t)(end - start));
+    r->last_kind = k->kind;
+    r->last_value = value;
+    r->last_answer = r->owned[h % (uint32_t)r->shards] != 0;
+    return r->last_answer;
 }
 
 /* Find table number `index` of the Binlog's dml_data; -1 if not there or ambiguous. */
@@ -241,7 +263,7 @@ static PyObject *owned_rows(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "owned_rows: bad arguments");
         goto done;
     }
-    Rule rule = {(uint32_t)seed, (const char *)owned.buf, owned.len, run_bits};
+    Rule rule = {(uint32_t)seed, (const char *)owned.buf, owned.len, run_bits, -1, 0, 0};
     Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
     Buf table;
     if (find_table(msg, table_index, &table)) goto fallback;

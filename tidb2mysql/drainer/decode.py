@@ -481,8 +481,8 @@ def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: lis
                                                               for f, c in zip(convs, m.change_row.columns)]))
             else:
                 rows[mi] = RowChange(_OP_INSERT, new, None) if op == _INSERT else RowChange(_OP_DELETE, None, new)
-    except ValueError:
-        return None  # a malformed value: the Python path names it
+    except Exception:  # noqa: BLE001 - any failure: the Python path raises it exactly as it always did
+        return None  # (a malformed value: it names the row and column)
     return rows
 
 
