@@ -92,5 +92,6 @@ def run_full_load(cfg, scale: float, workdir: Path) -> dict:
             stack.drop_database(cfg.target, db)
             stack.drop_database(cfg.source, db)
     best = max(out["w1"]["rows_per_s"], out["p2"]["rows_per_s"])
-    out["ratio_best_vs_dump"] = round(best / out["dump_pipe"]["rows_per_s"], 2)
+    # 3 decimals: the goal is >= 1.0, and 0.998 rounded to 1.0 read as met (run on 142ea6d)
+    out["ratio_best_vs_dump"] = round(best / out["dump_pipe"]["rows_per_s"], 3)
     return out

@@ -123,5 +123,5 @@ def run_full_load_tidb(scale: float, workdir: Path) -> dict:
         stack.drop_database(cfg.target, db)
         stack.drop_database(cfg.source, db)
     best = max(out["w1"]["rows_per_s"], out["p2"]["rows_per_s"])
-    out["ratio_best_vs_dumpling"] = round(best / out["dumpling_pipe"]["rows_per_s"], 2)
+    out["ratio_best_vs_dumpling"] = round(best / out["dumpling_pipe"]["rows_per_s"], 3)
     return out
