@@ -129,24 +129,19 @@ def _column(**fields) -> bytes:
     return c.SerializeToString()
 
 
-def _field(number: int, wire_type: int, payload: bytes) -> bytes:
-    tag = (number << 3) | wire_type
+def _varint(n: int) -> bytes:
     out = bytearray()
     while True:
-        b = tag & 0x7F
-        tag >>= 7
-        out.append(b | (0x80 if tag else 0))
-        if not tag:
-            break
-    if wire_type == 2:
-        n = len(payload)
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            out.append(b | (0x80 if n else 0))
-            if not n:
-                break
-    return bytes(out) + payload
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, wire_type: int, payload: bytes) -> bytes:
+    head = _varint((number << 3) | wire_type)
+    return head + (_varint(len(payload)) if wire_type == 2 else b"") + payload
 
 
 def _message(mutations: list[bytes], width: int = 2, key_type: str = "bigint") -> bytes:
