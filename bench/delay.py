@@ -26,7 +26,8 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from bench import env, oltp
-from bench.procmem import PeakRSS
+from bench.procmem import PeakRSS, tree_pids
+from bench.threads import machine_busy, stat_cpu, target_cpu
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.drainer.wire import _varint as read_varint
 from tidb2mysql.events import make_tso
@@ -108,6 +109,33 @@ def with_commit_ts(message: bytes, commit_ts: int) -> bytes:
     return message[:i] + new + message[j:]
 
 
+def _tree_cpu(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants now."""
+    total = 0.0
+    for pid in tree_pids(root):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                total += stat_cpu(f.read())[1]
+        except OSError:
+            continue
+    return total
+
+
+def _cpu_now(flow_pid: int) -> tuple:
+    return time.monotonic(), _tree_cpu(flow_pid), target_cpu(), machine_busy()
+
+
+def _cpu_per_row(a: tuple, b: tuple, rows: int) -> dict:
+    """What the paced rows cost, from two :func:`_cpu_now` samples around the producer's life
+    (warm-up included): flow and target CPU per row, and the whole machine's busy cores
+    (producer and Kafka included). Why: a lower delay bought with smaller flushes costs CPU
+    per row, and the headroom left at half load is what absorbs a slow minute."""
+    secs = b[0] - a[0]
+    us = lambda x, y: round((y - x) / rows * 1e6, 2) if rows and x is not None and y is not None else None  # noqa: E731
+    return {"flow_cpu_us_per_row": us(a[1], b[1]), "target_cpu_us_per_row": us(a[2], b[2]),
+            "machine_cores_busy": round((b[3] - a[3]) / secs, 2) if secs > 0 and a[3] is not None and b[3] is not None else None}
+
+
 def _percentile(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -152,6 +180,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         prod = ctx.Process(target=_paced_producer, args=(cfg, topic, database, rate, seconds, warmup, shards, out), daemon=True)
+        cpu_start = _cpu_now(proc.pid)
         prod.start()
         result = None
         while result is None:
@@ -162,6 +191,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
                 result = out.get(timeout=0.05)
             except Exception:
                 pass
+        cpu_end = _cpu_now(proc.pid)
         prod.join(timeout=30)
         if "error" in result:
             raise RuntimeError(result["error"])
@@ -229,6 +259,7 @@ def run_delay(cfg, topic: str, database: str, rate: float, seconds: float, workd
         # where the slow transactions are: the worst delay of each 10 s of commit time
         "max_ms_by_10s": _max_by_window(commit_s, server, 10.0),
         "checkpoint_gaps": _gaps(seen, commit_s[0] if commit_s else 0.0),
+        **_cpu_per_row(cpu_start, cpu_end, result["rows"]),
     }
 
 

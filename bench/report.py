@@ -110,6 +110,10 @@ def markdown(res: dict) -> str:
               f"| {_n(d['offered_rows_per_s'])} | {_n(d['achieved_rows_per_s'])} | {d['seconds']} | {_n(d['txns'])} | "
               f"{d['p50_ms']} | {d['p99_ms']} | {d['max_ms']} | {d['poll_p50_ms']}/{d['poll_p99_ms']}/{d['poll_max_ms']} | "
               f"{d['peak_rss_mib']} |", ""]
+        if d.get("flow_cpu_us_per_row") is not None:
+            L += [f"While the producer ran (warm-up included): flow CPU {d['flow_cpu_us_per_row']} us per row, target "
+                  f"{d.get('target_cpu_us_per_row')} us per row, the whole machine {d.get('machine_cores_busy')} cores busy "
+                  f"(of 2; producer and Kafka included).", ""]
         st = d.get("target_settle")
         if st:
             b, a = st["before"], st["after"]
