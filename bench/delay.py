@@ -26,8 +26,8 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from bench import env, oltp
-from bench.procmem import PeakRSS, tree_pids
-from bench.threads import machine_busy, stat_cpu, target_cpu
+from bench.procmem import PeakRSS
+from bench.threads import machine_busy, target_cpu, tree_cpu
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.drainer.wire import _varint as read_varint
 from tidb2mysql.events import make_tso
@@ -109,20 +109,8 @@ def with_commit_ts(message: bytes, commit_ts: int) -> bytes:
     return message[:i] + new + message[j:]
 
 
-def _tree_cpu(root: int) -> float:
-    """User + system CPU seconds of ``root`` and its descendants now."""
-    total = 0.0
-    for pid in tree_pids(root):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                total += stat_cpu(f.read())[1]
-        except OSError:
-            continue
-    return total
-
-
 def _cpu_now(flow_pid: int) -> tuple:
-    return time.monotonic(), _tree_cpu(flow_pid), target_cpu(), machine_busy()
+    return time.monotonic(), tree_cpu(flow_pid), target_cpu(), machine_busy()
 
 
 def _cpu_per_row(a: tuple, b: tuple, rows: int) -> dict:

@@ -135,6 +135,17 @@ def cores_busy(busy: list[tuple[float, float]], start: float, end: float) -> Opt
     return (last[1] - first[1]) / (last[0] - first[0])
 
 
+def tree_cpu(root: int) -> float:
+    """User + system CPU seconds of ``root`` and all its descendants now (a process that
+    ended is not counted)."""
+    total = 0.0
+    for pid in tree_pids(root):
+        st = _read(f"/proc/{pid}/stat")
+        if st:
+            total += stat_cpu(st)[1]
+    return total
+
+
 def target_cpu() -> Optional[float]:
     """CPU seconds of the local stack's MariaDB (None when the target is not the local stack)."""
     pid = _read(str(env.REPO / ".stack" / "target" / "mysqld.pid"))
