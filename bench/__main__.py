@@ -31,13 +31,6 @@ SECTIONS = ("incremental", "shapes", "ticdc", "apply", "delay", "fullload", "ful
 log = logging.getLogger("bench")
 
 
-def _ratio(a: float, b: float) -> float:
-    """``a / b`` to 3 significant digits (1.24, 0.94, 0.0043). Why not 2 decimals: in smoke
-    mode a ceiling applies 2,000 rows in as little as 2 ms (first to last commit), the flow's
-    ratio to it is ~0.004, and 2 decimals made it 0.0 (test_bench_smoke failed on it once)."""
-    return float(f"{a / b:.3g}")
-
-
 def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_mem: dict | None = None) -> dict:
     with env.target_database(cfg, name) as database, env.topic(cfg, name) as topic:
         w = oltp.make_workload(name, database, rows)
@@ -77,10 +70,10 @@ def bench_workload(cfg, name: str, rows: int, sizes, flows, workdir: Path, res_m
             out[kind][key] = best_run
         best = max(c["rows_per_s"] for c in out["ceiling"].values())
         out["ceiling_best"] = best
-        out["ratio"] = {k: _ratio(v["rows_per_s"], best) for k, v in out["flow"].items()}
+        out["ratio"] = {k: env.ratio(v["rows_per_s"], best) for k, v in out["flow"].items()}
         if out["ceiling_load"]:
             best_load = max(c["rows_per_s"] for c in out["ceiling_load"].values())
-            out["ratio_load"] = {k: _ratio(v["rows_per_s"], best_load) for k, v in out["flow"].items()}
+            out["ratio_load"] = {k: env.ratio(v["rows_per_s"], best_load) for k, v in out["flow"].items()}
         out["target_equal"] = oltp.runs_equal(out)
         return out
 

@@ -136,3 +136,11 @@ def settle_target(cfg: Config, timeout: float = 180.0) -> dict:
 
 __all__ = ["REPO", "delete_job", "flowrun", "load_config", "settle_target", "target", "target_database",
            "target_state", "topic", "unique", "wait"]
+
+
+def ratio(a: float, b: float) -> float:
+    """``a / b`` to 3 significant digits (1.24, 0.998, 0.00429): every ratio the bench reports.
+    Why not a fixed number of decimals: 2 made 0.998 read as 1.0 (a full-load goal reported
+    met, run on 142ea6d) and made a smoke run's 0.0043 (a ceiling applying 2,000 rows in 2 ms)
+    0.0, which test_bench_smoke rejected."""
+    return float(f"{a / b:.3g}")

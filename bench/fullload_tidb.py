@@ -23,6 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench import env
 from tests.integration.test_full_load import drop_job, full_load_cmd, make_source_tables, write_config
 from tests.support import flowrun, stack, tidb
 from tidb2mysql.compare import compare_databases
@@ -123,5 +124,5 @@ def run_full_load_tidb(scale: float, workdir: Path) -> dict:
         stack.drop_database(cfg.target, db)
         stack.drop_database(cfg.source, db)
     best = max(out["w1"]["rows_per_s"], out["p2"]["rows_per_s"])
-    out["ratio_best_vs_dumpling"] = round(best / out["dumpling_pipe"]["rows_per_s"], 3)
+    out["ratio_best_vs_dumpling"] = env.ratio(best, out["dumpling_pipe"]["rows_per_s"])
     return out
