@@ -47,6 +47,9 @@ POINTS = {
     "barrier.after_record": "the DDL is recorded applied, the executor still holds the lock",
     "apply.before_commit": "a batch and its checkpoint are sent in a transaction, COMMIT is not",
     "apply.after_commit": "a batch is committed, the Bytewax snapshot does not cover it yet",
+    # key: the flush's end commit_ts (replication/unique_handoff.py)
+    "unique.resolved": "a flush stole a unique value from another shard's row or skipped its own row"
+                       " (row deleted, handoff recorded), its COMMIT is not sent",
     # COMMIT points (see commit()): `drop` = the COMMIT took effect but its reply is lost
     "apply.commit": "a batch's COMMIT took effect on the target; the client has not seen the reply",
     "apply.salvage_commit": "a change-by-change (salvage) transaction's COMMIT took effect; reply not seen",

@@ -47,7 +47,8 @@ def test_fresh_meta_schema_gets_tables_and_version_rows(admin, meta_schema):
         meta.ensure_meta(admin, meta_schema, component)  # idempotent
     tables = {r[0] for r in run(admin, "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
                                 (meta_schema,))}
-    assert tables == {"schema_version", "checkpoint", "ddl_history", "quarantine", "dead_letter", "job_control",
+    assert tables == {"schema_version", "checkpoint", "ddl_history", "quarantine", "dead_letter", "unique_handoff",
+                      "job_control",
                       "full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes",
                       "verify_run", "verify_chunk"}
     assert _versions(admin, meta_schema) == {c: meta.COMPONENTS[c].version for c in meta.COMPONENTS}
@@ -73,7 +74,7 @@ def test_checkpoint_of_an_older_release_is_migrated_forward_and_its_jobs_keep_ha
     migration must say so (``hash``), or they would resume under the new rule and could skip
     rows (tests/integration/test_routing_rule.py)."""
     from tidb2mysql.replication.checkpoint import Checkpoints
-    from tidb2mysql.replication.route import HASH, KEY_RUNS
+    from tidb2mysql.replication.route import HASH, SPREAD_UNIQUE
 
     run(admin, f"CREATE DATABASE `{meta_schema}`")
     run(admin, old_table(meta_schema, "checkpoint", meta.CHECKPOINT_UPGRADE))
@@ -89,7 +90,7 @@ def test_checkpoint_of_an_older_release_is_migrated_forward_and_its_jobs_keep_ha
     assert set(meta.CHECKPOINT_UPGRADE) <= _columns(admin, meta_schema, "checkpoint")
     assert Checkpoints(meta_schema, "old").routing(admin) == HASH
     assert Checkpoints(meta_schema, "old").ensure_shards(admin, 2, (0, 0)) == HASH
-    assert Checkpoints(meta_schema, "new").ensure_shards(admin, 2, (0, 0)) == KEY_RUNS
+    assert Checkpoints(meta_schema, "new").ensure_shards(admin, 2, (0, 0)) == SPREAD_UNIQUE
     assert _versions(admin, meta_schema)[meta.REPLICATION] == meta.COMPONENTS[meta.REPLICATION].version == 2
 
 

@@ -18,7 +18,7 @@ from tidb2mysql.events import Op, RowChange, TableChanges, Txn
 from tidb2mysql.mysql import meta
 from tidb2mysql.mysql.db import connect
 from tidb2mysql.replication.checkpoint import Checkpoints, RoutingMismatch
-from tidb2mysql.replication.route import HASH, KEY_RUNS, MAX_SEQ, Router
+from tidb2mysql.replication.route import HASH, KEY_RUNS, MAX_SEQ, SPREAD_UNIQUE, Router
 from tests.support import flowrun
 from tests.support.drainer_stream import q, schema, stream_env
 
@@ -81,12 +81,15 @@ def _create_job(stack_config, job, routing, start_ts=0):
 
 
 def test_a_new_job_routes_by_key_runs_and_every_shard_applies_exactly_its_rows(setup):
+    """A new job gets ``key-runs-1024-spread-unique``: for a table without a secondary unique
+    key (this one) it places rows exactly as ``key-runs-1024``."""
     s, dbn, job, conn, tmp = setup
     _st, txns = _publish(s, dbn)
     expected = _rows_per_shard(txns, KEY_RUNS)
+    assert expected == _rows_per_shard(txns, SPREAD_UNIQUE)
     assert expected != _rows_per_shard(txns, HASH)  # the check below tells the rules apart
     _run(s, job, tmp)
-    assert q(conn, "SELECT DISTINCT routing FROM tidb2mysql.checkpoint WHERE job=%s", job) == [(KEY_RUNS,)]
+    assert q(conn, "SELECT DISTINCT routing FROM tidb2mysql.checkpoint WHERE job=%s", job) == [(SPREAD_UNIQUE,)]
     assert _applied(conn, job) == expected
     assert q(conn, f"SELECT COUNT(*), MIN(id), MAX(id) FROM `{dbn}`.t") == [(TXNS * ROWS, 0, TXNS * ROWS - 1)]
 

@@ -67,7 +67,7 @@ def test_drop_shuts_the_connection_socket_down():
 
 def test_every_point_is_documented():
     assert all(isinstance(v, str) and v for v in failpoints.POINTS.values())
-    assert len(failpoints.POINTS) == 11
+    assert len(failpoints.POINTS) == 12
 
 
 def test_commit_point_commits_then_reports_a_lost_connection(tmp_path):

@@ -72,7 +72,7 @@ def test_statement_budget(packet, ceiling, budget):
 
 def test_every_meta_component_creates_its_tables_and_the_version_table():
     expected = {
-        meta.REPLICATION: {"checkpoint", "ddl_history", "quarantine", "dead_letter"},
+        meta.REPLICATION: {"checkpoint", "ddl_history", "quarantine", "dead_letter", "unique_handoff"},
         meta.FENCING: {"job_control"},
         meta.FULL_LOAD: {"full_load_job", "full_load_chunks", "full_load_lanes", "full_load_errors", "full_load_notes"},
         meta.VERIFY: {"verify_run", "verify_chunk"},

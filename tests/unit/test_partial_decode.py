@@ -20,7 +20,7 @@ from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.events import Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import ShardChunk
 from tidb2mysql.replication.pipeline import Pipeline, select_all
-from tidb2mysql.replication.route import ROUTING_RULES, RUN_BITS, Router, shards_of_process
+from tidb2mysql.replication.route import KEY_RUNS, ROUTING_RULES, RUN_BITS, Router, shards_of_process
 from tidb2mysql.replication.source import MessageSlicer, RawMessage, TxnSlice
 from tidb2mysql.selection.engine import Selection
 from tidb2mysql.selection.events import EventSelector
@@ -165,8 +165,8 @@ def test_a_table_applied_wholly_elsewhere_is_not_walked_and_keeps_its_positions(
     whole = Router(SHARDS)._whole_table_shard(SUK)
     process = next(p for p in (0, 1) if whole not in shards_of_process(SHARDS, p, 1, 2))
     owned = shards_of_process(SHARDS, process, 1, 2)
-    pipeline = _pipeline(owned, select_all)
-    router = Router(SHARDS, owned)
+    pipeline = _pipeline(owned, select_all, KEY_RUNS)  # the rule that applies a unique-key table whole
+    router = Router(SHARDS, owned, KEY_RUNS)
     mine = next(k for k in range(100) if any(s in owned for s, _ in _shards(router, k)))
     txn = Txn(7, [TableChanges(SUK, [RowChange(Op.INSERT, (1, "e1", "a"), None),
                                      RowChange(Op.UPDATE, (1, "e1", "b"), (1, "e1", "a")),
@@ -188,7 +188,7 @@ def test_a_table_applied_wholly_elsewhere_is_not_walked_and_keeps_its_positions(
     broken = bad.SerializePartialToString()
     ev = pipeline.decoder.decode(broken, KafkaPosition("t", 0, 1), pipeline.interest)
     assert len(ev.tables[0].rows) == 3  # not this process's table: not walked
-    owner = _pipeline(shards_of_process(SHARDS, 1 - process, 1, 2), select_all)
+    owner = _pipeline(shards_of_process(SHARDS, 1 - process, 1, 2), select_all, KEY_RUNS)
     with pytest.raises(DrainerDecodeError, match="mutation 1: mutation without row"):
         owner.decoder.decode(broken, KafkaPosition("t", 0, 1), owner.interest)
 

@@ -9,9 +9,9 @@ from tidb2mysql.events import DDL, Op, RowChange, TableChanges, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.replication.route import (
-    HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, Router, _key_hash, _key_text, _run_hash_one, _table_seed,
+    HASH, KEY_RUNS, NEW_JOB_ROUTING, ROUTING_RULES, SPREAD_UNIQUE, Router, _key_hash, _key_text, _run_hash_one, _table_seed,
     bytewax_worker_for_key,
-    check_routing, coalesce, shard_index_of_key, shard_key_names,
+    check_routing, coalesce, shard_index_of_key, shard_key_names, shard_of_key, spreads_unique_table,
 )
 
 PK_ONLY = TableSchema("db", "t", ("id", "v"), ("bigint", "varchar"), pk=(0,), unique_keys=(("PRIMARY", (0,)),))
@@ -84,9 +84,10 @@ def test_update_without_pk_change_stays_update():
     assert c.op == Op.UPDATE and c.old == (1, "x") and c.new == (1, "y")
 
 
-@pytest.mark.parametrize("schema", [WITH_UK, NO_KEY])
-def test_unique_key_and_keyless_tables_use_one_shard(schema):
-    r = Router(16)
+@pytest.mark.parametrize("schema,routing", [(WITH_UK, KEY_RUNS), (WITH_UK, HASH), (NO_KEY, SPREAD_UNIQUE),
+                                            (NO_KEY, KEY_RUNS)])
+def test_unique_key_and_keyless_tables_use_one_shard(schema, routing):
+    r = Router(16, routing=routing)
     rows = [ins((k, k * 2)) for k in range(100)]
     routed = chunks(r, Txn(1, [TableChanges(schema, rows)]))
     assert len(routed) == 1
@@ -217,8 +218,33 @@ def test_key_runs_hash_other_types_as_they_are(value):
     assert shard(KEY_RUNS) == shard(HASH)
 
 
-def test_routing_rules_are_checked_and_new_jobs_get_key_runs():
-    assert NEW_JOB_ROUTING == KEY_RUNS and check_routing(HASH) == HASH
+UK_TEXT_PK = TableSchema("db", "v", ("code", "email"), ("varchar", "varchar"), pk=(0,),
+                         unique_keys=(("PRIMARY", (0,)), ("uk_email", (1,))))
+UK_TWO_INT_PK = TableSchema("db", "w", ("a", "b", "email"), ("int", "bigint", "varchar"), pk=(0, 1),
+                            unique_keys=(("PRIMARY", (0, 1)), ("uk_email", (2,))))
+
+
+def test_spread_unique_routes_an_integer_keyed_unique_key_table_by_primary_key():
+    """key-runs-1024-spread-unique: a unique-key table with an integer primary key goes by row,
+    to the shard :func:`shard_of_key` names (the handoff computes a holder's shard with it);
+    one with a text key stays whole (its key read back from the target may hash otherwise)."""
+    assert spreads_unique_table(SPREAD_UNIQUE, WITH_UK) and spreads_unique_table(SPREAD_UNIQUE, UK_TWO_INT_PK)
+    assert not spreads_unique_table(SPREAD_UNIQUE, UK_TEXT_PK) and not spreads_unique_table(KEY_RUNS, WITH_UK)
+    assert not spreads_unique_table(SPREAD_UNIQUE, PK_ONLY) and not spreads_unique_table(SPREAD_UNIQUE, NO_KEY)
+    r = Router(16, routing=SPREAD_UNIQUE)
+    for schema, rows in ((WITH_UK, [ins((k << 10, f"e{k}")) for k in range(64)]),
+                         (UK_TWO_INT_PK, [ins((k, -k, f"e{k}")) for k in range(64)])):
+        routed = chunks(r, Txn(1, [TableChanges(schema, rows)]))
+        assert len(routed) > 4  # spread, not one shard
+        for shard, chunk in routed.values():
+            for c in chunk.changes:
+                assert shard_of_key(SPREAD_UNIQUE, 16, schema, tuple(c.new[i] for i in schema.pk)) == shard
+    (shard, _chunk), = chunks(r, Txn(1, [TableChanges(UK_TEXT_PK, [ins((f"k{k}", f"e{k}")) for k in range(50)])])).values()
+    assert shard == zlib.crc32(b"db.v") % 16
+
+
+def test_routing_rules_are_checked_and_new_jobs_get_spread_unique():
+    assert NEW_JOB_ROUTING == SPREAD_UNIQUE and check_routing(HASH) == HASH
     assert IncrementalConfig().routing == NEW_JOB_ROUTING  # the setting's default is the new jobs' rule
     for rule in ROUTING_RULES:  # every rule the configuration accepts has its hash functions
         routed = dict(Router(4, routing=rule).route_txn(Txn(1, [TableChanges(PK_ONLY, [ins((1, "v"))])])))

@@ -8,7 +8,8 @@ from tidb2mysql.config.keys import setting
 
 # Routing rules (replication/route.py hashes by them; a job keeps its rule for life).
 ROUTING_KEY_RUNS, ROUTING_HASH = "key-runs-1024", "hash"
-ROUTING_RULES = (ROUTING_HASH, ROUTING_KEY_RUNS)
+ROUTING_SPREAD_UNIQUE = "key-runs-1024-spread-unique"
+ROUTING_RULES = (ROUTING_HASH, ROUTING_KEY_RUNS, ROUTING_SPREAD_UNIQUE)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class IncrementalConfig:
     retry_seconds: float = setting(0.0, 'Seconds to keep retrying transient errors (lost connection, deadlock) before giving up; 0 = forever.')
     force: bool = setting(False, "Write even though the job was finished by a cut-over (target job_control row says 'finished'); without it such a flow refuses to start (see tidb2mysql/ops/fencing.py).", flag='--force')
     control_poll_seconds: float = setting(1.0, 'Seconds between polls of the job_control row (cut-over requests).')
-    routing: str = setting(ROUTING_KEY_RUNS, 'How a NEW job spreads row changes over shards; an existing job keeps the rule it was created with (stored in its checkpoint rows; a different setting is logged and ignored). key-runs-1024: the key\'s last column, when an integer, by runs of 1,024 consecutive values, so sequential (AUTO_INCREMENT) keys do not make the shards\' writers fill the same target pages (1M inserts at -p 2: 17 instead of 44 InnoDB pages per 1,000 rows, 288 instead of 630 KB of redo); hash: every key hashed on its own, which spreads a hot set of recent keys (rows updated soon after their insert) over every shard (docs/performance.md).')
+    routing: str = setting(ROUTING_SPREAD_UNIQUE, 'How a NEW job spreads row changes over shards; an existing job keeps the rule it was created with (stored in its checkpoint rows; a different setting is logged and ignored). key-runs-1024-spread-unique: as key-runs-1024, and a table with an integer primary key and a secondary unique key is spread over the shards by primary key too (not applied whole by one shard); a unique value that moves between rows of different shards is handed over through the target (replication/unique_handoff.py). key-runs-1024: the key\'s last column, when an integer, by runs of 1,024 consecutive values, so sequential (AUTO_INCREMENT) keys do not make the shards\' writers fill the same target pages (1M inserts at -p 2: 17 instead of 44 InnoDB pages per 1,000 rows, 288 instead of 630 KB of redo); a table with a secondary unique key is applied whole by one shard. hash: every key hashed on its own, which spreads a hot set of recent keys (rows updated soon after their insert) over every shard; unique-key tables as key-runs-1024 (docs/performance.md).')
     load_rows: int = setting(50, 'Rows expected new (first change in the flush an INSERT, or every row of a table with a secondary unique key, whose keys are deleted first) are written with LOAD DATA LOCAL INFILE from memory when a table has at least this many in a flush, instead of a multi-row INSERT: the target spends ~30 % less CPU on them (docs/performance.md). A row the load does not insert as given (its key exists, a warning) is written by the usual upsert in the same transaction. Needs local_infile = ON on the target (MySQL 8.0 defaults to OFF; then INSERT is used and a warning logged). 0 = never.')
     overlap_apply: bool = setting(True, "A shard's flush runs on its own writer thread while the worker decodes and merges the next batch (one flush in flight per shard: order and the checkpoint-in-the-same-transaction rule are unchanged). false = flush on the worker thread (replication/shard.py).")
 

@@ -130,6 +130,23 @@ def _replication_tables(m: str) -> list[str]:
   created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   UNIQUE KEY uk_origin (job, kind, kafka_offset, commit_ts, seq)
 ) {_INNODB_BIN}""",
+        # A row one shard removed or left out because a unique value moved between rows of
+        # different shards, and which `shard` must write again by (until_ts, until_seq)
+        # (replication/unique_handoff.py). Empty unless values move across shards.
+        f"""CREATE TABLE IF NOT EXISTS {m}.`unique_handoff` (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  job VARCHAR(128) NOT NULL,
+  shard INT NOT NULL,
+  table_name VARCHAR(512) NOT NULL,
+  key_text TEXT NOT NULL,
+  until_ts BIGINT NOT NULL,
+  until_seq BIGINT NOT NULL,
+  restore_sql LONGTEXT NOT NULL,
+  reason VARCHAR(16) NOT NULL,
+  by_shard INT NOT NULL,
+  created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  KEY owed (job, shard)
+) {_INNODB_BIN}""",
     ]
 
 

@@ -58,6 +58,7 @@ def prepare_session(conn: Any, sql_mode: str = SESSION_SQL_MODE) -> None:
         cur.execute("SELECT @@SESSION.binlog_format, @@GLOBAL.log_bin")
         level = isolation_for(*cur.fetchone())
         cur.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {level}")
+    conn._t2m_isolation = level  # read by code that must know what a plain SELECT sees
     conn.autocommit(False)
 
 

@@ -402,6 +402,40 @@ class TableSQL:
     def delete_key_one(self, key: tuple[Any, ...]) -> str:
         return self._delete_head + self.key_text(key) + ")"
 
+    def unique_holders(self, rows: Sequence[Row], keys: Sequence[tuple[str, ...]]) -> Optional[str]:
+        """``SELECT * ... FOR UPDATE``: the target rows that hold a value of a unique key in
+        ``keys`` (target column names) that one of ``rows`` holds; None when a key has a
+        column the message lacks (its values cannot be looked up) or no row has a non-NULL
+        value for any key (NULLs never collide).
+
+        Why a locking read: the caller decides from a holder's image and its shard's
+        checkpoint whether the holder is stale or ahead (replication/unique_handoff.py); the
+        row lock keeps that image from changing until the caller commits."""
+        by_name = {self.schema.columns[i].lower(): i for i in self.plan.write}
+        conds = []
+        for key in keys:
+            idx = [by_name.get(c.lower()) for c in key]
+            if any(i is None for i in idx):
+                return None
+            seen: dict[str, None] = {}
+            for r in rows:
+                vals = tuple(r[i] for i in idx)  # type: ignore[index]
+                if None in vals:
+                    continue
+                seen[literal(vals[0]) if len(vals) == 1 else encode_values(vals)] = None
+            if seen:
+                cols = quote_ident(key[0]) if len(key) == 1 else "(" + ",".join(map(quote_ident, key)) + ")"
+                conds.append(f"{cols} IN ({','.join(seen)})")
+        if not conds:
+            return None
+        return f"SELECT * FROM {self.ref} WHERE " + " OR ".join(conds) + " FOR UPDATE"
+
+    def insert_target_row(self, names: Sequence[str], values: Sequence[Any]) -> str:
+        """``INSERT`` of a row as the target returned it (column names from the cursor): the
+        statement that puts it back (replication/unique_handoff.py keeps it with a handoff)."""
+        return (f"INSERT INTO {self.ref} (" + ",".join(map(quote_ident, names)) + ") VALUES "
+                + encode_values(values))
+
     def _match(self, row: Row) -> str:
         """A WHERE condition true exactly for rows byte-equal to ``row`` in every written column.
 

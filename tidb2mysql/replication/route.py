@@ -50,7 +50,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable, Iterator, Optional
 
-from tidb2mysql.config.incremental import ROUTING_HASH, ROUTING_KEY_RUNS, ROUTING_RULES
+from tidb2mysql.config.incremental import ROUTING_HASH, ROUTING_KEY_RUNS, ROUTING_RULES, ROUTING_SPREAD_UNIQUE
+from tidb2mysql.drainer.values import INT_TYPES
 from tidb2mysql.drainer.decode import UnwalkedRows
 from tidb2mysql.events import DDL, Op, TableSchema, Txn
 from tidb2mysql.replication.change import Barrier, Change, ShardChunk, ShardChunks, Watermark
@@ -178,7 +179,8 @@ def _hash_one(seed: int, value) -> int:
 # -- routing rules (module docstring): a job keeps its rule for life ---------------------
 
 HASH, KEY_RUNS = ROUTING_HASH, ROUTING_KEY_RUNS  # the names: config/incremental.py (validated there)
-NEW_JOB_ROUTING = KEY_RUNS  # the default of [incremental] routing: the rule a new job gets
+SPREAD_UNIQUE = ROUTING_SPREAD_UNIQUE
+NEW_JOB_ROUTING = SPREAD_UNIQUE  # the default of [incremental] routing: the rule a new job gets
 RUN_BITS = 10  # KEY_RUNS: 2**10 consecutive integer values of the key's last column per run
 
 
@@ -197,7 +199,29 @@ def _run_hash_one(seed: int, value) -> int:
     return _crc32(repr(value).encode("utf-8", "surrogatepass"), seed)
 
 
-_HASHES = {HASH: (_key_hash, _hash_one), KEY_RUNS: (_run_key_hash, _run_hash_one)}
+_HASHES = {HASH: (_key_hash, _hash_one), KEY_RUNS: (_run_key_hash, _run_hash_one),
+           SPREAD_UNIQUE: (_run_key_hash, _run_hash_one)}
+_RUNS = frozenset({KEY_RUNS, SPREAD_UNIQUE})  # rules that hash integer keys by runs
+
+
+def spreads_unique_table(routing: str, schema: TableSchema) -> bool:
+    """Whether ``routing`` spreads this table with a secondary unique key over shards by
+    primary key (else the whole table goes to one shard).
+
+    Only under ``key-runs-1024-spread-unique``, and only when every primary-key column is an
+    integer. Why integers: a unique value held by a row of another shard is resolved by the
+    holder's shard (replication/unique_handoff.py), computed from the primary key the *target*
+    returns; an integer reads back as the same Python ``int`` the decoder gives, so it hashes
+    to the same shard, while a string, decimal or temporal key could come back in another
+    form and name the wrong shard."""
+    return (routing == SPREAD_UNIQUE and schema.has_secondary_unique_key and bool(schema.pk)
+            and all(schema.types[i] in INT_TYPES for i in schema.pk))
+
+
+def shard_of_key(routing: str, shard_count: int, schema: TableSchema, key: tuple) -> int:
+    """The shard of a row of ``schema`` with primary-key values ``key`` under ``routing``
+    (what :meth:`Router.route_txn` computes for a primary-key table's row)."""
+    return _HASHES[check_routing(routing)][0](_table_seed(schema), key) % shard_count
 
 
 def _run_shards(seed: int, shard_count: int, owned: Optional[Collection[int]] = None) -> Callable[[Any], Any]:
@@ -338,13 +362,13 @@ class Router:
             return RowInterest(uk, lambda k: whole if None in k else key_hash(seed, k) % n in owned,
                                (lambda v: whole if v is None else hash_one(seed, v) % n in owned)
                                if len(uk) == 1 else None)
-        if not pk or schema.has_secondary_unique_key:
+        if not pk or (schema.has_secondary_unique_key and not spreads_unique_table(self.routing, schema)):
             return None if self._whole_table_shard(schema) in owned else NO_ROWS
         one = scan = None
         if len(pk) == 1:
-            one = (_run_shards(seed, n, owned) if self.routing == KEY_RUNS
+            one = (_run_shards(seed, n, owned) if self.routing in _RUNS
                    else lambda v: hash_one(seed, v) % n in owned)
-            scan = (seed, bytes([s in owned for s in range(n)]), RUN_BITS if self.routing == KEY_RUNS else -1)
+            scan = (seed, bytes([s in owned for s in range(n)]), RUN_BITS if self.routing in _RUNS else -1)
         return RowInterest(tuple(pk), lambda k: key_hash(seed, k) % n in owned, one, scan)
 
     def route_txn(self, txn: Txn, offset: int = -1, first_index: int = 0) -> Iterator[tuple[str, tuple[int, ShardChunk]]]:
@@ -372,7 +396,7 @@ class Router:
             if not pk and len(schema.unique_keys) == 1 and schema.unique_keys[0][1]:
                 seq = self._route_unique_key_table(tc, ts_, seq, per_shard)
                 continue
-            if not pk or schema.has_secondary_unique_key:
+            if not pk or (schema.has_secondary_unique_key and not spreads_unique_table(self.routing, schema)):
                 shard = self._whole_table_shard(schema)
                 if shard not in owned:
                     # Every row of the table goes to that one shard, so none here: skipped by
@@ -435,7 +459,7 @@ class Router:
         hit = self._seeds.get(id(schema))
         if hit is None or hit[0] is not schema:  # the schema is kept, so its id stays its own
             seed = _table_seed(schema)
-            hit = (schema, seed, _run_shards(seed, self.shard_count) if self.routing == KEY_RUNS else None)
+            hit = (schema, seed, _run_shards(seed, self.shard_count) if self.routing in _RUNS else None)
             if len(self._seeds) >= 4096:
                 self._seeds.clear()  # many structures (DDL after DDL): start again
             self._seeds[id(schema)] = hit

@@ -30,16 +30,24 @@ from tidb2mysql.replication.backlog import Backlog
 from tidb2mysql.replication.barrier import DDLCoordinator, DDLStopped
 from tidb2mysql.replication.change import Barrier, ShardChunk, ShardChunks, StreamPos, Watermark
 from tidb2mysql.replication.checkpoint import Checkpoints
-from tidb2mysql.mysql.errors import is_transient
+from tidb2mysql.mysql.errors import error_code, is_transient
 from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
 from tidb2mysql.mysql.session import prepare_session
 from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.mysql.target_schema import TargetTables
+from tidb2mysql.replication.route import SPREAD_UNIQUE
+from tidb2mysql.replication.unique_handoff import HandoffScope, UniqueHandoffs
 from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 
 log = logging.getLogger(__name__)
+
+# Deadlocks (two shards' flushes locking rows of one table in opposite orders: a unique value
+# moving between their rows, replication/unique_handoff.py) are retried at once this many times
+# on the same connection before the usual backoff-and-reconnect of transient errors.
+DEADLOCK_RETRIES = 5
+ER_LOCK_DEADLOCK = 1213
 
 # How many full batches (``batch_rows``) a shard may hold while its previous flush is in flight
 # before the worker waits for that flush: the pending rows of a shard stay under this many
@@ -121,6 +129,7 @@ class ShardApplier:
         self.barrier_backoff = 0.0  # grows while a DDL is blocked by transient errors
         self.last_ddl_ts = 0  # commit_ts of the last DDL this shard passed (failpoint keys)
         self._quarantined: Optional[set] = None  # target tables whose changes are parked, lazily read
+        self._handoff: Any = None  # UniqueHandoffs, False (the job's rule does not spread), None (not read yet)
         if state.waiting is not None:
             self.next_poll = ctx.clock()
         # The flush in flight on the writer thread (overlap_apply), and reports of flushes
@@ -462,11 +471,23 @@ class ShardApplier:
         out, self._finished = self._finished, []
         return out
 
+    def _handoffs(self) -> Optional[UniqueHandoffs]:
+        """The job's unique-key handoff when its routing rule spreads unique-key tables
+        (replication/unique_handoff.py), else None; the rule is read once."""
+        if self._handoff is None:
+            cps = self.ctx.checkpoints
+            routing = self._with_retry("reading the routing rule", lambda: cps.routing(self.coord_conn()))
+            self._handoff = (UniqueHandoffs(cps.meta, cps.job, routing, self.s.shards) if routing == SPREAD_UNIQUE
+                             else False)
+        return self._handoff or None
+
     def _write(self, batches, pos: StreamPos, rows: int, offset: int):
         cps = self.ctx.checkpoints
         extra = [cps.update_sql(self.shard, pos, offset, rows)]
         attempts = 0
         first_try = [True]
+        handoffs = self._handoffs()
+        scope: list[Optional[HandoffScope]] = [None]
 
         def apply_once():
             # A connection lost during COMMIT leaves the outcome unknown: the batch may be
@@ -479,13 +500,24 @@ class ShardApplier:
                              self.shard, pos)
                     return None
             first_try[0] = False
-            return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts,
-                                             on_divergence=self._divergence_rows, strict=self.s.strict)
+            for attempt in range(1, DEADLOCK_RETRIES + 1):
+                scope[0] = HandoffScope(handoffs, self.shard, pos) if handoffs is not None else None
+                try:
+                    return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts,
+                                                     on_divergence=self._divergence_rows, strict=self.s.strict,
+                                                     handoff=scope[0])
+                except WriteError as e:
+                    if attempt == DEADLOCK_RETRIES or error_code(root_cause(e)) != ER_LOCK_DEADLOCK:
+                        raise
+                    # InnoDB rolled the whole transaction back and let the other one go on:
+                    # run it again at once on the same connection (nothing was committed).
+                    log.info("shard %d: deadlock victim (%s); running the flush again", self.shard, e)
 
         while True:
             attempts += 1
             try:
-                return self._with_retry("apply", apply_once), 0
+                stats = self._with_retry("apply", apply_once)
+                return stats, (scope[0].counts.dead if stats is not None and scope[0] is not None else 0)
             except WriteError as e:
                 if attempts < self.s.apply_attempts:
                     log.warning("shard %d: batch failed (%s); attempt %d of %d", self.shard, e, attempts,
@@ -543,11 +575,16 @@ class ShardApplier:
                              "was lost", self.shard, pos)
                     return None, []
             first_try[0] = False
+            scope[0] = HandoffScope(handoffs, self.shard, pos) if handoffs is not None else None
             return self._conn_writer().write_one_by_one(
                 batches, extra, dead_letter_rows, on_divergence=self._divergence_rows, strict=self.s.strict,
-                failpoint_key=self.last_ddl_ts)
+                failpoint_key=self.last_ddl_ts, handoff=scope[0])
 
+        handoffs = self._handoffs()
+        scope: list[Optional[HandoffScope]] = [None]
         stats, failures = self._with_retry("apply one by one", salvage_once)
+        if stats is not None and scope[0] is not None:
+            return stats, len(failures) + scope[0].counts.dead
         for ch, err in failures:
             log.error("dead letter (apply) %s.%s at commit_ts %d: %s", ch.schema.schema, ch.schema.table,
                       ch.commit_ts, err)
@@ -557,9 +594,26 @@ class ShardApplier:
         self._settle(None)  # in order after the flush in flight, on the idle connections
         pos = self.st.received
         sql = self.ctx.checkpoints.update_sql(self.shard, pos, self.st.received_offset)
+        handoffs = self._handoffs()
 
         def run():
             c = self.coord_conn()
+            if handoffs is not None and handoffs.owed(c, self.shard):
+                # Handoffs this shard owes whose position the checkpoint passes now without
+                # the row: dead letters, in the checkpoint's transaction.
+                scope = HandoffScope(handoffs, self.shard, pos)
+                c.begin()
+                try:
+                    with c.cursor() as cur:
+                        scope.settle(cur, [])
+                        cur.execute(sql)
+                    c.commit()
+                except BaseException:
+                    c.rollback()
+                    raise
+                if scope.counts.dead:
+                    self._finished.append(FlushReport(self.shard, 0, 0, pos, pos, 0.0, dead_letters=scope.counts.dead))
+                return
             with c.cursor() as cur:
                 cur.execute(sql)
 

@@ -35,7 +35,8 @@ from tidb2mysql.replication.dml_plan import (
     CHECK_EXISTING, DELETE, LOAD, WRITE, PlanningError, Step, TablePlan, Unit, change_key, first_key, plan_flush,
     plan_table, salvage_units,
 )
-from tidb2mysql.replication.merge import UPSERT, TableBatch
+from tidb2mysql.replication.merge import REPLACE_BY_KEY, UPSERT, TableBatch, key_getter
+from tidb2mysql.replication.unique_handoff import HandoffScope
 from tidb2mysql.mysql import load_data
 from tidb2mysql.mysql.dialect import Dialect
 from tidb2mysql.mysql.session import server_facts
@@ -201,8 +202,13 @@ class BatchWriter:
     # -- one transaction -----------------------------------------------------------------
 
     def write(self, batches: Sequence[TableBatch], extra: Sequence[str] = (), failpoint_key=None,
-              on_divergence: Optional[DivergenceHook] = None, strict: bool = False) -> WriteStats:
+              on_divergence: Optional[DivergenceHook] = None, strict: bool = False,
+              handoff: Optional[HandoffScope] = None) -> WriteStats:
         """Write everything in one transaction; :class:`WriteError` (rolled back) on failure.
+
+        ``handoff`` (a job that spreads unique-key tables by primary key): the inserts of
+        those tables resolve a unique value held by another shard's row, and the handoffs
+        this shard owes are settled, all in this transaction (replication/unique_handoff.py).
 
         Divergence (a DELETE/UPDATE whose row the target does not have; see
         :meth:`_check_deleted`): every such change is in ``stats.divergent`` and
@@ -241,10 +247,14 @@ class BatchWriter:
                                 self._find_missing(cur, step, stats)
                             found = 0
                     elif step.op == WRITE or step.op == LOAD:
-                        if step.op == WRITE:
-                            self._exec(cur, step.sql, stats)
+                        if step.op == LOAD:
+                            self._load(cur, step, stats, handoff)
+                        elif handoff is not None and step.kind == "insert" and handoff.applies(step.plan):
+                            handoff.insert(cur, step.plan, step.sql,
+                                           step.plan.batch.rows[step.first:step.first + step.count],
+                                           lambda sql: self._exec(cur, sql, stats))
                         else:
-                            self._load(cur, step, stats)
+                            self._exec(cur, step.sql, stats)
                         c = stats.table(name)
                         if step.kind == "upsert":
                             c.upserted += step.count
@@ -254,6 +264,9 @@ class BatchWriter:
                         assert step.change is not None
                         if not self._apply_ordered(cur, step.kind, step.sql, stats.table(name), stats):
                             self._diverged(stats, step.change, step.kind, name)
+                if handoff is not None:
+                    ctx = ("", "unique_handoff", None)
+                    handoff.settle(cur, plans)
                 if on_divergence is not None and stats.divergent:
                     ctx = ("", "divergence", None)
                     for sql, params in on_divergence(stats.divergent):
@@ -274,7 +287,7 @@ class BatchWriter:
         self._log_divergence(stats)
         return stats
 
-    def _load(self, cur, step: Step, stats: WriteStats) -> None:
+    def _load(self, cur, step: Step, stats: WriteStats, handoff: Optional[HandoffScope] = None) -> None:
         """One LOAD step; its rows written again by the usual statements unless the load
         inserted every one of them without a warning."""
         try:
@@ -300,12 +313,25 @@ class BatchWriter:
         stats.load_fallbacks += 1
         log.debug("table %s: LOAD DATA inserted %d of %d rows with %d warnings; writing them with %s",
                   step.plan.table, n, step.count, cur.warning_count, step.kind)
+        p = step.plan
         try:
             statements = step.fallback()
+            # A replace-mode table's keys were deleted before the load: what it did insert is
+            # deleted again, so the plain INSERTs below write every row exactly once.
+            undo = (p.sql.delete(list(map(key_getter(p.batch.schema.pk), step.rows)))
+                    if p.mode == REPLACE_BY_KEY and n > 0 else [])
         except LiteralError as e:
-            raise PlanningError(step.plan.table, step.kind, step.key, str(e)) from e
-        for st in statements:
+            raise PlanningError(p.table, step.kind, step.key, str(e)) from e
+        for st in undo:
             self._exec(cur, st.sql, stats)
+        resolve = handoff is not None and step.kind == "insert" and handoff.applies(p)
+        for st in statements:
+            if resolve:
+                assert handoff is not None
+                handoff.insert(cur, p, st.sql, step.rows[st.first:st.first + st.count],
+                               lambda sql: self._exec(cur, sql, stats))
+            else:
+                self._exec(cur, st.sql, stats)
 
     def _diverged(self, stats: WriteStats, ch: Change, kind: str, table: str) -> None:
         stats.divergent.append((ch, kind))
@@ -356,7 +382,7 @@ class BatchWriter:
                          extra: Sequence[str] = (),
                          on_failures: Optional[Callable[[list], Sequence[tuple[str, tuple]]]] = None,
                          on_divergence: Optional[DivergenceHook] = None, strict: bool = False,
-                         failpoint_key=None,
+                         failpoint_key=None, handoff: Optional[HandoffScope] = None,
                          ) -> tuple[WriteStats, list[tuple[Change, WriteError]]]:
         """Apply each row alone (one savepoint each) in one transaction with ``extra``.
 
@@ -426,6 +452,8 @@ class BatchWriter:
                         continue  # its delete failed; already reported
                     if not run(u) and u.kind == "delete_key_one":
                         bad.add(u.key)
+                if handoff is not None:  # rows written here pay their handoffs (no resolving here)
+                    handoff.settle(cur, plans)
                 for sql in extra:
                     self._exec(cur, sql, stats)
                 if on_failures is not None and failures:
