@@ -176,6 +176,28 @@ def test_a_handoff_that_is_never_paid_becomes_a_dead_letter(setup, admin):
     assert payload.decode() == f"INSERT INTO `{db}`.`u` (`id`,`email`,`v`) VALUES ({h},'x',1)"
 
 
+def test_the_change_by_change_salvage_resolves_a_held_value_too(setup, admin):
+    """A batch that keeps failing for another reason (a value the target refuses) is applied
+    change by change; a row whose value a stale row of another shard holds is still written
+    (the holder stolen and handed off), and only the refused change is dead-lettered."""
+    db, s, ids, writers, cps = setup
+    h, b = ids[0], ids[1]
+    run(admin, f"INSERT INTO `{db}`.`u` VALUES ({h}, 'x', 1)")
+    m = RowMerger()
+    m.add(Change(30, 0, s, Op.INSERT, (b, "x", 2), None))
+    m.add(Change(30, 2, s, Op.INSERT, (b + 1, "y" * 60, 3), None))  # email is VARCHAR(50): refused
+    batches = m.drain()
+    scope = HandoffScope(UniqueHandoffs(db, JOB, SPREAD_UNIQUE, SHARDS), 1, (30, MAX_SEQ))
+    with pytest.raises(WriteError):
+        writers[1].write(batches, [cps.update_sql(1, (30, MAX_SEQ))], handoff=scope)
+    scope = HandoffScope(UniqueHandoffs(db, JOB, SPREAD_UNIQUE, SHARDS), 1, (30, MAX_SEQ))
+    stats, failures = writers[1].write_one_by_one(batches, [cps.update_sql(1, (30, MAX_SEQ))], handoff=scope)
+    assert [ch.new[0] for ch, _err in failures] == [b + 1] and failures[0][1].code == 1406
+    assert scope.counts.stolen == 1
+    assert rows(admin, db) == same(((b, "x", 2),))
+    assert handoffs(admin, db) == ((0, str(h), 30, "stolen", 1),)
+
+
 def test_a_holder_in_the_flushing_shard_itself_is_the_original_error(setup, admin):
     """A row of the same shard holding the value cannot be explained by shard pace (its
     changes are all applied): the target differs from the source, and the batch fails with

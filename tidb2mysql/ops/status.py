@@ -191,7 +191,8 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
                 kafka_end_offset=kafka_end, kafka_error=kafka_error)
     ctl = JobControl(meta, job).load(conn)
     st.control_state = ctl.state if ctl else None
-    has = {t: table_exists(conn, meta, t) for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job", "quarantine")}
+    has = {t: table_exists(conn, meta, t) for t in ("checkpoint", "ddl_history", "dead_letter", "full_load_job", "quarantine",
+                                                    "unique_handoff")}
     with conn.cursor() as cur:
         if has["full_load_job"]:
             cur.execute(f"SELECT stage, snapshot_ts FROM {m}.full_load_job WHERE job=%s", (job,))
@@ -236,6 +237,13 @@ def read_status(conn, meta: str, job: str, *, kafka_end: Optional[int] = None, k
                         f" AND kind='divergence' GROUP BY schema_name, table_name ORDER BY schema_name, table_name",
                         (job,))
             st.divergences = {f"{d}.{t}": int(n) for d, t, n in cur.fetchall()}
+        if has["unique_handoff"]:
+            cur.execute(f"SELECT COUNT(*), MIN(until_ts) FROM {m}.unique_handoff WHERE job=%s", (job,))
+            owed, until = cur.fetchone()
+            if owed:
+                st.notes.append(f"{int(owed)} row(s) owed by unique-key handoffs (a unique value moved between rows"
+                                f" of different shards; each is written again by its shard by commit_ts {until} at"
+                                " the latest, else dead-lettered; replication/unique_handoff.py)")
         if cps and sample_seconds > 0:
             first = _rows_applied(cur, m, job)
             time.sleep(sample_seconds)

@@ -163,8 +163,14 @@ class Checkpoints:
         )
 
     def delete_job(self, conn) -> None:
+        """Forget the job: its checkpoint rows and the unique-key handoffs its shards owe
+        (replication/unique_handoff.py; a meta schema of an older release has no such table)."""
         with conn.cursor() as cur:
             cur.execute(f"DELETE FROM {self.table} WHERE job=%s", (self.job,))
+            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s"
+                        " AND TABLE_NAME='unique_handoff'", (self.meta,))
+            if cur.fetchone()[0]:
+                cur.execute(f"DELETE FROM {quote_ident(self.meta)}.`unique_handoff` WHERE job=%s", (self.job,))
         conn.commit()
 
 

@@ -225,6 +225,7 @@ class Unit:
     change: Change
     counts_attr: str  # the TableCounts field a success adds to
     skip_if_key_failed: bool = False  # a row whose key's delete failed is not written
+    row: Any = None  # upsert_one / insert_one of a keyed table: the row image it writes
 
 
 def salvage_units(plans: Sequence[TablePlan]) -> Iterator[Unit]:
@@ -238,9 +239,9 @@ def salvage_units(plans: Sequence[TablePlan]) -> Iterator[Unit]:
         get = key_getter(p.batch.schema.pk)
         for row, ch in zip(p.batch.rows, p.batch.row_sources):
             if p.mode == UPSERT:
-                yield Unit(p, "upsert_one", get(row), partial(q.upsert_one, row), ch, "upserted", True)
+                yield Unit(p, "upsert_one", get(row), partial(q.upsert_one, row), ch, "upserted", True, row)
             else:
-                yield Unit(p, "insert_one", get(row), partial(q.insert_one, row), ch, "inserted", True)
+                yield Unit(p, "insert_one", get(row), partial(q.insert_one, row), ch, "inserted", True, row)
     for p in plans:
         if p.mode != ORDERED:
             continue

@@ -427,7 +427,13 @@ class BatchWriter:
                             if not self._apply_ordered(cur, kind, sql, stats.table(name), stats):
                                 self._diverged(stats, u.change, kind, name)
                         else:
-                            n = self._exec(cur, sql, stats)
+                            if (handoff is not None and kind == "insert_one" and u.row is not None
+                                    and handoff.applies(u.plan)):
+                                # a unique value another shard's row holds: resolved as in a batch
+                                handoff.insert(cur, u.plan, sql, [u.row], lambda s: self._exec(cur, s, stats))
+                                n = 1
+                            else:
+                                n = self._exec(cur, sql, stats)
                             c = stats.table(name)
                             if kind == "delete_key_one" and n == 0 and u.plan.mode == UPSERT:
                                 c.unmatched += 1
@@ -452,7 +458,7 @@ class BatchWriter:
                         continue  # its delete failed; already reported
                     if not run(u) and u.kind == "delete_key_one":
                         bad.add(u.key)
-                if handoff is not None:  # rows written here pay their handoffs (no resolving here)
+                if handoff is not None:  # rows written here pay their handoffs
                     handoff.settle(cur, plans)
                 for sql in extra:
                     self._exec(cur, sql, stats)
