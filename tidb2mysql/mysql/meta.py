@@ -7,7 +7,8 @@ only the tables of its own component, when it starts:
 
 * ``replication`` (incremental flow, ``ddl`` command): ``checkpoint`` (shard positions, written
   in the same transaction as the rows, and each job's shard count and routing rule),
-  ``ddl_history`` (the crash-safe DDL barrier), ``quarantine``, ``dead_letter``;
+  ``ddl_history`` (the crash-safe DDL barrier), ``quarantine``, ``dead_letter``, ``unique_handoff``
+  (rows owed after a unique value moved between shards, replication/unique_handoff.py);
 * ``fencing`` (cut-over): ``job_control``;
 * ``full_load``: ``full_load_job``, ``full_load_chunks``, ``full_load_lanes``, ``full_load_errors``,
   ``full_load_notes``;

@@ -13,9 +13,13 @@ processes. Rules (see docs/architecture.md, "Guarantees"):
   say, so this is decided per row) has no identity: it goes to the table's shard with the
   key-less schema and is applied in order with whole-row matching. The two never interfere:
   a NULL-keyed row never equals a keyed one, and NULLs never collide in a unique index.
-* Tables with a secondary unique key, and other tables without a primary key (none, or
-  several unique keys): the whole table goes to one shard (hash of the table name), so the
-  unique constraints and the "ordered" full-row matching see every change in order.
+* Tables with a primary key and a secondary unique key: under ``key-runs-1024-spread-unique``
+  (the new jobs' rule) and an all-integer primary key, by primary key like any keyed table; a
+  unique value that moves between rows of different shards is resolved in the target by the
+  flush that meets it (replication/unique_handoff.py, :func:`spreads_unique_table` says why
+  integers). Otherwise, and for other tables without a primary key (none, or several unique
+  keys): the whole table goes to one shard (hash of the table name), so the unique
+  constraints and the "ordered" full-row matching see every change in order.
 * A primary-key-changing UPDATE becomes ``DELETE(old key)`` + ``INSERT(new image)``; the two
   halves may land in different shards (they are different rows). The same holds for the
   unique key of a unique-key-only table, each half routed by its own image's key.
@@ -27,7 +31,8 @@ The shard of a key is ``crc32(table, key text) % shard_count`` under the job's *
 stable across processes and runs: a job keeps the rule it was created with (stored in its
 checkpoint rows, like its shard count):
 
-* ``key-runs-1024`` (the default of ``[incremental] routing`` for new jobs): the key's last
+* ``key-runs-1024`` (the default of ``[incremental] routing`` for new jobs before
+  ``key-runs-1024-spread-unique``): the key's last
   column, when it is an integer, is hashed as ``value >> 10``, so runs of 1,024 consecutive
   values share a shard.
   Why: with every key hashed on its own, sequential keys (AUTO_INCREMENT, the common case)
@@ -37,6 +42,10 @@ checkpoint rows, like its shard count):
   table 2.6x its size), 630 KB of redo per 1,000 rows instead of 288, and MariaDB ~0.6 us more
   CPU per row (docs/performance.md). Runs keep a shard's rows together in the index, while
   changes still spread over shards at any realistic rate (1,024 rows is a fraction of a batch).
+* ``key-runs-1024-spread-unique`` (the default for new jobs): the same hash, and tables with a
+  secondary unique key spread too (above). Why: such a table applied whole by one shard could
+  not use a second process at all (bench unique-key workload ``-p 2`` / ``-w 1`` 0.91-0.97;
+  spread 1.19-1.25, docs/performance.md "Nineteenth session").
 * ``hash`` (jobs created before it, or new jobs configured so): the whole key hashed as it is.
   Why a user may choose it: key runs put a hot set of recent keys (rows updated soon after
   their insert) on one or two shards, while whole-key hashing spreads it over every shard.
