@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import pymysql
 
@@ -128,24 +128,15 @@ class UniqueHandoffs:
         First every stale holder of the statement's values is stolen and the statement run
         again (the common case: a value moved away from a row of a shard that is behind);
         when a holder is ahead, or the statement still collides, the rows go one by one."""
-        try:
-            execute(sql)
+        first = _collision(execute, sql)
+        if first is None:
             return
-        except pymysql.err.IntegrityError as e:
-            if error_code(e) != ER_DUP_ENTRY:
-                raise
-            first = e
         try:
             v = self._resolve(cur, plan, rows, own, end, counts)
             if failpoints.ENABLED:
                 failpoints.hit("unique.resolved", failpoint_key, cur.connection)
-            if not v.ahead:
-                try:
-                    execute(sql)
-                    return
-                except pymysql.err.IntegrityError as e:
-                    if error_code(e) != ER_DUP_ENTRY:
-                        raise
+            if not v.ahead and _collision(execute, sql) is None:
+                return
             q = plan.sql
             for row in rows:
                 self._insert_one(cur, plan, q.insert_one(row), row, own, end, execute, counts)
@@ -155,12 +146,8 @@ class UniqueHandoffs:
     def _insert_one(self, cur, plan, sql: str, row, own: int, end: StreamPos,
                     execute: Callable[[str], int], counts: HandoffCounts) -> None:
         for _ in range(4):  # a holder another shard committed meanwhile: look again
-            try:
-                execute(sql)
+            if _collision(execute, sql) is None:
                 return
-            except pymysql.err.IntegrityError as e:
-                if error_code(e) != ER_DUP_ENTRY:
-                    raise
             v = self._resolve(cur, plan, [row], own, end, counts)
             if v.ahead:
                 # B is written again by its own later change, before the holder's shard's
@@ -303,6 +290,18 @@ class HandoffScope:
 
     def settle(self, cur, plans: Sequence[Any]) -> None:
         self.handoffs.settle(cur, plans, self.own, self.end, self.counts)
+
+
+def _collision(execute: Callable[[str], int], sql: str) -> Optional[Exception]:
+    """Run ``sql``: None when it ran, its ER_DUP_ENTRY error when a unique value collided
+    (InnoDB undid that statement only); any other error is raised."""
+    try:
+        execute(sql)
+        return None
+    except pymysql.err.IntegrityError as e:
+        if error_code(e) != ER_DUP_ENTRY:
+            raise
+        return e
 
 
 def _key(plan, row) -> tuple:
