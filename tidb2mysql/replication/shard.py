@@ -34,10 +34,9 @@ from tidb2mysql.mysql.errors import error_code, is_transient
 from tidb2mysql.mysql.retry import MAX_BACKOFF, retry_transient, root_cause
 from tidb2mysql.mysql.session import prepare_session
 from tidb2mysql.replication.merge import RowMerger
-from tidb2mysql.replication.route import MAX_SEQ
+from tidb2mysql.replication.route import MAX_SEQ, SPREAD_UNIQUE
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.mysql.target_schema import TargetTables
-from tidb2mysql.replication.route import SPREAD_UNIQUE
 from tidb2mysql.replication.unique_handoff import HandoffScope, UniqueHandoffs
 from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 
@@ -583,12 +582,11 @@ class ShardApplier:
         handoffs = self._handoffs()
         scope: list[Optional[HandoffScope]] = [None]
         stats, failures = self._with_retry("apply one by one", salvage_once)
-        if stats is not None and scope[0] is not None:
-            return stats, len(failures) + scope[0].counts.dead
+        unpaid = scope[0].counts.dead if stats is not None and scope[0] is not None else 0
         for ch, err in failures:
             log.error("dead letter (apply) %s.%s at commit_ts %d: %s", ch.schema.schema, ch.schema.table,
                       ch.commit_ts, err)
-        return stats, len(failures)
+        return stats, len(failures) + unpaid
 
     def _write_checkpoint_only(self) -> None:
         self._settle(None)  # in order after the flush in flight, on the idle connections
