@@ -37,7 +37,7 @@ from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ, SPREAD_UNIQUE
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.mysql.target_schema import TargetTables
-from tidb2mysql.replication.unique_handoff import HandoffScope, UniqueHandoffs
+from tidb2mysql.replication.unique_handoff import HandoffCounts, HandoffScope, UniqueHandoffs
 from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 
 log = logging.getLogger(__name__)
@@ -480,12 +480,17 @@ class ShardApplier:
                              else False)
         return self._handoff or None
 
+    def _handoff_scope(self, pos: StreamPos) -> Optional[HandoffScope]:
+        """A fresh handoff scope for one attempt of a flush ending at ``pos`` (None when the
+        job's rule does not spread unique-key tables)."""
+        handoffs = self._handoffs()
+        return HandoffScope(handoffs, self.shard, pos) if handoffs is not None else None
+
     def _write(self, batches, pos: StreamPos, rows: int, offset: int):
         cps = self.ctx.checkpoints
         extra = [cps.update_sql(self.shard, pos, offset, rows)]
         attempts = 0
         first_try = [True]
-        handoffs = self._handoffs()
         scope: list[Optional[HandoffScope]] = [None]
 
         def apply_once():
@@ -500,7 +505,7 @@ class ShardApplier:
                     return None
             first_try[0] = False
             for attempt in range(1, DEADLOCK_RETRIES + 1):
-                scope[0] = HandoffScope(handoffs, self.shard, pos) if handoffs is not None else None
+                scope[0] = self._handoff_scope(pos)
                 try:
                     return self._conn_writer().write(batches, extra, failpoint_key=self.last_ddl_ts,
                                                      on_divergence=self._divergence_rows, strict=self.s.strict,
@@ -574,12 +579,11 @@ class ShardApplier:
                              "was lost", self.shard, pos)
                     return None, []
             first_try[0] = False
-            scope[0] = HandoffScope(handoffs, self.shard, pos) if handoffs is not None else None
+            scope[0] = self._handoff_scope(pos)
             return self._conn_writer().write_one_by_one(
                 batches, extra, dead_letter_rows, on_divergence=self._divergence_rows, strict=self.s.strict,
                 failpoint_key=self.last_ddl_ts, handoff=scope[0])
 
-        handoffs = self._handoffs()
         scope: list[Optional[HandoffScope]] = [None]
         stats, failures = self._with_retry("apply one by one", salvage_once)
         unpaid = scope[0].counts.dead if stats is not None and scope[0] is not None else 0
@@ -592,14 +596,14 @@ class ShardApplier:
         self._settle(None)  # in order after the flush in flight, on the idle connections
         pos = self.st.received
         sql = self.ctx.checkpoints.update_sql(self.shard, pos, self.st.received_offset)
-        handoffs = self._handoffs()
+        scope = self._handoff_scope(pos)
 
         def run():
             c = self.coord_conn()
-            if handoffs is not None and handoffs.owed(c, self.shard):
+            if scope is not None and scope.handoffs.owed(c, self.shard):
                 # Handoffs this shard owes whose position the checkpoint passes now without
                 # the row: dead letters, in the checkpoint's transaction.
-                scope = HandoffScope(handoffs, self.shard, pos)
+                scope.counts = HandoffCounts()
                 c.begin()
                 try:
                     with c.cursor() as cur:
