@@ -28,21 +28,19 @@ CONSUMER_RECEIVE_MAX_BYTES = CONSUMER_FETCH_MAX_BYTES + (1 << 20)
 
 
 # One attempt of a watermark query (watermark_offsets); asked again until the caller's timeout.
-WATERMARK_ATTEMPT_SECONDS = 0.1
+WATERMARK_ATTEMPT_SECONDS = 1.0
 
 
 def watermark_offsets(consumer: Any, tp: Any, timeout: float = 10.0) -> tuple[int, int]:
     """``consumer.get_watermark_offsets(tp)`` (low, high), asked again every
     :data:`WATERMARK_ATTEMPT_SECONDS` until ``timeout``; the last error is raised after it.
 
-    Why: on a consumer created a moment before, librdkafka 2.16 sometimes takes 0.5-0.7 s to
-    answer one query that otherwise takes 5-50 ms (3 of 20 process starts, 10 runs of a ``-p 2``
-    flow, in ``resolve_start``); the debug log of such a start shows a metadata request failing with
-    "Broker handle destroyed" as the client swapped its bootstrap connection for the broker's
-    own (a likely cause, not a proven one). A second query right away is answered at once
-    (12 runs with 0.1 s attempts: 2 starts needed a second one, 0.11 s). Each start of a reader
-    queries the watermarks, and a process of a ``-p N`` flow that starts 0.7 s late makes the
-    whole flow end 0.7 s later (docs/performance.md).
+    Ask on a consumer that is not fetching (``TopicReader.watermarks`` keeps one): on an
+    assigned consumer the query waits behind its parked fetch for up to ``fetch.wait.max.ms``.
+    Why attempts of 1 s: a query on an idle client takes 1-33 ms. Attempts of 0.1 s (asked
+    again because a new client's first query sometimes took 0.5-0.7 s) on a fetching consumer
+    each timed out in flight behind the fetch, and librdkafka then answered nothing for 10 s
+    (a flaky cut-over test; docs/performance.md).
     """
     import time
 

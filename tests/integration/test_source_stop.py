@@ -298,6 +298,24 @@ def test_cutover_marks_stopped_only_when_every_process_drained(env):
         (fencing.STOPPED, f"drained through commit_ts {env.ts[-1]}")]
 
 
+def test_a_reader_at_the_end_asks_the_watermarks_without_waiting_behind_its_fetch(env):
+    """The cause of a flaky cut-over test: a reader at the end of its partition has a fetch parked
+    at the broker for ``fetch.wait.max.ms`` (500 ms), and a watermark query sent on the same
+    connection waited behind it (~0.5 s each; in 0.1 s attempts it timed out in flight until
+    librdkafka stopped answering for 10 s). Asked on the reader's own idle client it is not."""
+    env.produce(3)
+    lp = env.loop()
+    pump(lp, lambda items: lp.reader.at_end)
+    for _ in range(3):  # fetches are parked now: nothing more to read
+        assert lp.reader.poll_batch(10, 0.2) == []
+    t0 = time.monotonic()
+    for _ in range(20):
+        assert lp.reader.watermarks()[1] == 3
+        lp.reader.poll_batch(10, 0.0)  # the reader goes on fetching between the queries
+    took = time.monotonic() - t0
+    assert took < 3.0, f"20 watermark queries took {took:.2f}s: they wait behind the reader's fetch"
+
+
 def test_cutover_reader_reads_on_when_the_topic_grows_after_it_drained(env):
     env.produce(3)
     lp = env.loop()
