@@ -12,8 +12,9 @@ Workloads (each a deterministic function of its seed):
 * ``insert``  inserts only, 10 rows per transaction, one OLTP table;
 * ``mix``     60 % insert / 30 % update / 10 % delete, 10 rows per transaction;
 * ``tables16`` the same mix over 16 OLTP tables, transactions of 1 to 20 rows;
-* ``uk``      the mix on a table with a secondary unique key (the flow sends the whole table
-              to one shard and applies DELETE + INSERT, never ON DUPLICATE KEY UPDATE).
+* ``uk``      the mix on a table with a secondary unique key (the flow applies DELETE + INSERT,
+              never ON DUPLICATE KEY UPDATE; under the default routing its rows spread over the
+              shards by primary key, under ``key-runs-1024`` the whole table goes to one shard).
 """
 
 from __future__ import annotations
