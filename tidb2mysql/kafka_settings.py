@@ -28,19 +28,23 @@ CONSUMER_RECEIVE_MAX_BYTES = CONSUMER_FETCH_MAX_BYTES + (1 << 20)
 
 
 # One attempt of a watermark query (watermark_offsets); asked again until the caller's timeout.
-WATERMARK_ATTEMPT_SECONDS = 1.0
+WATERMARK_ATTEMPT_SECONDS = 0.1
 
 
 def watermark_offsets(consumer: Any, tp: Any, timeout: float = 10.0) -> tuple[int, int]:
     """``consumer.get_watermark_offsets(tp)`` (low, high), asked again every
     :data:`WATERMARK_ATTEMPT_SECONDS` until ``timeout``; the last error is raised after it.
 
-    Ask on a consumer that is not fetching (``TopicReader.watermarks`` keeps one): on an
-    assigned consumer the query waits behind its parked fetch for up to ``fetch.wait.max.ms``.
-    Why attempts of 1 s: a query on an idle client takes 1-33 ms. Attempts of 0.1 s (asked
-    again because a new client's first query sometimes took 0.5-0.7 s) on a fetching consumer
-    each timed out in flight behind the fetch, and librdkafka then answered nothing for 10 s
-    (a flaky cut-over test; docs/performance.md).
+    Ask on a consumer that is not fetching (``TopicReader.watermarks`` keeps one). On an
+    assigned consumer the query waits behind its fetch parked at the broker for up to
+    ``fetch.wait.max.ms`` (500 ms), so short attempts time out in flight one after the other,
+    and librdkafka then answered nothing for 10 s (the cause of a flaky cut-over test,
+    docs/performance.md). On an idle client a query takes 1-33 ms.
+
+    Why short attempts: on a consumer created a moment before, librdkafka sometimes took
+    0.5-0.7 s to answer the first query (3 of 20 process starts of a ``-p 2`` flow, in
+    ``resolve_start``), and a second query right away was answered at once; a process of a
+    ``-p N`` flow that starts 0.7 s late makes the whole flow end 0.7 s later.
     """
     import time
 

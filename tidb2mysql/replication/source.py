@@ -148,10 +148,10 @@ class TopicReader:
         the consumer's fetches, and the broker answers one request of a connection at a time.
         Once the reader is assigned and at the end of the partition, a fetch is parked at the
         broker for ``fetch.wait.max.ms`` (500 ms), so every query waited up to 500 ms behind it
-        (p50 497 ms measured on an idle reader), and in attempts shorter than that each one
-        timed out in flight, which made librdkafka drop the connection and answer nothing for
-        10 s (a flaky cut-over test, docs/performance.md). A never-assigned consumer has no fetch
-        ahead of its query: 0.7 ms p50, 3.6 ms p99, 3-33 ms for the first one of a new client.
+        (p50 497 ms measured on a reader at the end), and in 0.1 s attempts each one timed out
+        in flight until librdkafka answered nothing for 10 s (a flaky cut-over test,
+        docs/performance.md). A never-assigned consumer has no fetch ahead of its query:
+        0.7 ms p50, 3.6 ms p99, 3-33 ms for the first one of a new client.
         """
         if self._offsets is None:
             self._offsets = Consumer(self._conf)
