@@ -37,7 +37,7 @@ from tidb2mysql.replication.merge import RowMerger
 from tidb2mysql.replication.route import MAX_SEQ, SPREAD_UNIQUE
 from tidb2mysql.config.incremental import IncrementalConfig
 from tidb2mysql.mysql.target_schema import TargetTables
-from tidb2mysql.replication.unique_handoff import HandoffCounts, HandoffScope, UniqueHandoffs
+from tidb2mysql.replication.unique_handoff import HandoffScope, UniqueHandoffs
 from tidb2mysql.replication.writer import BatchWriter, WriteError, divergence_text
 
 log = logging.getLogger(__name__)
@@ -596,14 +596,13 @@ class ShardApplier:
         self._settle(None)  # in order after the flush in flight, on the idle connections
         pos = self.st.received
         sql = self.ctx.checkpoints.update_sql(self.shard, pos, self.st.received_offset)
-        scope = self._handoff_scope(pos)
 
         def run():
             c = self.coord_conn()
+            scope = self._handoff_scope(pos)
             if scope is not None and scope.handoffs.owed(c, self.shard):
                 # Handoffs this shard owes whose position the checkpoint passes now without
                 # the row: dead letters, in the checkpoint's transaction.
-                scope.counts = HandoffCounts()
                 c.begin()
                 try:
                     with c.cursor() as cur:
