@@ -167,7 +167,13 @@ def main(argv: Optional[list[str]] = None) -> None:
     ap.add_argument("--workload", default="insert", choices=oltp.WORKLOADS)
     ap.add_argument("--rows", type=int, default=300_000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=INT",
+                    help="an [incremental] setting for every run, e.g. --set batch_ms=50 (repeatable)")
     args = ap.parse_args(argv)
+    try:
+        settings = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    except ValueError:
+        ap.error(f"--set expects KEY=INT, got {args.set!r}")
     try:
         layouts = [(name, layout(name)) for name in args.layouts]
     except argparse.ArgumentTypeError as e:
@@ -189,7 +195,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                 m0 = target_cpu()
                 t0 = time.monotonic()
                 out = incremental.run_flow(cfg, topic, last_ts, args.rows, Path(tmp), workers=workers,
-                                           processes=processes, sampler=sampler)
+                                           processes=processes, sampler=sampler, settings=settings)
                 m1 = target_cpu()
                 s = samplers[0]
                 start = t0 + out["startup_s"]

@@ -212,6 +212,34 @@ def test_replace_by_key_applies_unique_key_swap(target_db, admin, writer):
     assert (c.deleted, c.inserted, c.upserted) == (2, 2, 0)
 
 
+def test_replace_by_key_rows_born_in_the_flush_overwrite_what_the_target_holds_under_their_keys(
+        target_db, admin, writer):
+    """Rows born in the flush (first change an INSERT) of a table with a secondary unique key
+    are loaded without deleting their keys first (dml_plan): the target should not hold them.
+    When it does (a changed target, or a replay), the load skips them with a warning and the
+    fallback deletes every key of the load before inserting: the target ends with the images,
+    one row per key, also where a held row keeps a unique value another born row needs."""
+    run(admin, f"CREATE TABLE `{target_db}`.`u` (id INT PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE, n INT)")
+    run(admin, f"INSERT INTO `{target_db}`.`u` VALUES (1,'stale@x',0),(3,'b@x',0),(9,'keep@x',9)")
+    schema = TableSchema(target_db, "u", ("id", "email", "n"), ("int", "varchar", "int"), pk=(0,),
+                         unique_keys=(("PRIMARY", (0,)), ("email", (1,))))
+    rows = [(1, "a@x", 1), (2, "b@x", 2), (3, "c@x", 3), (4, "d@x", 4)]
+    changes = [ch(schema, Op.INSERT, r) for r in rows]
+    stats = writer.write(merged(*changes))
+    assert run(admin, f"SELECT * FROM `{target_db}`.`u` ORDER BY id") == (*rows, (9, "keep@x", 9))
+    assert (stats.loaded, stats.load_fallbacks) == ((0, 1) if writer.load_rows else (0, 0))
+    # a replay of the same flush: the load inserts none of its rows; the same rows, nothing added
+    stats = writer.write(merged(*changes))
+    assert run(admin, f"SELECT * FROM `{target_db}`.`u` ORDER BY id") == (*rows, (9, "keep@x", 9))
+    assert (stats.loaded, stats.load_fallbacks) == ((0, 1) if writer.load_rows else (0, 0))
+    # fresh keys and an update: only the updated row's key is deleted when loading
+    changes = [ch(schema, Op.INSERT, (5, "e@x", 5)), ch(schema, Op.UPDATE, (9, "nine@x", 10), (9, "keep@x", 9))]
+    stats = writer.write(merged(*changes))
+    assert (stats.loaded, stats.load_fallbacks) == ((2, 0) if writer.load_rows else (0, 0))
+    assert stats.table(f"{target_db}.u").deleted == (1 if writer.load_rows else 2)
+    assert run(admin, f"SELECT * FROM `{target_db}`.`u` WHERE id >= 5 ORDER BY id") == ((5, "e@x", 5), (9, "nine@x", 10))
+
+
 def test_upsert_batch_becomes_replace_when_target_has_secondary_unique_key(target_db, admin, writer):
     # Old Drainer (< 3.0.9) sends no unique_keys: the message looks like a plain PK table.
     run(admin, f"CREATE TABLE `{target_db}`.`u` (id INT PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE)")

@@ -196,13 +196,33 @@ def test_rows_whose_first_change_is_an_insert_are_loaded_the_updated_ones_upsert
         "INSERT INTO `d`.`t` (`id`,`v`) VALUES (1,'a'),(3,'d') ON DUPLICATE KEY UPDATE `v`=VALUES(`v`)"]
 
 
-def test_a_replace_by_key_table_loads_every_row_after_deleting_their_keys():
-    p = plan([upd(UK, (5, "e@x"), (5, "f@x")), ins(UK, (6, "g@x"))], T_UK)
+def test_a_replace_by_key_table_loads_every_row_after_deleting_the_keys_of_rows_not_born_in_it():
+    p = plan([upd(UK, (5, "e@x"), (5, "f@x")), ins(UK, (6, "g@x")), dele(UK, (7, "h@x")),
+              ins(UK, (8, "i@x")), dele(UK, (8, "i@x"))], T_UK)
     got = load_steps(p)
     assert [g[:2] for g in got] == [("delete", "delete"), ("load", "insert")]
+    # 6 is born and loaded: its key was absent (a load warns if it is not, see test_writer);
+    # 8 was born and deleted in the window: deleted like any key the window removed
+    assert got[0][2] == "DELETE FROM `d`.`u` WHERE `id` IN (5,7,8)"
     assert got[1][2] == [(5, "f@x"), (6, "g@x")]
     [load] = [s for s in dml_plan.plan_flush([p], 1) if s.op == "load"]
     assert [st.kind for st in load.fallback()] == ["insert"]
+    assert p.delete_keys == [(5,), (6,), (7,), (8,)]  # every key touched (unique-key handoffs)
+    # every row born: no delete at all
+    assert [g[:2] for g in load_steps(plan([ins(UK, (1, "a")), ins(UK, (2, "b"))], T_UK))] == [("load", "insert")]
+
+
+def test_born_rows_keep_their_delete_when_they_are_inserted_or_the_target_cannot_tell():
+    changes = [upd(UK, (5, "e@x"), (5, "f@x")), ins(UK, (6, "g@x"))]
+    every = "DELETE FROM `d`.`u` WHERE `id` IN (5,6)"
+    # written by INSERT (no load): a plain insert cannot repair a row the target holds
+    assert steps(plan(changes, T_UK))[0] == ("delete", every)
+    assert [s.sql for s in dml_plan.plan_flush([plan(changes, T_UK)], 3) if s.op == "delete"] == [every]
+    # no unique key of the target is the row key: a load would not warn on a held key
+    t_email_only = target(UK, ("email", ("email",)))
+    assert load_steps(plan(changes, t_email_only))[0] == ("delete", "delete", every)
+    # a target without knowledge (tests): the same
+    assert load_steps(plan(changes, None))[0] == ("delete", "delete", every)
 
 
 def test_no_load_below_load_rows_or_when_off():

@@ -19,6 +19,16 @@ Decisions made here:
   image collides with a row the window deletes or re-keys; different tables are independent,
   foreign-key checks are off), then the existence checks of rows updated in the window, then
   the upserts / inserts, then the ordered (key-less or ordered-mode) tables change by change.
+* **Born rows that are loaded are not deleted first.** A ``replace_by_key`` table deletes the
+  key of every row it writes, except a row born in the window (its first change an INSERT)
+  that goes to a LOAD step: its key was absent at the window's start, and the checkpoint
+  commits with the rows, so the target does not hold it unless it differs from the source;
+  then the load skips the row with a warning (only when a unique key of the target is the
+  row key, so the target can tell; otherwise every key is deleted first), and the executor's fallback
+  (``BatchWriter._load``) deletes every key of the load before it inserts the load's rows,
+  as the first delete would have. Why: such a DELETE finds nothing and still costs the target ~1.25 us of CPU per key
+  (docs/performance.md, "Twenty-first session"); rows written by INSERT keep the delete, as a
+  plain INSERT cannot repair.
 * **Salvage** (:func:`salvage_units`): the same order, one row per unit, each unit's SQL built
   lazily so a value without a literal fails that change only.
 """
@@ -63,6 +73,12 @@ class TablePlan:
     delete_keys: list[tuple[Any, ...]]  # keys to delete first
     delete_sources: list[Change]  # parallel to delete_keys
     upgraded: bool = False  # upsert -> replace_by_key because of the target's keys
+    # A unique key of the target is the message's row key: a load then warns on a row whose
+    # key the target holds (without it, a load would add a second copy silently).
+    key_unique: bool = False
+    # The keys (and their changes) the flush's DELETE steps name, set by plan_flush: every one
+    # of delete_keys but the born rows it loads; DELETE steps' first / count index these.
+    pre_delete: tuple[Sequence[tuple[Any, ...]], Sequence[Change]] = ((), ())
 
     @property
     def table(self) -> str:
@@ -100,17 +116,18 @@ def plan_table(batch: TableBatch, sql: TableSQL) -> TablePlan:
                             f"message column(s) {', '.join(sql.plan.dropped_missing)} missing in the target table")
     mode = batch.mode
     upgraded = False
+    t = sql.target  # None only without target knowledge (tests): the message's mode stands
+    msg_key = {batch.schema.columns[i].lower() for i in batch.schema.pk}
     if mode == UPSERT:
-        t = sql.target  # None only without target knowledge (tests): the message's mode stands
-        msg_key = {batch.schema.columns[i].lower() for i in batch.schema.pk}
         if t is not None and (len(t.unique_keys) != 1 or {c.lower() for c in t.unique_keys[0][1]} != msg_key):
             mode, upgraded = REPLACE_BY_KEY, True
+    key_unique = t is not None and any({c.lower() for c in cols} == msg_key for _name, cols in t.unique_keys)
     delete_keys, delete_sources = batch.delete_keys, batch.delete_sources
     if upgraded and batch.rows:
         get = key_getter(batch.schema.pk)
         delete_keys = delete_keys + [get(r) for r in batch.rows]
         delete_sources = delete_sources + batch.row_sources
-    return TablePlan(batch, sql, mode, delete_keys, delete_sources, upgraded)
+    return TablePlan(batch, sql, mode, delete_keys, delete_sources, upgraded, key_unique)
 
 
 def _located(e: LiteralError, table: str, kind: str, items: Sequence[Any],
@@ -136,15 +153,28 @@ def plan_flush(plans: Sequence[TablePlan], load_rows: int = 0) -> list[Step]:
     kind and the row's key.
     """
     steps: list[Step] = []
+    # Loads first (emitted after the deletes and checks): what a replace-mode table loads
+    # decides which of its keys the deletes leave out (module docstring).
+    loads: dict[int, tuple[Step, list[Any]]] = {}
+    if load_rows:
+        for p in plans:
+            if p.mode != ORDERED and p.batch.rows:
+                load = _load_step(p, "upsert" if p.mode == UPSERT else "insert", load_rows)
+                if load is not None:
+                    loads[id(p)] = load
     for p in plans:
-        if p.mode == ORDERED or not p.delete_keys:
+        keys, sources = p.delete_keys, p.delete_sources
+        if p.mode == REPLACE_BY_KEY and p.key_unique and id(p) in loads and keys:
+            keys, sources = _without_born(p, keys, sources)
+        p.pre_delete = (keys, sources)
+        if p.mode == ORDERED or not keys:
             continue
         try:
-            statements = p.sql.delete(p.delete_keys)
+            statements = p.sql.delete(keys)
         except LiteralError as e:
-            raise _located(e, p.table, "delete", p.delete_keys, _same) from e
+            raise _located(e, p.table, "delete", keys, _same) from e
         check = p.mode == UPSERT
-        steps.extend(Step(DELETE, p, st.kind, st.sql, p.delete_keys[st.first], st.first, st.count, check)
+        steps.extend(Step(DELETE, p, st.kind, st.sql, keys[st.first], st.first, st.count, check)
                      for st in statements)
     for p in plans:
         if p.mode == UPSERT and p.batch.must_exist:
@@ -159,8 +189,10 @@ def plan_flush(plans: Sequence[TablePlan], load_rows: int = 0) -> list[Step]:
             continue
         rows, batch = p.batch.rows, p.batch
         kind = "upsert" if p.mode == UPSERT else "insert"
-        if load_rows:
-            rows = _load_new_rows(steps, p, kind, load_rows)
+        load = loads.get(id(p))
+        if load is not None:
+            steps.append(load[0])
+            rows = load[1]
             if not rows:
                 continue
         try:
@@ -181,9 +213,9 @@ def plan_flush(plans: Sequence[TablePlan], load_rows: int = 0) -> list[Step]:
     return steps
 
 
-def _load_new_rows(steps: list[Step], p: TablePlan, kind: str, load_rows: int) -> list[Any]:
-    """Append the LOAD step of ``p``'s rows expected new (see :func:`plan_flush`); the rows
-    left to upsert or insert."""
+def _load_step(p: TablePlan, kind: str, load_rows: int) -> Optional[tuple[Step, list[Any]]]:
+    """The LOAD step of ``p``'s rows expected new (see :func:`plan_flush`) and the rows left
+    to upsert or insert; None when they are too few or a value has no LOAD DATA text."""
     rows = p.batch.rows
     if kind == "upsert" and p.batch.must_exist:
         old = set(p.batch.must_exist)
@@ -192,12 +224,25 @@ def _load_new_rows(steps: list[Step], p: TablePlan, kind: str, load_rows: int) -
     else:
         new, rest = rows, []
     if len(new) < load_rows:
-        return rows
+        return None
     loaded = p.sql.load(new)
     if loaded is None:
-        return rows
-    steps.append(Step(LOAD, p, kind, loaded[0], row_key(p.batch, new[0]), 0, len(new), rows=new, data=loaded[1]))
-    return rest
+        return None
+    return Step(LOAD, p, kind, loaded[0], row_key(p.batch, new[0]), 0, len(new), rows=new, data=loaded[1]), rest
+
+
+def _without_born(p: TablePlan, keys: list[tuple[Any, ...]],
+                  sources: list[Change]) -> tuple[list[tuple[Any, ...]], list[Change]]:
+    """``keys`` / ``sources`` without the keys of ``p``'s rows born in the window (a
+    replace-mode table whose rows are all loaded; module docstring)."""
+    b = p.batch
+    if len(b.must_exist) == len(b.rows):
+        return keys, sources
+    get = key_getter(b.schema.pk)
+    existed = set(b.must_exist)
+    born = {get(r) for i, r in enumerate(b.rows) if i not in existed}
+    kept = [i for i, k in enumerate(keys) if k not in born]
+    return [keys[i] for i in kept], [sources[i] for i in kept]
 
 
 def existence_checks(p: TablePlan) -> tuple[tuple[tuple[Any, ...], Change], ...]:

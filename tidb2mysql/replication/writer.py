@@ -316,10 +316,11 @@ class BatchWriter:
         p = step.plan
         try:
             statements = step.fallback()
-            # A replace-mode table's keys were deleted before the load: what it did insert is
-            # deleted again, so the plain INSERTs below write every row exactly once.
+            # A replace-mode table: what the load did insert, and a row the target held under
+            # the key of a row born in the window (its key was not deleted before the load,
+            # dml_plan), are deleted, so the plain INSERTs below write every row exactly once.
             undo = (p.sql.delete(list(map(key_getter(p.batch.schema.pk), step.rows)))
-                    if p.mode == REPLACE_BY_KEY and n > 0 else [])
+                    if p.mode == REPLACE_BY_KEY else [])
         except LiteralError as e:
             raise PlanningError(p.table, step.kind, step.key, str(e)) from e
         for st in undo:
@@ -351,8 +352,8 @@ class BatchWriter:
         cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_del")
         p = step.plan
         q, name = p.sql, p.table
-        for key, ch in zip(p.delete_keys[step.first:step.first + step.count],
-                           p.delete_sources[step.first:step.first + step.count]):
+        keys, sources = p.pre_delete
+        for key, ch in zip(keys[step.first:step.first + step.count], sources[step.first:step.first + step.count]):
             if self._exec(cur, q.delete_key_one(key), stats) == 0:
                 stats.table(name).unmatched += 1
                 self._diverged(stats, ch, "delete", name)
