@@ -22,13 +22,15 @@ Decisions made here:
 * **Born rows that are loaded are not deleted first.** A ``replace_by_key`` table deletes the
   key of every row it writes, except a row born in the window (its first change an INSERT)
   that goes to a LOAD step: its key was absent at the window's start, and the checkpoint
-  commits with the rows, so the target does not hold it unless it differs from the source;
-  then the load skips the row with a warning (only when a unique key of the target is the
-  row key, so the target can tell; otherwise every key is deleted first), and the executor's fallback
+  commits with the rows, so the target does not hold it unless it differs from the source.
+  Then the load skips the row with a warning, and the executor's fallback
   (``BatchWriter._load``) deletes every key of the load before it inserts the load's rows,
-  as the first delete would have. Why: such a DELETE finds nothing and still costs the target ~1.25 us of CPU per key
-  (docs/performance.md, "Twenty-first session"); rows written by INSERT keep the delete, as a
-  plain INSERT cannot repair.
+  as the first delete would have. Only when a unique key of the target is the row key (else
+  the load would add a second copy without a warning: every key is deleted first); rows
+  written by INSERT keep the delete too (a plain INSERT cannot repair). Why: such a DELETE
+  finds nothing and still costs the target a probe per key: the unique-key workload's
+  target spends 1.0-1.9 us less per row without them (docs/performance.md, "Twenty-first
+  session").
 * **Salvage** (:func:`salvage_units`): the same order, one row per unit, each unit's SQL built
   lazily so a value without a literal fails that change only.
 """
