@@ -209,8 +209,8 @@ def main(argv: Optional[list[str]] = None) -> None:
                       f" ({whole / args.rows * 1e6:.2f} with start-up), target {maria} us/row (whole run),"
                       f" machine {'-' if cores is None else f'{cores:.2f}'} cores busy in the window")
                 for line in Path(out["log"]).read_text(errors="replace").splitlines():
-                    if " flushes, " in line:  # each worker's last progress line: rows and flushes
-                        print("    " + line[line.index("worker "):] if "worker " in line else line)
+                    if " flushes, " in line and "worker " in line:  # a worker's progress: rows, flushes
+                        print("    " + line[line.index("worker "):])
                 print("    in the window / whole run, per thread:")
                 for key, label, secs in by_thread(s.threads):
                     print(f"    {timed.get(key, ('', 0.0))[1]:6.2f} / {secs:5.2f} s  {label:22s} pid {key[0]}"

@@ -78,9 +78,6 @@ class TablePlan:
     # A unique key of the target is the message's row key: a load then warns on a row whose
     # key the target holds (without it, a load would add a second copy silently).
     key_unique: bool = False
-    # The keys (and their changes) the flush's DELETE steps name, set by plan_flush: every one
-    # of delete_keys but the born rows it loads; DELETE steps' first / count index these.
-    pre_delete: tuple[Sequence[tuple[Any, ...]], Sequence[Change]] = ((), ())
 
     @property
     def table(self) -> str:
@@ -120,10 +117,9 @@ def plan_table(batch: TableBatch, sql: TableSQL) -> TablePlan:
     upgraded = False
     t = sql.target  # None only without target knowledge (tests): the message's mode stands
     msg_key = {batch.schema.columns[i].lower() for i in batch.schema.pk}
-    if mode == UPSERT:
-        if t is not None and (len(t.unique_keys) != 1 or {c.lower() for c in t.unique_keys[0][1]} != msg_key):
-            mode, upgraded = REPLACE_BY_KEY, True
     key_unique = t is not None and any({c.lower() for c in cols} == msg_key for _name, cols in t.unique_keys)
+    if mode == UPSERT and t is not None and not (key_unique and len(t.unique_keys) == 1):
+        mode, upgraded = REPLACE_BY_KEY, True
     delete_keys, delete_sources = batch.delete_keys, batch.delete_sources
     if upgraded and batch.rows:
         get = key_getter(batch.schema.pk)
@@ -165,10 +161,11 @@ def plan_flush(plans: Sequence[TablePlan], load_rows: int = 0) -> list[Step]:
                 if load is not None:
                     loads[id(p)] = load
     for p in plans:
-        keys, sources = p.delete_keys, p.delete_sources
+        keys = p.delete_keys
         if p.mode == REPLACE_BY_KEY and p.key_unique and id(p) in loads and keys:
-            keys, sources = _without_born(p, keys, sources)
-        p.pre_delete = (keys, sources)
+            # only here may the deletes name fewer keys; these are never checked, so a checked
+            # (upsert-mode) DELETE's first / count still index p.delete_keys
+            keys = _without_born(p, keys)
         if p.mode == ORDERED or not keys:
             continue
         try:
@@ -233,18 +230,16 @@ def _load_step(p: TablePlan, kind: str, load_rows: int) -> Optional[tuple[Step, 
     return Step(LOAD, p, kind, loaded[0], row_key(p.batch, new[0]), 0, len(new), rows=new, data=loaded[1]), rest
 
 
-def _without_born(p: TablePlan, keys: list[tuple[Any, ...]],
-                  sources: list[Change]) -> tuple[list[tuple[Any, ...]], list[Change]]:
-    """``keys`` / ``sources`` without the keys of ``p``'s rows born in the window (a
-    replace-mode table whose rows are all loaded; module docstring)."""
+def _without_born(p: TablePlan, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``keys`` without those of ``p``'s rows born in the window (a replace-mode table whose
+    rows are all loaded; module docstring)."""
     b = p.batch
     if len(b.must_exist) == len(b.rows):
-        return keys, sources
+        return keys
     get = key_getter(b.schema.pk)
     existed = set(b.must_exist)
     born = {get(r) for i, r in enumerate(b.rows) if i not in existed}
-    kept = [i for i, k in enumerate(keys) if k not in born]
-    return [keys[i] for i in kept], [sources[i] for i in kept]
+    return [k for k in keys if k not in born]
 
 
 def existence_checks(p: TablePlan) -> tuple[tuple[tuple[Any, ...], Change], ...]:

@@ -352,8 +352,8 @@ class BatchWriter:
         cur.execute("ROLLBACK TO SAVEPOINT tidb2mysql_del")
         p = step.plan
         q, name = p.sql, p.table
-        keys, sources = p.pre_delete
-        for key, ch in zip(keys[step.first:step.first + step.count], sources[step.first:step.first + step.count]):
+        for key, ch in zip(p.delete_keys[step.first:step.first + step.count],
+                           p.delete_sources[step.first:step.first + step.count]):
             if self._exec(cur, q.delete_key_one(key), stats) == 0:
                 stats.table(name).unmatched += 1
                 self._diverged(stats, ch, "delete", name)
