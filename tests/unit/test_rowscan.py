@@ -1,12 +1,15 @@
-"""The C row scan (tidb2mysql/drainer/_rowscan.c) chooses exactly the rows the Python path
-would, and gives way to it whenever it is unsure.
+"""The C row scan and skim (tidb2mysql/drainer/_rowscan.c) choose exactly the rows the Python
+path would, and give way to it whenever they are unsure.
 
 Why this matters: in a ``-p N`` flow each process applies only the row changes the scan (or
 the Python path) says it owns. A row both paths disagree on would be applied by no process
 (lost) or by two (out of order). So every answer of the scan is compared with the Python
 path's over random tables, keys at the edges of every integer field, both routing rules and
 any shard ownership, and over damaged messages: where protobuf still parses the bytes, both
-paths must give the same rows or the same error.
+paths must give the same rows or the same error. The skim (a whole message none of whose rows
+this process applies, answered from its bytes without protobuf) is compared the same way: a
+third decoder that decoded the message's tables before (so it knows their headers) must give
+the same rows or error as the other two.
 """
 
 from __future__ import annotations
@@ -41,23 +44,57 @@ def _schema(key_type: str, width: int, key_at: int, name: str = "t", unsigned: b
                        unsigned=(key_at,) if unsigned else ())
 
 
-def _both(value: bytes, shards: int, owned, routing: str):
-    """(scan path, Python path): each the decoded tables' rows, or the error text."""
+def _decoded(decoder: Decoder, value: bytes, interest):
+    try:
+        txn = decoder.decode(value, POS, interest)
+        return [(tc.schema.qualified, list(tc.rows)) for tc in txn.tables]
+    except DrainerDecodeError as e:
+        return str(e)
+
+
+def _both(value: bytes, shards: int, owned, routing: str, known: tuple = ()):
+    """(scan path, Python path, skim path): each the decoded tables' rows, or the error text.
+
+    The skim path is a decoder with the C code that decoded ``known`` (messages with the same
+    tables, so their headers are cached) and ``value`` once before: the skim answers only for
+    headers a decoder has decoded."""
     out = []
-    for scan in (True, False):
-        saved = decode_mod._owned_rows
-        if not scan:
-            decode_mod._owned_rows = None
+    for path in ("scan", "python"):
+        saved = decode_mod._owned_rows, decode_mod._skim
+        if path == "python":
+            decode_mod._owned_rows = decode_mod._skim = None
         try:
-            interest = Router(shards, owned, routing).interest
-            try:
-                txn = Decoder("UTC").decode(value, POS, interest)
-                out.append([(tc.schema.qualified, list(tc.rows)) for tc in txn.tables])
-            except DrainerDecodeError as e:
-                out.append(str(e))
+            out.append(_decoded(Decoder("UTC"), value, Router(shards, owned, routing).interest))
         finally:
-            decode_mod._owned_rows = saved
+            decode_mod._owned_rows, decode_mod._skim = saved
+    interest = Router(shards, owned, routing).interest
+    decoder = Decoder("UTC")
+    for v in known + (value,):
+        _decoded(decoder, v, interest)
+    out.append(_decoded(decoder, value, interest))
     return out
+
+
+class _SkimSpy:
+    """Records the C skim's answers (a tuple: it decided; False or None: the full decode did)."""
+
+    def __init__(self):
+        self.answers = []
+        self.real = decode_mod._skim
+
+    def __enter__(self):
+        def spy(*a):
+            self.answers.append(self.real(*a))
+            return self.answers[-1]
+        decode_mod._skim = spy
+        return self
+
+    def __exit__(self, *exc):
+        decode_mod._skim = self.real
+
+    @property
+    def decided(self) -> int:
+        return sum(a.__class__ is tuple for a in self.answers)
 
 
 # Drainer writes a signed column's value as int64_value, an unsigned one's as uint64_value
@@ -96,8 +133,8 @@ def messages(draw):
 @given(value=messages(), shards=st.integers(1, 9), data=st.data(), routing=st.sampled_from(ROUTING_RULES))
 def test_the_scan_owns_the_rows_python_owns(value, shards, data, routing):
     owned = data.draw(st.sets(st.integers(0, shards - 1), max_size=shards - 1))  # never all: partial
-    scanned, python = _both(value, shards, owned, routing)
-    assert scanned == python
+    scanned, python, skimmed = _both(value, shards, owned, routing)
+    assert scanned == python == skimmed
 
 
 def test_the_scan_is_used_and_skips_only_the_others_rows():
@@ -190,8 +227,8 @@ INSERT = _field(1, 0, b"\x00") + _field(2, 2, _row(KEY5, TEXT))
 @pytest.mark.parametrize("owned", [{0}, {1}])
 def test_odd_and_malformed_mutations_decode_as_the_python_path_decodes_them(name, mutation, owned):
     value = _message([INSERT] + (mutation if isinstance(mutation, list) else [mutation]) + [INSERT])
-    scanned, python = _both(value, 2, owned, ROUTING_RULES[-1])
-    assert scanned == python, name
+    scanned, python, skimmed = _both(value, 2, owned, ROUTING_RULES[-1], known=(_message([INSERT, INSERT]),))
+    assert scanned == python == skimmed, name
 
 
 def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
@@ -213,8 +250,8 @@ def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
                 del value[at]
             else:
                 value.insert(at, rng.randrange(256))
-        scanned, python = _both(bytes(value), 3, {i % 3}, ROUTING_RULES[i % 2])
-        assert scanned == python, bytes(value).hex()
+        scanned, python, skimmed = _both(bytes(value), 3, {i % 3}, ROUTING_RULES[i % 2])
+        assert scanned == python == skimmed, bytes(value).hex()
         compared += 1
         differ += isinstance(python, str)
     assert compared == 3000 and 0 < differ < compared  # both outcomes were exercised
@@ -243,11 +280,11 @@ def test_the_scan_decides_every_well_formed_message():
         value = encode_txn(Txn(n + 1, [TableChanges(schema, rows)]), "UTC")
         decode_mod._owned_rows = spy
         try:
-            scanned, python = _both(value, 3, {n % 3}, ROUTING_RULES[n % 2])
+            scanned, python, skimmed = _both(value, 3, {n % 3}, ROUTING_RULES[n % 2])
         finally:
             decode_mod._owned_rows = real
-        assert scanned == python
-    assert len(answers) == 200 and None not in answers
+        assert scanned == python == skimmed
+    assert len(answers) >= 200 and None not in answers  # (the skim path's decoder calls it too)
 
 
 def test_a_message_with_its_tables_in_two_dml_data_fields_decodes_as_protobuf_merges_it():
@@ -262,5 +299,141 @@ def test_a_message_with_its_tables_in_two_dml_data_fields_decodes_as_protobuf_me
     value = b"\x08\x00\x10\x03" + _field(3, 2, dml_a) + _field(3, 2, dml_b)
     assert len(pb.Binlog.FromString(value).dml_data.tables) == 2
     for owned in ({0}, {1}):
-        scanned, python = _both(value, 2, owned, ROUTING_RULES[-1])
-        assert scanned == python
+        scanned, python, skimmed = _both(value, 2, owned, ROUTING_RULES[-1])
+        assert scanned == python == skimmed
+
+
+# -- the skim: a message none of whose rows this process applies, from its bytes ------------
+
+def _run_message(run: int, n: int, ts: int, width: int = 3, tables: int = 1) -> bytes:
+    """A DML message of ``tables`` tables whose rows' keys all lie in key run ``run`` (one
+    shard under the key-runs rule): inserts, updates and deletes."""
+    changes = []
+    for ti in range(tables):
+        schema = _schema("bigint", width, 0, f"t{ti}")
+        rows = []
+        for k in range(n):
+            img = ((run << 10) + k,) + tuple(f"v{i}" if i % 2 else i for i in range(1, width))
+            rows.append(RowChange(Op.UPDATE, img, img) if k % 4 == 1 else
+                        RowChange(Op.DELETE, None, img) if k % 4 == 3 else RowChange(Op.INSERT, img, None))
+        changes.append(TableChanges(schema, rows))
+    return encode_txn(Txn(ts, changes), "UTC")
+
+
+def _owners(value: bytes, shards: int = 2) -> set:
+    """The shards whose process applies some row of ``value`` (key-runs rule, Python path)."""
+    out = set()
+    for s in range(shards):
+        _, python, _ = _both(value, shards, {s}, ROUTING_RULES[1])
+        if any(r.new is not None or r.old is not None for _, rows in python for r in rows):
+            out.add(s)
+    return out
+
+
+def test_the_skim_decides_a_message_none_of_whose_rows_are_owned_and_only_that():
+    interest = Router(2, {0}, ROUTING_RULES[1]).interest
+    foreign = [v for v in (_run_message(r, 8, 100 + r, tables=1 + r % 2) for r in range(40)) if _owners(v) == {1}]
+    mine = [v for v in (_run_message(r, 8, 200 + r) for r in range(40)) if _owners(v) == {0}]
+    assert len(foreign) >= 5 and len(mine) >= 5
+    d = Decoder("UTC")
+    with _SkimSpy() as spy:
+        first = d.decode(foreign[0], POS, interest)  # headers not known yet: decoded fully, learnt
+        assert spy.answers == [False] and len(first.tables[0].rows) == 8
+        for v in foreign:
+            txn = d.decode(v, POS, interest)
+            assert [list(tc.rows) for tc in txn.tables] == [list(tc.rows) for tc in
+                                                           Decoder("UTC").decode(v, POS, interest).tables]
+            assert [tc.schema for tc in txn.tables] == [tc.schema for tc in
+                                                       Decoder("UTC").decode(v, POS, interest).tables]
+            assert txn.commit_ts == pb.Binlog.FromString(v).commit_ts and txn.position == POS
+        assert spy.decided == len(foreign)  # every one (the first again, now that it is known)
+        n = len(spy.answers)
+        for v in mine:
+            txn = d.decode(v, POS, interest)
+            assert sum(r.new is not None or r.old is not None for r in txn.tables[0].rows) == 8
+        assert spy.answers[n:] == [None] * len(mine)  # a row of its own: the full decode decides
+
+
+def test_the_skim_gives_way_for_another_interest_a_changed_header_ddl_and_odd_envelopes():
+    interest = Router(2, {0}, ROUTING_RULES[1]).interest
+    foreign = next(v for v in (_run_message(r, 6, 300 + r) for r in range(40)) if _owners(v) == {1})
+    d = Decoder("UTC")
+    d.decode(foreign, POS, interest)
+    with _SkimSpy() as spy:
+        d.decode(foreign, POS, interest)
+        assert spy.decided == 1
+        other = Router(2, {0}, ROUTING_RULES[1]).interest  # an interest not asked of this header
+        d.decode(foreign, POS, other)
+        assert spy.answers[-1] is False
+        # the same table with one more column: another structure, never taken for the first
+        wider = next(v for v in (_run_message(r, 6, 300 + r, width=4) for r in range(40)) if _owners(v) == {1})
+        txn = d.decode(wider, POS, other)
+        assert spy.answers[-1] is False and len(txn.tables[0].schema.columns) == 4
+        ddl = pb.Binlog(type=pb.DDL, commit_ts=9, ddl_data=pb.DDLData(schema_name="db", table_name="t",
+                                                                       ddl_query=b"drop table t"))
+        assert d.decode(ddl.SerializeToString(), POS, other).query == "drop table t"
+        assert spy.answers[-1] is None
+        odd = [
+            _field(5, 2, b"+08:00") + foreign,  # time_zone: a field the skim does not expect
+            foreign + _field(2, 0, _varint(77)),  # commit_ts twice: protobuf keeps the last
+            foreign + _field(3, 2, b""),  # dml_data twice: protobuf merges
+        ]
+        for v in odd:
+            n = len(spy.answers)
+            want = Decoder("UTC").decode(v, POS, other)
+            got = d.decode(v, POS, other)
+            assert spy.answers[n] is None
+            assert got.commit_ts == want.commit_ts
+            assert [list(t.rows) for t in got.tables] == [list(t.rows) for t in want.tables]
+        assert d.decode(odd[1], POS, other).commit_ts == 77
+        body = foreign[2:]  # after the type field (b"\x08\x00", written first)
+        assert foreign[:2] == b"\x08\x00"
+        for type_field, error in ((b"\x08\x01", "DDL message without ddl_data"),
+                                  (b"\x08\x05", "missing or unknown BinlogType"),
+                                  (b"", "missing or unknown BinlogType")):
+            n = len(spy.answers)
+            with pytest.raises(DrainerDecodeError, match=error):
+                d.decode(type_field + body, POS, other)
+            assert spy.answers[n] is None
+
+
+def test_damaged_foreign_messages_decode_or_fail_as_the_python_path_decodes_them():
+    # The skim reads bytes protobuf never parsed: any damage it accepts must be damage protobuf
+    # accepts too, with the same rows (or it must give way to the full decode).
+    rng = random.Random(29)
+    base = [v for v in (_run_message(r, 8, 500 + r, width=4, tables=1 + r % 3) for r in range(60))
+            if _owners(v) == {1}][:12]
+    assert len(base) >= 8
+    compared = differ = 0
+    with _SkimSpy() as spy:
+        for i in range(2500):
+            value = bytearray(rng.choice(base))
+            for _ in range(rng.randint(1, 2)):
+                at = rng.randrange(len(value))
+                if rng.random() < 0.7:
+                    value[at] = rng.randrange(256)
+                elif rng.random() < 0.5:
+                    del value[at]
+                else:
+                    value.insert(at, rng.randrange(256))
+            scanned, python, skimmed = _both(bytes(value), 2, {0}, ROUTING_RULES[1], known=tuple(base))
+            assert scanned == python == skimmed, bytes(value).hex()
+            compared += 1
+            differ += isinstance(python, str)
+    assert 0 < differ < compared
+    assert spy.decided > 250  # the skim itself answered for many damaged messages, not only gave way
+
+
+@pytest.mark.parametrize("name,column", [
+    ("invalid UTF-8 in a string column", _field(6, 2, b"\xff\xfe")),
+    ("a known column field with the wrong wire type", _field(4, 0, b"\x01")),
+    ("an unknown column field", _field(11, 2, b"zz")),
+    ("a truncated column", b"\x10"),
+    ("a group in a column", _field(7, 3, b"")),
+    ("a NULL column", _column(is_null=True)),
+])
+@pytest.mark.parametrize("owned", [{0}, {1}])
+def test_odd_columns_of_foreign_rows_decode_as_the_python_path_decodes_them(name, column, owned):
+    rows = [_field(1, 0, b"\x00") + _field(2, 2, _row(_column(int64_value=(k << 10) + 5), column)) for k in (7, 7, 7)]
+    scanned, python, skimmed = _both(_message(rows), 2, owned, ROUTING_RULES[1], known=(_message([INSERT]),))
+    assert scanned == python == skimmed, name

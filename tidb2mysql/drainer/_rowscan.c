@@ -331,9 +331,280 @@ done:
     return result;
 }
 
+/* ---- skim: a whole message none of whose rows this process applies, without protobuf ----
+ *
+ * Why: at -p N a process reads every message of the partition, and most messages hold rows of
+ * one shard only (key runs), so in a -p 2 flow each process gets half its messages with no row
+ * of its own. Parsing such a message with protobuf, building its header's cache key and
+ * scanning its rows cost ~12 us per 10-row message (~1.2 us per row of the topic, the largest
+ * cost only -p N pays; docs/performance.md). skim reads the envelope, identifies each table's
+ * header by its bytes and scans its rows, all from the wire, in one call. It is strict: it
+ * accepts only the plain form of a well-formed DML message (every field it expects once and with
+ * its wire type, every nested message well formed down to each column's fields, no field it does
+ * not know above the mutations), and answers only when no row is this process's; anything else
+ * hands the message to the full decode (protobuf parse, decode.py), which stays the
+ * specification. tests/unit/test_rowscan.py compares the two on random, odd and damaged messages.
+ *
+ * skim(value, headers, interest)
+ *   headers   dict: a table's header bytes (table_header) -> the decoder's cached header, a list
+ *             whose [0] is the TableSchema, [2] the interest it was answered for and [5] the
+ *             skim's rule for the table: () = no row here (count only), or owned_rows'
+ *             (key_col, ncols, seed, owned, run_bits, ...) arguments; anything else: not skimmed
+ * -> (commit_ts, [header per table], [bytes of mutation types per table]) when no row is owned,
+ *    False when a table's header is not in headers for this interest (decode fully and learn it),
+ *    None otherwise (decode fully).
+ */
+
+/* A Column's fields are well formed; its known fields have their declared wire types. */
+static int check_column(Buf c) {
+    static const int8_t want[7] = {-1, 0, 0, 0, 1, 2, 2};
+    uint32_t f;
+    int wt;
+    while (c.p < c.end) {
+        if (read_tag(&c, &f, &wt)) return -1;
+        if (f <= 6 && wt != want[f]) return -1;
+        if (skip_field(&c, wt)) return -1;
+    }
+    return 0;
+}
+
+/* A Row image: every column well formed; with key_col >= 0 the key column's Key and exactly
+ * ncols columns. -1: let the full decode decide. */
+static int check_row(Buf row, Py_ssize_t key_col, Py_ssize_t ncols, Key *k) {
+    Py_ssize_t i = 0;
+    uint32_t f;
+    int wt;
+    while (row.p < row.end) {
+        if (read_tag(&row, &f, &wt)) return -1;
+        if (f == 1) {
+            Buf col;
+            if (read_sub(&row, wt, &col) || check_column(col)) return -1;
+            if (i == key_col && column_key(col, k)) return -1;
+            i++;
+        } else if (skip_field(&row, wt)) {
+            return -1;
+        }
+    }
+    return (key_col < 0 || (i == ncols && key_col < i)) ? 0 : -1;
+}
+
+/* The bytes of a Table's fields other than its mutations, and the span of the mutations.
+ * 0, -1 (not the plain form: a field the skim does not expect, or a header field between two
+ * mutations), or -2 (a Python error is set). Why the header's bytes: a table's structure is
+ * a function of them, so the same bytes are the same cached header (decode.py _table). */
+static int table_parts(Buf t, PyObject **key, Buf *muts) {
+    const uint8_t *start = t.p, *m0 = NULL, *m1 = NULL;
+    uint32_t f;
+    int wt;
+    while (t.p < t.end) {
+        const uint8_t *at = t.p;
+        Buf sub;
+        if (read_tag(&t, &f, &wt) || f > 5 || read_sub(&t, wt, &sub)) return -1;
+        if (f == 4) {
+            if (m0 == NULL) m0 = at;
+            else if (m1 != at) return -1;
+            m1 = t.p;
+        }
+    }
+    if (m0 == NULL) m0 = m1 = t.end;
+    Py_ssize_t a = m0 - start, b = t.end - m1;
+    PyObject *k = PyBytes_FromStringAndSize(NULL, a + b);
+    if (!k) return -2;
+    memcpy(PyBytes_AS_STRING(k), start, (size_t)a);
+    memcpy(PyBytes_AS_STRING(k) + a, m1, (size_t)b);
+    *key = k;
+    muts->p = m0;
+    muts->end = m1;
+    return 0;
+}
+
+/* The Binlog's dml_data of a plain DML message (type DML, commit_ts, dml_data, each once, nothing
+ * else); -1 otherwise. */
+static int dml_envelope(Buf msg, uint64_t *ts, Buf *dml) {
+    uint32_t f;
+    int wt;
+    int has_type = 0, has_ts = 0, has_dml = 0;
+    uint64_t v;
+    while (msg.p < msg.end) {
+        if (read_tag(&msg, &f, &wt)) return -1;
+        if (f == 1 || f == 2) {
+            if (wt != 0 || read_varint(&msg, &v)) return -1;
+            if (f == 1) {
+                if (has_type++ || v != 0) return -1;
+            } else {
+                if (has_ts++) return -1;
+                *ts = v;
+            }
+        } else if (f == 3) {
+            if (has_dml++ || read_sub(&msg, wt, dml)) return -1;
+        } else {
+            return -1;
+        }
+    }
+    return (has_type && has_ts && has_dml) ? 0 : -1;
+}
+
+/* Mutation types (one byte each) of a table's mutations; 1 if one is owned, -1: full decode. */
+static int skim_mutations(Buf muts, PyObject *rule_args, uint8_t *types, Py_ssize_t *count) {
+    Py_ssize_t key_col = -1, ncols = -1;
+    Rule rule = {0, NULL, 0, -1, -1, 0, 0};
+    if (PyTuple_GET_SIZE(rule_args) >= 5) {
+        PyObject *owned = PyTuple_GET_ITEM(rule_args, 3);
+        if (!PyBytes_Check(owned) || PyBytes_GET_SIZE(owned) < 1) return -1;
+        key_col = PyLong_AsSsize_t(PyTuple_GET_ITEM(rule_args, 0));
+        ncols = PyLong_AsSsize_t(PyTuple_GET_ITEM(rule_args, 1));
+        rule.seed = (uint32_t)PyLong_AsUnsignedLong(PyTuple_GET_ITEM(rule_args, 2));
+        rule.run_bits = (int)PyLong_AsLong(PyTuple_GET_ITEM(rule_args, 4));
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (key_col < 0 || key_col >= ncols || rule.run_bits > 63 || rule.run_bits < -1) return -1;
+        rule.owned = PyBytes_AS_STRING(owned);
+        rule.shards = PyBytes_GET_SIZE(owned);
+    } else if (PyTuple_GET_SIZE(rule_args) != 0) {
+        return -1;
+    }
+    Py_ssize_t n = 0;
+    uint32_t f;
+    int wt;
+    while (muts.p < muts.end) {
+        Buf m;
+        if (read_tag(&muts, &f, &wt) || f != 4 || read_sub(&muts, wt, &m)) return -1;
+        int type = -1, nrow = 0, nchange = 0;
+        Buf row = {0}, change = {0};
+        while (m.p < m.end) {
+            if (read_tag(&m, &f, &wt)) return -1;
+            if (f == 1) {
+                uint64_t v;
+                if (wt != 0 || type >= 0 || read_varint(&m, &v) || v > 2) return -1;
+                type = (int)v;
+            } else if (f == 2) {
+                if (nrow++ || read_sub(&m, wt, &row)) return -1;
+            } else if (f == 3) {
+                if (nchange++ || read_sub(&m, wt, &change)) return -1;
+            } else if (skip_field(&m, wt)) {
+                return -1;
+            }
+        }
+        if (type < 0 || !nrow || (type == 1) != (nchange == 1)) return -1;
+        Key k, kb;
+        if (check_row(row, key_col, ncols, &k)) return -1;
+        if (nchange && check_row(change, key_col, ncols, &kb)) return -1;
+        if (rule.owned != NULL && (owns(&rule, &k) || (type == 1 && owns(&rule, &kb)))) return 1;
+        types[n++] = (uint8_t)type;
+    }
+    *count = n;
+    return 0;
+}
+
+static PyObject *skim(PyObject *self, PyObject *args) {
+    Py_buffer value;
+    PyObject *headers, *interest;
+    if (!PyArg_ParseTuple(args, "y*O!O", &value, &PyDict_Type, &headers, &interest))
+        return NULL;
+    PyObject *hits = NULL, *types = NULL, *key = NULL, *result = NULL;
+    uint8_t *tbuf = NULL;
+    Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
+    uint64_t ts = 0;
+    Buf dml;
+    if (dml_envelope(msg, &ts, &dml)) goto fallback;
+    hits = PyList_New(0);
+    types = PyList_New(0);
+    if (!hits || !types) goto done;
+    while (dml.p < dml.end) {
+        uint32_t f;
+        int wt;
+        Buf t, muts;
+        if (read_tag(&dml, &f, &wt) || f != 1 || read_sub(&dml, wt, &t)) goto fallback;
+        int r = table_parts(t, &key, &muts);
+        if (r == -2) goto done;
+        if (r) goto fallback;
+        PyObject *hit = PyDict_GetItemWithError(headers, key); /* borrowed */
+        Py_CLEAR(key);
+        if (hit == NULL) {
+            if (PyErr_Occurred()) goto done;
+            goto unknown;
+        }
+        if (!PyList_Check(hit) || PyList_GET_SIZE(hit) < 6 || PyList_GET_ITEM(hit, 2) != interest) goto unknown;
+        PyObject *rule_args = PyList_GET_ITEM(hit, 5);
+        if (!PyTuple_Check(rule_args)) goto fallback;
+        PyMem_Free(tbuf);
+        tbuf = PyMem_Malloc((size_t)(muts.end - muts.p) + 1);
+        if (!tbuf) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t n = 0;
+        if (skim_mutations(muts, rule_args, tbuf, &n)) goto fallback;
+        PyObject *tb = PyBytes_FromStringAndSize((const char *)tbuf, n);
+        if (!tb) goto done;
+        int err = PyList_Append(types, tb);
+        Py_DECREF(tb);
+        if (err || PyList_Append(hits, hit)) goto done;
+    }
+    PyObject *cts = PyLong_FromLongLong((long long)(int64_t)ts);
+    if (!cts) goto done;
+    result = PyTuple_Pack(3, cts, hits, types);
+    Py_DECREF(cts);
+    goto done;
+unknown:
+    result = Py_False;
+    Py_INCREF(result);
+    goto done;
+fallback:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(hits);
+    Py_XDECREF(types);
+    PyMem_Free(tbuf);
+    PyBuffer_Release(&value);
+    return result;
+}
+
+/* table_header(value, table_index) -> the bytes skim identifies that table's header by, or None. */
+static PyObject *table_header(PyObject *self, PyObject *args) {
+    Py_buffer value;
+    Py_ssize_t index;
+    if (!PyArg_ParseTuple(args, "y*n", &value, &index))
+        return NULL;
+    PyObject *result = NULL, *key = NULL;
+    Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
+    Buf dml, t = {0}, muts;
+    uint64_t ts;
+    Py_ssize_t i = 0;
+    if (dml_envelope(msg, &ts, &dml)) goto fallback;
+    while (dml.p < dml.end) {
+        uint32_t f;
+        int wt;
+        Buf sub;
+        if (read_tag(&dml, &f, &wt) || f != 1 || read_sub(&dml, wt, &sub)) goto fallback;
+        if (i++ == index) t = sub;
+    }
+    if (index < 0 || i <= index) goto fallback;
+    int r = table_parts(t, &key, &muts);
+    if (r == -2) goto done;
+    if (r) goto fallback;
+    result = key;
+    key = NULL;
+    goto done;
+fallback:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    Py_XDECREF(key);
+    PyBuffer_Release(&value);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"owned_rows", owned_rows, METH_VARARGS,
      "owned_rows(value, table_index, key_col, ncols, seed, owned, run_bits, placeholders) -> (rows, owned_indexes) | None"},
+    {"skim", skim, METH_VARARGS,
+     "skim(value, headers, interest) -> (commit_ts, [header], [mutation types]) | False | None"},
+    {"table_header", table_header, METH_VARARGS, "table_header(value, table_index) -> bytes | None"},
     {NULL, NULL, 0, NULL},
 };
 

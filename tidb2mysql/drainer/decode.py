@@ -31,9 +31,9 @@ _COLUMN_INFO, _KEY = pb.ColumnInfo.FromString, pb.Key.FromString
 _HEADER_CACHE = 4096  # table structures remembered by a Decoder
 
 try:  # the C row scan (setup.py builds it); without it the Python path gives the same rows
-    from tidb2mysql.drainer._rowscan import owned_rows as _owned_rows
+    from tidb2mysql.drainer._rowscan import owned_rows as _owned_rows, skim as _skim, table_header as _table_header
 except ImportError:  # pragma: no cover - a build without a C compiler
-    _owned_rows = None
+    _owned_rows = _skim = _table_header = None
 
 
 class DrainerDecodeError(InputDecodeError):
@@ -74,6 +74,8 @@ class UnwalkedRows:
         return len(self._mutations)
 
     def __iter__(self):
+        if self._mutations.__class__ is bytes:  # the mutation types, from the C skim (``Decoder.decode``)
+            return iter([_SKIPPED[t] for t in self._mutations])
         try:
             return iter([_SKIPPED[m.type] for m in self._mutations])
         except KeyError:  # pragma: no cover - unknown enum numbers never reach `type`
@@ -159,15 +161,30 @@ class Decoder:
         self._zone = zone_for(time_zone)
         # converters per tuple of column types; converters are stateless, so sharing is safe
         self._converters: dict[tuple[str, ...], list] = {}
-        # [TableSchema, converters, interest, its answer] per table header as it arrives (_header)
+        # [TableSchema, converters, interest, its answer, C scan args, skim rule] per table header
+        # as it arrives (_header), and the same lists by the bytes of the header (``_skim``)
         self._headers: dict[tuple, list] = {}
+        self._header_bytes: dict[bytes, list] = {}
 
     def decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
+        learn = False
+        if interest is not None and _skim is not None:
+            # A message none of whose rows this reader applies, read from its bytes alone (C
+            # ``skim``, drainer/_rowscan.c): at -p 2 half of a process's messages are such
+            # messages, and their full decode below was its largest cost of a row it does not
+            # apply. ``skim`` answers only for the plain form of a well-formed message whose
+            # headers this decoder has decoded before; otherwise the full decode decides (False:
+            # a header it does not know, learnt below).
+            got = _skim(value, self._header_bytes, interest)
+            if got.__class__ is tuple:
+                ts, hits, types = got
+                return Txn(ts, [TableChanges(h[0], UnwalkedRows(t)) for h, t in zip(hits, types)], position)
+            learn = got is False
         size = len(value)
         try:
-            return self._decode(value, position, interest)
+            return self._decode(value, position, interest, learn)
         except _Bad as e:
             raise DrainerDecodeError(position, size, str(e)) from None
         except DecodeError as e:
@@ -238,7 +255,8 @@ class Decoder:
         if b.type == pb.DDL and not b.HasField("ddl_data"):
             raise _Bad("DDL message without ddl_data")
 
-    def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
+    def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None,
+                learn: bool = False) -> Txn | DDL:
         b = view.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):
@@ -260,12 +278,12 @@ class Decoder:
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
-        return Txn(ts, [self._table(t, i, 0, None, interest, value=value)
+        return Txn(ts, [self._table(t, i, 0, None, interest, value=value, learn=learn)
                         for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
                interest: Optional[Interest] = None, number_from: Optional[int] = None,
-               value: Optional[bytes] = None) -> TableChanges:
+               value: Optional[bytes] = None, learn: bool = False) -> TableChanges:
         # The header as the bytes of its entries (drainer/view.py): a structure seen before is
         # recognised without reading a field; a new one is parsed and checked (``_header``).
         hkey = (t.schema_name, t.table_name, tuple(t.column_info), tuple(t.unique_keys))
@@ -275,17 +293,22 @@ class Decoder:
             info = tuple([(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in cinfo])
             ukeys = tuple([(k.name, tuple(k.column_names)) for k in [_KEY(x) for x in hkey[3]]])
             hit = self._header(t.schema_name, t.table_name, info, ukeys, _where(t, ti))
-            if len(self._headers) >= _HEADER_CACHE:
+            if len(self._headers) >= _HEADER_CACHE or len(self._header_bytes) >= _HEADER_CACHE:
                 self._headers.clear()  # many structures (DDL after DDL): start again, still exact
+                self._header_bytes.clear()
             self._headers[hkey] = hit
-        schema, convs, asked, want, scan = hit
+        schema, convs, asked, want, scan, _ = hit
         if interest is not asked:
             # The answer of the caller's interest, kept with the header (the only cache of it):
             # an interest is a fixed function of the schema (a reader's shards and selection do
             # not change), and a cache keyed by the TableSchema hashed it per table and message.
             want = interest(schema) if interest is not None else None
             scan = _scan_args(schema, want)
-            hit[2], hit[3], hit[4] = interest, want, scan
+            hit[2], hit[3], hit[4], hit[5] = interest, want, scan, _skim_rule(want, scan)
+        if learn and value is not None:
+            raw = _table_header(value, ti)  # a structure is a function of its bytes: the same hit
+            if raw is not None:
+                self._header_bytes[raw] = hit
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         first = start if number_from is None else number_from  # row numbers in error messages
         if scan is not None and value is not None and start == 0 and end is None:
@@ -342,7 +365,7 @@ class Decoder:
         convs = self._converters.get(types)
         if convs is None:
             convs = self._converters[types] = decoders_for(types, self._zone)
-        return [schema, convs, None, None, None]
+        return [schema, convs, None, None, None, None]
 
     @staticmethod
     def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any) -> list:
@@ -456,6 +479,17 @@ def _scan_args(schema: TableSchema, want: Any) -> Optional[tuple]:
         return None
     seed, owned, run_bits = want.scan
     return (k, len(schema.columns), seed, owned, run_bits, _PLACEHOLDERS)
+
+
+def _skim_rule(want: Any, scan: Optional[tuple]) -> Optional[tuple]:
+    """How the C ``skim`` treats a table's rows for an interest: ``()`` none is owned here
+    (only counted, as ``_rows`` does), the row scan's arguments (``_scan_args``), or None: the
+    full decode decides (keys the scan cannot read, or no interest)."""
+    if want is None:
+        return None
+    if want.owns is not None and not want.key:
+        return ()
+    return scan
 
 
 def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: list) -> Optional[list]:
