@@ -1,6 +1,7 @@
 /*
  * tidb2mysql.drainer._rowscan: which row changes of one table of a Drainer message this
- * process applies, read straight from the message bytes.
+ * process applies, read straight from the message bytes (owned_rows), and a whole message none
+ * of whose rows it applies answered without a protobuf parse (skim, further down).
  *
  * Why it exists: every process of a scaled-out flow reads the whole Drainer partition and
  * applies only its own shards. Telling its rows from the others' took ~1.7 us per row in
@@ -369,8 +370,9 @@ static int check_column(Buf c) {
 }
 
 /* A Row image: every column well formed; with key_col >= 0 the key column's Key and exactly
- * ncols columns. -1: let the full decode decide. */
-static int check_row(Buf row, Py_ssize_t key_col, Py_ssize_t ncols, Key *k) {
+ * ncols columns. -1: let the full decode decide; 1: the key is owned (with a rule), told as
+ * soon as the key column is read, as the full decode will then decide anyway. */
+static int check_row(Buf row, Py_ssize_t key_col, Py_ssize_t ncols, Key *k, Rule *rule) {
     Py_ssize_t i = 0;
     uint32_t f;
     int wt;
@@ -379,7 +381,10 @@ static int check_row(Buf row, Py_ssize_t key_col, Py_ssize_t ncols, Key *k) {
         if (f == 1) {
             Buf col;
             if (read_sub(&row, wt, &col) || check_column(col)) return -1;
-            if (i == key_col && column_key(col, k)) return -1;
+            if (i == key_col) {
+                if (column_key(col, k)) return -1;
+                if (rule != NULL && owns(rule, k)) return 1;
+            }
             i++;
         } else if (skip_field(&row, wt)) {
             return -1;
@@ -408,13 +413,24 @@ static int table_parts(Buf t, PyObject **key, Buf *muts) {
     }
     if (m0 == NULL) m0 = m1 = t.end;
     Py_ssize_t a = m0 - start, b = t.end - m1;
+    muts->p = m0;
+    muts->end = m1;
+    /* The previous call's header, when it is the same bytes (most messages: one table shape
+     * after another): the object is reused, with its hash already computed. */
+    static PyObject *last = NULL;
+    if (last != NULL && PyBytes_GET_SIZE(last) == a + b && memcmp(PyBytes_AS_STRING(last), start, (size_t)a) == 0
+        && memcmp(PyBytes_AS_STRING(last) + a, m1, (size_t)b) == 0) {
+        Py_INCREF(last);
+        *key = last;
+        return 0;
+    }
     PyObject *k = PyBytes_FromStringAndSize(NULL, a + b);
     if (!k) return -2;
     memcpy(PyBytes_AS_STRING(k), start, (size_t)a);
     memcpy(PyBytes_AS_STRING(k) + a, m1, (size_t)b);
     *key = k;
-    muts->p = m0;
-    muts->end = m1;
+    Py_INCREF(k);
+    Py_XSETREF(last, k);
     return 0;
 }
 
@@ -488,10 +504,11 @@ static int skim_mutations(Buf muts, PyObject *rule_args, uint8_t *types, Py_ssiz
             }
         }
         if (type < 0 || !nrow || (type == 1) != (nchange == 1)) return -1;
-        Key k, kb;
-        if (check_row(row, key_col, ncols, &k)) return -1;
-        if (nchange && check_row(change, key_col, ncols, &kb)) return -1;
-        if (rule.owned != NULL && (owns(&rule, &k) || (type == 1 && owns(&rule, &kb)))) return 1;
+        Key k;
+        Rule *r = rule.owned != NULL ? &rule : NULL;
+        int got = check_row(row, key_col, ncols, &k, r);
+        if (!got && nchange) got = check_row(change, key_col, ncols, &k, r);
+        if (got) return got;
         types[n++] = (uint8_t)type;
     }
     *count = n;
@@ -504,7 +521,7 @@ static PyObject *skim(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*O!O", &value, &PyDict_Type, &headers, &interest))
         return NULL;
     PyObject *hits = NULL, *types = NULL, *key = NULL, *result = NULL;
-    uint8_t *tbuf = NULL;
+    uint8_t *tbuf = NULL, small[256];
     Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
     uint64_t ts = 0;
     Buf dml;
@@ -529,15 +546,18 @@ static PyObject *skim(PyObject *self, PyObject *args) {
         if (!PyList_Check(hit) || PyList_GET_SIZE(hit) < 6 || PyList_GET_ITEM(hit, 2) != interest) goto unknown;
         PyObject *rule_args = PyList_GET_ITEM(hit, 5);
         if (!PyTuple_Check(rule_args)) goto fallback;
-        PyMem_Free(tbuf);
-        tbuf = PyMem_Malloc((size_t)(muts.end - muts.p) + 1);
-        if (!tbuf) {
-            PyErr_NoMemory();
-            goto done;
+        uint8_t *tb_at = small;  /* a mutation is >= 2 bytes: half the span bounds their count */
+        if ((size_t)(muts.end - muts.p) / 2 + 1 > sizeof small) {
+            PyMem_Free(tbuf);
+            tb_at = tbuf = PyMem_Malloc((size_t)(muts.end - muts.p) / 2 + 1);
+            if (!tbuf) {
+                PyErr_NoMemory();
+                goto done;
+            }
         }
         Py_ssize_t n = 0;
-        if (skim_mutations(muts, rule_args, tbuf, &n)) goto fallback;
-        PyObject *tb = PyBytes_FromStringAndSize((const char *)tbuf, n);
+        if (skim_mutations(muts, rule_args, tb_at, &n)) goto fallback;
+        PyObject *tb = PyBytes_FromStringAndSize((const char *)tb_at, n);
         if (!tb) goto done;
         int err = PyList_Append(types, tb);
         Py_DECREF(tb);
