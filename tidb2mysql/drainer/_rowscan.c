@@ -337,7 +337,7 @@ done:
  * Why: at -p N a process reads every message of the partition, and most messages hold rows of
  * one shard only (key runs), so in a -p 2 flow each process gets half its messages with no row
  * of its own. Parsing such a message with protobuf, building its header's cache key and
- * scanning its rows cost ~12 us per 10-row message (~1.2 us per row of the topic, the largest
+ * scanning its rows cost ~9 us per 10-row message (~0.9 us per row of the topic, the largest
  * cost only -p N pays; docs/performance.md). skim reads the envelope, identifies each table's
  * header by its bytes and scans its rows, all from the wire, in one call. It is strict: it
  * accepts only the plain form of a well-formed DML message (every field it expects once and with
