@@ -234,6 +234,20 @@ def test_odd_and_malformed_mutations_decode_as_the_python_path_decodes_them(name
     assert scanned == python == skimmed, name
 
 
+def _damaged(rng: random.Random, value: bytes, edits: int) -> bytes:
+    """``value`` with 1 to ``edits`` bytes changed (70 %), removed or inserted."""
+    out = bytearray(value)
+    for _ in range(rng.randint(1, edits)):
+        at = rng.randrange(len(out))
+        if rng.random() < 0.7:
+            out[at] = rng.randrange(256)
+        elif rng.random() < 0.5:
+            del out[at]
+        else:
+            out.insert(at, rng.randrange(256))
+    return bytes(out)
+
+
 def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
     rng = random.Random(13)
     schema = _schema("bigint", 3, 1)
@@ -244,17 +258,9 @@ def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
         base.append(encode_txn(Txn(9 + n, [TableChanges(schema, rows)]), "UTC"))
     compared = differ = 0
     for i in range(3000):
-        value = bytearray(rng.choice(base))
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(value))
-            if rng.random() < 0.7:
-                value[at] = rng.randrange(256)
-            elif rng.random() < 0.5:
-                del value[at]
-            else:
-                value.insert(at, rng.randrange(256))
-        scanned, python, skimmed = _both(bytes(value), 3, {i % 3}, ROUTING_RULES[i % 2])
-        assert scanned == python == skimmed, bytes(value).hex()
+        value = _damaged(rng, rng.choice(base), 3)
+        scanned, python, skimmed = _both(value, 3, {i % 3}, ROUTING_RULES[i % 2])
+        assert scanned == python == skimmed, value.hex()
         compared += 1
         differ += isinstance(python, str)
     assert compared == 3000 and 0 < differ < compared  # both outcomes were exercised
@@ -410,17 +416,9 @@ def test_damaged_foreign_messages_decode_or_fail_as_the_python_path_decodes_them
     compared = differ = 0
     with _SkimSpy() as spy:
         for i in range(2500):
-            value = bytearray(rng.choice(base))
-            for _ in range(rng.randint(1, 2)):
-                at = rng.randrange(len(value))
-                if rng.random() < 0.7:
-                    value[at] = rng.randrange(256)
-                elif rng.random() < 0.5:
-                    del value[at]
-                else:
-                    value.insert(at, rng.randrange(256))
-            scanned, python, skimmed = _both(bytes(value), 2, {0}, ROUTING_RULES[1], known=tuple(base))
-            assert scanned == python == skimmed, bytes(value).hex()
+            value = _damaged(rng, rng.choice(base), 2)
+            scanned, python, skimmed = _both(value, 2, {0}, ROUTING_RULES[1], known=tuple(base))
+            assert scanned == python == skimmed, value.hex()
             compared += 1
             differ += isinstance(python, str)
     assert 0 < differ < compared
