@@ -357,10 +357,16 @@ def test_the_skim_decides_a_message_none_of_whose_rows_are_owned_and_only_that()
             assert txn.commit_ts == pb.Binlog.FromString(v).commit_ts and txn.position == POS
         assert spy.decided == len(foreign)  # every one (the first again, now that it is known)
         n = len(spy.answers)
+
+        def no_lookup(t, ti):
+            raise AssertionError("the full decode looked the header up although the skim had found it")
+        d._cached_header = no_lookup
         for v in mine:
             txn = d.decode(v, POS, interest)
             assert sum(r.new is not None or r.old is not None for r in txn.tables[0].rows) == 8
-        assert spy.answers[n:] == [None] * len(mine)  # a row of its own: the full decode decides
+        # a row of its own: the full decode decides, given the header the skim found
+        assert [a.__class__ for a in spy.answers[n:]] == [list] * len(mine)
+        assert all(len(a) == 1 and a[0][0] is txn.tables[0].schema for a in spy.answers[n:])
 
 
 def test_the_skim_gives_way_for_another_interest_a_changed_header_ddl_and_odd_envelopes():

@@ -351,9 +351,10 @@ done:
  *             whose [0] is the TableSchema, [2] the interest it was answered for and [5] the
  *             skim's rule for the table: () = no row here (count only), or owned_rows'
  *             (key_col, ncols, seed, owned, run_bits, ...) arguments; anything else: not skimmed
- * -> (commit_ts, [header per table], [bytes of mutation types per table]) when no row is owned,
- *    False when a table's header is not in headers for this interest (decode fully and learn it),
- *    None otherwise (decode fully).
+ * -> (commit_ts, [header per table], [bytes of mutation types per table]) when no row is owned;
+ *    [header per table up to the first with a row of this process's] when one is (decode fully,
+ *    these tables' headers known); False when a table's header is not in headers for this
+ *    interest (decode fully and learn it); None otherwise (decode fully).
  */
 
 /* A Column's fields are well formed; its known fields have their declared wire types. */
@@ -556,7 +557,16 @@ static PyObject *skim(PyObject *self, PyObject *args) {
             }
         }
         Py_ssize_t n = 0;
-        if (skim_mutations(muts, rule_args, tb_at, &n)) goto fallback;
+        int got = skim_mutations(muts, rule_args, tb_at, &n);
+        if (got == 1) {
+            /* A row of this process's: the full decode takes the message, with the headers of
+             * the tables up to this one already found (it then does not look them up again). */
+            if (PyList_Append(hits, hit)) goto done;
+            result = hits;
+            hits = NULL;
+            goto done;
+        }
+        if (got) goto fallback;
         PyObject *tb = PyBytes_FromStringAndSize((const char *)tb_at, n);
         if (!tb) goto done;
         int err = PyList_Append(types, tb);
@@ -623,7 +633,7 @@ static PyMethodDef methods[] = {
     {"owned_rows", owned_rows, METH_VARARGS,
      "owned_rows(value, table_index, key_col, ncols, seed, owned, run_bits, placeholders) -> (rows, owned_indexes) | None"},
     {"skim", skim, METH_VARARGS,
-     "skim(value, headers, interest) -> (commit_ts, [header], [mutation types]) | False | None"},
+     "skim(value, headers, interest) -> (commit_ts, [header], [mutation types]) | [header] | False | None"},
     {"table_header", table_header, METH_VARARGS, "table_header(value, table_index) -> bytes | None"},
     {NULL, NULL, 0, NULL},
 };

@@ -169,22 +169,25 @@ class Decoder:
     def decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None) -> Txn | DDL:
         if value is None:
             raise DrainerDecodeError(position, 0, "message value is None (tombstone or empty record)")
-        learn = False
+        learn, known = False, None
         if interest is not None and _skim is not None:
             # A message none of whose rows this reader applies, read from its bytes alone (C
             # ``skim``, drainer/_rowscan.c): at -p 2 half of a process's messages are such
             # messages, and their full decode below was its largest cost of a row it does not
             # apply. ``skim`` answers only for the plain form of a well-formed message whose
-            # headers this decoder has decoded before; otherwise the full decode decides (False:
-            # a header it does not know, learnt below).
+            # headers this decoder has decoded before; otherwise the full decode decides (with
+            # a list: a row is this reader's, and these are the headers of its first tables,
+            # not looked up again; False: a header it does not know, learnt below).
             got = _skim(value, self._header_bytes, interest)
             if got.__class__ is tuple:
                 ts, hits, types = got
                 return Txn(ts, [TableChanges(h[0], UnwalkedRows(t)) for h, t in zip(hits, types)], position)
+            if got.__class__ is list:
+                known = got
             learn = got is False
         size = len(value)
         try:
-            return self._decode(value, position, interest, learn)
+            return self._decode(value, position, interest, learn, known)
         except _Bad as e:
             raise DrainerDecodeError(position, size, str(e)) from None
         except DecodeError as e:
@@ -256,7 +259,7 @@ class Decoder:
             raise _Bad("DDL message without ddl_data")
 
     def _decode(self, value: bytes, position: KafkaPosition, interest: Optional[Interest] = None,
-                learn: bool = False) -> Txn | DDL:
+                learn: bool = False, known: Optional[list] = None) -> Txn | DDL:
         b = view.Binlog()
         b.ParseFromString(value)
         if not b.HasField("type"):
@@ -278,25 +281,21 @@ class Decoder:
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
+        if known is not None:  # the skim found these tables' headers in the same bytes
+            return Txn(ts, [self._table(t, i, 0, None, interest, value=value,
+                                        hit=known[i] if i < len(known) else None)
+                            for i, t in enumerate(b.dml_data.tables)], position)
         return Txn(ts, [self._table(t, i, 0, None, interest, value=value, learn=learn)
                         for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
                interest: Optional[Interest] = None, number_from: Optional[int] = None,
-               value: Optional[bytes] = None, learn: bool = False) -> TableChanges:
+               value: Optional[bytes] = None, learn: bool = False, hit: Optional[list] = None) -> TableChanges:
         # The header as the bytes of its entries (drainer/view.py): a structure seen before is
         # recognised without reading a field; a new one is parsed and checked (``_header``).
-        hkey = (t.schema_name, t.table_name, tuple(t.column_info), tuple(t.unique_keys))
-        hit = self._headers.get(hkey)
+        # (``hit``: the skim found it by the table's bytes already.)
         if hit is None:
-            cinfo = [_COLUMN_INFO(x) for x in hkey[2]]
-            info = tuple([(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in cinfo])
-            ukeys = tuple([(k.name, tuple(k.column_names)) for k in [_KEY(x) for x in hkey[3]]])
-            hit = self._header(t.schema_name, t.table_name, info, ukeys, _where(t, ti))
-            if len(self._headers) >= _HEADER_CACHE or len(self._header_bytes) >= _HEADER_CACHE:
-                self._headers.clear()  # many structures (DDL after DDL): start again, still exact
-                self._header_bytes.clear()
-            self._headers[hkey] = hit
+            hit = self._cached_header(t, ti)
         schema, convs, asked, want, scan, _ = hit
         if interest is not asked:
             # The answer of the caller's interest, kept with the header (the only cache of it):
@@ -320,6 +319,21 @@ class Decoder:
         except _Bad as e:
             raise _Bad(f"{_where(t, ti)} {e}") from None  # the table named only when it failed
         return TableChanges(schema, rows)
+
+    def _cached_header(self, t: Any, ti: int) -> list:
+        """The cached header of table ``t`` (``_header``), by its fields' bytes."""
+        hkey = (t.schema_name, t.table_name, tuple(t.column_info), tuple(t.unique_keys))
+        hit = self._headers.get(hkey)
+        if hit is None:
+            cinfo = [_COLUMN_INFO(x) for x in hkey[2]]
+            info = tuple([(ci.name, ci.mysql_type, ci.is_primary_key, ci.flen, ci.decimal) for ci in cinfo])
+            ukeys = tuple([(k.name, tuple(k.column_names)) for k in [_KEY(x) for x in hkey[3]]])
+            hit = self._header(t.schema_name, t.table_name, info, ukeys, _where(t, ti))
+            if len(self._headers) >= _HEADER_CACHE or len(self._header_bytes) >= _HEADER_CACHE:
+                self._headers.clear()  # many structures (DDL after DDL): start again, still exact
+                self._header_bytes.clear()
+            self._headers[hkey] = hit
+        return hit
 
     def _header(self, schema_name: Any, table_name: Any, info: tuple, ukeys: tuple, where: str) -> list:
         """[TableSchema, value converters, interest asked, its answer] of a table header (the
