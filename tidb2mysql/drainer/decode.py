@@ -281,11 +281,9 @@ class Decoder:
             return DDL(ts, d.schema_name, d.table_name, query, position)
         if not b.HasField("dml_data"):
             raise _Bad("DML message without dml_data")
-        if known is not None:  # the skim found these tables' headers in the same bytes
-            return Txn(ts, [self._table(t, i, 0, None, interest, value=value,
-                                        hit=known[i] if i < len(known) else None)
-                            for i, t in enumerate(b.dml_data.tables)], position)
-        return Txn(ts, [self._table(t, i, 0, None, interest, value=value, learn=learn)
+        found = known or []  # the headers of the first tables, which the skim found already
+        return Txn(ts, [self._table(t, i, 0, None, interest, value=value, learn=learn,
+                                    hit=found[i] if i < len(found) else None)
                         for i, t in enumerate(b.dml_data.tables)], position)
 
     def _table(self, t: Any, ti: int, start: int = 0, end: int | None = None,
