@@ -24,8 +24,13 @@
  *   owned        bytes, one per shard: nonzero if this process owns the shard
  *   run_bits     >= 0: key-runs rule (value >> run_bits is hashed); -1: hash rule
  *   placeholders (insert, update, delete) objects put in place of rows not owned
+ *   convert      optional: the table's conversion plan (see "conversion" below)
  * -> None, or (rows, owned_indexes): rows has one entry per mutation, the placeholder for a
- *    row not owned and None for an owned one; owned_indexes lists the owned positions.
+ *    row not owned and, for an owned one, its RowChange (with convert) or None (without: the
+ *    caller converts it); owned_indexes lists the owned positions.
+ *
+ * all_rows(value, table_index, ncols, convert): every row of the table converted (a reader that
+ * applies all of them) -> [RowChange per mutation], or None.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -250,22 +255,168 @@ static int find_table(Buf msg, Py_ssize_t index, Buf *table) {
     return i > index ? 0 : -1;
 }
 
-static PyObject *owned_rows(PyObject *self, PyObject *args) {
-    Py_buffer value, owned;
-    Py_ssize_t table_index, key_col, ncols;
-    unsigned long seed;
-    int run_bits;
-    PyObject *ph;
-    if (!PyArg_ParseTuple(args, "y*nnnky*iO!", &value, &table_index, &key_col, &ncols, &seed, &owned,
-                          &run_bits, &PyTuple_Type, &ph))
-        return NULL;
-    PyObject *rows = NULL, *idx = NULL, *result = NULL;
-    if (PyTuple_GET_SIZE(ph) != 3 || owned.len < 1 || key_col < 0 || key_col >= ncols || run_bits > 63) {
-        PyErr_SetString(PyExc_ValueError, "owned_rows: bad arguments");
-        goto done;
+/* ---- conversion: the owned rows' values, from the wire, as the Python converters give them ----
+ *
+ * Why: converting the rows a process applies was the largest cost left in decode (~3-5 us per
+ * row image in Python: a protobuf attribute read, a presence check and a converter call per
+ * column; docs/performance.md, twenty-third session). Each column type has a plan
+ * (values.column_plan): which value field it reads, as what base value (kind), and an optional
+ * Python function applied to that value (DECIMAL text -> Decimal, DATETIME text -> datetime,
+ * ...). Here the base value is read straight from the wire and the function called on it, which
+ * is what the Python converter (values.decoder_for: the same plan) does. Strict, like the rest of
+ * this module: a Column with a field repeated, an unknown field, a field in another wire type, a
+ * value field other than its kind's (or more than one), is_null with a value, invalid UTF-8, or
+ * a function that raises, gives way: the caller then converts the table in Python, which gives
+ * the exact value or the exact error.
+ *
+ * convert = (kinds, posts, make, ops)
+ *   kinds  bytes, one per column: 'i' int64_value or uint64_value (an integer column), 'u'
+ *          uint64_value (ENUM, SET), 'd' double_value, 's' string_value ('' if no value field),
+ *          'b' bytes_value (b'' if no value field)
+ *   posts  tuple, one per column: None or a function of the base value
+ *   make   RowChange; ops (Op.INSERT, Op.UPDATE, Op.DELETE), by MutationType number
+ */
+typedef struct {
+    const char *kinds;
+    PyObject *posts;
+    PyObject *make;
+    PyObject *ops;
+} Conv;
+
+/* Clear a Python exception raised by a conversion: the caller gives way and the Python path
+ * raises it again, with the row and column named. Anything not an Exception propagates. */
+static int give_way_on(void) {
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+/* One Column as the native value (a new reference); NULL without an error set: give way. */
+static PyObject *column_value(Buf c, char kind, PyObject *post) {
+    unsigned seen = 0;
+    uint64_t nul = 0, iv = 0, uv = 0, dv = 0;
+    Buf s = {0};
+    uint32_t f;
+    int wt;
+    while (c.p < c.end) {
+        if (read_tag(&c, &f, &wt) || f > 6 || (seen & (1u << f))) return NULL;
+        seen |= 1u << f;
+        if (f <= 3) {
+            uint64_t v;
+            if (wt != 0 || read_varint(&c, &v)) return NULL;
+            if (f == 1) nul = v;
+            else if (f == 2) iv = v;
+            else uv = v;
+        } else if (f == 4) {
+            if (wt != 1 || c.end - c.p < 8) return NULL;
+            for (int i = 7; i >= 0; i--) dv = (dv << 8) | c.p[i]; /* little-endian on the wire */
+            c.p += 8;
+        } else if (read_sub(&c, wt, &s)) {
+            return NULL;
+        }
     }
-    Rule rule = {(uint32_t)seed, (const char *)owned.buf, owned.len, run_bits, -1, 0, 0};
-    Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
+    unsigned vals = seen & 0x7Cu; /* the value fields 2-6 present */
+    if (nul) {
+        if (vals) return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *v = NULL;
+    switch (kind) {
+    case 'i':
+        if (vals == 1u << 2) v = PyLong_FromLongLong((long long)(int64_t)iv);
+        else if (vals == 1u << 3) v = PyLong_FromUnsignedLongLong((unsigned long long)uv);
+        else return NULL;
+        break;
+    case 'u':
+        if (vals != 1u << 3) return NULL;
+        v = PyLong_FromUnsignedLongLong((unsigned long long)uv);
+        break;
+    case 'd': {
+        double d;
+        if (vals != 1u << 4) return NULL;
+        memcpy(&d, &dv, sizeof d);
+        v = PyFloat_FromDouble(d);
+        break;
+    }
+    case 's':
+        if (vals != 0 && vals != 1u << 6) return NULL;
+        v = PyUnicode_DecodeUTF8((const char *)s.p, s.end - s.p, NULL);
+        if (v == NULL && give_way_on() == 0) return NULL;
+        break;
+    case 'b':
+        if (vals != 0 && vals != 1u << 5) return NULL;
+        v = PyBytes_FromStringAndSize((const char *)s.p, s.end - s.p);
+        break;
+    default:
+        return NULL;
+    }
+    if (v == NULL || post == Py_None) return v;
+    PyObject *r = PyObject_CallOneArg(post, v);
+    Py_DECREF(v);
+    if (r == NULL) give_way_on();
+    return r;
+}
+
+/* A Row image as a tuple of exactly ncols native values; NULL without an error: give way. */
+static PyObject *row_values(Buf row, Py_ssize_t ncols, const Conv *cv) {
+    PyObject *t = PyTuple_New(ncols);
+    if (t == NULL) return NULL;
+    Py_ssize_t i = 0;
+    uint32_t f;
+    int wt;
+    while (row.p < row.end) {
+        Buf col;
+        if (read_tag(&row, &f, &wt) || f != 1 || i >= ncols || read_sub(&row, wt, &col)) goto give_way;
+        PyObject *v = column_value(col, cv->kinds[i], PyTuple_GET_ITEM(cv->posts, i));
+        if (v == NULL) {
+            Py_DECREF(t);
+            return NULL; /* an error, or give way */
+        }
+        PyTuple_SET_ITEM(t, i++, v);
+    }
+    if (i == ncols) return t;
+give_way:
+    Py_DECREF(t);
+    return NULL;
+}
+
+/* The RowChange of one mutation (as decode.py builds it); NULL without an error: give way. */
+static PyObject *row_change(int type, Buf row, Buf change, Py_ssize_t ncols, const Conv *cv) {
+    PyObject *img = row_values(row, ncols, cv), *before = NULL, *rc = NULL;
+    if (img == NULL) return NULL;
+    if (type == 1 && (before = row_values(change, ncols, cv)) == NULL) goto done;
+    PyObject *args[3] = {PyTuple_GET_ITEM(cv->ops, type), type == 2 ? Py_None : img,
+                         type == 1 ? before : type == 2 ? img : Py_None};
+    rc = PyObject_Vectorcall(cv->make, args, 3, NULL);
+    if (rc == NULL) give_way_on();
+done:
+    Py_DECREF(img);
+    Py_XDECREF(before);
+    return rc;
+}
+
+/* convert tuple -> Conv; -1 with an error set if it is not (kinds, posts, make, ops) for ncols. */
+static int conv_from(PyObject *t, Py_ssize_t ncols, Conv *cv) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 4 || !PyBytes_Check(PyTuple_GET_ITEM(t, 0))
+        || PyBytes_GET_SIZE(PyTuple_GET_ITEM(t, 0)) != ncols || !PyTuple_Check(PyTuple_GET_ITEM(t, 1))
+        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(t, 1)) != ncols || !PyTuple_Check(PyTuple_GET_ITEM(t, 3))
+        || PyTuple_GET_SIZE(PyTuple_GET_ITEM(t, 3)) != 3) {
+        PyErr_SetString(PyExc_ValueError, "convert must be (kinds, posts, make, ops) for the table's columns");
+        return -1;
+    }
+    cv->kinds = PyBytes_AS_STRING(PyTuple_GET_ITEM(t, 0));
+    cv->posts = PyTuple_GET_ITEM(t, 1);
+    cv->make = PyTuple_GET_ITEM(t, 2);
+    cv->ops = PyTuple_GET_ITEM(t, 3);
+    return 0;
+}
+
+/* The rows of one table: with a rule, which are owned (by key_col); without, all of them. With
+ * cv the owned rows are converted; without, they are None. -> (rows, owned_indexes), None (give
+ * way) or NULL (a Python error). */
+static PyObject *table_rows(Buf msg, Py_ssize_t table_index, Py_ssize_t key_col, Py_ssize_t ncols, Rule *rule,
+                            PyObject *ph, const Conv *cv) {
+    PyObject *rows = NULL, *idx = NULL, *result = NULL;
     Buf table;
     if (find_table(msg, table_index, &table)) goto fallback;
     rows = PyList_New(0);
@@ -300,20 +451,35 @@ static PyObject *owned_rows(PyObject *self, PyObject *args) {
         }
         /* Insert (0) / Delete (2): row only; Update (1): row and change_row. */
         if (type < 0 || !nrow || (type == 1) != (nchange == 1)) goto fallback;
-        Key k;
-        if (row_key(row, key_col, ncols, &k)) goto fallback;
-        int mine = owns(&rule, &k);
-        if (type == 1) {
-            Key kb;
-            if (row_key(change, key_col, ncols, &kb)) goto fallback;
-            mine = mine || owns(&rule, &kb);
+        int mine = 1;
+        if (rule != NULL) {
+            Key k;
+            if (row_key(row, key_col, ncols, &k)) goto fallback;
+            mine = owns(rule, &k);
+            if (type == 1) {
+                Key kb;
+                if (row_key(change, key_col, ncols, &kb)) goto fallback;
+                mine = mine || owns(rule, &kb);
+            }
         }
         if (mine) {
             PyObject *n = PyLong_FromSsize_t(mi);
             if (!n) goto done;
             int err = PyList_Append(idx, n);
             Py_DECREF(n);
-            if (err || PyList_Append(rows, Py_None)) goto done;
+            if (err) goto done;
+            if (cv == NULL) {
+                if (PyList_Append(rows, Py_None)) goto done;
+            } else {
+                PyObject *rc = row_change(type, row, change, ncols, cv);
+                if (rc == NULL) {
+                    if (PyErr_Occurred()) goto done;
+                    goto fallback;
+                }
+                err = PyList_Append(rows, rc);
+                Py_DECREF(rc);
+                if (err) goto done;
+            }
         } else if (PyList_Append(rows, PyTuple_GET_ITEM(ph, type))) {
             goto done;
         }
@@ -327,8 +493,57 @@ fallback:
 done:
     Py_XDECREF(rows);
     Py_XDECREF(idx);
+    return result;
+}
+
+static PyObject *owned_rows(PyObject *self, PyObject *args) {
+    Py_buffer value, owned;
+    Py_ssize_t table_index, key_col, ncols;
+    unsigned long seed;
+    int run_bits;
+    PyObject *ph, *convert = Py_None;
+    if (!PyArg_ParseTuple(args, "y*nnnky*iO!|O", &value, &table_index, &key_col, &ncols, &seed, &owned,
+                          &run_bits, &PyTuple_Type, &ph, &convert))
+        return NULL;
+    PyObject *result = NULL;
+    Conv cv;
+    if (PyTuple_GET_SIZE(ph) != 3 || owned.len < 1 || key_col < 0 || key_col >= ncols || run_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "owned_rows: bad arguments");
+        goto done;
+    }
+    if (convert != Py_None && conv_from(convert, ncols, &cv)) goto done;
+    Rule rule = {(uint32_t)seed, (const char *)owned.buf, owned.len, run_bits, -1, 0, 0};
+    Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
+    result = table_rows(msg, table_index, key_col, ncols, &rule, ph, convert != Py_None ? &cv : NULL);
+done:
     PyBuffer_Release(&value);
     PyBuffer_Release(&owned);
+    return result;
+}
+
+/* all_rows(value, table_index, ncols, convert) -> [RowChange per mutation] | None (give way). */
+static PyObject *all_rows(PyObject *self, PyObject *args) {
+    Py_buffer value;
+    Py_ssize_t table_index, ncols;
+    PyObject *convert, *result = NULL;
+    Conv cv;
+    if (!PyArg_ParseTuple(args, "y*nnO", &value, &table_index, &ncols, &convert))
+        return NULL;
+    if (ncols < 1 || conv_from(convert, ncols, &cv)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "all_rows: bad arguments");
+        goto done;
+    }
+    Buf msg = {(const uint8_t *)value.buf, (const uint8_t *)value.buf + value.len};
+    PyObject *got = table_rows(msg, table_index, -1, ncols, NULL, NULL, &cv);
+    if (got == NULL || got == Py_None) {
+        result = got;
+        goto done;
+    }
+    result = PyTuple_GET_ITEM(got, 0);
+    Py_INCREF(result);
+    Py_DECREF(got);
+done:
+    PyBuffer_Release(&value);
     return result;
 }
 
@@ -631,7 +846,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"owned_rows", owned_rows, METH_VARARGS,
-     "owned_rows(value, table_index, key_col, ncols, seed, owned, run_bits, placeholders) -> (rows, owned_indexes) | None"},
+     "owned_rows(value, table_index, key_col, ncols, seed, owned, run_bits, placeholders[, convert]) -> (rows, owned_indexes) | None"},
+    {"all_rows", all_rows, METH_VARARGS,
+     "all_rows(value, table_index, ncols, convert) -> [RowChange] | None"},
     {"skim", skim, METH_VARARGS,
      "skim(value, headers, interest) -> (commit_ts, [header], [mutation types]) | [header] | False | None"},
     {"table_header", table_header, METH_VARARGS, "table_header(value, table_index) -> bytes | None"},

@@ -23,7 +23,7 @@ from google.protobuf.message import DecodeError
 from tidb2mysql.drainer import secondary_binlog_pb2 as pb
 from tidb2mysql.drainer import view
 from tidb2mysql.drainer.wire import WireBinlog, WireError
-from tidb2mysql.drainer.values import INT_TYPES, decoders_for, zone_for
+from tidb2mysql.drainer.values import INT_TYPES, column_plans, decoders_for, zone_for
 from tidb2mysql.events import DDL, InputDecodeError, Op, KafkaPosition, RowChange, TableChanges, TableSchema, Txn
 
 _INSERT, _UPDATE, _DELETE = pb.Insert, pb.Update, pb.Delete
@@ -31,9 +31,10 @@ _COLUMN_INFO, _KEY = pb.ColumnInfo.FromString, pb.Key.FromString
 _HEADER_CACHE = 4096  # table structures remembered by a Decoder
 
 try:  # the C row scan (setup.py builds it); without it the Python path gives the same rows
-    from tidb2mysql.drainer._rowscan import owned_rows as _owned_rows, skim as _skim, table_header as _table_header
+    from tidb2mysql.drainer._rowscan import all_rows as _all_rows, owned_rows as _owned_rows, skim as _skim, \
+        table_header as _table_header
 except ImportError:  # pragma: no cover - a build without a C compiler
-    _owned_rows = _skim = _table_header = None
+    _all_rows = _owned_rows = _skim = _table_header = None
 
 
 class DrainerDecodeError(InputDecodeError):
@@ -161,7 +162,10 @@ class Decoder:
         self._zone = zone_for(time_zone)
         # converters per tuple of column types; converters are stateless, so sharing is safe
         self._converters: dict[tuple[str, ...], list] = {}
-        # [TableSchema, converters, interest, its answer, C scan args, skim rule] per table header
+        # the same as the C conversion's plan (values.column_plans), or None
+        self._plans: dict[tuple[str, ...], Optional[tuple]] = {}
+        # [TableSchema, converters, interest, its answer, C scan args, skim rule, C conversion
+        # plan] per table header
         # as it arrives (_header), and the same lists by the bytes of the header (``_skim``)
         self._headers: dict[tuple, list] = {}
         self._header_bytes: dict[bytes, list] = {}
@@ -294,13 +298,13 @@ class Decoder:
         # (``hit``: the skim found it by the table's bytes already.)
         if hit is None:
             hit = self._cached_header(t, ti)
-        schema, convs, asked, want, scan, _ = hit
+        schema, convs, asked, want, scan, _, plan = hit
         if interest is not asked:
             # The answer of the caller's interest, kept with the header (the only cache of it):
             # an interest is a fixed function of the schema (a reader's shards and selection do
             # not change), and a cache keyed by the TableSchema hashed it per table and message.
             want = interest(schema) if interest is not None else None
-            scan = _scan_args(schema, want)
+            scan = _scan_args(schema, want, plan)
             hit[2], hit[3], hit[4], hit[5] = interest, want, scan, _skim_rule(want, scan)
         if learn and value is not None:
             raw = _table_header(value, ti)  # a structure is a function of its bytes: the same hit
@@ -308,10 +312,17 @@ class Decoder:
                 self._header_bytes[raw] = hit
         mutations = t.mutations if start == 0 and end is None else t.mutations[start:end]
         first = start if number_from is None else number_from  # row numbers in error messages
-        if scan is not None and value is not None and start == 0 and end is None:
-            rows = _scanned_rows(value, ti, scan, mutations, convs)
-            if rows is not None:
-                return TableChanges(schema, rows)
+        if value is not None and start == 0 and end is None:
+            if scan is not None:
+                rows = _scanned_rows(value, ti, scan, mutations, convs)
+                if rows is not None:
+                    return TableChanges(schema, rows)
+            elif want is None and plan is not None:
+                # Every row is applied here: converted from the wire in C (values.column_plan),
+                # or, for a table not in the plain form, by the Python path below.
+                rows = _all_rows(value, ti, len(convs), plan)
+                if rows is not None:
+                    return TableChanges(schema, rows)
         try:
             rows = self._rows(mutations, first, convs, schema.columns, want)
         except _Bad as e:
@@ -377,7 +388,11 @@ class Decoder:
         convs = self._converters.get(types)
         if convs is None:
             convs = self._converters[types] = decoders_for(types, self._zone)
-        return [schema, convs, None, None, None, None]
+        plan = self._plans.get(types, False)
+        if plan is False:
+            plan = self._plans[types] = (column_plans(types, self._zone) + (RowChange, _OPS)
+                                         if _all_rows is not None and types else None)
+        return [schema, convs, None, None, None, None, plan]
 
     @staticmethod
     def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any) -> list:
@@ -476,10 +491,12 @@ def row_scan_built() -> bool:
 
 
 _PLACEHOLDERS = (_SKIP_INSERT, _SKIP_UPDATE, _SKIP_DELETE)  # by MutationType number, for the C scan
+_OPS = (_OP_INSERT, _OP_UPDATE, _OP_DELETE)  # the same, for the C conversion
 
 
-def _scan_args(schema: TableSchema, want: Any) -> Optional[tuple]:
-    """The C row scan's arguments for a table (None: the Python path decides its rows).
+def _scan_args(schema: TableSchema, want: Any, plan: Optional[tuple] = None) -> Optional[tuple]:
+    """The C row scan's arguments for a table (None: the Python path decides its rows), with
+    the table's conversion ``plan`` last (None: the owned rows are converted in Python).
 
     Only for an interest that asks a one-column integer primary key (``RowInterest.scan``: the
     shard rule's parameters); other keys' values (text, decimals, dates) are converted and
@@ -490,7 +507,7 @@ def _scan_args(schema: TableSchema, want: Any) -> Optional[tuple]:
     if schema.types[k] not in INT_TYPES:
         return None
     seed, owned, run_bits = want.scan
-    return (k, len(schema.columns), seed, owned, run_bits, _PLACEHOLDERS)
+    return (k, len(schema.columns), seed, owned, run_bits, _PLACEHOLDERS, plan)
 
 
 def _skim_rule(want: Any, scan: Optional[tuple]) -> Optional[tuple]:
@@ -517,6 +534,8 @@ def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: lis
     rows, owned = found
     if not owned:
         return UnwalkedRows(mutations)  # nothing here: routing skips the table by its count
+    if scan[6] is not None:
+        return rows  # the C scan converted them too (its plan, values.column_plan)
     try:
         for mi in owned:
             m = mutations[mi]

@@ -8,7 +8,11 @@ documented in :mod:`tidb2mysql.events`.
 Decoding is the replication hot path, so it is organised as *converters*: for each
 ``Table`` of a message, :func:`decoders_for` returns one callable per column (chosen once
 from ``column_info``) and the decoder applies them to every row. A converter receives a
-non-NULL ``Column`` (the caller tests ``c.is_null``) and returns the native value.
+non-NULL ``Column`` (the caller tests ``c.is_null``) and returns the native value. Each
+converter is a column type's *plan* (:func:`column_plan`: the value field read as a base
+value, then a function of it); the C conversion (drainer/_rowscan.c) applies the same plans
+to the wire bytes of the rows a process applies, and gives way to these converters whenever
+a column is not in the plain form.
 
 Converters read the expected field directly (``c.string_value``) and only fall back to
 the slower presence checks (``HasField``/``ListFields``) when the value read is the
@@ -128,10 +132,6 @@ def _bytes(c: Any) -> bytes:
     return v
 
 
-def _dec_decimal(c: Any) -> Decimal | str:
-    return parse_decimal(_string(c))
-
-
 def parse_decimal(s: str) -> Decimal:
     """TiDB's DECIMAL text -> Decimal (finite only)."""
     try:
@@ -143,16 +143,13 @@ def parse_decimal(s: str) -> Decimal:
     return d
 
 
-def _dec_bit(c: Any) -> int:
-    return int.from_bytes(_bytes(c), "big")
+def bit_value(b: bytes) -> int:
+    """BIT(n): Drainer's big-endian bytes -> int."""
+    return int.from_bytes(b, "big")
 
 
 def _zero_part_date(s: str) -> bool:
     return s[0:4] == "0000" or s[5:7] == "00" or s[8:10] == "00"
-
-
-def _dec_date(c: Any) -> date | str:
-    return parse_date(_string(c))
 
 
 def parse_date(s: str) -> date | str:
@@ -201,20 +198,17 @@ def _parse_datetime_exact(s: str, kind: str = "DATETIME") -> datetime | str:
         raise ValueError(f"invalid {kind} text {s!r}") from None
 
 
-def _dec_datetime(c: Any) -> datetime | str:
-    return parse_datetime(_string(c), "DATETIME")
-
-
-def _timestamp_decoder(zone: ZoneInfo | None) -> ColumnDecoder:
+def _timestamp_text(zone: ZoneInfo | None) -> Callable[[str], datetime | str]:
+    """TIMESTAMP text as Drainer renders it in ``zone`` -> naive UTC."""
     if zone is None:  # Drainer runs in UTC: nothing to convert
-        def dec(c: Any) -> datetime | str:
-            return parse_datetime(_string(c), "TIMESTAMP")
-        return dec
+        def ts(s: str) -> datetime | str:
+            return parse_datetime(s, "TIMESTAMP")
+        return ts
 
-    def dec_zoned(c: Any) -> datetime | str:
-        return timestamp_to_utc(parse_datetime(_string(c), "TIMESTAMP"), zone)
+    def ts_zoned(s: str) -> datetime | str:
+        return timestamp_to_utc(parse_datetime(s, "TIMESTAMP"), zone)
 
-    return dec_zoned
+    return ts_zoned
 
 
 def timestamp_to_utc(v: datetime | str, zone: ZoneInfo | None) -> datetime | str:
@@ -222,10 +216,6 @@ def timestamp_to_utc(v: datetime | str, zone: ZoneInfo | None) -> datetime | str
     if zone is None or type(v) is str:
         return v  # zero timestamps are not zone-converted
     return v.replace(tzinfo=zone).astimezone(_UTC).replace(tzinfo=None)
-
-
-def _dec_time(c: Any) -> timedelta:
-    return parse_time(_string(c))
 
 
 def parse_time(s: str) -> timedelta:
@@ -241,53 +231,66 @@ def parse_time(s: str) -> timedelta:
     return -td if sign else td
 
 
-def _dec_year(c: Any) -> int:
-    return parse_year(_string(c))
-
-
 def parse_year(s: str) -> int:
     if _YEAR_RE.fullmatch(s) is None:
         raise ValueError(f"invalid YEAR text {s!r}")
     return int(s)
 
 
-def _dec_json(c: Any) -> str:
-    b = _bytes(c)
+def json_text(b: bytes) -> str:
+    """JSON: Drainer's bytes_value holds the document's UTF-8 text."""
     try:
         return b.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"JSON value is not valid UTF-8: {e}") from None
 
 
+# How each column type is converted: the value field it reads, as a base value (the kind:
+# "i" int64_value or uint64_value, "u" uint64_value, "d" double_value, "s" string_value, "b"
+# bytes_value), and a function of that value (None: the base value is the native one). The
+# Python converters below and the C conversion of drainer/_rowscan.c are both built from it,
+# so they cannot disagree on which field a type reads or what becomes of it.
+_BASES: dict[str, ColumnDecoder] = {"i": _dec_int, "u": _dec_uint, "d": _dec_double, "s": _string, "b": _bytes}
+_FIXED_PLANS: dict[str, tuple[str, Any]] = {
+    "decimal": ("s", parse_decimal),
+    "bit": ("b", bit_value),
+    "date": ("s", parse_date),
+    "datetime": ("s", parse_datetime),
+    "time": ("s", parse_time),
+    "year": ("s", parse_year),
+    "enum": ("u", None),
+    "set": ("u", None),
+    "json": ("b", json_text),
+}
+for _t in INT_TYPES:
+    _FIXED_PLANS[_t] = ("i", None)
+for _t in FLOAT_TYPES:
+    _FIXED_PLANS[_t] = ("d", None)
+for _t in TEXT_TYPES:
+    _FIXED_PLANS[_t] = ("s", None)
+for _t in BINARY_TYPES:
+    _FIXED_PLANS[_t] = ("b", None)
 _warned_types: set[str] = set()
 
 
-def _unknown_decoder(mysql_type: str) -> ColumnDecoder:
-    if mysql_type not in _warned_types:
-        _warned_types.add(mysql_type)
-        log.warning("unknown Drainer mysql_type %r: decoding its string_value as text", mysql_type)
-    return _string
+def column_plan(mysql_type: str, zone: ZoneInfo | None) -> tuple[str, Any]:
+    """(kind, function or None) of a Drainer ``mysql_type`` (lower-cased here); see above."""
+    t = mysql_type.lower()
+    if t == "timestamp":
+        return "s", _timestamp_text(zone)
+    plan = _FIXED_PLANS.get(t)
+    if plan is not None:
+        return plan
+    if t not in _warned_types:
+        _warned_types.add(t)
+        log.warning("unknown Drainer mysql_type %r: decoding its string_value as text", t)
+    return "s", None
 
 
-_FIXED_DECODERS: dict[str, ColumnDecoder] = {
-    "decimal": _dec_decimal,
-    "bit": _dec_bit,
-    "date": _dec_date,
-    "datetime": _dec_datetime,
-    "time": _dec_time,
-    "year": _dec_year,
-    "enum": _dec_uint,
-    "set": _dec_uint,
-    "json": _dec_json,
-}
-for _t in INT_TYPES:
-    _FIXED_DECODERS[_t] = _dec_int
-for _t in FLOAT_TYPES:
-    _FIXED_DECODERS[_t] = _dec_double
-for _t in TEXT_TYPES:
-    _FIXED_DECODERS[_t] = _string
-for _t in BINARY_TYPES:
-    _FIXED_DECODERS[_t] = _bytes
+def _composed(base: ColumnDecoder, post: Callable[[Any], Any]) -> ColumnDecoder:
+    def dec(c: Any) -> Any:
+        return post(base(c))
+    return dec
 
 
 def zone_for(time_zone: str) -> ZoneInfo | None:
@@ -298,17 +301,21 @@ def zone_for(time_zone: str) -> ZoneInfo | None:
 
 
 def decoder_for(mysql_type: str, zone: ZoneInfo | None) -> ColumnDecoder:
-    """The converter for one column of Drainer type ``mysql_type`` (lower-cased here)."""
-    t = mysql_type.lower()
-    if t == "timestamp":
-        return _timestamp_decoder(zone)
-    dec = _FIXED_DECODERS.get(t)
-    return dec if dec is not None else _unknown_decoder(t)
+    """The converter for one column of Drainer type ``mysql_type`` (its plan, applied to a
+    protobuf ``Column``)."""
+    kind, post = column_plan(mysql_type, zone)
+    return _BASES[kind] if post is None else _composed(_BASES[kind], post)
 
 
 def decoders_for(types: tuple[str, ...], zone: ZoneInfo | None) -> list[ColumnDecoder]:
     """One converter per column, built once per ``Table`` and applied to each row."""
     return [decoder_for(t, zone) for t in types]
+
+
+def column_plans(types: tuple[str, ...], zone: ZoneInfo | None) -> tuple[bytes, tuple]:
+    """The plans of a table's columns as the C conversion takes them: (kinds, functions)."""
+    plans = [column_plan(t, zone) for t in types]
+    return "".join([k for k, _ in plans]).encode("ascii"), tuple([f for _, f in plans])
 
 
 # ---------------------------------------------------------------- encoders
