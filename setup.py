@@ -1,9 +1,12 @@
-"""The one C extension (tidb2mysql/drainer/_rowscan.c); everything else is in pyproject.toml.
+"""The two C extensions (tidb2mysql/drainer/_rowscan.c: Drainer rows from the wire;
+tidb2mysql/mysql/_loadtext.c: rows as LOAD DATA text); everything else is in pyproject.toml.
 
-Optional: without a C compiler the install still succeeds and the decoder takes its Python
-path (the same rows, slower at ``-p 2``; docs/performance.md)."""
+Optional: without a C compiler the install still succeeds and each caller takes its Python
+path (the same results, slower; docs/performance.md)."""
 
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("tidb2mysql.drainer._rowscan", ["tidb2mysql/drainer/_rowscan.c"],
+                             optional=True, extra_compile_args=["-O2"]),
+                   Extension("tidb2mysql.mysql._loadtext", ["tidb2mysql/mysql/_loadtext.c"],
                              optional=True, extra_compile_args=["-O2"])])

@@ -52,6 +52,70 @@ def test_a_value_without_exact_text_gives_none(kinds, row):
     assert RowText(kinds).encode([row]) is None
 
 
+def test_the_c_rendering_is_built():
+    # Optional in the build (no C compiler: the Python path); the test environment must have
+    # it, or the comparisons below would compare the Python path with itself.
+    assert load_data._encode is not None
+
+
+class _MyStr(str):
+    pass
+
+
+class _MyInt(int):
+    pass
+
+
+_ODD_VALUES = [
+    None, 0, -1, 1 << 63, -(1 << 63) - 1, 10 ** 40, -(10 ** 40), True, False, _MyInt(3),
+    "", "plain", "\\N", "a\tb\nc\0d\\e", "é😀", "\ud800", "x" * 5000, _MyStr("sub"),
+    0.0, -0.0, 0.1, 1e300, 5e-324, 1e16, 123456789.0, float("nan"), float("inf"), float("-inf"),
+    Decimal("1E+3"), Decimal("-0.00"), Decimal("NaN"), Decimal("12345678901234567890.123456789"),
+    dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+    dt.datetime(2024, 1, 2, 3, 4, 5, 600000), dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone.utc), dt.datetime(2024, 11, 3, 1, 30, fold=1),
+    dt.date(2024, 2, 29), dt.timedelta(hours=-838), dt.timedelta(microseconds=1), dt.time(1, 2, 3, 4),
+    b"", b"\x00\xff", bytearray(b"x"), object(), [1], (2,),
+]
+
+
+@pytest.mark.parametrize("kinds", [[PLAIN], [HEX], [NUMBER], [PLAIN, HEX, NUMBER], [NUMBER, PLAIN]])
+def test_the_c_rendering_gives_the_python_paths_text_for_every_value(kinds):
+    import random
+
+    t = RowText(kinds)
+    for v in _ODD_VALUES:  # each value alone, in every column
+        for i in range(len(kinds)):
+            row = tuple(v if j == i else None for j in range(len(kinds)))
+            assert t.encode([row]) == t.encode_python([row]), (kinds, v)
+    rng = random.Random(len(kinds))
+    for _ in range(3000):  # rows of random values, and several rows at once
+        rows = [tuple(rng.choice(_ODD_VALUES) for _ in kinds) for _ in range(rng.randint(0, 4))]
+        assert t.encode(rows) == t.encode_python(rows), rows
+    # a row longer or shorter than the columns: as the Python path (all values when every
+    # column is plain, as zip() otherwise)
+    for row in [(1, 2, 3, 4, 5), (1,), ()]:
+        assert t.encode([row]) == t.encode_python([row])
+
+
+def test_the_c_rendering_decides_plain_rows_itself():
+    # The comparison above would pass if C called the Python functions for everything: the
+    # values it renders itself are rendered without them.
+    t = RowText([PLAIN, PLAIN, PLAIN, PLAIN, HEX, NUMBER])
+    saved = dict(load_data._PLAIN_TEXT), dict(load_data._HEX_TEXT), dict(load_data._NUMBER_TEXT)
+    try:
+        for table in (load_data._PLAIN_TEXT, load_data._HEX_TEXT, load_data._NUMBER_TEXT):
+            table.clear()
+        assert t.encode([(1, "a\tb", 0.5, dt.datetime(2024, 1, 2, 3, 4, 5), b"\x01", 7),
+                         (None, None, None, None, None, None)]) == (
+            b"1\ta\\tb\t0.5\t2024-01-02 03:04:05\t01\t7\n\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n")
+        assert t.encode([(1, "a", 0.5, dt.date(2024, 1, 2), b"", 7)]) is None  # a date: the tables' function
+    finally:
+        for table, old in zip((load_data._PLAIN_TEXT, load_data._HEX_TEXT, load_data._NUMBER_TEXT), saved):
+            table.clear()
+            table.update(old)
+
+
 def test_column_kinds_follow_the_column_type():
     assert [column_kind(t) for t in ("VARBINARY", "blob", "bit", "enum", "set", "year", "int", "varchar", "json")] == [
         HEX, HEX, NUMBER, NUMBER, NUMBER, NUMBER, PLAIN, PLAIN, PLAIN]

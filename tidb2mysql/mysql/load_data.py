@@ -58,6 +58,11 @@ import pymysql.connections
 
 from tidb2mysql.events import Row
 
+try:  # the C rendering of the same text (setup.py builds it); without it, the Python path below
+    from tidb2mysql.mysql._loadtext import encode as _encode
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _encode = None  # type: ignore[assignment]
+
 # -- the statement -------------------------------------------------------------------------
 
 TOKEN_PREFIX = "tidb2mysql-memory:"
@@ -227,8 +232,18 @@ def column_kind(type_name: str) -> str:
     return PLAIN
 
 
+_C_KINDS = {PLAIN: "p", HEX: "h", NUMBER: "n"}
+_C_TABLES = (_PLAIN_TEXT, _HEX_TEXT, _NUMBER_TEXT)
+
+
 class RowText:
-    """Rows of native values (the written columns, in order) as LOAD DATA lines."""
+    """Rows of native values (the written columns, in order) as LOAD DATA lines.
+
+    Rendered by the C module ``_loadtext`` when it is built (the same text: it renders None,
+    int, str, float, naive datetime and hex bytes itself and calls the functions above for
+    every other value; ``encode_python`` is the specification, tests/unit/test_load_data.py
+    compares the two). Why: this was the largest CPU cost of the writer threads, ~2 us per
+    10-column row in Python (docs/performance.md, twenty-third session)."""
 
     def __init__(self, kinds: Sequence[str]):
         self.kinds = tuple(kinds)
@@ -236,10 +251,17 @@ class RowText:
         self._tables = [tables[k] for k in self.kinds]
         # one dict for every column when all are plain (the common table): one lookup per value
         self._uniform = all(k == PLAIN for k in self.kinds)
+        self._c_kinds = "".join([_C_KINDS[k] for k in self.kinds]).encode("ascii")
 
     def encode(self, rows: Sequence[Sequence[Any]]) -> Optional[bytes]:
         """The lines of ``rows`` (each the written columns' values), or None when a value has
         no exact text (:class:`NoText`, an unexpected type, text that is not UTF-8)."""
+        if _encode is not None:
+            return _encode(rows if rows.__class__ is list else list(rows), self._c_kinds, _C_TABLES, NoText)
+        return self.encode_python(rows)
+
+    def encode_python(self, rows: Sequence[Sequence[Any]]) -> Optional[bytes]:
+        """:meth:`encode` in Python."""
         try:
             if self._uniform:
                 T = _PLAIN_TEXT

@@ -1,0 +1,240 @@
+/*
+ * tidb2mysql.mysql._loadtext: rows of native values as LOAD DATA text, in C.
+ *
+ * Why it exists: the replication writer loads each flush's new rows with LOAD DATA LOCAL from
+ * memory (load_data.py), and rendering them as text was the largest CPU cost of its writer
+ * threads (~2 us per 10-column row in Python: a dict lookup and a call per value, an f-string
+ * per row; docs/performance.md, twenty-third session). On two cores that CPU is shared with
+ * the target server and the other process, so it limited -p 2.
+ *
+ * It is the same mapping as load_data.RowText's Python path, which stays the specification:
+ * None, int, str, float, datetime (naive) and bytes (hex columns) are rendered here exactly as
+ * the Python functions render them; every other value is rendered by calling the Python
+ * function the caller's per-kind table gives for its exact type. A value the Python path has
+ * no text for (its type not in the table, NaN or an infinity, text that is not UTF-8, or the
+ * function raising NoText or KeyError) makes it return None, as the Python path does.
+ * tests/unit/test_load_data.py compares the two.
+ *
+ * encode(rows, kinds, tables, no_text) -> bytes | None
+ *   rows     list of sequences of values, one per column
+ *   kinds    bytes, one per column: 'p' plain, 'h' hex, 'n' number (load_data.HEX ...)
+ *   tables   (plain, hex, number): dicts exact type -> function(value) -> str
+ *   no_text  load_data.NoText
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <datetime.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+} Out;
+
+static int grow(Out *o, Py_ssize_t more) {
+    if (o->len + more <= o->cap) return 0;
+    Py_ssize_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + more) cap *= 2;
+    char *p = PyMem_Realloc(o->p, (size_t)cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    o->p = p;
+    o->cap = cap;
+    return 0;
+}
+
+static int put(Out *o, const char *s, Py_ssize_t n) {
+    if (grow(o, n)) return -1;
+    memcpy(o->p + o->len, s, (size_t)n);
+    o->len += n;
+    return 0;
+}
+
+/* str -> UTF-8 with \\ TAB LF NUL escaped (load_data._t_str); 1: not UTF-8 (no text). */
+static int put_text(Out *o, PyObject *v, int escape) {
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(v, &n);
+    if (s == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return -1;
+        PyErr_Clear();
+        return 1;
+    }
+    if (grow(o, escape ? 2 * n : n)) return -1;
+    char *d = o->p + o->len;
+    if (!escape) {
+        memcpy(d, s, (size_t)n);
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            char c = s[i];
+            switch (c) {
+            case '\\': *d++ = '\\'; *d++ = '\\'; break;
+            case '\t': *d++ = '\\'; *d++ = 't'; break;
+            case '\n': *d++ = '\\'; *d++ = 'n'; break;
+            case '\0': *d++ = '\\'; *d++ = '0'; break;
+            default: *d++ = c;
+            }
+        }
+        n = d - (o->p + o->len);
+    }
+    o->len += n;
+    return 0;
+}
+
+static int put_int(Out *o, PyObject *v) {
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred()) return -1;
+    if (!overflow) {
+        char buf[24];
+        int n = snprintf(buf, sizeof buf, "%lld", x);
+        return put(o, buf, n);
+    }
+    PyObject *s = PyObject_Str(v);
+    if (s == NULL) return -1;
+    int r = put_text(o, s, 0);
+    Py_DECREF(s);
+    return r;
+}
+
+/* float -> repr (the shortest text that reads back exactly); 1: NaN or an infinity. */
+static int put_float(Out *o, PyObject *v) {
+    double d = PyFloat_AS_DOUBLE(v);
+    if (!isfinite(d)) return 1;
+    char *s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (s == NULL) return -1;
+    int r = put(o, s, (Py_ssize_t)strlen(s));
+    PyMem_Free(s);
+    return r;
+}
+
+/* naive datetime -> isoformat(" "): YYYY-MM-DD HH:MM:SS[.ffffff] */
+static int put_datetime(Out *o, PyObject *v) {
+    char buf[40];
+    int us = PyDateTime_DATE_GET_MICROSECOND(v);
+    int n = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", PyDateTime_GET_YEAR(v),
+                     PyDateTime_GET_MONTH(v), PyDateTime_GET_DAY(v), PyDateTime_DATE_GET_HOUR(v),
+                     PyDateTime_DATE_GET_MINUTE(v), PyDateTime_DATE_GET_SECOND(v));
+    if (us) n += snprintf(buf + n, sizeof buf - (size_t)n, ".%06d", us);
+    return put(o, buf, n);
+}
+
+static int put_hex(Out *o, PyObject *v) {
+    static const char digits[] = "0123456789abcdef";
+    Py_ssize_t n = PyBytes_GET_SIZE(v);
+    const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(v);
+    if (grow(o, 2 * n)) return -1;
+    char *d = o->p + o->len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        *d++ = digits[s[i] >> 4];
+        *d++ = digits[s[i] & 15];
+    }
+    o->len += 2 * n;
+    return 0;
+}
+
+/* The caller's Python function for the value's exact type; 1: none, or no exact text. */
+static int put_by_table(Out *o, PyObject *table, PyObject *v, PyObject *no_text) {
+    PyObject *f = PyDict_GetItemWithError(table, (PyObject *)Py_TYPE(v)); /* borrowed */
+    if (f == NULL) return PyErr_Occurred() ? -1 : 1;
+    PyObject *s = PyObject_CallOneArg(f, v);
+    if (s == NULL) {
+        if (PyErr_ExceptionMatches(no_text) || PyErr_ExceptionMatches(PyExc_KeyError)
+            || PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyErr_Clear();
+            return 1;
+        }
+        return -1;
+    }
+    int r = -1;
+    if (PyUnicode_Check(s)) r = put_text(o, s, 0);
+    else PyErr_SetString(PyExc_TypeError, "encode: a text function returned a non-str");
+    Py_DECREF(s);
+    return r;
+}
+
+/* One value of a column of kind k: 0 written, 1 no exact text, -1 a Python error. */
+static int put_value(Out *o, PyObject *v, char k, PyObject *tables, PyObject *no_text) {
+    if (v == Py_None) return put(o, "\\N", 2);
+    PyTypeObject *t = Py_TYPE(v);
+    if (k == 'p') {
+        if (t == &PyUnicode_Type) return put_text(o, v, 1);
+        if (t == &PyLong_Type) return put_int(o, v);
+        if (t == &PyFloat_Type) return put_float(o, v);
+        if (PyDateTime_CheckExact(v) && !((_PyDateTime_BaseTZInfo *)v)->hastzinfo) return put_datetime(o, v);
+        return put_by_table(o, PyTuple_GET_ITEM(tables, 0), v, no_text);
+    }
+    if (k == 'h') {
+        if (t == &PyBytes_Type) return put_hex(o, v);
+        return put_by_table(o, PyTuple_GET_ITEM(tables, 1), v, no_text);
+    }
+    if (t == &PyLong_Type) return put_int(o, v);
+    return put_by_table(o, PyTuple_GET_ITEM(tables, 2), v, no_text);
+}
+
+static PyObject *encode(PyObject *self, PyObject *args) {
+    PyObject *rows, *tables, *no_text;
+    Py_buffer kinds;
+    if (!PyArg_ParseTuple(args, "O!y*O!O", &PyList_Type, &rows, &kinds, &PyTuple_Type, &tables, &no_text))
+        return NULL;
+    Out o = {NULL, 0, 0};
+    PyObject *result = NULL;
+    const char *ks = (const char *)kinds.buf;
+    if (PyTuple_GET_SIZE(tables) != 3) {
+        PyErr_SetString(PyExc_ValueError, "encode: tables must be (plain, hex, number)");
+        goto done;
+    }
+    int uniform = 1; /* every column plain: the Python path renders every value of a row */
+    for (Py_ssize_t i = 0; i < kinds.len; i++) {
+        uniform = uniform && ks[i] == 'p';
+        if (ks[i] != 'p' && ks[i] != 'h' && ks[i] != 'n') {
+            PyErr_SetString(PyExc_ValueError, "encode: kinds are 'p', 'h' or 'n'");
+            goto done;
+        }
+        if (!PyDict_Check(PyTuple_GET_ITEM(tables, ks[i] == 'p' ? 0 : ks[i] == 'h' ? 1 : 2))) {
+            PyErr_SetString(PyExc_ValueError, "encode: tables must be dicts");
+            goto done;
+        }
+    }
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(rows); r++) {
+        PyObject *row = PySequence_Fast(PyList_GET_ITEM(rows, r), "encode: a row must be a sequence");
+        if (row == NULL) goto done;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(row);
+        if (!uniform && n > kinds.len) n = kinds.len; /* as zip() in the Python path */
+        PyObject **vals = PySequence_Fast_ITEMS(row);
+        int got = 0;
+        for (Py_ssize_t i = 0; i < n && got == 0; i++) {
+            if (i && put(&o, "\t", 1)) got = -1;
+            else got = put_value(&o, vals[i], uniform ? 'p' : ks[i], tables, no_text);
+        }
+        Py_DECREF(row);
+        if (got < 0) goto done;
+        if (got > 0) {
+            result = Py_None;
+            Py_INCREF(result);
+            goto done;
+        }
+        if (put(&o, "\n", 1)) goto done;
+    }
+    result = PyBytes_FromStringAndSize(o.p ? o.p : "", o.len);
+done:
+    PyMem_Free(o.p);
+    PyBuffer_Release(&kinds);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", encode, METH_VARARGS, "encode(rows, kinds, tables, no_text) -> bytes | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_loadtext", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__loadtext(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    return PyModule_Create(&module);
+}
