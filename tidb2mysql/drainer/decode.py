@@ -160,10 +160,9 @@ class Decoder:
     def __init__(self, time_zone: str = "UTC"):
         self.time_zone = time_zone
         self._zone = zone_for(time_zone)
-        # converters per tuple of column types; converters are stateless, so sharing is safe
-        self._converters: dict[tuple[str, ...], list] = {}
-        # the same as the C conversion's plan (values.column_plans), or None
-        self._plans: dict[tuple[str, ...], Optional[tuple]] = {}
+        # (converters, the same as the C conversion's plan or None: values.column_plans) per
+        # tuple of column types; both are stateless, so sharing is safe
+        self._converters: dict[tuple[str, ...], tuple[list, Optional[tuple]]] = {}
         # [TableSchema, converters, interest, its answer, C scan args, skim rule, C conversion
         # plan] per table header
         # as it arrives (_header), and the same lists by the bytes of the header (``_skim``)
@@ -314,7 +313,7 @@ class Decoder:
         first = start if number_from is None else number_from  # row numbers in error messages
         if value is not None and start == 0 and end is None:
             if scan is not None:
-                rows = _scanned_rows(value, ti, scan, mutations, convs)
+                rows = _scanned_rows(value, ti, scan, mutations)
                 if rows is not None:
                     return TableChanges(schema, rows)
             elif want is None and plan is not None:
@@ -385,14 +384,11 @@ class Decoder:
             pk=tuple([i for i, c in enumerate(info) if c[2]]),
             unique_keys=tuple(keys),
         )
-        convs = self._converters.get(types)
-        if convs is None:
-            convs = self._converters[types] = decoders_for(types, self._zone)
-        plan = self._plans.get(types, False)
-        if plan is False:
-            plan = self._plans[types] = (column_plans(types, self._zone) + (RowChange, _OPS)
-                                         if _all_rows is not None and types else None)
-        return [schema, convs, None, None, None, None, plan]
+        got = self._converters.get(types)
+        if got is None:
+            plan = column_plans(types, self._zone) + (RowChange, _OPS) if _all_rows is not None and types else None
+            got = self._converters[types] = (decoders_for(types, self._zone), plan)
+        return [schema, got[0], None, None, None, None, got[1]]
 
     @staticmethod
     def _rows(mutations: Any, start: int, convs: list, names: tuple, want: Any) -> list:
@@ -494,14 +490,15 @@ _PLACEHOLDERS = (_SKIP_INSERT, _SKIP_UPDATE, _SKIP_DELETE)  # by MutationType nu
 _OPS = (_OP_INSERT, _OP_UPDATE, _OP_DELETE)  # the same, for the C conversion
 
 
-def _scan_args(schema: TableSchema, want: Any, plan: Optional[tuple] = None) -> Optional[tuple]:
+def _scan_args(schema: TableSchema, want: Any, plan: Optional[tuple]) -> Optional[tuple]:
     """The C row scan's arguments for a table (None: the Python path decides its rows), with
-    the table's conversion ``plan`` last (None: the owned rows are converted in Python).
+    the table's conversion ``plan`` last (the scan converts the owned rows by it; without a
+    plan, i.e. without the C module, there is no scan).
 
     Only for an interest that asks a one-column integer primary key (``RowInterest.scan``: the
     shard rule's parameters); other keys' values (text, decimals, dates) are converted and
     hashed in Python, where their exact ``repr`` is."""
-    if _owned_rows is None or want is None or getattr(want, "scan", None) is None or len(want.key) != 1:
+    if plan is None or want is None or getattr(want, "scan", None) is None or len(want.key) != 1:
         return None
     k = want.key[0]
     if schema.types[k] not in INT_TYPES:
@@ -521,10 +518,11 @@ def _skim_rule(want: Any, scan: Optional[tuple]) -> Optional[tuple]:
     return scan
 
 
-def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: list) -> Optional[list]:
-    """The row changes of table ``ti`` with the C scan choosing the owned rows (module
-    ``_rowscan``), or None when the scan or a conversion is unsure: the Python path then
-    decodes the table again and gives the exact rows or the exact error.
+def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any) -> Optional[list]:
+    """The row changes of table ``ti`` with the C scan choosing the owned rows and converting
+    them (module ``_rowscan``, the table's plan), or None when the scan or a conversion is
+    unsure: the Python path then decodes the table again and gives the exact rows or the
+    exact error.
 
     Why: the rows another process applies cost no Python work at all here (the scan read
     their keys from the bytes), which was most of the second process's cost per row."""
@@ -532,23 +530,7 @@ def _scanned_rows(value: bytes, ti: int, scan: tuple, mutations: Any, convs: lis
     if found is None:
         return None
     rows, owned = found
-    if not owned:
-        return UnwalkedRows(mutations)  # nothing here: routing skips the table by its count
-    if scan[6] is not None:
-        return rows  # the C scan converted them too (its plan, values.column_plan)
-    try:
-        for mi in owned:
-            m = mutations[mi]
-            op = m.type
-            new = tuple([None if c.is_null else f(c) for f, c in zip(convs, m.row.columns)])
-            if op == _UPDATE:
-                rows[mi] = RowChange(_OP_UPDATE, new, tuple([None if c.is_null else f(c)
-                                                              for f, c in zip(convs, m.change_row.columns)]))
-            else:
-                rows[mi] = RowChange(_OP_INSERT, new, None) if op == _INSERT else RowChange(_OP_DELETE, None, new)
-    except Exception:  # noqa: BLE001 - any failure: the Python path raises it exactly as it always did
-        return None  # (a malformed value: it names the row and column)
-    return rows
+    return rows if owned else UnwalkedRows(mutations)  # none here: routing skips the table by its count
 
 
 def _count_failure(m: Any, got: int, n: int) -> str:
