@@ -66,11 +66,17 @@ class _MyInt(int):
     pass
 
 
+class _MyDecimal(Decimal):
+    pass
+
+
 _ODD_VALUES = [
     None, 0, -1, 1 << 63, -(1 << 63) - 1, 10 ** 40, -(10 ** 40), True, False, _MyInt(3),
     "", "plain", "\\N", "a\tb\nc\0d\\e", "é😀", "\ud800", "x" * 5000, _MyStr("sub"),
     0.0, -0.0, 0.1, 1e300, 5e-324, 1e16, 123456789.0, float("nan"), float("inf"), float("-inf"),
     Decimal("1E+3"), Decimal("-0.00"), Decimal("NaN"), Decimal("12345678901234567890.123456789"),
+    Decimal("1.5"), Decimal("-0"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal("0E-10"),
+    Decimal("-1e-7"), Decimal("1" * 80), _MyDecimal("2.5"),
     dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.datetime(2024, 1, 2, 3, 4, 5, 6),
     dt.datetime(2024, 1, 2, 3, 4, 5, 600000), dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2))),
     dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone.utc), dt.datetime(2024, 11, 3, 1, 30, fold=1),
@@ -110,6 +116,9 @@ def test_the_c_rendering_decides_plain_rows_itself():
                          (None, None, None, None, None, None)]) == (
             b"1\ta\\tb\t0.5\t2024-01-02 03:04:05\t01\t7\n\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n")
         assert t.encode([(1, "a", 0.5, dt.date(2024, 1, 2), b"", 7)]) is None  # a date: the tables' function
+        # a Decimal whose text is plain is rendered here; one with an exponent is the function's
+        assert t.encode([(Decimal("-12.50"), None, None, None, None, None)]) == b"-12.50\t\\N\t\\N\t\\N\t\\N\t\\N\n"
+        assert t.encode([(Decimal("1E+3"), None, None, None, None, None)]) is None
     finally:
         for table, old in zip((load_data._PLAIN_TEXT, load_data._HEX_TEXT, load_data._NUMBER_TEXT), saved):
             table.clear()

@@ -583,6 +583,43 @@ _TYPED_COLUMNS = [
     ("decimal", _column(string_value="NaN")),
     ("decimal", _column(string_value="1e400")),
     ("decimal", b""),
+    # DECIMAL and DATETIME/TIMESTAMP text is converted in C when plain (kinds "N", "T"): its
+    # edges, and texts just outside what C takes itself (the plan's function decides those)
+    ("decimal", _column(string_value="0")),
+    ("decimal", _column(string_value="-0.000")),
+    ("decimal", _column(string_value="12345678901234567890123456789012345678901234567890.123456789012345")),
+    ("decimal", _column(string_value="1" * 129)),
+    ("decimal", _column(string_value="+1.5")),
+    ("decimal", _column(string_value="1.")),
+    ("decimal", _column(string_value=".5")),
+    ("decimal", _column(string_value="-")),
+    ("decimal", _column(string_value="1_000")),
+    ("decimal", _column(string_value=" 1")),
+    ("decimal", _column(string_value="1.5e3")),
+    ("decimal", _column(string_value="١٢")),
+    ("datetime", _column(string_value="2024-02-29 23:59:59")),
+    ("datetime", _column(string_value="2024-02-29 23:59:59.5")),
+    ("datetime", _column(string_value="2024-02-29 23:59:59.12345")),
+    ("datetime", _column(string_value="2024-02-29 23:59:59.")),
+    ("datetime", _column(string_value="2024-02-29 23:59:59.1234567")),
+    ("datetime", _column(string_value="9999-12-31 23:59:59.999999")),
+    ("datetime", _column(string_value="0001-01-01 00:00:00")),
+    ("datetime", _column(string_value="2023-02-29 00:00:00")),
+    ("datetime", _column(string_value="2024-01-01 24:00:00")),
+    ("datetime", _column(string_value="2024-01-01 23:60:00")),
+    ("datetime", _column(string_value="2024-01-01 23:59:60")),
+    ("datetime", _column(string_value="2024-13-01 00:00:00")),
+    ("datetime", _column(string_value="2024-01-00 00:00:00")),
+    ("datetime", _column(string_value="0000-01-01 00:00:00")),
+    ("datetime", _column(string_value="2024-01-01 00:00:0x")),
+    ("datetime", _column(string_value="2024-01-01T00:00:00")),
+    ("datetime", _column(string_value="2024/01/01 00:00:00")),
+    ("datetime", _column(string_value="2024-01-01 00:00:00.1+0")),
+    ("datetime", _column(string_value="2024-01-01 00:00:00Z")),
+    ("datetime", _column(string_value="２024-01-01 00:00:00")),
+    ("datetime", _column(string_value="2024-01-01")),
+    ("timestamp", _column(string_value="0000-00-00 00:00:00")),
+    ("timestamp", _column(string_value="2024-10-27 02:30:00.25")),
     ("datetime", _column(string_value="2024-02-29 23:59:59.000001")),
     ("datetime", _column(string_value="0000-00-00 00:00:00")),
     ("datetime", _column(string_value="2024-02-30 00:00:00")),
@@ -625,6 +662,37 @@ def test_odd_columns_of_applied_rows_convert_as_the_python_converters_convert_th
         assert repr(_decoded(d, value, interest)) == repr(want)
 
 
+@pytest.mark.parametrize("col_type,text,by_c", [
+    ("decimal", "-12.50", True), ("decimal", "0", True), ("decimal", "1e3", False), ("decimal", "+1", False),
+    ("datetime", "2024-02-29 23:59:59.5", True), ("datetime", "2024-02-29 23:59:59", True),
+    ("datetime", "0000-00-00 00:00:00", False), ("datetime", "2024-00-00 00:00:00.000000", False),
+    ("timestamp", "2024-10-27 02:30:00", True),
+])
+def test_plain_decimal_and_datetime_text_is_converted_in_c_without_the_plans_function(monkeypatch, col_type, text, by_c):
+    # The comparisons above would pass if kinds "N" / "T" were plain strings handed to the
+    # function: here the function is watched, and must be called exactly for the texts C leaves.
+    from tidb2mysql.drainer import values
+
+    calls = []
+    kind, fn = values.column_plan(col_type, None)
+    assert kind == ("N" if col_type == "decimal" else "T")
+
+    def watched(s):
+        calls.append(s)
+        return fn(s)
+
+    if col_type == "timestamp":
+        monkeypatch.setattr(values, "_timestamp_text", lambda zone: watched)
+    else:
+        monkeypatch.setitem(values._FIXED_PLANS, col_type, (kind, watched))
+    value = _typed_message(col_type, [_column(string_value=text)])
+    with _Spy("_all_rows") as every:
+        got = _decoded(Decoder("UTC"), value, None)
+    assert every.decided
+    assert calls == ([] if by_c else [text, text])  # the insert's row and the update's before image
+    assert repr(got) == repr(_python_only(value, None, "UTC"))
+
+
 @pytest.mark.parametrize("col_type,column,gives_way", [
     ("int", _column(int64_value=-7), False),
     ("varchar", b"", False),
@@ -636,6 +704,11 @@ def test_odd_columns_of_applied_rows_convert_as_the_python_converters_convert_th
     ("int", _field(2, 2, b"5"), True),  # a known field in another wire type
     ("varchar", _field(6, 2, b"\xed\xa0\x80"), True),  # invalid UTF-8 (a surrogate)
     ("decimal", _column(string_value="NaN"), True),  # the plan's function raises
+    ("decimal", _column(string_value="1e3"), False),  # not plain: the function, called from C
+    ("datetime", _column(string_value="2024-02-29 23:59:59.5"), False),
+    ("datetime", _column(string_value="0000-00-00 00:00:00"), False),  # the function: a zero date
+    ("datetime", _column(string_value="2024-02-30 00:00:00"), True),  # the function raises
+    ("timestamp", _column(string_value="2024-10-27 02:30:00"), False),
     ("varchar", _column(bytes_value=b"x"), True),  # another type's value field
 ])
 def test_the_c_conversion_decides_plain_columns_and_gives_way_on_odd_ones(col_type, column, gives_way):

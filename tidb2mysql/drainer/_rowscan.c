@@ -34,6 +34,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -272,7 +273,8 @@ static int find_table(Buf msg, Py_ssize_t index, Buf *table) {
  * convert = (kinds, posts, make, ops)
  *   kinds  bytes, one per column: 'i' int64_value or uint64_value (an integer column), 'u'
  *          uint64_value (ENUM, SET), 'd' double_value, 's' string_value ('' if no value field),
- *          'b' bytes_value (b'' if no value field)
+ *          'b' bytes_value (b'' if no value field); 'N' and 'T' read string_value like 's' and
+ *          convert the common text here (below), leaving the rest to the function
  *   posts  tuple, one per column: None or a function of the base value
  *   make   RowChange; ops (Op.INSERT, Op.UPDATE, Op.DELETE), by MutationType number
  */
@@ -289,6 +291,71 @@ static int give_way_on(void) {
     if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
     PyErr_Clear();
     return 0;
+}
+
+/* decimal.Decimal, set at import */
+static PyObject *decimal_type;
+
+/* Kind 'N', DECIMAL text: plain text (-?digits[.digits], as TiDB writes it) -> Decimal(text),
+ * which is what the plan's function (values.parse_decimal) returns for it. Why here: that
+ * function is a Python call per value. 1: *out set; 0: not plain (or Decimal raised), the
+ * caller calls the function; -1: an error that is not an Exception. */
+static int decimal_fast(Buf s, PyObject **out) {
+    const uint8_t *p = s.p, *e = s.end;
+    if (e - p > 128) return 0;
+    if (p < e && *p == '-') p++;
+    const uint8_t *d0 = p;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+    if (p == d0) return 0;
+    if (p < e && *p == '.') {
+        const uint8_t *f0 = ++p;
+        while (p < e && *p >= '0' && *p <= '9') p++;
+        if (p == f0) return 0;
+    }
+    if (p != e) return 0;
+    PyObject *t = PyUnicode_FromStringAndSize((const char *)s.p, e - s.p), *v = NULL;
+    if (t != NULL) {
+        v = PyObject_CallOneArg(decimal_type, t);
+        Py_DECREF(t);
+    }
+    if (v == NULL) return give_way_on();
+    *out = v;
+    return 1;
+}
+
+static int fixed_digits(const uint8_t *p, int n, int *v) {
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        x = x * 10 + (p[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+/* Kind 'T', DATETIME / TIMESTAMP text: "YYYY-MM-DD hh:mm:ss" with 0 or 1-6 fraction digits, all
+ * digits where digits go -> a naive datetime of those fields, which is what the plan's function
+ * (values.parse_datetime's fast path: fromisoformat) returns for that text. A field out of range
+ * (a zero date, 2024-02-30, hour 24) makes datetime raise: the function then decides (a zero date
+ * stays text, a bad one is an error). Returns as decimal_fast. */
+static int datetime_fast(Buf s, PyObject **out) {
+    Py_ssize_t n = s.end - s.p;
+    const uint8_t *p = s.p;
+    int y, mo, d, h, mi, se, us = 0;
+    if (!(n == 19 || (n >= 21 && n <= 26 && p[19] == '.'))) return 0;
+    if (p[4] != '-' || p[7] != '-' || p[10] != ' ' || p[13] != ':' || p[16] != ':') return 0;
+    if (fixed_digits(p, 4, &y) || fixed_digits(p + 5, 2, &mo) || fixed_digits(p + 8, 2, &d)
+        || fixed_digits(p + 11, 2, &h) || fixed_digits(p + 14, 2, &mi) || fixed_digits(p + 17, 2, &se))
+        return 0;
+    if (n > 19) {
+        int k = (int)n - 20;
+        if (fixed_digits(p + 20, k, &us)) return 0;
+        for (; k < 6; k++) us *= 10;
+    }
+    PyObject *v = PyDateTime_FromDateAndTime(y, mo, d, h, mi, se, us);
+    if (v == NULL) return give_way_on();
+    *out = v;
+    return 1;
 }
 
 /* One Column as the native value (a new reference); NULL without an error set: give way. */
@@ -343,6 +410,15 @@ static PyObject *column_value(Buf c, char kind, PyObject *post) {
         v = PyUnicode_DecodeUTF8((const char *)s.p, s.end - s.p, NULL);
         if (v == NULL && give_way_on() == 0) return NULL;
         break;
+    case 'N':
+    case 'T': {
+        if (vals != 0 && vals != 1u << 6) return NULL;
+        int got = kind == 'N' ? decimal_fast(s, &v) : datetime_fast(s, &v);
+        if (got) return got > 0 ? v : NULL;
+        v = PyUnicode_DecodeUTF8((const char *)s.p, s.end - s.p, NULL);
+        if (v == NULL && give_way_on() == 0) return NULL;
+        break;
+    }
     case 'b':
         if (vals != 0 && vals != 1u << 5) return NULL;
         v = PyBytes_FromStringAndSize((const char *)s.p, s.end - s.p);
@@ -859,5 +935,12 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rowscan", NULL, -1,
 
 PyMODINIT_FUNC PyInit__rowscan(void) {
     crc_init();
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
+    PyObject *dec = PyImport_ImportModule("decimal");
+    if (dec == NULL) return NULL;
+    decimal_type = PyObject_GetAttrString(dec, "Decimal");
+    Py_DECREF(dec);
+    if (decimal_type == NULL) return NULL;
     return PyModule_Create(&module);
 }

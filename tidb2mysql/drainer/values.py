@@ -247,15 +247,19 @@ def json_text(b: bytes) -> str:
 
 # How each column type is converted: the value field it reads, as a base value (the kind:
 # "i" int64_value or uint64_value, "u" uint64_value, "d" double_value, "s" string_value, "b"
-# bytes_value), and a function of that value (None: the base value is the native one). The
+# bytes_value; "N" and "T" are string_value too, and tell the C conversion that the function is
+# DECIMAL's or DATETIME's, whose common text it converts itself, equal to the function's
+# result, calling the function for the rest), and a function of that value (None: the base
+# value is the native one). The
 # Python converters below and the C conversion of drainer/_rowscan.c are both built from it,
 # so they cannot disagree on which field a type reads or what becomes of it.
-_BASES: dict[str, ColumnDecoder] = {"i": _dec_int, "u": _dec_uint, "d": _dec_double, "s": _string, "b": _bytes}
+_BASES: dict[str, ColumnDecoder] = {"i": _dec_int, "u": _dec_uint, "d": _dec_double, "s": _string, "b": _bytes,
+                                     "N": _string, "T": _string}
 _FIXED_PLANS: dict[str, tuple[str, Any]] = {
-    "decimal": ("s", parse_decimal),
+    "decimal": ("N", parse_decimal),
     "bit": ("b", bit_value),
     "date": ("s", parse_date),
-    "datetime": ("s", parse_datetime),
+    "datetime": ("T", parse_datetime),
     "time": ("s", parse_time),
     "year": ("s", parse_year),
     "enum": ("u", None),
@@ -277,7 +281,7 @@ def column_plan(mysql_type: str, zone: ZoneInfo | None) -> tuple[str, Any]:
     """(kind, function or None) of a Drainer ``mysql_type`` (lower-cased here); see above."""
     t = mysql_type.lower()
     if t == "timestamp":
-        return "s", _timestamp_text(zone)
+        return "T" if zone is None else "s", _timestamp_text(zone)
     plan = _FIXED_PLANS.get(t)
     if plan is not None:
         return plan

@@ -8,8 +8,8 @@
  * the target server and the other process, so it limited -p 2.
  *
  * It is the same mapping as load_data.RowText's Python path, which stays the specification:
- * None, int, str, float, datetime (naive) and bytes (hex columns) are rendered here exactly as
- * the Python functions render them; every other value is rendered by calling the Python
+ * None, int, str, float, datetime (naive), Decimal (when its str() is plain) and bytes (hex
+ * columns) are rendered here exactly as the Python functions render them; every other value is rendered by calling the Python
  * function the caller's per-kind table gives for its exact type. A value the Python path has
  * no text for (its type not in the table, NaN or an infinity, text that is not UTF-8, or the
  * function raising NoText or KeyError) makes it return None, as the Python path does.
@@ -136,6 +136,26 @@ static int put_hex(Out *o, PyObject *v) {
     return 0;
 }
 
+/* decimal.Decimal, set at import */
+static PyObject *decimal_type;
+
+/* A Decimal whose str() is plain (digits, '-', '.': finite, no exponent) is that text, which
+ * is what load_data._t_decimal returns for it; anything else (an exponent, NaN, Infinity) goes
+ * to that function. 1: not plain, the caller asks the table. */
+static int put_decimal(Out *o, PyObject *v) {
+    PyObject *s = PyObject_Str(v);
+    if (s == NULL) return -1;
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n);
+    int r = u == NULL ? -1 : 0;
+    for (Py_ssize_t i = 0; r == 0 && i < n; i++)
+        if (!((u[i] >= '0' && u[i] <= '9') || u[i] == '-' || u[i] == '.')) r = 1;
+    if (r == 0 && n == 0) r = 1;
+    if (r == 0) r = put(o, u, n);
+    Py_DECREF(s);
+    return r;
+}
+
 /* The caller's Python function for the value's exact type; 1: none, or no exact text. */
 static int put_by_table(Out *o, PyObject *table, PyObject *v, PyObject *no_text) {
     PyObject *f = PyDict_GetItemWithError(table, (PyObject *)Py_TYPE(v)); /* borrowed */
@@ -165,6 +185,10 @@ static int put_value(Out *o, PyObject *v, char k, PyObject *tables, PyObject *no
         if (t == &PyLong_Type) return put_int(o, v);
         if (t == &PyFloat_Type) return put_float(o, v);
         if (PyDateTime_CheckExact(v) && !((_PyDateTime_BaseTZInfo *)v)->hastzinfo) return put_datetime(o, v);
+        if ((PyObject *)t == decimal_type) {
+            int r = put_decimal(o, v);
+            if (r <= 0) return r;
+        }
         return put_by_table(o, PyTuple_GET_ITEM(tables, 0), v, no_text);
     }
     if (k == 'h') {
@@ -236,5 +260,10 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_loadtext", NULL, -1
 PyMODINIT_FUNC PyInit__loadtext(void) {
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) return NULL;
+    PyObject *dec = PyImport_ImportModule("decimal");
+    if (dec == NULL) return NULL;
+    decimal_type = PyObject_GetAttrString(dec, "Decimal");
+    Py_DECREF(dec);
+    if (decimal_type == NULL) return NULL;
     return PyModule_Create(&module);
 }
