@@ -214,7 +214,7 @@ def main(argv=None) -> int:
     finally:
         conn.close()
     res = {"mode": mode, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-           "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
+           "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}", "cpus": os.cpu_count(),
            "commit": _commit(), "errors": []}
     for kv in args.kafka_client:
         k, _, v = kv.partition("=")

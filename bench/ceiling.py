@@ -29,11 +29,13 @@ report shows the ratio to both.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 
 import pymysql
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.procmem import PeakRSS
 from tidb2mysql.mysql import db
 from tidb2mysql.drainer.decode import Decoder
 from tidb2mysql.events import Op, KafkaPosition, Txn
@@ -166,10 +168,12 @@ def run_ceiling(cfg, topic: str, rows: int, processes: int, timeout: float = 180
     for p in procs:
         p.start()
     results = []
+    busy = PeakRSS(os.getpid(), clock=time.time)  # the workers time their window with time.time()
     try:
         for _ in procs:
             results.append(out.get(timeout=timeout))
     finally:
+        busy.stop()
         for p in procs:
             p.join(timeout=30)
             if p.is_alive():
@@ -180,5 +184,7 @@ def run_ceiling(cfg, topic: str, rows: int, processes: int, timeout: float = 180
     applied = sum(r["rows"] for r in results)
     if applied != rows:
         raise RuntimeError(f"ceiling applied {applied} row changes, the topic holds {rows}")
-    secs = max(r["done"] for r in results) - min(r["first"] for r in results)
-    return {"processes": processes, "rows": rows, "seconds": round(secs, 3), "rows_per_s": round(rows / max(secs, 1e-9))}
+    first, done = min(r["first"] for r in results), max(r["done"] for r in results)
+    secs = done - first
+    return {"processes": processes, "rows": rows, "seconds": round(secs, 3), "rows_per_s": round(rows / max(secs, 1e-9)),
+            "machine_cores_busy": busy.cores(first, done)}

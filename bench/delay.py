@@ -26,8 +26,8 @@ from pathlib import Path
 from confluent_kafka import Producer
 
 from bench import env, oltp
-from bench.procmem import PeakRSS
-from bench.threads import machine_busy, target_cpu, tree_cpu
+from bench.procmem import PeakRSS, machine_busy
+from bench.threads import target_cpu, tree_cpu
 from tidb2mysql.drainer.encode import encode_txn
 from tidb2mysql.drainer.wire import _varint as read_varint
 from tidb2mysql.events import make_tso

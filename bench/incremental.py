@@ -102,6 +102,8 @@ def run_flow(cfg, topic: str, last_ts: int, rows: int, workdir: Path, *, workers
         "rows_per_s": round(rows / max(done - first, 1e-9)),
         "rows_per_s_wall": round(rows / max(done - t0, 1e-9)),
         "peak_rss_mib": round(peak / 1048576, 1),
+        # the whole machine's busy cores in the timed window (flow, target, Kafka; of os.cpu_count())
+        "machine_cores_busy": mem.cores(first, done),
         "log": str(log),
         "dead_letters": dead,
         "redeliveries_skipped": redeliveries_skipped(log),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 
@@ -88,6 +89,28 @@ def markdown(res: dict) -> str:
                     sc = round((f["p2"]["rows_per_s"] / f["w1"]["rows_per_s"]) / (c["2"]["rows_per_s"] / c["1"]["rows_per_s"]), 3)
                 L.append("| " + " | ".join([name, _n(c.get("1", {}).get("rows_per_s")), _n(c.get("2", {}).get("rows_per_s")),
                                             _n(r.get("w1")), _n(r.get("p2")), _n(sc)]) + " |")
+        busy = [(n, w) for n, w in inc.items()
+                if any(x.get("machine_cores_busy") is not None for k in ("flow", "ceiling") for x in w[k].values())]
+        if busy:
+            cpus = res.get("cpus") or os.cpu_count() or 1
+            L += ["", f"Whole-machine cores busy in each best round's window (of {cpus}: flow or ceiling, target "
+                  "server and Kafka together), and what it means for the scaling goal: a second process can add "
+                  "at most the cores the first left idle, so at the same machine CPU per row flow -p 2 / -w 1 "
+                  f"<= {cpus} / (cores busy at -w 1); the goal asks for 0.9 x ceiling 2 / 1.", "",
+                  "| workload | flow -w 1 | flow -p 2 | ceiling 1 | ceiling 2 | ceiling 4 | flow p2/w1 | its bound | goal asks |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+            for name, w in busy:
+                f, c = w["flow"], w["ceiling"]
+                cb = [_n(x.get(k, {}).get("machine_cores_busy")) for x, k in
+                      ((f, "w1"), (f, "p2"), (c, "1"), (c, "2"), (c, "4"))]
+                got = bound = need = None
+                if "w1" in f and "p2" in f:
+                    got = round(f["p2"]["rows_per_s"] / f["w1"]["rows_per_s"], 3)
+                    w1c = f["w1"].get("machine_cores_busy")
+                    bound = round(cpus / w1c, 3) if w1c else None
+                if "1" in c and "2" in c:
+                    need = round(0.9 * c["2"]["rows_per_s"] / c["1"]["rows_per_s"], 3)
+                L.append("| " + " | ".join([name] + cb + [_n(got), _n(bound), _n(need)]) + " |")
         L += ["", "Start-up of the flow (process start to first commit) is excluded above; "
               "with it: " + "; ".join(f"{n} " + "/".join(_n(x["rows_per_s_wall"]) for x in w["flow"].values())
                                       for n, w in inc.items()) + " rows/s.", ""]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from bench import env, incremental, oltp
-from bench.procmem import PeakRSS, tree_pids
+from bench.procmem import PeakRSS, _bracket, cores_busy, tree_pids
 
 _HZ = os.sysconf("SC_CLK_TCK")
 
@@ -56,7 +56,6 @@ class ThreadCPU(PeakRSS):
         # read only after stop() has joined the sampling thread
         self.threads: dict[tuple[int, int], tuple[str, float]] = {}
         self.series: list[tuple[float, dict[tuple[int, int], tuple[str, float]]]] = []
-        self.busy: list[tuple[float, float]] = []  # (time, CPU seconds the whole machine was busy)
         self.commands: dict[int, str] = {}
         super().__init__(pid, interval)
 
@@ -74,10 +73,7 @@ class ThreadCPU(PeakRSS):
                 st = _read(f"/proc/{pid}/task/{tid}/stat")
                 if st:
                     self.threads[(pid, int(tid))] = stat_cpu(st)
-        now, busy = time.monotonic(), machine_busy()
-        self.series.append((now, dict(self.threads)))
-        if busy is not None:
-            self.busy.append((now, busy))
+        self.series.append((time.monotonic(), dict(self.threads)))
         super()._run_once()
 
 
@@ -92,14 +88,6 @@ def by_thread(threads: dict[tuple[int, int], tuple[str, float]],
     return sorted(out, key=lambda r: (-r[2], r[0]))
 
 
-def _bracket(series: list, start: float, end: float) -> tuple:
-    """The last sample at or before ``start`` (None: none yet) and the first at or after ``end``
-    (the last sample when none is)."""
-    before = [x for x in series if x[0] <= start]
-    after = [x for x in series if x[0] >= end]
-    return (before[-1] if before else None), (after[0] if after else series[-1])
-
-
 def window(series: list[tuple[float, dict]], start: float, end: float) -> dict[tuple[int, int], tuple[str, float]]:
     """Each thread's CPU between the last sample at or before ``start`` and the first at or
     after ``end`` (a thread not yet there at the first of them counts from 0).
@@ -112,27 +100,6 @@ def window(series: list[tuple[float, dict]], start: float, end: float) -> dict[t
     first, last = _bracket(series, start, end)
     a = first[1] if first is not None else {}
     return {k: (name, secs - (a[k][1] if k in a else 0.0)) for k, (name, secs) in last[1].items()}
-
-
-def machine_busy() -> Optional[float]:
-    """CPU seconds all cores of the machine were busy since boot (``/proc/stat``: all but idle
-    and iowait)."""
-    st = _read("/proc/stat")
-    if not st:
-        return None
-    f = [int(x) for x in st.split(b"\n", 1)[0].split()[1:]]
-    return (sum(f[:8]) - f[3] - f[4]) / _HZ
-
-
-def cores_busy(busy: list[tuple[float, float]], start: float, end: float) -> Optional[float]:
-    """Average cores busy (the whole machine: flow, target, Kafka) between the samples that
-    bracket the window."""
-    if not busy:
-        return None
-    first, last = _bracket(busy, start, end)
-    if first is None or last[0] <= first[0]:
-        return None
-    return (last[1] - first[1]) / (last[0] - first[0])
 
 
 def tree_cpu(root: int) -> float:

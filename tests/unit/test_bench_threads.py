@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from bench.threads import _HZ, by_thread, cores_busy, layout, machine_busy, stat_cpu, window
+from bench.procmem import cores_busy, machine_busy
+from bench.threads import _HZ, by_thread, layout, stat_cpu, window
 
 
 def test_a_stat_line_whose_name_holds_spaces_and_parentheses():
