@@ -79,7 +79,7 @@ def _both(value: bytes, shards: int, owned, routing: str, known: tuple = ()):
 
 
 class _SkimSpy:
-    """Records the C skim's answers (a tuple: it decided; False or None: the full decode did)."""
+    """Records the C skim's answers (a tuple: it read the message; False or None: the full decode did)."""
 
     def __init__(self):
         self.answers = []
@@ -358,15 +358,71 @@ def test_the_skim_decides_a_message_none_of_whose_rows_are_owned_and_only_that()
         assert spy.decided == len(foreign)  # every one (the first again, now that it is known)
         n = len(spy.answers)
 
-        def no_lookup(t, ti):
-            raise AssertionError("the full decode looked the header up although the skim had found it")
-        d._cached_header = no_lookup
+        def no_full_decode(*a, **k):
+            raise AssertionError("the full decode (protobuf parse) ran although the skim had read the message")
+        d._decode = no_full_decode
         for v in mine:
             txn = d.decode(v, POS, interest)
             assert sum(r.new is not None or r.old is not None for r in txn.tables[0].rows) == 8
-        # a row of its own: the full decode decides, given the header the skim found
-        assert [a.__class__ for a in spy.answers[n:]] == [list] * len(mine)
-        assert all(len(a) == 1 and a[0][0] is txn.tables[0].schema for a in spy.answers[n:])
+            assert repr(_decoded(d, v, interest)) == repr(_python_only(v, interest))
+        # a row of its own: the skim answers too (None for the table whose rows it owns), and
+        # those rows are converted from the wire, without a protobuf parse
+        assert [a.__class__ for a in spy.answers[n:]] == [tuple] * (2 * len(mine))
+        assert all(a[2] == [None] and a[1][0][0] is txn.tables[0].schema for a in spy.answers[n:])
+
+
+@pytest.mark.parametrize("damage", [
+    b"\x08",  # a column truncated inside (a tag without its varint): protobuf refuses it
+    _field(6, 0, b"\x01"),  # string_value in the varint wire type: protobuf keeps it as unknown
+    _field(2, 3, b""),  # a group never closed
+])
+@pytest.mark.parametrize("mine_first", [True, False])
+@pytest.mark.parametrize("update", [False, True])
+def test_a_damaged_row_of_another_process_next_to_a_row_of_its_own_is_refused_as_protobuf_refuses_it(
+        damage, mine_first, update):
+    # The skim reads a message with a row of this process's whole: the other process's rows are
+    # checked down to each column (the row scan that converts the owned rows reads only their
+    # keys), and anything odd there goes to the full decode, so a message protobuf rejects is
+    # rejected here too, as in the process that owns the damaged row, never applied in part.
+    interest = Router(2, {0}, ROUTING_RULES[1]).interest
+    keys = {s: next(k for k in range(0, 1 << 16, 1 << 10) if _owners(_message([
+        _field(1, 0, b"\x00") + _field(2, 2, _row(_column(int64_value=k), TEXT))])) == {s}) for s in (0, 1)}
+    good = _field(1, 0, b"\x00") + _field(2, 2, _row(_column(int64_value=keys[0]), TEXT))
+    bad_row = _row(_column(int64_value=keys[1]), damage)
+    bad = (_field(1, 0, b"\x01") + _field(2, 2, _row(_column(int64_value=keys[1]), TEXT)) + _field(3, 2, bad_row)
+           if update else _field(1, 0, b"\x00") + _field(2, 2, bad_row))
+    value = _message([good, bad] if mine_first else [bad, good])
+    want = _python_only(value, interest)
+    assert damage != b"\x08" or (isinstance(want, str) and "protobuf parse error" in want)
+    d = Decoder("UTC")
+    _decoded(d, _message([good]), interest)  # the header is known: the skim reads the message
+    with _SkimSpy() as spy:
+        assert _decoded(d, value, interest) == want
+    assert spy.answers == [None]
+
+
+def test_the_skim_reads_every_plain_message_of_a_process_that_applies_every_row():
+    # -w 1 (interest None): after a table's first message, no message of it is parsed by protobuf
+    msgs = [_run_message(r, 8, 500 + r, tables=1 + r % 3) for r in range(30)]
+    d = Decoder("UTC")
+    with _SkimSpy() as spy:
+        for v in msgs[:3]:
+            d.decode(v, POS, None)  # learns the three tables' headers
+        full = d._decode
+
+        def no_full_decode(*a, **k):
+            raise AssertionError("the full decode (protobuf parse) ran although the skim had read the message")
+        d._decode = no_full_decode
+        for v in msgs:
+            assert repr(_decoded(d, v, None)) == repr(_python_only(v, None))
+        assert all(a.__class__ is tuple and all(t is None for t in a[2]) for a in spy.answers[3:])
+        # a row C gives way on (invalid UTF-8 in a text column): the full decode decides, with
+        # the headers the skim found, and gives the Python path's exact answer
+        d._decode = full
+        bad = _typed_message("varchar", [_field(6, 2, b"\xff")])
+        d.decode(_typed_message("varchar", [_column(string_value="x")]), POS, None)
+        assert repr(_decoded(d, bad, None)) == repr(_python_only(bad, None))
+        assert spy.answers[-1].__class__ is tuple
 
 
 def test_the_skim_gives_way_for_another_interest_a_changed_header_ddl_and_odd_envelopes():
