@@ -70,12 +70,17 @@ def _both(value: bytes, shards: int, owned, routing: str, known: tuple = ()):
             out.append(_decoded(Decoder("UTC"), value, Router(shards, owned, routing).interest))
         finally:
             decode_mod._owned_rows, decode_mod._skim, decode_mod._all_rows = saved
-    interest = Router(shards, owned, routing).interest
-    decoder = Decoder("UTC")
+    out.append(_known_decoded(value, Router(shards, owned, routing).interest, known=known))
+    return out
+
+
+def _known_decoded(value: bytes, interest, zone: str = "UTC", known: tuple = ()):
+    """``_decoded`` by a decoder with the C code that decoded ``known`` and ``value`` once
+    before, so it knows their headers: the skim reads the message."""
+    decoder = Decoder(zone)
     for v in known + (value,):
         _decoded(decoder, v, interest)
-    out.append(_decoded(decoder, value, interest))
-    return out
+    return _decoded(decoder, value, interest)
 
 
 class _SkimSpy:
@@ -264,6 +269,25 @@ def test_damaged_messages_decode_or_fail_the_same_way_on_both_paths():
         compared += 1
         differ += isinstance(python, str)
     assert compared == 3000 and 0 < differ < compared  # both outcomes were exercised
+
+
+def test_damaged_messages_decode_or_fail_alike_when_every_row_is_applied():
+    # -w 1: a decoder that knows the headers reads each message with the skim (every row its
+    # own, checked whole), one that does not parses it; both as the Python path.
+    rng = random.Random(17)
+    schema = _schema("bigint", 3, 1)
+    base = [encode_txn(Txn(9 + n, [TableChanges(schema, [
+        RowChange(Op.UPDATE, (7, k + 1, 3), (7, k, 3)) if k % 3 == 0 else RowChange(Op.INSERT, (8, k * 977, 4), None)
+        for k in range(n * 50, n * 50 + 8)])]), "UTC") for n in range(20)]
+    differ = 0
+    with _SkimSpy() as spy:
+        for _ in range(2000):
+            value = _damaged(rng, rng.choice(base), 3)
+            python = _python_only(value, None)
+            assert repr(_decoded(Decoder("UTC"), value, None)) == repr(python)
+            assert repr(_known_decoded(value, None, known=(base[0],))) == repr(python), value.hex()
+            differ += isinstance(python, str)
+    assert 0 < differ < 2000 and spy.decided > 100, (differ, spy.decided)  # both outcomes; the skim read many
 
 
 def test_the_scan_decides_every_well_formed_message():
@@ -574,16 +598,20 @@ def test_every_column_type_is_converted_in_c_as_the_python_converters_convert_it
                 c_path = _decoded(Decoder(zone), value, interest)
                 assert repr(c_path) == repr(_python_only(value, interest, zone)), (n, interest)
                 assert not isinstance(c_path, str), c_path  # the encoder's messages decode
+                assert repr(_known_decoded(value, interest, zone)) == repr(c_path)  # the skim's path
     # The comparison above would pass if C always gave way: it decided every message.
-    assert every.calls == every.decided == 40
+    assert every.calls == every.decided == 40 * 3  # fresh decoder; knowing one: its first decode, the skim's
     assert owned.decided == owned.calls >= 80
 
 
 @settings(max_examples=600, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(raw=binlog_bytes())
 def test_the_fuzzers_hostile_messages_convert_alike_when_every_row_is_applied(raw):
-    # Every row applied here (-w 1, one process): all_rows converts every table in C.
-    assert repr(_decoded(Decoder("UTC"), raw, None)) == repr(_python_only(raw, None))
+    # Every row applied here (-w 1, one process): all_rows converts every table in C (after
+    # the full decode, or read by the skim once the headers are known).
+    want = repr(_python_only(raw, None))
+    assert repr(_decoded(Decoder("UTC"), raw, None)) == want
+    assert repr(_known_decoded(raw, None)) == want
 
 
 _TYPED_COLUMNS = [
