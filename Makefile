@@ -34,7 +34,7 @@ SECURE_STACK := PYTHON=$(CURDIR)/$(PY) T2M_SECURE=1 scripts/stack.sh
 # `make setup` does nothing.
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py tidb2mysql/drainer/_rowscan.c tidb2mysql/mysql/_loadtext.c
+$(VENV)/.installed: pyproject.toml setup.py tidb2mysql/drainer/_rowscan.c tidb2mysql/mysql/_rowtext.c
 	@if [ ! -x $(PY) ]; then \
 	  echo "creating $(VENV) with $(PY_BOOTSTRAP)"; \
 	  if ! $(PY_BOOTSTRAP) -m venv $(VENV) 2>/dev/null; then \

@@ -301,3 +301,74 @@ def test_builder_names_table_column_and_row_of_a_value_without_literal():
     with pytest.raises(LiteralError, match=r"table db\.t, column 'id'") as ei:
         q.delete([(1,), (float("inf"),)])
     assert ei.value.index == 1
+
+
+# -- the C rendering of VALUES tuples (mysql/_rowtext.c) against sql.encode_values ---------------
+
+def _odd_sql_values():
+    import datetime as dt
+    import enum
+    from decimal import Decimal
+
+    from tests.unit.test_load_data import _ODD_VALUES
+
+    class Color(enum.IntEnum):
+        RED = 1
+
+    class Name(str, enum.Enum):
+        A = "a'b"
+
+    return [v for v in _ODD_VALUES if not isinstance(v, (list, tuple))] + [
+        "it's", "back\\slash", "\r\n\x1a\0", "'", "\\", "名前'\\", Color.RED, Name.A,
+        dt.datetime(2024, 1, 2, 3, 4, 5, 600000), Decimal("-0.000"), float("-0.0"), 2 ** 64, -(2 ** 70)]
+
+
+def _python_rows(rows):
+    from tidb2mysql.mysql import sql as sql_mod
+
+    out = []
+    for r in rows:
+        try:
+            out.append(sql_mod.encode_values(r))
+        except Exception as e:  # the C path must raise the same
+            return type(e), str(e)
+    return out
+
+
+def _c_rows(rows):
+    from tidb2mysql.mysql import sql as sql_mod
+
+    try:
+        return sql_mod.encode_rows(rows)
+    except Exception as e:
+        return type(e), str(e)
+
+
+def test_the_c_values_give_the_python_text_or_error_for_every_value():
+    import random
+
+    from tidb2mysql.mysql import sql as sql_mod
+
+    assert sql_mod._values_c is not None  # built here (setup.py); else this compares Python with itself
+    vals = _odd_sql_values()
+    for v in vals:  # each value alone, and between others
+        for row in ([v], [1, v, "x"]):
+            assert _c_rows([row]) == _python_rows([row]), v
+    rng = random.Random(5)
+    for _ in range(3000):
+        rows = [tuple(rng.choice(vals) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(0, 4))]
+        assert _c_rows(rows) == _python_rows(rows), rows
+
+
+def test_the_c_values_render_plain_values_themselves():
+    # The comparison above would pass if C always gave way: with no function to call, the values
+    # it renders itself still come out, and a value it leaves to the functions makes it give way.
+    import datetime as dt
+    from decimal import Decimal
+
+    from tidb2mysql.mysql import sql as sql_mod
+
+    row = (None, 7, "it's\\", 0.5, Decimal("-1.50"), b"\x01\xff", dt.datetime(2024, 1, 2, 3, 4, 5))
+    assert sql_mod._values_c([row], {}) == ["(NULL,7,'it\\'s\\\\',0.5,-1.50,X'01ff','2024-01-02 03:04:05')"]
+    assert sql_mod._values_c([(1, dt.date(2024, 1, 2))], {}) is None
+    assert sql_mod._values_c([(1, "\ud800")], sql_mod._ENCODERS) is None  # not UTF-8: the Python path

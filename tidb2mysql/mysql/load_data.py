@@ -59,7 +59,7 @@ import pymysql.connections
 from tidb2mysql.events import Row
 
 try:  # the C rendering of the same text (setup.py builds it); without it, the Python path below
-    from tidb2mysql.mysql._loadtext import encode as _encode
+    from tidb2mysql.mysql._rowtext import encode as _encode
 except ImportError:  # pragma: no cover - a build without a C compiler
     _encode = None  # type: ignore[assignment]
 
@@ -239,7 +239,7 @@ _C_TABLES = (_PLAIN_TEXT, _HEX_TEXT, _NUMBER_TEXT)
 class RowText:
     """Rows of native values (the written columns, in order) as LOAD DATA lines.
 
-    Rendered by the C module ``_loadtext`` when it is built (the same text: it renders None,
+    Rendered by the C module ``_rowtext`` when it is built (the same text: it renders None,
     int, str, float, naive datetime and hex bytes itself and calls the functions above for
     every other value; ``encode_python`` is the specification, tests/unit/test_load_data.py
     compares the two). Why: this was the largest CPU cost of the writer threads, ~2 us per

@@ -192,6 +192,22 @@ def _literal_subclass(v: Any) -> str:
     raise LiteralError(f"no SQL literal for a value of type {type(v).__name__}: {v!r:.80}")
 
 
+try:  # the C rendering of rows (setup.py builds it where a C compiler is): the same text
+    from tidb2mysql.mysql._rowtext import values as _values_c
+except ImportError:  # pragma: no cover - without a C compiler
+    _values_c = None  # type: ignore[assignment]
+
+
+def encode_rows(rows: list[Sequence[Any]]) -> list[str]:
+    """:func:`encode_values` of each of ``rows``: in C (``mysql/_rowtext.c``) when it is built
+    and every value has its text there, else in Python (the specification)."""
+    if _values_c is not None:
+        got = _values_c(rows, _ENCODERS)
+        if got is not None:
+            return got
+    return [encode_values(r) for r in rows]
+
+
 def encode_values(values: Iterable[Any]) -> str:
     """``(v1,v2,...)`` - the VALUES tuple of a row (or a composite key)."""
     E = _ENCODERS
@@ -328,9 +344,9 @@ class TableSQL:
         return encode_values(key)
 
     def _encode_rows(self, rows: Sequence[Row]) -> list[str]:
-        enc, pick = encode_values, self._pick
+        pick = self._pick
         try:
-            return [enc(pick(r)) for r in rows]
+            return encode_rows([pick(r) for r in rows])
         except LiteralError:
             self._locate_bad_value(rows, [self.schema.columns[i] for i in self.plan.write], pick)
             raise
@@ -533,6 +549,7 @@ __all__ = [
     "LiteralError",
     "Statement",
     "TableSQL",
+    "encode_rows",
     "encode_values",
     "literal",
     "plan_columns",

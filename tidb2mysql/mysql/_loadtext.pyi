@@ -1,5 +1,0 @@
-# The C rendering of rows as LOAD DATA text (_loadtext.c); its rules are documented there.
-from typing import Any, Callable, Optional
-
-def encode(rows: list[Any], kinds: bytes, tables: tuple[dict[type, Callable[[Any], str]], ...],
-           no_text: type[BaseException]) -> Optional[bytes]: ...
