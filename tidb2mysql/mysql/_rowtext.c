@@ -54,9 +54,19 @@ static int put(Out *o, const char *s, Py_ssize_t n) {
     return 0;
 }
 
-/* str -> UTF-8; escape 1: \\ TAB LF NUL escaped (load_data._t_str); 2: as an SQL string's
- * content (sql._enc_str: \\ ' NUL LF CR ^Z). 1: not UTF-8 (no text). */
-static int put_text(Out *o, PyObject *v, int escape) {
+/* The escape letter of each byte (0: the byte as is): in LOAD DATA text (load_data._t_str:
+ * \\ TAB LF NUL), and in an SQL string's content (sql._enc_str: \\ ' NUL LF CR ^Z). */
+static char load_escapes[256], sql_escapes[256];
+
+static void escapes_init(void) {
+    static const char load[] = "\\\\\tt\nn", sql[] = "\\\\''\nn\rr\x1aZ"; /* pairs: byte, letter */
+    for (size_t i = 0; i + 1 < sizeof load; i += 2) load_escapes[(unsigned char)load[i]] = load[i + 1];
+    for (size_t i = 0; i + 1 < sizeof sql; i += 2) sql_escapes[(unsigned char)sql[i]] = sql[i + 1];
+    load_escapes[0] = sql_escapes[0] = '0'; /* NUL, which a C string cannot hold */
+}
+
+/* str -> UTF-8, escaped by the table esc (NULL: as is); 1: not UTF-8 (no text). */
+static int put_text(Out *o, PyObject *v, const char *esc) {
     Py_ssize_t n;
     const char *s = PyUnicode_AsUTF8AndSize(v, &n);
     if (s == NULL) {
@@ -64,33 +74,18 @@ static int put_text(Out *o, PyObject *v, int escape) {
         PyErr_Clear();
         return 1;
     }
-    if (grow(o, escape ? 2 * n : n)) return -1;
+    if (grow(o, esc ? 2 * n : n)) return -1;
     char *d = o->p + o->len;
-    if (!escape) {
+    if (!esc) {
         memcpy(d, s, (size_t)n);
-    } else if (escape == 1) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            char c = s[i];
-            switch (c) {
-            case '\\': *d++ = '\\'; *d++ = '\\'; break;
-            case '\t': *d++ = '\\'; *d++ = 't'; break;
-            case '\n': *d++ = '\\'; *d++ = 'n'; break;
-            case '\0': *d++ = '\\'; *d++ = '0'; break;
-            default: *d++ = c;
-            }
-        }
-        n = d - (o->p + o->len);
     } else {
         for (Py_ssize_t i = 0; i < n; i++) {
-            char c = s[i];
-            switch (c) {
-            case '\\': *d++ = '\\'; *d++ = '\\'; break;
-            case '\'': *d++ = '\\'; *d++ = '\''; break;
-            case '\0': *d++ = '\\'; *d++ = '0'; break;
-            case '\n': *d++ = '\\'; *d++ = 'n'; break;
-            case '\r': *d++ = '\\'; *d++ = 'r'; break;
-            case '\x1a': *d++ = '\\'; *d++ = 'Z'; break;
-            default: *d++ = c;
+            char e = esc[(unsigned char)s[i]];
+            if (e) {
+                *d++ = '\\';
+                *d++ = e;
+            } else {
+                *d++ = s[i];
             }
         }
         n = d - (o->p + o->len);
@@ -115,7 +110,7 @@ static int put_int(Out *o, PyObject *v) {
     }
     PyObject *s = PyObject_Str(v);
     if (s == NULL) return -1;
-    int r = put_text(o, s, 0);
+    int r = put_text(o, s, NULL);
     Py_DECREF(s);
     return r;
 }
@@ -212,7 +207,7 @@ static int put_by_table(Out *o, PyObject *table, PyObject *v, PyObject *no_text)
         return -1;
     }
     int r = -1;
-    if (PyUnicode_Check(s)) r = put_text(o, s, 0);
+    if (PyUnicode_Check(s)) r = put_text(o, s, NULL);
     else PyErr_SetString(PyExc_TypeError, "encode: a text function returned a non-str");
     Py_DECREF(s);
     return r;
@@ -223,7 +218,7 @@ static int put_value(Out *o, PyObject *v, char k, PyObject *tables, PyObject *no
     if (v == Py_None) return put(o, "\\N", 2);
     PyTypeObject *t = Py_TYPE(v);
     if (k == 'p') {
-        if (t == &PyUnicode_Type) return put_text(o, v, 1);
+        if (t == &PyUnicode_Type) return put_text(o, v, load_escapes);
         if (t == &PyLong_Type) return put_int(o, v);
         if (t == &PyFloat_Type) return put_float(o, v);
         if (PyDateTime_CheckExact(v) && !((_PyDateTime_BaseTZInfo *)v)->hastzinfo) return put_datetime(o, v);
@@ -317,7 +312,7 @@ static int put_literal(Out *o, PyObject *v, PyObject *encoders) {
     if (t == &PyLong_Type) return put_int(o, v);
     if (t == &PyUnicode_Type) {
         if (put(o, "'", 1)) return -1;
-        if ((r = put_text(o, v, 2)) != 0) return r;
+        if ((r = put_text(o, v, sql_escapes)) != 0) return r;
         return put(o, "'", 1);
     }
     if (t == &PyFloat_Type && (r = put_float(o, v)) <= 0) return r;
@@ -334,7 +329,7 @@ static int put_literal(Out *o, PyObject *v, PyObject *encoders) {
     if (f == NULL) return PyErr_Occurred() ? -1 : 1;
     PyObject *s = PyObject_CallOneArg(f, v);
     if (s == NULL) return -1;
-    r = PyUnicode_Check(s) ? put_text(o, s, 0) : 1;
+    r = PyUnicode_Check(s) ? put_text(o, s, NULL) : 1;
     Py_DECREF(s);
     return r;
 }
@@ -385,6 +380,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_rowtext", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__rowtext(void) {
+    escapes_init();
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) return NULL;
     PyObject *dec = PyImport_ImportModule("decimal");
