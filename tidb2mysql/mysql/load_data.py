@@ -240,7 +240,7 @@ class RowText:
     """Rows of native values (the written columns, in order) as LOAD DATA lines.
 
     Rendered by the C module ``_rowtext`` when it is built (the same text: it renders None,
-    int, str, float, naive datetime and hex bytes itself and calls the functions above for
+    int, str, float, naive datetime, plain Decimal and hex bytes itself and calls the functions above for
     every other value; ``encode_python`` is the specification, tests/unit/test_load_data.py
     compares the two). Why: this was the largest CPU cost of the writer threads, ~2 us per
     10-column row in Python (docs/performance.md, twenty-third session)."""
