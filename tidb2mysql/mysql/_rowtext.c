@@ -10,8 +10,9 @@
  *
  * It is the same mapping as load_data.RowText's Python path, which stays the specification:
  * None, int, str, float, datetime (naive), Decimal (when its str() is plain) and bytes (hex
- * columns) are rendered here exactly as the Python functions render them; every other value is rendered by calling the Python
- * function the caller's per-kind table gives for its exact type. A value the Python path has
+ * columns) are rendered here exactly as the Python functions render them; every other value
+ * is rendered by calling the Python function the caller's per-kind table gives for its exact
+ * type. A value the Python path has
  * no text for (its type not in the table, NaN or an infinity, text that is not UTF-8, or the
  * function raising NoText or KeyError) makes it return None, as the Python path does.
  * tests/unit/test_load_data.py compares the two.
@@ -177,8 +178,8 @@ static int put_hex(Out *o, PyObject *v) {
 static PyObject *decimal_type;
 
 /* A Decimal whose str() is plain (digits, '-', '.': finite, no exponent) is that text, which
- * is what load_data._t_decimal returns for it; anything else (an exponent, NaN, Infinity) goes
- * to that function. 1: not plain, the caller asks the table. */
+ * is what load_data._t_decimal and sql._enc_decimal return for it; anything else (an exponent,
+ * NaN, Infinity) goes to those functions. 1: not plain, the caller asks its table. */
 static int put_decimal(Out *o, PyObject *v) {
     PyObject *s = PyObject_Str(v);
     if (s == NULL) return -1;
